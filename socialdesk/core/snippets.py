@@ -1,0 +1,796 @@
+"""Canned snippets: placeholders, the snippet library, palette ranking, reply classification,
+import/export and the starter pack. Qt-free; the composer and palette in ui/ call these.
+
+Decisions:
+- Placeholders are a closed list (`PLACEHOLDERS`). Rendering is plain string substitution by a small
+  hand-written scanner: no format(), no template engine, nothing in a body can reach attributes or run
+  code (`{__class__}` is simply an unknown placeholder). Values are inserted verbatim and never
+  re-scanned, so a customer named "{today}" stays "{today}".
+- `{{` and `}}` are literal braces. `{name|fallback}` uses the fallback when the value is empty.
+  Problems are reported while editing (`validate_body`), with the position, so they never surface at
+  send time; `render` refuses an invalid body with `SnippetError`.
+- An empty placeholder without fallback renders as nothing, and we tidy only the seam it leaves:
+  "Hi {name}, thanks" -> "Hi, thanks", "Hi {name} and" -> "Hi and"; at the start of a line the
+  leading space or ", " after it goes too. The owner's own spacing elsewhere is never touched.
+- Abbreviations are stored lower-case (1–32 of letters, digits, `_`, `-`) so `Thx` and `thx` cannot
+  both exist and lookup is case-insensitive. Favourite slots 1–9 are unique: giving a slot to one
+  snippet frees it from the previous holder.
+- Ranking (`rank_snippets`) scores in Python over the whole library (a few hundred rows at most):
+  a fuzzy match of the typed query (prefix, substring, then subsequence, so "rfd" finds "refund")
+  dominates, then the FTS5 bm25 relevance of title+body to the customer's message, then use count and
+  recency. Customer text is reduced to word tokens, each quoted, OR'ed: never a raw FTS query.
+  Snippets limited to other channels are left out.
+- Import is all-or-nothing inside one `store.write()` transaction; parse errors name the line and
+  field. Export is sorted by abbreviation with a fixed key order so export -> import -> export is
+  byte-identical. Usage statistics are not exported: they belong to this profile.
+- Starter snippets are loaded once (setting "snippets.starter_loaded"), so deleting them is permanent,
+  and they never overwrite an existing abbreviation or take an occupied favourite slot.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from typing import Any, Iterable
+
+from socialdesk.core.store import Snippet, Store
+from socialdesk.core.text_limits import LIMITS
+
+PLACEHOLDERS: dict[str, str] = {
+    "first_name": "The customer's first name",
+    "name": "The customer's full display name",
+    "handle": "The customer's handle on this channel (e.g. @sam)",
+    "business": "Your business name",
+    "channel": "The channel this reply goes to (e.g. Instagram)",
+    "my_name": "Your own name, to sign off",
+    "next_open": "When you are next open (e.g. tomorrow at 9:00)",
+    "typical_response": "Your typical response time (e.g. within 2 hours)",
+    "today": "Today's date",
+}
+
+STARTER_SETTING = "snippets.starter_loaded"
+FIELDS = ("abbreviation", "title", "body", "tags", "channels", "favorite_slot")
+_EDITABLE = frozenset(FIELDS)
+_ABBREVIATION = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_MAX_TITLE = 120
+_LIST_SEPARATOR = ";"
+
+
+class SnippetError(Exception):
+    """A snippet cannot be saved or rendered; `str(e)` is meant for the owner."""
+
+
+class SnippetImportError(SnippetError):
+    """A bad import file; names the line and field. Nothing was imported."""
+
+    def __init__(self, line: int | None, field: str | None, message: str):
+        self.line = line
+        self.field = field
+        self.message = message
+        where = []
+        if line is not None:
+            where.append(f"line {line}")
+        if field:
+            where.append(f"field '{field}'")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(prefix[:1].upper() + prefix[1:] + message)
+
+
+@dataclass(frozen=True)
+class SnippetProblem:
+    position: int  # index into the body where the problem starts
+    length: int  # how many characters to highlight
+    message: str
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    first_name: str = ""
+    name: str = ""
+    handle: str = ""
+    business: str = ""
+    channel: str = ""
+    my_name: str = ""
+    next_open: str = ""
+    typical_response: str = ""
+    today: str = ""
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated
+
+
+# --- placeholders -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Literal:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Placeholder:
+    name: str
+    fallback: str | None
+
+
+def _parse(body: str) -> tuple[list[_Literal | _Placeholder], list[SnippetProblem]]:
+    parts: list[_Literal | _Placeholder] = []
+    problems: list[SnippetProblem] = []
+    literal: list[str] = []
+    i, n = 0, len(body)
+    while i < n:
+        ch = body[i]
+        if ch == "{" and body.startswith("{{", i):
+            literal.append("{")
+            i += 2
+        elif ch == "}" and body.startswith("}}", i):
+            literal.append("}")
+            i += 2
+        elif ch == "}":
+            problems.append(
+                SnippetProblem(i, 1, "A '}' without its '{'. Write '}}' for a literal brace.")
+            )
+            literal.append(ch)
+            i += 1
+        elif ch == "{":
+            close = body.find("}", i + 1)
+            nested = body.find("{", i + 1)
+            if close == -1 or (nested != -1 and nested < close):
+                end = close if close != -1 else n
+                problems.append(
+                    SnippetProblem(
+                        i, max(1, min(end, nested if nested != -1 else end) - i),
+                        "A '{' that is never closed. Write '{{' for a literal brace.",
+                    )
+                )
+                literal.append(ch)
+                i += 1
+                continue
+            inner = body[i + 1 : close]
+            name, sep, fallback = inner.partition("|")
+            name = name.strip()
+            if name not in PLACEHOLDERS:
+                problems.append(SnippetProblem(i, close + 1 - i, _unknown_message(name)))
+            else:
+                if literal:
+                    parts.append(_Literal("".join(literal)))
+                    literal = []
+                parts.append(_Placeholder(name, fallback if sep else None))
+            i = close + 1
+        else:
+            literal.append(ch)
+            i += 1
+    if literal:
+        parts.append(_Literal("".join(literal)))
+    return parts, problems
+
+
+def _unknown_message(name: str) -> str:
+    if not name:
+        return "An empty placeholder '{}'. Write '{{' and '}}' for literal braces."
+    close = difflib.get_close_matches(name.lower(), list(PLACEHOLDERS), n=1)
+    hint = f" Did you mean {{{close[0]}}}?" if close else ""
+    known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+    return f"Unknown placeholder {{{name}}}.{hint} Available: {known}."
+
+
+def validate_body(body: str) -> list[SnippetProblem]:
+    """Everything wrong with a snippet body, in order of position (empty list = valid)."""
+    problems = _parse(body)[1]
+    if not body.strip():
+        problems.append(SnippetProblem(0, 0, "The snippet text is empty."))
+    return problems
+
+
+_TIDY_PUNCTUATION = ",.!?;:)"
+
+
+def render(body: str, ctx: RenderContext) -> str:
+    """Substitute placeholders; raises SnippetError if the body has problems."""
+    parts, problems = _parse(body)
+    if problems:
+        raise SnippetError(problems[0].message)
+    out = ""
+    gap = False  # an empty placeholder was just dropped: tidy the seam with the next text
+    for part in parts:
+        if isinstance(part, _Placeholder):
+            value = getattr(ctx, part.name)
+            if not value and part.fallback is not None:
+                value = part.fallback
+            if value:
+                out += value
+                gap = False
+            else:
+                gap = True
+            continue
+        text = part.text
+        if gap:
+            at_line_start = out == "" or out.endswith("\n")
+            if at_line_start:
+                text = re.sub(r"^(?:[ \t]*[,;:][ \t]*|[ \t]+)", "", text, count=1)
+            elif out.endswith((" ", "\t")) and (text == "" or text[0] in " \t" + _TIDY_PUNCTUATION):
+                out = out.rstrip(" \t")
+            gap = text == ""
+        out += text
+    if gap:
+        out = out.rstrip(" \t")
+    return out
+
+
+# --- the library --------------------------------------------------------------------------------
+
+
+def find_by_abbreviation(abbr: str) -> Snippet | None:
+    return Snippet.get_or_none(Snippet.abbreviation == abbr.strip().lower())
+
+
+def _clean_abbreviation(value: Any) -> str:
+    abbr = str(value or "").strip()
+    if not _ABBREVIATION.fullmatch(abbr):
+        raise SnippetError(
+            f"The abbreviation {abbr!r} must be 1–32 letters, digits, '_' or '-' (no spaces)."
+        )
+    return abbr.lower()
+
+
+def _clean_title(value: Any) -> str:
+    title = " ".join(str(value or "").split())
+    if not title:
+        raise SnippetError("A snippet needs a title.")
+    if len(title) > _MAX_TITLE:
+        raise SnippetError(f"The title is longer than {_MAX_TITLE} characters.")
+    return title
+
+
+def _clean_body(value: Any) -> str:
+    body = str(value if value is not None else "")
+    problems = validate_body(body)
+    if problems:
+        raise SnippetError(problems[0].message)
+    return body
+
+
+def _clean_list(value: Any, what: str) -> list[str]:
+    if isinstance(value, str):
+        raise SnippetError(f"The {what} must be a list, not text.")
+    seen: list[str] = []
+    for item in value or ():
+        if not isinstance(item, str):
+            raise SnippetError(f"Each of the {what} must be text.")
+        item = item.strip()
+        if _LIST_SEPARATOR in item:
+            raise SnippetError(f"The {what} may not contain '{_LIST_SEPARATOR}': {item!r}.")
+        if item and item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _clean_channels(value: Any) -> list[str]:
+    channels = _clean_list(value, "channels")
+    unknown = [c for c in channels if c not in LIMITS]
+    if unknown:
+        raise SnippetError(
+            f"Unknown channel {unknown[0]!r}; choose from: {', '.join(sorted(LIMITS))}."
+        )
+    return channels
+
+
+def _clean_slot(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            value = int(str(value).strip())
+        except ValueError:
+            raise SnippetError(f"The favourite slot must be a number from 1 to 9, not {value!r}.") from None
+    if not 1 <= value <= 9:
+        raise SnippetError(f"The favourite slot must be from 1 to 9, not {value}.")
+    return value
+
+
+_CLEANERS = {
+    "abbreviation": _clean_abbreviation,
+    "title": _clean_title,
+    "body": _clean_body,
+    "tags": lambda v: _clean_list(v, "tags"),
+    "channels": _clean_channels,
+    "favorite_slot": _clean_slot,
+}
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    return {key: _CLEANERS[key](value) for key, value in fields.items()}
+
+
+def _check_abbreviation_free(abbr: str, own_id: int | None) -> None:
+    other = Snippet.get_or_none(Snippet.abbreviation == abbr)
+    if other is not None and other.id != own_id:
+        raise SnippetError(f"The abbreviation '{abbr}' is already used by “{other.title}”.")
+
+
+def _take_slot(slot: int | None, own_id: int) -> None:
+    """Free `slot` from any other snippet so `own_id` can take it."""
+    if slot is not None:
+        Snippet.update(favorite_slot=None).where(
+            (Snippet.favorite_slot == slot) & (Snippet.id != own_id)
+        ).execute()
+
+
+def create_snippet(
+    store: Store,
+    *,
+    title: str,
+    abbreviation: str,
+    body: str,
+    tags: Iterable[str] = (),
+    channels: Iterable[str] = (),
+    favorite_slot: int | None = None,
+    now: datetime,
+) -> Snippet:
+    clean = _clean(
+        {
+            "title": title,
+            "abbreviation": abbreviation,
+            "body": body,
+            "tags": list(tags),
+            "channels": list(channels),
+            "favorite_slot": favorite_slot,
+        }
+    )
+    with store.write():
+        _check_abbreviation_free(clean["abbreviation"], None)
+        slot = clean.pop("favorite_slot")
+        snippet = Snippet.create(**clean, created_at=now, updated_at=now)
+        if slot is not None:
+            _take_slot(slot, snippet.id)
+            snippet.favorite_slot = slot
+            snippet.save()
+    return snippet
+
+
+def update_snippet(store: Store, snippet_id: int, *, now: datetime, **fields: Any) -> Snippet:
+    """Change some of title, abbreviation, body, tags, channels, favorite_slot."""
+    unknown = set(fields) - _EDITABLE
+    if unknown:
+        raise TypeError(f"update_snippet() got unknown fields: {', '.join(sorted(unknown))}")
+    clean = _clean(fields)
+    with store.write():
+        snippet = Snippet.get_or_none(Snippet.id == snippet_id)
+        if snippet is None:
+            raise SnippetError("That snippet no longer exists.")
+        if "abbreviation" in clean:
+            _check_abbreviation_free(clean["abbreviation"], snippet.id)
+        if "favorite_slot" in clean:
+            _take_slot(clean["favorite_slot"], snippet.id)
+        for key, value in clean.items():
+            setattr(snippet, key, value)
+        snippet.updated_at = now
+        snippet.save()
+    return snippet
+
+
+def snippet_data(snippet: Snippet) -> dict[str, Any]:
+    """Every column of a snippet, for undo."""
+    return {field.name: getattr(snippet, field.name) for field in Snippet._meta.sorted_fields}
+
+
+def delete_snippet(store: Store, snippet_id: int) -> dict[str, Any]:
+    """Delete and return the row data, which `restore_snippet` accepts to undo."""
+    with store.write():
+        snippet = Snippet.get_or_none(Snippet.id == snippet_id)
+        if snippet is None:
+            raise SnippetError("That snippet no longer exists.")
+        data = snippet_data(snippet)
+        snippet.delete_instance()
+    return data
+
+
+def restore_snippet(store: Store, data: dict[str, Any]) -> Snippet:
+    """Undo a delete: the same id, text, slot and usage. If another snippet took the favourite slot
+    meanwhile it keeps it (the restored one comes back without a slot). Messages that pointed at the
+    snippet were unlinked by the delete and stay unlinked."""
+    with store.write():
+        _check_abbreviation_free(data["abbreviation"], None)
+        row = dict(data)
+        if row.get("favorite_slot") is not None and Snippet.get_or_none(
+            Snippet.favorite_slot == row["favorite_slot"]
+        ):
+            row["favorite_slot"] = None
+        Snippet.insert(**row).execute()
+    return Snippet.get_by_id(data["id"])
+
+
+def record_use(store: Store, snippet_id: int, now: datetime) -> None:
+    with store.write():
+        Snippet.update(use_count=Snippet.use_count + 1, last_used_at=now).where(
+            Snippet.id == snippet_id
+        ).execute()
+
+
+# --- ranking ------------------------------------------------------------------------------------
+
+_STOPWORDS = frozenset(
+    """a about am an and any are as at be been but by can could did do does for from had has have
+    hello hey hi how i if in is it its just me my no not of on or our so than that the their them
+    then there they this to too us was we were what when which who why will with would you your""".split()
+)
+_MAX_FTS_TOKENS = 32
+_WORD = re.compile(r"\w+")
+
+
+def fts_query_from_text(text: str) -> str:
+    """Customer text -> a safe FTS5 query: distinct word tokens, each quoted, joined by OR."""
+    tokens: list[str] = []
+    for token in _WORD.findall(text.casefold()):
+        if len(token) < 2 or token in _STOPWORDS or token.isdigit() or token in tokens:
+            continue
+        tokens.append(token)
+        if len(tokens) == _MAX_FTS_TOKENS:
+            break
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in tokens)
+
+
+def _relevance(store: Store, customer_text: str) -> dict[int, float]:
+    """snippet id -> relevance of title+body to the customer's message, 0..1 (1 = best)."""
+    query = fts_query_from_text(customer_text)
+    if not query:
+        return {}
+    rows = store.db.execute_sql(
+        "SELECT rowid, bm25(snippet_fts, 1.0, 0.0, 1.0) FROM snippet_fts WHERE snippet_fts MATCH ?",
+        ("{title body} : (" + query + ")",),
+    ).fetchall()
+    # bm25 is negative, more negative = more relevant.
+    scores = {int(rowid): -float(score) for rowid, score in rows if score < 0}
+    best = max(scores.values(), default=0.0)
+    return {rowid: score / best for rowid, score in scores.items()} if best > 0 else {}
+
+
+def _fuzzy_term(term: str, text: str) -> float:
+    """How well one typed term matches a text, 0..1."""
+    text = text.casefold()
+    if not text:
+        return 0.0
+    if text == term:
+        return 1.0
+    if text.startswith(term):
+        return 0.9
+    words = _WORD.findall(text)
+    if any(w.startswith(term) for w in words):
+        return 0.8
+    if term in text:
+        return 0.6
+    # Subsequence: every typed character in order; tighter spans score higher.
+    start = pos = -1
+    for ch in term:
+        pos = text.find(ch, pos + 1)
+        if pos == -1:
+            return 0.0
+        if start == -1:
+            start = pos
+    span = pos - start + 1
+    return 0.2 + 0.3 * (len(term) / span)
+
+
+_FIELD_WEIGHTS = (("abbreviation", 1.0), ("title", 0.9), ("body", 0.6))
+
+
+def _fuzzy(query: str, snippet: Snippet) -> float:
+    terms = query.casefold().split()
+    total = 0.0
+    for term in terms:
+        best = max(_fuzzy_term(term, getattr(snippet, f)) * w for f, w in _FIELD_WEIGHTS)
+        if best == 0.0:
+            return 0.0
+        total += best
+    return total / len(terms)
+
+
+def rank_snippets(
+    store: Store, query: str, customer_text: str, channel: str, limit: int = 50
+) -> list[Snippet]:
+    """The palette's list, best first (see the module docstring for the scoring)."""
+    snippets = [s for s in Snippet.select() if not s.channels or not channel or channel in s.channels]
+    query = query.strip()
+    if not query and not customer_text.strip():
+        snippets.sort(
+            key=lambda s: (
+                s.favorite_slot is None,
+                s.favorite_slot or 0,
+                -s.use_count,
+                -(s.last_used_at.timestamp() if s.last_used_at else 0.0),
+                s.title.casefold(),
+                s.id,
+            )
+        )
+        return snippets[:limit]
+    relevance = _relevance(store, customer_text)
+    max_use = max((s.use_count for s in snippets), default=0)
+    used_times = [s.last_used_at.timestamp() for s in snippets if s.last_used_at]
+    oldest, newest = (min(used_times), max(used_times)) if used_times else (0.0, 0.0)
+
+    def usage(s: Snippet) -> float:
+        count = math.log1p(s.use_count) / math.log1p(max_use) if max_use else 0.0
+        if s.last_used_at is None:
+            recent = 0.0
+        elif newest == oldest:
+            recent = 1.0
+        else:
+            recent = (s.last_used_at.timestamp() - oldest) / (newest - oldest)
+        return 0.7 * count + 0.3 * recent
+
+    scored: list[tuple[float, Snippet]] = []
+    for s in snippets:
+        score = 3.0 * relevance.get(s.id, 0.0) + usage(s) + (0.5 if s.favorite_slot else 0.0)
+        if query:
+            match = _fuzzy(query, s)
+            if match == 0.0:
+                continue
+            score += 10.0 * match
+        scored.append((score, s))
+    scored.sort(key=lambda pair: (-pair[0], pair[1].title.casefold(), pair[1].id))
+    return [s for _, s in scored[:limit]]
+
+
+# --- personalisation ----------------------------------------------------------------------------
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _words(text: str, drop: set[str]) -> list[str]:
+    return [w for w in _WORD.findall(text.casefold()) if w not in drop]
+
+
+def classify_reply(sent_text: str, inserted_snippet_text: str | None, customer_names: list[str]) -> str:
+    """"personal" | "snippet_edited" | "snippet_unchanged" for the reply metrics.
+
+    Unchanged means equal apart from whitespace and case. An edit that keeps less than half of the
+    snippet's words (customer names left out of the comparison, so adding a name alone never makes a
+    reply "personal") counts as personal: the snippet was only a starting point.
+    """
+    if inserted_snippet_text is None:
+        return "personal"
+    if _normal(sent_text) == _normal(inserted_snippet_text):
+        return "snippet_unchanged"
+    names = {w for name in customer_names for w in _WORD.findall(name.casefold())}
+    sent, snippet = _words(sent_text, names), _words(inserted_snippet_text, names)
+    kept = sum(block.size for block in difflib.SequenceMatcher(None, snippet, sent).get_matching_blocks())
+    if snippet and kept / max(len(snippet), len(sent)) < 0.5:
+        return "personal"
+    return "snippet_edited"
+
+
+def contains_name(text: str, name: str) -> bool:
+    name = name.strip()
+    return bool(name) and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text, re.IGNORECASE) is not None
+
+
+def needs_name_nudge(sent_text: str, inserted_snippet_text: str | None, customer_first_name: str) -> bool:
+    """True when the reply is a snippet sent unchanged that does not mention the customer's name
+    (and we know the name to suggest): the composer then shows "Add their name?"."""
+    if inserted_snippet_text is None or not customer_first_name.strip():
+        return False
+    if _normal(sent_text) != _normal(inserted_snippet_text):
+        return False
+    return not contains_name(sent_text, customer_first_name)
+
+
+# --- import / export ----------------------------------------------------------------------------
+
+
+def _export_rows() -> list[dict[str, Any]]:
+    return [
+        {
+            "abbreviation": s.abbreviation,
+            "title": s.title,
+            "body": s.body,
+            "tags": list(s.tags or []),
+            "channels": list(s.channels or []),
+            "favorite_slot": s.favorite_slot,
+        }
+        for s in Snippet.select().order_by(Snippet.abbreviation)
+    ]
+
+
+def export_json(store: Store) -> str:
+    """The library as a JSON array, one object per snippet, sorted by abbreviation."""
+    return json.dumps(_export_rows(), ensure_ascii=False, indent=2) + "\n"
+
+
+def export_csv(store: Store) -> str:
+    """The library as CSV with a header row; tags and channels are ';'-separated."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for row in _export_rows():
+        writer.writerow(
+            [
+                row["abbreviation"],
+                row["title"],
+                row["body"],
+                _LIST_SEPARATOR.join(row["tags"]),
+                _LIST_SEPARATOR.join(row["channels"]),
+                "" if row["favorite_slot"] is None else str(row["favorite_slot"]),
+            ]
+        )
+    return out.getvalue()
+
+
+def _validate_rows(rows: list[tuple[int | None, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Clean every row; raise SnippetImportError at the first bad field or duplicate."""
+    cleaned: list[dict[str, Any]] = []
+    abbreviations: dict[str, int | None] = {}
+    slots: dict[int, int | None] = {}
+    for line, raw in rows:
+        for required in ("abbreviation", "title", "body"):
+            if required not in raw:
+                raise SnippetImportError(line, required, "this field is missing.")
+        unknown = sorted(set(raw) - _EDITABLE)
+        if unknown:
+            raise SnippetImportError(line, unknown[0], f"unknown field; expected {', '.join(FIELDS)}.")
+        row: dict[str, Any] = {}
+        for key in FIELDS:
+            try:
+                row[key] = _CLEANERS[key](raw.get(key))
+            except SnippetError as exc:
+                raise SnippetImportError(line, key, str(exc)) from None
+        if row["abbreviation"] in abbreviations:
+            raise SnippetImportError(
+                line, "abbreviation", f"'{row['abbreviation']}' appears twice in the file."
+            )
+        abbreviations[row["abbreviation"]] = line
+        slot = row["favorite_slot"]
+        if slot is not None:
+            if slot in slots:
+                raise SnippetImportError(line, "favorite_slot", f"slot {slot} is given twice in the file.")
+            slots[slot] = line
+        cleaned.append(row)
+    return cleaned
+
+
+def parse_json(text: str) -> list[dict[str, Any]]:
+    """Parse and validate an exported JSON file; errors name the line of the bad snippet."""
+    decoder = json.JSONDecoder()
+    text = text.lstrip("\ufeff")
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnippetImportError(exc.lineno, None, f"not valid JSON ({exc.msg}).") from None
+    pos = _skip_ws(text, 0)
+    if not text.startswith("[", pos):
+        raise SnippetImportError(1, None, "expected a JSON list of snippets.")
+    pos = _skip_ws(text, pos + 1)
+    rows: list[tuple[int | None, dict[str, Any]]] = []
+    while not text.startswith("]", pos):
+        line = text.count("\n", 0, pos) + 1
+        item, pos = decoder.raw_decode(text, pos)
+        if not isinstance(item, dict):
+            raise SnippetImportError(line, None, "each snippet must be a JSON object.")
+        rows.append((line, item))
+        pos = _skip_ws(text, pos)
+        if text.startswith(",", pos):
+            pos = _skip_ws(text, pos + 1)
+    for line, item in rows:
+        for key in ("tags", "channels"):
+            if key in item and not isinstance(item[key], list):
+                raise SnippetImportError(line, key, "must be a list of text.")
+    return _validate_rows(rows)
+
+
+def _skip_ws(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos] in " \t\r\n":
+        pos += 1
+    return pos
+
+
+def _split_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(_LIST_SEPARATOR) if item.strip()]
+
+
+def parse_csv(text: str) -> list[dict[str, Any]]:
+    """Parse and validate a CSV file with a header row (abbreviation,title,body[,tags,channels,
+    favorite_slot]); errors name the line where the bad record starts."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise SnippetImportError(reader.line_num, None, f"not valid CSV ({exc}).") from None
+    if header is None:
+        raise SnippetImportError(1, None, "the file is empty.")
+    header = [h.strip().lower() for h in header]
+    for name in header:
+        if name not in _EDITABLE:
+            raise SnippetImportError(1, name, f"unknown column; expected {', '.join(FIELDS)}.")
+    for required in ("abbreviation", "title", "body"):
+        if required not in header:
+            raise SnippetImportError(1, required, "this column is missing from the header.")
+    if len(set(header)) != len(header):
+        raise SnippetImportError(1, None, "a column appears twice in the header.")
+    rows: list[tuple[int | None, dict[str, Any]]] = []
+    last_line = reader.line_num
+    while True:
+        start = last_line + 1
+        try:
+            record = next(reader, None)
+        except csv.Error as exc:
+            raise SnippetImportError(start, None, f"not valid CSV ({exc}).") from None
+        if record is None:
+            break
+        last_line = reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue
+        if len(record) != len(header):
+            raise SnippetImportError(
+                start, None, f"expected {len(header)} values like the header, found {len(record)}."
+            )
+        raw: dict[str, Any] = dict(zip(header, record, strict=True))
+        for key in ("tags", "channels"):
+            if key in raw:
+                raw[key] = _split_list(raw[key])
+        rows.append((start, raw))
+    return _validate_rows(rows)
+
+
+def import_snippets(store: Store, rows: list[dict[str, Any]], now: datetime) -> ImportResult:
+    """Import parsed rows in one transaction: an existing abbreviation updates that snippet, others
+    are created; favourite slots in the file win over slots held by other snippets. Raises
+    SnippetImportError (row number as the line) and imports nothing if any row is invalid."""
+    cleaned = _validate_rows([(index + 1, row) for index, row in enumerate(rows)])
+    created = updated = 0
+    with store.write():
+        placed: list[tuple[Snippet, int | None]] = []
+        for row in cleaned:
+            fields = {k: v for k, v in row.items() if k != "favorite_slot"}
+            snippet = Snippet.get_or_none(Snippet.abbreviation == row["abbreviation"])
+            if snippet is None:
+                snippet = Snippet.create(**fields, created_at=now, updated_at=now)
+                created += 1
+            else:
+                for key, value in fields.items():
+                    setattr(snippet, key, value)
+                snippet.favorite_slot = None
+                snippet.updated_at = now
+                snippet.save()
+                updated += 1
+            placed.append((snippet, row["favorite_slot"]))
+        for snippet, slot in placed:
+            if slot is not None:
+                _take_slot(slot, snippet.id)
+                snippet.favorite_slot = slot
+                snippet.save()
+    return ImportResult(created=created, updated=updated)
+
+
+def load_starter_snippets(store: Store, now: datetime) -> int:
+    """Load the starter pack on first run only; returns how many snippets were added."""
+    if store.get_setting(STARTER_SETTING):
+        return 0
+    text = resources.files("socialdesk").joinpath("resources", "snippets.json").read_text("utf-8")
+    rows = parse_json(text)
+    added = 0
+    with store.write():
+        for row in rows:
+            if Snippet.get_or_none(Snippet.abbreviation == row["abbreviation"]) is not None:
+                continue
+            slot = row["favorite_slot"]
+            if slot is not None and Snippet.get_or_none(Snippet.favorite_slot == slot) is not None:
+                slot = None
+            Snippet.create(**{**row, "favorite_slot": slot}, created_at=now, updated_at=now)
+            added += 1
+        store.set_setting(STARTER_SETTING, True)
+    return added
