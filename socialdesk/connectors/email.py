@@ -1,0 +1,649 @@
+"""Email over IMAP (imapclient) and SMTP (smtplib): the business's mailbox as a queue channel.
+
+Decisions:
+- Settings (all strings, as `--set key=value` gives them): imap_host, imap_port, imap_tls
+  (ssl | starttls | none), smtp_host (defaults to imap_host), smtp_port, smtp_tls, username (defaults
+  to address), address, display_name, mailbox (INBOX), sent_mailbox (optional), initial_days (14),
+  poll_seconds (60, only for servers without IDLE). Ports default to 993 (ssl) / 143 for IMAP and
+  465 (ssl) / 587 (starttls) / 25 (none) for SMTP. `none` is refused unless the host is loopback.
+  TLS always uses `ssl.create_default_context()`: verification is never turned off.
+- The password is the secret "password" in AccountSecrets; it is never logged or put in errors
+  (server error texts are scrubbed of it before they travel).
+- Cursor: {"uidvalidity", "last_uid", "message_ids" (the last MAX_CURSOR_IDS, for dedupe after a
+  UIDVALIDITY change), "last_date" (newest INTERNALDATE seen)}. Same UIDVALIDITY: `UID SEARCH
+  last+1:*`, filtered to uid > last (the `n:*` quirk). No cursor or a changed UIDVALIDITY: `SEARCH
+  SINCE` from initial_days ago — or from the day before `last_date` when that is older, so a reset
+  after a long pause loses nothing — and Message-IDs already in the cursor are skipped (ingest
+  also dedupes on (account, external_id), so the cursor set is only an optimisation).
+- The mailbox is opened read-only (EXAMINE) and bodies are fetched with BODY.PEEK: syncing never
+  marks mail as read. Messages larger than MAX_MESSAGE_BYTES are fetched as headers only.
+- A missing Message-ID is derived from the account and a hash of the raw message, so it is stable
+  across re-fetches *and* across a UIDVALIDITY reset (account + UIDVALIDITY + UID would change on a
+  reset and duplicate the message).
+- Mapping: kind "email", public False; external_id = Message-ID "<…>"; conversation = thread root
+  (first References id, else In-Reply-To, else own id); in_reply_to = the In-Reply-To id (ingest also
+  attaches by it). created_at = the server's INTERNALDATE (a sender's Date header can lie), falling
+  back to Date. Mail from our own address comes back with outbound=True. Quoted earlier replies are
+  collapsed out of `text` when the message is a reply; the quoted part is kept bounded in
+  meta["quoted_text"]. meta["automated"] is the RFC 3834 loop guard the automation module obeys.
+- reply(): From = display_name <address>; To = parent's Reply-To, else From; "Re: " once; In-Reply-To
+  and References per RFC 5322 3.6.4 (References trimmed to the root + the last 10 ids); Message-ID
+  derived from the idempotency key, so a retried send is recognisable; `Auto-Submitted:
+  auto-replied` for automatic replies. Header values are cleaned of CR/LF and built with
+  email.message.EmailMessage, which refuses header injection a second time. A copy is appended to
+  sent_mailbox when configured; a failure there does not fail the (already delivered) reply.
+- stream(): IDLE when the server offers it, idle_check(timeout=1 s) so stop_event is honoured within
+  a second, IDLE re-issued every IDLE_RENEW_SECONDS (9 min, below the 10 min many servers allow), a
+  fetch pass on every (re)connect and whenever the server reports EXISTS. Servers without IDLE are
+  polled every poll_seconds inside stream(). Connection loss raises TransientError (the engine backs
+  off, then calls stream again, which starts with a full fetch pass).
+- Errors: login refused → AuthError; socket errors, timeouts, aborted connections, 4xx SMTP →
+  TransientError; unverifiable certificates, unknown mailbox, refused recipients, 5xx SMTP →
+  PermanentError. All messages are owner-readable.
+"""
+
+from __future__ import annotations
+
+import email
+import email.headerregistry
+import email.message
+import email.policy
+import email.utils
+import hashlib
+import imaplib
+import logging
+import re
+import smtplib
+import ssl
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Callable, Iterator
+
+from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from socialdesk.connectors import mime_text
+from socialdesk.connectors.base import (
+    AccountInfo,
+    AccountSecrets,
+    AuthError,
+    Author,
+    ConnectorSpec,
+    InboundItem,
+    OutboundResult,
+    PermanentError,
+    ReplyTarget,
+    TransientError,
+    require_secure_transport,
+)
+
+log = logging.getLogger(__name__)
+
+TLS_MODES = ("ssl", "starttls", "none")
+MAX_CURSOR_IDS = 1000
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+BATCH = 500  # messages per fetch pass; fetch() runs passes up to MAX_FETCH_ITEMS
+MAX_FETCH_ITEMS = 2000
+FETCH_CHUNK = 20
+IDLE_RENEW_SECONDS = 9 * 60
+MAX_QUOTED_CHARS = 10_000
+TIMEOUT = 30.0
+AUTH_MESSAGE = "The mail server rejected the username or password"
+AUTOMATED_LOCALPARTS = ("mailer-daemon", "noreply", "no-reply", "postmaster", "donotreply", "do-not-reply")
+
+
+def _int(settings: dict, key: str, default: int, low: int, high: int, label: str) -> int:
+    raw = str(settings.get(key) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise PermanentError(f"{label} must be a whole number, not {raw!r}.") from None
+    if not low <= value <= high:
+        raise PermanentError(f"{label} must be between {low} and {high}.")
+    return value
+
+
+def _host(settings: dict, key: str, label: str, fallback: str = "") -> str:
+    host = str(settings.get(key) or fallback).strip()
+    if not host:
+        raise PermanentError(f"{label} is missing (for example imap.example.com).")
+    if not re.fullmatch(r"[A-Za-z0-9.\-:\[\]_]+", host):
+        raise PermanentError(f"{label} {host!r} is not a valid host name.")
+    return host
+
+
+def _tls(settings: dict, key: str, default: str, label: str) -> str:
+    mode = str(settings.get(key) or default).strip().lower()
+    if mode not in TLS_MODES:
+        raise PermanentError(f"{label} must be one of ssl, starttls or none, not {mode!r}.")
+    return mode
+
+
+def valid_address(addr: str) -> str:
+    """The address lowercased, or PermanentError when it is not a single plain addr-spec."""
+    addr = (addr or "").strip()
+    if not addr or re.search(r"[\s<>,;\"()\\]", addr) or addr.count("@") != 1:
+        raise PermanentError(f"{addr!r} is not a valid email address.")
+    local, domain = addr.split("@")
+    if not local or "." not in domain.strip("."):
+        raise PermanentError(f"{addr!r} is not a valid email address.")
+    return addr.lower()
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    imap_host: str
+    imap_port: int
+    imap_tls: str
+    smtp_host: str
+    smtp_port: int
+    smtp_tls: str
+    username: str
+    address: str
+    display_name: str
+    mailbox: str
+    sent_mailbox: str
+    initial_days: int
+    poll_seconds: int
+
+    @property
+    def domain(self) -> str:
+        return self.address.split("@", 1)[1]
+
+
+def validate_settings(settings: dict) -> EmailSettings:
+    """Parse and check the account settings; PermanentError messages are meant for the owner."""
+    address = valid_address(str(settings.get("address") or ""))
+    imap_host = _host(settings, "imap_host", "The IMAP server")
+    imap_tls = _tls(settings, "imap_tls", "ssl", "IMAP security")
+    smtp_host = _host(settings, "smtp_host", "The SMTP server", fallback=imap_host)
+    smtp_tls = _tls(settings, "smtp_tls", "starttls", "SMTP security")
+    require_secure_transport(imap_host, imap_tls != "none", "IMAP connection")
+    require_secure_transport(smtp_host, smtp_tls != "none", "SMTP connection")
+    mailbox = mime_text.clean_line(str(settings.get("mailbox") or "INBOX"))
+    sent_mailbox = mime_text.clean_line(str(settings.get("sent_mailbox") or ""))
+    return EmailSettings(
+        imap_host=imap_host,
+        imap_port=_int(settings, "imap_port", 993 if imap_tls == "ssl" else 143, 1, 65535, "The IMAP port"),
+        imap_tls=imap_tls,
+        smtp_host=smtp_host,
+        smtp_port=_int(settings, "smtp_port", {"ssl": 465, "starttls": 587, "none": 25}[smtp_tls], 1, 65535,
+                       "The SMTP port"),
+        smtp_tls=smtp_tls,
+        username=mime_text.clean_line(str(settings.get("username") or address)),
+        address=address,
+        display_name=mime_text.clean_line(str(settings.get("display_name") or "")),
+        mailbox=mailbox or "INBOX",
+        sent_mailbox=sent_mailbox,
+        initial_days=_int(settings, "initial_days", 14, 0, 3650, "Days of mail to import"),
+        poll_seconds=_int(settings, "poll_seconds", 60, 5, 86400, "The check interval"),
+    )
+
+
+def _first(ids: list[str]) -> str:
+    return ids[0] if ids else ""
+
+
+def is_automated(meta: dict, own_address: str) -> bool:
+    """RFC 3834 loop guard: True when no automatic reply may ever be sent to this message."""
+    auto = (meta.get("auto_submitted") or "").strip().lower()
+    if auto and not auto.startswith("no"):
+        return True
+    if (meta.get("precedence") or "").strip().lower() in ("bulk", "list", "junk"):
+        return True
+    if meta.get("list_id") or meta.get("list_unsubscribe") or meta.get("x_auto_response_suppress"):
+        return True
+    if meta.get("return_path") == "<>":  # bounces are sent with a null reverse-path
+        return True
+    sender = (meta.get("from") or "").lower()
+    if not sender or sender == own_address:
+        return True
+    return sender.split("@")[0] in AUTOMATED_LOCALPARTS
+
+
+class EmailConnector:
+    kind = "email"
+    capabilities = frozenset({"email", "stream"})
+
+    def __init__(
+        self,
+        settings: dict,
+        secrets: AccountSecrets,
+        *,
+        now: Callable[[], datetime] | None = None,
+        timeout: float = TIMEOUT,
+    ):
+        self.settings = validate_settings(settings)
+        self.secrets = secrets
+        self.now = now or (lambda: datetime.now(UTC))
+        self.timeout = timeout
+        s = self.settings
+        # Identifies this mailbox in derived ids; stable as long as the account points at it.
+        self.account_key = f"{s.username}@{s.imap_host}/{s.mailbox}"
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _password(self) -> str:
+        password = self.secrets.get("password")
+        if not password:
+            raise AuthError("No password is stored for this email account: enter it again.")
+        return password
+
+    def _scrub(self, text: object) -> str:
+        text = str(text)
+        password = self.secrets.get("password")
+        if password:
+            text = text.replace(password, "***")
+        return mime_text.clean_line(text)[:300]
+
+    @contextmanager
+    def _errors(self, where: str) -> Iterator[None]:
+        """Map library and socket errors to the connector's typed errors."""
+        s = self.settings
+        try:
+            yield
+        except (AuthError, PermanentError, TransientError):
+            raise
+        except LoginError:
+            raise AuthError(AUTH_MESSAGE) from None
+        except smtplib.SMTPAuthenticationError:
+            raise AuthError(AUTH_MESSAGE) from None
+        except ssl.SSLCertVerificationError as exc:
+            raise PermanentError(
+                f"The certificate of the {where} server could not be verified ({exc.verify_message}); "
+                "socialdesk never connects without a valid certificate."
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            refused = ", ".join(sorted(exc.recipients))
+            raise PermanentError(f"The mail server refused the recipient {refused}.") from None
+        except smtplib.SMTPSenderRefused:
+            raise PermanentError(f"The mail server refused our sender address {s.address}.") from None
+        except smtplib.SMTPResponseException as exc:
+            message = f"The SMTP server answered {exc.smtp_code}: {self._scrub(exc.smtp_error)}"
+            raise (PermanentError if exc.smtp_code >= 500 else TransientError)(message) from None
+        except (imaplib.IMAP4.abort, smtplib.SMTPException, OSError, EOFError) as exc:
+            # OSError covers socket errors, refused connections, timeouts and TLS failures.
+            raise TransientError(f"Lost the connection to the {where} server: {self._scrub(exc) or type(exc).__name__}") from None
+        except imaplib.IMAP4.error as exc:
+            raise TransientError(f"The {where} server reported an error: {self._scrub(exc)}") from None
+
+    def _connect_imap(self) -> IMAPClient:
+        s = self.settings
+        context = ssl.create_default_context()
+        with self._errors("IMAP"):
+            client = IMAPClient(s.imap_host, port=s.imap_port, ssl=s.imap_tls == "ssl",
+                                ssl_context=context, timeout=self.timeout)
+            try:
+                if s.imap_tls == "starttls":
+                    client.starttls(context)
+                client.normalise_times = False  # aware datetimes, converted to UTC below
+                client.login(s.username, self._password())
+            except BaseException:
+                self._quietly(client.shutdown)
+                raise
+        return client
+
+    @staticmethod
+    def _quietly(action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - closing a broken connection: nothing left to report
+            pass
+
+    @contextmanager
+    def _imap(self) -> Iterator[IMAPClient]:
+        client = self._connect_imap()
+        try:
+            with self._errors("IMAP"):
+                yield client
+        finally:
+            self._quietly(client.logout)
+
+    def _select(self, client: IMAPClient) -> int:
+        try:
+            info = client.select_folder(self.settings.mailbox, readonly=True)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error:
+            raise PermanentError(f"The mailbox {self.settings.mailbox!r} does not exist on the mail server.") from None
+        return int(info[b"UIDVALIDITY"])
+
+    @contextmanager
+    def _smtp(self) -> Iterator[smtplib.SMTP]:
+        s = self.settings
+        context = ssl.create_default_context()
+        with self._errors("SMTP"):
+            if s.smtp_tls == "ssl":
+                server = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=self.timeout, context=context)
+            else:
+                server = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
+            try:
+                server.ehlo()
+                if s.smtp_tls == "starttls":
+                    server.starttls(context=context)
+                    server.ehlo()
+                # A local relay may offer no AUTH at all; then there is nothing to log in to.
+                if server.has_extn("auth"):
+                    server.login(s.username, self._password())
+                yield server
+            finally:
+                self._quietly(server.quit)
+
+    # --- inbound --------------------------------------------------------------------------------
+
+    def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
+        items: list[InboundItem] = []
+        with self._imap() as client:
+            while True:
+                batch, cursor, more = self._fetch_pass(client, cursor)
+                items.extend(batch)
+                if not more or len(items) >= MAX_FETCH_ITEMS:
+                    return items, cursor
+
+    def _fetch_pass(self, client: IMAPClient, cursor: dict | None) -> tuple[list[InboundItem], dict, bool]:
+        """One pass over new mail: (items, cursor covering them, whether more is waiting)."""
+        uidvalidity = self._select(client)
+        cursor = dict(cursor or {})
+        known = [str(i) for i in cursor.get("message_ids") or []]
+        last_date = cursor.get("last_date") or ""
+        if cursor.get("uidvalidity") == uidvalidity:
+            last_uid = int(cursor.get("last_uid") or 0)
+            uids = [u for u in client.search(["UID", f"{last_uid + 1}:*"]) if u > last_uid]
+        else:
+            if cursor.get("uidvalidity") is not None:
+                log.info("UIDVALIDITY of %s changed: resyncing by Message-ID", self.settings.mailbox)
+            last_uid = 0
+            since = self.now() - timedelta(days=self.settings.initial_days)
+            if last_date:
+                since = min(since, datetime.fromisoformat(last_date) - timedelta(days=1))
+            uids = client.search(["SINCE", since.date()])
+        uids = sorted(uids)
+        more = len(uids) > BATCH
+        uids = uids[:BATCH]
+        seen = set(known)
+        items: list[InboundItem] = []
+        for start in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[start : start + FETCH_CHUNK]
+            sizes = client.fetch(chunk, ["RFC822.SIZE"])
+            small = [u for u in chunk if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_MESSAGE_BYTES]
+            large = [u for u in chunk if u in sizes and u not in small]
+            data = client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"]) if small else {}
+            if large:
+                data.update(client.fetch(large, ["BODY.PEEK[HEADER]", "INTERNALDATE"]))
+            for uid in chunk:
+                last_uid = max(last_uid, uid)
+                entry = data.get(uid)
+                if entry is None:  # expunged between SEARCH and FETCH
+                    continue
+                raw = entry.get(b"BODY[]") or entry.get(b"BODY[HEADER]") or b""
+                item = self.parse(raw, internaldate=entry.get(b"INTERNALDATE"), truncated=uid in large)
+                stamp = item.created_at.isoformat()
+                last_date = max(last_date, stamp) if last_date else stamp
+                if item.external_id in seen:
+                    continue
+                seen.add(item.external_id)
+                known.append(item.external_id)
+                items.append(item)
+        new_cursor = {
+            "uidvalidity": uidvalidity,
+            "last_uid": last_uid,
+            "message_ids": known[-MAX_CURSOR_IDS:],
+            "last_date": last_date,
+        }
+        return items, new_cursor, more
+
+    def derived_message_id(self, raw: bytes) -> str:
+        digest = hashlib.sha256(self.account_key.encode() + b"\0" + raw).hexdigest()[:32]
+        return f"<derived-{digest}@socialdesk.invalid>"
+
+    def parse(self, raw: bytes, *, internaldate: datetime | None = None, truncated: bool = False) -> InboundItem:
+        """One raw RFC 5322 message → InboundItem (never raises on malformed input)."""
+        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+        message_id = _first(mime_text.message_ids(mime_text.raw_header(msg, "Message-ID")))
+        message_id = message_id or self.derived_message_id(raw)
+        in_reply_to = _first(mime_text.message_ids(mime_text.raw_header(msg, "In-Reply-To")))
+        references = mime_text.message_ids(" ".join(mime_text.raw_header(msg, "References").split()))
+        root = _first(references) or in_reply_to or message_id
+        senders = mime_text.addresses(msg, "From") or mime_text.addresses(msg, "Sender")
+        name, sender = senders[0] if senders else ("", "")
+        reply_to = [addr for _, addr in mime_text.addresses(msg, "Reply-To")]
+        subject = mime_text.header(msg, "Subject")
+
+        text = mime_text.message_text(msg) if not truncated else ""
+        quoted = ""
+        if in_reply_to or references:
+            text, quoted = mime_text.split_quoted(text)
+        if truncated:
+            text = "[This message is too large to show here; open it in your mail program.]"
+        created = self._created_at(msg, internaldate)
+        meta = {
+            "message_id": message_id,
+            "in_reply_to": in_reply_to,
+            "references": references[-50:],
+            "subject": subject,
+            "from": sender,
+            "from_name": name,
+            "reply_to": reply_to,
+            "to": [addr for _, addr in mime_text.addresses(msg, "To")],
+            "cc": [addr for _, addr in mime_text.addresses(msg, "Cc")],
+            "auto_submitted": mime_text.header(msg, "Auto-Submitted"),
+            "precedence": mime_text.header(msg, "Precedence"),
+            "list_id": mime_text.header(msg, "List-Id"),
+            "list_unsubscribe": mime_text.header(msg, "List-Unsubscribe"),
+            "x_auto_response_suppress": mime_text.header(msg, "X-Auto-Response-Suppress"),
+            "return_path": mime_text.raw_header(msg, "Return-Path").replace(" ", ""),
+            "attachments": mime_text.attachments(msg) if not truncated else [],
+            "quoted_text": quoted[:MAX_QUOTED_CHARS],
+            "truncated": truncated,
+        }
+        meta["automated"] = is_automated(meta, self.settings.address)
+        return InboundItem(
+            external_id=message_id,
+            conversation_external_id=root,
+            kind="email",
+            public=False,
+            author=Author(external_id=sender or "unknown", handle=sender, display_name=name),
+            text=text,
+            created_at=created,
+            subject=subject,
+            in_reply_to=in_reply_to,
+            outbound=sender == self.settings.address,
+            meta=meta,
+        )
+
+    def _created_at(self, msg: email.message.Message, internaldate: datetime | None) -> datetime:
+        if isinstance(internaldate, datetime):
+            if internaldate.tzinfo is None:
+                return internaldate.replace(tzinfo=UTC)
+            return internaldate.astimezone(UTC)
+        try:
+            parsed = email.utils.parsedate_to_datetime(mime_text.raw_header(msg, "Date"))
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is None:
+            return self.now()
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+    # --- outbound -------------------------------------------------------------------------------
+
+    def our_message_id(self, idempotency_key: str) -> str:
+        digest = hashlib.sha256(f"{self.account_key}\0{idempotency_key}".encode()).hexdigest()[:32]
+        return f"<sd-{digest}@{self.settings.domain}>"
+
+    def build_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> email.message.EmailMessage:
+        """The reply as an EmailMessage (separate from sending so it can be inspected in tests)."""
+        s = self.settings
+        parent = target.parent_meta or {}
+        # Reply-To wins over From (every valid Reply-To address is kept); the stored recipient is
+        # the last resort when the parent's headers are gone.
+        reply_to = [a for a in parent.get("reply_to") or [] if _is_valid(a)]
+        fallback = [a for a in (parent.get("from"), target.recipient_external_id) if _is_valid(a)][:1]
+        recipients = [valid_address(str(a)) for a in (reply_to or fallback)]
+        if not recipients:
+            raise PermanentError("This message has no valid sender address to reply to.")
+        parent_id = _first(mime_text.message_ids(str(parent.get("message_id") or target.parent_external_id)))
+        references = [r for r in parent.get("references") or [] if _first(mime_text.message_ids(r)) == r]
+        if not references and parent.get("in_reply_to"):
+            references = mime_text.message_ids(str(parent["in_reply_to"]))
+        if parent_id:
+            references = references + [parent_id]
+        if len(references) > 11:
+            references = references[:1] + references[-10:]
+
+        base = mime_text.clean_line(str(target.subject or parent.get("subject") or ""))
+        if not base:
+            subject = "Re: (no subject)"
+        elif re.match(r"(?i)^(re|aw|sv|antw|vs)\s*:", base):
+            subject = base
+        else:
+            subject = f"Re: {base}"
+
+        msg = email.message.EmailMessage(policy=email.policy.SMTP)
+        msg["From"] = email.headerregistry.Address(display_name=s.display_name, addr_spec=s.address)
+        msg["To"] = ", ".join(recipients)
+        msg["Subject"] = subject
+        msg["Date"] = email.utils.format_datetime(self.now().astimezone(UTC))
+        msg["Message-ID"] = self.our_message_id(idempotency_key)
+        if parent_id:
+            msg["In-Reply-To"] = parent_id
+            msg["References"] = " ".join(references)
+        if target.auto_reply:
+            msg["Auto-Submitted"] = "auto-replied"
+            msg["X-Auto-Response-Suppress"] = "All"  # ask Exchange not to answer our auto-reply
+        body = text.replace("\r\n", "\n").replace("\r", "\n")
+        msg.set_content(body if body.endswith("\n") else body + "\n")
+        return msg
+
+    def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
+        msg = self.build_reply(target, text, idempotency_key=idempotency_key)
+        recipients = [addr for _, addr in email.utils.getaddresses([str(msg["To"])])]
+        with self._smtp() as server:
+            with self._errors("SMTP"):
+                server.send_message(msg, from_addr=self.settings.address, to_addrs=recipients)
+        meta = {"message_id": str(msg["Message-ID"]), "subject": str(msg["Subject"]), "to": recipients,
+                "references": str(msg.get("References", "")).split()}
+        if self.settings.sent_mailbox:
+            try:
+                with self._imap() as client:
+                    client.append(self.settings.sent_mailbox, msg.as_bytes(), flags=[b"\\Seen"])
+                meta["sent_copy"] = "saved"
+            except (AuthError, PermanentError, TransientError) as exc:
+                # The mail has gone out; failing now would make the outbox send it twice.
+                log.warning("reply sent but not saved to %s: %s", self.settings.sent_mailbox, exc)
+                meta["sent_copy"] = f"not saved: {exc}"
+        return OutboundResult(external_id=str(msg["Message-ID"]), meta=meta)
+
+    def post_status(self, text: str, *, idempotency_key: str) -> OutboundResult:
+        raise PermanentError("Email accounts cannot post a status.")
+
+    # --- connection test ------------------------------------------------------------------------
+
+    def check(self) -> AccountInfo:
+        s = self.settings
+        notes = []
+        with self._imap() as client:
+            self._select(client)
+            if not client.has_capability("IDLE"):
+                notes.append(f"This mail server does not offer IMAP IDLE: new mail is checked every "
+                             f"{s.poll_seconds} seconds.")
+            if s.sent_mailbox and not client.folder_exists(s.sent_mailbox):
+                notes.append(f"The sent folder {s.sent_mailbox!r} does not exist: replies will not be "
+                             "saved there.")
+        with self._smtp() as server:
+            with self._errors("SMTP"):
+                server.noop()
+        name = f"{s.display_name} <{s.address}>" if s.display_name else s.address
+        return AccountInfo(display_name=name, handle=s.address, notes=tuple(notes))
+
+    # --- real time ------------------------------------------------------------------------------
+
+    def stream(
+        self,
+        cursor: dict | None,
+        on_items: Callable[[list[InboundItem], dict], None],
+        stop_event: threading.Event,
+    ) -> None:
+        client = self._connect_imap()
+        try:
+            with self._errors("IMAP"):
+                cursor = self._deliver(client, cursor, on_items)
+                if not client.has_capability("IDLE"):
+                    while not stop_event.wait(self.settings.poll_seconds):
+                        cursor = self._deliver(client, cursor, on_items)
+                    return
+                while not stop_event.is_set():
+                    if self._idle_until_change(client, stop_event):
+                        cursor = self._deliver(client, cursor, on_items)
+        finally:
+            self._quietly(client.logout)
+
+    def _deliver(self, client: IMAPClient, cursor: dict | None, on_items) -> dict:
+        """Fetch passes until nothing is waiting; hand every batch (even empty, when the cursor
+        moved) to on_items."""
+        while True:
+            items, new_cursor, more = self._fetch_pass(client, cursor)
+            if items or new_cursor != cursor:
+                on_items(items, new_cursor)
+            cursor = new_cursor
+            if not more:
+                return cursor
+
+    def _idle_until_change(self, client: IMAPClient, stop_event: threading.Event) -> bool:
+        """IDLE until the mailbox changes (True), the renew time passes or stop_event is set."""
+        client.idle()
+        started = time.monotonic()
+        changed = False
+        try:
+            while not stop_event.is_set() and time.monotonic() - started < IDLE_RENEW_SECONDS:
+                responses = client.idle_check(timeout=1)
+                if any(len(r) > 1 and r[1] in (b"EXISTS", b"EXPUNGE") for r in responses):
+                    changed = True
+                    break
+                if any(r and r[0] == b"BYE" for r in responses):
+                    raise TransientError("The IMAP server closed the connection.")
+        finally:
+            client.idle_done()
+        return changed
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own connections."""
+
+
+def _is_valid(addr: object) -> bool:
+    try:
+        valid_address(str(addr or ""))
+    except PermanentError:
+        return False
+    return True
+
+
+SPEC = ConnectorSpec(
+    kind="email",
+    title="Email (IMAP/SMTP)",
+    capabilities=frozenset({"email", "stream"}),
+    settings=(
+        ("address", "Email address customers write to", ""),
+        ("display_name", "Name shown to customers", ""),
+        ("username", "Login name (empty: the email address)", ""),
+        ("imap_host", "IMAP server", ""),
+        ("imap_port", "IMAP port (empty: 993 for ssl, else 143)", ""),
+        ("imap_tls", "IMAP security: ssl, starttls or none", "ssl"),
+        ("smtp_host", "SMTP server (empty: the IMAP server)", ""),
+        ("smtp_port", "SMTP port (empty: 465 ssl, 587 starttls, 25 none)", ""),
+        ("smtp_tls", "SMTP security: ssl, starttls or none", "starttls"),
+        ("mailbox", "Mailbox to watch", "INBOX"),
+        ("sent_mailbox", "Folder to save sent replies in (optional, e.g. Sent)", ""),
+        ("initial_days", "Days of existing mail to import", "14"),
+        ("poll_seconds", "Check interval when the server has no IDLE (seconds)", "60"),
+    ),
+    secret_label="Password",
+    needs="The mailbox's IMAP and SMTP server names and its password (an app password if the "
+    "provider uses two-step login).",
+    text_limit=None,
+    factory=lambda settings, secrets: EmailConnector(settings, secrets),
+)

@@ -1,0 +1,220 @@
+"""Real mail servers for the email connector tests: pymap (IMAP) and aiosmtpd (SMTP) on 127.0.0.1.
+
+Decisions:
+- pymap runs as a subprocess with its in-memory `dict` backend (the real IMAP4rev1 server code:
+  APPEND, UIDPLUS, IDLE), on a free port, waiting until the port accepts (bounded) and killed at
+  teardown. Its data lives in that process only, so a restart on the same port is also a fresh
+  UIDVALIDITY.
+- INBOX cannot be deleted on pymap, so tests that need a UIDVALIDITY change use their own mailbox
+  and delete + recreate it (`ImapServer.recreate`).
+- aiosmtpd runs in its Controller thread with AUTH PLAIN/LOGIN (auth_require_tls=False is fine:
+  127.0.0.1 only) and records every accepted message.
+- Every wait is bounded; nothing listens anywhere but 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from imapclient import IMAPClient
+
+HOST = "127.0.0.1"
+USER = "shop@example.com"
+PASSWORD = "s3cret-pass"
+
+# AUTH without TLS is what these loopback-only servers are for; aiosmtpd warns on every connection.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+warnings.filterwarnings("ignore", message="Session.login_data is deprecated")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {HOST}:{port} after {timeout}s")
+
+
+class ImapServer:
+    """A pymap process. `client()` gives a logged-in IMAPClient for seeding and inspection."""
+
+    def __init__(self, user: str = USER, password: str = PASSWORD, port: int | None = None):
+        self.host = HOST
+        self.user = user
+        self.password = password
+        self.port = port or free_port()
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ImapServer:
+        argv = [sys.executable, "-c", "from pymap.main import main; main()",
+                "--host", HOST, "--port", str(self.port), "--no-tls",
+                "dict", "--demo-user", self.user, "--demo-password", self.password]
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(self.port)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+            self.proc = None
+
+    def client(self) -> IMAPClient:
+        client = IMAPClient(HOST, port=self.port, ssl=False, timeout=10)
+        client.login(self.user, self.password)
+        return client
+
+    def append(self, raw: bytes, mailbox: str = "INBOX", flags: tuple = ()) -> int:
+        """APPEND one message; returns its UID (from the APPENDUID response)."""
+        client = self.client()
+        try:
+            response = client.append(mailbox, raw, flags=flags)
+        finally:
+            client.logout()
+        # b"[APPENDUID <uidvalidity> <uid>] APPEND completed."
+        return int(response.split(b"]")[0].split()[-1])
+
+    def create(self, mailbox: str) -> None:
+        client = self.client()
+        try:
+            client.create_folder(mailbox)
+        finally:
+            client.logout()
+
+    def recreate(self, mailbox: str) -> None:
+        """Delete and recreate `mailbox`: its UIDVALIDITY changes and its messages are gone."""
+        client = self.client()
+        try:
+            client.delete_folder(mailbox)
+            client.create_folder(mailbox)
+        finally:
+            client.logout()
+
+    def status(self, mailbox: str = "INBOX") -> dict:
+        client = self.client()
+        try:
+            return client.folder_status(mailbox, ["UIDVALIDITY", "UIDNEXT", "MESSAGES", "UNSEEN"])
+        finally:
+            client.logout()
+
+    def flags(self, mailbox: str = "INBOX") -> dict[int, tuple]:
+        client = self.client()
+        try:
+            client.select_folder(mailbox, readonly=True)
+            return {uid: data[b"FLAGS"] for uid, data in client.fetch(client.search("ALL"), ["FLAGS"]).items()}
+        finally:
+            client.logout()
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer):
+        self.server = server
+
+    async def handle_DATA(self, _server, _session, envelope) -> str:
+        self.server._record(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    """aiosmtpd with AUTH; `messages` holds what was accepted, `wait_for(n)` blocks (bounded)."""
+
+    def __init__(self, user: str = USER, password: str = PASSWORD):
+        self.host = HOST
+        self.port = free_port()
+        self.user = user
+        self.password = password
+        self.messages: list[Received] = []
+        self._cond = threading.Condition()
+        self.controller = Controller(
+            _Handler(self), hostname=HOST, port=self.port,
+            authenticator=self._authenticate, auth_require_tls=False, auth_required=True,
+        )
+
+    def _authenticate(self, _server, _session, _envelope, mechanism, auth_data) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login.decode() == self.user and auth_data.password.decode() == self.password)
+        return AuthResult(success=ok, handled=False)
+
+    def _record(self, received: Received) -> None:
+        with self._cond:
+            self.messages.append(received)
+            self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[Received]:
+        with self._cond:
+            self._cond.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
+            return list(self.messages)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def imap_server():
+    server = ImapServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def make_message(
+    *, message_id: str | None = "<m1@customer.example>", subject: str = "Question",
+    sender: str = "Customer <customer@customer.example>", to: str = f"Shop <{USER}>",
+    body: str = "Hello, do you ship to Austria?", extra: str = "",
+    date: str = "Mon, 23 Nov 2026 09:00:00 +0000",
+) -> bytes:
+    """A small RFC 5322 message for seeding (extra: more header lines, CRLF-separated)."""
+    lines = [f"From: {sender}", f"To: {to}", f"Subject: {subject}", f"Date: {date}"]
+    if message_id:
+        lines.append(f"Message-ID: {message_id}")
+    if extra:
+        lines.extend(extra.strip("\r\n").split("\r\n"))
+    lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", body, ""]
+    return "\r\n".join(lines).encode("utf-8")
