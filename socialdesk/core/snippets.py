@@ -12,7 +12,7 @@ Decisions:
 - An empty placeholder without fallback renders as nothing, and we tidy only the seam it leaves:
   "Hi {name}, thanks" -> "Hi, thanks", "Hi {name} and" -> "Hi and"; at the start of a line the
   leading space or ", " after it goes too. The owner's own spacing elsewhere is never touched.
-- Abbreviations are stored lower-case (1–32 of letters, digits, `_`, `-`) so `Thx` and `thx` cannot
+- Abbreviations are stored lower-case (1–32 of letters in any script, digits, `_`, `-`) so `Thx` and `thx` cannot
   both exist and lookup is case-insensitive. Favourite slots 1–9 are unique: giving a slot to one
   snippet frees it from the previous holder.
 - Ranking (`rank_snippets`) scores in Python over the whole library (a few hundred rows at most):
@@ -58,7 +58,7 @@ PLACEHOLDERS: dict[str, str] = {
 STARTER_SETTING = "snippets.starter_loaded"
 FIELDS = ("abbreviation", "title", "body", "tags", "channels", "favorite_slot")
 _EDITABLE = frozenset(FIELDS)
-_ABBREVIATION = re.compile(r"[A-Za-z0-9_-]{1,32}")
+_ABBREVIATION = re.compile(r"[\w-]{1,32}")  # \w: letters of any script, digits, "_"
 _MAX_TITLE = 120
 _LIST_SEPARATOR = ";"
 
@@ -400,18 +400,21 @@ def delete_snippet(store: Store, snippet_id: int) -> dict[str, Any]:
 
 
 def restore_snippet(store: Store, data: dict[str, Any]) -> Snippet:
-    """Undo a delete: the same id, text, slot and usage. If another snippet took the favourite slot
-    meanwhile it keeps it (the restored one comes back without a slot). Messages that pointed at the
-    snippet were unlinked by the delete and stay unlinked."""
+    """Undo a delete: the same text, slot and usage, and the same id unless SQLite reused it for a
+    newer snippet. If another snippet took the favourite slot meanwhile it keeps it (the restored one
+    comes back without a slot). Messages that pointed at the snippet were unlinked by the delete and
+    stay unlinked."""
     with store.write():
         _check_abbreviation_free(data["abbreviation"], None)
         row = dict(data)
+        if Snippet.get_or_none(Snippet.id == row.get("id")) is not None:
+            del row["id"]
         if row.get("favorite_slot") is not None and Snippet.get_or_none(
             Snippet.favorite_slot == row["favorite_slot"]
         ):
             row["favorite_slot"] = None
-        Snippet.insert(**row).execute()
-    return Snippet.get_by_id(data["id"])
+        new_id = Snippet.insert(**row).execute()
+    return Snippet.get_by_id(new_id)
 
 
 def record_use(store: Store, snippet_id: int, now: datetime) -> None:
