@@ -29,8 +29,10 @@ from typing import Callable
 import regex
 
 _GRAPHEME = regex.compile(r"\X")
-# A URL as the platforms shorten it; trailing sentence punctuation is not part of it.
-_URL = regex.compile(r"(?:https?://|www\.)[^\s<>\"']+?(?=[.,;:!?)\]]*(?:\s|$))", regex.IGNORECASE)
+# A URL as the platforms shorten it; trailing sentence punctuation is trimmed in `_urls` (a greedy
+# match then a trim, so a long run of dots cannot make the scan quadratic).
+_URL = regex.compile(r"(?:https?://|www\.)[^\s<>\"']+", regex.IGNORECASE)
+_URL_TRAILING = ".,;:!?)]"
 _REMOTE_MENTION = regex.compile(r"(?<![\w@])(@\w+)@[\w.-]+\w")
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
 _SHORT_URL_LENGTH = 23
@@ -69,15 +71,28 @@ def _x_weight_of_codepoint(char: str) -> int:
     return 1 if any(lo <= cp <= hi for lo, hi in _X_LIGHT_RANGES) else 2
 
 
-def x_weighted_length(text: str) -> int:
-    """Approximate twitter-text v3 weighted length (see the module docstring)."""
-    text = unicodedata.normalize("NFC", text)
+def _urls(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each URL, without trailing sentence punctuation."""
+    spans = []
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(_URL_TRAILING)
+        if "." in url or "://" in url:
+            spans.append((match.start(), match.start() + len(url)))
+    return spans
+
+
+def _replace_urls(text: str, weight_plain: Callable[[str], int]) -> int:
     total = 0
     pos = 0
-    for match in _URL.finditer(text):
-        total += _x_weight_plain(text[pos : match.start()]) + _SHORT_URL_LENGTH
-        pos = match.end()
-    return total + _x_weight_plain(text[pos:])
+    for start, end in _urls(text):
+        total += weight_plain(text[pos:start]) + _SHORT_URL_LENGTH
+        pos = end
+    return total + weight_plain(text[pos:])
+
+
+def x_weighted_length(text: str) -> int:
+    """Approximate twitter-text v3 weighted length (see the module docstring)."""
+    return _replace_urls(unicodedata.normalize("NFC", text), _x_weight_plain)
 
 
 def _x_weight_plain(text: str) -> int:
@@ -92,9 +107,7 @@ def _x_weight_plain(text: str) -> int:
 
 def mastodon_length(text: str) -> int:
     """Mastodon's count: graphemes, with each URL as 23 and `@user@domain` as `@user`."""
-    text = _URL.sub("x" * _SHORT_URL_LENGTH, text)
-    text = _REMOTE_MENTION.sub(r"\1", text)
-    return graphemes(text)
+    return _replace_urls(text, lambda plain: graphemes(_REMOTE_MENTION.sub(r"\1", plain)))
 
 
 def utf16_units(text: str) -> int:

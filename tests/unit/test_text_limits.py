@@ -82,3 +82,10 @@ def test_known_kinds_and_unknown_kind():
     assert {"x", "bluesky", "telegram", "mastodon", "google_reviews", "email", "demo"} <= set(LIMITS)
     with pytest.raises(ValueError, match="myspace"):
         count("hi", "myspace")
+
+
+def test_url_trailing_punctuation_and_long_runs_stay_linear():
+    assert count("go to www.example.com!!!", "x").used == len("go to ") + 23 + 3
+    dots = "https://" + "." * 200_000
+    assert count(dots, "x").used == 23 + 200_000  # the bare scheme is the URL, the dots are text
+    assert count(dots + " ok", "mastodon").used == 23 + 200_000 + 3
