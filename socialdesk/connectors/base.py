@@ -1,0 +1,225 @@
+"""The connector contract: what every platform module provides and the errors it may raise.
+
+Decisions:
+- Connectors are plain synchronous Python (HTTP/IMAP/SMTP), Qt-free, and know nothing about the
+  database. They turn platform payloads into `InboundItem`s and take text to send. The sync engine
+  (core/sync.py) runs them on worker threads and ingest (core/ingest.py) stores what they return.
+- `fetch(cursor)` returns the new items *and* the cursor that covers them; the cursor is committed
+  by ingest in the same transaction as the items, so a crash re-fetches and dedupes.
+- Errors are typed so the engine can decide without parsing messages: AuthError stops polling the
+  account until the owner re-logs in; RateLimited carries when to try again; TransientError is retried
+  with backoff; PermanentError means "this request/item is bad", never retried.
+- Connectors receive an `AccountSecrets` (the keyring scoped to their account); they never log or
+  raise a secret (messages in errors are safe to show the owner).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Protocol, runtime_checkable
+
+# Conversation kinds, as stored in Conversation.kind.
+KINDS = ("dm", "comment", "mention", "review", "email")
+
+# Capabilities a connector may declare.
+CAPABILITIES = ("dm", "comment", "mention", "review", "email", "post_status", "stream")
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises. `str(e)` is safe to show the owner."""
+
+
+class AuthError(ConnectorError):
+    """Credentials are missing, wrong or expired beyond refresh: the owner must act (re-login)."""
+
+
+class RateLimited(ConnectorError):
+    """The platform asked us to slow down; do not call again before `retry_at` (UTC)."""
+
+    def __init__(self, message: str, retry_at: datetime):
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class TransientError(ConnectorError):
+    """Network trouble, timeouts, 5xx: retry later with backoff and jitter."""
+
+
+class PermanentError(ConnectorError):
+    """This request or item is bad (validation, not found, policy); retrying will not help."""
+
+
+@dataclass(frozen=True)
+class Author:
+    external_id: str
+    handle: str = ""
+    display_name: str = ""
+    profile_url: str = ""
+
+
+@dataclass(frozen=True)
+class InboundItem:
+    """One message as a platform delivered it, already converted to plain text."""
+
+    external_id: str  # unique per account
+    conversation_external_id: str  # messages with the same value form one conversation
+    kind: str  # one of KINDS
+    public: bool
+    author: Author
+    text: str  # plain text, never HTML
+    created_at: datetime  # timezone-aware UTC
+    permalink: str = ""
+    subject: str = ""
+    rating: int | None = None  # 1..5 for reviews
+    in_reply_to: str = ""  # external id of the parent message, when the platform says
+    outbound: bool = False  # True for messages the business itself sent (seen on the platform)
+    meta: dict[str, Any] = field(default_factory=dict)  # small JSON-able extras (headers, ids)
+
+
+@dataclass(frozen=True)
+class OutboundResult:
+    external_id: str  # the platform's id for what we sent
+    permalink: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """What `check()` learned: who we are logged in as, and anything the owner should know."""
+
+    display_name: str
+    handle: str = ""
+    notes: tuple[str, ...] = ()  # e.g. "this app password has no DM access"
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """What a connector needs to answer a conversation; built by core from stored rows."""
+
+    conversation_external_id: str
+    kind: str
+    public: bool
+    subject: str = ""
+    # The last inbound message we answer: its external id and meta (headers, visibility, cids, ...).
+    parent_external_id: str = ""
+    parent_meta: dict[str, Any] = field(default_factory=dict)
+    # The customer: external id and handle on this platform.
+    recipient_external_id: str = ""
+    recipient_handle: str = ""
+    recipient_name: str = ""
+    auto_reply: bool = False  # True for automatic off-hours replies (e.g. Auto-Submitted header)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    kind: str
+    capabilities: frozenset[str]
+
+    def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]: ...
+
+    def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult: ...
+
+    def post_status(self, text: str, *, idempotency_key: str) -> OutboundResult: ...
+
+    def check(self) -> AccountInfo: ...
+
+    def stream(
+        self,
+        cursor: dict | None,
+        on_items: Callable[[list[InboundItem], dict], None],
+        stop_event: threading.Event,
+    ) -> None:
+        """Block delivering batches (items, cursor covering them) until stop_event is set.
+
+        Only for connectors with the "stream" capability. Raise a ConnectorError to make the engine
+        back off and fall back to `fetch` before streaming again.
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConnectorSpec:
+    """What the "Add account" flow shows for one platform, and what it needs from the owner."""
+
+    kind: str
+    title: str
+    capabilities: frozenset[str]
+    settings: tuple[tuple[str, str, str], ...]  # (key, label, default) the owner fills in
+    secret_label: str  # "Password", "Bot token", "App password", "" when none is needed
+    needs: str  # one sentence: what the owner must have (approval, token, app password)
+    text_limit: int | None  # characters/graphemes a reply may have
+    factory: Callable[[dict, "AccountSecrets"], Connector]
+    secret_name: str = "password"  # the AccountSecrets name the owner's secret is stored under
+    # Set for platforms whose login is a browser authorisation (Mastodon OAuth); None otherwise.
+    login_flow: "LoginFlow | None" = None
+
+
+class LoginFlow(Protocol):
+    """A paste-the-code login usable from a dialog and from the CLI.
+
+    `start` registers what it must (storing client ids and the PKCE verifier in `secrets`) and returns
+    the URL the owner opens in a browser; `finish` exchanges the code the owner pasted for a token,
+    stores it in `secrets` and returns who we are now logged in as. Both raise ConnectorError.
+    """
+
+    instructions: str  # one sentence for the owner: open the URL, approve, paste the code shown
+
+    def start(self, settings: dict, secrets: "AccountSecrets") -> str: ...
+
+    def finish(self, settings: dict, secrets: "AccountSecrets", code: str) -> AccountInfo: ...
+
+
+class AccountSecrets(Protocol):
+    """The keyring, scoped to one account. Names: "password", "token", "refresh_token", ...
+
+    Connectors read their credentials here and write refreshed tokens back; nothing else stores them.
+    """
+
+    def get(self, name: str) -> str | None: ...
+
+    def set(self, name: str, value: str) -> None: ...
+
+    def delete(self, name: str) -> None: ...
+
+
+class MemorySecrets:
+    """AccountSecrets backed by a dict: for tests and for the demo connector, which needs none."""
+
+    def __init__(self, values: dict[str, str] | None = None):
+        self.values = dict(values or {})
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.values[name] = value
+
+    def delete(self, name: str) -> None:
+        self.values.pop(name, None)
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for localhost and addresses in 127.0.0.0/8 or ::1 (no DNS lookup: names other than
+    "localhost" are not loopback, so a hostile DNS answer cannot unlock plaintext)."""
+    import ipaddress
+
+    host = (host or "").strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_transport(host: str, encrypted: bool, what: str = "connection") -> None:
+    """Refuse plaintext protocols to anything but loopback (raises PermanentError, owner-readable)."""
+    if not encrypted and not is_loopback_host(host):
+        raise PermanentError(
+            f"Refusing an unencrypted {what} to {host}: plaintext is only allowed to this computer "
+            "(127.0.0.1 / localhost). Use TLS (ssl or starttls, or an https:// address)."
+        )

@@ -1,0 +1,464 @@
+"""The one HTTP layer every web connector uses: session, timeouts, rate limits, retries, typed errors.
+
+Decisions:
+- One `requests.Session` per connector instance (connection reuse, a fixed User-Agent naming the app),
+  TLS verification always on, and `require_secure_transport` on the base URL: http:// only to loopback.
+- Every request has a (connect, read) timeout; nothing here can hang forever.
+- Retries with exponential backoff and jitter only where repeating is safe: idempotent methods, or a
+  caller that says so (a POST carrying an Idempotency-Key). 5xx, timeouts and connection errors are
+  retried; the last failure becomes a `TransientError`.
+- Status codes map to the typed errors of base.py; a connector may pass `classify` to map its
+  platform's special bodies first (Bluesky's ExpiredToken, Telegram's 409, ...).
+- Rate-limit headers (`X-RateLimit-*` as Mastodon sends them, `RateLimit-*` as Bluesky sends them,
+  `Retry-After`) are parsed into `RateLimit`; when the platform said "0 remaining until T" we raise
+  `RateLimited(T)` before sending, instead of burning a request.
+- Secrets never leave this module in text: log lines and error messages use `redact_url` (which hides
+  `/bot<token>/` path segments and token-like query values) and `scrub` (which hides any secret value
+  the connector registered with `add_secret`). Exception texts from requests are never passed on
+  because they can contain the full URL. `Authorization` headers are shown as "<redacted>".
+- Streams (Mastodon SSE) and long polls (Telegram getUpdates) must stop within about a second when
+  asked: `LineReader` reads a streamed body on a helper thread and hands lines over a queue, and
+  `call_interruptible` runs a blocking call on a helper thread; both give up waiting when the stop
+  event is set and leave the helper to finish by itself (it only holds a socket that is then closed).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import queue
+import random
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterator, Mapping, TypeVar
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from socialdesk import __version__
+from socialdesk.connectors.base import (
+    AuthError,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    require_secure_transport,
+)
+
+log = logging.getLogger("socialdesk.http")
+
+USER_AGENT = f"socialdesk/{__version__} (+desktop inbox for small businesses)"
+DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+REDACTED = "<redacted>"
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+_SENSITIVE_QUERY = re.compile(
+    r"([?&](?:access_token|refresh_token|token|code|code_verifier|client_secret|password)=)[^&#]*",
+    re.IGNORECASE,
+)
+_BOT_SEGMENT = re.compile(r"/bot[^/?#]+")
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def redact_url(url: str) -> str:
+    """`url` with Telegram's /bot<token>/ segment and token-like query values hidden."""
+    url = _BOT_SEGMENT.sub("/bot" + REDACTED, url)
+    return _SENSITIVE_QUERY.sub(lambda m: m.group(1) + REDACTED, url)
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """What the platform's rate-limit headers said about the current window."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+
+def _parse_reset(value: str, now: datetime) -> datetime | None:
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = None
+    if number is not None:
+        # Epoch seconds (Bluesky, many others) are huge; the IETF draft sends seconds left.
+        if number >= 1_000_000_000:
+            return datetime.fromtimestamp(number, timezone.utc)
+        return now + timedelta(seconds=max(0.0, number))
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(float(value.split(",")[0].split(";")[0].strip()))
+    except ValueError:
+        return None
+
+
+def parse_rate_limit(headers: Mapping[str, str], now: datetime) -> RateLimit | None:
+    """Read `X-RateLimit-*` or `RateLimit-*` headers (either case); None when there are none."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    for prefix in ("x-ratelimit-", "ratelimit-", "x-rate-limit-"):
+        if any(key.startswith(prefix) for key in lower):
+            reset = lower.get(prefix + "reset")
+            return RateLimit(
+                limit=_int_or_none(lower.get(prefix + "limit")),
+                remaining=_int_or_none(lower.get(prefix + "remaining")),
+                reset_at=_parse_reset(reset, now) if reset else None,
+            )
+    return None
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """The moment a `Retry-After` header (seconds or HTTP date) points at, if any."""
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            return _parse_reset(value, now)
+    return None
+
+
+def error_detail(response: requests.Response) -> str:
+    """A short, owner-readable reason from a JSON error body ("error", "message", "description")."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    for key in ("error_description", "message", "description", "error", "detail", "title"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return ""
+
+
+class Http:
+    """A requests Session bound to one platform and base URL, speaking in typed errors."""
+
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        retries: int = 2,
+        backoff: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+        classify: Callable[[requests.Response], ConnectorError | None] | None = None,
+        user_agent: str = USER_AGENT,
+    ):
+        self.service = service
+        self.base_url = check_base_url(base_url, service)
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.sleep = sleep
+        self.now = now
+        self.classify = classify
+        self.rate: RateLimit | None = None
+        self._secrets: set[str] = set()
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        self.session.headers["Accept"] = "application/json"
+
+    # -- secrets -------------------------------------------------------------------------------
+    def add_secret(self, value: str | None) -> None:
+        """Remember a secret value so it is scrubbed from every log line and error message."""
+        if value and len(value) >= 4:
+            self._secrets.add(value)
+
+    def scrub(self, text: str) -> str:
+        for value in self._secrets:
+            text = text.replace(value, REDACTED)
+        return redact_url(text)
+
+    # -- requests ------------------------------------------------------------------------------
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return urljoin(self.base_url + "/", path_or_url.lstrip("/"))
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Any = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: tuple[float, float] | None = None,
+        retry: bool | None = None,
+        stream: bool = False,
+        ok_statuses: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """Send one request (with retries where safe); return the 2xx response or raise typed errors.
+
+        Statuses in `ok_statuses` are returned instead of raised (for callers that read the body).
+        """
+        method = method.upper()
+        url = self.url(path_or_url)
+        host = urlsplit(url).hostname or ""
+        require_secure_transport(host, url.startswith("https://"), f"{self.service} connection")
+        may_retry = (method in IDEMPOTENT_METHODS) if retry is None else retry
+        self._respect_rate_limit()
+        attempt = 0
+        while True:
+            started = time.monotonic()
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    data=data,
+                    headers=dict(headers or {}),
+                    timeout=timeout or self.timeout,
+                    stream=stream,
+                )
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                log.info("%s %s failed: %s", method, self.scrub(url), type(exc).__name__)
+                error: ConnectorError = TransientError(
+                    f"{self.service}: could not reach {host} ({_network_reason(exc)}). "
+                    "Will try again."
+                )
+            except requests.RequestException as exc:
+                raise PermanentError(
+                    f"{self.service}: the request could not be sent ({type(exc).__name__})."
+                ) from None
+            else:
+                elapsed = (time.monotonic() - started) * 1000
+                log.debug(
+                    "%s %s -> %s in %.0f ms headers=%s",
+                    method,
+                    self.scrub(url),
+                    response.status_code,
+                    elapsed,
+                    redact_headers(response.request.headers),
+                )
+                rate = parse_rate_limit(response.headers, self.now())
+                if rate is not None:
+                    self.rate = rate
+                if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
+                    return response
+                error = self._map_error(response)
+                response.close()
+            if isinstance(error, TransientError) and may_retry and attempt < self.retries:
+                delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)
+                attempt += 1
+                self.sleep(delay)
+                continue
+            raise error
+
+    def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
+        return self.decode(self.request("GET", path_or_url, **kwargs))
+
+    def post_json(self, path_or_url: str, **kwargs: Any) -> Any:
+        return self.decode(self.request("POST", path_or_url, **kwargs))
+
+    def decode(self, response: requests.Response) -> Any:
+        """The JSON body, or TransientError when the platform sent something that is not JSON."""
+        try:
+            return response.json()
+        except ValueError:
+            raise TransientError(
+                f"{self.service} sent a malformed response (not JSON, HTTP {response.status_code}). "
+                "Will try again."
+            ) from None
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _respect_rate_limit(self) -> None:
+        rate = self.rate
+        if rate is None or rate.remaining is None or rate.reset_at is None:
+            return
+        if rate.remaining <= 0 and rate.reset_at > self.now():
+            raise RateLimited(
+                f"{self.service} rate limit reached; waiting until {rate.reset_at:%H:%M:%S} UTC.",
+                rate.reset_at,
+            )
+        if rate.reset_at <= self.now():
+            self.rate = None
+
+    def _map_error(self, response: requests.Response) -> ConnectorError:
+        if self.classify is not None:
+            special = self.classify(response)
+            if special is not None:
+                return special
+        status = response.status_code
+        detail = self.scrub(error_detail(response))
+        suffix = f": {detail}" if detail else ""
+        if status == 429:
+            now = self.now()
+            when = retry_after(response.headers, now)
+            if when is None and self.rate is not None and self.rate.reset_at is not None:
+                when = self.rate.reset_at
+            when = when if when is not None and when > now else now + timedelta(seconds=60)
+            return RateLimited(f"{self.service} asked us to slow down (HTTP 429){suffix}.", when)
+        if status in (401, 403):
+            return AuthError(
+                f"{self.service} refused our credentials (HTTP {status}){suffix}. Please log in again."
+            )
+        if status == 408 or status >= 500:
+            return TransientError(f"{self.service} had a server problem (HTTP {status}). Will try again.")
+        return PermanentError(f"{self.service} rejected the request (HTTP {status}){suffix}.")
+
+
+def _network_reason(exc: Exception) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    return "connection failed"
+
+
+def check_base_url(base_url: str, service: str) -> str:
+    """Validate an owner-entered base URL: http(s) only, plaintext only to loopback."""
+    base_url = (base_url or "").strip().rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PermanentError(f"{service}: {base_url!r} is not a web address (https://...).")
+    require_secure_transport(parts.hostname, parts.scheme == "https", f"{service} connection")
+    return base_url
+
+
+def call_interruptible(fn: Callable[[], T], stop_event: threading.Event, poll: float = 0.1) -> T | None:
+    """Run `fn` on a helper thread; return its result, or None as soon as `stop_event` is set.
+
+    For long polls that cannot be cut short from outside: the abandoned call ends by itself when
+    the server answers or its timeout passes, and its result is dropped (for Telegram that is safe:
+    updates are confirmed only by the *next* getUpdates offset, which we then never send).
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["result"] = fn()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="socialdesk-longpoll", daemon=True).start()
+    while not done.wait(poll):
+        if stop_event.is_set():
+            return None
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+class LineReader:
+    """Lines of a streamed response body, read on a helper thread so the reader can be stopped.
+
+    Iterating yields decoded lines (without line endings). It ends when the server closes the
+    stream or `stop_event` is set, and raises TransientError when nothing (not even a heartbeat)
+    arrived for `idle_timeout` seconds or the connection broke.
+    """
+
+    _EOF = object()
+
+    def __init__(
+        self,
+        response: requests.Response,
+        stop_event: threading.Event,
+        idle_timeout: float,
+        service: str,
+        poll: float = 0.1,
+    ):
+        self.response = response
+        self.stop_event = stop_event
+        self.idle_timeout = idle_timeout
+        self.service = service
+        self.poll = poll
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, name="socialdesk-stream", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        raw = self.response.raw
+        pending = b""
+        try:
+            while True:
+                chunk = raw.read1(8192) if hasattr(raw, "read1") else raw.read(1)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self._queue.put(line.rstrip(b"\r").decode("utf-8", "replace"))
+            if pending:
+                self._queue.put(pending.rstrip(b"\r").decode("utf-8", "replace"))
+            self._queue.put(self._EOF)
+        except Exception as exc:  # the connection broke (or was closed by `close`)
+            self._queue.put(exc)
+
+    def __iter__(self) -> Iterator[str]:
+        last_data = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                try:
+                    item = self._queue.get(timeout=self.poll)
+                except queue.Empty:
+                    if time.monotonic() - last_data > self.idle_timeout:
+                        raise TransientError(
+                            f"{self.service}: the live connection went silent; reconnecting."
+                        ) from None
+                    continue
+                if item is self._EOF:
+                    return
+                if isinstance(item, Exception):
+                    if self.stop_event.is_set():
+                        return
+                    raise TransientError(f"{self.service}: the live connection broke; reconnecting.")
+                last_data = time.monotonic()
+                yield item
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Shut the socket so the helper thread's blocking read returns, then close the response."""
+        sock = _response_socket(self.response)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self.response.close()
+
+
+def _response_socket(response: requests.Response) -> socket.socket | None:
+    # urllib3 keeps the http.client response in `_fp`; its buffered reader wraps a SocketIO whose
+    # `_sock` is the socket. Reaching in is the only way to unblock a read from another thread.
+    fp = getattr(getattr(response.raw, "_fp", None), "fp", None)
+    sock = getattr(getattr(fp, "raw", None), "_sock", None)
+    return sock if isinstance(sock, socket.socket) else None

@@ -1,0 +1,433 @@
+"""Mastodon: OAuth (PKCE, paste-the-code), mentions and direct messages, replies, status posts, SSE.
+
+Decisions:
+- Login is `MastodonLogin` (the SPEC's `login_flow`): register an app on the instance once
+  (`POST /api/v1/apps`, redirect `urn:ietf:wg:oauth:2.0:oob`), open `/oauth/authorize` with a PKCE
+  S256 challenge, the owner pastes the code the instance shows, `POST /oauth/token` swaps it for a
+  token. client_id/client_secret, the PKCE verifier (until used) and the token live in the account's
+  secrets. An existing access token can be stored as "token" directly instead.
+- Inbound = notifications of type "mention" (which includes direct messages: statuses with
+  visibility "direct" that mention us). Paging uses `min_id` only: each call returns the page just
+  after the watermark, so looping until an empty/short page cannot skip anything (`since_id` would
+  return the newest page only and leave gaps). Ids are compared by length, then lexically (they are
+  numeric strings too long for some JSON parsers). The cursor is `{"min_id": "<largest id seen>"}`.
+  With no cursor yet we take the newest page as history and start from there.
+- Items: external id = the status id (what a reply needs). `kind` "dm" for direct visibility,
+  otherwise "mention"; `public` for public/unlisted only. Conversation grouping: direct messages
+  group by their participants ("dm:<accts>", one private conversation per customer or group);
+  other mentions group by thread root ("thread:<root status id>"), found with
+  `GET /api/v1/statuses/:id/context` when the status is a reply (so a customer's answer to our reply
+  joins the same conversation). Roots are cached per connector.
+- `meta` carries what `reply` needs: visibility, the author's acct, the other mentioned accts, and the
+  notification id. Replies keep the parent's visibility (a DM answer stays direct), mention the
+  customer (and other DM participants) at the start unless the text already does, and send the
+  outbox's key as `Idempotency-Key`, so a retry after a crash cannot post twice (the POST is then
+  safe to retry inside the HTTP layer too).
+- Real time: the SSE user notification stream (`/api/v1/streaming/user/notification` on the host the
+  instance names in `configuration.urls.streaming`) is used as a doorbell: every `notification`
+  event triggers the same `min_id` fetch, so ordering races between stream and REST can never drop a
+  mention. The stream is opened *before* the catch-up fetch, so nothing falls between the two.
+  Heartbeats (comment lines) keep the connection alive; silence longer than `idle_timeout`, a
+  dropped connection or an error reconnects with growing pauses, and after `max_reconnects` failures
+  in a row the stream raises TransientError for the engine to back off.
+- HTML content becomes plain text with `html_to_text` (scripts dropped, entities decoded once). A
+  content warning is kept as a first line "CW: ...".
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from secrets import token_urlsafe
+from typing import Any, Callable
+from urllib.parse import urlencode, urlsplit
+
+from socialdesk.connectors.base import (
+    AccountInfo,
+    AccountSecrets,
+    AuthError,
+    Author,
+    ConnectorError,
+    ConnectorSpec,
+    InboundItem,
+    OutboundResult,
+    PermanentError,
+    ReplyTarget,
+    TransientError,
+)
+from socialdesk.connectors.html_text import html_to_text
+from socialdesk.connectors.http import Http, LineReader, check_base_url, utcnow
+
+log = logging.getLogger("socialdesk.connectors.mastodon")
+
+OOB = "urn:ietf:wg:oauth:2.0:oob"
+SCOPES = "read:accounts read:notifications read:statuses write:statuses"
+DEFAULT_INSTANCE = "https://mastodon.social"
+TEXT_LIMIT = 500
+
+
+def newer(a: str, b: str | None) -> bool:
+    """True when status/notification id `a` is after `b` (ids are numeric strings: length, then text)."""
+    if not b:
+        return True
+    return (len(a), a) > (len(b), b)
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _instance(settings: dict) -> str:
+    return check_base_url(settings.get("instance") or DEFAULT_INSTANCE, "Mastodon")
+
+
+class MastodonConnector:
+    kind = "mastodon"
+    capabilities = frozenset({"mention", "dm", "post_status", "stream"})
+
+    def __init__(
+        self,
+        settings: dict,
+        secrets: AccountSecrets,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+        page_limit: int = 80,
+        max_pages: int = 25,
+        idle_timeout: float = 90.0,
+        reconnect_delay: float = 1.0,
+        max_reconnects: int = 5,
+    ):
+        self.settings = settings
+        self.secrets = secrets
+        self.instance = _instance(settings)
+        self.http = Http("Mastodon", self.instance, sleep=sleep, now=now)
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+        self.idle_timeout = idle_timeout
+        self.reconnect_delay = reconnect_delay
+        self.max_reconnects = max_reconnects
+        self._me: dict[str, Any] | None = None
+        self._roots: dict[str, str] = {}
+
+    # -- HTTP ----------------------------------------------------------------------------------
+    def _auth(self) -> dict[str, str]:
+        token = self.secrets.get("token")
+        if not token:
+            raise AuthError("This Mastodon account is not logged in yet: add it again to log in.")
+        self.http.add_secret(token)
+        return {"Authorization": f"Bearer {token}"}
+
+    def _get(self, path: str, **kwargs: Any) -> Any:
+        return self.http.get_json(path, headers=self._auth(), **kwargs)
+
+    def me(self) -> dict[str, Any]:
+        if self._me is None:
+            me = self._get("/api/v1/accounts/verify_credentials")
+            if not isinstance(me, dict) or "id" not in me:
+                raise TransientError("Mastodon sent an unexpected answer about this account.")
+            self._me = me
+        return self._me
+
+    # -- inbound -------------------------------------------------------------------------------
+    def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
+        min_id = (cursor or {}).get("min_id")
+        notifications: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"types[]": "mention", "limit": self.page_limit}
+        if min_id is None:
+            # First run: the newest page is the history we show; from then on page forward.
+            page = self._page(params)
+            notifications.extend(page)
+            min_id = max((n["id"] for n in page), key=lambda i: (len(i), i), default="0")
+        else:
+            for _ in range(self.max_pages):
+                page = self._page({**params, "min_id": min_id})
+                notifications.extend(page)
+                for n in page:
+                    if newer(n["id"], min_id):
+                        min_id = n["id"]
+                if len(page) < self.page_limit:
+                    break
+        notifications.sort(key=lambda n: (len(n["id"]), n["id"]))
+        items = [item for n in notifications if (item := self._item(n)) is not None]
+        return items, {"min_id": min_id}
+
+    def _page(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        page = self._get("/api/v1/notifications", params=params)
+        if not isinstance(page, list) or not all(isinstance(n, dict) and "id" in n for n in page):
+            raise TransientError("Mastodon sent an unexpected notifications list. Will try again.")
+        return page
+
+    def _item(self, notification: dict[str, Any]) -> InboundItem | None:
+        status = notification.get("status")
+        if notification.get("type") != "mention" or not isinstance(status, dict):
+            return None  # the status was deleted, or it is not a mention
+        account = status.get("account") or notification.get("account") or {}
+        me = self.me()
+        if account.get("id") == me.get("id"):
+            return None
+        visibility = status.get("visibility") or "public"
+        acct = account.get("acct") or account.get("username") or ""
+        others = sorted(
+            {m.get("acct", "") for m in status.get("mentions") or []} - {me.get("acct"), acct, ""}
+        )
+        text = html_to_text(status.get("content") or "")
+        if status.get("spoiler_text"):
+            text = f"CW: {html_to_text(status['spoiler_text'])}\n\n{text}"
+        if visibility == "direct":
+            conversation = "dm:" + ",".join(sorted([acct, *others]))
+        else:
+            conversation = "thread:" + self._root(status)
+        return InboundItem(
+            external_id=str(status["id"]),
+            conversation_external_id=conversation,
+            kind="dm" if visibility == "direct" else "mention",
+            public=visibility in ("public", "unlisted"),
+            author=Author(
+                external_id=str(account.get("id", "")),
+                handle="@" + acct,
+                display_name=account.get("display_name") or account.get("username") or acct,
+                profile_url=account.get("url") or "",
+            ),
+            text=text,
+            created_at=_parse_time(status.get("created_at")),
+            permalink=status.get("url") or status.get("uri") or "",
+            in_reply_to=str(status.get("in_reply_to_id") or ""),
+            meta={
+                "visibility": visibility,
+                "acct": acct,
+                "mentions": others,
+                "notification_id": str(notification["id"]),
+            },
+        )
+
+    def _root(self, status: dict[str, Any]) -> str:
+        status_id = str(status["id"])
+        if not status.get("in_reply_to_id"):
+            return status_id
+        if status_id not in self._roots:
+            try:
+                context = self._get(f"/api/v1/statuses/{status_id}/context")
+                ancestors = context.get("ancestors") if isinstance(context, dict) else None
+                self._roots[status_id] = str(ancestors[0]["id"]) if ancestors else status_id
+            except PermanentError:
+                # The thread is gone or hidden from us: the parent is the best root we know.
+                self._roots[status_id] = str(status["in_reply_to_id"])
+        return self._roots[status_id]
+
+    # -- outbound ------------------------------------------------------------------------------
+    def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
+        meta = target.parent_meta or {}
+        visibility = meta.get("visibility") or ("direct" if target.kind == "dm" else "public")
+        acct = meta.get("acct") or target.recipient_handle.lstrip("@")
+        missing = [a for a in [acct, *meta.get("mentions", [])] if a and f"@{a}" not in text]
+        if missing:
+            # A direct message reaches only the accounts it mentions; public replies notify them.
+            text = " ".join(f"@{a}" for a in missing) + " " + text
+        body: dict[str, Any] = {"status": text, "visibility": visibility}
+        if target.parent_external_id:
+            body["in_reply_to_id"] = target.parent_external_id
+        return self._post(body, idempotency_key)
+
+    def post_status(self, text: str, *, idempotency_key: str) -> OutboundResult:
+        return self._post({"status": text, "visibility": "public"}, idempotency_key)
+
+    def _post(self, body: dict[str, Any], idempotency_key: str) -> OutboundResult:
+        status = self.http.post_json(
+            "/api/v1/statuses",
+            json=body,
+            headers={**self._auth(), "Idempotency-Key": idempotency_key},
+            retry=True,  # the Idempotency-Key makes a repeated POST return the same status
+        )
+        if not isinstance(status, dict) or "id" not in status:
+            raise TransientError("Mastodon sent an unexpected answer to our post.")
+        return OutboundResult(
+            external_id=str(status["id"]),
+            permalink=status.get("url") or "",
+            meta={"visibility": status.get("visibility", body["visibility"])},
+        )
+
+    def check(self) -> AccountInfo:
+        self._me = None
+        me = self.me()
+        host = urlsplit(self.instance).hostname or ""
+        return AccountInfo(
+            display_name=me.get("display_name") or me.get("username") or "",
+            handle=f"@{me.get('acct') or me.get('username')}@{host}",
+        )
+
+    # -- real time -----------------------------------------------------------------------------
+    def _streaming_base(self) -> str:
+        try:
+            info = self.http.get_json("/api/v2/instance")
+            url = ((info.get("configuration") or {}).get("urls") or {}).get("streaming") or ""
+        except (ConnectorError, AttributeError):
+            url = ""
+        if not url:
+            return self.instance
+        # The instance names a ws(s):// URL; the SSE endpoints live on the same host over http(s).
+        url = "https" + url[3:] if url.startswith("wss") else "http" + url[2:] if url.startswith("ws") else url
+        return check_base_url(url, "Mastodon streaming")
+
+    def stream(
+        self,
+        cursor: dict | None,
+        on_items: Callable[[list[InboundItem], dict], None],
+        stop_event: threading.Event,
+    ) -> None:
+        cursor = dict(cursor or {})
+        failures = 0
+        while not stop_event.is_set():
+            reader: LineReader | None = None
+            try:
+                response = self.http.request(
+                    "GET",
+                    self._streaming_base() + "/api/v1/streaming/user/notification",
+                    headers={**self._auth(), "Accept": "text/event-stream"},
+                    timeout=(10.0, self.idle_timeout),
+                    stream=True,
+                    retry=False,
+                )
+                reader = LineReader(response, stop_event, self.idle_timeout, "Mastodon")
+                cursor = self._deliver(cursor, on_items)  # catch up once the stream is open
+                failures = 0
+                for event in _sse_events(reader):
+                    if event == "notification":
+                        cursor = self._deliver(cursor, on_items)
+                if stop_event.is_set():
+                    return
+                log.info("Mastodon stream closed by the server; reconnecting")
+            except TransientError:
+                failures += 1
+                if failures > self.max_reconnects:
+                    raise
+            finally:
+                if reader is not None:
+                    reader.close()
+            if stop_event.wait(self.reconnect_delay * max(1, failures)):
+                return
+
+    def _deliver(self, cursor: dict, on_items: Callable[[list[InboundItem], dict], None]) -> dict:
+        items, new_cursor = self.fetch(cursor)
+        if items or new_cursor != cursor:
+            on_items(items, new_cursor)
+        return new_cursor
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _sse_events(lines: Any) -> Any:
+    """Event names of a server-sent event stream (data is not needed: events are a doorbell)."""
+    event = ""
+    for line in lines:
+        if line.startswith(":"):
+            continue  # heartbeat
+        if line == "":
+            if event:
+                yield event
+            event = ""
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+
+
+class MastodonLogin:
+    """Register app → authorize URL (PKCE S256, oob) → owner pastes code → token (see base.LoginFlow)."""
+
+    instructions = (
+        "Open the address below in your browser, log in to your Mastodon instance, approve "
+        "socialdesk, then paste the code it shows here."
+    )
+
+    def start(self, settings: dict, secrets: AccountSecrets) -> str:
+        instance = _instance(settings)
+        if not (secrets.get("client_id") and secrets.get("client_secret")):
+            http = Http("Mastodon", instance)
+            try:
+                app = http.post_json(
+                    "/api/v1/apps",
+                    data={
+                        "client_name": "socialdesk",
+                        "redirect_uris": OOB,
+                        "scopes": SCOPES,
+                        "website": "https://github.com/socialdesk",
+                    },
+                )
+            finally:
+                http.close()
+            if not isinstance(app, dict) or not app.get("client_id") or not app.get("client_secret"):
+                raise TransientError("Mastodon did not register socialdesk as an app. Try again.")
+            secrets.set("client_id", app["client_id"])
+            secrets.set("client_secret", app["client_secret"])
+        verifier = token_urlsafe(64)
+        secrets.set("pkce_verifier", verifier)
+        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": secrets.get("client_id"),
+                "redirect_uri": OOB,
+                "scope": SCOPES,
+                "code_challenge": challenge.decode(),
+                "code_challenge_method": "S256",
+            }
+        )
+        return f"{instance}/oauth/authorize?{query}"
+
+    def finish(self, settings: dict, secrets: AccountSecrets, code: str) -> AccountInfo:
+        verifier = secrets.get("pkce_verifier")
+        client_id, client_secret = secrets.get("client_id"), secrets.get("client_secret")
+        if not (verifier and client_id and client_secret):
+            raise PermanentError("Start the Mastodon login first, then paste the code it shows.")
+        http = Http("Mastodon", _instance(settings))
+        try:
+            token = http.post_json(
+                "/oauth/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code.strip(),
+                    "client_id": client_id,
+                    "client_secret": client_secret,
+                    "redirect_uri": OOB,
+                    "code_verifier": verifier,
+                    "scope": SCOPES,
+                },
+            )
+        except PermanentError:
+            raise PermanentError(
+                "Mastodon did not accept that code. Codes work once and expire quickly: start the "
+                "login again and paste the new code."
+            ) from None
+        finally:
+            http.close()
+        if not isinstance(token, dict) or not token.get("access_token"):
+            raise TransientError("Mastodon sent an unexpected answer to the login. Try again.")
+        secrets.set("token", token["access_token"])
+        secrets.delete("pkce_verifier")
+        connector = MastodonConnector(settings, secrets)
+        try:
+            return connector.check()
+        finally:
+            connector.close()
+
+
+SPEC = ConnectorSpec(
+    kind="mastodon",
+    title="Mastodon",
+    capabilities=MastodonConnector.capabilities,
+    settings=(("instance", "Instance address", DEFAULT_INSTANCE),),
+    secret_label="",
+    needs="A Mastodon account; you approve socialdesk in your browser and paste the code shown.",
+    text_limit=TEXT_LIMIT,
+    factory=lambda settings, secrets: MastodonConnector(settings, secrets),
+    login_flow=MastodonLogin(),
+)

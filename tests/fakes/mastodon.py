@@ -1,0 +1,258 @@
+"""A fake Mastodon instance: apps, OAuth (PKCE S256, oob), notifications, statuses, SSE user stream.
+
+Wire facts followed (see shared/CONNECTORS.md): ids are numeric strings; `GET /api/v1/notifications`
+returns newest first, `min_id` returns the page immediately after the given id (still newest first),
+`since_id` the newest page above it, `max_id` older ones; `Link` headers with next/prev; status
+`content` is HTML; `X-RateLimit-Limit/-Remaining/-Reset` (ISO datetime) on every API answer; 401 body
+`{"error": "The access token is invalid"}`; the SSE stream sends `event: notification` + `data: <json>`
+and `:thump`-style heartbeat comment lines.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import queue
+import secrets
+import zlib
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+import pytest
+
+from tests.fakes import FakeServer, Reply, Request, serve_cli
+
+SELF = {"id": "1", "username": "shop", "acct": "shop", "display_name": "The Shop", "url": "https://x/@shop"}
+
+
+def _account(acct: str) -> dict[str, Any]:
+    number = str(zlib.crc32(acct.encode()) % 10_000_000 + 100)
+    return {
+        "id": number,
+        "username": acct.split("@")[0],
+        "acct": acct,
+        "display_name": acct.split("@")[0].title(),
+        "url": f"https://remote.example/@{acct}",
+    }
+
+
+class MastodonFake(FakeServer):
+    def __init__(self, lifetime: float = 300.0, heartbeat: float = 0.2):
+        super().__init__(lifetime)
+        self.heartbeat = heartbeat
+        self.ids = itertools.count(100)
+        self.tokens: set[str] = {"good-token"}
+        self.apps: dict[str, str] = {}  # client_id -> client_secret
+        self.codes: dict[str, tuple[str, str]] = {}  # code -> (client_id, code_challenge)
+        self.notifications: list[dict[str, Any]] = []  # ascending id
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.posted: list[dict[str, Any]] = []
+        self.idempotency: dict[str, dict[str, Any]] = {}
+        self.streams: list[queue.Queue[Any]] = []
+        self.remaining = 300
+        self.limit_reset = datetime.now(timezone.utc) + timedelta(minutes=5)
+
+    # -- programming -----------------------------------------------------------------------------
+    def _next_id(self) -> str:
+        return str(next(self.ids))
+
+    def add(
+        self,
+        text: str = "hello",
+        *,
+        html: str | None = None,
+        acct: str = "alice@remote.example",
+        visibility: str = "public",
+        in_reply_to_id: str | None = None,
+        type: str = "mention",
+    ) -> dict[str, Any]:
+        """Create a status by `acct` mentioning us and its notification; push it to open streams."""
+        with self.lock:
+            account = _account(acct)
+            status_id = self._next_id()
+            status = {
+                "id": status_id,
+                "created_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+                "content": html if html is not None else f"<p><span class=\"h-card\">@shop</span> {text}</p>",
+                "visibility": visibility,
+                "url": f"https://remote.example/@{acct}/{status_id}",
+                "in_reply_to_id": in_reply_to_id,
+                "account": account,
+                "mentions": [{"id": SELF["id"], "acct": SELF["acct"], "username": "shop"}],
+            }
+            self.statuses[status_id] = status
+            notification = {
+                "id": self._next_id(),
+                "type": type,
+                "created_at": status["created_at"],
+                "account": account,
+                "status": status,
+            }
+            self.notifications.append(notification)
+            for stream in self.streams:
+                stream.put(notification)
+            return notification
+
+    def approve(self, challenge: str) -> str:
+        """What the owner does in the browser: returns the code the oob page would show."""
+        with self.lock:
+            client_id = next(iter(self.apps))
+            code = secrets.token_hex(8)
+            self.codes[code] = (client_id, challenge)
+            return code
+
+    def drop_streams(self) -> None:
+        """Cut every open SSE connection (as a proxy restart would)."""
+        with self.lock:
+            for stream in self.streams:
+                stream.put(None)
+
+    def state(self) -> dict[str, Any]:
+        return {"posted": self.posted, "notifications": len(self.notifications)}
+
+    # -- serving ---------------------------------------------------------------------------------
+    def _rate_headers(self) -> dict[str, str]:
+        self.remaining = max(0, self.remaining - 1)
+        return {
+            "X-RateLimit-Limit": "300",
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": self.limit_reset.isoformat().replace("+00:00", "Z"),
+        }
+
+    def handle(self, req: Request) -> Reply:
+        with self.lock:
+            if req.path == "/api/v1/apps" and req.method == "POST":
+                return self._create_app(req)
+            if req.path == "/oauth/token" and req.method == "POST":
+                return self._token(req)
+            if req.path == "/api/v2/instance":
+                return Reply(200, {"domain": "fake", "configuration": {"urls": {"streaming": self.url.replace("http", "ws", 1)}}})
+            if req.bearer() not in self.tokens:
+                return Reply(401, {"error": "The access token is invalid"})
+            headers = self._rate_headers()
+            if req.path == "/api/v1/accounts/verify_credentials":
+                return Reply(200, SELF, headers)
+            if req.path == "/api/v1/notifications":
+                return self._notifications(req, headers)
+            if req.path.startswith("/api/v1/statuses/") and req.path.endswith("/context"):
+                return self._context(req.path.split("/")[4], headers)
+            if req.path == "/api/v1/statuses" and req.method == "POST":
+                return self._post_status(req, headers)
+            if req.path == "/api/v1/streaming/user/notification":
+                stream: queue.Queue[Any] = queue.Queue()
+                self.streams.append(stream)
+                return Reply(200, None, {"Cache-Control": "no-cache"}, self._sse(stream))
+        return Reply(404, {"error": "Record not found"})
+
+    def _create_app(self, req: Request) -> Reply:
+        form = req.form()
+        if form.get("redirect_uris") != "urn:ietf:wg:oauth:2.0:oob":
+            return Reply(422, {"error": "Validation failed: Redirect URI must be an absolute URI."})
+        client_id, client_secret = secrets.token_hex(8), secrets.token_hex(16)
+        self.apps[client_id] = client_secret
+        return Reply(200, {"id": "7", "name": form.get("client_name"), "client_id": client_id,
+                           "client_secret": client_secret, "redirect_uri": form["redirect_uris"]})
+
+    def _token(self, req: Request) -> Reply:
+        form = req.form()
+        code = form.get("code", "")
+        entry = self.codes.pop(code, None)
+        if (
+            form.get("grant_type") != "authorization_code"
+            or entry is None
+            or self.apps.get(form.get("client_id", "")) != form.get("client_secret")
+            or entry[0] != form.get("client_id")
+        ):
+            return Reply(400, {"error": "invalid_grant", "error_description": "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."})
+        digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+        if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != entry[1]:
+            return Reply(400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
+        token = secrets.token_hex(16)
+        self.tokens.add(token)
+        return Reply(200, {"access_token": token, "token_type": "Bearer", "scope": form.get("scope"), "created_at": 0})
+
+    def _notifications(self, req: Request, headers: dict[str, str]) -> Reply:
+        types = req.query.get("types[]")
+        items = [n for n in self.notifications if not types or n["type"] in types]
+        limit = min(int(req.arg("limit", "40") or 40), 80)
+        key = lambda n: int(n["id"])  # noqa: E731
+        if req.arg("max_id"):
+            items = [n for n in items if key(n) < int(req.arg("max_id") or 0)]
+        if req.arg("min_id"):
+            # The page immediately after min_id, returned newest first.
+            items = [n for n in items if key(n) > int(req.arg("min_id") or 0)][:limit]
+        elif req.arg("since_id"):
+            items = [n for n in items if key(n) > int(req.arg("since_id") or 0)][-limit:]
+        else:
+            items = items[-limit:]
+        page = sorted(items, key=key, reverse=True)
+        if page:
+            base = f"{self.url}/api/v1/notifications?limit={limit}"
+            headers["Link"] = (f'<{base}&max_id={page[-1]["id"]}>; rel="next", '
+                               f'<{base}&min_id={page[0]["id"]}>; rel="prev"')
+        return Reply(200, page, headers)
+
+    def _context(self, status_id: str, headers: dict[str, str]) -> Reply:
+        status = self.statuses.get(status_id)
+        if status is None:
+            return Reply(404, {"error": "Record not found"}, headers)
+        ancestors = []
+        parent = status.get("in_reply_to_id")
+        while parent and parent in self.statuses:
+            ancestors.insert(0, self.statuses[parent])
+            parent = self.statuses[parent].get("in_reply_to_id")
+        return Reply(200, {"ancestors": ancestors, "descendants": []}, headers)
+
+    def _post_status(self, req: Request, headers: dict[str, str]) -> Reply:
+        key = req.headers.get("idempotency-key")
+        if key and key in self.idempotency:
+            return Reply(200, self.idempotency[key], headers)
+        form = req.form()
+        text = form.get("status", "")
+        if not text.strip():
+            return Reply(422, {"error": "Validation failed: Text can't be blank"}, headers)
+        if len(text) > 500:
+            return Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}, headers)
+        reply_to = form.get("in_reply_to_id") or None
+        if reply_to and reply_to not in self.statuses:
+            return Reply(404, {"error": "Record not found"}, headers)
+        status_id = self._next_id()
+        status = {"id": status_id, "content": f"<p>{text}</p>", "visibility": form.get("visibility", "public"),
+                  "in_reply_to_id": reply_to, "account": SELF, "url": f"https://fake/@shop/{status_id}",
+                  "created_at": datetime.now(timezone.utc).isoformat(), "mentions": []}
+        self.statuses[status_id] = status
+        self.posted.append({**status, "text": text, "idempotency_key": key})
+        if key:
+            self.idempotency[key] = status
+        return Reply(200, status, headers)
+
+    def _sse(self, stream: queue.Queue[Any]) -> Iterator[bytes]:
+        try:
+            yield b":)\n"
+            while not self.stopping.is_set():
+                try:
+                    item = stream.get(timeout=self.heartbeat)
+                except queue.Empty:
+                    yield b":thump\n"
+                    continue
+                if item is None:
+                    return
+                payload = json.dumps(item)
+                yield f"event: notification\ndata: {payload}\n\n".encode()
+        finally:
+            with self.lock:
+                if stream in self.streams:
+                    self.streams.remove(stream)
+
+
+@pytest.fixture
+def mastodon_fake() -> Iterator[MastodonFake]:
+    fake = MastodonFake()
+    with fake.running():
+        yield fake
+
+
+if __name__ == "__main__":
+    serve_cli(MastodonFake)

@@ -1,0 +1,232 @@
+"""Mastodon connector against the local fake instance (tests/fakes/mastodon.py)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from socialdesk.connectors.base import (
+    AuthError,
+    MemorySecrets,
+    PermanentError,
+    RateLimited,
+    ReplyTarget,
+    TransientError,
+)
+from socialdesk.connectors.mastodon import SPEC, MastodonConnector, newer
+from tests.fakes import wait_until
+from tests.fakes.mastodon import MastodonFake
+
+
+@pytest.fixture
+def fake():
+    server = MastodonFake(heartbeat=0.1)
+    with server.running():
+        yield server
+
+
+def connector(fake: MastodonFake, **kwargs) -> MastodonConnector:
+    kwargs.setdefault("sleep", lambda s: None)
+    return MastodonConnector({"instance": fake.url}, MemorySecrets({"token": "good-token"}), **kwargs)
+
+
+def test_ids_compare_by_length_then_text():
+    assert newer("100", "99")
+    assert not newer("99", "100")
+    assert newer("5", None)
+
+
+def test_oauth_pkce_oob_flow_stores_token(fake):
+    secrets = MemorySecrets()
+    flow = SPEC.login_flow
+    url = flow.start({"instance": fake.url}, secrets)
+    query = parse_qs(urlsplit(url).query)
+    assert query["redirect_uri"] == ["urn:ietf:wg:oauth:2.0:oob"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert secrets.get("client_id") and secrets.get("client_secret") and secrets.get("pkce_verifier")
+    code = fake.approve(query["code_challenge"][0])
+    info = flow.finish({"instance": fake.url}, secrets, f"  {code}\n")
+    assert info.handle == "@shop@127.0.0.1"
+    assert secrets.get("token") in fake.tokens
+    assert secrets.get("pkce_verifier") is None
+    # A second login reuses the registered app.
+    flow.start({"instance": fake.url}, secrets)
+    assert fake.paths().count("/api/v1/apps") == 1
+
+
+def test_oauth_wrong_code_or_verifier_is_refused(fake):
+    secrets = MemorySecrets()
+    url = SPEC.login_flow.start({"instance": fake.url}, secrets)
+    fake.approve(parse_qs(urlsplit(url).query)["code_challenge"][0])
+    with pytest.raises(PermanentError, match="did not accept that code"):
+        SPEC.login_flow.finish({"instance": fake.url}, secrets, "wrong")
+    code = fake.approve("some-other-challenge")
+    with pytest.raises(PermanentError):
+        SPEC.login_flow.finish({"instance": fake.url}, secrets, code)
+    assert secrets.get("token") is None
+
+
+def test_plain_http_refused_for_remote_instances():
+    with pytest.raises(PermanentError, match="unencrypted"):
+        MastodonConnector({"instance": "http://mastodon.example"}, MemorySecrets({"token": "t"}))
+
+
+def test_mentions_and_dms_become_plain_text_items(fake):
+    fake.add(html='<p>Hi <a href="https://x/@shop">@shop</a> &lt;b&gt;open?&lt;/b&gt;<script>alert(1)</script></p>')
+    fake.add("secret question", visibility="direct", acct="bob@else.where")
+    fake.add("followers only", visibility="private")
+    fake.add("a like", type="favourite")
+    conn = connector(fake)
+    items, cursor = conn.fetch(None)
+    assert [i.kind for i in items] == ["mention", "dm", "mention"]
+    assert items[0].text == "Hi @shop <b>open?</b>"
+    assert items[0].public and not items[1].public and not items[2].public
+    assert items[1].conversation_external_id == "dm:bob@else.where"
+    assert items[1].meta["visibility"] == "direct" and items[1].meta["acct"] == "bob@else.where"
+    assert items[1].author.handle == "@bob@else.where"
+    assert items[0].created_at.tzinfo is not None
+    assert cursor == {"min_id": items[-1].meta["notification_id"]}
+    assert conn.fetch(cursor) == ([], cursor)
+
+
+def test_min_id_paging_has_no_gaps_and_no_duplicates(fake):
+    conn = connector(fake, page_limit=3)
+    _, cursor = conn.fetch(None)
+    assert cursor == {"min_id": "0"}
+    for i in range(10):
+        fake.add(f"m{i}")
+    items, cursor = conn.fetch(cursor)
+    assert [i.text for i in items] == [f"@shop m{i}" for i in range(10)]
+    min_ids = [r.arg("min_id") for r in fake.requests if r.path == "/api/v1/notifications"]
+    assert len(min_ids) == 1 + 4  # bootstrap + pages of 3,3,3,1
+    fake.add("later")
+    more, _ = conn.fetch(cursor)
+    assert [i.text for i in more] == ["@shop later"]
+
+
+def test_replies_join_the_thread_root(fake):
+    first = fake.add("question")
+    conn = connector(fake)
+    items, cursor = conn.fetch(None)
+    target = ReplyTarget(items[0].conversation_external_id, "mention", True,
+                         parent_external_id=items[0].external_id, parent_meta=items[0].meta)
+    ours = conn.reply(target, "answer", idempotency_key="k1")
+    fake.add("follow-up", in_reply_to_id=ours.external_id)
+    more, _ = conn.fetch(cursor)
+    assert more[0].conversation_external_id == f"thread:{first['status']['id']}"
+    assert more[0].in_reply_to == ours.external_id
+
+
+def test_dm_reply_stays_direct_mentions_customer_and_sends_idempotency_key(fake):
+    fake.add("where is my order?", visibility="direct", acct="bob@else.where")
+    conn = connector(fake)
+    items, _ = conn.fetch(None)
+    dm = items[0]
+    target = ReplyTarget(dm.conversation_external_id, "dm", False, parent_external_id=dm.external_id,
+                         parent_meta=dm.meta, recipient_handle=dm.author.handle)
+    first = conn.reply(target, "It ships today", idempotency_key="outbox-7")
+    again = conn.reply(target, "It ships today", idempotency_key="outbox-7")
+    assert first.external_id == again.external_id
+    assert len(fake.posted) == 1
+    posted = fake.posted[0]
+    assert posted["visibility"] == "direct"
+    assert posted["text"] == "@bob@else.where It ships today"
+    assert posted["in_reply_to_id"] == dm.external_id
+    assert posted["idempotency_key"] == "outbox-7"
+    assert first.meta == {"visibility": "direct"}
+
+
+def test_post_status_is_public(fake):
+    result = connector(fake).post_status("We are closed today", idempotency_key="s1")
+    assert fake.posted[0]["visibility"] == "public" and result.external_id
+
+
+def test_invalid_token_is_auth_error_without_the_token(fake, caplog):
+    caplog.set_level(logging.DEBUG)
+    conn = MastodonConnector({"instance": fake.url}, MemorySecrets({"token": "stolen-secret-xyz"}))
+    with pytest.raises(AuthError) as info:
+        conn.fetch(None)
+    assert "access token is invalid" in str(info.value)
+    assert "stolen-secret-xyz" not in str(info.value) and "stolen-secret-xyz" not in caplog.text
+
+
+def test_missing_token_is_auth_error(fake):
+    with pytest.raises(AuthError, match="not logged in"):
+        MastodonConnector({"instance": fake.url}, MemorySecrets()).fetch(None)
+
+
+def test_rate_limit_headers_are_honoured(fake):
+    conn = connector(fake)
+    conn.fetch(None)
+    fake.remaining = 1  # the next answer says 0 remaining until the reset
+    conn.fetch({"min_id": "0"})
+    before = len(fake.requests)
+    with pytest.raises(RateLimited) as info:
+        conn.fetch({"min_id": "0"})
+    assert len(fake.requests) == before  # not even sent
+    assert info.value.retry_at == fake.limit_reset
+
+
+def test_429_500_and_malformed_json(fake):
+    conn = connector(fake)
+    fake.inject(429, {"error": "Too many requests"}, path="/notifications",
+                headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2030-01-01T00:00:00Z"})
+    with pytest.raises(RateLimited) as info:
+        conn.fetch({"min_id": "0"})
+    assert info.value.retry_at.year == 2030
+    fake.inject(500, {"error": "boom"}, path="/notifications", times=3)
+    with pytest.raises(TransientError):
+        connector(fake).fetch({"min_id": "0"})
+    fake.inject(200, b"{not json", path="/notifications")
+    with pytest.raises(TransientError, match="malformed"):
+        connector(fake).fetch({"min_id": "0"})
+    fake.inject(503, b"", path="/notifications", times=1)
+    assert connector(fake).fetch({"min_id": "0"}) == ([], {"min_id": "0"})  # retried once, then fine
+
+
+def test_stream_delivers_live_mentions_reconnects_and_catches_up(fake):
+    conn = connector(fake, reconnect_delay=0.05)
+    batches: list = []
+    stop = threading.Event()
+    thread = threading.Thread(target=conn.stream, args=({"min_id": "0"}, lambda i, c: batches.append((i, c)), stop))
+    thread.start()
+    try:
+        assert wait_until(lambda: len(fake.streams) == 1)
+        fake.add("live one")
+        assert wait_until(lambda: any(i for i, _ in batches))
+        # Cut the connection, add a mention while nobody listens: the reconnect catches it up.
+        with fake.lock:
+            fake.drop_streams()
+            fake.add("while away")
+        assert wait_until(lambda: sum(len(i) for i, _ in batches) == 2)
+        texts = [item.text for items, _ in batches for item in items]
+        assert texts == ["@shop live one", "@shop while away"]
+        assert batches[-1][1]["min_id"] == fake.notifications[-1]["id"]
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+    assert not thread.is_alive()
+
+
+def test_stream_reconnects_after_silence_and_stops_promptly(fake):
+    fake.heartbeat = 30  # no heartbeats: the client must notice the silence
+    conn = connector(fake, idle_timeout=0.3, reconnect_delay=0.05, max_reconnects=50)
+    stop = threading.Event()
+    thread = threading.Thread(target=conn.stream, args=({"min_id": "0"}, lambda i, c: None, stop))
+    thread.start()
+    try:
+        assert wait_until(lambda: fake.paths().count("/api/v1/streaming/user/notification") >= 2)
+    finally:
+        stop.set()
+        thread.join(timeout=1.5)
+    assert not thread.is_alive()
+
+
+def test_stream_gives_up_after_repeated_failures(fake):
+    conn = connector(fake, reconnect_delay=0.01, max_reconnects=2)
+    fake.inject(502, b"bad gateway", path="/streaming", times=10)
+    with pytest.raises(TransientError):
+        conn.stream({"min_id": "0"}, lambda i, c: None, threading.Event())
