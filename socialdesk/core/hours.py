@@ -18,6 +18,8 @@ Decisions:
   for window starts and ends alike, so a 02:30 start on that day opens at 03:00 local. An ambiguous wall
   time (fall-back fold) is read as its *first* occurrence for a window start and its *last* occurrence
   for a window end, so a window covers every instant whose wall clock reads inside it.
+- Localised windows are memoised per (zone, date, windows) so bulk target recomputation stays cheap;
+  closed dates, holidays and away periods are read live on every call.
 - Searches are bounded by `HORIZON` (400 days): `next_open` raises ScheduleError("never open") past it
   and `next_close` returns None. Work is day by day (a few windows per day), never minute by minute.
 - `closed_period_key` is derived from the instant the current closed stretch began (the end of the last
@@ -36,6 +38,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -94,7 +97,22 @@ def _localize(d: date, t: time, tz: ZoneInfo, first: bool) -> datetime:
             lo = mid
         else:
             hi = mid
-    return hi.replace(microsecond=0) if hi.microsecond else hi
+    return hi.replace(microsecond=0)
+
+
+@lru_cache(maxsize=8192)
+def _localized_windows(tz_name: str, d: date, windows: tuple[Window, ...]) -> tuple[Interval, ...]:
+    # Cached on all of its inputs, so editing a schedule can never serve stale answers; recomputing
+    # targets for thousands of conversations hits the same few days over and over.
+    tz = _zone(tz_name)
+    out = []
+    for a, b in windows:
+        s = _localize(d, a, tz, first=True)
+        e = _localize(d if b > a else d + timedelta(days=1), b, tz, first=False)
+        if e > s:
+            out.append((s, e))
+    out.sort()
+    return tuple(out)
 
 
 _holiday_cache: dict[tuple[str, str], Any] = {}
@@ -368,23 +386,16 @@ class Schedule:
         with _holiday_lock:
             return d in cal
 
-    def _day_intervals(self, d: date) -> list[Interval]:
+    def _day_intervals(self, d: date) -> tuple[Interval, ...]:
         """UTC intervals of the windows starting on local date `d`, before away periods."""
         if d in self.closed_dates:
-            return []
+            return ()
         windows = self.special_hours.get(d)
         if windows is None:
             windows = self.week.get(d.weekday())
             if not windows or self.is_holiday(d):
-                return []
-        out = []
-        for a, b in windows:
-            s = _localize(d, a, self._tz, first=True)
-            e = _localize(d if b > a else d + timedelta(days=1), b, self._tz, first=False)
-            if e > s:
-                out.append((s, e))
-        out.sort()
-        return out
+                return ()
+        return _localized_windows(self.timezone, d, tuple(windows))
 
     def _minus_away(self, s: datetime, e: datetime) -> Iterator[Interval]:
         pieces = [(s, e)]

@@ -418,3 +418,16 @@ def test_add_open_time_monotonic_and_consistent(week, tz, now, a, b) -> None:
     t_lo, t_hi = s.add_open_time(now, lo), s.add_open_time(now, hi)
     assert now <= t_lo <= t_hi
     assert s.open_seconds_between(now, t_hi) == pytest.approx(hi, abs=1e-3)
+
+
+def test_edits_after_construction_take_effect() -> None:
+    s = nine_to_five()
+    now = at(BERLIN, 2024, 3, 6, 18, 0)
+    assert not s.is_open(now)
+    s.week[2] = [(time(9), time(20))]
+    assert s.is_open(now)
+    s.timezone = "America/New_York"  # 18:00 Berlin is 12:00 in New York
+    s.week[2] = [(time(9), time(17))]
+    assert s.is_open(now)
+    s.closed_dates.add(date(2024, 3, 6))
+    assert not s.is_open(now)
