@@ -1,0 +1,5 @@
+"""`python -m socialdesk` runs the command line."""
+
+from socialdesk.cli import main
+
+raise SystemExit(main())

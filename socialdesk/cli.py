@@ -1,0 +1,551 @@
+"""The command line: argument parsing, headless commands, and starting the GUI.
+
+Decisions:
+- Exit codes: 0 ok, 1 operational failure (one clear line on stderr, never a traceback), 2 usage error.
+- `--json` output is stable: keys are documented in README.md and only ever added, never renamed.
+  Times are ISO 8601 in UTC with a trailing "Z".
+- Commands that write take the profile lock (one process per profile). Read-only commands (queue, show,
+  account list, hours show, snippets list/export, report) do not, so they work while the window or the
+  daemon is running (SQLite WAL gives them a consistent snapshot).
+- Conversations are named by their numeric id, as shown by `socialdesk queue`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
+
+from socialdesk import __version__, paths
+
+
+class CliError(Exception):
+    """An operational failure: printed as one line, exit code 1."""
+
+
+class UsageError(Exception):
+    """Bad arguments: printed with a hint, exit code 2."""
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_when(text: str, now: datetime) -> datetime:
+    """Parse an ISO date/time (local time if no zone) or a relative "2h", "30m", "1d"."""
+    text = text.strip()
+    units = {"m": "minutes", "h": "hours", "d": "days"}
+    if text and text[-1] in units and text[:-1].isdigit():
+        return now + timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 2h / 30m / 1d.")
+    if value.tzinfo is None:
+        value = value.astimezone()  # the owner's local time
+    return value.astimezone(timezone.utc)
+
+
+# --- context ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def open_core(args: argparse.Namespace, *, write: bool) -> Iterator[Any]:
+    from socialdesk.app import build_core
+    from socialdesk.lock import ProfileLock, ProfileLockedError
+    from socialdesk.testing_keyring import install_from_environment
+
+    install_from_environment()
+    profile = paths.profile(args.profile)
+    profile.ensure()
+    lock = ProfileLock(profile.lock_file)
+    if write:
+        try:
+            lock.acquire()
+        except ProfileLockedError as exc:
+            raise CliError(str(exc)) from None
+    try:
+        core = build_core(profile)
+        try:
+            yield core
+        finally:
+            core.close()
+    finally:
+        lock.release()
+
+
+def emit_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+# --- queue / show / reply / status ----------------------------------------------------------------
+
+
+def queue_json(row, now: datetime) -> dict:
+    return {
+        "id": row.id,
+        "account": row.account_name,
+        "channel": row.channel,
+        "kind": row.kind,
+        "public": row.public,
+        "customer": row.contact_name,
+        "subject": row.subject,
+        "preview": row.preview,
+        "status": row.status,
+        "awaiting_since": iso(row.awaiting_since),
+        "last_message_at": iso(row.last_message_at),
+        "due_at": iso(row.due_at),
+        "state": row.state(now),
+        "target_minutes": row.target_minutes,
+        "unanswered_count": row.unanswered_count,
+        "rating": row.rating,
+        "snoozed_until": iso(row.snoozed_until),
+        "permalink": row.permalink,
+    }
+
+
+def cmd_queue(args) -> int:
+    from socialdesk.core import queue, targets
+
+    with open_core(args, write=False) as core:
+        now = core.clock.now()
+        view = "all" if args.all else args.view
+        ids = queue.list_ids(view, now, search=args.search or "")
+        rows = queue.rows(ids)
+        ordered = [rows[i] for i in ids if i in rows]
+        if args.json:
+            emit_json([queue_json(r, now) for r in ordered])
+            return 0
+        if not ordered:
+            print("Nothing awaiting an answer." if view == "awaiting" else "No conversations.")
+            return 0
+        for r in ordered:
+            due = targets.format_countdown(r.due_at, now) if r.due_at else "no target"
+            repeat = f" {r.unanswered_count}× unanswered" if r.unanswered_count >= 2 else ""
+            print(f"{r.id:>6}  {r.channel:<14} {r.kind:<8} {_clip(r.contact_name, 22):<22} {due:<16}{repeat}  "
+                  f"{_clip(r.preview, 60)}")
+    return 0
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _conversation_id(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{text!r} is not a conversation id (a number, as shown by `socialdesk queue`).")
+
+
+def cmd_show(args) -> int:
+    from socialdesk.core import queue
+
+    with open_core(args, write=False) as core:
+        now = core.clock.now()
+        conv_id = _conversation_id(args.conversation)
+        try:
+            queue.get_conversation(conv_id)
+        except queue.QueueError as exc:
+            raise CliError(str(exc)) from None
+        row = queue.rows([conv_id])[conv_id]
+        messages = queue.thread(conv_id)
+        if args.json:
+            data = queue_json(row, now)
+            data["messages"] = [
+                {
+                    "id": m.id,
+                    "direction": m.direction,
+                    "author": m.author_name,
+                    "text": m.text,
+                    "created_at": iso(m.created_at),
+                    "via": m.via,
+                    "state": m.state,
+                }
+                for m in messages
+            ]
+            data["linked_conversations"] = queue.linked_conversations(conv_id)
+            emit_json(data)
+            return 0
+        print(f"#{row.id} {row.contact_name} — {row.channel} {row.kind} ({row.status})")
+        if row.subject:
+            print(f"Subject: {row.subject}")
+        for m in messages:
+            when = m.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            who = "You" if m.direction == "out" else m.author_name
+            state = f" [{m.state}]" if m.state else ""
+            print(f"\n{when}  {who}{state}\n{m.text}")
+    return 0
+
+
+def cmd_reply(args) -> int:
+    from socialdesk.core import outbox, queue
+
+    conv_id = _conversation_id(args.conversation)
+    with open_core(args, write=True) as core:
+        now = core.clock.now()
+        try:
+            queue.get_conversation(conv_id)
+        except queue.QueueError as exc:
+            raise CliError(str(exc)) from None
+        text, via, snippet_id = args.text, "manual", None
+        if args.snippet:
+            text, snippet_id = _render_snippet_for(core, args.snippet, conv_id)
+            via = "snippet"
+        try:
+            row = outbox.enqueue_reply(
+                core.store, conv_id, text, core.policy(), now, via=via, snippet_id=snippet_id, mark_done=args.done
+            )
+        except outbox.OutboxError as exc:
+            raise CliError(str(exc)) from None
+        core.engine.flush_outbox()
+        row = type(row).get_by_id(row.id)
+        if row.state == "sent":
+            print(f"Sent to conversation {conv_id}.")
+        elif row.state == "pending":
+            print(f"Queued for conversation {conv_id}; it will be sent by the next sync ({row.last_error or 'account not reachable now'}).")
+        else:
+            raise CliError(f"Sending failed: {row.last_error}")
+    return 0
+
+
+def _render_snippet_for(core, abbreviation: str, conv_id: int) -> tuple[str, int]:
+    from socialdesk.core import personalize, snippets
+
+    snippet = snippets.find_by_abbreviation(abbreviation)
+    if snippet is None:
+        raise CliError(f"No snippet with abbreviation {abbreviation!r} (see `socialdesk snippets list`).")
+    ctx = personalize.context_for(core, conv_id)
+    try:
+        text = snippets.render(snippet.body, ctx)
+    except snippets.SnippetError as exc:
+        raise CliError(str(exc)) from None
+    snippets.record_use(core.store, snippet.id, core.clock.now())
+    return text, snippet.id
+
+
+def cmd_status(args) -> int:
+    from socialdesk.core import queue
+
+    conv_id = _conversation_id(args.conversation)
+    with open_core(args, write=True) as core:
+        now = core.clock.now()
+        until = parse_when(args.until, now) if getattr(args, "until", None) else None
+        try:
+            queue.set_status(core.store, conv_id, args.status, core.policy(), now, snoozed_until=until)
+        except queue.QueueError as exc:
+            raise CliError(str(exc)) from None
+        suffix = f" until {until.astimezone().strftime('%a %d %b %H:%M')}" if until else ""
+        print(f"Conversation {conv_id} is now {args.status}{suffix}.")
+    return 0
+
+
+# --- sync -------------------------------------------------------------------------------------------
+
+
+def cmd_sync(args) -> int:
+    from socialdesk.core import queue
+    from socialdesk.core.store import Account
+
+    with open_core(args, write=True) as core:
+        core.engine.recover()
+        if args.once:
+            change = core.engine.run_once()
+            failing = []
+            for account in Account.select().order_by(Account.name):
+                if account.state in ("auth_error", "error", "backoff", "rate_limited"):
+                    failing.append(f"{account.name}: {account.state} — {account.last_error}")
+            print(f"{len(change.new_inbound)} new message(s); {queue.awaiting_count()} awaiting an answer.")
+            for line in failing:
+                print(line, file=sys.stderr)
+            return 1 if failing and len(failing) == Account.select().count() else 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+        def on_change(change) -> None:
+            if change.new_inbound:
+                print(f"{len(change.new_inbound)} new message(s)", flush=True)
+
+        core.engine.on_change = on_change
+        core.engine.start()
+        print(f"socialdesk sync running on profile {core.profile.name!r}; stop with Ctrl+C or SIGTERM.", flush=True)
+        while not stop.wait(0.5):
+            pass
+        print("Stopping…", flush=True)
+    return 0
+
+
+# --- accounts ---------------------------------------------------------------------------------------
+
+
+def _parse_sets(pairs: list[str]) -> dict[str, str]:
+    result = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise UsageError(f"--set expects key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        result[key.strip()] = value.strip()
+    return result
+
+
+GENERIC_SETTINGS = {"poll_seconds", "text_limit"}
+
+
+def cmd_account_add(args) -> int:
+    from socialdesk.connectors import registry
+    from socialdesk.connectors.base import ConnectorError
+    from socialdesk.core.store import Account
+    from socialdesk.secrets import KeyringSecrets, NoKeyringError, forget_account
+
+    try:
+        spec = registry.spec(args.kind)
+    except registry.UnknownKindError as exc:
+        raise UsageError(str(exc)) from None
+    settings = {key: default for key, _label, default in spec.settings if default != ""}
+    given = _parse_sets(args.set)
+    known = {key for key, _l, _d in spec.settings} | GENERIC_SETTINGS
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise UsageError(f"Unknown setting(s) for {args.kind}: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
+    settings.update(given)
+    secret = None
+    if args.secret_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+        if not secret:
+            raise CliError("No secret was given on standard input.")
+    with open_core(args, write=True) as core:
+        if Account.get_or_none(Account.name == args.name):
+            raise CliError(f"An account named {args.name!r} exists already.")
+        secrets = KeyringSecrets(core.profile.name, args.name)
+        try:
+            if secret is not None:
+                secrets.set(spec.secret_name, secret)
+            elif getattr(spec, "login_flow", None) is not None:
+                _interactive_login(spec, settings, secrets)
+            elif spec.secret_label:
+                raise CliError(f"{spec.title} needs a {spec.secret_label.lower()}: pass it with --secret-stdin.")
+        except NoKeyringError as exc:
+            raise CliError(str(exc)) from None
+        except ConnectorError as exc:
+            forget_account(core.profile.name, args.name)
+            raise CliError(str(exc)) from None
+        if not args.no_test:
+            try:
+                info = spec.factory(dict(settings), secrets).check()
+            except ConnectorError as exc:
+                forget_account(core.profile.name, args.name)
+                raise CliError(f"Connection test failed, nothing was saved: {exc}") from None
+            print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
+            for note in info.notes:
+                print(f"Note: {note}")
+        with core.store.write():
+            Account.create(kind=args.kind, name=args.name, settings=settings, created_at=core.clock.now())
+        print(f"Added {spec.title} account {args.name!r}.")
+    return 0
+
+
+def _interactive_login(spec, settings: dict, secrets) -> None:
+    url = spec.login_flow.start(settings, secrets)
+    print(f"Open this address in your browser, allow access, and paste the code it shows:\n\n  {url}\n")
+    print("Code: ", end="", flush=True)
+    code = sys.stdin.readline().strip()
+    if not code:
+        raise CliError("No code was entered; nothing was saved.")
+    spec.login_flow.finish(settings, secrets, code)
+
+
+def cmd_account_list(args) -> int:
+    from socialdesk.connectors import registry
+    from socialdesk.core.store import Account
+
+    with open_core(args, write=False) as core:
+        del core
+        accounts = list(Account.select().order_by(Account.name))
+        data = [
+            {
+                "name": a.name,
+                "kind": a.kind,
+                "title": registry.spec(a.kind).title if a.kind in registry.KINDS else a.kind,
+                "enabled": a.enabled,
+                "state": a.state,
+                "last_error": a.last_error,
+                "last_sync_at": iso(a.last_sync_at),
+                "settings": a.settings,
+            }
+            for a in accounts
+        ]
+        if args.json:
+            emit_json(data)
+        elif not data:
+            print("No accounts yet. Add one with `socialdesk account add KIND NAME`.")
+        else:
+            for a in data:
+                err = f" — {a['last_error']}" if a["last_error"] else ""
+                print(f"{a['name']:<28} {a['kind']:<10} {a['state']}{err}")
+    return 0
+
+
+def _account(name: str):
+    from socialdesk.core.store import Account
+
+    account = Account.get_or_none(Account.name == name)
+    if account is None:
+        raise CliError(f"No account named {name!r} (see `socialdesk account list`).")
+    return account
+
+
+def cmd_account_test(args) -> int:
+    from socialdesk.connectors.base import ConnectorError
+    from socialdesk.secrets import NoKeyringError
+
+    with open_core(args, write=True) as core:
+        account = _account(args.name)
+        try:
+            info = core.make_connector(account).check()
+        except (ConnectorError, NoKeyringError) as exc:
+            raise CliError(f"{account.name}: {exc}") from None
+        core.engine.reset_account(account.id)
+        print(f"{account.name}: OK — connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
+        for note in info.notes:
+            print(f"Note: {note}")
+    return 0
+
+
+def cmd_account_remove(args) -> int:
+    from socialdesk.secrets import forget_account
+
+    with open_core(args, write=True) as core:
+        account = _account(args.name)
+        with core.store.write():
+            account.delete_instance()
+        forget_account(core.profile.name, args.name)
+        print(f"Removed account {args.name!r} and its stored credentials.")
+    return 0
+
+
+# --- parser -----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--profile", default=argparse.SUPPRESS, help="profile name (default: default)")
+    parser = argparse.ArgumentParser(
+        prog="socialdesk",
+        description="One queue for every customer message. Without a command, opens the window.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"socialdesk {__version__}")
+    parser.add_argument("--demo", action="store_true", help="open the window on the separate demo profile")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("queue", parents=[common], help="the unified queue, most urgent first")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--all", action="store_true", help="every conversation, not only those awaiting you")
+    p.add_argument("--view", default="awaiting", help="awaiting, overdue, public, private, reviews, waiting, snoozed, done, spam")
+    p.add_argument("--search", default="", help="only conversations matching these words")
+    p.set_defaults(func=cmd_queue)
+
+    p = sub.add_parser("show", parents=[common], help="one conversation with its messages")
+    p.add_argument("conversation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("reply", parents=[common], help="answer a conversation")
+    p.add_argument("conversation")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--text")
+    group.add_argument("--snippet", metavar="ABBR")
+    p.add_argument("--done", action="store_true", help="also mark the conversation done")
+    p.set_defaults(func=cmd_reply)
+
+    for name, status, help_text in [
+        ("done", "done", "mark a conversation done"),
+        ("waiting", "waiting", "mark as waiting on the customer (pauses the clock)"),
+        ("spam", "spam", "mark as spam"),
+        ("reopen", "open", "put a conversation back in the queue"),
+    ]:
+        p = sub.add_parser(name, parents=[common], help=help_text)
+        p.add_argument("conversation")
+        p.set_defaults(func=cmd_status, status=status)
+    p = sub.add_parser("snooze", parents=[common], help="hide a conversation until a time")
+    p.add_argument("conversation")
+    p.add_argument("--until", required=True, help="ISO time (local) or 30m / 2h / 1d")
+    p.set_defaults(func=cmd_status, status="snoozed")
+
+    p = sub.add_parser("sync", parents=[common], help="fetch, ingest, automate and send; keeps running without --once")
+    p.add_argument("--once", action="store_true")
+    p.set_defaults(func=cmd_sync)
+
+    account = sub.add_parser("account", parents=[common], help="add, list, test or remove accounts")
+    asub = account.add_subparsers(dest="account_command", metavar="ACTION", required=True)
+    p = asub.add_parser("add", parents=[common], help="add an account")
+    p.add_argument("kind")
+    p.add_argument("name")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--secret-stdin", action="store_true", help="read the password/token from standard input")
+    p.add_argument("--no-test", action="store_true", help="save without testing the connection")
+    p.set_defaults(func=cmd_account_add)
+    p = asub.add_parser("list", parents=[common])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_account_list)
+    p = asub.add_parser("test", parents=[common])
+    p.add_argument("name")
+    p.set_defaults(func=cmd_account_test)
+    p = asub.add_parser("remove", parents=[common])
+    p.add_argument("name")
+    p.set_defaults(func=cmd_account_remove)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if not hasattr(args, "profile"):
+        args.profile = paths.DEFAULT_PROFILE
+    try:
+        if args.command is None:
+            from socialdesk.app import run_gui
+
+            profile = paths.profile(paths.DEMO_PROFILE if args.demo else args.profile)
+            return run_gui(profile, demo=args.demo)
+        return args.func(args)
+    except UsageError as exc:
+        print(f"socialdesk: {exc}", file=sys.stderr)
+        return 2
+    except paths.ProfileNameError as exc:
+        print(f"socialdesk: {exc}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"socialdesk: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 1
+    except BrokenPipeError:  # `socialdesk queue | head`: the reader left; not an error worth a message
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # the last line of defence: one clear line, details in the log
+        from socialdesk.core.store import StoreError
+
+        if isinstance(exc, StoreError):
+            print(f"socialdesk: {exc}", file=sys.stderr)
+            return 1
+        import logging
+
+        logging.getLogger("socialdesk").exception("unexpected error")
+        print(f"socialdesk: unexpected error ({type(exc).__name__}: {exc}); details are in the log.", file=sys.stderr)
+        return 1
+

@@ -1,0 +1,428 @@
+"""The durable send queue: every outbound message (reply, auto-reply, status post) goes through here.
+
+Decisions:
+- A row is written (pending) before anything is sent, with a unique idempotency key. Sending marks it
+  "sending" in its own committed transaction *before* the network call, and "sent"/"failed" after, so
+  a crash in between leaves evidence: on start-up `recover_interrupted` turns "sending" into "unknown"
+  and the owner decides (mark as sent / send again). Only platforms that honour an Idempotency-Key
+  header (Mastodon) are retried automatically with the same key.
+- A reply counts as the owner's response the moment it is queued (the owner acted; the queue should
+  move on). The outbound message appears in the thread at once with its state; if sending fails for
+  good, the conversation's waiting time is recomputed from the messages and it returns to the queue.
+- Auto-replies and status posts acknowledge but never count as a response (DESIGN.md targets).
+- Retries: TransientError backs off exponentially with jitter (30 s .. 30 min, 8 attempts, then failed);
+  RateLimited waits until the platform's retry time; AuthError leaves the row pending for after re-login;
+  PermanentError fails the row with the platform's reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from socialdesk.connectors.base import (
+    AuthError,
+    Connector,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    ReplyTarget,
+    TransientError,
+)
+from socialdesk.core import queue
+from socialdesk.core.store import Account, Activity, Conversation, Identity, Message, Outbox, Store
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+IDEMPOTENT_KINDS = frozenset({"mastodon"})  # platforms that dedupe on an Idempotency-Key header
+HUMAN_VIA = ("manual", "snippet")
+
+
+class OutboxError(ValueError):
+    """A send request that cannot be queued (empty text, unknown conversation, ...)."""
+
+
+@dataclass(frozen=True)
+class FlushReport:
+    sent: list[int]
+    failed: list[int]
+    retrying: list[int]
+    changed_conversation_ids: set[int]
+
+
+def new_key(prefix: str = "reply") -> str:
+    return f"{prefix}:{uuid.uuid4().hex}"
+
+
+def enqueue_reply(
+    store: Store,
+    conversation_id: int,
+    text: str,
+    policy: "queue.Policy",
+    now: datetime,
+    *,
+    via: str = "manual",
+    snippet_id: int | None = None,
+    edited_after_snippet: bool = False,
+    mark_done: bool = False,
+    idempotency_key: str | None = None,
+) -> Outbox:
+    """Queue the owner's reply; the conversation stops awaiting at once."""
+    if not text.strip():
+        raise OutboxError("The reply is empty.")
+    if via not in HUMAN_VIA:
+        raise OutboxError(f"unknown via {via!r}")
+    with store.write():
+        conv = queue.get_conversation(conversation_id)
+        row = Outbox.create(
+            account=conv.account_id,
+            conversation=conv.id,
+            contact=conv.contact_id,
+            purpose="reply",
+            text=text,
+            idempotency_key=idempotency_key or new_key(),
+            state="pending",
+            via=via,
+            snippet=snippet_id,
+            edited_after_snippet=edited_after_snippet,
+            mark_done=mark_done,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        Message.create(
+            conversation=conv.id,
+            account=conv.account_id,
+            external_id=f"outbox:{row.idempotency_key}",
+            direction="out",
+            text=text,
+            created_at=now,
+            via=via,
+            snippet=snippet_id,
+            edited_after_snippet=edited_after_snippet,
+            meta={"state": "pending", "outbox_id": row.id},
+        )
+        conv.last_outbound_at = now
+        conv.last_message_at = now
+        if conv.first_response_at is None:
+            conv.first_response_at = now
+        queue.recompute_awaiting(conv)
+        if mark_done:
+            conv.status = "done"
+            conv.resolved_at = now
+        elif conv.status in ("snoozed",):
+            conv.status = "open"
+            conv.snoozed_until = None
+        queue.apply_target(conv, policy, now)
+        conv.save()
+    return row
+
+
+def enqueue_automatic(
+    store: Store,
+    *,
+    account_id: int,
+    purpose: str,
+    text: str,
+    idempotency_key: str,
+    reason: str,
+    now: datetime,
+    conversation_id: int | None = None,
+    contact_id: int | None = None,
+) -> Outbox | None:
+    """Queue an auto-reply or status post. Returns None if this key was queued before (at most once).
+
+    Must be called inside `store.write()` by callers that also write a ledger row atomically; it
+    opens its own (nested) transaction otherwise.
+    """
+    if purpose not in ("auto_reply", "status_post"):
+        raise OutboxError(f"unknown purpose {purpose!r}")
+    with store.write():
+        if Outbox.select().where(Outbox.idempotency_key == idempotency_key).exists():
+            return None
+        row = Outbox.create(
+            account=account_id,
+            conversation=conversation_id,
+            contact=contact_id,
+            purpose=purpose,
+            text=text,
+            idempotency_key=idempotency_key,
+            state="pending",
+            via="auto" if purpose == "auto_reply" else "status",
+            reason=reason,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        Activity.create(
+            created_at=now,
+            kind=purpose,
+            account=account_id,
+            conversation=conversation_id,
+            outbox=row.id,
+            text=f"queued: {reason}",
+        )
+    return row
+
+
+def recover_interrupted(store: Store, now: datetime) -> list[int]:
+    """At start-up: rows left "sending" by a crash become "unknown" (or pending where retry is safe)."""
+    changed = []
+    with store.write():
+        for row in Outbox.select(Outbox, Account).join(Account).where(Outbox.state == "sending"):
+            if row.account.kind in IDEMPOTENT_KINDS:
+                row.state = "pending"
+                row.last_error = "Interrupted while sending; retrying with the same idempotency key."
+            else:
+                row.state = "unknown"
+                row.last_error = (
+                    "socialdesk stopped while this was being sent; it may or may not have arrived. "
+                    "Check on the platform, then mark it as sent or send it again."
+                )
+            row.save()
+            _sync_message_state(row)
+            changed.append(row.id)
+    return changed
+
+
+def resolve_unknown(store: Store, outbox_id: int, *, sent: bool, now: datetime) -> Outbox:
+    """The owner's decision about an "unknown" row: it did arrive (sent) or send it again (pending)."""
+    with store.write():
+        row = Outbox.get_or_none(Outbox.id == outbox_id)
+        if row is None or row.state not in ("unknown", "failed"):
+            raise OutboxError("Only messages in the 'unknown' or 'failed' state can be resolved.")
+        if sent:
+            row.state = "sent"
+            row.sent_at = row.sent_at or now
+        else:
+            row.state = "pending"
+            row.attempts = 0
+            row.next_attempt_at = now
+            row.last_error = ""
+        row.save()
+        _sync_message_state(row)
+        if row.conversation_id and row.purpose == "reply":
+            conv = Conversation.get_by_id(row.conversation_id)
+            queue.recompute_awaiting(conv)
+            conv.save()
+    return row
+
+
+def cancel(store: Store, outbox_id: int, policy: "queue.Policy", now: datetime) -> None:
+    """Withdraw a pending or failed reply (undo send); the conversation awaits again."""
+    with store.write():
+        row = Outbox.get_or_none(Outbox.id == outbox_id)
+        if row is None or row.state not in ("pending", "failed", "unknown"):
+            raise OutboxError("Only messages that have not been sent can be cancelled.")
+        row.state = "cancelled"
+        row.save()
+        Message.delete().where(Message.external_id == f"outbox:{row.idempotency_key}").execute()
+        if row.conversation_id:
+            _reopen_after_unsent(row.conversation_id, policy, now)
+
+
+def pending_rows(now: datetime, limit: int = 50) -> list[Outbox]:
+    return list(
+        Outbox.select()
+        .where((Outbox.state == "pending") & (Outbox.next_attempt_at <= now))
+        .order_by(Outbox.created_at, Outbox.id)
+        .limit(limit)
+    )
+
+
+def reply_target(conv: Conversation, *, auto_reply: bool = False) -> ReplyTarget:
+    """What a connector needs to answer this conversation (the latest inbound message is the parent)."""
+    parent = (
+        Message.select()
+        .where((Message.conversation == conv.id) & (Message.direction == "in"))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .first()
+    )
+    identity = Identity.get_or_none(Identity.id == parent.author_id) if parent and parent.author_id else None
+    return ReplyTarget(
+        conversation_external_id=conv.external_id,
+        kind=conv.kind,
+        public=conv.public,
+        subject=conv.subject,
+        parent_external_id=parent.external_id if parent else "",
+        parent_meta=(parent.meta or {}) if parent else {},
+        recipient_external_id=identity.external_id if identity else "",
+        recipient_handle=identity.handle if identity else "",
+        recipient_name=identity.display_name if identity else "",
+        auto_reply=auto_reply,
+    )
+
+
+def flush(
+    store: Store,
+    connector_for: Callable[[int], Connector | None],
+    policy: "queue.Policy",
+    now: datetime,
+    *,
+    limit: int = 50,
+    rng: random.Random | None = None,
+) -> FlushReport:
+    """Send what is due. `connector_for(account_id)` returns None for accounts that cannot send now."""
+    rng = rng or random.Random()
+    sent, failed, retrying, changed = [], [], [], set()
+    for row in pending_rows(now, limit):
+        connector = connector_for(row.account_id)
+        if connector is None:
+            continue
+        with store.write():
+            fresh = Outbox.get_by_id(row.id)
+            if fresh.state != "pending":
+                continue
+            fresh.state = "sending"
+            fresh.attempts += 1
+            fresh.save()
+            _sync_message_state(fresh)
+            target = None
+            if fresh.conversation_id is not None:
+                target = reply_target(
+                    Conversation.get_by_id(fresh.conversation_id), auto_reply=fresh.purpose == "auto_reply"
+                )
+        try:
+            if fresh.purpose == "status_post":
+                result = connector.post_status(fresh.text, idempotency_key=fresh.idempotency_key)
+            else:
+                if target is None:
+                    raise PermanentError("This reply's conversation no longer exists.")
+                result = connector.reply(target, fresh.text, idempotency_key=fresh.idempotency_key)
+        except ConnectorError as exc:
+            outcome = _record_failure(store, fresh, exc, policy, now, rng)
+            (failed if outcome == "failed" else retrying).append(fresh.id)
+            if fresh.conversation_id:
+                changed.add(fresh.conversation_id)
+            continue
+        except Exception as exc:  # a connector bug must not kill the sender loop
+            log.exception("connector crashed while sending outbox %s", fresh.id)
+            outcome = _record_failure(
+                store, fresh, PermanentError(f"Internal error: {type(exc).__name__}"), policy, now, rng
+            )
+            failed.append(fresh.id)
+            continue
+        _record_success(store, fresh, result.external_id, result.permalink, now)
+        sent.append(fresh.id)
+        if fresh.conversation_id:
+            changed.add(fresh.conversation_id)
+    return FlushReport(sent, failed, retrying, changed)
+
+
+def _record_success(store: Store, row: Outbox, external_id: str, permalink: str, now: datetime) -> None:
+    with store.write():
+        row.state = "sent"
+        row.sent_at = now
+        row.external_id = external_id or ""
+        row.last_error = ""
+        row.save()
+        if row.conversation_id is None:
+            Activity.create(
+                created_at=now, kind=row.purpose, account=row.account_id, outbox=row.id, text="posted"
+            )
+            return
+        message = Message.get_or_none(Message.external_id == f"outbox:{row.idempotency_key}")
+        meta = {"state": "", "outbox_id": row.id, "permalink": permalink}
+        taken = (
+            external_id
+            and Message.select()
+            .where((Message.account == row.account_id) & (Message.external_id == external_id))
+            .exists()
+        )
+        if message is not None:
+            if external_id and not taken:
+                message.external_id = external_id
+            message.meta = meta
+            message.save()
+        elif row.purpose == "auto_reply" and not taken:
+            Message.create(
+                conversation=row.conversation_id,
+                account=row.account_id,
+                external_id=external_id or f"outbox:{row.idempotency_key}",
+                direction="out",
+                text=row.text,
+                created_at=now,
+                via="auto",
+                meta=meta,
+            )
+        conv = Conversation.get_by_id(row.conversation_id)
+        if row.purpose == "auto_reply":
+            conv.acknowledged_at = now
+            Activity.create(
+                created_at=now,
+                kind="auto_reply",
+                account=row.account_id,
+                conversation=row.conversation_id,
+                outbox=row.id,
+                text="sent",
+            )
+        conv.last_message_at = max(filter(None, [conv.last_message_at, now]))
+        conv.save()
+
+
+def _record_failure(
+    store: Store, row: Outbox, exc: ConnectorError, policy: "queue.Policy", now: datetime, rng: random.Random
+) -> str:
+    with store.write():
+        row.last_error = str(exc)[:500]
+        if isinstance(exc, RateLimited):
+            row.state = "pending"
+            row.next_attempt_at = max(exc.retry_at, now)
+        elif isinstance(exc, AuthError):
+            row.state = "pending"
+            row.next_attempt_at = now + timedelta(minutes=5)
+        elif isinstance(exc, TransientError) and row.attempts < MAX_ATTEMPTS:
+            row.state = "pending"
+            row.next_attempt_at = now + backoff_delay(row.attempts, rng)
+        else:
+            row.state = "failed"
+        row.save()
+        _sync_message_state(row)
+        if row.state == "failed":
+            Activity.create(
+                created_at=now,
+                kind="error",
+                account=row.account_id,
+                conversation=row.conversation_id,
+                outbox=row.id,
+                text=f"{row.purpose} failed: {row.last_error}",
+            )
+            if row.purpose == "reply" and row.conversation_id:
+                _reopen_after_unsent(row.conversation_id, policy, now)
+        return row.state
+
+
+def _reopen_after_unsent(conversation_id: int, policy: "queue.Policy", now: datetime) -> None:
+    conv = Conversation.get_or_none(Conversation.id == conversation_id)
+    if conv is None:
+        return
+    queue.recompute_awaiting(conv)
+    if conv.awaiting_since is not None and conv.status == "done":
+        conv.status = "open"
+        conv.resolved_at = None
+    queue.apply_target(conv, policy, now)
+    conv.save()
+
+
+def _sync_message_state(row: Outbox) -> None:
+    """Mirror the outbox state onto the thread's copy of the message ("" once sent)."""
+    if row.purpose != "reply":
+        return
+    message = Message.get_or_none(Message.external_id == f"outbox:{row.idempotency_key}")
+    if message is None:
+        return
+    meta = dict(message.meta or {})
+    meta["state"] = "" if row.state == "sent" else row.state
+    if row.last_error:
+        meta["error"] = row.last_error
+    message.meta = meta
+    message.save()
+
+
+def backoff_delay(attempt: int, rng: random.Random) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at 30 min, with ±50% jitter so retries do not synchronise."""
+    base = min(30 * (2 ** max(0, attempt - 1)), 1800)
+    return timedelta(seconds=base * rng.uniform(0.5, 1.5))

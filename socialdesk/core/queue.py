@@ -1,0 +1,456 @@
+"""What is awaiting the owner, in what order: views, statuses, snooze, repeat contacts, search.
+
+Decisions:
+- The queue is a list of conversation ids from one indexed query; rows are fetched in batches by id
+  (`rows(ids)`) so the UI model stays lazy (Anki's browser model) and 20,000 conversations stay fast.
+- Urgency order: items with a target first, by `due_at` ascending (the longest overdue is the smallest
+  due_at, then the soonest due); among equal deadlines repeat contacts (more unanswered messages) rank
+  higher; items without a target after, oldest awaiting first.
+- `due_at` is denormalised on Conversation and recomputed here whenever a conversation changes (and in
+  bulk when targets or hours change), so ordering never needs Python per row.
+- Pausing: "waiting" and "snoozed" store the target time left (`paused_remaining_s`); when the item
+  comes back (snooze ends, or the owner reopens it) the clock resumes with that remainder. A new
+  inbound message reopens a waiting/snoozed/done conversation and the clock runs from that message.
+- `awaiting_since` is recomputed from the messages (oldest inbound after the last human reply), never
+  incremented blindly, so a failed send or a late-arriving message cannot leave it wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from peewee import fn
+
+from socialdesk.core import targets as targets_mod
+from socialdesk.core.hours import Schedule
+from socialdesk.core.settings import Settings
+from socialdesk.core.store import Account, Contact, Conversation, Identity, Message, Store, to_micros
+from socialdesk.core.targets import TargetConfig, TargetInput
+
+STATUSES = ("open", "waiting", "snoozed", "done", "spam")
+VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "spam", "all")
+VIEW_TITLES = {
+    "awaiting": "Awaiting",
+    "overdue": "Overdue",
+    "public": "Public",
+    "private": "Private",
+    "reviews": "Reviews",
+    "waiting": "Waiting",
+    "snoozed": "Snoozed",
+    "done": "Done",
+    "spam": "Spam",
+    "all": "All",
+}
+
+
+class QueueError(ValueError):
+    """A request the owner made that cannot be done (unknown conversation, bad snooze time, ...)."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything the target clock needs, loaded once and passed around (cheap to rebuild)."""
+
+    targets: TargetConfig
+    schedule: Schedule
+
+    @classmethod
+    def load(cls, settings: Settings) -> "Policy":
+        schedule_json = settings.get("hours.schedule")
+        targets_json = settings.get("targets.config")
+        schedule = Schedule.from_json(schedule_json) if schedule_json else Schedule.default()
+        config = TargetConfig.from_json(targets_json) if targets_json else TargetConfig.default()
+        return cls(config, schedule)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """What one line of the queue shows."""
+
+    id: int
+    account_id: int
+    account_name: str
+    channel: str  # platform shown to the owner (account kind, or the demo account's channel)
+    kind: str
+    public: bool
+    contact_id: int | None
+    contact_name: str
+    subject: str
+    preview: str
+    status: str
+    awaiting_since: datetime | None
+    last_message_at: datetime | None
+    due_at: datetime | None
+    due_soon_at: datetime | None
+    target_minutes: int | None
+    unanswered_count: int
+    rating: int | None
+    snoozed_until: datetime | None
+    permalink: str
+
+    def state(self, now: datetime) -> str | None:
+        return targets_mod.state(self.due_at, self.due_soon_at, now)
+
+
+def channel_of(account: Account) -> str:
+    return (account.settings or {}).get("channel") or account.kind
+
+
+# --- ordering and views ----------------------------------------------------------------------------
+
+_ORDER_SQL = (
+    " ORDER BY (c.due_at IS NULL), c.due_at, c.unanswered_count DESC,"
+    " (c.awaiting_since IS NULL), c.awaiting_since, c.last_message_at DESC, c.id"
+)
+
+
+def _view_where(view: str, now: datetime) -> tuple[str, list]:
+    n = to_micros(now)
+    awaiting = "c.status = 'open' AND c.awaiting_since IS NOT NULL"
+    if view == "awaiting":
+        return awaiting, []
+    if view == "overdue":
+        return awaiting + " AND c.due_at IS NOT NULL AND c.due_at <= ?", [n]
+    if view == "public":
+        return awaiting + " AND c.public = 1", []
+    if view == "private":
+        return awaiting + " AND c.public = 0", []
+    if view == "reviews":
+        return "c.kind = 'review' AND c.status IN ('open', 'waiting', 'snoozed')", []
+    if view in ("waiting", "snoozed", "done", "spam"):
+        return "c.status = ?", [view]
+    if view == "all":
+        return "c.status != 'spam'", []
+    raise QueueError(f"Unknown view {view!r}; choose one of: {', '.join(VIEWS)}")
+
+
+def list_ids(
+    view: str,
+    now: datetime,
+    *,
+    account_ids: Iterable[int] | None = None,
+    search: str = "",
+    limit: int | None = None,
+) -> list[int]:
+    """Conversation ids of a view, most urgent first (done/spam: most recent first)."""
+    where, params = _view_where(view, now)
+    sql = "SELECT c.id FROM conversation c WHERE " + where
+    if account_ids is not None:
+        ids = [int(i) for i in account_ids]
+        if not ids:
+            return []
+        sql += f" AND c.account_id IN ({','.join('?' * len(ids))})"
+        params += ids
+    match = fts_query(search)
+    if search.strip() and not match:
+        return []
+    if match:
+        sql += (
+            " AND (c.id IN (SELECT m.conversation_id FROM message m WHERE m.id IN"
+            " (SELECT rowid FROM message_fts WHERE message_fts MATCH ?))"
+            " OR c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)"
+            " OR c.subject LIKE ? ESCAPE '\\')"
+        )
+        like = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [match, match, like]
+    if view in ("done", "spam", "all"):
+        sql += " ORDER BY c.last_message_at DESC, c.id DESC"
+    else:
+        sql += _ORDER_SQL
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [r[0] for r in Conversation._meta.database.execute_sql(sql, params).fetchall()]
+
+
+_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_query(text: str) -> str:
+    """Turn what the owner typed into a safe FTS5 query: every word as a quoted prefix term, ANDed.
+
+    Raw user text is never passed to MATCH (FTS5 syntax errors and column filters would leak through).
+    """
+    tokens = _TOKEN_RE.findall(text or "")[:12]
+    return " ".join(f'"{t}"*' for t in tokens)
+
+
+def rows(ids: list[int]) -> dict[int, QueueRow]:
+    """Fetch display rows for the given ids in one query per 500 ids."""
+    result: dict[int, QueueRow] = {}
+    accounts = {a.id: a for a in Account.select()}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for c in Conversation.select().where(Conversation.id.in_(chunk)):
+            account = accounts.get(c.account_id)
+            result[c.id] = QueueRow(
+                id=c.id,
+                account_id=c.account_id,
+                account_name=account.name if account else "",
+                channel=channel_of(account) if account else "",
+                kind=c.kind,
+                public=c.public,
+                contact_id=c.contact_id,
+                contact_name=c.contact_name,
+                subject=c.subject,
+                preview=c.preview,
+                status=c.status,
+                awaiting_since=c.awaiting_since,
+                last_message_at=c.last_message_at,
+                due_at=c.due_at,
+                due_soon_at=c.due_soon_at,
+                target_minutes=c.target_minutes,
+                unanswered_count=c.unanswered_count,
+                rating=c.rating,
+                snoozed_until=c.snoozed_until,
+                permalink=c.permalink,
+            )
+    return result
+
+
+def awaiting_count() -> int:
+    return (
+        Conversation.select()
+        .where((Conversation.status == "open") & Conversation.awaiting_since.is_null(False))
+        .count()
+    )
+
+
+def overdue_count(now: datetime) -> int:
+    return (
+        Conversation.select()
+        .where(
+            (Conversation.status == "open")
+            & Conversation.awaiting_since.is_null(False)
+            & Conversation.due_at.is_null(False)
+            & (Conversation.due_at <= now)
+        )
+        .count()
+    )
+
+
+def most_urgent(now: datetime) -> QueueRow | None:
+    ids = list_ids("awaiting", now, limit=1)
+    return rows(ids).get(ids[0]) if ids else None
+
+
+def get_conversation(conversation_id: int) -> Conversation:
+    conv = Conversation.get_or_none(Conversation.id == conversation_id)
+    if conv is None:
+        raise QueueError(f"No conversation {conversation_id}.")
+    return conv
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    id: int
+    direction: str
+    author_name: str
+    text: str
+    created_at: datetime
+    via: str
+    state: str  # "" for stored messages; pending/sending/failed/unknown for outbox copies
+    meta: dict
+
+
+def thread(conversation_id: int) -> list[ThreadMessage]:
+    query = (
+        Message.select(Message, Identity)
+        .join(Identity, on=(Message.author == Identity.id), join_type="LEFT OUTER")
+        .where(Message.conversation == conversation_id)
+        .order_by(Message.created_at, Message.id)
+    )
+    result = []
+    for m in query:
+        author = m.author if m.author_id else None
+        name = (author.display_name or author.handle) if author else ("You" if m.direction == "out" else "")
+        result.append(
+            ThreadMessage(
+                id=m.id,
+                direction=m.direction,
+                author_name=name,
+                text=m.text,
+                created_at=m.created_at,
+                via=m.via,
+                state=(m.meta or {}).get("state", ""),
+                meta=m.meta or {},
+            )
+        )
+    return result
+
+
+def linked_conversations(conversation_id: int) -> list[int]:
+    """Other open conversations of the same person (on any channel)."""
+    conv = get_conversation(conversation_id)
+    if conv.contact_id is None:
+        return []
+    return [
+        c.id
+        for c in Conversation.select(Conversation.id)
+        .where(
+            (Conversation.contact == conv.contact_id)
+            & (Conversation.id != conv.id)
+            & (Conversation.status.not_in(["spam"]))
+        )
+        .order_by(Conversation.last_message_at.desc())
+    ]
+
+
+# --- the clock -------------------------------------------------------------------------------------
+
+
+def recompute_awaiting(conv: Conversation) -> None:
+    """Derive awaiting_since / unanswered_count from the messages (human replies only end waiting)."""
+    last_reply = (
+        Message.select(Message.created_at)
+        .where(
+            (Message.conversation == conv.id)
+            & (Message.direction == "out")
+            & (Message.via.in_(["manual", "snippet", "platform"]))
+            # a reply that failed for good did not answer anyone
+            & (fn.COALESCE(fn.json_extract(Message.meta, "$.state"), "") != "failed")
+        )
+        .order_by(Message.created_at.desc())
+        .limit(1)
+        .scalar()
+    )
+    inbound = Message.select(Message.created_at).where(
+        (Message.conversation == conv.id) & (Message.direction == "in")
+    )
+    if last_reply is not None:
+        inbound = inbound.where(Message.created_at > last_reply)
+    unanswered = list(inbound.order_by(Message.created_at).tuples())
+    conv.unanswered_count = len(unanswered)
+    conv.awaiting_since = unanswered[0][0] if unanswered else None
+
+
+def _target_input(conv: Conversation, account_kind: str) -> TargetInput:
+    return TargetInput(
+        kind=conv.kind,
+        account_kind=account_kind,
+        status=conv.status,
+        awaiting_since=conv.awaiting_since,
+        first_response_at=conv.first_response_at,
+        paused_remaining_s=conv.paused_remaining_s,
+    )
+
+
+def apply_target(
+    conv: Conversation, policy: Policy, now: datetime, *, account_kind: str | None = None
+) -> None:
+    """Set due_at / due_soon_at / target_minutes from the policy.
+
+    A resumed clock (paused_remaining_s with resumed_at) counts its remainder from the resume moment,
+    so re-evaluating later gives the same deadline.
+    """
+    if conv.awaiting_since is None:
+        conv.paused_remaining_s = None
+        conv.resumed_at = None
+    clock_from = conv.resumed_at if conv.paused_remaining_s is not None and conv.resumed_at else now
+    kind = account_kind if account_kind is not None else channel_of(conv.account)
+    result = targets_mod.evaluate(_target_input(conv, kind), policy.targets, policy.schedule, clock_from)
+    conv.due_at = result.due_at
+    conv.due_soon_at = result.due_soon_at
+    conv.target_minutes = result.target_minutes
+
+
+def recompute_all(store: Store, policy: Policy, now: datetime) -> int:
+    """Re-evaluate every awaiting conversation (after targets or hours change). Returns the count."""
+    kinds = {a.id: channel_of(a) for a in Account.select()}
+    with store.write():
+        count = 0
+        for conv in Conversation.select().where(
+            (Conversation.status == "open") & Conversation.awaiting_since.is_null(False)
+        ):
+            apply_target(conv, policy, now, account_kind=kinds.get(conv.account_id, ""))
+            conv.save(only=[Conversation.due_at, Conversation.due_soon_at, Conversation.target_minutes])
+            count += 1
+    return count
+
+
+# --- status changes ---------------------------------------------------------------------------------
+
+
+def _remaining_at(conv: Conversation, policy: Policy, now: datetime) -> int | None:
+    """Target time left at `now`, in the kind of time the rule counts (0 when already overdue)."""
+    if conv.due_at is None:
+        return None
+    rule = policy.targets.rule_for(conv.kind, channel_of(conv.account))
+    if conv.due_at <= now:
+        return 0
+    if rule.business_hours:
+        return int(policy.schedule.open_seconds_between(now, conv.due_at))
+    return int((conv.due_at - now).total_seconds())
+
+
+def set_status(
+    store: Store,
+    conversation_id: int,
+    status: str,
+    policy: Policy,
+    now: datetime,
+    *,
+    snoozed_until: datetime | None = None,
+) -> Conversation:
+    """Move a conversation to a status. Returns the saved row. Raises QueueError for bad requests."""
+    if status not in STATUSES:
+        raise QueueError(f"Unknown status {status!r}; choose one of: {', '.join(STATUSES)}")
+    if status == "snoozed" and (snoozed_until is None or snoozed_until <= now):
+        raise QueueError("Snooze needs a time in the future.")
+    with store.write():
+        conv = get_conversation(conversation_id)
+        previous = conv.status
+        if status in ("waiting", "snoozed") and previous == "open":
+            conv.paused_remaining_s = _remaining_at(conv, policy, now)
+            conv.resumed_at = None
+        conv.status = status
+        conv.snoozed_until = snoozed_until if status == "snoozed" else None
+        if status == "done":
+            conv.resolved_at = now
+            conv.paused_remaining_s = None
+            conv.resumed_at = None
+        elif status == "open":
+            conv.resolved_at = None
+            recompute_awaiting(conv)
+            if previous in ("waiting", "snoozed") and conv.paused_remaining_s is not None:
+                conv.resumed_at = now
+            else:
+                conv.paused_remaining_s = None
+                conv.resumed_at = None
+        apply_target(conv, policy, now)
+        conv.save()
+    return conv
+
+
+def wake_snoozed(store: Store, policy: Policy, now: datetime) -> list[int]:
+    """Snoozes whose time has come go back to open; returns their ids."""
+    due = [
+        c.id
+        for c in Conversation.select(Conversation.id).where(
+            (Conversation.status == "snoozed") & (Conversation.snoozed_until <= now)
+        )
+    ]
+    for conv_id in due:
+        set_status(store, conv_id, "open", policy, now)
+    return due
+
+
+def merge_contacts(store: Store, keep_id: int, drop_id: int) -> None:
+    """One person, two identities: move everything of `drop` onto `keep` (the owner's decision)."""
+    if keep_id == drop_id:
+        raise QueueError("Cannot merge a contact with itself.")
+    with store.write():
+        keep = Contact.get_or_none(Contact.id == keep_id)
+        drop = Contact.get_or_none(Contact.id == drop_id)
+        if keep is None or drop is None:
+            raise QueueError("Both contacts must exist to merge them.")
+        Identity.update(contact=keep).where(Identity.contact == drop).execute()
+        Conversation.update(contact=keep, contact_name=keep.display_name).where(
+            Conversation.contact == drop
+        ).execute()
+        if drop.notes and drop.notes not in keep.notes:
+            keep.notes = (keep.notes + "\n" + drop.notes).strip()
+            keep.save()
+        drop.delete_instance()

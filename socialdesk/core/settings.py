@@ -1,0 +1,67 @@
+"""Every owner-visible setting, declared once: key, type, default and description.
+
+Decisions (after Picard's declared options and qutebrowser's configdata): one table of `Option`s; values
+are JSON in the Setting table; `Settings.get(key)` returns the default when unset and refuses unknown keys,
+so a typo is an error, not a silently new setting. Structured values (schedule, targets) are stored as the
+JSON of their own dataclasses, which validate themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from socialdesk.core.store import Store
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    type: type
+    default: Any
+    description: str
+
+
+OPTIONS: dict[str, Option] = {
+    o.key: o
+    for o in [
+        Option("business.name", str, "", "Your business's name, used in {business} and automatic messages."),
+        Option("business.my_name", str, "", "Your first name, used in {my_name} when you sign replies."),
+        Option("hours.schedule", dict, None, "Opening hours, holidays and away periods (core/hours.py)."),
+        Option("targets.config", dict, None, "Response-time targets per kind and channel (core/targets.py)."),
+        Option("automation.paused", bool, False, "Pause every automatic reply and status post."),
+        Option("automation.config", dict, None, "Auto-reply and status-post texts and switches (core/automation.py)."),
+        Option("notifications.enabled", bool, True, "Show desktop notifications."),
+        Option("notifications.quiet_when_closed", bool, True, "No pop-ups while the business is closed."),
+        Option("ui.tray_hint_shown", bool, False, "Whether the 'still running in the tray' hint was shown."),
+        Option("snippets.starter_loaded", bool, False, "Whether the starter snippets were loaded (first run only)."),
+        Option("demo.seeded", bool, False, "Whether the demo profile was filled with its opening scene."),
+    ]
+}
+
+
+class UnknownSettingError(KeyError):
+    pass
+
+
+class Settings:
+    """Typed access to the declared options of one profile."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def _option(self, key: str) -> Option:
+        try:
+            return OPTIONS[key]
+        except KeyError:
+            raise UnknownSettingError(key) from None
+
+    def get(self, key: str) -> Any:
+        option = self._option(key)
+        return self.store.get_setting(key, option.default)
+
+    def set(self, key: str, value: Any) -> None:
+        option = self._option(key)
+        if value is not None and not isinstance(value, option.type):
+            raise TypeError(f"setting {key} expects {option.type.__name__}, got {type(value).__name__}")
+        self.store.set_setting(key, value)

@@ -1,0 +1,412 @@
+"""The database: peewee models, schema version, migrations, the write lane and the FTS5 index.
+
+Decisions:
+- One SQLite file per profile, WAL mode, foreign keys on. Readers run on any thread (peewee keeps a
+  connection per thread); every write goes through `Store.write()`, one process-wide lock plus a short
+  transaction: the "one lane" of DESIGN.md.
+- Times are stored as integer microseconds since the epoch, UTC (`UTCField`): compact, fast to index,
+  and ordering in SQL is numeric. Python sees timezone-aware UTC datetimes.
+- The schema version lives in `PRAGMA user_version`. Opening an older file backs it up (SQLite online
+  backup into `backups/`) before migrating; a newer file is refused with `StoreTooNewError`; a file
+  that is not a valid database raises `StoreCorruptError`. Neither case ever writes to the file.
+- Conversation carries denormalised queue columns (preview, contact name, due_at, due_soon_at) so the
+  urgent-first queue is one indexed query over one table, even with 20,000 conversations.
+- Search is an external-content FTS5 index over message text plus one over contact names, kept in step
+  by triggers so no code path can forget it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import peewee as pw
+
+SCHEMA_VERSION = 1
+
+database = pw.DatabaseProxy()
+
+
+class StoreError(Exception):
+    """A problem opening the database; `str(e)` is meant for the owner."""
+
+
+class StoreTooNewError(StoreError):
+    pass
+
+
+class StoreCorruptError(StoreError):
+    pass
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def to_micros(value: datetime) -> int:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: socialdesk stores only timezone-aware times")
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    from datetime import timedelta
+
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class UTCField(pw.BigIntegerField):
+    """A timezone-aware datetime stored as integer microseconds since the epoch (UTC)."""
+
+    def db_value(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return to_micros(value)
+        return int(value)
+
+    def python_value(self, value: Any) -> datetime | None:
+        return None if value is None else from_micros(int(value))
+
+
+class JSONField(pw.TextField):
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class Account(BaseModel):
+    kind = pw.CharField()
+    name = pw.CharField(unique=True)
+    settings = JSONField(default=dict)  # never secrets: those live in the keyring
+    enabled = pw.BooleanField(default=True)
+    state = pw.CharField(default="new")  # new | ok | syncing | backoff | rate_limited | auth_error | error
+    last_error = pw.TextField(default="")
+    cursor = JSONField(null=True)
+    last_sync_at = UTCField(null=True)
+    next_sync_at = UTCField(null=True)
+    first_synced_at = UTCField(null=True)
+    created_at = UTCField()
+
+
+class Contact(BaseModel):
+    display_name = pw.TextField(default="")
+    first_name = pw.TextField(default="")
+    notes = pw.TextField(default="")
+    created_at = UTCField()
+
+
+class Identity(BaseModel):
+    contact = pw.ForeignKeyField(Contact, backref="identities", on_delete="CASCADE")
+    account = pw.ForeignKeyField(Account, backref="identities", on_delete="CASCADE")
+    external_id = pw.CharField()
+    handle = pw.TextField(default="")
+    display_name = pw.TextField(default="")
+    profile_url = pw.TextField(default="")
+    is_self = pw.BooleanField(default=False)  # the business's own identity on this account
+
+    class Meta:
+        indexes = ((("account", "external_id"), True),)
+
+
+class Conversation(BaseModel):
+    account = pw.ForeignKeyField(Account, backref="conversations", on_delete="CASCADE")
+    external_id = pw.CharField()
+    kind = pw.CharField()  # dm | comment | mention | review | email
+    public = pw.BooleanField(default=False)
+    subject = pw.TextField(default="")
+    permalink = pw.TextField(default="")
+    contact = pw.ForeignKeyField(Contact, backref="conversations", null=True, on_delete="SET NULL")
+    contact_name = pw.TextField(default="")  # denormalised for the queue list
+    status = pw.CharField(default="open")  # open | waiting | snoozed | done | spam
+    snoozed_until = UTCField(null=True)
+    first_inbound_at = UTCField(null=True)
+    first_response_at = UTCField(null=True)
+    awaiting_since = UTCField(null=True)  # oldest unanswered inbound message; None when answered
+    last_inbound_at = UTCField(null=True)
+    last_outbound_at = UTCField(null=True)
+    last_message_at = UTCField(null=True)
+    acknowledged_at = UTCField(null=True)  # last auto-reply/status: acknowledges, is not a response
+    resolved_at = UTCField(null=True)
+    unanswered_count = pw.IntegerField(default=0)
+    rating = pw.IntegerField(null=True)
+    preview = pw.TextField(default="")  # first line of the latest inbound message, truncated
+    # Response-time target, computed by core/targets.py whenever the conversation changes.
+    due_at = UTCField(null=True, index=True)
+    due_soon_at = UTCField(null=True)
+    target_minutes = pw.IntegerField(null=True)
+    paused_remaining_s = pw.IntegerField(null=True)  # target time left when waiting/snoozed began
+    resumed_at = UTCField(null=True)  # when a paused clock resumed with paused_remaining_s left
+    notified_due_soon_at = UTCField(null=True)  # the due_at we already alerted "due soon" for
+    notified_overdue_at = UTCField(null=True)  # the due_at we already alerted "overdue" for
+    created_at = UTCField()
+
+    class Meta:
+        indexes = (
+            (("account", "external_id"), True),
+            (("status", "due_at"), False),
+            (("status", "awaiting_since"), False),
+            (("contact",), False),
+            (("last_message_at",), False),
+        )
+
+
+class Snippet(BaseModel):
+    title = pw.TextField()
+    abbreviation = pw.CharField(unique=True)
+    body = pw.TextField()
+    tags = JSONField(default=list)
+    channels = JSONField(default=list)  # empty = suits every channel
+    favorite_slot = pw.IntegerField(null=True, unique=True)  # 1..9
+    use_count = pw.IntegerField(default=0)
+    last_used_at = UTCField(null=True)
+    created_at = UTCField()
+    updated_at = UTCField()
+
+
+class Message(BaseModel):
+    conversation = pw.ForeignKeyField(Conversation, backref="messages", on_delete="CASCADE")
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    external_id = pw.CharField()
+    direction = pw.CharField()  # in | out
+    author = pw.ForeignKeyField(Identity, null=True, on_delete="SET NULL")
+    text = pw.TextField()
+    created_at = UTCField()
+    via = pw.CharField(default="manual")  # manual | snippet | auto | status ("" for inbound)
+    snippet = pw.ForeignKeyField(Snippet, null=True, on_delete="SET NULL")
+    edited_after_snippet = pw.BooleanField(default=False)
+    meta = JSONField(default=dict)
+
+    class Meta:
+        indexes = (
+            (("account", "external_id"), True),
+            (("conversation", "created_at"), False),
+        )
+
+
+class Outbox(BaseModel):
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    conversation = pw.ForeignKeyField(Conversation, null=True, on_delete="SET NULL")
+    contact = pw.ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    purpose = pw.CharField()  # reply | auto_reply | status_post
+    text = pw.TextField()
+    idempotency_key = pw.CharField(unique=True)
+    state = pw.CharField(default="pending", index=True)  # pending | sending | sent | failed | unknown | cancelled
+    attempts = pw.IntegerField(default=0)
+    last_error = pw.TextField(default="")
+    reason = pw.TextField(default="")  # why it was queued (shown in the Activity view)
+    via = pw.CharField(default="manual")
+    snippet = pw.ForeignKeyField(Snippet, null=True, on_delete="SET NULL")
+    edited_after_snippet = pw.BooleanField(default=False)
+    mark_done = pw.BooleanField(default=False)
+    created_at = UTCField()
+    next_attempt_at = UTCField(null=True)
+    sent_at = UTCField(null=True)
+    external_id = pw.TextField(default="")
+
+
+class AutoReplyLedger(BaseModel):
+    contact = pw.ForeignKeyField(Contact, on_delete="CASCADE")
+    closed_period_key = pw.CharField()
+    outbox = pw.ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    created_at = UTCField()
+
+    class Meta:
+        indexes = ((("contact", "closed_period_key"), True),)
+
+
+class Activity(BaseModel):
+    """What automation and the sync engine did or decided not to do (the Activity view)."""
+
+    created_at = UTCField(index=True)
+    kind = pw.CharField()  # auto_reply | status_post | skipped | sync | error
+    account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    conversation = pw.ForeignKeyField(Conversation, null=True, on_delete="SET NULL")
+    outbox = pw.ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    text = pw.TextField()
+
+
+class Setting(BaseModel):
+    key = pw.CharField(primary_key=True)
+    value = JSONField()
+
+
+MODELS = [
+    Account,
+    Contact,
+    Identity,
+    Conversation,
+    Snippet,
+    Message,
+    Outbox,
+    AutoReplyLedger,
+    Activity,
+    Setting,
+]
+
+_FTS_SQL = [
+    "CREATE VIRTUAL TABLE IF NOT EXISTS message_fts USING fts5("
+    "text, content='message', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_ai AFTER INSERT ON message BEGIN "
+    "INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_ad AFTER DELETE ON message BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER IF NOT EXISTS message_fts_au AFTER UPDATE OF text ON message BEGIN "
+    "INSERT INTO message_fts(message_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO message_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS contact_fts USING fts5("
+    "display_name, content='contact', content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS contact_fts_ai AFTER INSERT ON contact BEGIN "
+    "INSERT INTO contact_fts(rowid, display_name) VALUES (new.id, new.display_name); END",
+    "CREATE TRIGGER IF NOT EXISTS contact_fts_ad AFTER DELETE ON contact BEGIN "
+    "INSERT INTO contact_fts(contact_fts, rowid, display_name) VALUES ('delete', old.id, old.display_name); END",
+    "CREATE TRIGGER IF NOT EXISTS contact_fts_au AFTER UPDATE OF display_name ON contact BEGIN "
+    "INSERT INTO contact_fts(contact_fts, rowid, display_name) VALUES ('delete', old.id, old.display_name); "
+    "INSERT INTO contact_fts(rowid, display_name) VALUES (new.id, new.display_name); END",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS snippet_fts USING fts5("
+    "title, abbreviation, body, content='snippet', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER IF NOT EXISTS snippet_fts_ai AFTER INSERT ON snippet BEGIN "
+    "INSERT INTO snippet_fts(rowid, title, abbreviation, body) VALUES (new.id, new.title, new.abbreviation, new.body); END",
+    "CREATE TRIGGER IF NOT EXISTS snippet_fts_ad AFTER DELETE ON snippet BEGIN "
+    "INSERT INTO snippet_fts(snippet_fts, rowid, title, abbreviation, body) "
+    "VALUES ('delete', old.id, old.title, old.abbreviation, old.body); END",
+    "CREATE TRIGGER IF NOT EXISTS snippet_fts_au AFTER UPDATE OF title, abbreviation, body ON snippet BEGIN "
+    "INSERT INTO snippet_fts(snippet_fts, rowid, title, abbreviation, body) "
+    "VALUES ('delete', old.id, old.title, old.abbreviation, old.body); "
+    "INSERT INTO snippet_fts(rowid, title, abbreviation, body) VALUES (new.id, new.title, new.abbreviation, new.body); END",
+]
+
+# version -> function migrating a database at that version to version + 1.
+MIGRATIONS: dict[int, Any] = {}
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _inspect(path: Path) -> int:
+    """Return the schema version of an existing file, without writing to it."""
+    with open(path, "rb") as fh:
+        header = fh.read(16)
+    if header and header != _SQLITE_MAGIC:
+        raise StoreCorruptError(
+            f"{path} is not a socialdesk database (it may be damaged). It was left untouched; "
+            "move it away or restore a backup from the 'backups' folder next to it."
+        )
+    if not header:
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                raise sqlite3.DatabaseError("quick_check failed")
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreCorruptError(
+            f"{path} is damaged ({exc}). It was left untouched; restore a backup from the 'backups' "
+            "folder next to it, or move it away to start fresh."
+        ) from None
+    return int(version)
+
+
+def _backup(path: Path, backups: Path, version: int) -> Path:
+    backups.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = backups / f"socialdesk-v{version}-{stamp}.sqlite3"
+    src = sqlite3.connect(str(path))
+    dst = sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+    return target
+
+
+class Store:
+    """An open profile database. Create with `Store.open(path)`; one per process."""
+
+    def __init__(self, db: pw.SqliteDatabase, path: Path):
+        self.db = db
+        self.path = path
+        self._write_lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path | str, backups: Path | None = None) -> "Store":
+        path = Path(path)
+        existing = path.exists() and path.stat().st_size > 0
+        version = _inspect(path) if existing else 0
+        if version > SCHEMA_VERSION:
+            raise StoreTooNewError(
+                f"{path} was written by a newer socialdesk (schema {version}, this version reads up to "
+                f"{SCHEMA_VERSION}). Update socialdesk; the file was left untouched."
+            )
+        if existing and 0 < version < SCHEMA_VERSION:
+            _backup(path, backups or path.parent / "backups", version)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = pw.SqliteDatabase(
+            str(path),
+            pragmas={
+                "journal_mode": "wal",
+                "foreign_keys": 1,
+                "synchronous": "normal",
+                "busy_timeout": 10_000,
+                "cache_size": -16_000,
+            },
+            check_same_thread=False,
+        )
+        database.initialize(db)
+        db.connect(reuse_if_open=True)
+        store = cls(db, path)
+        store._migrate(version)
+        return store
+
+    def _migrate(self, version: int) -> None:
+        with self.write():
+            if version == 0:
+                self.db.create_tables(MODELS)
+                for sql in _FTS_SQL:
+                    self.db.execute_sql(sql)
+                version = SCHEMA_VERSION
+            while version < SCHEMA_VERSION:
+                MIGRATIONS[version](self.db)
+                version += 1
+            self.db.execute_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """The one write lane: a process-wide lock around a short transaction."""
+        with self._write_lock:
+            with self.db.atomic():
+                yield
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            try:
+                self.db.execute_sql("PRAGMA optimize")
+            except pw.OperationalError:
+                pass
+            self.db.close()
+
+    # --- settings: raw JSON values; declared keys and defaults live in core/settings.py ---
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        row = Setting.get_or_none(Setting.key == key)
+        return default if row is None else row.value
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.write():
+            Setting.insert(key=key, value=value).on_conflict_replace().execute()
+
