@@ -181,7 +181,7 @@ def validate_settings(settings: dict) -> EmailSettings:
         mailbox=mailbox or "INBOX",
         sent_mailbox=sent_mailbox,
         initial_days=_int(settings, "initial_days", 14, 0, 3650, "Days of mail to import"),
-        poll_seconds=_int(settings, "poll_seconds", 60, 5, 86400, "The check interval"),
+        poll_seconds=_int(settings, "poll_seconds", 60, 1, 86400, "The check interval"),
     )
 
 
