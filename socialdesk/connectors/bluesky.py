@@ -1,0 +1,438 @@
+"""Bluesky (AT Protocol): app-password session, mentions/replies/quotes, chat DMs, replies, status posts.
+
+Decisions:
+- Session: the app password ("password" secret) is used only when there is no usable refresh
+  token. `createSession` is rate limited hard (30 per 5 min, 300 per day), so the access and refresh
+  JWTs are written back to the account's secrets ("access_token", "refresh_token") and reused by
+  every later connector instance; a poll never logs in. An `ExpiredToken` answer refreshes the
+  session (`refreshSession` with the refresh JWT, which rotates it) and retries the call once; only
+  when the refresh itself is refused do we log in with the password again, and without a password
+  that is an AuthError for the owner.
+- Notifications page newest → older. The cursor keeps a watermark: the largest `indexedAt` seen and
+  the uris seen at exactly that instant. A fetch walks from the top until it meets something older
+  than the watermark (or the end), dedupes by uri, and moves the watermark. The first fetch takes
+  only the newest page as history. Only reasons mention, reply and quote become items (kind
+  "mention", public). Conversation = the thread root uri (the post itself when it starts a thread,
+  as quotes do). The item time is the server's `indexedAt`: `createdAt` is whatever the author's
+  client claimed. After new items we call `updateSeen` so the official app's badge agrees (best effort).
+- DMs: `chat.bsky.convo.getLog` through the PDS with the `atproto-proxy` header; its cursor (a rev)
+  is kept as "chat" in our cursor. Conversation = "convo:<id>"; messages we sent from elsewhere come
+  back as outbound items. An app password created without DM access gets "Bad token scope": we then
+  skip DMs, and `check()` says so in a note (`NO_DM_ACCESS`); replying to a DM raises NoDmAccess.
+- Replies: `createRecord` with reply.root = the parent's root when it has one, else the parent;
+  reply.parent = the parent's uri and cid (all in the item's meta). Text is limited to 300 graphemes
+  for posts and 1000 for chat messages (counted with the `regex` package's \\X) and refused before
+  sending. Bluesky has no idempotency key: a lost answer leaves the outbox row "unknown".
+- `RateLimit-*` headers are honoured by the HTTP layer (Reset is epoch seconds).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import regex
+
+from socialdesk.connectors.base import (
+    AccountInfo,
+    AccountSecrets,
+    AuthError,
+    Author,
+    ConnectorError,
+    ConnectorSpec,
+    InboundItem,
+    OutboundResult,
+    PermanentError,
+    ReplyTarget,
+    TransientError,
+)
+from socialdesk.connectors.html_text import clean_text
+from socialdesk.connectors.http import Http, error_detail, utcnow
+
+log = logging.getLogger("socialdesk.connectors.bluesky")
+
+DEFAULT_PDS = "https://bsky.social"
+CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
+POST_LIMIT = 300
+CHAT_LIMIT = 1000
+ITEM_REASONS = frozenset({"mention", "reply", "quote"})
+NO_DM_ACCESS = (
+    "This app password has no access to direct messages, so Bluesky DMs will not appear. Create a new "
+    "app password with \"Allow access to your direct messages\" ticked and store it for this account."
+)
+_GRAPHEME = regex.compile(r"\X")
+
+
+def graphemes(text: str) -> int:
+    return len(_GRAPHEME.findall(text))
+
+
+class NoDmAccess(PermanentError):
+    """The app password was created without direct-message access."""
+
+    def __init__(self) -> None:
+        super().__init__(NO_DM_ACCESS)
+
+
+def _parse_time(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _rkey(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+class BlueskyConnector:
+    kind = "bluesky"
+    capabilities = frozenset({"mention", "dm", "post_status"})
+
+    def __init__(
+        self,
+        settings: dict,
+        secrets: AccountSecrets,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = utcnow,
+        page_limit: int = 50,
+        max_pages: int = 40,
+    ):
+        self.settings = settings
+        self.secrets = secrets
+        self.handle = (settings.get("handle") or "").strip().lstrip("@")
+        self.http = Http("Bluesky", settings.get("pds") or DEFAULT_PDS, sleep=sleep, now=now)
+        self.now = now
+        self.page_limit = page_limit
+        self.max_pages = max_pages
+        self.did: str | None = None
+        self.dm_available: bool | None = None  # unknown until the first chat call
+        self._members: dict[str, dict[str, dict[str, Any]]] = {}  # convo id -> did -> member
+        for name in ("password", "access_token", "refresh_token"):
+            self.http.add_secret(secrets.get(name))
+
+    # -- session -------------------------------------------------------------------------------
+    def _store_session(self, session: Any) -> None:
+        if not isinstance(session, dict) or not session.get("accessJwt") or not session.get("refreshJwt"):
+            raise TransientError("Bluesky sent an unexpected answer to the login. Will try again.")
+        self.http.add_secret(session["accessJwt"])
+        self.http.add_secret(session["refreshJwt"])
+        self.secrets.set("access_token", session["accessJwt"])
+        self.secrets.set("refresh_token", session["refreshJwt"])
+        self.did = session.get("did") or self.did
+        self.handle = session.get("handle") or self.handle
+
+    def _login(self) -> None:
+        password = self.secrets.get("password")
+        if not password or not self.handle:
+            raise AuthError("Bluesky needs your handle and an app password: add them to this account again.")
+        response = self.http.request(
+            "POST",
+            "/xrpc/com.atproto.server.createSession",
+            json={"identifier": self.handle, "password": password},
+            ok_statuses=(400, 401),
+        )
+        if response.status_code in (400, 401):
+            reason = self.http.scrub(error_detail(response))
+            raise AuthError(
+                f"Bluesky did not accept the handle and app password ({reason or 'refused'}). "
+                "Check them, or create a new app password in Bluesky's settings."
+            )
+        self._store_session(self.http.decode(response))
+
+    def _refresh(self) -> None:
+        refresh = self.secrets.get("refresh_token")
+        if not refresh:
+            self._login()
+            return
+        self.http.add_secret(refresh)
+        response = self.http.request(
+            "POST",
+            "/xrpc/com.atproto.server.refreshSession",
+            headers={"Authorization": f"Bearer {refresh}"},
+            ok_statuses=(400, 401),
+        )
+        if response.status_code in (400, 401):
+            # The refresh token expired or was revoked: only the app password can start over.
+            self.secrets.delete("access_token")
+            self.secrets.delete("refresh_token")
+            self._login()
+            return
+        self._store_session(self.http.decode(response))
+
+    def _access(self) -> str:
+        token = self.secrets.get("access_token")
+        if not token:
+            self._refresh()
+            token = self.secrets.get("access_token") or ""
+        self.http.add_secret(token)
+        return token
+
+    def xrpc(self, method: str, nsid: str, *, params: Any = None, body: Any = None, chat: bool = False) -> Any:
+        """One XRPC call with the session; ExpiredToken → refresh → retry once."""
+        for attempt in (0, 1):
+            headers = {"Authorization": f"Bearer {self._access()}"}
+            if chat:
+                headers["atproto-proxy"] = CHAT_PROXY
+            response = self.http.request(
+                method, f"/xrpc/{nsid}", params=params, json=body, headers=headers, ok_statuses=(400, 401)
+            )
+            if response.status_code not in (400, 401):
+                return self.http.decode(response)
+            try:
+                error = response.json()
+            except ValueError:
+                error = {}
+            error = error if isinstance(error, dict) else {}
+            code, message = str(error.get("error") or ""), str(error.get("message") or "")
+            if code == "ExpiredToken" and attempt == 0:
+                self.secrets.delete("access_token")
+                self._refresh()
+                continue
+            if chat and (code == "InvalidToken" or "scope" in message.lower()):
+                self.dm_available = False
+                raise NoDmAccess()
+            if response.status_code == 401 or code in ("ExpiredToken", "InvalidToken", "AuthenticationRequired"):
+                raise AuthError("Bluesky no longer accepts this login. Store the app password again.")
+            detail = self.http.scrub(message or code)[:200]
+            raise PermanentError(f"Bluesky rejected the request{': ' + detail if detail else ''}.")
+        raise AuthError("Bluesky no longer accepts this login. Store the app password again.")
+
+    def _my_did(self) -> str:
+        if self.did is None:
+            session = self.xrpc("GET", "com.atproto.server.getSession")
+            if not isinstance(session, dict) or not session.get("did"):
+                raise TransientError("Bluesky sent an unexpected answer about this account.")
+            self.did = session["did"]
+            self.handle = session.get("handle") or self.handle
+        return self.did
+
+    # -- inbound -------------------------------------------------------------------------------
+    def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
+        cursor = dict(cursor or {})
+        me = self._my_did()
+        items, cursor = self._fetch_notifications(cursor, me)
+        if self.dm_available is not False:
+            try:
+                dms, cursor = self._fetch_chat(cursor, me)
+                items.extend(dms)
+            except NoDmAccess:
+                log.info("Bluesky app password has no DM access; skipping DMs")
+        return items, cursor
+
+    def _fetch_notifications(self, cursor: dict, me: str) -> tuple[list[InboundItem], dict]:
+        watermark = _parse_time(cursor["seen"]) if cursor.get("seen") else None
+        seen_uris = set(cursor.get("seen_uris") or [])
+        found: dict[str, dict[str, Any]] = {}
+        api_cursor: str | None = None
+        for _ in range(self.max_pages if watermark else 1):
+            params: dict[str, Any] = {"limit": self.page_limit}
+            if api_cursor:
+                params["cursor"] = api_cursor
+            page = self.xrpc("GET", "app.bsky.notification.listNotifications", params=params)
+            notes = page.get("notifications") if isinstance(page, dict) else None
+            if not isinstance(notes, list):
+                raise TransientError("Bluesky sent an unexpected notifications list. Will try again.")
+            reached = False
+            for note in notes:
+                if not isinstance(note, dict) or "uri" not in note or "indexedAt" not in note:
+                    continue
+                at = _parse_time(note["indexedAt"])
+                if watermark is not None and (at < watermark or (at == watermark and note["uri"] in seen_uris)):
+                    reached = reached or at < watermark
+                    continue
+                found.setdefault(note["uri"], note)
+            api_cursor = page.get("cursor")
+            if reached or not api_cursor or not notes:
+                break
+        newest = watermark
+        for note in found.values():
+            at = _parse_time(note["indexedAt"])
+            if newest is None or at > newest:
+                newest = at
+        if newest is not None and newest != watermark:
+            seen_uris = set()
+        seen_uris |= {u for u, n in found.items() if _parse_time(n["indexedAt"]) == newest}
+        ordered = sorted(found.values(), key=lambda n: (_parse_time(n["indexedAt"]), n["uri"]))
+        items = [self._post_item(n) for n in ordered if n.get("reason") in ITEM_REASONS
+                 and (n.get("author") or {}).get("did") != me]
+        if items and newest is not None:
+            try:
+                self.xrpc("POST", "app.bsky.notification.updateSeen", body={"seenAt": _iso(newest)})
+            except ConnectorError as exc:  # only the official app's badge depends on it
+                log.info("Bluesky updateSeen failed: %s", type(exc).__name__)
+        # An account with no notifications yet starts from the beginning of time next fetch.
+        cursor["seen"] = _iso(newest or datetime(1970, 1, 1, tzinfo=timezone.utc))
+        cursor["seen_uris"] = sorted(seen_uris)
+        return items, cursor
+
+    def _post_item(self, note: dict[str, Any]) -> InboundItem:
+        record = note.get("record") if isinstance(note.get("record"), dict) else {}
+        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
+        root = reply.get("root") if isinstance(reply.get("root"), dict) else {}
+        parent = reply.get("parent") if isinstance(reply.get("parent"), dict) else {}
+        author = note.get("author") if isinstance(note.get("author"), dict) else {}
+        handle = author.get("handle") or author.get("did") or ""
+        root_uri = root.get("uri") or note["uri"]
+        return InboundItem(
+            external_id=note["uri"],
+            conversation_external_id=root_uri,
+            kind="mention",
+            public=True,
+            author=Author(
+                external_id=author.get("did") or "",
+                handle="@" + handle,
+                display_name=author.get("displayName") or handle,
+                profile_url=f"https://bsky.app/profile/{handle}",
+            ),
+            text=clean_text(record.get("text") if isinstance(record.get("text"), str) else ""),
+            created_at=_parse_time(note["indexedAt"]),
+            permalink=f"https://bsky.app/profile/{handle}/post/{_rkey(note['uri'])}",
+            in_reply_to=parent.get("uri") or "",
+            meta={
+                "uri": note["uri"],
+                "cid": note.get("cid") or "",
+                "root_uri": root_uri,
+                "root_cid": root.get("cid") or note.get("cid") or "",
+                "reason": note.get("reason") or "",
+            },
+        )
+
+    def _fetch_chat(self, cursor: dict, me: str) -> tuple[list[InboundItem], dict]:
+        items: list[InboundItem] = []
+        chat_cursor = cursor.get("chat")
+        for _ in range(self.max_pages):
+            params = {"cursor": chat_cursor} if chat_cursor else {}
+            page = self.xrpc("GET", "chat.bsky.convo.getLog", params=params, chat=True)
+            logs = page.get("logs") if isinstance(page, dict) else None
+            if not isinstance(logs, list):
+                raise TransientError("Bluesky sent an unexpected chat log. Will try again.")
+            self.dm_available = True
+            for entry in logs:
+                item = self._dm_item(entry, me) if isinstance(entry, dict) else None
+                if item is not None:
+                    items.append(item)
+            next_cursor = page.get("cursor")
+            if not logs or not next_cursor or next_cursor == chat_cursor:
+                break
+            chat_cursor = next_cursor
+        if chat_cursor:
+            cursor["chat"] = chat_cursor
+        return items, cursor
+
+    def _dm_item(self, entry: dict[str, Any], me: str) -> InboundItem | None:
+        message = entry.get("message")
+        if not entry.get("$type", "").endswith("#logCreateMessage") or not isinstance(message, dict):
+            return None
+        convo_id = str(entry.get("convoId") or "")
+        sender = str((message.get("sender") or {}).get("did") or "")
+        member = self._member(convo_id, sender)
+        handle = member.get("handle") or sender
+        return InboundItem(
+            external_id=str(message.get("id")),
+            conversation_external_id=f"convo:{convo_id}",
+            kind="dm",
+            public=False,
+            author=Author(
+                external_id=sender,
+                handle="@" + handle,
+                display_name=member.get("displayName") or handle,
+                profile_url=f"https://bsky.app/profile/{handle}",
+            ),
+            text=clean_text(message.get("text") if isinstance(message.get("text"), str) else ""),
+            created_at=_parse_time(message.get("sentAt")),
+            outbound=sender == me,
+            meta={"convo_id": convo_id, "message_id": str(message.get("id"))},
+        )
+
+    def _member(self, convo_id: str, did: str) -> dict[str, Any]:
+        if convo_id not in self._members:
+            try:
+                convo = self.xrpc("GET", "chat.bsky.convo.getConvo", params={"convoId": convo_id}, chat=True)
+                members = (convo.get("convo") or {}).get("members") or []
+            except PermanentError:
+                members = []
+            self._members[convo_id] = {m.get("did"): m for m in members if isinstance(m, dict)}
+        return self._members[convo_id].get(did, {})
+
+    # -- outbound ------------------------------------------------------------------------------
+    def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
+        meta = target.parent_meta or {}
+        if target.kind == "dm":
+            return self._send_dm(meta.get("convo_id") or target.conversation_external_id.removeprefix("convo:"), text)
+        parent_uri = meta.get("uri") or target.parent_external_id
+        if not parent_uri or not meta.get("cid"):
+            raise PermanentError("This Bluesky post cannot be answered: its reference is missing.")
+        parent = {"uri": parent_uri, "cid": meta["cid"]}
+        root = {"uri": meta["root_uri"], "cid": meta["root_cid"]} if meta.get("root_uri") and meta.get("root_cid") else parent
+        return self._create_post(text, {"root": root, "parent": parent})
+
+    def post_status(self, text: str, *, idempotency_key: str) -> OutboundResult:
+        return self._create_post(text, None)
+
+    def _create_post(self, text: str, reply: dict[str, Any] | None) -> OutboundResult:
+        if graphemes(text) > POST_LIMIT:
+            raise PermanentError(f"Bluesky posts may have at most {POST_LIMIT} characters; this has {graphemes(text)}.")
+        record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": _iso(self.now())}
+        if reply:
+            record["reply"] = reply
+        result = self.xrpc(
+            "POST",
+            "com.atproto.repo.createRecord",
+            body={"repo": self._my_did(), "collection": "app.bsky.feed.post", "record": record},
+        )
+        if not isinstance(result, dict) or not result.get("uri"):
+            raise TransientError("Bluesky sent an unexpected answer to our post.")
+        return OutboundResult(
+            external_id=result["uri"],
+            permalink=f"https://bsky.app/profile/{self.handle or self._my_did()}/post/{_rkey(result['uri'])}",
+            meta={"uri": result["uri"], "cid": result.get("cid") or ""},
+        )
+
+    def _send_dm(self, convo_id: str, text: str) -> OutboundResult:
+        if graphemes(text) > CHAT_LIMIT:
+            raise PermanentError(f"Bluesky messages may have at most {CHAT_LIMIT} characters; this has {graphemes(text)}.")
+        result = self.xrpc(
+            "POST", "chat.bsky.convo.sendMessage", body={"convoId": convo_id, "message": {"text": text}}, chat=True
+        )
+        if not isinstance(result, dict) or not result.get("id"):
+            raise TransientError("Bluesky sent an unexpected answer to our message.")
+        return OutboundResult(external_id=str(result["id"]), meta={"convo_id": convo_id})
+
+    def check(self) -> AccountInfo:
+        self.did = None
+        self._my_did()
+        notes: tuple[str, ...] = ()
+        try:
+            self.xrpc("GET", "chat.bsky.convo.listConvos", params={"limit": 1}, chat=True)
+            self.dm_available = True
+        except NoDmAccess:
+            notes = (NO_DM_ACCESS,)
+        return AccountInfo(display_name=self.handle, handle="@" + self.handle, notes=notes)
+
+    def stream(self, cursor: dict | None, on_items: Callable[[list[InboundItem], dict], None], stop_event: Any) -> None:
+        raise PermanentError("Bluesky has no live connection for notifications here; it is polled.")
+
+    def close(self) -> None:
+        self.http.close()
+
+
+SPEC = ConnectorSpec(
+    kind="bluesky",
+    title="Bluesky",
+    capabilities=BlueskyConnector.capabilities,
+    settings=(("handle", "Handle (e.g. shop.bsky.social)", ""), ("pds", "Server (PDS) address", DEFAULT_PDS)),
+    secret_label="App password",
+    needs="A Bluesky app password (Settings → Privacy and security → App passwords); tick DM access to get DMs.",
+    text_limit=POST_LIMIT,
+    factory=lambda settings, secrets: BlueskyConnector(settings, secrets),
+)

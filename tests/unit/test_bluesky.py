@@ -1,0 +1,192 @@
+"""Bluesky connector against the local fake PDS (tests/fakes/bluesky.py)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from socialdesk.connectors.base import (
+    AuthError,
+    MemorySecrets,
+    PermanentError,
+    RateLimited,
+    ReplyTarget,
+    TransientError,
+)
+from socialdesk.connectors.bluesky import NO_DM_ACCESS, SPEC, BlueskyConnector, NoDmAccess, graphemes
+from tests.fakes.bluesky import DID, HANDLE, PASSWORD, BlueskyFake
+
+
+@pytest.fixture
+def fake():
+    server = BlueskyFake()
+    with server.running():
+        yield server
+
+
+def connector(fake: BlueskyFake, secrets: MemorySecrets | None = None, **kwargs) -> BlueskyConnector:
+    kwargs.setdefault("sleep", lambda s: None)
+    secrets = secrets if secrets is not None else MemorySecrets({"password": PASSWORD})
+    return BlueskyConnector({"pds": fake.url, "handle": HANDLE}, secrets, **kwargs)
+
+
+def target_for(item, **kwargs) -> ReplyTarget:
+    return ReplyTarget(item.conversation_external_id, item.kind, item.public,
+                       parent_external_id=item.external_id, parent_meta=item.meta, **kwargs)
+
+
+def test_spec_settings_and_limit():
+    assert dict((k, d) for k, _, d in SPEC.settings) == {"handle": "", "pds": "https://bsky.social"}
+    assert SPEC.text_limit == 300 and SPEC.login_flow is None
+
+
+def test_login_once_then_reuse_tokens_across_instances(fake):
+    secrets = MemorySecrets({"password": PASSWORD})
+    fake.add("hi @shop")
+    items, cursor = connector(fake, secrets).fetch(None)
+    assert len(items) == 1
+    assert secrets.get("refresh_token") and secrets.get("access_token")
+    for _ in range(3):
+        connector(fake, secrets).fetch(cursor)
+    assert fake.create_session_calls == 1
+
+
+def test_expired_access_token_refreshes_once_and_retries(fake):
+    secrets = MemorySecrets({"password": PASSWORD})
+    conn = connector(fake, secrets)
+    _, cursor = conn.fetch(None)
+    old_refresh = secrets.get("refresh_token")
+    fake.expire_access_tokens()
+    fake.add("after expiry")
+    items, _ = conn.fetch(cursor)
+    assert [i.text for i in items] == ["after expiry"]
+    assert fake.refresh_calls == 1 and fake.create_session_calls == 1
+    assert secrets.get("refresh_token") != old_refresh  # rotated token written back
+
+
+def test_revoked_refresh_without_password_is_auth_error(fake, caplog):
+    caplog.set_level(logging.DEBUG)
+    secrets = MemorySecrets({"password": PASSWORD})
+    conn = connector(fake, secrets)
+    conn.fetch(None)
+    secrets.delete("password")
+    fake.expire_access_tokens()
+    fake.refresh.clear()
+    refresh = secrets.get("refresh_token")
+    with pytest.raises(AuthError) as info:
+        connector(fake, secrets).fetch(None)
+    assert refresh not in str(info.value) and refresh not in caplog.text
+    assert PASSWORD not in caplog.text
+
+
+def test_wrong_app_password_is_auth_error(fake):
+    with pytest.raises(AuthError, match="did not accept"):
+        connector(fake, MemorySecrets({"password": "wrong-pass-word"})).fetch(None)
+
+
+def test_mentions_replies_quotes_are_items_and_likes_are_not(fake):
+    first = fake.add("hello @shop")
+    fake.add("liked", reason="like")
+    fake.add("a reply", reason="reply", reply_to=first["uri"])
+    fake.add("quoted", reason="quote")
+    items, cursor = connector(fake).fetch(None)
+    assert [i.text for i in items] == ["hello @shop", "a reply", "quoted"]
+    assert items[1].conversation_external_id == first["uri"] and items[1].in_reply_to == first["uri"]
+    assert items[2].conversation_external_id == items[2].external_id
+    assert all(i.public and i.kind == "mention" for i in items)
+    assert items[0].permalink.startswith("https://bsky.app/profile/alice.bsky.social/post/")
+    assert fake.seen_at == cursor["seen"]
+
+
+def test_paging_newest_to_older_has_no_gaps_or_duplicates(fake):
+    conn = connector(fake, page_limit=3)
+    _, cursor = conn.fetch(None)
+    for i in range(10):
+        fake.add(f"m{i}")
+    fake.add("same instant", same_time_as_last=True)
+    items, cursor = conn.fetch(cursor)
+    assert [i.text for i in items] == [f"m{i}" for i in range(10)] + ["same instant"]
+    assert len(cursor["seen_uris"]) == 2
+    fake.add("tied again", same_time_as_last=True)
+    items, cursor = conn.fetch(cursor)
+    assert [i.text for i in items] == ["tied again"]
+    assert conn.fetch(cursor)[0] == []
+
+
+def test_reply_uses_root_and_parent_and_counts_graphemes(fake):
+    top = fake.add("question")
+    fake.add("more detail", reason="reply", reply_to=top["uri"])
+    conn = connector(fake)
+    items, _ = conn.fetch(None)
+    result = conn.reply(target_for(items[1]), "Answer 👍🏽", idempotency_key="k")
+    record = fake.created[0]
+    assert record["reply"]["root"] == {"uri": top["uri"], "cid": top["cid"]}
+    assert record["reply"]["parent"] == {"uri": items[1].external_id, "cid": items[1].meta["cid"]}
+    assert result.external_id == record["uri"] and result.permalink.startswith("https://bsky.app/profile/")
+    conn.reply(target_for(items[0]), "top reply", idempotency_key="k2")
+    assert fake.created[1]["reply"]["root"] == fake.created[1]["reply"]["parent"] == {"uri": top["uri"], "cid": top["cid"]}
+    assert graphemes("👍🏽" * 300) == 300
+    conn.post_status("👍🏽" * 300, idempotency_key="s")  # 300 graphemes, 600 code points: allowed
+    with pytest.raises(PermanentError, match="300"):
+        conn.post_status("x" * 301, idempotency_key="s2")
+    assert len(fake.created) == 3 and "reply" not in fake.created[2]
+
+
+def test_dms_in_and_out(fake):
+    fake.add_dm("do you ship to Oslo?")
+    conn = connector(fake)
+    items, cursor = conn.fetch(None)
+    dm = items[0]
+    assert (dm.kind, dm.public, dm.author.handle) == ("dm", False, "@carol.bsky.social")
+    assert dm.conversation_external_id == "convo:convo-carol"
+    result = conn.reply(target_for(dm), "Yes!", idempotency_key="k")
+    assert fake.sent == [{"convoId": "convo-carol", "text": "Yes!"}]
+    echoed, _ = conn.fetch(cursor)
+    assert [(i.external_id, i.outbound) for i in echoed] == [(result.external_id, True)]
+    chat_calls = [r for r in fake.requests if "chat.bsky" in r.path]
+    assert all(r.headers["atproto-proxy"] == "did:web:api.bsky.chat#bsky_chat" for r in chat_calls)
+
+
+def test_app_password_without_dm_access_is_explained(fake):
+    fake.dm_access = False
+    fake.add("public still works")
+    conn = connector(fake)
+    items, _ = conn.fetch(None)
+    assert [i.text for i in items] == ["public still works"]
+    assert conn.check().notes == (NO_DM_ACCESS,)
+    with pytest.raises(NoDmAccess):
+        conn.reply(ReplyTarget("convo:x", "dm", False, parent_meta={"convo_id": "x"}), "hi", idempotency_key="k")
+    fake.dm_access = True
+    info = connector(fake).check()
+    assert info.notes == () and info.handle == "@" + HANDLE
+
+
+def test_rate_limits_and_server_errors(fake):
+    conn = connector(fake)
+    conn.fetch(None)
+    fake.inject(429, {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"},
+                path="listNotifications", headers={"RateLimit-Remaining": "0", "RateLimit-Reset": "1900000000"})
+    with pytest.raises(RateLimited) as info:
+        conn.fetch(None)
+    assert info.value.retry_at.timestamp() == 1900000000
+    with pytest.raises(RateLimited):  # honoured before sending the next request
+        conn.fetch(None)
+
+
+def test_500_and_malformed_json(fake):
+    conn = connector(fake)
+    conn.fetch(None)
+    fake.inject(500, {"error": "InternalServerError"}, path="listNotifications", times=3)
+    with pytest.raises(TransientError):
+        conn.fetch(None)
+    fake.inject(200, b"<html>oops", path="listNotifications")
+    with pytest.raises(TransientError, match="malformed"):
+        conn.fetch(None)
+
+
+def test_reply_without_reference_is_permanent(fake):
+    conn = connector(fake)
+    with pytest.raises(PermanentError):
+        conn.reply(ReplyTarget("at://x", "mention", True, parent_external_id="at://x"), "hi", idempotency_key="k")
+    assert conn._my_did() == DID
