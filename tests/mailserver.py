@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -85,11 +86,11 @@ class ImapServer:
         client.login(self.user, self.password)
         return client
 
-    def append(self, raw: bytes, mailbox: str = "INBOX", flags: tuple = ()) -> int:
-        """APPEND one message; returns its UID (from the APPENDUID response)."""
+    def append(self, raw: bytes, mailbox: str = "INBOX", flags: tuple = (), msg_time: datetime | None = None) -> int:
+        """APPEND one message (msg_time sets its INTERNALDATE); returns its UID (from APPENDUID)."""
         client = self.client()
         try:
-            response = client.append(mailbox, raw, flags=flags)
+            response = client.append(mailbox, raw, flags=flags, msg_time=msg_time)
         finally:
             client.logout()
         # b"[APPENDUID <uidvalidity> <uid>] APPEND completed."
