@@ -141,7 +141,8 @@ class _Handler:
         self.server = server
 
     async def handle_RCPT(self, _server, _session, envelope, address, _options) -> str:
-        if address.lower() in self.server.refuse_recipients:
+        refused = self.server.refuse_recipients
+        if address.lower() in refused or "*" in refused:
             return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -161,14 +162,9 @@ class SmtpServer:
         self.user = user
         self.password = password
         self.messages: list[Received] = []
-        self.refuse_recipients: set[str] = set()  # RCPT TO these gets 550
+        self.refuse_recipients: set[str] = set()  # RCPT TO these ("*": anyone) gets 550
         self._cond = threading.Condition()
-        self.controller = Controller(
-            _Handler(self), hostname=HOST, port=self.port,
-            # AUTH is offered without TLS (loopback only); it is not *required* because aiosmtpd
-            # warns on every connection then: tests check `Received.authenticated` instead.
-            authenticator=self._authenticate, auth_require_tls=False,
-        )
+        self.controller: Controller | None = None
 
     def _authenticate(self, _server, _session, _envelope, mechanism, auth_data) -> AuthResult:
         ok = (isinstance(auth_data, LoginPassword)
@@ -185,12 +181,25 @@ class SmtpServer:
             self._cond.wait_for(lambda: len(self.messages) >= count, timeout=timeout)
             return list(self.messages)
 
+    @property
+    def running(self) -> bool:
+        return self.controller is not None
+
     def start(self) -> SmtpServer:
+        """Start (or start again, on the same port: a Controller cannot be restarted)."""
+        self.controller = Controller(
+            _Handler(self), hostname=HOST, port=self.port,
+            # AUTH is offered without TLS (loopback only); it is not *required* because aiosmtpd
+            # warns on every connection then: tests check `Received.authenticated` instead.
+            authenticator=self._authenticate, auth_require_tls=False,
+        )
         self.controller.start()
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
 
 @pytest.fixture
@@ -225,3 +234,78 @@ def make_message(
         lines.extend(extra.strip("\r\n").split("\r\n"))
     lines += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "", body, ""]
     return "\r\n".join(lines).encode("utf-8")
+
+
+class EmailHarness:
+    """What the connector contract suite needs: a connector on real servers, N seeded messages, and
+    injected failures (`inject("auth" | "transient" | "permanent")`, undone by `heal()`)."""
+
+    kind = "email"
+
+    def __init__(self, imap: ImapServer, smtp: SmtpServer, mailbox: str = "INBOX"):
+        from socialdesk.connectors.base import MemorySecrets
+
+        self.imap, self.smtp, self.mailbox = imap, smtp, mailbox
+        self.secrets = MemorySecrets({"password": imap.password})
+        self.settings = {
+            "address": USER, "display_name": "Corner Shop", "imap_host": HOST, "imap_port": str(imap.port),
+            "imap_tls": "none", "smtp_host": HOST, "smtp_port": str(smtp.port), "smtp_tls": "none",
+            "mailbox": mailbox,
+        }
+        self._seeded = 0
+
+    def connector(self):
+        from socialdesk.connectors.email import EmailConnector
+
+        return EmailConnector(dict(self.settings), self.secrets)
+
+    def seed(self, n: int) -> list[str]:
+        """Append n customer messages; returns their external ids (Message-IDs) in arrival order."""
+        ids = []
+        for _ in range(n):
+            self._seeded += 1
+            mid = f"<seed{self._seeded}@customer.example>"
+            self.imap.append(make_message(message_id=mid, subject=f"Question {self._seeded}",
+                                          body=f"Message number {self._seeded}"), self.mailbox)
+            ids.append(mid)
+        return ids
+
+    def sent(self) -> list[Received]:
+        """What reached the SMTP server."""
+        return list(self.smtp.messages)
+
+    def inject(self, error: str) -> type:
+        """Make the next call fail; returns the ConnectorError subclass it must raise."""
+        from socialdesk.connectors.base import AuthError, PermanentError, TransientError
+
+        if error == "auth":
+            self.secrets.set("password", "wrong-password")
+            return AuthError
+        if error == "transient":
+            self.imap.stop()
+            self.smtp.stop()
+            return TransientError
+        if error == "permanent":
+            self.settings["mailbox"] = "Does-Not-Exist"  # fetch, check and stream fail
+            self.smtp.refuse_recipients.add("*")  # reply fails
+            return PermanentError
+        raise ValueError(error)
+
+    def heal(self) -> None:
+        self.secrets.set("password", self.imap.password)
+        self.settings["mailbox"] = self.mailbox
+        self.smtp.refuse_recipients.discard("*")
+        if self.imap.proc is None:
+            self.imap.start()  # fresh memory: earlier seeds are gone, UIDVALIDITY is new
+        if not self.smtp.running:
+            self.smtp.start()
+
+
+@pytest.fixture
+def email_harness():
+    imap, smtp = ImapServer().start(), SmtpServer().start()
+    try:
+        yield EmailHarness(imap, smtp)
+    finally:
+        imap.stop()
+        smtp.stop()

@@ -24,9 +24,11 @@ from socialdesk.connectors.base import (
     TransientError,
 )
 from socialdesk.connectors.email import SPEC, EmailConnector, validate_settings
+from tests import mailserver
 from tests.mailserver import PASSWORD, USER, ImapServer, SmtpServer, make_message
 
 _names = itertools.count(1)
+email_harness = mailserver.email_harness  # the contract-suite harness, tested here too
 
 
 @pytest.fixture(scope="module")
@@ -416,3 +418,22 @@ def test_server_loss_raises_transient_then_recovers_with_a_fetch_pass():
         assert errors == []
     finally:
         server.stop()
+
+
+def test_contract_harness_seeds_and_injects_errors(email_harness):
+    ids = email_harness.seed(3)
+    items, cursor = email_harness.connector().fetch(None)
+    assert [i.external_id for i in items] == ids
+    target = target_for(items[0])
+    for error in ("auth", "permanent", "transient"):
+        expected = email_harness.inject(error)
+        with pytest.raises(expected):
+            email_harness.connector().fetch(cursor)
+        with pytest.raises(expected):
+            email_harness.connector().reply(target, "x", idempotency_key=f"k-{error}")
+        email_harness.heal()
+    assert email_harness.sent() == []
+    new = email_harness.seed(1)
+    assert [i.external_id for i in email_harness.connector().fetch(cursor)[0]] == new
+    email_harness.connector().reply(target, "Thanks", idempotency_key="k-ok")
+    assert len(email_harness.sent()) == 1
