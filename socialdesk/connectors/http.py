@@ -15,7 +15,8 @@ Decisions:
 - Secrets never leave this module in text: log lines and error messages use `redact_url` (which hides
   `/bot<token>/` path segments and token-like query values) and `scrub` (which hides any secret value
   the connector registered with `add_secret`). Exception texts from requests are never passed on
-  because they can contain the full URL. `Authorization` headers are shown as "<redacted>".
+  because they can contain the full URL. `Authorization` headers are shown as "<redacted>". urllib3
+  logs every request line at DEBUG, so a filter on its loggers redacts those too.
 - Streams (Mastodon SSE) and long polls (Telegram getUpdates) must stop within about a second when
   asked: `LineReader` reads a streamed body on a helper thread and hands lines over a queue, and
   `call_interruptible` runs a blocking call on a helper thread; both give up waiting when the stop
@@ -35,7 +36,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator, Mapping, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 
@@ -77,6 +78,25 @@ def redact_url(url: str) -> str:
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
+
+
+class _RedactingFilter(logging.Filter):
+    """Rewrites records of libraries that log full URLs (urllib3 logs every request line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        redacted = redact_url(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+_REDACTING_FILTER = _RedactingFilter()
+for _name in ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
+    logging.getLogger(_name).addFilter(_REDACTING_FILTER)
 
 
 @dataclass(frozen=True)
@@ -204,7 +224,8 @@ class Http:
     def url(self, path_or_url: str) -> str:
         if path_or_url.startswith(("http://", "https://")):
             return path_or_url
-        return urljoin(self.base_url + "/", path_or_url.lstrip("/"))
+        # Plain concatenation: urljoin would read "bot123:ABC/getMe" as a URL with scheme "bot123".
+        return self.base_url + "/" + path_or_url.lstrip("/")
 
     def request(
         self,
