@@ -28,6 +28,7 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -246,8 +247,8 @@ class TelegramConnector:
     ) -> None:
         cursor = dict(cursor or {})
         while not stop_event.is_set():
-            committed = dict(cursor)
-            result = call_interruptible(lambda: self._updates(dict(committed), self.poll_timeout), stop_event)
+            poll = functools.partial(self._updates, dict(cursor), self.poll_timeout)
+            result = call_interruptible(poll, stop_event)
             if result is None:
                 return
             items, new_cursor = result
