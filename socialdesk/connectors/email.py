@@ -16,7 +16,8 @@ Decisions:
   after a long pause loses nothing — and Message-IDs already in the cursor are skipped (ingest
   also dedupes on (account, external_id), so the cursor set is only an optimisation).
 - The mailbox is opened read-only (EXAMINE) and bodies are fetched with BODY.PEEK: syncing never
-  marks mail as read. Messages larger than MAX_MESSAGE_BYTES are fetched as headers only.
+  marks mail as read. Messages larger than MAX_MESSAGE_BYTES are fetched as headers only, and FETCH
+  commands are grouped by RFC822.SIZE so memory stays bounded.
 - A missing Message-ID is derived from the account and a hash of the raw message, so it is stable
   across re-fetches *and* across a UIDVALIDITY reset (account + UIDVALIDITY + UID would change on a
   reset and duplicate the message).
@@ -87,7 +88,8 @@ MAX_CURSOR_IDS = 1000
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 BATCH = 500  # messages per fetch pass; fetch() runs passes up to MAX_FETCH_ITEMS
 MAX_FETCH_ITEMS = 2000
-FETCH_CHUNK = 20
+FETCH_CHUNK = 20  # messages per FETCH command
+FETCH_BYTES = 16 * 1024 * 1024  # and bytes per FETCH, so a run of big messages stays in bounds
 IDLE_RENEW_SECONDS = 9 * 60
 MAX_QUOTED_CHARS = 10_000
 TIMEOUT = 30.0
@@ -236,7 +238,10 @@ class EmailConnector:
 
     def _scrub(self, text: object) -> str:
         text = str(text)
-        password = self.secrets.get("password")
+        try:
+            password = self.secrets.get("password")
+        except Exception:  # noqa: BLE001 - a broken keyring must not hide the original error
+            password = None
         if password:
             text = text.replace(password, "***")
         return mime_text.clean_line(text)[:300]
@@ -268,7 +273,9 @@ class EmailConnector:
             raise (PermanentError if exc.smtp_code >= 500 else TransientError)(message) from None
         except (imaplib.IMAP4.abort, smtplib.SMTPException, OSError, EOFError) as exc:
             # OSError covers socket errors, refused connections, timeouts and TLS failures.
-            raise TransientError(f"Lost the connection to the {where} server: {self._scrub(exc) or type(exc).__name__}") from None
+            host, port = (s.imap_host, s.imap_port) if where == "IMAP" else (s.smtp_host, s.smtp_port)
+            reason = self._scrub(exc) or type(exc).__name__
+            raise TransientError(f"Cannot talk to the {where} server {host}:{port}: {reason}") from None
         except imaplib.IMAP4.error as exc:
             raise TransientError(f"The {where} server reported an error: {self._scrub(exc)}") from None
 
@@ -367,14 +374,13 @@ class EmailConnector:
         uids = uids[:BATCH]
         seen = set(known)
         items: list[InboundItem] = []
-        for start in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[start : start + FETCH_CHUNK]
-            sizes = client.fetch(chunk, ["RFC822.SIZE"])
-            small = [u for u in chunk if int(sizes.get(u, {}).get(b"RFC822.SIZE", 0)) <= MAX_MESSAGE_BYTES]
-            large = [u for u in chunk if u in sizes and u not in small]
-            data = client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"]) if small else {}
+        for chunk, large in self._groups(client, uids):
+            data = {}
+            small = [u for u in chunk if u not in large]
+            if small:
+                data.update(client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"]))
             if large:
-                data.update(client.fetch(large, ["BODY.PEEK[HEADER]", "INTERNALDATE"]))
+                data.update(client.fetch(sorted(large), ["BODY.PEEK[HEADER]", "INTERNALDATE"]))
             for uid in chunk:
                 last_uid = max(last_uid, uid)
                 entry = data.get(uid)
@@ -396,6 +402,25 @@ class EmailConnector:
             "last_date": last_date,
         }
         return items, new_cursor, more
+
+    @staticmethod
+    def _groups(client: IMAPClient, uids: list[int]) -> Iterator[tuple[list[int], set[int]]]:
+        """UIDs in fetch groups of at most FETCH_CHUNK messages / FETCH_BYTES bytes (a group may hold
+        one bigger message alone), with the set of messages too large to download (headers only)."""
+        for start in range(0, len(uids), 200):
+            part = uids[start : start + 200]
+            sizes = {uid: int(d.get(b"RFC822.SIZE", 0)) for uid, d in client.fetch(part, ["RFC822.SIZE"]).items()}
+            group: list[int] = []
+            total = 0
+            for uid in part:
+                size = sizes.get(uid, 0) if sizes.get(uid, 0) <= MAX_MESSAGE_BYTES else 0
+                if group and (len(group) >= FETCH_CHUNK or total + size > FETCH_BYTES):
+                    yield group, {u for u in group if sizes.get(u, 0) > MAX_MESSAGE_BYTES}
+                    group, total = [], 0
+                group.append(uid)
+                total += size
+            if group:
+                yield group, {u for u in group if sizes.get(u, 0) > MAX_MESSAGE_BYTES}
 
     def derived_message_id(self, raw: bytes) -> str:
         digest = hashlib.sha256(self.account_key.encode() + b"\0" + raw).hexdigest()[:32]

@@ -215,6 +215,20 @@ def test_bad_input_malformed_charset_huge_and_attachments(imap, mailbox):
     assert items["<att@c.example>"].meta["attachments"] == [{"name": "invoice.zip", "size": 5, "type": "application/zip"}]
 
 
+def test_too_large_messages_are_fetched_as_headers_only_in_bounded_groups(imap, mailbox, monkeypatch):
+    monkeypatch.setattr(email_connector, "MAX_MESSAGE_BYTES", 5000)
+    monkeypatch.setattr(email_connector, "FETCH_BYTES", 3000)
+    imap.append(make_message(message_id="<big@c.example>", subject="Big", body="x" * 8000), mailbox)
+    for n in range(3):
+        imap.append(make_message(message_id=f"<mid{n}@c.example>", body="y" * 1500), mailbox)
+    items = connector(imap, mailbox=mailbox).fetch(None)[0]
+    assert [i.external_id for i in items] == ["<big@c.example>", "<mid0@c.example>", "<mid1@c.example>",
+                                               "<mid2@c.example>"]
+    big = items[0]
+    assert big.meta["truncated"] is True and big.subject == "Big" and "too large" in big.text
+    assert all(i.text == "y" * 1500 for i in items[1:])
+
+
 def test_automated_mail_is_flagged(imap):
     conn = connector(imap)
     cases = {
