@@ -1,0 +1,154 @@
+"""Personalisation: the values behind snippet placeholders for one conversation, and the customer-facing
+wording of "when we are next open" and "today".
+
+`context_for(core, conversation_id)` builds a `snippets.RenderContext`; `format_next_open` and
+`format_today` are shared with core/automation.py ("we're closed — back {next_open}").
+
+Decisions:
+- first_name: Contact.first_name (the owner may have corrected it), else the first word of the display
+  name when it looks like a name (ingest.first_name_of: no digits, no "@", starts with a letter), else ""
+  so the snippet's `{first_name|there}` fallback applies. We never guess from a handle.
+- handle: the customer's identity on the conversation's account (the author of their latest message);
+  on social channels it gets a leading "@" (Mastodon "user@host" becomes "@user@host"); e-mail
+  addresses and review authors stay as they are.
+- channel: the platform as a customer names it, lower-case "email" because it reads in a sentence
+  ("thanks for your email"); demo accounts use the channel they simulate.
+- next_open: "now" while open; "at 14:00 today", "at 9:00 tomorrow", "Monday at 8:00" within a week,
+  "Monday 7 December at 8:00" beyond; 24-hour clock without a leading zero, in the schedule's zone. A
+  schedule that is never open gives "" (the fallback, if any, is used) rather than a wrong promise.
+- today: "Sunday 22 November" in the schedule's zone (English, like the rest of the interface).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from socialdesk.core import metrics, snippets
+from socialdesk.core.hours import ScheduleError
+from socialdesk.core.ingest import first_name_of
+from socialdesk.core.store import Account, Contact, Identity, Message
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+CHANNEL_NAMES = {
+    "email": "email",
+    "instagram": "Instagram",
+    "facebook": "Facebook",
+    "x": "X",
+    "google_reviews": "Google",
+    "telegram": "Telegram",
+    "mastodon": "Mastodon",
+    "bluesky": "Bluesky",
+    "demo": "demo",
+}
+# Channels where people are addressed as @handle.
+_AT_CHANNELS = frozenset({"instagram", "facebook", "x", "telegram", "mastodon", "bluesky"})
+
+
+def _zone(tz: ZoneInfo | str) -> ZoneInfo:
+    return tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+
+def _clock_time(local: datetime) -> str:
+    return f"{local.hour}:{local.minute:02d}"
+
+
+def format_next_open(when: datetime, now: datetime, tz: ZoneInfo | str) -> str:
+    """How a customer reads the next opening: "now", "at 9:00 tomorrow", "Monday at 8:00", ..."""
+    if when <= now:
+        return "now"
+    zone = _zone(tz)
+    local = when.astimezone(zone)
+    days_ahead = (local.date() - now.astimezone(zone).date()).days
+    at = _clock_time(local)
+    if days_ahead == 0:
+        return f"at {at} today"
+    if days_ahead == 1:
+        return f"at {at} tomorrow"
+    day = _DAYS[local.weekday()]
+    if days_ahead < 7:
+        return f"{day} at {at}"
+    return f"{day} {local.day} {_MONTHS[local.month - 1]} at {at}"
+
+
+def format_today(now: datetime, tz: ZoneInfo | str) -> str:
+    """The date in the schedule's zone, e.g. "Sunday 22 November"."""
+    local = now.astimezone(_zone(tz))
+    return f"{_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
+
+
+def channel_name(channel: str) -> str:
+    return CHANNEL_NAMES.get(channel, channel.replace("_", " "))
+
+
+def format_handle(handle: str, channel: str) -> str:
+    handle = handle.strip()
+    if handle and channel in _AT_CHANNELS and not handle.startswith("@"):
+        return "@" + handle
+    return handle
+
+
+def next_open_text(schedule: Any, now: datetime) -> str:
+    """`format_next_open` for a schedule; "" when it is never open within its horizon."""
+    try:
+        when = schedule.next_open(now)
+    except ScheduleError:
+        return ""
+    return format_next_open(when, now, schedule.timezone)
+
+
+def _customer_identity(conversation_id: int, account_id: int, contact_id: int | None) -> Identity | None:
+    latest = (
+        Message.select(Message.author)
+        .where(
+            (Message.conversation == conversation_id)
+            & (Message.direction == "in")
+            & Message.author.is_null(False)
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .first()
+    )
+    if latest is not None:
+        identity = Identity.get_or_none(Identity.id == latest.author_id)
+        if identity is not None:
+            return identity
+    if contact_id is None:
+        return None
+    return (
+        Identity.select()
+        .where((Identity.contact == contact_id) & (Identity.account == account_id))
+        .order_by(Identity.id)
+        .first()
+    )
+
+
+def context_for(core: Any, conversation_id: int) -> snippets.RenderContext:
+    """Placeholder values for a reply in this conversation (raises queue.QueueError if unknown)."""
+    from socialdesk.core.queue import channel_of, get_conversation
+
+    conv = get_conversation(conversation_id)
+    now = core.clock.now()
+    schedule = core.policy().schedule
+    account = Account.get_by_id(conv.account_id)
+    channel = channel_of(account)
+    contact = Contact.get_or_none(Contact.id == conv.contact_id) if conv.contact_id else None
+    identity = _customer_identity(conv.id, conv.account_id, conv.contact_id)
+    name = (contact.display_name if contact else "") or (identity.display_name if identity else "")
+    name = name or conv.contact_name
+    first = (contact.first_name if contact else "") or first_name_of(name)
+    return snippets.RenderContext(
+        first_name=first.strip(),
+        name=name.strip(),
+        handle=format_handle(identity.handle if identity else "", channel),
+        business=core.settings.get("business.name") or "",
+        channel=channel_name(channel),
+        my_name=core.settings.get("business.my_name") or "",
+        next_open=next_open_text(schedule, now),
+        typical_response=metrics.typical_response_text(now),
+        today=format_today(now, schedule.timezone),
+    )
