@@ -20,6 +20,7 @@ from socialdesk.connectors import registry
 from socialdesk.connectors.base import Connector
 from socialdesk.core import queue
 from socialdesk.core.clock import Clock, SystemClock
+from socialdesk.core.hours import Schedule, parse_week_spec, system_timezone_name
 from socialdesk.core.settings import Settings
 from socialdesk.core.store import Account, Store
 from socialdesk.core.sync import ChangeSet, SyncEngine
@@ -37,7 +38,7 @@ class Core:
     settings: Settings
     clock: Clock
     engine: SyncEngine
-    policy: Callable[[], queue.Policy]
+    policy: "_PolicyCache"
     make_connector: Callable[[Account], Connector]
 
     def close(self) -> None:
@@ -134,11 +135,107 @@ def seed_demo(core: Core) -> None:
             )
     core.settings.set("business.name", "Juniper & Rye")
     core.settings.set("business.my_name", "Sam")
+    # A bakery open early till late every day, so the demo shows live countdowns at most hours.
+    schedule = Schedule(timezone=system_timezone_name(), week=parse_week_spec("mon-sun 07:00-21:00"))
+    core.settings.set("hours.schedule", schedule.to_json())
+    core.policy.invalidate()
     core.settings.set("demo.seeded", True)
+
+
+def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
+    """Build the main window around a Core and connect it to the engine, notifier and tray.
+
+    Used by `run_gui` and by the GUI tests (which pass a RecordingNotifier and no tray).
+    Returns (window, tasks, relay); the caller starts the engine.
+    """
+    from socialdesk.ui.main_window import MainWindow
+    from socialdesk.ui.notifications import RecordingNotifier
+    from socialdesk.ui.workers import ChangeRelay, Tasks
+
+    tasks = Tasks()
+    relay = ChangeRelay()
+    core.engine.on_change = relay.push
+    window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo)
+    tasks.setParent(window)
+    relay.setParent(window)
+    relay.changed.connect(window.on_engine_change)
+    if tray is not None:
+        window.tray = tray
+        tray.toggle_requested.connect(lambda: window.hide() if window.isVisible() else window.show_window())
+        tray.show_requested.connect(window.show_window)
+        tray.quit_requested.connect(window.quit_app)
+    return window, tasks, relay
+
+
+def _raise_running_instance(name: str) -> bool:
+    """Ask an already running window of this profile to come to the front."""
+    from PySide6.QtNetwork import QLocalSocket
+
+    socket = QLocalSocket()
+    socket.connectToServer(name)
+    if not socket.waitForConnected(1000):
+        return False
+    socket.write(b"raise\n")
+    socket.waitForBytesWritten(1000)
+    socket.disconnectFromServer()
+    return True
 
 
 def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
     """Start the window and tray (Qt is imported here only)."""
-    from socialdesk.ui.application import run
+    import sys
 
-    return run(profile, demo=demo, build_core=build_core, seed_demo=seed_demo)
+    from PySide6.QtNetwork import QLocalServer
+    from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+
+    from socialdesk.core.store import StoreError
+    from socialdesk.lock import ProfileLock, ProfileLockedError
+    from socialdesk.testing_keyring import install_from_environment
+    from socialdesk.ui import icons
+    from socialdesk.ui.notifications import DBusNotifier, TrayNotifier
+    from socialdesk.ui.tray import Tray
+
+    install_from_environment()
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("socialdesk")
+    app.setDesktopFileName("socialdesk")
+    app.setQuitOnLastWindowClosed(False)
+    app.setWindowIcon(icons.tray_icon(0, False))
+    profile.ensure()
+    lock = ProfileLock(profile.lock_file)
+    try:
+        lock.acquire()
+    except ProfileLockedError as exc:
+        if _raise_running_instance(profile.ipc_name):
+            print("socialdesk is already running on this profile; raised its window.")
+            return 0
+        QMessageBox.critical(None, "socialdesk", str(exc))
+        return 1
+    try:
+        core = build_core(profile)
+    except StoreError as exc:
+        QMessageBox.critical(None, "socialdesk cannot open its data", str(exc))
+        lock.release()
+        return 1
+    if demo:
+        seed_demo(core)
+    tray = Tray() if QSystemTrayIcon.isSystemTrayAvailable() else None
+    notifier = DBusNotifier(TrayNotifier(tray)) if tray is not None else None
+    window, tasks, _relay = wire_window(core, notifier=notifier, tray=tray, demo=demo)
+    server = QLocalServer(window)
+    QLocalServer.removeServer(profile.ipc_name)  # a crashed instance may have left its socket file
+    server.listen(profile.ipc_name)
+    server.newConnection.connect(lambda: (server.nextPendingConnection(), window.show_window()))
+    if tray is not None:
+        tray.show()
+    window.show()
+    window.start()
+    core.engine.recover()
+    core.engine.start()
+    try:
+        return app.exec()
+    finally:
+        core.engine.stop()
+        tasks.wait(5000)
+        core.store.close()
+        lock.release()

@@ -47,7 +47,7 @@ def parse_when(text: str, now: datetime) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 2h / 30m / 1d.")
+        raise UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 2h / 30m / 1d.") from None
     if value.tzinfo is None:
         value = value.astimezone()  # the owner's local time
     return value.astimezone(timezone.utc)
@@ -144,7 +144,7 @@ def _conversation_id(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise UsageError(f"{text!r} is not a conversation id (a number, as shown by `socialdesk queue`).")
+        raise UsageError(f"{text!r} is not a conversation id (a number, as shown by `socialdesk queue`).") from None
 
 
 def cmd_show(args) -> int:

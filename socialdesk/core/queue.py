@@ -256,15 +256,14 @@ class ThreadMessage:
 
 
 def thread(conversation_id: int) -> list[ThreadMessage]:
-    query = (
-        Message.select(Message, Identity)
-        .join(Identity, on=(Message.author == Identity.id), join_type="LEFT OUTER")
-        .where(Message.conversation == conversation_id)
-        .order_by(Message.created_at, Message.id)
+    messages = list(
+        Message.select().where(Message.conversation == conversation_id).order_by(Message.created_at, Message.id)
     )
+    author_ids = {m.author_id for m in messages if m.author_id}
+    authors = {i.id: i for i in Identity.select().where(Identity.id.in_(author_ids))} if author_ids else {}
     result = []
-    for m in query:
-        author = m.author if m.author_id else None
+    for m in messages:
+        author = authors.get(m.author_id)
         name = (author.display_name or author.handle) if author else ("You" if m.direction == "out" else "")
         result.append(
             ThreadMessage(

@@ -1,0 +1,102 @@
+"""The thread of one conversation, rendered from escaped text.
+
+Decisions: message text is untrusted. We build the HTML ourselves and every piece of text passes through
+`html.escape` first; only then are http(s) URLs turned into links (on the escaped text, so a crafted
+"URL" cannot break out of the attribute). Nothing is ever fetched: QTextBrowser's resource loading is
+disabled, links open only on click, and only http/https/mailto are handed to the desktop.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QTextBrowser
+
+from socialdesk.core.queue import ThreadMessage
+
+_URL_RE = re.compile(r"\bhttps?://[^\s<>&\"']+(?:&amp;[^\s<>&\"']+)*", re.IGNORECASE)
+SAFE_SCHEMES = {"http", "https", "mailto"}
+STATE_LABELS = {
+    "pending": "sending…",
+    "sending": "sending…",
+    "failed": "not sent",
+    "unknown": "may not have arrived",
+}
+
+
+def linkify_escaped(escaped: str) -> str:
+    """Make URLs in already-escaped text clickable."""
+
+    def repl(match: re.Match) -> str:
+        url = match.group(0)
+        return f'<a href="{url}">{url}</a>'
+
+    return _URL_RE.sub(repl, escaped)
+
+
+def message_html(m: ThreadMessage) -> str:
+    text = linkify_escaped(html.escape(m.text)).replace("\n", "<br>")
+    when = html.escape(m.created_at.astimezone().strftime("%a %d %b %H:%M"))
+    who = html.escape(m.author_name or ("You" if m.direction == "out" else "Customer"))
+    badge = ""
+    if m.via == "auto":
+        badge = " · automatic reply"
+    elif m.via == "snippet":
+        badge = " · snippet"
+    state = STATE_LABELS.get(m.state, "")
+    if state:
+        colour = "#c62828" if m.state in ("failed", "unknown") else "#777"
+        error = html.escape(m.meta.get("error", "")) if m.state in ("failed", "unknown") else ""
+        badge += f' · <span style="color:{colour}">{state}{(": " + error) if error else ""}</span>'
+    align = "right" if m.direction == "out" else "left"
+    background = "#e8f1fb" if m.direction == "out" else "#f3f3f3"
+    return (
+        f'<table width="100%" cellspacing="0" cellpadding="0"><tr><td align="{align}">'
+        f'<table cellpadding="8" style="background:{background}; border-radius:6px; margin:4px">'
+        f'<tr><td><span style="color:#555; font-size:small">{who} · {when}{badge}</span><br>{text}</td></tr>'
+        f"</table></td></tr></table>"
+    )
+
+
+class ConversationView(QTextBrowser):
+    """Read-only thread view. Emits `link_activated(url)` for safe links (the window decides)."""
+
+    link_activated = Signal(QUrl)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setOpenExternalLinks(False)
+        self.setReadOnly(True)
+        self.anchorClicked.connect(self._on_anchor)
+        self.setPlaceholderText("Select a conversation in the queue.")
+        self.setAccessibleName("Conversation")
+
+    def loadResource(self, resource_type, url):  # noqa: N802 (Qt override)
+        return None  # never fetch anything a message names
+
+    def show_thread(self, messages: list[ThreadMessage], header: str = "") -> None:
+        body = "".join(message_html(m) for m in messages)
+        doc_html = (f"<p><b>{html.escape(header)}</b></p>" if header else "") + body
+        self.setHtml(doc_html)
+        self.moveCursor(self.textCursor().MoveOperation.End)
+        self.ensureCursorVisible()
+
+    def plain_text(self) -> str:
+        return self.document().toPlainText()
+
+    def _on_anchor(self, url: QUrl) -> None:
+        if url.scheme().lower() in SAFE_SCHEMES:
+            self.link_activated.emit(url)
+
+
+def open_url(url: QUrl) -> bool:
+    if url.scheme().lower() not in SAFE_SCHEMES:
+        return False
+    return QDesktopServices.openUrl(url)
+
+
+

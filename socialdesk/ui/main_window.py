@@ -1,0 +1,778 @@
+"""The main window: the unified queue on the left, the conversation and composer on the right.
+
+Decisions:
+- The window is thin: every query and write runs through `Tasks` (ui/workers.py) on a worker thread and
+  comes back to a method here; the GUI thread only renders. Results carry the ids they were asked for,
+  so a late result for a conversation the owner has left is ignored.
+- Refreshes are driven by the sync engine's batched ChangeSets: the queue order is reloaded (one indexed
+  query), only changed rows are re-fetched, and the open thread is reloaded only if it changed.
+- Triage flow: after done/waiting/spam/snooze/send, the next most urgent item is selected, so the owner
+  can clear the queue with the keyboard alone. Drafts are kept per conversation while switching, and a
+  failed send leaves the text in the composer: nothing typed is ever lost.
+- Customer text is plain text everywhere (list, thread, notifications, tooltips).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime, timedelta
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Slot
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateTimeEdit,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QTabBar,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from socialdesk.core import outbox, queue
+from socialdesk.core.store import Account
+from socialdesk.core.sync import ChangeSet
+from socialdesk.ui import actions as actions_mod
+from socialdesk.ui import icons
+from socialdesk.ui.composer import Composer
+from socialdesk.ui.conversation_view import ConversationView, open_url
+from socialdesk.ui.notifications import Notifier, new_messages_text
+from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel
+from socialdesk.ui.workers import Tasks
+
+log = logging.getLogger(__name__)
+
+TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done")
+COUNTDOWN_REFRESH_MS = 30_000
+NEW_MESSAGE_BATCH_MS = 2_000
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False):
+        super().__init__()
+        self.core = core
+        self.tasks = tasks
+        self.notifier = notifier
+        self.demo = demo
+        self.view = "awaiting"
+        self.account_filter: int | None = None
+        self.current_id: int | None = None
+        self.current_row: queue.QueueRow | None = None
+        self.drafts: dict[int, str] = {}
+        self.reload_generation = 0
+        self.first_rows_shown = False
+        self.pending_new: list[tuple[int, int]] = []
+        self.tray = None  # set by app.py when a system tray exists
+        self.quitting = False
+        self.setWindowTitle("socialdesk — demo" if demo else "socialdesk")
+        self.resize(1240, 760)
+        self._build()
+        self.notifier.activated.connect(self.open_conversation)
+
+    # --- layout -------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 0, 6)
+        self.tabs = QTabBar(left)
+        self.tabs.setObjectName("view_tabs")
+        for view in TAB_VIEWS:
+            self.tabs.addTab(queue.VIEW_TITLES[view])
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        filters = QHBoxLayout()
+        self.channel_combo = QComboBox(left)
+        self.channel_combo.setObjectName("channel_filter")
+        self.channel_combo.addItem("All accounts", None)
+        self.channel_combo.currentIndexChanged.connect(self._filter_changed)
+        self.search = QLineEdit(left)
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Search messages and people  ( / )")
+        self.search.setClearButtonEnabled(True)
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(250)
+        self.search_timer.timeout.connect(self.reload)
+        self.search.textChanged.connect(lambda _t: self.search_timer.start())
+        self.search.returnPressed.connect(self._search_enter)
+        filters.addWidget(self.channel_combo)
+        filters.addWidget(self.search, 1)
+        self.table = QTableView(left)
+        self.table.setObjectName("queue_table")
+        self.model = QueueModel(self.core.clock.now, self._fetch_rows, self)
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(False)
+        widths = {"channel": 34, "customer": 170, "message": 300, "kind": 110, "due": 130, "status": 70}
+        for col, name in enumerate(COLUMNS):
+            self.table.setColumnWidth(col, widths[name])
+        header.setSectionResizeMode(COLUMNS.index("message"), QHeaderView.ResizeMode.Stretch)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.empty_label = QLabel("Nothing awaiting an answer. 🎉", left)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color:#666; padding:24px")
+        self.empty_label.hide()
+        left_layout.addWidget(self.tabs)
+        left_layout.addLayout(filters)
+        left_layout.addWidget(self.table, 1)
+        left_layout.addWidget(self.empty_label)
+
+        right = QWidget(self)
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 6, 6, 6)
+        self.header = QLabel(right)
+        self.header.setObjectName("conversation_header")
+        self.header.setTextFormat(Qt.TextFormat.PlainText)
+        self.header.setStyleSheet("font-size:15px; font-weight:bold")
+        self.details = QLabel(right)
+        self.details.setObjectName("conversation_details")
+        self.details.setTextFormat(Qt.TextFormat.RichText)  # built from escaped parts only
+        self.details.setOpenExternalLinks(False)
+        self.details.linkActivated.connect(self._details_link)
+        self.thread_view = ConversationView(right)
+        self.thread_view.link_activated.connect(self._open_link)
+        self.composer = Composer(right)
+        self.composer.send_clicked.connect(self._send)
+        right_layout.addWidget(self.header)
+        right_layout.addWidget(self.details)
+        right_layout.addWidget(self.thread_view, 1)
+        right_layout.addWidget(self.composer)
+
+        splitter = QSplitter(self)
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([720, 520])
+        self.setCentralWidget(splitter)
+
+        self.hours_label = QLabel(self)
+        self.hours_label.setObjectName("hours_state")
+        self.accounts_label = QLabel(self)
+        self.accounts_label.setObjectName("account_states")
+        self.accounts_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addWidget(self.hours_label)
+        self.statusBar().addPermanentWidget(self.accounts_label)
+
+        self.actions = actions_mod.build_actions(self, [self.table, self.thread_view])
+        self._build_menus()
+        self._set_conversation(None)
+
+        self.countdown_timer = QTimer(self)
+        self.countdown_timer.setInterval(COUNTDOWN_REFRESH_MS)
+        self.countdown_timer.timeout.connect(self.on_minute_tick)
+        self.countdown_timer.start()
+        self.new_message_timer = QTimer(self)
+        self.new_message_timer.setSingleShot(True)
+        self.new_message_timer.setInterval(NEW_MESSAGE_BATCH_MS)
+        self.new_message_timer.timeout.connect(self._announce_new_messages)
+
+    def _build_menus(self) -> None:
+        menus: dict[str, QMenu] = {}
+        for name in actions_mod.MENU_ORDER:
+            menus[name] = self.menuBar().addMenu("&" + name)
+        for spec in actions_mod.ACTIONS:
+            action = self.actions[spec.id]
+            menus[spec.menu].addAction(action)
+        self.menus = menus
+
+    # --- loading --------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """First load: queue order and the first rows, accounts, hours state."""
+        self.reload()
+        self.refresh_accounts()
+
+    @Slot()
+    def reload(self, select_id: int | None = None) -> None:
+        """Reload the order of the current view in the background (keeps the selection by id).
+
+        With `select_id`, that conversation (or the first row) is selected and focused afterwards.
+        """
+        self.reload_generation += 1
+        generation = self.reload_generation
+        view, accounts, search = self.view, self.account_filter, self.search.text()
+        now = self.core.clock.now()
+
+        def work():
+            ids = queue.list_ids(view, now, account_ids=None if accounts is None else [accounts], search=search)
+            first = queue.rows(ids[:80])
+            counts = (queue.awaiting_count(), queue.overdue_count(now), queue.most_urgent(now))
+            return generation, ids, first, counts, select_id
+
+        self.tasks.run(work, self._reloaded, self._task_failed)
+
+    def _reloaded(self, result) -> None:
+        generation, ids, first, counts, select_id = result
+        if generation != self.reload_generation:
+            return  # a newer reload is on its way
+        self.model.update_rows(first)
+        self.model.set_ids(ids)
+        self.model.update_rows(first)
+        self.table.setVisible(bool(ids))
+        self.empty_label.setVisible(not ids)
+        self.empty_label.setText(
+            "Nothing awaiting an answer. 🎉" if self.view == "awaiting" and not self.search.text()
+            else "No conversations here."
+        )
+        self.first_rows_shown = True
+        self._update_counts(*counts)
+        if select_id is not None or (self.current_id is None and ids):
+            target = self.model.row_of(select_id) if select_id is not None else None
+            self._select_row(target if target is not None else 0)
+            self.table.setFocus()
+        elif self.current_id is not None and self.model.row_of(self.current_id) is not None:
+            row = self.model.row_of(self.current_id)
+            if self.table.currentIndex().row() != row:
+                self._select_row(row)
+
+    def _fetch_rows(self, ids: list[int]) -> None:
+        self.tasks.run(lambda: queue.rows(ids), self.model.update_rows, self._task_failed)
+
+    def _update_counts(self, awaiting: int, overdue: int, urgent: queue.QueueRow | None) -> None:
+        self.tabs.setTabText(0, f"Awaiting ({awaiting})")
+        self.tabs.setTabText(1, f"Overdue ({overdue})")
+        now = self.core.clock.now()
+        urgent_text = ""
+        if urgent is not None:
+            from socialdesk.core import targets
+
+            due = targets.format_countdown(urgent.due_at, now) if urgent.due_at else ""
+            urgent_text = f"{urgent.contact_name} ({icons.channel_label(urgent.channel)}) {due}".strip()
+        self.awaiting, self.overdue = awaiting, overdue
+        if self.tray is not None:
+            self.tray.update_state(awaiting, overdue > 0, urgent_text)
+
+    def refresh_accounts(self) -> None:
+        now = self.core.clock.now()
+        policy = self.core.policy
+
+        def work():
+            accounts = [(a.id, a.name, a.kind, queue.channel_of(a), a.state, a.last_error) for a in Account.select().order_by(Account.name)]
+            return accounts, policy().schedule.state_label(now)
+
+        self.tasks.run(work, self._accounts_loaded, self._task_failed)
+
+    def _accounts_loaded(self, result) -> None:
+        accounts, hours_label = result
+        self.hours_label.setText(hours_label)
+        current = self.channel_combo.currentData()
+        self.channel_combo.blockSignals(True)
+        self.channel_combo.clear()
+        self.channel_combo.addItem("All accounts", None)
+        for account_id, name, _kind, channel, _state, _error in accounts:
+            self.channel_combo.addItem(icons.channel_icon(channel), name, account_id)
+        index = self.channel_combo.findData(current)
+        self.channel_combo.setCurrentIndex(max(0, index))
+        self.channel_combo.blockSignals(False)
+        marks = {"ok": "●", "new": "○", "syncing": "◐", "backoff": "▲", "rate_limited": "⏸", "auth_error": "✖", "error": "✖"}
+        parts = []
+        tips = []
+        for _id, name, _kind, _channel, state, error in accounts:
+            parts.append(f"{marks.get(state, '?')} {name}")
+            tips.append(f"{name}: {state}" + (f" — {error}" if error else ""))
+        self.accounts_label.setText("   ".join(parts) if parts else "No accounts yet")
+        self.accounts_label.setToolTip(html.escape("\n".join(tips)).replace("\n", "<br>"))
+
+    def _task_failed(self, exc: Exception) -> None:
+        log.error("background task failed: %s", exc, exc_info=exc)
+        self.statusBar().showMessage(f"Something went wrong: {exc}", 8000)
+
+    # --- engine changes -----------------------------------------------------------------------------------
+
+    @Slot(object)
+    def on_engine_change(self, change: ChangeSet) -> None:
+        if change.conversation_ids:
+            self.model.forget(change.conversation_ids)
+            visible = [i for i in change.conversation_ids if self.model.row_of(i) is not None]
+            if visible:
+                self._fetch_rows(visible)
+        if change.conversation_ids or change.outbox:
+            self.reload()
+            if self.current_id in change.conversation_ids:
+                self._load_thread(self.current_id)
+        if change.accounts:
+            self.refresh_accounts()
+        if change.new_inbound:
+            self.pending_new.extend(change.new_inbound)
+            if not self.new_message_timer.isActive():
+                self.new_message_timer.start()
+
+    def _announce_new_messages(self) -> None:
+        batch, self.pending_new = self.pending_new, []
+        if not batch or not self.core.settings.get("notifications.enabled"):
+            return
+        quiet = self.core.settings.get("notifications.quiet_when_closed")
+        now = self.core.clock.now()
+        policy = self.core.policy
+        first_conv = batch[-1][0]
+
+        def work():
+            if quiet and not policy().schedule.is_open(now):
+                return None
+            rows = queue.rows([first_conv])
+            return rows.get(first_conv)
+
+        def shown(row):
+            if row is None:
+                return
+            title, body = new_messages_text(len(batch), row.contact_name, row.preview)
+            self.notifier.notify(title, body, first_conv)
+
+        self.tasks.run(work, shown, self._task_failed)
+
+    @Slot()
+    def on_minute_tick(self) -> None:
+        """Every 30 s: countdowns repaint, deadline alerts are collected, the tray follows."""
+        self.model.refresh_countdowns()
+        self.reload()
+        self.check_alerts()
+
+    def check_alerts(self) -> None:
+        from socialdesk.core import alerts, targets
+
+        store, now, policy, settings = self.core.store, self.core.clock.now(), self.core.policy, self.core.settings
+
+        def work():
+            found = alerts.collect(store, now)
+            quiet = settings.get("notifications.quiet_when_closed") and not policy().schedule.is_open(now)
+            return found, quiet or not settings.get("notifications.enabled")
+
+        def done(result):
+            found, quiet = result
+            if quiet:
+                return
+            for alert in found[:5]:
+                left = targets.format_countdown(alert.due_at, now)
+                title = ("Overdue: " if alert.kind == "overdue" else "Due soon: ") + alert.customer
+                self.notifier.notify(title, f"{left} — {alert.preview[:160]}", alert.conversation_id)
+            if len(found) > 5:
+                self.notifier.notify(f"{len(found) - 5} more deadlines", "Open socialdesk to see them.", None)
+
+        self.tasks.run(work, done, self._task_failed)
+
+    # --- selection and thread -----------------------------------------------------------------------------
+
+    def _select_row(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            index = self.model.index(row, 1)
+            self.table.setCurrentIndex(index)
+            self.table.scrollTo(index)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        conv_id = self.model.id_at(current.row()) if current.isValid() else None
+        if conv_id == self.current_id:
+            return
+        if self.current_id is not None:
+            text = self.composer.text()
+            if text.strip():
+                self.drafts[self.current_id] = text
+            else:
+                self.drafts.pop(self.current_id, None)
+        self.current_id = conv_id
+        self.composer.clear()
+        if conv_id is not None and conv_id in self.drafts:
+            self.composer.edit.setPlainText(self.drafts[conv_id])
+        self._set_conversation(self.model.cache.get(conv_id) if conv_id is not None else None)
+        if conv_id is not None:
+            self._load_thread(conv_id)
+
+    def _set_conversation(self, row: queue.QueueRow | None) -> None:
+        self.current_row = row
+        has = row is not None
+        self.composer.setEnabled(has)
+        for action_id in ("send", "send_done", "done", "waiting", "snooze", "spam", "reopen", "open_platform", "reply"):
+            self.actions[action_id].setEnabled(has)
+        if row is None:
+            self.header.setText("")
+            self.details.setText("")
+            self.thread_view.clear()
+            return
+        self.header.setText(f"{row.contact_name or '(unknown)'}  ·  {icons.channel_label(row.channel)}")
+        self.composer.set_channel(row.channel)
+
+    def _load_thread(self, conv_id: int) -> None:
+        def work():
+            return conv_id, queue.rows([conv_id]).get(conv_id), queue.thread(conv_id), queue.linked_conversations(conv_id)
+
+        self.tasks.run(work, self._thread_loaded, self._task_failed)
+
+    def _thread_loaded(self, result) -> None:
+        conv_id, row, messages, linked = result
+        if conv_id != self.current_id or row is None:
+            return
+        self._set_conversation(row)
+        self.thread_view.show_thread(messages, row.subject)
+        kind = KIND_LABELS.get(row.kind, row.kind).lower()
+        parts = [html.escape(("Public " if row.public else "Private ") + kind), html.escape(row.status)]
+        if row.due_at and row.status == "open":
+            from socialdesk.core import targets
+
+            parts.append(html.escape(targets.format_countdown(row.due_at, self.core.clock.now())))
+        if row.unanswered_count >= 2:
+            parts.append(f"<b>{row.unanswered_count}× unanswered</b>")
+        if row.permalink.startswith(("https://", "http://")):
+            parts.append(f'<a href="{html.escape(row.permalink, quote=True)}">Open on platform</a>')
+        if linked:
+            links = ", ".join(f'<a href="conv:{i}">#{i}</a>' for i in linked[:5])
+            parts.append(f"Same person: {links}")
+        self.details.setText("  ·  ".join(parts))
+
+    def _details_link(self, link: str) -> None:
+        if link.startswith("conv:"):
+            self.open_conversation(int(link[5:]))
+        else:
+            self._open_link(QUrl(link))
+
+    def _open_link(self, url: QUrl) -> None:
+        if not open_url(url):
+            self.statusBar().showMessage("Only web and mail links can be opened.", 5000)
+
+    @Slot(int)
+    def open_conversation(self, conv_id: int) -> None:
+        """Bring the window up on a conversation (from a notification, the tray or a link)."""
+        self.show_window()
+        row = self.model.row_of(conv_id)
+        if row is not None:
+            self._select_row(row)
+            return
+        # Not in this view (done, snoozed, filtered): show every conversation and select it there.
+        self.view = "all"
+        self.tabs.blockSignals(True)
+        self.tabs.setCurrentIndex(-1)
+        self.tabs.blockSignals(False)
+        self.current_id = None
+        self.reload(select_id=conv_id)
+
+    def show_window(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    # --- triage actions -------------------------------------------------------------------------------------
+
+    def _next_after_current(self) -> int | None:
+        row = self.table.currentIndex().row()
+        if row < 0:
+            return None
+        for candidate in (row + 1, row - 1):
+            conv_id = self.model.id_at(candidate)
+            if conv_id is not None:
+                return conv_id
+        return None
+
+    def _after_triage(self, next_id: int | None) -> None:
+        self.current_id = None
+        self._set_conversation(None)
+        self.reload(select_id=next_id)
+
+    def _status(self, status: str, until: datetime | None = None) -> None:
+        conv_id = self.current_id
+        if conv_id is None:
+            return
+        next_id = self._next_after_current() if self.view in TAB_VIEWS[:5] else conv_id
+        store, policy, now = self.core.store, self.core.policy, self.core.clock.now()
+
+        def work():
+            queue.set_status(store, conv_id, status, policy(), now, snoozed_until=until)
+            return conv_id
+
+        self.tasks.run(work, lambda _r: self._after_triage(next_id), self._task_failed)
+        label = {"done": "Marked done", "waiting": "Waiting on the customer", "spam": "Marked as spam",
+                 "snoozed": "Snoozed", "open": "Reopened"}[status]
+        self.statusBar().showMessage(f"{label}.", 4000)
+
+    def mark_done(self) -> None:
+        self._status("done")
+
+    def mark_waiting(self) -> None:
+        self._status("waiting")
+
+    def mark_spam(self) -> None:
+        self._status("spam")
+
+    def reopen(self) -> None:
+        self._status("open")
+
+    def snooze_menu(self) -> None:
+        if self.current_id is None:
+            return
+        menu = QMenu(self)
+        for label, until in self.snooze_choices(self.core.clock.now()):
+            menu.addAction(label, lambda u=until: self._status("snoozed", u))
+        menu.addAction("Custom…", self._snooze_custom)
+        rect = self.table.visualRect(self.table.currentIndex())
+        menu.exec(self.table.viewport().mapToGlobal(rect.bottomLeft()))
+
+    def snooze_choices(self, now: datetime) -> list[tuple[str, datetime]]:
+        local = now.astimezone()
+        evening = local.replace(hour=18, minute=0, second=0, microsecond=0)
+        if evening <= local:
+            evening += timedelta(days=1)
+        morning = (local + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+        schedule = self.core.policy().schedule
+        choices = [("1 hour", now + timedelta(hours=1)), ("This evening (18:00)", evening),
+                   ("Tomorrow morning (08:00)", morning)]
+        try:
+            reopen = schedule.next_open(schedule.next_close(now) or now) if schedule.is_open(now) else schedule.next_open(now)
+            if reopen > now:
+                choices.append((f"When we next open ({reopen.astimezone().strftime('%a %H:%M')})", reopen))
+        except ValueError:
+            pass
+        return choices
+
+    def _snooze_custom(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Snooze until")
+        edit = QDateTimeEdit(dialog)
+        edit.setCalendarPopup(True)
+        edit.setDateTime(self.core.clock.now().astimezone() + timedelta(hours=2))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
+        buttons.accepted.connect(dialog.accept)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(edit)
+        layout.addWidget(buttons)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            until = edit.dateTime().toPython().astimezone()
+            if until <= self.core.clock.now():
+                QMessageBox.warning(self, "Snooze", "Pick a time in the future.")
+                return
+            self._status("snoozed", until)
+
+    def send_reply(self) -> None:
+        self._send(False)
+
+    def send_reply_done(self) -> None:
+        self._send(True)
+
+    @Slot(bool)
+    def _send(self, mark_done: bool) -> None:
+        conv_id = self.current_id
+        if conv_id is None:
+            return
+        problem = self.composer.why_not()
+        if problem:
+            self.statusBar().showMessage(problem, 6000)
+            self.composer.hint.setText(problem)
+            self.composer.hint.show()
+            return
+        text = self.composer.text()
+        meta = self.composer_reply_meta()
+        next_id = self._next_after_current()
+        store, policy, now, engine = self.core.store, self.core.policy, self.core.clock.now(), self.core.engine
+
+        def work():
+            outbox.enqueue_reply(store, conv_id, text, policy(), now, mark_done=mark_done, **meta)
+            engine.poke()
+            return conv_id
+
+        def sent(_result):
+            self.drafts.pop(conv_id, None)
+            if self.current_id == conv_id:
+                self.composer.clear()
+            self.statusBar().showMessage("Reply queued — sending…" + (" Marked done." if mark_done else ""), 4000)
+            self._after_triage(next_id)
+
+        def failed(exc):
+            # The text stays in the composer: nothing typed is lost.
+            QMessageBox.warning(self, "Could not send", str(exc))
+
+        self.tasks.run(work, sent, failed)
+
+    def composer_reply_meta(self) -> dict:
+        """How the reply was written (manual vs snippet); the snippet feature extends this."""
+        return {}
+
+    # --- navigation -----------------------------------------------------------------------------------------
+
+    def select_next(self) -> None:
+        row = self.table.currentIndex().row()
+        self._select_row(min(row + 1, self.model.rowCount() - 1) if row >= 0 else 0)
+
+    def select_previous(self) -> None:
+        row = self.table.currentIndex().row()
+        self._select_row(max(row - 1, 0))
+
+    def open_selected(self) -> None:
+        if self.current_id is None:
+            self._select_row(0)
+        self.thread_view.setFocus()
+
+    def focus_composer(self) -> None:
+        if self.current_id is not None:
+            self.composer.edit.setFocus()
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _search_enter(self) -> None:
+        self.search_timer.stop()
+        self.reload()
+        self.table.setFocus()
+
+    def back_to_queue(self) -> None:
+        if self.search.hasFocus() and self.search.text():
+            self.search.clear()
+        self.table.setFocus()
+
+    def _tab_changed(self, index: int) -> None:
+        if 0 <= index < len(TAB_VIEWS):
+            self.view = TAB_VIEWS[index]
+            self.current_id = None
+            self._set_conversation(None)
+            self.model.set_ids([])
+            self.reload()
+
+    def _filter_changed(self, _index: int) -> None:
+        self.account_filter = self.channel_combo.currentData()
+        self.model.set_ids([])
+        self.current_id = None
+        self.reload()
+
+    def show_awaiting(self) -> None:
+        self.tabs.setCurrentIndex(TAB_VIEWS.index("awaiting"))
+
+    def show_overdue(self) -> None:
+        self.tabs.setCurrentIndex(TAB_VIEWS.index("overdue"))
+
+    def show_done(self) -> None:
+        self.tabs.setCurrentIndex(TAB_VIEWS.index("done"))
+
+    def open_on_platform(self) -> None:
+        if self.current_row is not None and self.current_row.permalink:
+            self._open_link(QUrl(self.current_row.permalink))
+
+    def sync_now(self) -> None:
+        self.core.engine.poke()
+        from socialdesk.core.store import Account as _Account
+
+        store = self.core.store
+
+        def work():
+            with store.write():
+                _Account.update(next_sync_at=None).where(_Account.state != "auth_error").execute()
+
+        self.tasks.run(work, lambda _r: self.statusBar().showMessage("Syncing…", 3000), self._task_failed)
+
+    # --- palette and cheat sheet ----------------------------------------------------------------------------
+
+    def command_palette(self) -> None:
+        dialog = QDialog(self)
+        dialog.setObjectName("command_palette")
+        dialog.setWindowTitle("Commands")
+        dialog.resize(440, 420)
+        line = QLineEdit(dialog)
+        line.setPlaceholderText("Type a command…")
+        listing = QListWidget(dialog)
+        for spec in actions_mod.ACTIONS:
+            item = QListWidgetItem(f"{spec.title}    —    {actions_mod.key_text(spec)}")
+            item.setData(Qt.ItemDataRole.UserRole, spec.id)
+            listing.addItem(item)
+
+        def filter_items(text: str) -> None:
+            words = text.lower().split()
+            first = None
+            for i in range(listing.count()):
+                item = listing.item(i)
+                hidden = not all(w in item.text().lower() for w in words)
+                item.setHidden(hidden)
+                if not hidden and first is None:
+                    first = item
+            if first is not None:
+                listing.setCurrentItem(first)
+
+        def run_current() -> None:
+            item = listing.currentItem()
+            if item is not None and not item.isHidden():
+                dialog.accept()
+                action = self.actions[item.data(Qt.ItemDataRole.UserRole)]
+                if action.isEnabled():
+                    action.trigger()
+
+        line.textChanged.connect(filter_items)
+        line.returnPressed.connect(run_current)
+        listing.itemActivated.connect(lambda _item: run_current())
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(line)
+        layout.addWidget(listing)
+        filter_items("")
+        self.palette_dialog = dialog
+        dialog.open()
+        line.setFocus()
+
+    def cheat_sheet(self) -> None:
+        dialog = QDialog(self)
+        dialog.setObjectName("cheat_sheet")
+        dialog.setWindowTitle("Keyboard shortcuts")
+        table = QTableWidget(len(actions_mod.ACTIONS), 2, dialog)
+        table.setHorizontalHeaderLabels(["Action", "Keys"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        for row, spec in enumerate(actions_mod.ACTIONS):
+            table.setItem(row, 0, QTableWidgetItem(spec.title))
+            table.setItem(row, 1, QTableWidgetItem(actions_mod.key_text(spec)))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(QLabel("Single keys work in the queue and the thread, never while you type."))
+        layout.addWidget(table)
+        dialog.resize(460, 560)
+        self.cheat_sheet_dialog = dialog
+        dialog.open()
+
+    # --- window lifecycle ---------------------------------------------------------------------------------
+
+    def hide_to_tray(self) -> None:
+        if self.tray is not None and self.tray.isVisible():
+            self.hide()
+        else:
+            self.showMinimized()
+
+    def quit_app(self) -> None:
+        self.quitting = True
+        from PySide6.QtWidgets import QApplication
+
+        QApplication.instance().quit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if self.quitting or self.tray is None or not self.tray.isVisible():
+            event.accept()
+            return
+        event.ignore()
+        self.hide()
+        if not self.core.settings.get("ui.tray_hint_shown"):
+            self.tray.showMessage(
+                "socialdesk is still running",
+                "It keeps watching your accounts from the tray. Quit from the tray menu or with Ctrl+Q.",
+            )
+            settings = self.core.settings
+            self.tasks.run(lambda: settings.set("ui.tray_hint_shown", True))
+

@@ -1,0 +1,135 @@
+"""The one background-task helper: run work off the GUI thread, deliver results on it.
+
+Decisions (Anki's TaskManager, qutebrowser's lessons about deleted widgets):
+- `Tasks.run(fn, on_done, on_error)` runs `fn` on a QThreadPool. The result comes back through a queued
+  signal to a @Slot on this GUI-thread object, which then calls `on_done`. Callbacks are held weakly
+  (WeakMethod): if the widget that asked is gone, the result is dropped, never delivered to a corpse.
+- Results are keyed by whatever the caller captured (conversation ids), never by row numbers.
+- Exceptions in the task are delivered to `on_error` (or logged); they never reach the event loop.
+- `ChangeRelay` turns the sync engine's thread-side `on_change` into one batched GUI-thread signal
+  every 150 ms at most, so a burst of 10,000 ingested items is one refresh, not 10,000.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import weakref
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+
+from socialdesk.core.sync import ChangeSet
+
+log = logging.getLogger(__name__)
+
+
+def _weak(callback: Callable | None):
+    if callback is None:
+        return None
+    if hasattr(callback, "__self__") and hasattr(callback, "__func__"):
+        return weakref.WeakMethod(callback)
+    return lambda: callback
+
+
+class _Signals(QObject):
+    done = Signal(int, bool, object)  # token, ok, result or exception
+
+
+class _Job(QRunnable):
+    def __init__(self, token: int, fn: Callable[[], Any], signals: _Signals):
+        super().__init__()
+        self.token = token
+        self.fn = fn
+        self.signals = signals
+
+    def run(self) -> None:
+        try:
+            result = self.fn()
+        except Exception as exc:  # delivered to on_error on the GUI thread
+            log.debug("background task failed", exc_info=True)
+            self.signals.done.emit(self.token, False, exc)
+            return
+        self.signals.done.emit(self.token, True, result)
+
+
+class Tasks(QObject):
+    """Run callables in the background; deliver results on the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 4):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max_threads)
+        self._signals = _Signals()
+        self._signals.done.connect(self._deliver)
+        self._pending: dict[int, tuple] = {}
+        self._tokens = itertools.count(1)
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> int:
+        token = next(self._tokens)
+        self._pending[token] = (_weak(on_done), _weak(on_error))
+        self.pool.start(_Job(token, fn, self._signals))
+        return token
+
+    @Slot(int, bool, object)
+    def _deliver(self, token: int, ok: bool, payload: object) -> None:
+        refs = self._pending.pop(token, None)
+        if refs is None:
+            return
+        ref = refs[0] if ok else refs[1]
+        callback = ref() if ref is not None else None
+        if callback is None:
+            if not ok:
+                log.error("background task failed: %s", payload)
+            return
+        try:
+            callback(payload)
+        except RuntimeError as exc:  # "wrapped C/C++ object has been deleted": the widget left
+            log.debug("dropping a result for a deleted widget: %s", exc)
+
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def wait(self, msecs: int = 5000) -> bool:
+        return self.pool.waitForDone(msecs)
+
+
+class ChangeRelay(QObject):
+    """Collects ChangeSets from any thread; emits `changed` on the GUI thread, batched."""
+
+    changed = Signal(object)
+    _arrived = Signal()
+
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 150):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._batch = ChangeSet()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._flush)
+        self._arrived.connect(self._schedule)
+
+    def push(self, change: ChangeSet) -> None:
+        """Thread-safe: called by the sync engine on its threads."""
+        with self._lock:
+            self._batch.merge(change)
+        self._arrived.emit()
+
+    @Slot()
+    def _schedule(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    @Slot()
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._batch = self._batch, ChangeSet()
+        if batch:
+            self.changed.emit(batch)
