@@ -13,6 +13,11 @@ Decisions:
   `POST /__fake__/add` (JSON: the keyword arguments of the platform's `add` method), and read with
   `GET /__fake__/state`.
 - Every request is recorded in `self.requests` so tests can assert what the connector sent.
+- Each platform module also has a contract-suite harness (`<Platform>Harness`, fixture
+  `<platform>_harness`) with the same shape as tests/mailserver.py's EmailHarness: `kind`,
+  `connector()`, `seed(n) -> external ids in arrival order`, `sent()`, `inject("auth" | "transient" |
+  "permanent") -> the ConnectorError subclass expected`, `heal()`. Its connectors use pages of 3 so
+  a handful of seeded items already spans several pages.
 """
 
 from __future__ import annotations
@@ -114,6 +119,10 @@ class FakeServer:
         """
         with self.lock:
             self.faults.append(Fault(status, body, path, times, dict(headers or {})))
+
+    def clear_faults(self) -> None:
+        with self.lock:
+            self.faults.clear()
 
     def _take_fault(self, req: Request) -> Reply | None:
         with self.lock:

@@ -18,6 +18,14 @@ from typing import Any, Iterator
 
 import pytest
 
+from socialdesk.connectors.base import (
+    AuthError,
+    ConnectorError,
+    MemorySecrets,
+    PermanentError,
+    TransientError,
+)
+from socialdesk.connectors.bluesky import BlueskyConnector
 from tests.fakes import FakeServer, Reply, Request, serve_cli
 
 DID = "did:plc:shop"
@@ -221,11 +229,51 @@ class BlueskyFake(FakeServer):
         return entry["message"]
 
 
+class BlueskyHarness:
+    """Contract-suite harness (see tests/fakes/__init__.py)."""
+
+    kind = "bluesky"
+    ERRORS = {
+        "auth": (401, {"error": "AuthenticationRequired", "message": "Authentication Required"}, AuthError),
+        "transient": (502, b"Bad Gateway", TransientError),
+        "permanent": (400, {"error": "InvalidRequest", "message": "Input/limit must be <= 100"}, PermanentError),
+    }
+
+    def __init__(self, fake: BlueskyFake):
+        self.fake = fake
+        self.secrets = MemorySecrets({"password": PASSWORD})
+
+    def connector(self) -> BlueskyConnector:
+        return BlueskyConnector({"pds": self.fake.url, "handle": HANDLE}, self.secrets, page_limit=3,
+                                sleep=lambda s: None)
+
+    def seed(self, n: int) -> list[str]:
+        return [self.fake.add(f"question {i + 1}")["uri"] for i in range(n)]
+
+    def sent(self) -> list[dict[str, Any]]:
+        return list(self.fake.created) + list(self.fake.sent)
+
+    def inject(self, error: str) -> type[ConnectorError]:
+        status, body, expected = self.ERRORS[error]
+        self.fake.inject(status, body, times=1000)
+        return expected
+
+    def heal(self) -> None:
+        self.fake.clear_faults()
+
+
 @pytest.fixture
 def bluesky_fake() -> Iterator[BlueskyFake]:
     fake = BlueskyFake()
     with fake.running():
         yield fake
+
+
+@pytest.fixture
+def bluesky_harness() -> Iterator[BlueskyHarness]:
+    fake = BlueskyFake()
+    with fake.running():
+        yield BlueskyHarness(fake)
 
 
 if __name__ == "__main__":

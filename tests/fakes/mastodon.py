@@ -22,6 +22,14 @@ from typing import Any, Iterator
 
 import pytest
 
+from socialdesk.connectors.base import (
+    AuthError,
+    ConnectorError,
+    MemorySecrets,
+    PermanentError,
+    TransientError,
+)
+from socialdesk.connectors.mastodon import MastodonConnector
 from tests.fakes import FakeServer, Reply, Request, serve_cli
 
 SELF = {"id": "1", "username": "shop", "acct": "shop", "display_name": "The Shop", "url": "https://x/@shop"}
@@ -247,11 +255,51 @@ class MastodonFake(FakeServer):
                     self.streams.remove(stream)
 
 
+class MastodonHarness:
+    """Contract-suite harness (see tests/fakes/__init__.py)."""
+
+    kind = "mastodon"
+    ERRORS = {
+        "auth": (401, {"error": "The access token is invalid"}, AuthError),
+        "transient": (503, b"<html>Service Unavailable</html>", TransientError),
+        "permanent": (422, {"error": "Validation failed: Text can't be blank"}, PermanentError),
+    }
+
+    def __init__(self, fake: MastodonFake):
+        self.fake = fake
+        self.secrets = MemorySecrets({"token": "good-token"})
+
+    def connector(self) -> MastodonConnector:
+        return MastodonConnector({"instance": self.fake.url}, self.secrets, page_limit=3,
+                                 sleep=lambda s: None, reconnect_delay=0.05)
+
+    def seed(self, n: int) -> list[str]:
+        return [self.fake.add(f"question {i + 1}")["status"]["id"] for i in range(n)]
+
+    def sent(self) -> list[dict[str, Any]]:
+        return list(self.fake.posted)
+
+    def inject(self, error: str) -> type[ConnectorError]:
+        status, body, expected = self.ERRORS[error]
+        self.fake.inject(status, body, times=1000)
+        return expected
+
+    def heal(self) -> None:
+        self.fake.clear_faults()
+
+
 @pytest.fixture
 def mastodon_fake() -> Iterator[MastodonFake]:
     fake = MastodonFake()
     with fake.running():
         yield fake
+
+
+@pytest.fixture
+def mastodon_harness() -> Iterator[MastodonHarness]:
+    fake = MastodonFake(heartbeat=0.1)
+    with fake.running():
+        yield MastodonHarness(fake)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,14 @@ from typing import Any, Iterator
 
 import pytest
 
+from socialdesk.connectors.base import (
+    AuthError,
+    ConnectorError,
+    MemorySecrets,
+    PermanentError,
+    TransientError,
+)
+from socialdesk.connectors.telegram import TelegramConnector
 from tests.fakes import FakeServer, Reply, Request, serve_cli
 
 TOKEN = "123456:AAH-fake-bot-token-value"
@@ -139,11 +147,56 @@ class TelegramFake(FakeServer):
             return Reply(200, {"ok": True, "result": result})
 
 
+class TelegramHarness:
+    """Contract-suite harness (see tests/fakes/__init__.py)."""
+
+    kind = "telegram"
+    ERRORS = {
+        "auth": (401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, AuthError),
+        "transient": (502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, TransientError),
+        "permanent": (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+                      PermanentError),
+    }
+
+    def __init__(self, fake: TelegramFake):
+        self.fake = fake
+        self.secrets = MemorySecrets({"token": TOKEN})
+
+    def connector(self) -> TelegramConnector:
+        return TelegramConnector({"api_base": self.fake.url}, self.secrets, page_limit=3, poll_timeout=1,
+                                 sleep=lambda s: None)
+
+    def seed(self, n: int) -> list[str]:
+        ids = []
+        for i in range(n):
+            message = self.fake.add(f"question {i + 1}")["message"]
+            ids.append(f"{message['chat']['id']}:{message['message_id']}")
+        return ids
+
+    def sent(self) -> list[dict[str, Any]]:
+        return list(self.fake.sent)
+
+    def inject(self, error: str) -> type[ConnectorError]:
+        status, body, expected = self.ERRORS[error]
+        self.fake.inject(status, body, times=1000)
+        return expected
+
+    def heal(self) -> None:
+        self.fake.clear_faults()
+
+
 @pytest.fixture
 def telegram_fake() -> Iterator[TelegramFake]:
     fake = TelegramFake()
     with fake.running():
         yield fake
+
+
+@pytest.fixture
+def telegram_harness() -> Iterator[TelegramHarness]:
+    fake = TelegramFake(max_poll=0.5)
+    with fake.running():
+        yield TelegramHarness(fake)
 
 
 if __name__ == "__main__":
