@@ -89,15 +89,25 @@ def test_email_account_sync_reply_threading_and_recovery(servers, cli):
     assert all(b"\\Seen" not in flags for flags in imap.flags(MAILBOX).values())
 
     ok(cli("reply", str(conv["id"]), "--text", "Yes, we ship to Vienna."))
-    if not smtp.messages:  # the reply may be left for the next sync to send
+    manual = [m for m in smtp.messages if b"Auto-Submitted:" not in m.data]
+    if not manual:  # the reply may be left for the next sync to send
         ok(cli("sync", "--once"))
-    sent = email.message_from_bytes(smtp.wait_for(1)[0].data, policy=email.policy.default)
+    received = [email.message_from_bytes(m.data, policy=email.policy.default) for m in smtp.messages]
+    # Outside business hours the first sync also sent an off-hours auto-reply (the default schedule
+    # and today's time decide): it must be marked as automatic and threaded like any reply.
+    auto = [m for m in received if m["Auto-Submitted"] is not None]
+    manual = [m for m in received if m["Auto-Submitted"] is None]
+    assert len(manual) == 1 and len(auto) <= 1
+    for message in auto:
+        assert message["Auto-Submitted"] == "auto-replied" and message["In-Reply-To"] == "<q1@customer.example>"
+    sent = manual[0]
     assert sent["In-Reply-To"] == "<q1@customer.example>"
     assert sent["References"] == "<q1@customer.example>"
     assert sent["Subject"] == "Re: Delivery to Vienna?"
     assert sent["To"] == "customer@customer.example"
-    assert smtp.messages[0].authenticated is True
-    assert imap.status("Sent")[b"MESSAGES"] == 1
+    assert sent.get_content().strip() == "Yes, we ship to Vienna."
+    assert all(m.authenticated for m in smtp.messages)
+    assert imap.status("Sent")[b"MESSAGES"] == len(received)
 
     # The customer answers our reply a minute later (INTERNALDATE has whole seconds only, so "now"
     # could sort before our reply): it joins the same conversation, with the quote collapsed.
