@@ -1,0 +1,40 @@
+"""GUI fixtures: a demo profile opened through the real composition root, with the engine not running
+(tests drive sync and sends explicitly, so nothing happens behind their back)."""
+
+from __future__ import annotations
+
+import pytest
+
+from socialdesk import paths
+
+
+@pytest.fixture
+def demo_core():
+    from socialdesk.app import build_core, seed_demo
+
+    core = build_core(paths.profile("demo"))
+    seed_demo(core)
+    core.engine.run_once()
+    yield core
+    core.engine.stop()
+    core.store.close()
+
+
+@pytest.fixture
+def window(qtbot, demo_core):
+    from socialdesk.app import wire_window
+    from socialdesk.ui.notifications import RecordingNotifier
+    from socialdesk.ui.tray import Tray
+
+    tray = Tray()
+    notifier = RecordingNotifier()
+    win, tasks, _relay = wire_window(demo_core, notifier=notifier, tray=tray, demo=True)
+    win.recording = notifier
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    win.start()
+    qtbot.waitUntil(lambda: win.model.rowCount() > 0 and win.current_id is not None, timeout=5000)
+    yield win
+    tasks.wait(5000)

@@ -1,0 +1,133 @@
+"""The main window on the demo profile: queue, thread, sending, triage keys, tray, untrusted text."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from socialdesk.core import queue
+from socialdesk.core.store import Conversation, Outbox
+from socialdesk.ui import actions as actions_mod
+from socialdesk.ui.queue_model import COLUMNS, RowRole
+
+
+def _wait_idle(qtbot, win):
+    qtbot.waitUntil(lambda: win.tasks.pending() == 0, timeout=5000)
+
+
+def _row_for(win, predicate):
+    for r in range(win.model.rowCount()):
+        row = win.model.data(win.model.index(r, 0), RowRole)
+        if row is not None and predicate(row):
+            return r, row
+    raise AssertionError("no such row in the queue")
+
+
+def test_queue_shows_demo_items_most_urgent_first(window, demo_core):
+    now = demo_core.clock.now()
+    expected = queue.list_ids("awaiting", now)
+    assert window.model.ids == expected
+    assert len(expected) >= 15
+    # the model renders customer names and previews from the store
+    names = {window.model.data(window.model.index(r, COLUMNS.index("customer"))) for r in range(5)}
+    assert all(isinstance(n, str) and n for n in names)
+    assert window.tabs.tabText(0) == f"Awaiting ({len(expected)})"
+
+
+def test_selecting_shows_thread_as_plain_text(qtbot, window):
+    r, row = _row_for(window, lambda row: "script" in row.preview)
+    window._select_row(r)
+    qtbot.waitUntil(lambda: "<script>alert('hi')</script>" in window.thread_view.plain_text(), timeout=5000)
+    # the HTML in the message and in the author's name was not interpreted
+    assert "<img src=x onerror=alert(1)>" in window.thread_view.plain_text()
+    assert "<b>Definitely Not Bold</b>" in window.header.text()
+    tooltip = window.model.data(window.model.index(r, 1), Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;script&gt;" in tooltip and "<script>" not in tooltip
+
+
+def test_ctrl_enter_sends_and_item_leaves_awaiting(qtbot, window, demo_core):
+    first_id = window.current_id
+    window.focus_composer()
+    qtbot.keyClicks(window.composer.edit, "Thanks so much, we'll have it ready!")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: Outbox.select().where(Outbox.conversation == first_id).exists(), timeout=5000)
+    conv = Conversation.get_by_id(first_id)
+    assert conv.awaiting_since is None
+    qtbot.waitUntil(lambda: first_id not in window.model.ids, timeout=5000)
+    # the next most urgent conversation is selected and the composer is empty again
+    assert window.current_id is not None and window.current_id != first_id
+    assert window.composer.text() == ""
+    demo_core.engine.flush_outbox()
+    assert Outbox.get(Outbox.conversation == first_id).state == "sent"
+
+
+def test_failed_send_keeps_the_text(qtbot, window, monkeypatch):
+    from socialdesk.core import outbox
+
+    def refuse(*args, **kwargs):
+        raise outbox.OutboxError("simulated refusal")
+
+    monkeypatch.setattr(outbox, "enqueue_reply", refuse)
+    shown = []
+    monkeypatch.setattr("socialdesk.ui.main_window.QMessageBox.warning", lambda *a: shown.append(a[2]))
+    window.composer.edit.setPlainText("Important answer")
+    window.send_reply()
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert shown == ["simulated refusal"]
+    assert window.composer.text() == "Important answer"
+
+
+def test_triage_keys_navigate_and_mark_done(qtbot, window):
+    window.table.setFocus()
+    first = window.current_id
+    qtbot.keyClick(window.table, "j")
+    qtbot.waitUntil(lambda: window.current_id != first, timeout=2000)
+    second = window.current_id
+    qtbot.keyClick(window.table, "k")
+    qtbot.waitUntil(lambda: window.current_id == first, timeout=2000)
+    qtbot.keyClick(window.table, "e")
+    qtbot.waitUntil(lambda: Conversation.get_by_id(first).status == "done", timeout=5000)
+    qtbot.waitUntil(lambda: window.current_id == second, timeout=5000)
+    assert first not in window.model.ids
+
+
+def test_single_keys_do_not_fire_while_typing(qtbot, window):
+    current = window.current_id
+    window.focus_composer()
+    qtbot.keyClicks(window.composer.edit, "e!wjk")
+    _wait_idle(qtbot, window)
+    assert window.composer.text() == "e!wjk"
+    assert Conversation.get_by_id(current).status == "open"
+    assert window.current_id == current
+
+
+def test_tray_count_follows_the_queue(qtbot, window):
+    awaiting = len(window.model.ids)
+    assert window.tray.count == awaiting
+    window.table.setFocus()
+    qtbot.keyClick(window.table, "e")
+    qtbot.waitUntil(lambda: window.tray.count == awaiting - 1, timeout=5000)
+    assert "awaiting an answer" in window.tray.toolTip()
+
+
+def test_palette_and_cheat_sheet_list_every_action(qtbot, window):
+    window.command_palette()
+    listing = window.palette_dialog.findChild(type(window.palette_dialog.children()[-1]))
+    assert listing is not None
+    window.palette_dialog.close()
+    window.cheat_sheet()
+    table = window.cheat_sheet_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QTableWidget"]).QTableWidget)
+    titles = {table.item(r, 0).text() for r in range(table.rowCount())}
+    assert titles == {spec.title for spec in actions_mod.ACTIONS}
+    window.cheat_sheet_dialog.close()
+
+
+def test_new_messages_are_announced_in_one_batch(qtbot, window, demo_core):
+    from socialdesk.core.sync import ChangeSet
+
+    conv_ids = window.model.ids[:3]
+    demo_core.settings.set("notifications.quiet_when_closed", False)
+    window.on_engine_change(ChangeSet(set(conv_ids), [(c, 0) for c in conv_ids]))
+    qtbot.waitUntil(lambda: bool(window.recording.shown), timeout=5000)
+    assert len(window.recording.shown) == 1
+    title, _body, conv_id = window.recording.shown[0]
+    assert title == "3 new messages" and conv_id == conv_ids[-1]
