@@ -16,6 +16,7 @@ from socialdesk.connectors.base import (
     ReplyTarget,
     TransientError,
 )
+from socialdesk.connectors.html_text import html_to_text
 from socialdesk.connectors.mastodon import SPEC, MastodonConnector, newer
 from tests.fakes import wait_until
 from tests.fakes.mastodon import MastodonFake
@@ -31,6 +32,20 @@ def fake():
 def connector(fake: MastodonFake, **kwargs) -> MastodonConnector:
     kwargs.setdefault("sleep", lambda s: None)
     return MastodonConnector({"instance": fake.url}, MemorySecrets({"token": "good-token"}), **kwargs)
+
+
+def test_html_to_text_is_safe_plain_text():
+    html = (
+        '<p>Hello <span class="h-card"><a href="https://x/@shop" class="u-url mention">@<span>shop</span></a></span>'
+        '<br>are you open?</p><p>Link: <a href="https://ex.com/a"><span class="invisible">https://</span>'
+        '<span>ex.com/a</span></a></p><script>steal()</script><style>p{}</style>'
+        '<p>&lt;img src=x onerror=alert(1)&gt; &amp;amp; \u202eevil\x07</p>'
+    )
+    assert html_to_text(html) == (
+        "Hello @shop\nare you open?\n\nLink: https://ex.com/a\n\n<img src=x onerror=alert(1)> &amp; evil"
+    )
+    assert html_to_text("") == ""
+    assert html_to_text("<p>unclosed <b>bold") == "unclosed bold"
 
 
 def test_ids_compare_by_length_then_text():

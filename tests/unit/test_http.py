@@ -1,0 +1,234 @@
+"""The shared HTTP layer: redaction, rate-limit parsing, retries, error mapping, interruptible reads."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from socialdesk.connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from socialdesk.connectors.http import (
+    USER_AGENT,
+    Http,
+    LineReader,
+    call_interruptible,
+    parse_rate_limit,
+    redact_headers,
+    redact_url,
+    retry_after,
+)
+from tests.fakes import FakeServer, Reply, Request
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+
+
+class EchoFake(FakeServer):
+    """Answers 200 {"ok": true, "path": ...}; `/stream` sends lines slowly; faults via inject."""
+
+    def __init__(self) -> None:
+        super().__init__(lifetime=60)
+        self.release = threading.Event()
+
+    def handle(self, req: Request) -> Reply:
+        if req.path == "/stream":
+            return Reply(200, None, {}, self._lines())
+        return Reply(200, {"ok": True, "path": req.path})
+
+    def _lines(self):
+        yield b"first\nsec"
+        yield b"ond\r\n"
+        self.release.wait(5)  # then silence until the test lets go
+
+
+@pytest.fixture
+def fake():
+    server = EchoFake()
+    with server.running():
+        yield server
+        server.release.set()
+
+
+def client(fake: EchoFake, **kwargs) -> tuple[Http, list[float]]:
+    sleeps: list[float] = []
+    http = Http("Test", fake.url, sleep=sleeps.append, now=lambda: NOW, **kwargs)
+    return http, sleeps
+
+
+def test_redaction():
+    assert redact_url("https://api.telegram.org/bot123:ABC-def/getUpdates?offset=3") == (
+        "https://api.telegram.org/bot<redacted>/getUpdates?offset=3")
+    assert redact_url("https://x/oauth?code=abc&state=1&access_token=zzz") == (
+        "https://x/oauth?code=<redacted>&state=1&access_token=<redacted>")
+    assert redact_headers({"Authorization": "Bearer t", "Accept": "x"}) == {
+        "Authorization": "<redacted>", "Accept": "x"}
+
+
+def test_rate_limit_headers_in_every_dialect():
+    iso = parse_rate_limit({"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0",
+                            "X-RateLimit-Reset": "2026-11-22T12:05:00.000Z"}, NOW)
+    assert (iso.limit, iso.remaining, iso.reset_at) == (300, 0, NOW + timedelta(minutes=5))
+    epoch = parse_rate_limit({"ratelimit-limit": "3000", "ratelimit-remaining": "12",
+                              "ratelimit-reset": str(int((NOW + timedelta(seconds=90)).timestamp())),
+                              "ratelimit-policy": "3000;w=300"}, NOW)
+    assert (epoch.remaining, epoch.reset_at) == (12, NOW + timedelta(seconds=90))
+    delta = parse_rate_limit({"RateLimit-Remaining": "1", "RateLimit-Reset": "30"}, NOW)
+    assert delta.reset_at == NOW + timedelta(seconds=30)
+    assert parse_rate_limit({"Content-Type": "text/plain"}, NOW) is None
+    assert parse_rate_limit({"X-RateLimit-Reset": "garbage"}, NOW).reset_at is None
+    assert retry_after({"Retry-After": "120"}, NOW) == NOW + timedelta(seconds=120)
+    assert retry_after({"Retry-After": "Sun, 22 Nov 2026 12:10:00 GMT"}, NOW) == NOW + timedelta(minutes=10)
+
+
+def test_user_agent_timeout_and_json(fake):
+    http, _ = client(fake)
+    assert http.get_json("/hello") == {"ok": True, "path": "/hello"}
+    assert fake.requests[0].headers["user-agent"] == USER_AGENT
+
+
+def test_plaintext_only_to_loopback():
+    with pytest.raises(PermanentError, match="unencrypted"):
+        Http("Test", "http://example.com")
+    with pytest.raises(PermanentError):
+        Http("Test", "ftp://127.0.0.1")
+    Http("Test", "https://example.com")  # TLS is fine
+    http = Http("Test", "https://example.com")
+    with pytest.raises(PermanentError, match="unencrypted"):
+        http.request("GET", "http://example.com/plain")  # an absolute URL is checked too
+
+
+def test_status_codes_map_to_typed_errors(fake):
+    http, sleeps = client(fake)
+    cases = [(401, AuthError), (403, AuthError), (404, PermanentError), (422, PermanentError)]
+    for status, error in cases:
+        fake.inject(status, {"error": f"reason {status}"})
+        with pytest.raises(error, match=f"reason {status}"):
+            http.get_json("/x")
+    assert sleeps == []  # none of those is retried
+
+
+def test_5xx_retried_with_backoff_then_transient(fake):
+    http, sleeps = client(fake, retries=2, backoff=0.5)
+    fake.inject(500, {"error": "boom"}, times=3)
+    with pytest.raises(TransientError, match="HTTP 500"):
+        http.get_json("/x")
+    assert len(sleeps) == 2 and 0.25 <= sleeps[0] <= 0.75 and 0.5 <= sleeps[1] <= 1.5
+    fake.inject(502, b"bad gateway")
+    assert http.get_json("/x")["ok"]  # one retry was enough
+
+
+def test_post_is_retried_only_when_the_caller_says_it_is_safe(fake):
+    http, sleeps = client(fake)
+    fake.inject(503, b"")
+    with pytest.raises(TransientError):
+        http.post_json("/send", json={})
+    fake.inject(503, b"")
+    assert http.post_json("/send", json={}, retry=True)["ok"]
+    assert len(sleeps) == 1
+
+
+def test_429_uses_retry_after_and_remaining_zero_blocks_without_sending(fake):
+    http, _ = client(fake)
+    fake.inject(429, {"error": "slow down"}, headers={"Retry-After": "42"})
+    with pytest.raises(RateLimited) as info:
+        http.get_json("/x")
+    assert info.value.retry_at == NOW + timedelta(seconds=42)
+    fake.inject(200, {"ok": True}, headers={"X-RateLimit-Remaining": "0",
+                                            "X-RateLimit-Reset": "2026-11-22T12:01:00Z"})
+    http.get_json("/x")
+    sent = len(fake.requests)
+    with pytest.raises(RateLimited) as info:
+        http.get_json("/x")
+    assert info.value.retry_at == NOW + timedelta(minutes=1) and len(fake.requests) == sent
+    http.now = lambda: NOW + timedelta(minutes=2)  # after the reset the block lifts
+    assert http.get_json("/x")["ok"]
+
+
+def test_429_without_hints_waits_a_minute(fake):
+    http, _ = client(fake)
+    fake.inject(429, b"")
+    with pytest.raises(RateLimited) as info:
+        http.get_json("/x")
+    assert info.value.retry_at == NOW + timedelta(seconds=60)
+
+
+def test_malformed_json_is_transient(fake):
+    http, _ = client(fake)
+    fake.inject(200, b"{broken")
+    with pytest.raises(TransientError, match="malformed"):
+        http.get_json("/x")
+
+
+def test_network_errors_are_transient_and_never_show_the_url(caplog):
+    caplog.set_level(logging.DEBUG)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    http = Http("Test", f"http://127.0.0.1:{port}", sleep=lambda s: None, timeout=(0.5, 0.5))
+    with pytest.raises(TransientError) as info:
+        http.get_json("/bot999:SECRET-TOKEN/getMe")
+    assert "SECRET-TOKEN" not in str(info.value) and "SECRET-TOKEN" not in caplog.text
+
+
+def test_read_timeout_is_transient():
+    with socket.socket() as listener:  # accepts connections but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        http = Http("Test", f"http://127.0.0.1:{listener.getsockname()[1]}", retries=0, timeout=(0.5, 0.2))
+        with pytest.raises(TransientError, match="timed out"):
+            http.get_json("/x")
+
+
+def test_secrets_are_scrubbed_from_server_messages_and_logs(fake, caplog):
+    caplog.set_level(logging.DEBUG)
+    http, _ = client(fake)
+    http.add_secret("hunter2-token")
+    fake.inject(400, {"error": "bad token hunter2-token"})
+    with pytest.raises(PermanentError) as info:
+        http.get_json("/x", headers={"Authorization": "Bearer hunter2-token"})
+    assert "hunter2-token" not in str(info.value) and "<redacted>" in str(info.value)
+    assert "hunter2-token" not in caplog.text and "'Authorization': '<redacted>'" in caplog.text
+
+
+def test_line_reader_yields_lines_and_stops_promptly(fake):
+    http, _ = client(fake)
+    stop = threading.Event()
+    response = http.request("GET", "/stream", stream=True)
+    reader = LineReader(response, stop, idle_timeout=30, service="Test")
+    lines = []
+    for line in reader:
+        lines.append(line)
+        if len(lines) == 2:
+            threading.Timer(0.1, stop.set).start()
+    assert lines == ["first", "second"]
+
+
+def test_line_reader_reports_silence(fake):
+    http, _ = client(fake)
+    response = http.request("GET", "/stream", stream=True)
+    started = time.monotonic()
+    with pytest.raises(TransientError, match="silent"):
+        list(LineReader(response, threading.Event(), idle_timeout=0.2, service="Test"))
+    assert time.monotonic() - started < 2
+
+
+def test_call_interruptible():
+    stop = threading.Event()
+    assert call_interruptible(lambda: 7, stop) == 7
+    with pytest.raises(ValueError):
+        call_interruptible(lambda: int("x"), stop)
+    release = threading.Event()
+    threading.Timer(0.1, stop.set).start()
+    started = time.monotonic()
+    assert call_interruptible(lambda: release.wait(5), stop) is None
+    assert time.monotonic() - started < 1
+    release.set()
+
+
+def test_requests_exceptions_other_than_network_are_permanent(fake):
+    http, _ = client(fake)
+    with pytest.raises(PermanentError):
+        http.request("GET", "/x", headers={"Bad\nHeader": "x"})  # requests refuses it before sending
