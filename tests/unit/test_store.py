@@ -1,0 +1,181 @@
+"""Tests for core/store.py: schema, versions (too new, corrupt, backup before migrating), UTCField, FTS triggers."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from socialdesk.core import store as store_mod
+from socialdesk.core.store import (
+    SCHEMA_VERSION,
+    Account,
+    Contact,
+    Conversation,
+    Message,
+    Store,
+    StoreCorruptError,
+    StoreTooNewError,
+)
+
+NOW = datetime(2026, 3, 2, 10, 0, 0, 123456, tzinfo=timezone.utc)
+
+
+def _tables(db) -> set[str]:
+    return {r[0] for r in db.execute_sql("SELECT name FROM sqlite_master WHERE type IN ('table','trigger')")}
+
+
+def test_fresh_store_has_schema_wal_and_version(store):
+    names = _tables(store.db)
+    for expected in ("account", "contact", "identity", "conversation", "message", "outbox", "setting",
+                     "message_fts", "contact_fts", "snippet_fts", "message_fts_ai", "contact_fts_au"):
+        assert expected in names
+    assert store.db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert store.db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_reopening_keeps_data(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    s = Store.open(path)
+    s.set_setting("business.name", "Juniper")
+    s.close()
+    s = Store.open(path)
+    try:
+        assert s.get_setting("business.name") == "Juniper"
+        assert s.get_setting("missing", "dflt") == "dflt"
+        assert not (tmp_path / "backups").exists()  # same version: nothing to back up
+    finally:
+        s.close()
+
+
+def test_newer_schema_is_refused_and_file_untouched(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE future (x)")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreTooNewError) as info:
+        Store.open(path)
+    assert "newer socialdesk" in str(info.value)
+    assert path.read_bytes() == before
+
+
+def test_corrupt_file_is_refused_and_untouched(tmp_path):
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(os.urandom(8192))
+    before = path.read_bytes()
+    with pytest.raises(StoreCorruptError) as info:
+        Store.open(path)
+    assert "left untouched" in str(info.value)
+    assert path.read_bytes() == before
+
+
+def test_damaged_sqlite_file_is_refused_and_untouched(tmp_path):
+    """A valid header followed by garbage: the check must go beyond the magic bytes."""
+    path = tmp_path / "db.sqlite3"
+    s = Store.open(path)
+    s.close()
+    good = path.read_bytes()
+    damaged = good[:100] + os.urandom(len(good) - 100)
+    path.write_bytes(damaged)
+    with pytest.raises(StoreCorruptError):
+        Store.open(path)
+    assert path.read_bytes() == damaged
+
+
+def test_older_schema_is_backed_up_then_migrated(tmp_path, monkeypatch):
+    path = tmp_path / "db.sqlite3"
+    s = Store.open(path)
+    s.set_setting("business.name", "Before migration")
+    s.close()
+    old_version = SCHEMA_VERSION
+    ran: list[int] = []
+
+    def migrate(db) -> None:
+        ran.append(1)
+        db.execute_sql("CREATE TABLE added_by_migration (x INTEGER)")
+
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", old_version + 1)
+    monkeypatch.setitem(store_mod.MIGRATIONS, old_version, migrate)
+    s = Store.open(path)
+    try:
+        assert ran == [1]
+        assert "added_by_migration" in _tables(s.db)
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == old_version + 1
+        assert s.get_setting("business.name") == "Before migration"
+    finally:
+        s.close()
+    backups = list((tmp_path / "backups").glob("*.sqlite3"))
+    assert len(backups) == 1
+    assert f"-v{old_version}-" in backups[0].name
+    conn = sqlite3.connect(backups[0])
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == old_version
+        assert conn.execute("SELECT value FROM setting WHERE key='business.name'").fetchone()[0] == '"Before migration"'
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert "added_by_migration" not in names
+    finally:
+        conn.close()
+
+
+def test_utc_field_round_trip_keeps_microseconds_and_zone(store):
+    local = datetime(2026, 3, 29, 2, 30, 15, 987654, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+    with store.write():
+        a = Account.create(kind="demo", name="A", created_at=local, last_sync_at=NOW)
+    back = Account.get_by_id(a.id)
+    assert back.created_at == local
+    assert back.created_at.tzinfo == timezone.utc
+    assert back.created_at.microsecond == 987654
+    assert back.last_sync_at == NOW
+    assert back.next_sync_at is None
+    # Ordering in SQL is numeric: an earlier instant sorts first regardless of its zone.
+    raw = store.db.execute_sql("SELECT created_at FROM account WHERE id=?", (a.id,)).fetchone()[0]
+    assert raw == store_mod.to_micros(local)
+    assert store_mod.from_micros(raw) == local
+
+
+def test_naive_datetime_is_rejected(store):
+    with pytest.raises(ValueError, match="naive"):
+        with store.write():
+            Account.create(kind="demo", name="B", created_at=datetime(2026, 1, 1, 12, 0))
+    assert Account.select().count() == 0
+
+
+def _fts(store, table: str, query: str) -> list[int]:
+    return [r[0] for r in store.db.execute_sql(f"SELECT rowid FROM {table} WHERE {table} MATCH ?", (query,))]
+
+
+def test_fts_triggers_follow_insert_update_delete(store):
+    with store.write():
+        acc = Account.create(kind="demo", name="A", created_at=NOW)
+        contact = Contact.create(display_name="Léa Martin", created_at=NOW)
+        conv = Conversation.create(account=acc, external_id="c1", kind="dm", created_at=NOW, contact=contact)
+        msg = Message.create(conversation=conv, account=acc, external_id="m1", direction="in",
+                             text="Do you bake sourdough on Sundays?", created_at=NOW)
+    assert _fts(store, "message_fts", "sourdough") == [msg.id]
+    assert _fts(store, "contact_fts", "lea") == [contact.id]  # diacritics removed
+    with store.write():
+        Message.update(text="Any rye today?").where(Message.id == msg.id).execute()
+        Contact.update(display_name="Lea Dubois").where(Contact.id == contact.id).execute()
+    assert _fts(store, "message_fts", "sourdough") == []
+    assert _fts(store, "message_fts", "rye") == [msg.id]
+    assert _fts(store, "contact_fts", "martin") == []
+    assert _fts(store, "contact_fts", "dubois") == [contact.id]
+    with store.write():
+        Message.delete_by_id(msg.id)
+        Contact.delete_by_id(contact.id)
+    assert _fts(store, "message_fts", "rye") == []
+    assert _fts(store, "contact_fts", "dubois") == []
+
+
+def test_write_lane_rolls_back_on_error(store):
+    with pytest.raises(RuntimeError):
+        with store.write():
+            Account.create(kind="demo", name="A", created_at=NOW)
+            raise RuntimeError("boom")
+    assert Account.select().count() == 0
