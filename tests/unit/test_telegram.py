@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+import requests
 
 from socialdesk.connectors.base import (
     AuthError,
@@ -169,3 +173,24 @@ def test_post_status_is_not_possible(fake):
 def test_check_names_the_bot(fake):
     info = connector(fake).check()
     assert (info.display_name, info.handle) == ("Shop Bot", "@shop_bot")
+
+
+def test_fake_runs_as_a_subprocess_with_seed_and_control_endpoints():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.telegram", "--seed", "3", "--lifetime", "20"],
+        stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("READY http://127.0.0.1:")
+        url = line.split()[1]
+        requests.post(f"{url}/__fake__/add", json={"text": "via control"}, timeout=5).raise_for_status()
+        conn = TelegramConnector({"api_base": url}, MemorySecrets({"token": TOKEN}), sleep=lambda s: None)
+        items, cursor = conn.fetch(None)
+        assert [i.text for i in items] == ["seeded message 1", "seeded message 2", "seeded message 3", "via control"]
+        requests.post(f"{url}/__fake__/inject", json={"status": 502, "raw": "down", "times": 5}, timeout=5)
+        with pytest.raises(TransientError):
+            conn.fetch(cursor)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
