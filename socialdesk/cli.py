@@ -505,6 +505,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=cmd_account_remove)
 
+    from socialdesk import cli_hours
+
+    for module in (cli_hours,):
+        module.register(sub, common)
+
     return parser
 
 
