@@ -505,9 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.set_defaults(func=cmd_account_remove)
 
-    from socialdesk import cli_hours
+    # Command groups that live in their own modules (each has `register(subparsers, common)`).
+    from socialdesk import cli_hours, cli_report, cli_snippets
 
-    for module in (cli_hours,):
+    for module in (cli_snippets, cli_report, cli_hours):
         module.register(sub, common)
 
     return parser
