@@ -1,0 +1,246 @@
+"""Tests for core/queue.py: urgent-first order, views, search, statuses, snooze pause semantics, rows, links."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from socialdesk.connectors.base import Author, InboundItem
+from socialdesk.core import ingest, queue
+from socialdesk.core.hours import Schedule
+from socialdesk.core.store import Account, Conversation
+from socialdesk.core.targets import TargetConfig
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+POLICY = queue.Policy(TargetConfig.default(), Schedule.always_open("UTC"))
+
+
+def item(ext, conv, *, minutes=0.0, author="u1", name="Customer", text="hello", kind="dm", public=False, **kw):
+    return InboundItem(
+        external_id=ext,
+        conversation_external_id=conv,
+        kind=kind,
+        public=public,
+        author=Author(author, handle=author, display_name=name),
+        text=text,
+        created_at=T0 + timedelta(minutes=minutes),
+        **kw,
+    )
+
+
+@pytest.fixture
+def account(store):
+    with store.write():
+        return Account.create(kind="demo", name="Demo IG", settings={"channel": "instagram"}, created_at=T0)
+
+
+def add(store, account, items, now=None):
+    ingest.ingest(store, account.id, items, None, POLICY, now or T0)
+    return {c.external_id: c.id for c in Conversation.select()}
+
+
+def test_urgent_first_order(store, account):
+    ids = add(store, account, [
+        item("a", "soon", minutes=80, author="a"),          # DM due at +140
+        item("b", "overdue-most", minutes=0, author="b"),   # DM due at +60
+        item("c", "overdue-less", minutes=30, author="c"),  # DM due at +90
+        item("d", "email", minutes=10, author="d", kind="email"),  # due at +730
+    ])
+    now = T0 + timedelta(minutes=100)
+    assert queue.list_ids("awaiting", now) == [ids["overdue-most"], ids["overdue-less"], ids["soon"], ids["email"]]
+    assert queue.list_ids("overdue", now) == [ids["overdue-most"], ids["overdue-less"]]
+    assert queue.overdue_count(now) == 2
+    assert queue.awaiting_count() == 4
+    assert queue.most_urgent(now).id == ids["overdue-most"]
+    assert queue.list_ids("awaiting", now, limit=2) == [ids["overdue-most"], ids["overdue-less"]]
+
+
+def test_repeat_contacts_rank_above_equal_deadlines_and_no_target_last(store, account):
+    ids = add(store, account, [
+        item("a1", "single", author="a"),
+        item("b1", "repeat", author="b"),
+        item("b2", "repeat", minutes=1, author="b"),
+        item("b3", "repeat", minutes=2, author="b"),
+        item("c1", "untargeted", minutes=-500, author="c"),
+    ])
+    same = T0 + timedelta(minutes=60)
+    with store.write():
+        Conversation.update(due_at=same, due_soon_at=same).where(
+            Conversation.id.in_([ids["single"], ids["repeat"]])).execute()
+        Conversation.update(due_at=None, due_soon_at=None).where(Conversation.id == ids["untargeted"]).execute()
+    assert queue.list_ids("awaiting", T0) == [ids["repeat"], ids["single"], ids["untargeted"]]
+
+
+def _scene(store, account):
+    ids = add(store, account, [
+        item("p", "public", author="p", kind="comment", public=True, text="croissants back?"),
+        item("d", "private", author="d", name="Léa Martin", text="Can I pre-order sourdough?"),
+        item("r", "review", author="r", kind="review", public=True, rating=2, text="slow"),
+        item("w", "waiting", author="w"),
+        item("s", "snoozed", author="s"),
+        item("x", "done", author="x"),
+        item("z", "spam", author="z", text="cheap followers"),
+    ])
+    now = T0 + timedelta(minutes=5)
+    queue.set_status(store, ids["waiting"], "waiting", POLICY, now)
+    queue.set_status(store, ids["snoozed"], "snoozed", POLICY, now, snoozed_until=now + timedelta(hours=1))
+    queue.set_status(store, ids["done"], "done", POLICY, now)
+    queue.set_status(store, ids["spam"], "spam", POLICY, now)
+    return ids, now
+
+
+def test_views(store, account):
+    ids, now = _scene(store, account)
+
+    def view(name):
+        return {key for key, cid in ids.items() if cid in queue.list_ids(name, now)}
+
+    assert view("awaiting") == {"public", "private", "review"}
+    assert view("public") == {"public", "review"}
+    assert view("private") == {"private"}
+    assert view("reviews") == {"review"}
+    assert view("waiting") == {"waiting"}
+    assert view("snoozed") == {"snoozed"}
+    assert view("done") == {"done"}
+    assert view("spam") == {"spam"}
+    assert view("all") == set(ids) - {"spam"}
+    assert view("overdue") == set()
+    with pytest.raises(queue.QueueError):
+        queue.list_ids("nonsense", now)
+    assert queue.list_ids("awaiting", now, account_ids=[]) == []
+    assert len(queue.list_ids("awaiting", now, account_ids=[account.id])) == 3
+
+
+def test_search(store, account):
+    ids, now = _scene(store, account)
+    assert queue.list_ids("all", now, search="sourdough") == [ids["private"]]
+    assert queue.list_ids("all", now, search="sourd") == [ids["private"]]  # prefix
+    assert queue.list_ids("all", now, search="lea") == [ids["private"]]  # contact name, no diacritics
+    assert queue.list_ids("all", now, search="sourdough croissants") == []  # words are ANDed
+    assert queue.list_ids("spam", now, search="followers") == [ids["spam"]]
+    assert queue.list_ids("awaiting", now, search="croissants") == [ids["public"]]
+
+
+@pytest.mark.parametrize("query", ['"', '"unbalanced', "*", "NEAR(", "-", "sourdough -", "a OR", "text:x",
+                                   "^", "(", ")", "'; DROP TABLE message; --", "%", "_", "\\", "   "])
+def test_fts_syntax_never_raises(store, account, query):
+    ids, now = _scene(store, account)
+    result = queue.list_ids("all", now, search=query)
+    assert isinstance(result, list)
+    if query.strip() == "":
+        assert len(result) == len(ids) - 1
+    assert Conversation.select().count() == len(ids)
+
+
+def test_search_punctuation_only_matches_nothing_but_subject_like(store, account):
+    ids, now = _scene(store, account)
+    assert queue.list_ids("all", now, search="%") == []
+    assert queue.list_ids("all", now, search="sourdough?") == [ids["private"]]
+
+
+def test_set_status_transitions(store, account):
+    ids = add(store, account, [item("m", "c")])
+    cid = ids["c"]
+    now = T0 + timedelta(minutes=10)
+    conv = queue.set_status(store, cid, "done", POLICY, now)
+    assert conv.status == "done" and conv.resolved_at == now and conv.due_at is None
+    conv = queue.set_status(store, cid, "open", POLICY, now)
+    assert conv.status == "open" and conv.resolved_at is None
+    assert conv.due_at == T0 + timedelta(minutes=60)  # the original clock: never paused
+    conv = queue.set_status(store, cid, "spam", POLICY, now)
+    assert conv.status == "spam" and conv.due_at is None
+    with pytest.raises(queue.QueueError):
+        queue.set_status(store, cid, "archived", POLICY, now)
+    with pytest.raises(queue.QueueError):
+        queue.set_status(store, 9999, "done", POLICY, now)
+
+
+def test_snooze_requires_future_time(store, account):
+    ids = add(store, account, [item("m", "c")])
+    now = T0 + timedelta(minutes=10)
+    for until in (None, now, now - timedelta(minutes=1)):
+        with pytest.raises(queue.QueueError):
+            queue.set_status(store, ids["c"], "snoozed", POLICY, now, snoozed_until=until)
+    assert Conversation.get_by_id(ids["c"]).status == "open"
+
+
+def test_snooze_pauses_and_wake_resumes_with_remaining_time(store, account):
+    ids = add(store, account, [item("m", "c")])
+    cid = ids["c"]
+    at = T0 + timedelta(minutes=20)  # 40 of the 60 minutes left
+    until = T0 + timedelta(hours=3)
+    conv = queue.set_status(store, cid, "snoozed", POLICY, at, snoozed_until=until)
+    assert conv.paused_remaining_s == 40 * 60
+    assert conv.due_at is None
+    assert queue.wake_snoozed(store, POLICY, until - timedelta(seconds=1)) == []
+    assert queue.wake_snoozed(store, POLICY, until) == [cid]
+    conv = Conversation.get_by_id(cid)
+    assert conv.status == "open"
+    assert conv.snoozed_until is None
+    assert conv.resumed_at == until
+    assert conv.due_at == until + timedelta(minutes=40)
+    # Re-evaluating later (targets edited, restart) keeps the same deadline.
+    queue.recompute_all(store, POLICY, until + timedelta(minutes=30))
+    assert Conversation.get_by_id(cid).due_at == until + timedelta(minutes=40)
+
+
+def test_waiting_pauses_overdue_item_with_zero_left(store, account):
+    ids = add(store, account, [item("m", "c")])
+    cid = ids["c"]
+    conv = queue.set_status(store, cid, "waiting", POLICY, T0 + timedelta(minutes=90))
+    assert conv.paused_remaining_s == 0
+    conv = queue.set_status(store, cid, "open", POLICY, T0 + timedelta(minutes=120))
+    assert conv.due_at == T0 + timedelta(minutes=120)
+
+
+def test_rows_batch(store, account):
+    ids = add(store, account, [item(f"m{i}", f"c{i}", author=f"a{i}", name=f"Person {i}", text=f"text {i}")
+                               for i in range(501)])
+    all_ids = list(ids.values())
+    rows = queue.rows(all_ids)
+    assert set(rows) == set(all_ids)
+    row = rows[ids["c7"]]
+    assert row.contact_name == "Person 7"
+    assert row.preview == "text 7"
+    assert row.channel == "instagram"
+    assert row.account_name == "Demo IG"
+    assert row.target_minutes == 60
+    assert row.state(T0) == "ok"
+    assert row.state(T0 + timedelta(minutes=50)) == "due_soon"
+    assert row.state(T0 + timedelta(minutes=60)) == "overdue"
+    assert queue.rows([]) == {}
+
+
+def test_linked_conversations_after_merge(store, account):
+    with store.write():
+        other = Account.create(kind="email", name="Mail", created_at=T0)
+    add(store, account, [item("ig1", "ig", author="ig:lea", name="Léa")])
+    ingest.ingest(store, other.id, [item("em1", "em", author="lea@example.org", name="lea@example.org",
+                                         kind="email")], None, POLICY, T0)
+    ig = Conversation.get(Conversation.external_id == "ig")
+    em = Conversation.get(Conversation.external_id == "em")
+    assert queue.linked_conversations(ig.id) == []
+    queue.merge_contacts(store, ig.contact_id, em.contact_id)
+    assert queue.linked_conversations(ig.id) == [em.id]
+    assert queue.linked_conversations(em.id) == [ig.id]
+    assert Conversation.get_by_id(em.id).contact_name == "Léa"
+    with pytest.raises(queue.QueueError):
+        queue.merge_contacts(store, ig.contact_id, ig.contact_id)
+    with pytest.raises(queue.QueueError):
+        queue.merge_contacts(store, ig.contact_id, 999)
+
+
+def test_thread_order_and_authors(store, account):
+    add(store, account, [
+        item("m2", "c", minutes=2, text="second"),
+        item("m1", "c", minutes=1, text="first"),
+        item("o1", "c", minutes=3, text="reply", outbound=True, author="me"),
+    ])
+    conv = Conversation.get()
+    messages = queue.thread(conv.id)
+    assert [m.text for m in messages] == ["first", "second", "reply"]
+    assert [m.direction for m in messages] == ["in", "in", "out"]
+    assert messages[0].author_name == "Customer"
+    assert messages[2].author_name == "You"
+    assert all(m.state == "" for m in messages)
