@@ -1,0 +1,307 @@
+"""`socialdesk hours show|set` and `socialdesk away on|off`: opening hours and away mode from the shell.
+
+Decisions:
+- `hours set` edits the stored schedule (or the default one) field by field and validates the whole
+  result with `Schedule.from_json`; anything invalid (week spec, timezone, holiday region, date) is a
+  usage error (exit 2) with the schedule's own owner-readable message, and nothing is saved.
+- `--holidays CC[-SUBDIV]` (DE, DE-BY, US-CA) sets the public-holiday calendar; `--holidays none`
+  clears it. `--closed DATE` adds a closed date, `--reopen DATE` removes one, `--special DATE=WINDOWS`
+  sets special hours for one date ("2026-12-24=09:00-12:00", or "=closed"), `--clear-special DATE`
+  drops them. `--business-name` sets {business}.
+- Times given without a zone (`away on --until 2026-12-03T09:00`) are read in the schedule's timezone,
+  the zone the owner thinks in; "2h", "30m", "3d" are relative to now.
+- `away on` while already away changes the current away period (its end and message) instead of
+  stacking a second one, so `away off` has one thing to end. Away periods that ended more than 30 days
+  ago are dropped when away mode changes, so the list does not grow forever.
+- After any change the target clock of every awaiting conversation is recomputed and the cached policy
+  invalidated, so `socialdesk queue` and a running window agree at once.
+- `hours posts ACCOUNT on|off` switches an account's status posts (texts are edited in the window).
+- `hours show --json` keys (stable): timezone, week (spec text), week_windows, holidays, closed_dates,
+  special_hours (date -> windows text), away [{start, end, message, active}], state, open, next_open,
+  next_close, business_name, automation_paused, status_posts [{when, account, kind, text}]. Times are
+  ISO 8601 UTC with "Z".
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from socialdesk import cli
+from socialdesk.core.hours import AwayPeriod, Schedule, ScheduleError, format_week_spec, parse_week_spec
+
+PRUNE_AWAY_AFTER = timedelta(days=30)
+_RELATIVE = re.compile(r"^\d+[mhd]$")
+
+
+def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    hours = sub.add_parser("hours", parents=[common], help="show or change opening hours")
+    hsub = hours.add_subparsers(dest="hours_command", metavar="ACTION", required=True)
+    p = hsub.add_parser("show", parents=[common], help="opening hours, away mode and the next automatic posts")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_hours_show)
+    p = hsub.add_parser("set", parents=[common], help="change opening hours")
+    p.add_argument("--timezone", metavar="TZ", help="IANA name, e.g. Europe/Berlin")
+    p.add_argument("--week", metavar="SPEC", help='e.g. "mon-fri 09:00-12:30,13:30-17:00; sat 10:00-14:00"')
+    p.add_argument("--holidays", metavar="CC[-SUBDIV]", help="public holidays, e.g. DE or DE-BY; 'none' to clear")
+    p.add_argument("--closed", action="append", default=[], metavar="DATE", help="add a closed date (YYYY-MM-DD)")
+    p.add_argument("--reopen", action="append", default=[], metavar="DATE", help="remove a closed date")
+    p.add_argument("--special", action="append", default=[], metavar="DATE=WINDOWS",
+                   help='special hours for one date, e.g. "2026-12-24=09:00-12:00"')
+    p.add_argument("--clear-special", action="append", default=[], metavar="DATE", help="drop a date's special hours")
+    p.add_argument("--business-name", metavar="NAME", help="your business's name, used in {business}")
+    p.set_defaults(func=cmd_hours_set)
+    p = hsub.add_parser("posts", parents=[common], help="switch an account's opening/closing/away posts on or off")
+    p.add_argument("account", help="account name")
+    p.add_argument("state", choices=("on", "off"))
+    p.set_defaults(func=cmd_hours_posts)
+
+    away = sub.add_parser("away", parents=[common], help="away mode: closed until you are back")
+    asub = away.add_subparsers(dest="away_command", metavar="ACTION", required=True)
+    p = asub.add_parser("on", parents=[common], help="go away now")
+    p.add_argument("--until", metavar="ISO_DATETIME", help="when you are back (schedule's timezone), or 3d / 2h")
+    p.add_argument("--message", metavar="TEXT", help="the auto-reply while away (placeholders allowed)")
+    p.set_defaults(func=cmd_away_on)
+    p = asub.add_parser("off", parents=[common], help="end away mode now")
+    p.set_defaults(func=cmd_away_off)
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def _schedule(core) -> Schedule:
+    """A private copy of the current schedule (the cached policy's object is never mutated)."""
+    return Schedule.from_json(core.policy().schedule.to_json())
+
+
+def _save(core, schedule: Schedule) -> None:
+    from socialdesk.core import queue
+
+    core.settings.set("hours.schedule", schedule.to_json())
+    invalidate = getattr(core.policy, "invalidate", None)
+    if invalidate is not None:
+        invalidate()
+    queue.recompute_all(core.store, queue.Policy.load(core.settings), core.clock.now())
+
+
+def _date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise cli.UsageError(f"{option}: {text!r} is not a date like 2026-12-24.") from None
+
+
+def _windows_text(windows) -> str:
+    spec = format_week_spec({0: windows})
+    return spec.split(" ", 1)[1] if " " in spec else "closed"
+
+
+def _when(text: str, now: datetime, tz: str) -> datetime:
+    text = text.strip()
+    if _RELATIVE.match(text):
+        return cli.parse_when(text, now)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise cli.UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 3d / 2h.") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(timezone.utc)
+
+
+def _local(value: datetime, tz: str) -> str:
+    return value.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
+
+
+def _prune(schedule: Schedule, now: datetime) -> None:
+    schedule.away = [p for p in schedule.away if p.end is None or now - p.end < PRUNE_AWAY_AFTER]
+
+
+# --- hours show ---------------------------------------------------------------------------------------
+
+
+def hours_json(core, schedule: Schedule, now: datetime) -> dict:
+    from socialdesk.core import automation
+
+    try:
+        next_open = schedule.next_open(now)
+    except ScheduleError:
+        next_open = None
+    data = schedule.to_json()
+    holidays = schedule.holidays_country + (f"-{schedule.holidays_subdiv}" if schedule.holidays_subdiv else "")
+    return {
+        "timezone": schedule.timezone,
+        "week": format_week_spec(schedule.week),
+        "week_windows": data["week"],
+        "holidays": holidays,
+        "closed_dates": data["closed_dates"],
+        "special_hours": {d.isoformat(): _windows_text(w) for d, w in sorted(schedule.special_hours.items())},
+        "away": [
+            {"start": cli.iso(p.start), "end": cli.iso(p.end), "message": p.message, "active": p.covers(now)}
+            for p in schedule.away
+        ],
+        "state": schedule.state_label(now),
+        "open": schedule.is_open(now),
+        "next_open": cli.iso(next_open),
+        "next_close": cli.iso(schedule.next_close(now)),
+        "business_name": core.settings.get("business.name") or "",
+        "automation_paused": automation.is_paused(core.settings),
+        "status_posts": [
+            {"when": cli.iso(p.when), "account": p.account_name, "kind": p.kind, "text": p.text}
+            for p in automation.preview_status_posts(core.settings, schedule, now)
+        ],
+    }
+
+
+def cmd_hours_show(args) -> int:
+    with cli.open_core(args, write=False) as core:
+        now = core.clock.now()
+        data = hours_json(core, _schedule(core), now)
+    if args.json:
+        cli.emit_json(data)
+        return 0
+    tz = data["timezone"]
+    title = data["business_name"] or "Opening hours"
+    print(f"{title} — {data['state']}")
+    print(f"Timezone:   {tz}")
+    print(f"Week:       {data['week'] or 'closed every day'}")
+    print(f"Holidays:   {data['holidays'] or 'none'}")
+    print(f"Closed on:  {', '.join(data['closed_dates']) or '—'}")
+    if data["special_hours"]:
+        print("Special:    " + ", ".join(f"{d} {w}" for d, w in data["special_hours"].items()))
+    for p in data["away"]:
+        end = _local(datetime.fromisoformat(p["end"]), tz) if p["end"] else "until switched off"
+        start = _local(datetime.fromisoformat(p["start"]), tz)
+        mark = " (now)" if p["active"] else ""
+        message = f" — “{p['message']}”" if p["message"] else ""
+        print(f"Away:       {start} → {end}{mark}{message}")
+    print(f"Automation: {'PAUSED' if data['automation_paused'] else 'on'}")
+    if data["status_posts"]:
+        print("Automatic posts in the next 7 days:")
+        for post in data["status_posts"]:
+            when = _local(datetime.fromisoformat(post["when"]), tz)
+            print(f"  {when}  {post['account']}  {post['kind']}: {post['text']}")
+    else:
+        print("Automatic posts in the next 7 days: none")
+    return 0
+
+
+# --- hours set ----------------------------------------------------------------------------------------
+
+
+def cmd_hours_set(args) -> int:
+    changes = [args.timezone, args.week, args.holidays, args.closed, args.reopen, args.special,
+               args.clear_special, args.business_name]
+    if all(c is None or c == [] for c in changes):
+        raise cli.UsageError("Nothing to change: give --week, --timezone, --holidays, --closed, --special, ...")
+    with cli.open_core(args, write=True) as core:
+        now = core.clock.now()
+        data = _schedule(core).to_json()
+        try:
+            if args.timezone is not None:
+                data["timezone"] = args.timezone.strip()
+            if args.week is not None:
+                week = parse_week_spec(args.week)
+                data["week"] = Schedule(week=week).to_json()["week"]
+            if args.holidays is not None:
+                value = args.holidays.strip()
+                country, _, subdiv = ("", "", "") if value.lower() in ("", "none") else value.partition("-")
+                data["holidays_country"], data["holidays_subdiv"] = country.upper(), subdiv.upper()
+            closed = set(data["closed_dates"])
+            closed |= {_date(d, "--closed").isoformat() for d in args.closed}
+            closed -= {_date(d, "--reopen").isoformat() for d in args.reopen}
+            data["closed_dates"] = sorted(closed)
+            for item in args.special:
+                day, sep, windows = item.partition("=")
+                if not sep:
+                    raise cli.UsageError(f"--special expects DATE=WINDOWS, got {item!r}.")
+                parsed = parse_week_spec(f"mon {windows.strip() or 'closed'}")[0]
+                data["special_hours"][_date(day, "--special").isoformat()] = Schedule(week={0: parsed}).to_json()[
+                    "week"
+                ]["mon"]
+            for day in args.clear_special:
+                data["special_hours"].pop(_date(day, "--clear-special").isoformat(), None)
+            schedule = Schedule.from_json(data)
+        except ScheduleError as exc:
+            raise cli.UsageError(str(exc)) from None
+        if args.business_name is not None:
+            core.settings.set("business.name", args.business_name.strip())
+        _save(core, schedule)
+        print(f"Saved. Week: {format_week_spec(schedule.week) or 'closed every day'} ({schedule.timezone}).")
+        print(f"Now: {schedule.state_label(now)}")
+    return 0
+
+
+def cmd_hours_posts(args) -> int:
+    from socialdesk.core import automation
+    from socialdesk.core.store import Account
+
+    with cli.open_core(args, write=True) as core:
+        account = Account.get_or_none(Account.name == args.account)
+        if account is None:
+            raise cli.UsageError(f"No account named {args.account!r} (see `socialdesk account list`).")
+        if args.state == "on" and not automation.can_post(account):
+            raise cli.CliError(f"{account.name} cannot publish posts.")
+        try:
+            config = automation.load_config(core.settings)
+        except automation.AutomationConfigError as exc:
+            raise cli.CliError(f"The automation settings are invalid: {exc}") from None
+        config = config.with_status_posts(account.id, args.state == "on", core.clock.now())
+        automation.save_config(core.settings, config)
+        print(f"Status posts for {account.name}: {args.state}.")
+    return 0
+
+
+# --- away ---------------------------------------------------------------------------------------------
+
+
+def cmd_away_on(args) -> int:
+    from socialdesk.core import automation
+
+    message = (args.message or "").strip()
+    if message:
+        problems = automation.text_problems(message)
+        if problems:
+            raise cli.UsageError(f"--message: {problems[0]}")
+    with cli.open_core(args, write=True) as core:
+        now = core.clock.now()
+        schedule = _schedule(core)
+        until = _when(args.until, now, schedule.timezone) if args.until else None
+        if until is not None and until <= now:
+            raise cli.UsageError(f"--until must be in the future (it is {_local(until, schedule.timezone)}).")
+        _prune(schedule, now)
+        active = schedule.away_at(now)
+        if active is not None:
+            active.end = until
+            if args.message is not None:
+                active.message = message
+        else:
+            schedule.away.append(AwayPeriod(now, until, message))
+        try:
+            schedule.validate()
+        except ScheduleError as exc:
+            raise cli.UsageError(str(exc)) from None
+        _save(core, schedule)
+        print(schedule.state_label(now))
+        if automation.is_paused(core.settings):
+            print("Automation is paused: customers will not get an away message.")
+    return 0
+
+
+def cmd_away_off(args) -> int:
+    with cli.open_core(args, write=True) as core:
+        now = core.clock.now()
+        schedule = _schedule(core)
+        active = [p for p in schedule.away if p.covers(now)]
+        if not active:
+            print(f"You were not away. {schedule.state_label(now)}")
+            return 0
+        for p in active:
+            p.end = now
+        schedule.away = [p for p in schedule.away if p.end is None or p.end > p.start]
+        _prune(schedule, now)
+        _save(core, schedule)
+        print(schedule.state_label(now))
+    return 0
