@@ -11,7 +11,8 @@ Decisions:
   platform's special bodies first (Bluesky's ExpiredToken, Telegram's 409, ...).
 - Rate-limit headers (`X-RateLimit-*` as Mastodon sends them, `RateLimit-*` as Bluesky sends them,
   `Retry-After`) are parsed into `RateLimit`; when the platform said "0 remaining until T" we raise
-  `RateLimited(T)` before sending, instead of burning a request.
+  `RateLimited(T)` before sending, instead of burning a request. Reads and writes are tracked
+  separately (posting budgets are smaller and separate on Mastodon and Bluesky).
 - Secrets never leave this module in text: log lines and error messages use `redact_url` (which hides
   `/bot<token>/` path segments and token-like query values) and `scrub` (which hides any secret value
   the connector registered with `add_secret`). Exception texts from requests are never passed on
@@ -203,7 +204,9 @@ class Http:
         self.sleep = sleep
         self.now = now
         self.classify = classify
-        self.rate: RateLimit | None = None
+        # Last rate-limit window seen per bucket: platforms limit writes (posting) separately from
+        # reads, so an exhausted posting budget must not stop us from fetching.
+        self.limits: dict[str, RateLimit] = {}
         self._secrets: set[str] = set()
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
@@ -250,7 +253,8 @@ class Http:
         host = urlsplit(url).hostname or ""
         require_secure_transport(host, url.startswith("https://"), f"{self.service} connection")
         may_retry = (method in IDEMPOTENT_METHODS) if retry is None else retry
-        self._respect_rate_limit()
+        bucket = "read" if method in ("GET", "HEAD") else "write"
+        self._respect_rate_limit(bucket)
         attempt = 0
         while True:
             started = time.monotonic()
@@ -287,10 +291,10 @@ class Http:
                 )
                 rate = parse_rate_limit(response.headers, self.now())
                 if rate is not None:
-                    self.rate = rate
+                    self.limits[bucket] = rate
                 if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
                     return response
-                error = self._map_error(response)
+                error = self._map_error(response, self.limits.get(bucket))
                 response.close()
             if isinstance(error, TransientError) and may_retry and attempt < self.retries:
                 delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)
@@ -319,8 +323,8 @@ class Http:
         self.session.close()
 
     # -- internals -----------------------------------------------------------------------------
-    def _respect_rate_limit(self) -> None:
-        rate = self.rate
+    def _respect_rate_limit(self, bucket: str) -> None:
+        rate = self.limits.get(bucket)
         if rate is None or rate.remaining is None or rate.reset_at is None:
             return
         if rate.remaining <= 0 and rate.reset_at > self.now():
@@ -329,9 +333,9 @@ class Http:
                 rate.reset_at,
             )
         if rate.reset_at <= self.now():
-            self.rate = None
+            del self.limits[bucket]
 
-    def _map_error(self, response: requests.Response) -> ConnectorError:
+    def _map_error(self, response: requests.Response, rate: RateLimit | None) -> ConnectorError:
         if self.classify is not None:
             special = self.classify(response)
             if special is not None:
@@ -342,8 +346,8 @@ class Http:
         if status == 429:
             now = self.now()
             when = retry_after(response.headers, now)
-            if when is None and self.rate is not None and self.rate.reset_at is not None:
-                when = self.rate.reset_at
+            if when is None and rate is not None and rate.reset_at is not None:
+                when = rate.reset_at
             when = when if when is not None and when > now else now + timedelta(seconds=60)
             return RateLimited(f"{self.service} asked us to slow down (HTTP 429){suffix}.", when)
         if status in (401, 403):

@@ -118,6 +118,7 @@ class MastodonConnector:
         self.max_reconnects = max_reconnects
         self._me: dict[str, Any] | None = None
         self._roots: dict[str, str] = {}
+        self._stream_base: str | None = None
 
     # -- HTTP ----------------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
@@ -267,6 +268,11 @@ class MastodonConnector:
 
     # -- real time -----------------------------------------------------------------------------
     def _streaming_base(self) -> str:
+        if self._stream_base is None:
+            self._stream_base = self._discover_streaming_base()
+        return self._stream_base
+
+    def _discover_streaming_base(self) -> str:
         try:
             info = self.http.get_json("/api/v2/instance")
             url = ((info.get("configuration") or {}).get("urls") or {}).get("streaming") or ""

@@ -143,6 +143,7 @@ def test_429_uses_retry_after_and_remaining_zero_blocks_without_sending(fake):
     with pytest.raises(RateLimited) as info:
         http.get_json("/x")
     assert info.value.retry_at == NOW + timedelta(minutes=1) and len(fake.requests) == sent
+    assert http.post_json("/send", json={})["ok"]  # writes have their own budget
     http.now = lambda: NOW + timedelta(minutes=2)  # after the reset the block lifts
     assert http.get_json("/x")["ok"]
 
