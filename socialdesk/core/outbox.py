@@ -207,6 +207,11 @@ def resolve_unknown(store: Store, outbox_id: int, *, sent: bool, now: datetime) 
         if row.conversation_id and row.purpose == "reply":
             conv = Conversation.get_by_id(row.conversation_id)
             queue.recompute_awaiting(conv)
+            if conv.awaiting_since is None:
+                # Answered after all: drop the deadline a failed send reinstated (what apply_target
+                # gives for an item nobody awaits), or it would keep alerting and counting down.
+                conv.due_at = conv.due_soon_at = conv.target_minutes = None
+                conv.paused_remaining_s = conv.resumed_at = None
             conv.save()
     return row
 
