@@ -435,4 +435,5 @@ SPEC = ConnectorSpec(
     needs="A Bluesky app password (Settings → Privacy and security → App passwords); tick DM access to get DMs.",
     text_limit=POST_LIMIT,
     factory=lambda settings, secrets: BlueskyConnector(settings, secrets),
+    secret_name="password",  # the app password; the session tokens are stored next to it
 )

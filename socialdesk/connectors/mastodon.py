@@ -435,5 +435,6 @@ SPEC = ConnectorSpec(
     needs="A Mastodon account; you approve socialdesk in your browser and paste the code shown.",
     text_limit=TEXT_LIMIT,
     factory=lambda settings, secrets: MastodonConnector(settings, secrets),
+    secret_name="token",  # `account add --secret-stdin` stores an existing access token here
     login_flow=MastodonLogin(),
 )

@@ -300,4 +300,5 @@ SPEC = ConnectorSpec(
     needs="A bot token from @BotFather; connect the bot in Telegram Business settings to answer your own chats.",
     text_limit=TEXT_LIMIT,
     factory=lambda settings, secrets: TelegramConnector(settings, secrets),
+    secret_name="token",
 )

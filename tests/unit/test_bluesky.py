@@ -38,7 +38,7 @@ def target_for(item, **kwargs) -> ReplyTarget:
 
 def test_spec_settings_and_limit():
     assert dict((k, d) for k, _, d in SPEC.settings) == {"handle": "", "pds": "https://bsky.social"}
-    assert SPEC.text_limit == 300 and SPEC.login_flow is None
+    assert SPEC.text_limit == 300 and SPEC.login_flow is None and SPEC.secret_name == "password"
 
 
 def test_login_once_then_reuse_tokens_across_instances(fake):

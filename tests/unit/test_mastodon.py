@@ -55,6 +55,7 @@ def test_ids_compare_by_length_then_text():
 
 
 def test_oauth_pkce_oob_flow_stores_token(fake):
+    assert SPEC.secret_name == "token"  # an existing access token can be stored instead of logging in
     secrets = MemorySecrets()
     flow = SPEC.login_flow
     url = flow.start({"instance": fake.url}, secrets)

@@ -48,7 +48,7 @@ def target_for(item) -> ReplyTarget:
 
 def test_spec():
     assert SPEC.settings == (("api_base", "Bot API address", "https://api.telegram.org"),)
-    assert SPEC.secret_label == "Bot token" and "stream" in SPEC.capabilities
+    assert SPEC.secret_label == "Bot token" and SPEC.secret_name == "token" and "stream" in SPEC.capabilities
 
 
 def test_private_business_and_group_mentions(fake):
