@@ -24,8 +24,8 @@ from typing import Callable
 
 from socialdesk.connectors.base import (
     AccountInfo,
-    Author,
     AuthError,
+    Author,
     ConnectorSpec,
     InboundItem,
     OutboundResult,
@@ -120,13 +120,12 @@ LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
 LIVE_NAMES = ["Sam Taylor", "Chloé Dubois", "Kenji Sato", "Olivia Brown", "Mateo García", "Zainab Ali",
               "Finn O'Brien", "Ines Costa", "Jonas Weber", "Amara Nwosu"]
 
-FAILURES: dict[str, Callable[[], Exception]] = {
-    "transient": lambda: TransientError("The demo server is having a moment (simulated)."),
-    "auth": lambda: AuthError("The demo account's login expired (simulated)."),
-    "rate": lambda: RateLimited(
-        "Too many requests (simulated).", datetime.now(timezone.utc) + timedelta(seconds=30)
-    ),
-    "permanent": lambda: PermanentError("The demo platform rejected this (simulated)."),
+# Each takes the connector's injected `now`, so a simulated retry time follows the test's clock.
+FAILURES: dict[str, Callable[[datetime], Exception]] = {
+    "transient": lambda now: TransientError("The demo server is having a moment (simulated)."),
+    "auth": lambda now: AuthError("The demo account's login expired (simulated)."),
+    "rate": lambda now: RateLimited("Too many requests (simulated).", now + timedelta(seconds=30)),
+    "permanent": lambda now: PermanentError("The demo platform rejected this (simulated)."),
 }
 
 
@@ -147,7 +146,7 @@ class DemoConnector:
 
     def _maybe_fail(self) -> None:
         if self.fail:
-            raise FAILURES[self.fail]()
+            raise FAILURES[self.fail](self.now())
 
     def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
         self._maybe_fail()
