@@ -18,7 +18,7 @@ from typing import Callable
 from socialdesk import paths
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import Connector
-from socialdesk.core import queue
+from socialdesk.core import queue, snippets
 from socialdesk.core.clock import Clock, SystemClock
 from socialdesk.core.hours import Schedule, parse_week_spec, system_timezone_name
 from socialdesk.core.settings import Settings
@@ -98,6 +98,7 @@ def build_core(
     make_connector = connector_factory(profile.name)
     engine = SyncEngine(store, make_connector, clock, policy, on_change=on_change)
     core = Core(profile, store, settings, clock, engine, policy, make_connector)
+    snippets.load_starter_snippets(store, clock.now())  # first run only; deleting them is permanent
     _install_automation(core)
     return core
 
@@ -142,6 +143,13 @@ def seed_demo(core: Core) -> None:
     core.settings.set("demo.seeded", True)
 
 
+def ui_features(core: Core, tasks) -> tuple:
+    """The window's optional parts, each an object with ACTIONS (ui/actions.ActionSpec) and attach(window)."""
+    features: list = []
+    # features: one line per UI feature, in menu order
+    return tuple(features)
+
+
 def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
     """Build the main window around a Core and connect it to the engine, notifier and tray.
 
@@ -155,7 +163,7 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
     tasks = Tasks()
     relay = ChangeRelay()
     core.engine.on_change = relay.push
-    window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo)
+    window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo, features=ui_features(core, tasks))
     tasks.setParent(window)
     relay.setParent(window)
     relay.changed.connect(window.on_engine_change)

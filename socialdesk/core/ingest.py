@@ -129,8 +129,8 @@ def ingest(
         )
         parents = _fetch_map(
             db,
-            "SELECT external_id, conversation_id FROM message WHERE account_id = %d AND external_id IN ({})"
-            % account_id,
+            "SELECT external_id, conversation_id, direction FROM message"
+            " WHERE account_id = %d AND external_id IN ({})" % account_id,
             list({i.in_reply_to for i in valid if i.in_reply_to}),
         )
         seen: set[str] = set()
@@ -171,7 +171,7 @@ def ingest(
                 ),
             )
             message_id = cur.lastrowid
-            parents[item.external_id] = (conv_id,)
+            parents[item.external_id] = (conv_id, "out" if item.outbound else "in")
             result.new_message_ids.append(message_id)
             result.changed_conversation_ids.add(conv_id)
             update = conv_updates.setdefault(conv_id, {"inbound": [], "outbound": []})
@@ -180,6 +180,10 @@ def ingest(
             else:
                 update["inbound"].append(item)
                 result.new_inbound.append((conv_id, message_id))
+                parent = parents.get(item.in_reply_to) if item.in_reply_to else None
+                if parent is not None and parent[1] == "out":
+                    # An answer to our reply is new even if clocks disagree about which came first.
+                    update.setdefault("answers_to_us", set()).add(item.external_id)
         account = Account.get_by_id(account_id)
         _apply_conversation_updates(conv_updates, queue.channel_of(account), policy, now)
         account.cursor = cursor
@@ -213,8 +217,14 @@ def _create_identity(db, account_id: int, item: InboundItem, n_now: int) -> tupl
 
 
 def first_name_of(display_name: str) -> str:
-    """A cautious first name: the first word of a human-looking name, else "" (so fallbacks apply)."""
-    word = display_name.strip().split(" ")[0] if display_name.strip() else ""
+    """A cautious first name: the first word of a human-looking name, else "" (so fallbacks apply).
+
+    "Last, First" (common in e-mail From headers) gives First.
+    """
+    name = display_name.strip()
+    if name.count(",") == 1:
+        name = name.split(",")[1].strip()
+    word = name.split(" ")[0].strip(".,;:!?") if name else ""
     if not word or "@" in word or any(ch.isdigit() for ch in word) or not word[0].isalpha():
         return ""
     return word[:40]
@@ -279,7 +289,12 @@ def _apply_conversation_updates(
         else:
             # Only new inbound messages: extend the unanswered run without re-reading the thread.
             last_reply = conv.last_outbound_at
-            fresh = [i.created_at for i in inbound if last_reply is None or i.created_at > last_reply]
+            answers = change.get("answers_to_us", set())
+            fresh = sorted(
+                i.created_at
+                for i in inbound
+                if last_reply is None or i.created_at > last_reply or i.external_id in answers
+            )
             if fresh:
                 conv.unanswered_count += len(fresh)
                 if conv.awaiting_since is None or fresh[0] < conv.awaiting_since:

@@ -70,23 +70,34 @@ def key_text(spec: ActionSpec) -> str:
     return " / ".join(names)
 
 
-def build_actions(window: QWidget, triage_widgets: list[QWidget], extra: tuple[ActionSpec, ...] = ()) -> dict[str, QAction]:
-    """Create a QAction per spec, connected to `window.<handler>`; triage keys only on `triage_widgets`."""
+def build_actions(
+    window: QWidget,
+    triage_widgets: list[QWidget],
+    providers: list[tuple[tuple[ActionSpec, ...], object]],
+) -> dict[str, QAction]:
+    """Create a QAction per spec, connected to `<target>.<handler>`; triage keys only on `triage_widgets`.
+
+    `providers` pairs a tuple of specs with the object whose methods handle them: the window for
+    ACTIONS, and each feature (snippets, hours, ...) for its own specs.
+    """
     from PySide6.QtCore import Qt
 
     actions: dict[str, QAction] = {}
-    for spec in ACTIONS + tuple(extra):
-        handler = getattr(window, spec.handler)  # AttributeError here = a typo in ACTIONS
-        action = QAction(spec.title, window)
-        action.setObjectName(f"action_{spec.id}")
-        action.setShortcuts([QKeySequence(k) for k in spec.keys])
-        action.triggered.connect(handler)
-        if spec.triage:
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            for widget in triage_widgets:
-                widget.addAction(action)
-        else:
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            window.addAction(action)
-        actions[spec.id] = action
+    for specs, target in providers:
+        for spec in specs:
+            handler = getattr(target, spec.handler)  # AttributeError here = a typo in a spec
+            action = QAction(spec.title, window)
+            action.setObjectName(f"action_{spec.id}")
+            action.setShortcuts([QKeySequence(k) for k in spec.keys])
+            if spec.description:
+                action.setStatusTip(spec.description)
+            action.triggered.connect(handler)
+            if spec.triage:
+                action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                for widget in triage_widgets:
+                    widget.addAction(action)
+            else:
+                action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+                window.addAction(action)
+            actions[spec.id] = action
     return actions

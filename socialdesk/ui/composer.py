@@ -24,6 +24,7 @@ class Composer(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.channel = ""
+        self.row = None
         self.limit_override: int | None = None
         self.edit = ReplyEdit(self)
         self.edit.setObjectName("composer_edit")
@@ -55,10 +56,15 @@ class Composer(QWidget):
         self.edit.textChanged.connect(self.update_counter)
         self.update_counter()
 
-    def set_channel(self, channel: str, limit_override: int | None = None) -> None:
-        self.channel = channel
-        self.limit_override = limit_override
+    def set_conversation(self, row) -> None:
+        """The window selected a conversation (a core.queue.QueueRow): adapt counter and context."""
+        self.row = row
+        self.channel = row.channel
         self.update_counter()
+
+    def reply_meta(self) -> dict:
+        """How the text was written, for outbox.enqueue_reply: via, snippet_id, edited_after_snippet."""
+        return {}
 
     def text(self) -> str:
         return self.edit.toPlainText()

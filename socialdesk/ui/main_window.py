@@ -63,8 +63,11 @@ NEW_MESSAGE_BATCH_MS = 2_000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False):
+    def __init__(self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False, features: tuple = ()):
+        """`features` are objects with `ACTIONS` (ActionSpecs) and their handlers, plus `attach(window)`:
+        the snippet palette, hours editor, dashboard... each adds its own actions and widgets."""
         super().__init__()
+        self.features = list(features)
         self.core = core
         self.tasks = tasks
         self.notifier = notifier
@@ -179,8 +182,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.hours_label)
         self.statusBar().addPermanentWidget(self.accounts_label)
 
-        self.actions = actions_mod.build_actions(self, [self.table, self.thread_view])
+        providers = [(actions_mod.ACTIONS, self)] + [(f.ACTIONS, f) for f in self.features]
+        self.action_specs = [spec for specs, _target in providers for spec in specs]
+        self.actions = actions_mod.build_actions(self, [self.table, self.thread_view], providers)
         self._build_menus()
+        for feature in self.features:
+            feature.attach(self)
         self._set_conversation(None)
 
         self.countdown_timer = QTimer(self)
@@ -196,9 +203,8 @@ class MainWindow(QMainWindow):
         menus: dict[str, QMenu] = {}
         for name in actions_mod.MENU_ORDER:
             menus[name] = self.menuBar().addMenu("&" + name)
-        for spec in actions_mod.ACTIONS:
-            action = self.actions[spec.id]
-            menus[spec.menu].addAction(action)
+        for spec in self.action_specs:
+            menus[spec.menu].addAction(self.actions[spec.id])
         self.menus = menus
 
     # --- loading --------------------------------------------------------------------------------------
@@ -351,6 +357,7 @@ class MainWindow(QMainWindow):
         """Every 30 s: countdowns repaint, deadline alerts are collected, the tray follows."""
         self.model.refresh_countdowns()
         self.reload()
+        self.refresh_accounts()  # also the "Open until 17:00" label, which changes with time
         self.check_alerts()
 
     def check_alerts(self) -> None:
@@ -414,7 +421,7 @@ class MainWindow(QMainWindow):
             self.thread_view.clear()
             return
         self.header.setText(f"{row.contact_name or '(unknown)'}  ·  {icons.channel_label(row.channel)}")
-        self.composer.set_channel(row.channel)
+        self.composer.set_conversation(row)
 
     def _load_thread(self, conv_id: int) -> None:
         def work():
@@ -584,7 +591,7 @@ class MainWindow(QMainWindow):
             self.composer.hint.show()
             return
         text = self.composer.text()
-        meta = self.composer_reply_meta()
+        meta = self.composer.reply_meta()
         next_id = self._next_after_current()
         store, policy, now, engine = self.core.store, self.core.policy, self.core.clock.now(), self.core.engine
 
@@ -605,10 +612,6 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Could not send", str(exc))
 
         self.tasks.run(work, sent, failed)
-
-    def composer_reply_meta(self) -> dict:
-        """How the reply was written (manual vs snippet); the snippet feature extends this."""
-        return {}
 
     # --- navigation -----------------------------------------------------------------------------------------
 
@@ -692,7 +695,7 @@ class MainWindow(QMainWindow):
         line = QLineEdit(dialog)
         line.setPlaceholderText("Type a command…")
         listing = QListWidget(dialog)
-        for spec in actions_mod.ACTIONS:
+        for spec in self.action_specs:
             item = QListWidgetItem(f"{spec.title}    —    {actions_mod.key_text(spec)}")
             item.setData(Qt.ItemDataRole.UserRole, spec.id)
             listing.addItem(item)
@@ -732,11 +735,11 @@ class MainWindow(QMainWindow):
         dialog = QDialog(self)
         dialog.setObjectName("cheat_sheet")
         dialog.setWindowTitle("Keyboard shortcuts")
-        table = QTableWidget(len(actions_mod.ACTIONS), 2, dialog)
+        table = QTableWidget(len(self.action_specs), 2, dialog)
         table.setHorizontalHeaderLabels(["Action", "Keys"])
         table.verticalHeader().hide()
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        for row, spec in enumerate(actions_mod.ACTIONS):
+        for row, spec in enumerate(self.action_specs):
             table.setItem(row, 0, QTableWidgetItem(spec.title))
             table.setItem(row, 1, QTableWidgetItem(actions_mod.key_text(spec)))
         table.resizeColumnsToContents()
