@@ -1,0 +1,250 @@
+"""Tests for core/sync.py: run_once over several accounts, error states, backoff with jitter, background run."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from socialdesk.connectors.base import PermanentError
+from socialdesk.connectors.demo import OPENING, DemoConnector
+from socialdesk.core import outbox, queue
+from socialdesk.core.clock import ManualClock
+from socialdesk.core.hours import Schedule
+from socialdesk.core.store import Account, Conversation, Message, Outbox
+from socialdesk.core.sync import BACKOFF_BASE_S, ChangeSet, SyncEngine
+from socialdesk.core.targets import TargetConfig
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+POLICY = queue.Policy(TargetConfig.default(), Schedule.always_open("UTC"))
+
+
+class Harness:
+    def __init__(self, store, rng=None):
+        self.clock = ManualClock(T0)
+        self.fetches: dict[str, int] = {}
+        self.built: list[str] = []
+        self.store = store
+        self.engine = SyncEngine(store, self.make, self.clock, lambda: POLICY, rng=rng or random.Random(0))
+
+    def make(self, account: Account):
+        self.built.append(account.name)
+        connector = DemoConnector(dict(account.settings), None, now=self.clock.now)
+        original = connector.fetch
+
+        def counting_fetch(cursor):
+            self.fetches[account.name] = self.fetches.get(account.name, 0) + 1
+            return original(cursor)
+
+        connector.fetch = counting_fetch
+        return connector
+
+    def add(self, name: str, **settings) -> Account:
+        with self.store.write():
+            return Account.create(kind="demo", name=name, settings=settings, created_at=T0)
+
+
+def test_run_once_ingests_every_account(store):
+    h = Harness(store)
+    ig = h.add("IG", channel="instagram")
+    mail = h.add("Mail", channel="email")
+    change = h.engine.run_once()
+    expected = len(OPENING["instagram"]) + len(OPENING["email"])
+    assert Message.select().count() == expected
+    assert len(change.new_inbound) == expected
+    assert change.accounts == {ig.id, mail.id}
+    for acc in (ig, mail):
+        fresh = Account.get_by_id(acc.id)
+        assert fresh.state == "ok" and fresh.last_error == ""
+        assert fresh.cursor["seq"] == 0
+        assert fresh.next_sync_at == T0 + timedelta(seconds=5)  # the demo poll interval
+    # Second pass: nothing new, nothing duplicated.
+    assert h.engine.run_once().new_inbound == []
+    assert Message.select().count() == expected
+
+
+def test_disabled_account_is_not_synced(store):
+    h = Harness(store)
+    h.add("IG", channel="instagram")
+    with store.write():
+        Account.update(enabled=False).execute()
+    assert not h.engine.run_once()
+    assert h.fetches == {}
+
+
+@pytest.mark.parametrize(
+    "fail,state", [("transient", "backoff"), ("auth", "auth_error"), ("rate", "rate_limited"), ("permanent", "error")]
+)
+def test_failing_account_records_state_and_others_continue(store, fail, state):
+    h = Harness(store)
+    bad = h.add("Bad", channel="x", fail=fail)
+    good = h.add("Good", channel="instagram")
+    h.engine.run_once()
+    b = Account.get_by_id(bad.id)
+    assert b.state == state
+    assert "simulated" in b.last_error
+    if fail == "auth":
+        assert b.next_sync_at is None
+    else:
+        assert b.next_sync_at > T0
+    if fail == "rate":
+        assert b.next_sync_at == T0 + timedelta(seconds=30)
+    assert Account.get_by_id(good.id).state == "ok"
+    assert Message.select().where(Message.account == good.id).count() == len(OPENING["instagram"])
+    assert Message.select().where(Message.account == bad.id).count() == 0
+
+
+def test_auth_error_is_skipped_until_reset(store):
+    h = Harness(store)
+    acc = h.add("Bad", channel="x", fail="auth")
+    h.engine.run_once()
+    assert h.fetches == {"Bad": 1}
+    h.clock.advance(hours=1)
+    h.engine.run_once()
+    h.engine.sync_account(acc.id)
+    assert h.fetches == {"Bad": 1}
+    assert h.engine.connector(acc.id) is None
+    # The owner fixes the login (here: the setting) and re-logs in.
+    with store.write():
+        Account.update(settings={"channel": "x"}).where(Account.id == acc.id).execute()
+    h.engine.reset_account(acc.id)
+    assert Account.get_by_id(acc.id).state == "new"
+    h.engine.run_once()
+    assert h.fetches == {"Bad": 2}
+    assert Account.get_by_id(acc.id).state == "ok"
+    assert Message.select().count() == len(OPENING["x"])
+
+
+def test_backoff_grows_with_jitter_and_resets_after_success(store):
+    h = Harness(store, rng=random.Random(0))
+    acc = h.add("Bad", channel="x", fail="transient")
+    expected_rng = random.Random(0)
+    for failures in (1, 2, 3):
+        h.engine.sync_account(acc.id)
+        base = BACKOFF_BASE_S * 2 ** (failures - 1)
+        expected = base * expected_rng.uniform(0.5, 1.5)
+        fresh = Account.get_by_id(acc.id)
+        assert fresh.state == "backoff"
+        delay = (fresh.next_sync_at - h.clock.now()).total_seconds()
+        assert delay == pytest.approx(expected, abs=1e-3)
+        assert base * 0.5 <= delay <= base * 1.5
+    # A transient failure rebuilds the connector next time.
+    assert h.built.count("Bad") == 3
+    with store.write():
+        Account.update(settings={"channel": "x"}).where(Account.id == acc.id).execute()
+    h.engine.invalidate(acc.id)
+    h.engine.sync_account(acc.id)
+    assert Account.get_by_id(acc.id).state == "ok"
+    with store.write():
+        Account.update(settings={"channel": "x", "fail": "transient"}).where(Account.id == acc.id).execute()
+    h.engine.invalidate(acc.id)
+    h.engine.sync_account(acc.id)
+    delay = (Account.get_by_id(acc.id).next_sync_at - h.clock.now()).total_seconds()
+    assert BACKOFF_BASE_S * 0.5 <= delay <= BACKOFF_BASE_S * 1.5  # counting started again
+
+
+def test_connector_that_cannot_be_built_marks_error(store):
+    h = Harness(store)
+    acc = h.add("Odd", channel="myspace")
+    ok = h.add("Good", channel="instagram")
+    h.engine.run_once()
+    assert Account.get_by_id(acc.id).state == "error"
+    assert "myspace" in Account.get_by_id(acc.id).last_error
+    assert Account.get_by_id(ok.id).state == "ok"
+
+
+def test_crashing_connector_becomes_backoff(store):
+    h = Harness(store)
+    acc = h.add("IG", channel="instagram")
+    connector = h.engine.connector(acc.id)
+
+    def crash(cursor):
+        raise KeyError("bug")
+
+    connector.fetch = crash
+    h.engine.sync_account(acc.id)
+    fresh = Account.get_by_id(acc.id)
+    assert fresh.state == "backoff"
+    assert "KeyError" in fresh.last_error
+
+
+def test_tick_wakes_snoozes_and_flushes_outbox(store):
+    h = Harness(store)
+    h.add("IG", channel="instagram")
+    h.engine.run_once()
+    conv_id = queue.list_ids("awaiting", h.clock.now())[0]
+    row = outbox.enqueue_reply(store, conv_id, "On it!", POLICY, h.clock.now())
+    other = queue.list_ids("awaiting", h.clock.now())[0]
+    queue.set_status(store, other, "snoozed", POLICY, h.clock.now(), snoozed_until=T0 + timedelta(minutes=30))
+    change = h.engine.tick()
+    assert Outbox.get_by_id(row.id).state == "sent"
+    assert change.outbox and conv_id in change.conversation_ids
+    assert Conversation.get_by_id(other).status == "snoozed"
+    h.clock.advance(minutes=30)
+    change = h.engine.tick()
+    assert other in change.conversation_ids
+    assert Conversation.get_by_id(other).status == "open"
+
+
+def test_recover_turns_sending_into_unknown(store):
+    h = Harness(store)
+    h.add("IG", channel="instagram")
+    h.engine.run_once()
+    conv_id = queue.list_ids("awaiting", h.clock.now())[0]
+    row = outbox.enqueue_reply(store, conv_id, "On it!", POLICY, h.clock.now())
+    with store.write():
+        Outbox.update(state="sending").where(Outbox.id == row.id).execute()
+    assert h.engine.recover().outbox
+    assert Outbox.get_by_id(row.id).state == "unknown"
+
+
+def test_hooks_run_and_their_failures_are_contained(store):
+    h = Harness(store)
+    h.add("IG", channel="instagram")
+    seen = []
+
+    def ingest_hook(account, result, now):
+        seen.append((account.name, len(result.new_inbound)))
+        return {12345}
+
+    def broken_hook(account, result, now):
+        raise RuntimeError("hook bug")
+
+    h.engine.ingest_hooks += [broken_hook, ingest_hook]
+    h.engine.tick_hooks.append(lambda now: (_ for _ in ()).throw(PermanentError("tick bug")))
+    change = h.engine.run_once()
+    assert seen == [("IG", len(OPENING["instagram"]))]
+    assert 12345 in change.conversation_ids
+
+
+def test_changeset_merge_and_truth():
+    a = ChangeSet()
+    assert not a
+    a.merge(ChangeSet({1}, [(1, 2)], {3}, True))
+    assert a and a.conversation_ids == {1} and a.new_inbound == [(1, 2)] and a.accounts == {3} and a.outbox
+
+
+def test_background_run_reports_changes(store):
+    """A real, short background run: the scheduler polls the account and on_change gets a ChangeSet."""
+    h = Harness(store)
+    h.add("IG", channel="instagram")
+    got: list[ChangeSet] = []
+    arrived = threading.Event()
+
+    def on_change(change: ChangeSet) -> None:
+        got.append(change)
+        if change.new_inbound:
+            arrived.set()
+
+    h.engine.on_change = on_change
+    h.engine.start()
+    try:
+        assert arrived.wait(2.0), "no ChangeSet with new messages within 2 s"
+    finally:
+        h.engine.stop(timeout=2.0)
+    assert all(isinstance(c, ChangeSet) for c in got)
+    assert sum(len(c.new_inbound) for c in got) == len(OPENING["instagram"])
+    assert Message.select().count() == len(OPENING["instagram"])
+    assert not any(t.is_alive() for t in h.engine._threads)
