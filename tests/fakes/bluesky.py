@@ -32,7 +32,6 @@ DID = "did:plc:shop"
 HANDLE = "shop.bsky.social"
 PASSWORD = "abcd-efgh-ijkl-mnop"
 CHAT_PROXY = "did:web:api.bsky.chat#bsky_chat"
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def _iso(moment: datetime) -> str:
@@ -43,6 +42,8 @@ class BlueskyFake(FakeServer):
     def __init__(self, lifetime: float = 300.0):
         super().__init__(lifetime)
         self.counter = itertools.count(1)
+        # Fake clock: one second per event, starting an hour ago, so seeded items look recent.
+        self.epoch = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
         self.dm_access = True
         self.access: set[str] = set()
         self.expired: set[str] = set()
@@ -60,7 +61,7 @@ class BlueskyFake(FakeServer):
 
     # -- programming -----------------------------------------------------------------------------
     def _tick(self) -> datetime:
-        return EPOCH + timedelta(seconds=next(self.counter))
+        return self.epoch + timedelta(seconds=next(self.counter))
 
     def add(
         self,
