@@ -49,7 +49,7 @@ from socialdesk.connectors.base import (
     TransientError,
 )
 from socialdesk.connectors.html_text import clean_text
-from socialdesk.connectors.http import Http, error_detail, utcnow
+from socialdesk.connectors.http import Http, error_detail, parse_iso, utcnow
 
 log = logging.getLogger("socialdesk.connectors.bluesky")
 
@@ -63,6 +63,7 @@ NO_DM_ACCESS = (
     "app password with \"Allow access to your direct messages\" ticked and store it for this account."
 )
 _GRAPHEME = regex.compile(r"\X")
+_BEGINNING = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def graphemes(text: str) -> int:
@@ -74,15 +75,6 @@ class NoDmAccess(PermanentError):
 
     def __init__(self) -> None:
         super().__init__(NO_DM_ACCESS)
-
-
-def _parse_time(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(timezone.utc)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _iso(moment: datetime) -> str:
@@ -230,9 +222,9 @@ class BlueskyConnector:
         return items, cursor
 
     def _fetch_notifications(self, cursor: dict, me: str) -> tuple[list[InboundItem], dict]:
-        watermark = _parse_time(cursor["seen"]) if cursor.get("seen") else None
+        watermark = parse_iso(cursor.get("seen"))
         seen_uris = set(cursor.get("seen_uris") or [])
-        found: dict[str, dict[str, Any]] = {}
+        found: dict[str, tuple[datetime, dict[str, Any]]] = {}
         api_cursor: str | None = None
         for _ in range(self.max_pages if watermark else 1):
             params: dict[str, Any] = {"limit": self.page_limit}
@@ -244,25 +236,21 @@ class BlueskyConnector:
                 raise TransientError("Bluesky sent an unexpected notifications list. Will try again.")
             reached = False
             for note in notes:
-                if not isinstance(note, dict) or "uri" not in note or "indexedAt" not in note:
-                    continue
-                at = _parse_time(note["indexedAt"])
+                at = parse_iso(note.get("indexedAt")) if isinstance(note, dict) else None
+                if at is None or not isinstance(note.get("uri"), str):
+                    continue  # malformed entry: nothing we could show or answer
                 if watermark is not None and (at < watermark or (at == watermark and note["uri"] in seen_uris)):
                     reached = reached or at < watermark
                     continue
-                found.setdefault(note["uri"], note)
+                found.setdefault(note["uri"], (at, note))
             api_cursor = page.get("cursor")
             if reached or not api_cursor or not notes:
                 break
-        newest = watermark
-        for note in found.values():
-            at = _parse_time(note["indexedAt"])
-            if newest is None or at > newest:
-                newest = at
-        if newest is not None and newest != watermark:
+        newest = max([watermark, *(at for at, _ in found.values())], key=lambda t: t or _BEGINNING)
+        if newest != watermark:
             seen_uris = set()
-        seen_uris |= {u for u, n in found.items() if _parse_time(n["indexedAt"]) == newest}
-        ordered = sorted(found.values(), key=lambda n: (_parse_time(n["indexedAt"]), n["uri"]))
+        seen_uris |= {uri for uri, (at, _) in found.items() if at == newest}
+        ordered = [note for _, note in sorted(found.values(), key=lambda pair: (pair[0], pair[1]["uri"]))]
         items = [self._post_item(n) for n in ordered if n.get("reason") in ITEM_REASONS
                  and (n.get("author") or {}).get("did") != me]
         if items and newest is not None:
@@ -271,7 +259,7 @@ class BlueskyConnector:
             except ConnectorError as exc:  # only the official app's badge depends on it
                 log.info("Bluesky updateSeen failed: %s", type(exc).__name__)
         # An account with no notifications yet starts from the beginning of time next fetch.
-        cursor["seen"] = _iso(newest or datetime(1970, 1, 1, tzinfo=timezone.utc))
+        cursor["seen"] = _iso(newest or _BEGINNING)
         cursor["seen_uris"] = sorted(seen_uris)
         return items, cursor
 
@@ -295,7 +283,7 @@ class BlueskyConnector:
                 profile_url=f"https://bsky.app/profile/{handle}",
             ),
             text=clean_text(record.get("text") if isinstance(record.get("text"), str) else ""),
-            created_at=_parse_time(note["indexedAt"]),
+            created_at=parse_iso(note["indexedAt"]) or self.now(),
             permalink=f"https://bsky.app/profile/{handle}/post/{_rkey(note['uri'])}",
             in_reply_to=parent.get("uri") or "",
             meta={
@@ -349,7 +337,7 @@ class BlueskyConnector:
                 profile_url=f"https://bsky.app/profile/{handle}",
             ),
             text=clean_text(message.get("text") if isinstance(message.get("text"), str) else ""),
-            created_at=_parse_time(message.get("sentAt")),
+            created_at=parse_iso(message.get("sentAt")) or self.now(),
             outbound=sender == me,
             meta={"convo_id": convo_id, "message_id": str(message.get("id"))},
         )

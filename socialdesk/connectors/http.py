@@ -134,6 +134,19 @@ def _parse_reset(value: str, now: datetime) -> datetime | None:
     return parsed.astimezone(timezone.utc)
 
 
+def parse_iso(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp from a platform as aware UTC, or None when it is missing or garbled."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
 def _int_or_none(value: str | None) -> int | None:
     if value is None:
         return None

@@ -41,7 +41,7 @@ import hashlib
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from secrets import token_urlsafe
 from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit
@@ -60,7 +60,7 @@ from socialdesk.connectors.base import (
     TransientError,
 )
 from socialdesk.connectors.html_text import html_to_text
-from socialdesk.connectors.http import Http, LineReader, check_base_url, utcnow
+from socialdesk.connectors.http import Http, LineReader, check_base_url, parse_iso, utcnow
 
 log = logging.getLogger("socialdesk.connectors.mastodon")
 
@@ -75,15 +75,6 @@ def newer(a: str, b: str | None) -> bool:
     if not b:
         return True
     return (len(a), a) > (len(b), b)
-
-
-def _parse_time(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(timezone.utc)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
 
 
 def _instance(settings: dict) -> str:
@@ -170,7 +161,7 @@ class MastodonConnector:
 
     def _item(self, notification: dict[str, Any]) -> InboundItem | None:
         status = notification.get("status")
-        if notification.get("type") != "mention" or not isinstance(status, dict):
+        if notification.get("type") != "mention" or not isinstance(status, dict) or "id" not in status:
             return None  # the status was deleted, or it is not a mention
         account = status.get("account") or notification.get("account") or {}
         me = self.me()
@@ -200,7 +191,8 @@ class MastodonConnector:
                 profile_url=account.get("url") or "",
             ),
             text=text,
-            created_at=_parse_time(status.get("created_at")),
+            # A garbled date must not lose the message: it then counts from when we saw it.
+            created_at=parse_iso(status.get("created_at")) or self.http.now(),
             permalink=status.get("url") or status.get("uri") or "",
             in_reply_to=str(status.get("in_reply_to_id") or ""),
             meta={

@@ -212,7 +212,8 @@ class TelegramConnector:
                 profile_url=f"https://t.me/{username}" if username else "",
             ),
             text=clean_text(text),
-            created_at=datetime.fromtimestamp(int(message.get("date") or 0), timezone.utc),
+            created_at=(datetime.fromtimestamp(message["date"], timezone.utc)
+                        if isinstance(message.get("date"), int) else self.now()),
             permalink=permalink,
             in_reply_to=f"{prefix}{chat_id}:{reply_to['message_id']}" if reply_to.get("message_id") else "",
             # In a business chat the chat id is the customer: anyone else writing is the business.

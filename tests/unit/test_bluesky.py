@@ -190,3 +190,11 @@ def test_reply_without_reference_is_permanent(fake):
     with pytest.raises(PermanentError):
         conn.reply(ReplyTarget("at://x", "mention", True, parent_external_id="at://x"), "hi", idempotency_key="k")
     assert conn._my_did() == DID
+
+
+def test_malformed_notifications_are_skipped(fake):
+    fake.add("fine")
+    fake.add("broken")["indexedAt"] = "not a date"
+    fake.notifications.append({"reason": "mention"})  # no uri at all
+    items, cursor = connector(fake).fetch(None)
+    assert [i.text for i in items] == ["fine"] and cursor["seen"]

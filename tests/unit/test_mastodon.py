@@ -246,3 +246,12 @@ def test_stream_gives_up_after_repeated_failures(fake):
     fake.inject(502, b"bad gateway", path="/streaming", times=10)
     with pytest.raises(TransientError):
         conn.stream({"min_id": "0"}, lambda i, c: None, threading.Event())
+
+
+def test_garbled_payload_fields_do_not_crash_or_lose_the_mention(fake):
+    note = fake.add("odd date")
+    note["status"]["created_at"] = "yesterday-ish"
+    fake.add("gone").pop("status")  # a deleted status: nothing to show
+    items, _ = connector(fake).fetch(None)
+    assert [i.text for i in items] == ["@shop odd date"]
+    assert items[0].created_at.tzinfo is not None

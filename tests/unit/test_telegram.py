@@ -194,3 +194,13 @@ def test_fake_runs_as_a_subprocess_with_seed_and_control_endpoints():
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_media_without_text_and_garbled_date(fake):
+    update = fake.add("x")
+    message = update["message"]
+    del message["text"]
+    message["photo"] = [{"file_id": "abc"}]
+    message["date"] = "soon"
+    items, _ = connector(fake).fetch(None)
+    assert items[0].text == "(sent a photo)" and items[0].created_at == NOW
