@@ -207,7 +207,8 @@ def cmd_reply(args) -> int:
             )
         except outbox.OutboxError as exc:
             raise CliError(str(exc)) from None
-        core.engine.flush_outbox()
+        # tick, not a bare flush: automation first retires status posts that are too late to send
+        core.engine.tick()
         row = type(row).get_by_id(row.id)
         if row.state == "sent":
             print(f"Sent to conversation {conv_id}.")

@@ -27,7 +27,17 @@ from peewee import fn
 from socialdesk.core import targets as targets_mod
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
-from socialdesk.core.store import Account, Contact, Conversation, Identity, Message, Store, to_micros
+from socialdesk.core.store import (
+    Account,
+    AutoReplyLedger,
+    Contact,
+    Conversation,
+    Identity,
+    Message,
+    Outbox,
+    Store,
+    to_micros,
+)
 from socialdesk.core.targets import TargetConfig, TargetInput
 
 STATUSES = ("open", "waiting", "snoozed", "done", "spam")
@@ -446,6 +456,18 @@ def merge_contacts(store: Store, keep_id: int, drop_id: int) -> None:
         if keep is None or drop is None:
             raise QueueError("Both contacts must exist to merge them.")
         Identity.update(contact=keep).where(Identity.contact == drop).execute()
+        # Auto-reply history follows the person, so a merge never allows a second reply in one
+        # closed period or escapes the daily cap (a period both already had keeps one row).
+        for row in AutoReplyLedger.select().where(AutoReplyLedger.contact == drop):
+            taken = AutoReplyLedger.select().where(
+                (AutoReplyLedger.contact == keep) & (AutoReplyLedger.closed_period_key == row.closed_period_key)
+            ).exists()
+            if taken:
+                row.delete_instance()
+            else:
+                row.contact = keep
+                row.save()
+        Outbox.update(contact=keep).where(Outbox.contact == drop).execute()
         Conversation.update(contact=keep, contact_name=keep.display_name).where(
             Conversation.contact == drop
         ).execute()
