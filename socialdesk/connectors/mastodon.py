@@ -290,7 +290,8 @@ class MastodonConnector:
                 response = self.http.request(
                     "GET",
                     self._streaming_base() + "/api/v1/streaming/user/notification",
-                    headers={**self._auth(), "Accept": "text/event-stream"},
+                    # identity: LineReader reads raw bytes, so the stream must not be compressed.
+                    headers={**self._auth(), "Accept": "text/event-stream", "Accept-Encoding": "identity"},
                     timeout=(10.0, self.idle_timeout),
                     stream=True,
                     retry=False,
@@ -357,7 +358,6 @@ class MastodonLogin:
                         "client_name": "socialdesk",
                         "redirect_uris": OOB,
                         "scopes": SCOPES,
-                        "website": "https://github.com/socialdesk",
                     },
                 )
             finally:
