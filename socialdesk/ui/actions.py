@@ -65,8 +65,11 @@ def key_text(spec: ActionSpec) -> str:
     """Human-readable keys, e.g. "j / ↓" (native text for modifiers)."""
     names = []
     for key in spec.keys:
+        if len(key) == 1:  # triage keys are typed as shown: lower-case j, not "J"
+            names.append(key)
+            continue
         native = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
-        names.append({"Down": "↓", "Up": "↑", "Return": "Enter"}.get(key, native or key))
+        names.append({"Down": "↓", "Up": "↑"}.get(key, (native or key).replace("Return", "Enter")))
     return " / ".join(names)
 
 

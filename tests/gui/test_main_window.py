@@ -132,3 +132,11 @@ def test_new_messages_are_announced_in_one_batch(qtbot, window, demo_core):
     assert len(window.recording.shown) == 1
     title, _body, conv_id = window.recording.shown[0]
     assert title == "3 new messages" and conv_id == conv_ids[-1]
+
+
+def test_readme_lists_every_window_shortcut(qapp):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for spec in actions_mod.ACTIONS:
+        assert f"| {actions_mod.key_text(spec)} | {spec.title} |" in readme, spec.id
