@@ -296,3 +296,10 @@ def test_backoff_delay_bounds():
     for attempt, base in [(1, 30), (2, 60), (3, 120), (20, 1800)]:
         seconds = outbox.backoff_delay(attempt, rng).total_seconds()
         assert base * 0.5 <= seconds <= base * 1.5
+
+
+def test_connector_crash_reports_the_reopened_conversation(store, conv):
+    outbox.enqueue_reply(store, conv.id, "Yes!", POLICY, NOW)
+    report = outbox.flush(store, lambda account_id: FakeConnector(ZeroDivisionError("bug")), POLICY, NOW)
+    assert Conversation.get_by_id(conv.id).awaiting_since == T0
+    assert report.changed_conversation_ids == {conv.id}  # the queue must refresh the row that came back

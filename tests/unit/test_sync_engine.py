@@ -248,3 +248,19 @@ def test_background_run_reports_changes(store):
     assert sum(len(c.new_inbound) for c in got) == len(OPENING["instagram"])
     assert Message.select().count() == len(OPENING["instagram"])
     assert not any(t.is_alive() for t in h.engine._threads)
+
+
+def test_connector_factory_bug_does_not_stop_other_accounts(store):
+    """A settings value the connector cannot read (interval_s=abc) must not break the whole pass."""
+    h = Harness(store)
+    bad = h.add("Bad", channel="x", interval_s="abc")
+    good = h.add("Good", channel="instagram")
+    h.engine.run_once()
+    fresh = Account.get_by_id(bad.id)
+    assert fresh.state == "error"
+    assert "ValueError" in fresh.last_error
+    assert Account.get_by_id(good.id).state == "ok"
+    assert Message.select().where(Message.account == good.id).count() == len(OPENING["instagram"])
+    assert h.engine.connector(bad.id) is None
+    # Retried later, not on every scheduler pass.
+    assert Account.get_by_id(bad.id).next_sync_at > h.clock.now()
