@@ -116,6 +116,11 @@ class SyncEngine:
                 except ConnectorError as exc:
                     self._set_state(account, "error", str(exc))
                     return None
+                except Exception as exc:  # e.g. a setting the connector cannot read: this account only
+                    log.exception("building the connector of %s failed", account.name)
+                    self._set_state(account, "error", f"Cannot start this account: {type(exc).__name__}: {exc}",
+                                    next_in=self._interval(account) * 5)
+                    return None
             return self._connectors[account_id]
 
     def invalidate(self, account_id: int) -> None:
