@@ -305,10 +305,12 @@ def flush(
             continue
         except Exception as exc:  # a connector bug must not kill the sender loop
             log.exception("connector crashed while sending outbox %s", fresh.id)
-            outcome = _record_failure(
+            _record_failure(
                 store, fresh, PermanentError(f"Internal error: {type(exc).__name__}"), policy, now, rng
             )
             failed.append(fresh.id)
+            if fresh.conversation_id:
+                changed.add(fresh.conversation_id)
             continue
         _record_success(store, fresh, result.external_id, result.permalink, now)
         sent.append(fresh.id)
