@@ -46,6 +46,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("spam", "Mark as spam", "Conversation", ("!",), "mark_spam"),
     ActionSpec("reopen", "Reopen", "Conversation", ("Shift+U",), "reopen"),
     ActionSpec("open_platform", "Open on platform", "Conversation", ("Ctrl+Shift+O",), "open_on_platform"),
+    ActionSpec("same_person", "Same person as…", "Conversation", ("Ctrl+Shift+M",), "same_person",
+               "Link this customer with their conversations on other channels"),
     ActionSpec("search", "Search", "Go", ("/", "Ctrl+F"), "focus_search"),
     ActionSpec("back", "Back to the queue", "Go", ("Escape",), "back_to_queue"),
     ActionSpec("view_awaiting", "Show awaiting", "View", ("Alt+A",), "show_awaiting"),
