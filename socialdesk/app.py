@@ -147,6 +147,8 @@ def ui_features(core: Core, tasks) -> tuple:
     """The window's optional parts, each an object with ACTIONS (ui/actions.ActionSpec) and attach(window)."""
     features: list = []
     # features: one line per UI feature, in menu order
+    features.append(__import__("socialdesk.ui.snippet_palette", fromlist=["x"]).SnippetsFeature(core, tasks))
+    features.append(__import__("socialdesk.ui.accounts_dialog", fromlist=["x"]).AccountsFeature(core, tasks))
     return tuple(features)
 
 

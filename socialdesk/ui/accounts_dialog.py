@@ -1,0 +1,806 @@
+"""Account management in the window: Tools → Accounts… lists accounts; "Add account" walks the owner
+through choosing a platform and filling a form generated from its ConnectorSpec.
+
+Decisions:
+- Everything the command line checks, the dialog checks too (cli.cmd_account_add/test/remove): settings
+  come from `spec.settings`, the connection is tested before anything is saved, a failed test or a
+  missing keyring saves nothing, and secrets go to the keyring only, never to the Account row.
+- While the owner types and tests, the secret (and any token a login flow obtains) lives in a
+  MemorySecrets; only Save copies those values into the account's KeyringSecrets. Cancelling a
+  half-finished Mastodon login therefore leaves nothing behind in the keyring.
+- Re-login reuses the same form with the name fixed and the settings filled in. An empty secret field
+  means "keep the stored secret": the test then reads the keyring through `OverlaySecrets` (typed values
+  first), and only what changed is written back. A new secret replaces every stored one (stale session
+  tokens of the old password must not survive), then `engine.reset_account` polls again at once.
+- Email settings are checked with `connectors.email.validate_settings` on every keystroke (pure, no
+  network), so "plaintext only to this computer" and bad addresses show up before Test is pressed.
+  Security settings (`*_tls`) are a choice, not free text.
+- All network and database work runs in `window.tasks`; results carry a generation number so a late
+  answer for a form the owner has already left is ignored. Buttons are disabled while work runs.
+- Account names may not contain "/": keyring keys are "<profile>/<account>/<name>", and a slash would
+  let one account's name reach into another's secrets.
+- Platform text (titles, capabilities, needs, errors, AccountInfo) is shown as plain text only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from socialdesk import paths
+from socialdesk.connectors import registry
+from socialdesk.connectors.base import (
+    CAPABILITIES,
+    AccountInfo,
+    ConnectorError,
+    ConnectorSpec,
+    MemorySecrets,
+    PermanentError,
+)
+from socialdesk.core.store import Account
+from socialdesk.secrets import SECRET_NAMES, KeyringSecrets, NoKeyringError, forget_account
+from socialdesk.ui.actions import ActionSpec
+
+log = logging.getLogger(__name__)
+
+CAPABILITY_WORDS = {
+    "dm": "direct messages",
+    "comment": "comments",
+    "mention": "mentions",
+    "review": "reviews",
+    "email": "email",
+    "post_status": "status posts",
+    "stream": "real time",
+}
+TLS_CHOICES = (("ssl", "SSL/TLS (encrypted)"), ("starttls", "STARTTLS (encrypted)"),
+               ("none", "None — only for a server on this computer"))
+STATE_WORDS = {"new": "waiting for first sync", "ok": "OK", "syncing": "syncing", "backoff": "retrying soon",
+               "rate_limited": "slowed down by the platform", "auth_error": "login needed", "error": "error"}
+ERROR_STYLE = "color:#b00020"
+OK_STYLE = "color:#1b5e20"
+
+
+def capability_text(capabilities: frozenset[str]) -> str:
+    """The capabilities in words, in the contract's order: "direct messages, comments, real time"."""
+    return ", ".join(CAPABILITY_WORDS.get(c, c) for c in CAPABILITIES if c in capabilities)
+
+
+def visible_specs(profile_name: str) -> list[ConnectorSpec]:
+    """Every platform the owner may add; the simulated one only on the demo profile."""
+    return [s for s in registry.all_specs() if s.kind != "demo" or profile_name == paths.DEMO_PROFILE]
+
+
+def name_problem(name: str) -> str:
+    if not name:
+        return "Give the account a name (for example “Shop email”)."
+    if "/" in name:
+        return "An account name cannot contain “/”."
+    return ""
+
+
+class OverlaySecrets:
+    """Typed values first, the stored keyring second; writes stay in memory until Save copies them."""
+
+    def __init__(self, memory: MemorySecrets, stored: KeyringSecrets):
+        self.memory, self.stored = memory, stored
+        self.deleted: set[str] = set()
+
+    def get(self, name: str) -> str | None:
+        if name in self.memory.values:
+            return self.memory.values[name]
+        return None if name in self.deleted else self.stored.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.deleted.discard(name)
+        self.memory.set(name, value)
+
+    def delete(self, name: str) -> None:
+        self.memory.delete(name)
+        self.deleted.add(name)
+
+
+def _close_quietly(connector) -> None:
+    try:
+        connector.close()
+    except Exception:  # noqa: BLE001 - closing must never hide the result of the check
+        log.debug("closing a connector failed", exc_info=True)
+
+
+def check_connection(spec: ConnectorSpec, settings: dict, secrets) -> AccountInfo:
+    """Build the connector and ask who we are (worker thread)."""
+    connector = spec.factory(dict(settings), secrets)
+    try:
+        return connector.check()
+    finally:
+        _close_quietly(connector)
+
+
+def save_account(core, spec: ConnectorSpec, name: str, settings: dict, secrets, *, account_id: int | None,
+                 replace_secrets: bool) -> AccountInfo:
+    """Re-check, store the secrets in the keyring, then create or update the Account (worker thread).
+
+    On any failure nothing of a new account remains (its keyring entries are forgotten again).
+    """
+    adding = account_id is None
+    if adding and Account.get_or_none(Account.name == name) is not None:
+        raise PermanentError(f"An account named {name!r} exists already.")
+    info = check_connection(spec, settings, secrets)
+    memory = secrets.memory if isinstance(secrets, OverlaySecrets) else secrets
+    keyring = KeyringSecrets(core.profile.name, name)
+    try:
+        for key, value in memory.values.items():
+            keyring.set(key, value)
+        stale = set(SECRET_NAMES) - set(memory.values) if replace_secrets else set()
+        if isinstance(secrets, OverlaySecrets):
+            stale |= secrets.deleted
+        for key in stale:
+            keyring.delete(key)
+        with core.store.write():
+            if adding:
+                Account.create(kind=spec.kind, name=name, settings=settings, created_at=core.clock.now())
+            else:
+                Account.update(settings=settings).where(Account.id == account_id).execute()
+    except BaseException:
+        if adding:
+            forget_account(core.profile.name, name)
+        raise
+    if not adding:
+        core.engine.reset_account(account_id)
+    return info
+
+
+def _info_text(info: AccountInfo) -> str:
+    text = f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else "") + "."
+    return "\n".join([text] + [f"Note: {note}" for note in info.notes])
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, (ConnectorError, NoKeyringError)):
+        return str(exc)
+    return f"Unexpected problem ({type(exc).__name__}): {exc}"
+
+
+def _plain_label(parent: QWidget, style: str = "") -> QLabel:
+    label = QLabel(parent)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if style:
+        label.setStyleSheet(style)
+    return label
+
+
+class PlatformChooser(QWidget):
+    """Step 1: one entry per platform with what it can do and what the owner needs."""
+
+    def __init__(self, specs: list[ConnectorSpec], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.specs = specs
+        intro = QLabel("Which platform do you want to connect?", self)
+        self.list = QListWidget(self)
+        self.list.setObjectName("platform_list")
+        self.list.setWordWrap(True)
+        self.list.setSpacing(4)
+        self.list.setAlternatingRowColors(True)
+        intro.setBuddy(self.list)
+        for spec in specs:
+            item = QListWidgetItem(f"{spec.title}\nCan: {capability_text(spec.capabilities)}\nNeeds: {spec.needs}")
+            item.setData(Qt.ItemDataRole.UserRole, spec.kind)
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(intro)
+        layout.addWidget(self.list, 1)
+
+    def current_spec(self) -> ConnectorSpec | None:
+        row = self.list.currentRow()
+        return self.specs[row] if 0 <= row < len(self.specs) else None
+
+
+class AccountForm(QWidget):
+    """Step 2: name, the spec's settings, the secret or the login flow; errors and results below."""
+
+    def __init__(self, spec: ConnectorSpec, parent: QWidget | None = None, *, account: dict | None = None):
+        super().__init__(parent)
+        self.spec = spec
+        self.account = account  # {"id", "name", "settings"} when re-logging in
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        title = QLabel(self)
+        title.setTextFormat(Qt.TextFormat.PlainText)
+        title.setStyleSheet("font-weight:bold; font-size:14px")
+        title.setText(spec.title if account is None else f"{spec.title}: {account['name']}")
+        needs = _plain_label(self, "color:#555")
+        needs.setText(f"You need: {spec.needs}")
+        layout.addWidget(title)
+        layout.addWidget(needs)
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.name = QLineEdit(self)
+        self.name.setObjectName("field_name")
+        self.name.setPlaceholderText("How socialdesk calls this account, e.g. Shop email")
+        if account is not None:
+            self.name.setText(account["name"])
+            self.name.setReadOnly(True)
+        form.addRow("Account &name", self.name)
+        self.fields: dict[str, QLineEdit | QComboBox] = {}
+        current = (account or {}).get("settings") or {}
+        for key, label, default in spec.settings:
+            value = str(current.get(key, "" if account is not None else default))
+            if key.endswith("_tls"):
+                widget = QComboBox(self)
+                for mode, text in TLS_CHOICES:
+                    widget.addItem(text, mode)
+                widget.setCurrentIndex(max(0, widget.findData(value or default)))
+                widget.currentIndexChanged.connect(self._edited)
+                label = label.split(":")[0]  # "IMAP security: ssl, starttls or none" — the choices are listed
+            else:
+                widget = QLineEdit(self)
+                widget.setText(value)
+                widget.textEdited.connect(self._edited)
+            widget.setObjectName(f"field_{key}")
+            self.fields[key] = widget
+            form.addRow(label, widget)
+        self.secret: QLineEdit | None = None
+        if spec.secret_label:
+            self.secret = QLineEdit(self)
+            self.secret.setObjectName("field_secret")
+            self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+            if account is not None:
+                self.secret.setPlaceholderText("Leave empty to keep the stored one")
+            self.secret.textEdited.connect(self._secret_edited)
+            form.addRow(spec.secret_label, self.secret)
+        self.login_button: QPushButton | None = None
+        self.url: QLineEdit | None = None
+        self.code: QLineEdit | None = None
+        if spec.login_flow is not None:
+            self.login_button = QPushButton("Open the &authorisation page", self)
+            self.login_button.setObjectName("login_start")
+            self.url = QLineEdit(self)
+            self.url.setObjectName("login_url")
+            self.url.setReadOnly(True)
+            self.url.setPlaceholderText("The address appears here; you can copy it")
+            self.code = QLineEdit(self)
+            self.code.setObjectName("field_code")
+            self.code.setPlaceholderText("Paste the code the page shows after you approve")
+            self.code.textEdited.connect(self._edited)
+            instructions = _plain_label(self, "color:#555")
+            instructions.setText(spec.login_flow.instructions)
+            form.addRow(instructions)
+            form.addRow("Log in", self.login_button)
+            form.addRow("Authorisation page", self.url)
+            form.addRow("&Code", self.code)
+        for row in range(form.rowCount()):
+            item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+            if item is not None and field is not None and isinstance(item.widget(), QLabel):
+                item.widget().setBuddy(field.widget())
+        layout.addLayout(form)
+        self.error = _plain_label(self, ERROR_STYLE)
+        self.error.setObjectName("form_error")
+        self.result = _plain_label(self, OK_STYLE)
+        self.result.setObjectName("form_result")
+        layout.addWidget(self.error)
+        layout.addWidget(self.result)
+        layout.addStretch(1)
+        # Secrets typed and tokens obtained during this form's life; the keyring sees them only on Save.
+        self.memory = MemorySecrets()
+        self.secret_changed = account is None
+
+    def last_field(self) -> QWidget:
+        widgets = [self.name, *self.fields.values(), self.secret, self.login_button, self.url, self.code]
+        return [w for w in widgets if w is not None][-1]
+
+    def settings(self) -> dict:
+        """The settings as the command line would store them: only the non-empty values."""
+        values = {}
+        for key, widget in self.fields.items():
+            text = widget.currentData() if isinstance(widget, QComboBox) else widget.text().strip()
+            if text:
+                values[key] = text
+        if self.account is not None:
+            # Settings the spec does not list (poll_seconds, text_limit set from the CLI) are kept.
+            kept = {k: v for k, v in (self.account.get("settings") or {}).items() if k not in self.fields}
+            values = {**kept, **values}
+        return values
+
+    def problem(self) -> str:
+        """What is wrong with the form right now, without any network: "" when nothing is."""
+        problem = name_problem(self.name.text().strip())
+        if problem:
+            return problem
+        if self.spec.kind == "email":
+            from socialdesk.connectors.email import validate_settings
+
+            try:
+                validate_settings(self.settings())
+            except PermanentError as exc:
+                return str(exc)
+        if self.secret is not None and self.secret_changed and not self.secret.text():
+            return f"Enter the {self.spec.secret_label.lower()}."
+        return ""
+
+    def secrets(self, profile_name: str):
+        """What the test and Save run with: the typed values, over the keyring only when re-logging in
+        without a new secret."""
+        if self.secret is not None and self.secret.text():
+            self.memory.set(self.spec.secret_name, self.secret.text())
+        if self.account is not None and not self.replaces_secrets():
+            return OverlaySecrets(self.memory, KeyringSecrets(profile_name, self.account["name"]))
+        return self.memory
+
+    def replaces_secrets(self) -> bool:
+        return self.secret_changed or self.spec.login_flow is not None and bool(self.memory.get("token"))
+
+    def show_error(self, text: str) -> None:
+        self.result.clear()
+        self.error.setText(text)
+
+    def show_result(self, text: str) -> None:
+        self.error.clear()
+        self.result.setText(text)
+
+    def _edited(self, *_args) -> None:
+        self.result.clear()
+        self.error.setText(self.problem() if self.spec.kind == "email" else "")
+
+    def _secret_edited(self, _text: str) -> None:
+        self.secret_changed = bool(self.secret.text()) or self.account is None
+        self.memory = MemorySecrets()  # a new secret starts a new session: no token of the old one
+        self._edited()
+
+
+class AccountDialog(QDialog):
+    """Add an account (choose a platform, then the form) or re-login an existing one (the form only)."""
+
+    def __init__(self, window, *, account: dict | None = None):
+        super().__init__(window)
+        self.window_ = window
+        self.core = window.core
+        self.account = account
+        self.generation = 0
+        self.busy = False
+        self.form: AccountForm | None = None
+        self.setObjectName("account_dialog")
+        self.setWindowTitle("Add account" if account is None else "Re-login")
+        self.resize(640, 560)
+        self.stack = QStackedWidget(self)
+        self.chooser = PlatformChooser(visible_specs(self.core.profile.name), self)
+        self.chooser.list.itemActivated.connect(lambda _item: self.next_step())
+        self.stack.addWidget(self.chooser)
+        self.back_button = QPushButton("&Back", self)
+        self.next_button = QPushButton("&Next", self)
+        self.test_button = QPushButton("&Test connection", self)
+        self.save_button = QPushButton("&Save", self)
+        self.cancel_button = QPushButton("Cancel", self)
+        for button, name in ((self.back_button, "back"), (self.next_button, "next"), (self.test_button, "test"),
+                             (self.save_button, "save"), (self.cancel_button, "cancel")):
+            button.setObjectName(f"button_{name}")
+            button.setAutoDefault(False)
+        self.back_button.clicked.connect(self.previous_step)
+        self.next_button.clicked.connect(self.next_step)
+        self.test_button.clicked.connect(self.test_connection)
+        self.save_button.clicked.connect(self.save)
+        self.cancel_button.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        for button in (self.next_button, self.test_button, self.save_button, self.cancel_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.stack, 1)
+        layout.addLayout(buttons)
+        if account is not None:
+            self._show_form(registry.spec(account["kind"]))
+        else:
+            self._update_buttons()
+
+    # --- steps ----------------------------------------------------------------------------------------
+
+    def next_step(self) -> None:
+        spec = self.chooser.current_spec()
+        if spec is not None and self.stack.currentWidget() is self.chooser:
+            self._show_form(spec)
+
+    def previous_step(self) -> None:
+        if self.account is None and self.form is not None:
+            self.generation += 1  # answers for the abandoned form are ignored
+            self.busy = False
+            self.stack.removeWidget(self.form)
+            self.form.deleteLater()
+            self.form = None
+            self.stack.setCurrentWidget(self.chooser)
+            self.chooser.list.setFocus()
+            self._update_buttons()
+
+    def _show_form(self, spec: ConnectorSpec) -> None:
+        self.form = AccountForm(spec, self, account=self.account)
+        if self.form.login_button is not None:
+            self.form.login_button.clicked.connect(self.start_login)
+        self.stack.addWidget(self.form)
+        self.stack.setCurrentWidget(self.form)
+        self._update_buttons()
+        first = self.form.secret if self.account is not None and self.form.secret is not None else self.form.name
+        first.setFocus()
+        if self.account is not None and self.form.login_button is not None:
+            self.form.login_button.setFocus()
+        # Tab order: the form's fields in creation order, then Test, Save, Cancel.
+        QWidget.setTabOrder(self.form.last_field(), self.test_button)
+        QWidget.setTabOrder(self.test_button, self.save_button)
+        QWidget.setTabOrder(self.save_button, self.cancel_button)
+
+    def _update_buttons(self) -> None:
+        on_form = self.form is not None
+        self.back_button.setVisible(on_form and self.account is None)
+        self.next_button.setVisible(not on_form)
+        self.next_button.setDefault(not on_form)
+        self.test_button.setVisible(on_form)
+        self.save_button.setVisible(on_form)
+        for button in (self.back_button, self.next_button, self.test_button, self.save_button):
+            button.setEnabled(not self.busy)
+        if self.form is not None and self.form.login_button is not None:
+            self.form.login_button.setEnabled(not self.busy)
+
+    def _set_busy(self, busy: bool, message: str = "") -> None:
+        self.busy = busy
+        if busy and self.form is not None:
+            self.form.error.clear()
+            self.form.result.setText(message)
+        self._update_buttons()
+
+    # --- background work --------------------------------------------------------------------------------
+
+    def _run(self, work, on_done, message: str) -> None:
+        """Run `work` in the background; only the newest job's outcome reaches the form."""
+        self.generation += 1
+        generation = self.generation
+        self._set_busy(True, message)
+        self._on_done = on_done
+
+        def job():
+            try:
+                return generation, True, work()
+            except Exception as exc:  # noqa: BLE001 - shown to the owner next to the form
+                return generation, False, exc
+
+        self.window_.tasks.run(job, self._finished)
+
+    def _finished(self, result) -> None:
+        generation, ok, value = result
+        if generation != self.generation or self.form is None:
+            return
+        self._set_busy(False)
+        if ok:
+            self._on_done(value)
+        else:
+            log.info("account form: %s", type(value).__name__)
+            self.form.show_error(_error_text(value))
+
+    def _ready(self) -> bool:
+        problem = self.form.problem()
+        if problem:
+            self.form.show_error(problem)
+        return not problem
+
+    def start_login(self) -> None:
+        form = self.form
+        if form is None or self.busy:
+            return
+        problem = name_problem(form.name.text().strip())
+        if problem:
+            form.show_error(problem)
+            return
+        spec, settings = form.spec, form.settings()
+        form.memory = MemorySecrets()  # a fresh login: no half-finished state of an earlier attempt
+        memory = form.memory
+        self._run(lambda: spec.login_flow.start(settings, memory), self._login_started,
+                  "Preparing the authorisation page…")
+
+    def _login_started(self, url: str) -> None:
+        self.form.url.setText(url)
+        self.form.show_result("Approve socialdesk in your browser, then paste the code below.")
+        self.form.code.setFocus()
+        if url.startswith("https://"):
+            QDesktopServices.openUrl(QUrl(url))
+
+    def _login_secrets(self, form: AccountForm):
+        """For login flows: exchange the pasted code once; afterwards the token in memory is used."""
+        secrets = form.secrets(self.core.profile.name)
+        if form.spec.login_flow is None or form.memory.get("token"):
+            return secrets, None
+        code = form.code.text().strip()
+        if not code:
+            if self.account is not None and not form.url.text():
+                return secrets, None  # re-checking the stored token, no new login
+            raise ValueError("Open the authorisation page first, approve socialdesk, and paste the code.")
+        return secrets, code
+
+    def test_connection(self) -> None:
+        form = self.form
+        if form is None or self.busy or not self._ready():
+            return
+        try:
+            secrets, code = self._login_secrets(form)
+        except ValueError as exc:
+            form.show_error(str(exc))
+            return
+        spec, settings = form.spec, form.settings()
+
+        def work():
+            if code is not None:
+                return spec.login_flow.finish(settings, secrets, code)
+            return check_connection(spec, settings, secrets)
+
+        self._run(work, self._tested, "Testing the connection…")
+
+    def _tested(self, info: AccountInfo) -> None:
+        self.form.show_result(_info_text(info))
+
+    def save(self) -> None:
+        form = self.form
+        if form is None or self.busy or not self._ready():
+            return
+        try:
+            secrets, code = self._login_secrets(form)
+        except ValueError as exc:
+            form.show_error(str(exc))
+            return
+        core, spec, settings = self.core, form.spec, form.settings()
+        name = form.name.text().strip()
+        account_id = None if self.account is None else self.account["id"]
+        replace = form.replaces_secrets() or code is not None
+
+        def work():
+            if code is not None:
+                spec.login_flow.finish(settings, secrets, code)
+            return save_account(core, spec, name, settings, secrets, account_id=account_id, replace_secrets=replace)
+
+        self._run(work, self._saved, "Testing and saving…")
+
+    def _saved(self, info: AccountInfo) -> None:
+        verb = "Added" if self.account is None else "Updated"
+        self.window_.statusBar().showMessage(f"{verb} {self.form.name.text().strip()}. {_info_text(info)}", 8000)
+        self.window_.refresh_accounts()
+        self.accept()
+
+
+class AccountsDialog(QDialog):
+    """The list of accounts with Add, Test, Re-login, Enable/Disable and Remove."""
+
+    COLUMNS = ("Name", "Platform", "State", "Last error")
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window_ = window
+        self.core = window.core
+        self.rows: list[dict] = []
+        self.child: AccountDialog | None = None
+        self.setObjectName("accounts_dialog")
+        self.setWindowTitle("Accounts")
+        self.resize(760, 420)
+        self.table = QTableWidget(0, len(self.COLUMNS), self)
+        self.table.setObjectName("accounts_table")
+        self.table.setHorizontalHeaderLabels(self.COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.status = _plain_label(self)
+        self.status.setObjectName("accounts_status")
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        for key, text, handler in (("add", "&Add…", self.add_account), ("test", "&Test", self.test_account),
+                                   ("relogin", "&Re-login…", self.relogin_account),
+                                   ("toggle", "&Disable", self.toggle_account),
+                                   ("remove", "Re&move…", self.remove_account), ("close", "Close", self.reject)):
+            button = QPushButton(text, self)
+            button.setObjectName(f"accounts_{key}")
+            button.setAutoDefault(False)
+            button.clicked.connect(handler)
+            self.buttons[key] = button
+            if key == "close":
+                row.addStretch(1)
+            row.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.status)
+        layout.addLayout(row)
+        self._update_buttons()
+        self.load()
+
+    # --- listing ----------------------------------------------------------------------------------------
+
+    def load(self) -> None:
+        def work():
+            return [
+                {"id": a.id, "name": a.name, "kind": a.kind, "enabled": a.enabled, "state": a.state,
+                 "last_error": a.last_error, "settings": dict(a.settings or {})}
+                for a in Account.select().order_by(Account.name)
+            ]
+
+        self.window_.tasks.run(work, self._loaded, self._failed)
+
+    def _loaded(self, rows: list[dict]) -> None:
+        selected = self.selected()
+        self.rows = rows
+        self.table.setRowCount(len(rows))
+        titles = {s.kind: s.title for s in registry.all_specs()}
+        for i, account in enumerate(rows):
+            state = STATE_WORDS.get(account["state"], account["state"]) if account["enabled"] else "disabled"
+            values = (account["name"], titles.get(account["kind"], account["kind"]), state, account["last_error"])
+            for col, value in enumerate(values):
+                self.table.setItem(i, col, QTableWidgetItem(value))
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        keep = next((i for i, a in enumerate(rows) if selected and a["id"] == selected["id"]), 0 if rows else -1)
+        self.table.selectRow(keep)
+        if not rows:
+            self.status.setText("No accounts yet. Press Add… to connect your first one.")
+        self._update_buttons()
+
+    def selected(self) -> dict | None:
+        row = self.table.currentRow()
+        return self.rows[row] if 0 <= row < len(self.rows) and self.table.selectedItems() else None
+
+    def _update_buttons(self) -> None:
+        account = self.selected()
+        for key in ("test", "relogin", "toggle", "remove"):
+            self.buttons[key].setEnabled(account is not None)
+        self.buttons["toggle"].setText("&Enable" if account is not None and not account["enabled"] else "&Disable")
+
+    def _failed(self, exc: Exception) -> None:
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(_error_text(exc))
+
+    def _say(self, text: str) -> None:
+        self.status.setStyleSheet("")
+        self.status.setText(text)
+
+    def _changed(self, message: str) -> None:
+        self._say(message)
+        self.load()
+        self.window_.refresh_accounts()
+
+    # --- actions ------------------------------------------------------------------------------------------
+
+    def add_account(self) -> None:
+        self._open_child(AccountDialog(self.window_))
+
+    def relogin_account(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        if account["kind"] not in registry.KINDS:
+            self._failed(PermanentError(f"socialdesk no longer knows the platform {account['kind']!r}."))
+            return
+        self._open_child(AccountDialog(self.window_, account=account))
+
+    def _open_child(self, dialog: AccountDialog) -> None:
+        self.child = dialog
+        dialog.accepted.connect(self._child_saved)
+        dialog.open()
+
+    def _child_saved(self) -> None:
+        self._changed("Saved.")
+
+    def test_account(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        core, account_id, name = self.core, account["id"], account["name"]
+
+        def work():
+            row = Account.get_by_id(account_id)
+            connector = core.make_connector(row)
+            try:
+                info = connector.check()
+            finally:
+                _close_quietly(connector)
+            core.engine.reset_account(account_id)
+            return f"{name}: OK — {_info_text(info)}"
+
+        def failed(exc: Exception) -> None:
+            self._failed(exc)
+            self.status.setText(f"{name}: {_error_text(exc)}")
+
+        self._say(f"Testing {name}…")
+        self.window_.tasks.run(work, self._changed, failed)
+
+    def toggle_account(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        engine, store, account_id, enable = self.core.engine, self.core.store, account["id"], not account["enabled"]
+
+        def work():
+            with store.write():
+                Account.update(enabled=enable).where(Account.id == account_id).execute()
+            if enable:
+                engine.reset_account(account_id)  # poll now, from a clean state
+            else:
+                engine.invalidate(account_id)
+            return f"{account['name']} {'enabled' if enable else 'disabled'}."
+
+        self.window_.tasks.run(work, self._changed, self._failed)
+
+    def remove_account(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        name = account["name"]
+        answer = QMessageBox.question(
+            self, "Remove account",
+            f"Remove the account “{name}”?\n\nIts conversations and messages are deleted from socialdesk too "
+            "(they stay on the platform), and its password or token is removed from the keyring. "
+            "This cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        core, account_id = self.core, account["id"]
+
+        def work():
+            core.engine.invalidate(account_id)
+            with core.store.write():
+                Account.delete().where(Account.id == account_id).execute()
+            forget_account(core.profile.name, name)
+            return f"Removed {name} and its stored credentials."
+
+        self.window_.tasks.run(work, self._removed, self._failed)
+
+    def _removed(self, message: str) -> None:
+        self._changed(message)
+        self.window_.reload()
+
+
+class AccountsFeature:
+    """Tools → Accounts… and Tools → Add account… (see ui/actions.py for the feature contract)."""
+
+    ACTIONS = (
+        ActionSpec("accounts", "Accounts…", "Tools", ("Ctrl+Shift+A",), "open_accounts",
+                   "Add, test, re-login, disable or remove accounts"),
+        ActionSpec("add_account", "Add account…", "Tools", (), "open_add_account",
+                   "Connect a mailbox or a social media account"),
+    )
+
+    def __init__(self, core, tasks):
+        self.core, self.tasks = core, tasks
+        self.window = None
+        self.dialog: AccountsDialog | None = None
+        self.add_dialog: AccountDialog | None = None
+
+    def attach(self, window) -> None:
+        self.window = window
+
+    def open_accounts(self) -> None:
+        self.dialog = AccountsDialog(self.window)
+        self.dialog.open()
+
+    def open_add_account(self) -> None:
+        self.add_dialog = AccountDialog(self.window)
+        self.add_dialog.open()
