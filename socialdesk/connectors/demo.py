@@ -139,6 +139,9 @@ class DemoConnector:
         self.interval = max(1, int(settings.get("interval_s", 20)))
         self.max_live = int(settings.get("max_live", 200))
         self.fail = settings.get("fail", "")
+        # For tests: no opening scene, and a fixed start of the live timeline.
+        self.opening = str(settings.get("opening", "yes")).lower() not in ("no", "none", "false", "0")
+        self.epoch = settings.get("epoch")
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.sent: list[tuple[str, str]] = []  # (idempotency key, text), for tests
         kinds = {k for _, _, k, *_ in OPENING[self.channel]} | {k for k, _, _ in LIVE_TEMPLATES[self.channel]}
@@ -152,7 +155,9 @@ class DemoConnector:
         self._maybe_fail()
         now = self.now()
         items: list[InboundItem] = []
-        if not cursor:
+        if not cursor and not self.opening:
+            cursor = {"epoch": self.epoch or now.isoformat(), "seq": 0}
+        elif not cursor:
             for minutes, conv, kind, public, author_id, name, text, rating, subject in OPENING[self.channel]:
                 items.append(
                     InboundItem(
