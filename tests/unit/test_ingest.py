@@ -229,3 +229,17 @@ def test_rating_is_kept_for_reviews(store, account):
     assert conv.rating == 2
     assert conv.public is True
     assert conv.target_minutes == 24 * 60
+
+
+def test_thread_started_by_the_business_gets_the_customer_as_contact(store, account):
+    run(store, account, [item("o1", outbound=True, author="shop", name="Juniper & Rye", text="Your order is ready")])
+    conv = Conversation.get()
+    assert conv.contact_id is None and conv.contact_name == ""
+    assert conv.awaiting_since is None
+    assert Contact.select().count() == 0  # the business is not one of its own customers
+    run(store, account, [item("m1", minutes=5, text="Great, thanks!")])
+    conv = Conversation.get()
+    assert conv.contact_name == "Léa Martin"
+    assert conv.contact_id == Contact.get().id
+    assert conv.awaiting_since == T0 + timedelta(minutes=5)
+    assert [c.display_name for c in Contact.select()] == ["Léa Martin"]
