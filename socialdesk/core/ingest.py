@@ -25,7 +25,7 @@ from datetime import datetime
 
 from socialdesk.connectors.base import KINDS, InboundItem
 from socialdesk.core import queue
-from socialdesk.core.store import Account, Conversation, Store, to_micros
+from socialdesk.core.store import Account, Contact, Conversation, Store, to_micros
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +140,16 @@ def ingest(
                 result.duplicates += 1
                 continue
             seen.add(item.external_id)
-            identity = identities.get(item.author.external_id)
-            if identity is None:
-                identity = _create_identity(db, account_id, item, n_now)
-                identities[item.author.external_id] = identity
-            identity_id, contact_id = identity
+            if item.outbound:
+                # The business's own message: its author is not a customer, so no contact is made
+                # (else a thread the business started would show the business as its customer).
+                identity_id = contact_id = None
+            else:
+                identity = identities.get(item.author.external_id)
+                if identity is None:
+                    identity = _create_identity(db, account_id, item, n_now)
+                    identities[item.author.external_id] = identity
+                identity_id, contact_id = identity
             conv_id = None
             if item.in_reply_to and item.in_reply_to in parents:
                 conv_id = parents[item.in_reply_to][0]
@@ -179,6 +184,7 @@ def ingest(
                 update["outbound"].append(item)
             else:
                 update["inbound"].append(item)
+                update.setdefault("contact_id", contact_id)
                 result.new_inbound.append((conv_id, message_id))
                 parent = parents.get(item.in_reply_to) if item.in_reply_to else None
                 if parent is not None and parent[1] == "out":
@@ -230,11 +236,11 @@ def first_name_of(display_name: str) -> str:
     return word[:40]
 
 
-def _create_conversation(db, account_id: int, item: InboundItem, contact_id: int, n_now: int) -> int:
+def _create_conversation(db, account_id: int, item: InboundItem, contact_id: int | None, n_now: int) -> int:
     return db.execute_sql(
         "INSERT INTO conversation (account_id, external_id, kind, public, subject, permalink, contact_id,"
         " contact_name, status, unanswered_count, preview, created_at)"
-        " VALUES (?,?,?,?,?,?,?,(SELECT display_name FROM contact WHERE id = ?),'open',0,'',?)",
+        " VALUES (?,?,?,?,?,?,?,COALESCE((SELECT display_name FROM contact WHERE id = ?), ''),'open',0,'',?)",
         (
             account_id,
             item.conversation_external_id,
@@ -262,6 +268,11 @@ def _apply_conversation_updates(
         if conv.last_message_at is None or latest > conv.last_message_at:
             conv.last_message_at = latest
         if inbound:
+            if conv.contact_id is None and change.get("contact_id") is not None:
+                # A thread the business started gets its customer from the first customer message.
+                contact = Contact.get_by_id(change["contact_id"])
+                conv.contact = contact.id
+                conv.contact_name = contact.display_name
             newest = inbound[-1]
             first = inbound[0].created_at
             if conv.first_inbound_at is None or first < conv.first_inbound_at:
