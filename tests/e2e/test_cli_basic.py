@@ -126,6 +126,7 @@ def test_demo_account_sync_queue_reply_done_snooze(cli):
         (["snooze", "1", "--until", "next tuesday-ish"], "Cannot read the time"),
         (["--profile", "../x", "queue"], "Invalid profile name"),
         (["reply", "1"], "required"),
+        (["queue", "--view", "bogus"], "Unknown view"),
     ],
 )
 def test_usage_errors_exit_2(cli, args, needle):
