@@ -115,9 +115,11 @@ def queue_json(row, now: datetime) -> dict:
 def cmd_queue(args) -> int:
     from socialdesk.core import queue, targets
 
+    view = "all" if args.all else args.view
+    if view not in queue.VIEWS:
+        raise UsageError(f"Unknown view {view!r}; choose one of: {', '.join(queue.VIEWS)}")
     with open_core(args, write=False) as core:
         now = core.clock.now()
-        view = "all" if args.all else args.view
         ids = queue.list_ids(view, now, search=args.search or "")
         rows = queue.rows(ids)
         ordered = [rows[i] for i in ids if i in rows]
