@@ -149,6 +149,7 @@ def ui_features(core: Core, tasks) -> tuple:
     # features: one line per UI feature, in menu order
     features.append(__import__("socialdesk.ui.snippet_palette", fromlist=["x"]).SnippetsFeature(core, tasks))
     features.append(__import__("socialdesk.ui.accounts_dialog", fromlist=["x"]).AccountsFeature(core, tasks))
+    features.append(__import__("socialdesk.ui.settings_feature", fromlist=["x"]).SettingsFeature(core, tasks))
     return tuple(features)
 
 
@@ -181,10 +182,17 @@ def _raise_running_instance(name: str) -> bool:
     """Ask an already running window of this profile to come to the front."""
     from PySide6.QtNetwork import QLocalSocket
 
+    import time
+
     socket = QLocalSocket()
-    socket.connectToServer(name)
-    if not socket.waitForConnected(1000):
-        return False
+    deadline = time.monotonic() + 5  # the other instance may hold the lock but not listen yet
+    while True:
+        socket.connectToServer(name)
+        if socket.waitForConnected(500):
+            break
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
     socket.write(b"raise\n")
     socket.waitForBytesWritten(1000)
     socket.disconnectFromServer()

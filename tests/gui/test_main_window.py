@@ -140,3 +140,22 @@ def test_readme_lists_every_window_shortcut(qapp):
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for spec in actions_mod.ACTIONS:
         assert f"| {actions_mod.key_text(spec)} | {spec.title} |" in readme, spec.id
+
+
+def test_due_soon_alert_is_shown_exactly_once(qtbot, window, demo_core):
+    from datetime import timedelta
+
+    demo_core.settings.set("notifications.quiet_when_closed", False)
+    now = demo_core.clock.now()
+    with demo_core.store.write():
+        Conversation.update(due_at=now + timedelta(days=3), due_soon_at=now + timedelta(days=2)).execute()
+        target = Conversation.get_by_id(window.model.ids[0])
+        target.due_at, target.due_soon_at = now + timedelta(minutes=10), now - timedelta(minutes=1)
+        target.save()
+    window.check_alerts()
+    qtbot.waitUntil(lambda: bool(window.recording.shown), timeout=5000)
+    window.check_alerts()
+    _wait_idle(qtbot, window)
+    assert len(window.recording.shown) == 1
+    title, body, conv_id = window.recording.shown[0]
+    assert title.startswith("Due soon: ") and conv_id == target.id and "left" in body
