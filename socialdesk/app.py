@@ -180,9 +180,9 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
 
 def _raise_running_instance(name: str) -> bool:
     """Ask an already running window of this profile to come to the front."""
-    from PySide6.QtNetwork import QLocalSocket
-
     import time
+
+    from PySide6.QtNetwork import QLocalSocket
 
     socket = QLocalSocket()
     deadline = time.monotonic() + 5  # the other instance may hold the lock but not listen yet
