@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(False)
-        widths = {"channel": 34, "customer": 170, "message": 300, "kind": 110, "due": 130, "status": 70}
+        widths = {"channel": 34, "customer": 215, "message": 300, "kind": 118, "due": 150, "status": 70}
         for col, name in enumerate(COLUMNS):
             self.table.setColumnWidth(col, widths[name])
         header.setSectionResizeMode(COLUMNS.index("message"), QHeaderView.ResizeMode.Stretch)
@@ -237,6 +237,8 @@ class MainWindow(QMainWindow):
         generation, ids, first, counts, select_id = result
         if generation != self.reload_generation:
             return  # a newer reload is on its way
+        # Every row of a triage view is "open": the status column only earns its space elsewhere.
+        self.table.setColumnHidden(COLUMNS.index("status"), self.view not in ("all", "reviews"))
         self.model.update_rows(first)
         self.model.set_ids(ids)
         self.model.update_rows(first)

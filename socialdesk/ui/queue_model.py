@@ -121,7 +121,8 @@ class QueueModel(QAbstractTableModel):
                 text = "★" * row.rating + "☆" * (5 - row.rating) + "  " + text
             return text
         if column == "kind":
-            return ("Public " if row.public and row.kind != "review" else "") + KIND_LABELS.get(row.kind, row.kind)
+            label = KIND_LABELS.get(row.kind, row.kind)
+            return f"Public {label.lower()}" if row.public and row.kind != "review" else label
         if column == "due":
             if row.status == "snoozed" and row.snoozed_until:
                 return "snoozed until " + row.snoozed_until.astimezone().strftime("%a %H:%M")
