@@ -1,34 +1,111 @@
-"""The reply box: plain text only, with the channel's length counter and the reason it cannot send.
+"""The reply box: plain text only, with the channel's length counter, the reason it cannot send, and
+snippet insertion (`;abbr` expansion, favourites, palette) with the "Add their name?" nudge.
 
 Decisions: pasted rich text is inserted as plain text (QPlainTextEdit), so nothing formatted or remote
 sneaks into a reply. The counter uses core/text_limits (graphemes for Bluesky, weighted characters for X,
 ...), and the composer itself refuses to emit a send over the limit; the window's Send action asks
 `can_send()`. Sending itself is the window's job (it goes through the outbox off the GUI thread).
+
+Snippets (the data comes from ui/snippet_palette.SnippetsFeature, which owns all I/O):
+- The keypress path does no I/O: expansion looks `;abbr` up in an in-memory map the feature fills in the
+  background (`set_snippet_index`), and renders with the conversation's RenderContext cached here
+  (`set_context`). When the context is not loaded yet the insertion waits for it (`context_needed` asks
+  the feature) and happens when it arrives, provided the `;abbr` the owner typed is still there.
+- `;abbr` expands on Space or Tab when `;` starts a word; the trigger key is consumed, so a reply made of
+  one snippet is exactly the snippet. An unknown abbreviation is left as typed with a short hint.
+  "/" typed into an EMPTY composer opens the palette instead of being inserted.
+- The last inserted snippet is tracked (id + rendered text); `reply_meta` follows
+  core.snippets.classify_reply: unchanged / edited snippet, or "manual" once it no longer resembles it.
+- Name nudge: shown while the text is that snippet unchanged and lacks the customer's first name
+  (core.snippets.needs_name_nudge). Alt+N (`add_name`) places the name by `name_insertion`: after a
+  leading greeting word ("Hi, thanks" -> "Hi Léa, thanks"; "Hello there!" -> "Hello Léa!"), otherwise
+  as a greeting in front ("Thanks for…" -> "Hi Léa! Thanks for…"), so the owner's sentence is untouched.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import re
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from socialdesk.core import snippets as snip
 from socialdesk.core import text_limits
+
+CONTEXT_MAX_AGE_S = 300  # "today" and "next open" drift: refresh a cached context after five minutes
+_TRIGGER = re.compile(r"(?:^|(?<=\s));([\w-]{1,32})$")
+_GREETING = re.compile(r"^(\s*)(hi|hello|hey|dear|good (?:morning|afternoon|evening))\b( there\b)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SnippetRef:
+    """What the composer keeps of a snippet (a snapshot, safe to hold on the GUI thread)."""
+
+    id: int
+    abbreviation: str
+    title: str
+    body: str
+    favorite_slot: int | None = None
+
+
+def name_insertion(text: str, first_name: str) -> tuple[int, int, str]:
+    """Where and how to add the customer's first name: (start, end, replacement) for text[start:end]."""
+    m = _GREETING.match(text)
+    if m:
+        if m.group(3):  # "Hi there" -> "Hi Léa"
+            return m.start(3), m.end(3), " " + first_name
+        return m.end(2), m.end(2), " " + first_name
+    start = len(text) - len(text.lstrip())
+    return start, start, f"Hi {first_name}! "
+
+
+def _utf16_len(text: str) -> int:
+    """Length in QTextCursor positions (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 class ReplyEdit(QPlainTextEdit):
-    pass
+    """The text field; snippet keys are decided by the Composer before Qt edits the text."""
+
+    def __init__(self, composer: "Composer"):
+        super().__init__(composer)
+        self._composer = composer
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 (Qt override)
+        handled, hint = self._composer._before_key(event)
+        if handled:
+            event.accept()
+            return
+        super().keyPressEvent(event)
+        if hint:
+            self._composer.show_hint(hint)
 
 
 class Composer(QWidget):
     send_clicked = Signal(bool)  # mark done too?
+    context_needed = Signal(int)  # conversation id whose RenderContext should be loaded
+    snippet_inserted = Signal(int)  # snippet id, to record its use
+    palette_requested = Signal()  # "/" in an empty composer
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.channel = ""
         self.row = None
         self.limit_override: int | None = None
+        self.abbreviations: dict[str, SnippetRef] = {}
+        self.favorites: dict[int, SnippetRef] = {}
+        self.snippets_loaded = False
+        self.contexts: dict[int, tuple[float, snip.RenderContext]] = {}
+        self.inserted: tuple[int, str] | None = None  # last inserted snippet: id, rendered text
+        self._pending: list[tuple[int, SnippetRef, tuple[int, int, str] | None]] = []
         self.edit = ReplyEdit(self)
         self.edit.setObjectName("composer_edit")
-        self.edit.setPlaceholderText("Write a reply…  (Ctrl+Enter sends, Ctrl+Shift+Enter sends and marks done)")
+        self.edit.setPlaceholderText(
+            "Write a reply…  (;abbr + Space expands a snippet, Ctrl+; or / lists them, Ctrl+Enter sends)"
+        )
         self.edit.setAccessibleName("Reply")
         self.edit.setTabChangesFocus(False)
         self.edit.setMaximumHeight(160)
@@ -36,8 +113,23 @@ class Composer(QWidget):
         self.counter.setObjectName("composer_counter")
         self.hint = QLabel(self)
         self.hint.setObjectName("composer_hint")
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setWordWrap(True)
         self.hint.hide()
+        self.nudge = QWidget(self)
+        self.nudge.setObjectName("composer_nudge")
+        self.nudge_label = QLabel(self.nudge)
+        self.nudge_label.setTextFormat(Qt.TextFormat.PlainText)  # the name is customer data
+        self.nudge_label.setStyleSheet("color:#5d4037")
+        self.nudge_button = QPushButton(self.nudge)
+        self.nudge_button.setFlat(True)
+        self.nudge_button.setToolTip("Add the customer's first name (Alt+N)")
+        self.nudge_button.clicked.connect(self.add_name)
+        nudge_row = QHBoxLayout(self.nudge)
+        nudge_row.setContentsMargins(0, 0, 0, 0)
+        nudge_row.addWidget(self.nudge_label, 1)
+        nudge_row.addWidget(self.nudge_button)
+        self.nudge.hide()
         self.send_button = QPushButton("Send", self)
         self.send_button.setToolTip("Send (Ctrl+Enter)")
         self.send_done_button = QPushButton("Send && done", self)
@@ -51,27 +143,190 @@ class Composer(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.hint)
+        layout.addWidget(self.nudge)
         layout.addWidget(self.edit)
         layout.addLayout(row)
-        self.edit.textChanged.connect(self.update_counter)
+        self.edit.textChanged.connect(self._text_changed)
         self.update_counter()
 
     def set_conversation(self, row) -> None:
         """The window selected a conversation (a core.queue.QueueRow): adapt counter and context."""
+        changed = self.row is None or self.row.id != row.id
         self.row = row
         self.channel = row.channel
+        if changed:
+            self._pending.clear()
+        cached = self.contexts.get(row.id)
+        if cached is None or time.monotonic() - cached[0] > CONTEXT_MAX_AGE_S:
+            self.context_needed.emit(row.id)
         self.update_counter()
+        self._update_nudge()
 
     def reply_meta(self) -> dict:
         """How the text was written, for outbox.enqueue_reply: via, snippet_id, edited_after_snippet."""
-        return {}
+        manual = {"via": "manual", "snippet_id": None, "edited_after_snippet": False}
+        if self.inserted is None:
+            return manual
+        snippet_id, inserted_text = self.inserted
+        kind = snip.classify_reply(self.text(), inserted_text, self._names())
+        if kind == "personal":
+            return manual
+        return {"via": "snippet", "snippet_id": snippet_id, "edited_after_snippet": kind == "snippet_edited"}
 
     def text(self) -> str:
         return self.edit.toPlainText()
 
     def clear(self) -> None:
         self.edit.clear()
+        self.inserted = None
+        self._pending.clear()
         self.hint.hide()
+        self.nudge.hide()
+
+    # --- snippets -----------------------------------------------------------------------------------------
+
+    def set_snippet_index(self, refs: list[SnippetRef]) -> None:
+        """The feature loaded the library in the background: abbreviation and favourite lookups."""
+        self.abbreviations = {r.abbreviation: r for r in refs}
+        self.favorites = {r.favorite_slot: r for r in refs if r.favorite_slot is not None}
+        self.snippets_loaded = True
+
+    def set_context(self, conversation_id: int, ctx: snip.RenderContext) -> None:
+        """The render context for a conversation arrived: cache it, run insertions waiting for it."""
+        self.contexts[conversation_id] = (time.monotonic(), ctx)
+        if self.row is not None and self.row.id == conversation_id:
+            waiting = [p for p in self._pending if p[0] == conversation_id]
+            self._pending = [p for p in self._pending if p[0] != conversation_id]
+            for _conv, ref, span in waiting:
+                self._insert_now(ref, ctx, span)
+            self._update_nudge()
+
+    def context_failed(self, conversation_id: int, message: str) -> None:
+        """Loading the context failed: drop the insertions waiting for it and say so."""
+        self._pending = [p for p in self._pending if p[0] != conversation_id]
+        self.show_hint(f"Could not load the customer's details for the snippet: {message}")
+
+    def current_context(self) -> snip.RenderContext | None:
+        cached = self.contexts.get(self.row.id) if self.row is not None else None
+        return cached[1] if cached else None
+
+    def insert_snippet(self, ref: SnippetRef, span: tuple[int, int, str] | None = None) -> None:
+        """Insert `ref` rendered for the current customer at the cursor (or over `span`:
+        start, end and the text expected there, e.g. the typed ";thx")."""
+        if self.row is None:
+            return
+        ctx = self.current_context()
+        if ctx is None:
+            self._pending.append((self.row.id, ref, span))
+            self.context_needed.emit(self.row.id)
+            return
+        self._insert_now(ref, ctx, span)
+
+    def _insert_now(self, ref: SnippetRef, ctx: snip.RenderContext, span: tuple[int, int, str] | None) -> None:
+        try:
+            rendered = snip.render(ref.body, ctx)
+        except snip.SnippetError as exc:  # saved bodies are validated; this is a library edited elsewhere
+            self.show_hint(f"The snippet “{ref.title}” cannot be used: {exc}")
+            return
+        cursor = self.edit.textCursor()
+        if span is not None:
+            start, end, expected = span  # Qt positions (UTF-16 units, like QTextCursor)
+            cursor.setPosition(min(start, self._end_position()))
+            cursor.setPosition(min(end, self._end_position()), QTextCursor.MoveMode.KeepAnchor)
+            if cursor.selectedText() != expected:
+                return  # the owner changed the text while the context loaded: leave it as it is
+        self.inserted = (ref.id, rendered)
+        cursor.insertText(rendered)
+        self.edit.setTextCursor(cursor)
+        self.edit.setFocus()
+        self._update_nudge()
+        self.snippet_inserted.emit(ref.id)
+
+    def insert_favorite(self, slot: int) -> bool:
+        ref = self.favorites.get(slot)
+        if ref is None or self.row is None:
+            self.show_hint(f"No favourite snippet in slot {slot}. Give one a slot in Tools ▸ Manage snippets.")
+            return False
+        self.insert_snippet(ref)
+        return True
+
+    def forget_snippet(self, snippet_id: int) -> None:
+        """A snippet was deleted: the reply no longer counts as using it."""
+        if self.inserted is not None and self.inserted[0] == snippet_id:
+            self.inserted = None
+            self._update_nudge()
+
+    def _before_key(self, event: QKeyEvent) -> tuple[bool, str]:
+        """(consumed, hint to show after Qt handled the key)."""
+        mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.text() == "/" and not self.text() and mods in (
+            Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier
+        ):
+            self.palette_requested.emit()
+            return True, ""
+        if event.key() not in (Qt.Key.Key_Space, Qt.Key.Key_Tab) or mods != Qt.KeyboardModifier.NoModifier:
+            return False, ""
+        cursor = self.edit.textCursor()
+        if cursor.hasSelection():
+            return False, ""
+        line = QTextCursor(cursor)
+        line.movePosition(QTextCursor.MoveOperation.StartOfBlock, QTextCursor.MoveMode.KeepAnchor)
+        before = line.selectedText()  # a Python str; positions in Qt count UTF-16 units (emoji = 2)
+        m = _TRIGGER.search(before)
+        if m is None:
+            return False, ""
+        ref = self.abbreviations.get(m.group(1).lower())
+        if ref is None:
+            if not self.snippets_loaded:
+                return False, "Snippets are still loading — try again in a moment."
+            return False, f"No snippet “;{m.group(1)}”. Ctrl+; lists your snippets."
+        token = m.group(0)
+        end = cursor.position()
+        self.insert_snippet(ref, (end - _utf16_len(token), end, token))
+        return True, ""
+
+    def _names(self) -> list[str]:
+        ctx = self.current_context()
+        return [n for n in (ctx.first_name, ctx.name) if n] if ctx else []
+
+    def _update_nudge(self) -> None:
+        ctx = self.current_context()
+        first = ctx.first_name if ctx else ""
+        inserted = self.inserted[1] if self.inserted else None
+        show = snip.needs_name_nudge(self.text(), inserted, first)
+        if show:
+            self.nudge_label.setText("Add their name? (Alt+N)")
+            self.nudge_button.setText(f"Add “{first}”")
+        self.nudge.setVisible(show)
+
+    def add_name(self) -> bool:
+        """Alt+N: put the customer's first name into the reply (see `name_insertion`)."""
+        ctx = self.current_context()
+        first = ctx.first_name if ctx else ""
+        text = self.text()
+        if not first or snip.contains_name(text, first) or not text.strip():
+            return False
+        start, end, replacement = name_insertion(text, first)
+        cursor = self.edit.textCursor()
+        cursor.setPosition(_utf16_len(text[:start]))
+        cursor.setPosition(_utf16_len(text[:end]), QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(replacement)
+        self.edit.setFocus()
+        return True
+
+    def _end_position(self) -> int:
+        return self.edit.document().characterCount() - 1
+
+    def show_hint(self, message: str) -> None:
+        self.hint.setText(message)
+        self.hint.show()
+
+    # --- counter --------------------------------------------------------------------------------------------
+
+    def _text_changed(self) -> None:
+        self.hint.hide()
+        self.update_counter()
+        self._update_nudge()
 
     def _count(self) -> text_limits.LimitCount | None:
         try:
