@@ -1,0 +1,154 @@
+"""The Today panel: today's answers and reply mix, what is waiting now, and the last 7 days per channel.
+
+Decisions:
+- One background call to `metrics.today_summary(now, tz, policy)` (the schedule's zone, the current
+  policy so "% within target" is judged); the dialog only renders the numbers.
+- "Today" is the owner's working day in the schedule's timezone; the per-channel table is the 7-day
+  report (first-response median and % within target cover answers given in those 7 days).
+- A number that cannot be computed (no answers yet) is shown as "—", never as 0.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from socialdesk.core import metrics
+from socialdesk.ui import icons
+
+CHANNEL_COLUMNS = ("Channel", "Received", "Answered", "Response rate", "Median first response", "Within target",
+                   "Overdue now")
+NUMBERS = (
+    ("answered_today", "Answered today"),
+    ("received_today", "New conversations today"),
+    ("awaiting_now", "Awaiting an answer now"),
+    ("overdue_now", "Overdue now"),
+    ("personal_today", "Personal replies today"),
+    ("edited_snippet_today", "Edited snippets today"),
+    ("unchanged_snippet_today", "Unchanged snippets today"),
+)
+WEEK_NUMBERS = (
+    ("median", "Median first response (7 days)"),
+    ("within", "Answered within target (7 days)"),
+    ("rate", "Response rate (7 days)"),
+)
+
+
+def duration_text(seconds: int | None) -> str:
+    """"12 min", "2 h 05", "3 d 4 h"; "—" for None."""
+    if seconds is None:
+        return "—"
+    minutes = max(0, round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h {minutes % 60:02d}"
+    return f"{minutes // (24 * 60)} d {minutes % (24 * 60) // 60} h"
+
+
+def percent_text(value: float | None, scale: float = 1.0) -> str:
+    return "—" if value is None else f"{round(value * scale)} %"
+
+
+class TodayDialog(QDialog):
+    def __init__(self, feature, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.feature = feature
+        self.setObjectName("today_panel")
+        self.setWindowTitle("Today")
+        self.generation = 0
+        self.summary: metrics.TodaySummary | None = None
+        self.title = QLabel(self)
+        self.title.setStyleSheet("font-size:15px; font-weight:bold")
+        grid = QGridLayout()
+        self.values: dict[str, QLabel] = {}
+        for i, (key, label) in enumerate(NUMBERS + WEEK_NUMBERS):
+            value = QLabel("…", self)
+            value.setObjectName(f"today_{key}")
+            value.setStyleSheet("font-size:18px; font-weight:bold")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            row, col = i % 5, (i // 5) * 2
+            grid.addWidget(QLabel(label, self), row, col)
+            grid.addWidget(value, row, col + 1)
+            self.values[key] = value
+        grid.setColumnMinimumWidth(2, 40)
+        grid.setHorizontalSpacing(18)
+        self.table = QTableWidget(0, len(CHANNEL_COLUMNS), self)
+        self.table.setObjectName("today_channels")
+        self.table.setHorizontalHeaderLabels(list(CHANNEL_COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.status = QLabel(self)
+        self.status.setStyleSheet("color:#666")
+        refresh = QPushButton("&Refresh", self)
+        refresh.clicked.connect(self.refresh)
+        QShortcut(QKeySequence("F5"), self, self.refresh)
+        close = QPushButton("Close", self)
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(refresh)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(grid)
+        layout.addWidget(QLabel("Last 7 days per channel:", self))
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        self.resize(820, 500)
+
+    def refresh(self) -> None:
+        self.generation += 1
+        generation, core = self.generation, self.feature.core
+        self.status.setText("Counting…")
+
+        def work():
+            policy = core.policy()
+            return generation, metrics.today_summary(core.clock.now(), policy.schedule.timezone, policy)
+
+        self.feature.tasks.run(work, self._loaded, self._failed)
+
+    def _loaded(self, result) -> None:
+        generation, summary = result
+        if generation != self.generation:
+            return
+        self.summary = summary
+        self.title.setText(f"Today, {summary.date:%A %d %B}")
+        for key, _label in NUMBERS:
+            self.values[key].setText(str(getattr(summary, key)))
+        week = summary.week
+        total = week.total if week else None
+        self.values["median"].setText(duration_text(total.first_response_median_s if total else None))
+        self.values["within"].setText(percent_text(total.within_target_pct if total else None))
+        self.values["rate"].setText(percent_text(total.response_rate if total else None, 100))
+        channels = week.channels if week else []
+        self.table.setRowCount(len(channels))
+        for row, c in enumerate(channels):
+            cells = (
+                icons.channel_label(c.channel), str(c.received), str(c.answered), percent_text(c.response_rate, 100),
+                duration_text(c.first_response_median_s), percent_text(c.within_target_pct), str(c.overdue_now),
+            )
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, item)
+        self.status.setText("")
+
+    def _failed(self, exc: Exception) -> None:
+        self.status.setText(f"Could not count: {exc}")

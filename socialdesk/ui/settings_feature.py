@@ -1,0 +1,283 @@
+"""The settings feature: business hours, response targets, away mode, pausing automation, Activity, Today.
+
+It owns the actions (menus, palette, tray) and the one save path these dialogs share; the dialogs
+themselves live in hours_dialog.py, targets_page.py, activity_view.py and dashboard.py.
+
+Decisions:
+- Every read and write runs through `Tasks`: a dialog opens only after its data was loaded in the
+  background, so the GUI thread never touches SQLite (not even through `core.policy()`).
+- One save path (`save_settings`): write the setting values, drop the cached policy, recompute every
+  awaiting conversation's due time with the new policy, then refresh the window (queue, status-bar
+  hours label). Targets and hours change due times, so both go through it.
+- "Pause automation" is one checkable QAction shared by the Tools menu, the tray menu and the
+  Activity view's toggle button, so they can never disagree.
+- "Away now…" while already away changes the current away period (end, message) instead of stacking a
+  second one, and away periods that ended more than 30 days ago are dropped: the same rules as the
+  `socialdesk away on` command, so window and CLI agree.
+- The Activity view refreshes on open, on its Refresh key and every few seconds while visible: the
+  window does not hand engine changes on to features, and the query is small (200 rows).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QMessageBox
+
+from socialdesk.core import automation, queue
+from socialdesk.core.hours import AwayPeriod, Schedule
+from socialdesk.core.store import Account
+from socialdesk.ui.actions import ActionSpec
+
+log = logging.getLogger(__name__)
+
+PRUNE_AWAY_AFTER = timedelta(days=30)
+
+
+def go_away(schedule: Schedule, now: datetime, until: datetime | None, message: str) -> None:
+    """Start away mode at `now` (or change the current away period); prunes long-past periods."""
+    schedule.away = [p for p in schedule.away if p.end is None or now - p.end < PRUNE_AWAY_AFTER]
+    active = schedule.away_at(now)
+    if active is not None:
+        active.end = until
+        active.message = message
+    else:
+        schedule.away.append(AwayPeriod(now, until, message))
+    schedule.validate()
+
+
+def end_away(schedule: Schedule, now: datetime) -> bool:
+    """End every away period covering `now`; False if none did."""
+    active = [p for p in schedule.away if p.covers(now)]
+    for p in active:
+        p.end = now
+    schedule.away = [p for p in schedule.away if p.end is None or p.end > p.start]
+    return bool(active)
+
+
+def load_hours_data(core) -> dict[str, Any]:
+    """Everything the hours editor shows (runs on a worker thread)."""
+    schedule_json = core.settings.get("hours.schedule")
+    schedule = Schedule.from_json(schedule_json) if schedule_json else Schedule.default()
+    config_error = ""
+    try:
+        config = automation.load_config(core.settings)
+    except automation.AutomationConfigError as exc:
+        config, config_error = automation.AutomationConfig.default(), str(exc)
+    accounts = [
+        (a.id, a.name, queue.channel_of(a), automation.can_post(a))
+        for a in Account.select().where(Account.enabled == True).order_by(Account.name)  # noqa: E712
+    ]
+    return {
+        "schedule": schedule,
+        "config": config,
+        "config_error": config_error,
+        "business_name": core.settings.get("business.name") or "",
+        "my_name": core.settings.get("business.my_name") or "",
+        "accounts": accounts,
+        "now": core.clock.now(),
+    }
+
+
+class SettingsFeature:
+    ACTIONS: tuple[ActionSpec, ...] = (
+        ActionSpec("hours_editor", "Business hours…", "Tools", ("Ctrl+,",), "open_hours",
+                   "Opening hours, holidays, away periods, auto-replies and status posts"),
+        ActionSpec("targets_page", "Response targets…", "Tools", ("Ctrl+Shift+T",), "open_targets",
+                   "How fast each kind of message should be answered"),
+        ActionSpec("away_now", "Away now…", "Tools", ("Ctrl+Alt+A",), "away_now",
+                   "Closed from now until you are back; customers get your away message"),
+        ActionSpec("pause_automation", "Pause automation", "Tools", ("Ctrl+Alt+P",), "toggle_pause",
+                   "Stop (or restart) every automatic reply and status post"),
+        ActionSpec("activity", "Activity", "View", ("Ctrl+Shift+L",), "open_activity",
+                   "Every automatic message: when, to whom, why, and what happened"),
+        ActionSpec("today", "Today", "View", ("Ctrl+T",), "open_today",
+                   "Today's answers and the last 7 days per channel"),
+    )
+
+    def __init__(self, core, tasks):
+        self.core = core
+        self.tasks = tasks
+        self.window = None
+        self.pause_action: QAction | None = None
+        self.hours_dialog = None
+        self.targets_dialog = None
+        self.activity_dialog = None
+        self.today_dialog = None
+        self.away_dialog = None
+
+    def attach(self, window) -> None:
+        self.window = window
+        self.pause_action = window.actions["pause_automation"]
+        self.pause_action.setCheckable(True)
+        if window.tray is not None:
+            window.tray.add_menu_action(window.actions["away_now"])
+            window.tray.add_menu_action(self.pause_action)
+        settings = self.core.settings
+        self.tasks.run(lambda: automation.is_paused(settings), self._paused_loaded, self._failed)
+
+    # --- shared plumbing -----------------------------------------------------------------------------
+
+    def _failed(self, exc: Exception) -> None:
+        log.error("settings task failed: %s", exc, exc_info=exc)
+        if self.window is not None:
+            QMessageBox.warning(self.window, "socialdesk", f"That did not work: {exc}")
+
+    def save_settings(self, values: dict[str, Any], on_done: Callable[[], None] | None = None,
+                      on_error: Callable[[Exception], None] | None = None) -> None:
+        """Write settings, recompute every due time with the new policy, then refresh the window."""
+        core = self.core
+
+        def work():
+            with core.store.write():
+                for key, value in values.items():
+                    core.settings.set(key, value)
+            core.policy.invalidate()
+            return queue.recompute_all(core.store, queue.Policy.load(core.settings), core.clock.now())
+
+        def done(_count: int) -> None:
+            self._after_save()
+            if on_done is not None:
+                on_done()
+
+        self.tasks.run(work, done, on_error or self._failed)
+
+    def _after_save(self) -> None:
+        self.core.policy.invalidate()
+        if self.window is not None:
+            self.window.reload()
+            self.window.refresh_accounts()
+
+    # --- pause ---------------------------------------------------------------------------------------
+
+    def _paused_loaded(self, paused: bool) -> None:
+        self.show_paused(bool(paused))
+
+    def show_paused(self, paused: bool) -> None:
+        if self.pause_action is not None:
+            self.pause_action.setChecked(paused)
+            self.pause_action.setText("Automation paused (resume)" if paused else "Pause automation")
+        if self.activity_dialog is not None:
+            self.activity_dialog.show_paused(paused)
+
+    def toggle_pause(self) -> None:
+        # The action's check state already flipped when it was triggered from a menu or key.
+        self.set_paused(self.pause_action.isChecked() if self.pause_action is not None else True)
+
+    def set_paused(self, paused: bool) -> None:
+        settings = self.core.settings
+        self.show_paused(paused)
+
+        def work():
+            automation.pause(settings, paused)
+            return paused
+
+        self.tasks.run(work, self._pause_saved, self._failed)
+
+    def _pause_saved(self, paused: bool) -> None:
+        if self.window is not None:
+            self.window.statusBar().showMessage(
+                "Automation paused: no automatic replies or posts." if paused else "Automation is on again.", 5000
+            )
+
+    # --- hours -----------------------------------------------------------------------------------------
+
+    def open_hours(self) -> None:
+        core = self.core
+        self.tasks.run(lambda: load_hours_data(core), self._hours_loaded, self._failed)
+
+    def _hours_loaded(self, data: dict[str, Any]) -> None:
+        from socialdesk.ui.hours_dialog import HoursDialog
+
+        if self.hours_dialog is not None:
+            self.hours_dialog.close()
+        self.hours_dialog = HoursDialog(self, data, self.window)
+        self.hours_dialog.open()
+
+    # --- away ------------------------------------------------------------------------------------------
+
+    def away_now(self) -> None:
+        core = self.core
+        self.tasks.run(lambda: (core.policy().schedule.to_json(), core.clock.now()), self._away_loaded, self._failed)
+
+    def _away_loaded(self, result) -> None:
+        from socialdesk.ui.hours_dialog import AwayDialog
+
+        schedule_json, now = result
+        self.away_dialog = AwayDialog(Schedule.from_json(schedule_json), now, self.window)
+        self.away_dialog.finished.connect(self._away_finished)
+        self.away_dialog.open()
+
+    def _away_finished(self, code: int) -> None:
+        dialog = self.away_dialog
+        if dialog is None or code != QDialog.DialogCode.Accepted:
+            return
+        core, choice = self.core, dialog.choice
+
+        def work():
+            schedule = Schedule.from_json(core.policy().schedule.to_json())
+            now = core.clock.now()
+            if choice[0] == "back":
+                end_away(schedule, now)
+            else:
+                go_away(schedule, now, choice[1], choice[2])
+            with core.store.write():
+                core.settings.set("hours.schedule", schedule.to_json())
+            core.policy.invalidate()
+            queue.recompute_all(core.store, queue.Policy.load(core.settings), now)
+            return schedule.state_label(now)
+
+        self.tasks.run(work, self._away_saved, self._failed)
+
+    def _away_saved(self, label: str) -> None:
+        self.core.policy.invalidate()
+        if self.window is not None:
+            self.window.hours_label.setText(label)
+            self.window.statusBar().showMessage(label, 5000)
+            self.window.reload()
+            self.window.refresh_accounts()
+
+    # --- targets, activity, today ------------------------------------------------------------------
+
+    def open_targets(self) -> None:
+        core = self.core
+
+        def work():
+            raw = core.settings.get("targets.config")
+            channels = sorted({queue.channel_of(a) for a in Account.select()})
+            return raw, channels
+
+        self.tasks.run(work, self._targets_loaded, self._failed)
+
+    def _targets_loaded(self, result) -> None:
+        from socialdesk.ui.targets_page import TargetsDialog
+
+        raw, channels = result
+        if self.targets_dialog is not None:
+            self.targets_dialog.close()
+        self.targets_dialog = TargetsDialog(self, raw, channels, self.window)
+        self.targets_dialog.open()
+
+    def open_activity(self) -> None:
+        from socialdesk.ui.activity_view import ActivityDialog
+
+        if self.activity_dialog is None:
+            self.activity_dialog = ActivityDialog(self, self.window)
+        self.activity_dialog.show_paused(self.pause_action.isChecked() if self.pause_action else False)
+        self.activity_dialog.show()
+        self.activity_dialog.raise_()
+        self.activity_dialog.activateWindow()
+        self.activity_dialog.refresh()
+
+    def open_today(self) -> None:
+        from socialdesk.ui.dashboard import TodayDialog
+
+        if self.today_dialog is None:
+            self.today_dialog = TodayDialog(self, self.window)
+        self.today_dialog.show()
+        self.today_dialog.raise_()
+        self.today_dialog.activateWindow()
+        self.today_dialog.refresh()
