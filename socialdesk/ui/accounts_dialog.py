@@ -375,8 +375,8 @@ class AccountForm(QWidget):
 class AccountDialog(QDialog):
     """Add an account (choose a platform, then the form) or re-login an existing one (the form only)."""
 
-    def __init__(self, window, *, account: dict | None = None):
-        super().__init__(window)
+    def __init__(self, window, *, account: dict | None = None, parent: QWidget | None = None):
+        super().__init__(parent or window)  # from the Accounts list: stacked on top of it
         self.window_ = window
         self.core = window.core
         self.account = account
@@ -689,7 +689,7 @@ class AccountsDialog(QDialog):
     # --- actions ------------------------------------------------------------------------------------------
 
     def add_account(self) -> None:
-        self._open_child(AccountDialog(self.window_))
+        self._open_child(AccountDialog(self.window_, parent=self))
 
     def relogin_account(self) -> None:
         account = self.selected()
@@ -698,7 +698,7 @@ class AccountsDialog(QDialog):
         if account["kind"] not in registry.KINDS:
             self._failed(PermanentError(f"socialdesk no longer knows the platform {account['kind']!r}."))
             return
-        self._open_child(AccountDialog(self.window_, account=account))
+        self._open_child(AccountDialog(self.window_, account=account, parent=self))
 
     def _open_child(self, dialog: AccountDialog) -> None:
         self.child = dialog
