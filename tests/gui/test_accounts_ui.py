@@ -244,3 +244,12 @@ def test_relogin_with_a_new_password_stores_it_and_polls_again(window, qtbot, em
     account = Account.get(Account.name == name)
     assert (account.state, account.last_error) == ("new", "")
     qtbot.waitUntil(lambda: accounts.table.item(row, 2).text() == "waiting for first sync", timeout=5000)
+
+
+def test_tab_order_runs_through_the_form_then_test_save_cancel(window, qtbot):
+    dialog = open_email_form(window, qtbot)
+    form = dialog.form
+    chain = [form.name, *form.fields.values(), form.secret, dialog.test_button, dialog.save_button,
+             dialog.cancel_button]
+    for widget, following in zip(chain, chain[1:], strict=False):
+        assert widget.nextInFocusChain() is following
