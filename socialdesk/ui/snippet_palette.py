@@ -205,6 +205,8 @@ class SnippetPalette(QDialog):
         self.search.installEventFilter(self)
         self.listing = QListWidget(self)
         self.listing.setObjectName("snippet_list")
+        self.listing.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.listing.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps the ;abbr at the end visible
         self.preview = QPlainTextEdit(self)
         self.preview.setObjectName("snippet_preview")
         self.preview.setReadOnly(True)
@@ -240,6 +242,12 @@ class SnippetPalette(QDialog):
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt override)
         if obj is self.search and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+            if mods == Qt.KeyboardModifier.AltModifier and Qt.Key.Key_1 <= event.key() <= Qt.Key.Key_9:
+                # The window's Alt+1…9 do not reach this dialog: insert the favourite from here too.
+                self.accept()
+                self.feature.insert_favorite(event.key() - Qt.Key.Key_0)
+                return True
             if event.key() in (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown):
                 self.listing.setFocus()
                 self.listing.keyPressEvent(event)

@@ -3,7 +3,8 @@ the Snippets window (validation, delete with undo, import errors)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication
 
 from socialdesk.core import snippets as snip
@@ -127,6 +128,12 @@ def test_alt_1_inserts_favourite_one(qtbot, window):
     qtbot.keyClick(composer.edit, Qt.Key.Key_1, ALT)
     favourite = Snippet.get(Snippet.favorite_slot == 1)
     assert composer.text() == snip.render(favourite.body, ctx)
+    # from inside the palette too
+    _feature(window).open_palette()
+    palette = _feature(window).palette
+    qtbot.keyClick(palette.search, Qt.Key.Key_2, ALT)
+    assert not palette.isVisible()
+    assert composer.text().endswith(snip.render(Snippet.get(Snippet.favorite_slot == 2).body, ctx))
 
 
 def _send_and_get(qtbot, window):
@@ -258,18 +265,25 @@ def test_export_then_import_round_trip(qtbot, window, tmp_path, monkeypatch):
     assert snip.export_csv(window.core.store) == out.read_text(encoding="utf-8")
 
 
-def test_render_pngs(qtbot, window):
-    composer, _ctx = _ready(qtbot, window)
+def test_render_pngs(qtbot, window, tmp_path):
+    """Renders the composer with the nudge and the palette open, and the Snippets window, to PNGs
+    (run with --basetemp to look at them)."""
+    composer, ctx = _ready(qtbot, window)
     qtbot.keyClicks(composer.edit, ";closed")
     qtbot.keyClick(composer.edit, Qt.Key.Key_Space)
+    assert composer.nudge.isVisible() == bool(ctx.first_name)
     _feature(window).open_palette()
     palette = _feature(window).palette
     qtbot.keyClicks(palette.search, "order")
-    qtbot.waitUntil(lambda: palette.listing.count() >= 1, timeout=3000)
+    qtbot.waitUntil(lambda: palette.listing.count() >= 1 and palette.preview.toPlainText() != "", timeout=3000)
     QApplication.processEvents()
-    window.grab().save("/tmp/sn/window_with_nudge.png")
-    palette.grab().save("/tmp/sn/palette.png")
+    shot = window.grab()
+    painter = QPainter(shot)
+    painter.drawPixmap(window.mapFromGlobal(palette.mapToGlobal(QPoint(0, 0))), palette.grab())
+    painter.end()
+    assert shot.save(str(tmp_path / "composer_with_palette.png"))
     palette.reject()
     manager = _open_manager(qtbot, window)
     manager.body_edit.setPlainText(manager.body_edit.toPlainText() + " {frist_name}")
-    manager.grab().save("/tmp/sn/snippets_window.png")
+    assert not manager.save_button.isEnabled()
+    assert manager.grab().save(str(tmp_path / "snippets_window.png"))
