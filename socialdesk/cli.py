@@ -314,6 +314,9 @@ def cmd_account_add(args) -> int:
         spec = registry.spec(args.kind)
     except registry.UnknownKindError as exc:
         raise UsageError(str(exc)) from None
+    if not args.name.strip() or "/" in args.name or len(args.name) > 80:
+        # secrets are keyed "profile/account/name": a slash could reach another account's secrets
+        raise UsageError("An account name needs 1–80 characters and no '/'.")
     settings = {key: default for key, _label, default in spec.settings if default != ""}
     given = _parse_sets(args.set)
     known = {key for key, _l, _d in spec.settings} | GENERIC_SETTINGS
