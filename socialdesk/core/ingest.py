@@ -191,7 +191,7 @@ def ingest(
                     # An answer to our reply is new even if clocks disagree about which came first.
                     update.setdefault("answers_to_us", set()).add(item.external_id)
         account = Account.get_by_id(account_id)
-        _apply_conversation_updates(conv_updates, queue.channel_of(account), policy, now)
+        _apply_conversation_updates(db, conv_updates, queue.channel_of(account), policy, now)
         account.cursor = cursor
         account.last_sync_at = now
         if account.first_synced_at is None:
@@ -255,12 +255,30 @@ def _create_conversation(db, account_id: int, item: InboundItem, contact_id: int
     ).lastrowid
 
 
+# Conversation columns ingest may change; written back with one executemany per batch.
+_CONV_COLUMNS = (
+    "last_message_at", "first_inbound_at", "last_inbound_at", "preview", "rating", "status", "snoozed_until",
+    "resolved_at", "paused_remaining_s", "resumed_at", "last_outbound_at", "first_response_at",
+    "unanswered_count", "awaiting_since", "due_at", "due_soon_at", "target_minutes", "contact", "contact_name",
+)
+
+
 def _apply_conversation_updates(
-    updates: dict[int, dict], account_kind: str, policy: "queue.Policy", now: datetime
+    db, updates: dict[int, dict], account_kind: str, policy: "queue.Policy", now: datetime
 ) -> None:
+    """Fold the new messages into their conversations' queue columns and due times.
+
+    Per-row ORM saves cost ~0.5 ms each (SQL generation), which made 10,000 items take seconds: rows
+    are loaded with one query per chunk and written back with one executemany.
+    """
     if not updates:
         return
-    for conv in Conversation.select().where(Conversation.id.in_(list(updates))):
+    convs: list[Conversation] = []
+    ids = list(updates)
+    for start in range(0, len(ids), _CHUNK):
+        convs.extend(Conversation.select().where(Conversation.id.in_(ids[start : start + _CHUNK])))
+    with_replies = [c for c in convs if updates[c.id]["outbound"]]
+    for conv in convs:
         change = updates[conv.id]
         inbound: list[InboundItem] = change["inbound"]
         outbound: list[InboundItem] = change["outbound"]
@@ -295,9 +313,7 @@ def _apply_conversation_updates(
                 conv.last_outbound_at = last_out
             if conv.first_response_at is None:
                 conv.first_response_at = outbound[0].created_at
-        if outbound:
-            queue.recompute_awaiting(conv)
-        else:
+        if not outbound:
             # Only new inbound messages: extend the unanswered run without re-reading the thread.
             last_reply = conv.last_outbound_at
             answers = change.get("answers_to_us", set())
@@ -310,6 +326,13 @@ def _apply_conversation_updates(
                 conv.unanswered_count += len(fresh)
                 if conv.awaiting_since is None or fresh[0] < conv.awaiting_since:
                     conv.awaiting_since = fresh[0]
+    queue.recompute_awaiting_many(with_replies)
+    fields = [Conversation._meta.fields[name] for name in _CONV_COLUMNS]
+    values = []
+    for conv in convs:
         queue.apply_target(conv, policy, now, account_kind=account_kind)
-        conv.save()
-
+        values.append([f.db_value(conv.__data__.get(f.name)) for f in fields] + [conv.id])
+    db.cursor().executemany(
+        "UPDATE conversation SET " + ", ".join(f"{f.column_name} = ?" for f in fields) + " WHERE id = ?",
+        values,
+    )
