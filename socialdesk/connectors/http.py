@@ -282,7 +282,9 @@ class Http:
                     timeout=timeout or self.timeout,
                     stream=stream,
                 )
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            # A body cut short (ChunkedEncodingError: the connection broke mid-answer) is a network
+            # failure like a reset, worth retrying; it must not mark the account as broken for good.
+            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                 log.info("%s %s failed: %s", method, self.scrub(url), type(exc).__name__)
                 error: ConnectorError = TransientError(
                     f"{self.service}: could not reach {host} ({_network_reason(exc)}). "
