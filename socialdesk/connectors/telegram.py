@@ -167,7 +167,11 @@ class TelegramConnector:
             if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
                 continue
             cursor["offset"] = max(int(cursor.get("offset") or 0), update["update_id"] + 1)
-            item = self._item(update, bot)
+            try:
+                item = self._item(update, bot)
+            except Exception as exc:  # one odd update must not block the account: the offset moves past it
+                log.warning("Skipping malformed Telegram update %s (%s)", update["update_id"], type(exc).__name__)
+                continue
             if item is not None:
                 items.append(item)
         return items, cursor
