@@ -150,14 +150,32 @@ class MastodonConnector:
                 if len(page) < self.page_limit:
                     break
         notifications.sort(key=lambda n: (len(n["id"]), n["id"]))
-        items = [item for n in notifications if (item := self._item(n)) is not None]
+        items = []
+        for n in notifications:
+            try:
+                item = self._item(n)
+            except ConnectorError:
+                raise
+            except Exception as exc:  # one odd notification must not block the account for ever
+                log.warning("Skipping malformed Mastodon notification %s (%s)", n["id"], type(exc).__name__)
+                continue
+            if item is not None:
+                items.append(item)
         return items, {"min_id": min_id}
 
     def _page(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         page = self._get("/api/v1/notifications", params=params)
-        if not isinstance(page, list) or not all(isinstance(n, dict) and "id" in n for n in page):
+        if not isinstance(page, list):
             raise TransientError("Mastodon sent an unexpected notifications list. Will try again.")
-        return page
+        # Ids are strings compared by (length, value); an entry without one cannot be paged past or
+        # stored, so it is skipped (and logged) instead of refusing the page and re-fetching it for ever.
+        valid = []
+        for n in page:
+            if isinstance(n, dict) and isinstance(n.get("id"), str) and n["id"]:
+                valid.append(n)
+            else:
+                log.warning("Skipping malformed Mastodon notification %r", n.get("id") if isinstance(n, dict) else n)
+        return valid
 
     def _item(self, notification: dict[str, Any]) -> InboundItem | None:
         status = notification.get("status")
