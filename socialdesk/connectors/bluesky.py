@@ -251,8 +251,13 @@ class BlueskyConnector:
             seen_uris = set()
         seen_uris |= {uri for uri, (at, _) in found.items() if at == newest}
         ordered = [note for _, note in sorted(found.values(), key=lambda pair: (pair[0], pair[1]["uri"]))]
-        items = [self._post_item(n) for n in ordered if n.get("reason") in ITEM_REASONS
-                 and (n.get("author") or {}).get("did") != me]
+        items = []
+        for note in ordered:
+            try:
+                if note.get("reason") in ITEM_REASONS and (note.get("author") or {}).get("did") != me:
+                    items.append(self._post_item(note))
+            except Exception as exc:  # one odd notification must not block the account for ever
+                log.warning("Skipping malformed Bluesky notification %s (%s)", note["uri"], type(exc).__name__)
         if items and newest is not None:
             try:
                 self.xrpc("POST", "app.bsky.notification.updateSeen", body={"seenAt": _iso(newest)})
@@ -306,7 +311,14 @@ class BlueskyConnector:
                 raise TransientError("Bluesky sent an unexpected chat log. Will try again.")
             self.dm_available = True
             for entry in logs:
-                item = self._dm_item(entry, me) if isinstance(entry, dict) else None
+                try:
+                    item = self._dm_item(entry, me) if isinstance(entry, dict) else None
+                except ConnectorError:
+                    raise
+                except Exception as exc:  # one odd log entry must not block the account for ever
+                    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
+                    log.warning("Skipping malformed Bluesky chat message %r (%s)", message.get("id"), type(exc).__name__)
+                    continue
                 if item is not None:
                     items.append(item)
             next_cursor = page.get("cursor")
