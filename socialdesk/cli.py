@@ -345,15 +345,25 @@ def cmd_account_add(args) -> int:
         except ConnectorError as exc:
             forget_account(core.profile.name, args.name)
             raise CliError(str(exc)) from None
-        if not args.no_test:
-            try:
-                info = spec.factory(dict(settings), secrets).check()
-            except ConnectorError as exc:
-                forget_account(core.profile.name, args.name)
-                raise CliError(f"Connection test failed, nothing was saved: {exc}") from None
-            print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
-            for note in info.notes:
-                print(f"Note: {note}")
+        # Building the connector validates the settings without any network (plaintext to a remote
+        # host, bad ports...): done even with --no-test, so such an account is never saved.
+        try:
+            connector = spec.factory(dict(settings), secrets)
+        except ConnectorError as exc:
+            forget_account(core.profile.name, args.name)
+            raise CliError(f"Nothing was saved: {exc}") from None
+        try:
+            if not args.no_test:
+                try:
+                    info = connector.check()
+                except ConnectorError as exc:
+                    forget_account(core.profile.name, args.name)
+                    raise CliError(f"Connection test failed, nothing was saved: {exc}") from None
+                print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
+                for note in info.notes:
+                    print(f"Note: {note}")
+        finally:
+            connector.close()
         with core.store.write():
             Account.create(kind=args.kind, name=args.name, settings=settings, created_at=core.clock.now())
         print(f"Added {spec.title} account {args.name!r}.")
