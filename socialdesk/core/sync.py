@@ -203,7 +203,11 @@ class SyncEngine:
         return change
 
     def recover(self) -> ChangeSet:
-        """Once at process start: outbox rows a crash left "sending" become "unknown"."""
+        """Once at process start: outbox rows a crash left "sending" become "unknown", and healthy
+        accounts are fetched at once instead of waiting out the poll interval of the previous run
+        (backoff and rate-limit times are still honoured)."""
+        with self.store.write():
+            Account.update(next_sync_at=None).where(Account.state.in_(["ok", "new"])).execute()
         return ChangeSet(outbox=bool(outbox.recover_interrupted(self.store, self.clock.now())))
 
     # --- background -------------------------------------------------------------------------------

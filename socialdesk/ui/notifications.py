@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import logging
+import sys
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -47,7 +48,11 @@ class TrayNotifier(Notifier):
 
     def notify(self, title: str, body: str, conversation_id: int | None = None) -> None:
         self._last = conversation_id
-        # The balloon renders plain text on every platform we know, but escaping costs nothing.
+        if sys.platform.startswith("linux"):
+            # Qt hands the balloon to the freedesktop notification server, which may render a markup
+            # subset (<b>, <a>, <img>) in the body: customer text must arrive escaped there. Windows and
+            # macOS balloons are plain text and would show the entities, so they get the text as is.
+            body = html.escape(body)
         self.tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     @Slot()
