@@ -8,12 +8,14 @@ import sys
 import textwrap
 
 import keyring
+import keyring.errors
 import pytest
 from keyring.backends import fail
 
 from socialdesk import paths
 from socialdesk.lock import ProfileLock, ProfileLockedError
 from socialdesk.secrets import NO_KEYRING_MESSAGE, SERVICE, KeyringSecrets, NoKeyringError, forget_account
+from socialdesk.testing_keyring import MemoryKeyring
 
 
 def test_socialdesk_home_is_respected(socialdesk_home):
@@ -106,3 +108,26 @@ def test_profile_lock_blocks_another_process(tmp_path):
     assert other().startswith("ACQUIRED")
     with ProfileLock(path):
         pass
+
+
+class LockedKeyring(MemoryKeyring):
+    """A keyring that is present but refuses every call (a locked wallet)."""
+
+    def get_password(self, service, username):
+        raise keyring.errors.KeyringLocked("locked")
+
+    def set_password(self, service, username, password):
+        raise keyring.errors.KeyringLocked("locked")
+
+    def delete_password(self, service, username):
+        raise keyring.errors.KeyringLocked("locked")
+
+
+def test_locked_keyring_raises_no_keyring_error_without_the_value():
+    keyring.set_keyring(LockedKeyring())
+    s = KeyringSecrets("default", "Shop")
+    for call in (lambda: s.get("password"), lambda: s.set("password", "hunter2"), lambda: s.delete("password")):
+        with pytest.raises(NoKeyringError) as info:
+            call()
+        assert "KeyringLocked" in str(info.value) and "hunter2" not in str(info.value)
+    forget_account("default", "Shop")  # removal of an account still completes
