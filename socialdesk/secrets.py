@@ -72,6 +72,8 @@ class KeyringSecrets:
             keyring.delete_password(SERVICE, self.prefix + name)
         except keyring.errors.PasswordDeleteError:
             pass
+        except keyring.errors.KeyringError as exc:
+            raise NoKeyringError(f"The keyring refused to delete a secret: {type(exc).__name__}") from None
 
 
 SECRET_NAMES = ("password", "token", "refresh_token", "access_token", "client_secret", "client_id")
