@@ -24,11 +24,12 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QMessageBox
+from PySide6.QtWidgets import QDialog
 
 from socialdesk.core import automation, queue
-from socialdesk.core.hours import AwayPeriod, Schedule
+from socialdesk.core.hours import AwayPeriod, Schedule, ScheduleError
 from socialdesk.core.store import Account
 from socialdesk.ui.actions import ActionSpec
 
@@ -82,6 +83,17 @@ def load_hours_data(core) -> dict[str, Any]:
     }
 
 
+def recompute(core) -> str:
+    """Recompute every due time with the stored policy; a warning for the owner if it cannot be done."""
+    try:
+        queue.recompute_all(core.store, queue.Policy.load(core.settings), core.clock.now())
+    except ScheduleError as exc:
+        # Saved all the same (the owner's edit is not lost); the old due times stay until it works.
+        log.warning("due times not recomputed: %s", exc)
+        return f"Saved, but due times could not be recomputed: {exc}"
+    return ""
+
+
 class SettingsFeature:
     ACTIONS: tuple[ActionSpec, ...] = (
         ActionSpec("hours_editor", "Business hours…", "Tools", ("Ctrl+,",), "open_hours",
@@ -113,18 +125,24 @@ class SettingsFeature:
         self.window = window
         self.pause_action = window.actions["pause_automation"]
         self.pause_action.setCheckable(True)
-        if window.tray is not None:
-            window.tray.add_menu_action(window.actions["away_now"])
-            window.tray.add_menu_action(self.pause_action)
+        # app.wire_window sets window.tray only after the window (and so attach) was built: add the
+        # tray items once the event loop runs, when the tray, if any, is in place.
+        QTimer.singleShot(0, self._add_tray_items)
         settings = self.core.settings
         self.tasks.run(lambda: automation.is_paused(settings), self._paused_loaded, self._failed)
+
+    def _add_tray_items(self) -> None:
+        tray = getattr(self.window, "tray", None)
+        if tray is not None and self.pause_action not in tray.menu.actions():
+            tray.add_menu_action(self.window.actions["away_now"])
+            tray.add_menu_action(self.pause_action)
 
     # --- shared plumbing -----------------------------------------------------------------------------
 
     def _failed(self, exc: Exception) -> None:
         log.error("settings task failed: %s", exc, exc_info=exc)
-        if self.window is not None:
-            QMessageBox.warning(self.window, "socialdesk", f"That did not work: {exc}")
+        if self.window is not None:  # the status bar, not a modal box: a late failure must not block
+            self.window.statusBar().showMessage(f"That did not work: {exc}", 10000)
 
     def save_settings(self, values: dict[str, Any], on_done: Callable[[], None] | None = None,
                       on_error: Callable[[Exception], None] | None = None) -> None:
@@ -136,10 +154,12 @@ class SettingsFeature:
                 for key, value in values.items():
                     core.settings.set(key, value)
             core.policy.invalidate()
-            return queue.recompute_all(core.store, queue.Policy.load(core.settings), core.clock.now())
+            return recompute(core)
 
-        def done(_count: int) -> None:
+        def done(warning: str) -> None:
             self._after_save()
+            if warning and self.window is not None:
+                self.window.statusBar().showMessage(warning, 15000)
             if on_done is not None:
                 on_done()
 
@@ -227,7 +247,7 @@ class SettingsFeature:
             with core.store.write():
                 core.settings.set("hours.schedule", schedule.to_json())
             core.policy.invalidate()
-            queue.recompute_all(core.store, queue.Policy.load(core.settings), now)
+            recompute(core)
             return schedule.state_label(now)
 
         self.tasks.run(work, self._away_saved, self._failed)
