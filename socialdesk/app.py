@@ -254,6 +254,6 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
         return app.exec()
     finally:
         core.engine.stop()
-        tasks.wait(5000)
+        tasks.shutdown()
         core.store.close()
         lock.release()

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, 
 
 from socialdesk.core import snippets as snip
 from socialdesk.core import text_limits
+from socialdesk.ui.qtcompat import emit
 
 CONTEXT_MAX_AGE_S = 300  # "today" and "next open" drift: refresh a cached context after five minutes
 _TRIGGER = re.compile(r"(?:^|(?<=\s));([\w-]{1,32})$")
@@ -134,8 +135,8 @@ class Composer(QWidget):
         self.send_button.setToolTip("Send (Ctrl+Enter)")
         self.send_done_button = QPushButton("Send && done", self)
         self.send_done_button.setToolTip("Send and mark done (Ctrl+Shift+Enter)")
-        self.send_button.clicked.connect(lambda: self.send_clicked.emit(False))
-        self.send_done_button.clicked.connect(lambda: self.send_clicked.emit(True))
+        self.send_button.clicked.connect(lambda: emit(self.send_clicked, False))
+        self.send_done_button.clicked.connect(lambda: emit(self.send_clicked, True))
         row = QHBoxLayout()
         row.addWidget(self.counter, 1)
         row.addWidget(self.send_button)
@@ -158,7 +159,7 @@ class Composer(QWidget):
             self._pending.clear()
         cached = self.contexts.get(row.id)
         if cached is None or time.monotonic() - cached[0] > CONTEXT_MAX_AGE_S:
-            self.context_needed.emit(row.id)
+            emit(self.context_needed, row.id)
         self.update_counter()
         self._update_nudge()
 
@@ -218,7 +219,7 @@ class Composer(QWidget):
         ctx = self.current_context()
         if ctx is None:
             self._pending.append((self.row.id, ref, span))
-            self.context_needed.emit(self.row.id)
+            emit(self.context_needed, self.row.id)
             return
         self._insert_now(ref, ctx, span)
 
@@ -240,7 +241,7 @@ class Composer(QWidget):
         self.edit.setTextCursor(cursor)
         self.edit.setFocus()
         self._update_nudge()
-        self.snippet_inserted.emit(ref.id)
+        emit(self.snippet_inserted, ref.id)
 
     def insert_favorite(self, slot: int) -> bool:
         ref = self.favorites.get(slot)
@@ -262,7 +263,7 @@ class Composer(QWidget):
         if event.text() == "/" and not self.text() and mods in (
             Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier
         ):
-            self.palette_requested.emit()
+            emit(self.palette_requested)
             return True, ""
         if event.key() not in (Qt.Key.Key_Space, Qt.Key.Key_Tab) or mods != Qt.KeyboardModifier.NoModifier:
             return False, ""

@@ -16,6 +16,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QTextBrowser
 
 from socialdesk.core.queue import ThreadMessage
+from socialdesk.ui.qtcompat import emit
 
 _URL_RE = re.compile(r"\bhttps?://[^\s<>&\"']+(?:&amp;[^\s<>&\"']+)*", re.IGNORECASE)
 SAFE_SCHEMES = {"http", "https", "mailto"}
@@ -90,7 +91,7 @@ class ConversationView(QTextBrowser):
 
     def _on_anchor(self, url: QUrl) -> None:
         if url.scheme().lower() in SAFE_SCHEMES:
-            self.link_activated.emit(url)
+            emit(self.link_activated, url)
 
 
 def open_url(url: QUrl) -> bool:

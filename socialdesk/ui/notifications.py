@@ -18,6 +18,8 @@ import sys
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QSystemTrayIcon
 
+from socialdesk.ui.qtcompat import emit
+
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +60,7 @@ class TrayNotifier(Notifier):
     @Slot()
     def _clicked(self) -> None:
         if self._last is not None:
-            self.activated.emit(self._last)
+            emit(self.activated, self._last)
 
 
 class DBusNotifier(Notifier):
@@ -109,7 +111,7 @@ class DBusNotifier(Notifier):
     def _action_invoked(self, notification_id: int, action: str) -> None:
         conversation_id = self._ids.pop(int(notification_id), None)
         if conversation_id is not None and action in ("default", "open"):
-            self.activated.emit(conversation_id)
+            emit(self.activated, conversation_id)
 
 
 def new_messages_text(count: int, first_customer: str, first_preview: str) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from socialdesk.core import targets
 from socialdesk.core.queue import QueueRow
 from socialdesk.ui import icons
+from socialdesk.ui.qtcompat import emit
 
 COLUMNS = ("channel", "customer", "message", "kind", "due", "status")
 HEADERS = {"channel": "", "customer": "Customer", "message": "Message", "kind": "Kind", "due": "Due", "status": "Status"}
@@ -188,7 +189,7 @@ class QueueModel(QAbstractTableModel):
             self.endInsertRows()
         # 3. reorder, moving persistent indexes with their ids
         if self.ids != new_ids:
-            self.layoutAboutToBeChanged.emit()
+            emit(self.layoutAboutToBeChanged)
             new_positions = {conv_id: r for r, conv_id in enumerate(new_ids)}
             old_list = self.persistentIndexList()
             new_list = []
@@ -198,7 +199,7 @@ class QueueModel(QAbstractTableModel):
                 new_list.append(self.index(target, index.column()) if target is not None else QModelIndex())
             self.ids = list(new_ids)
             self.changePersistentIndexList(old_list, new_list)
-            self.layoutChanged.emit()
+            emit(self.layoutChanged)
         self._row_of = {conv_id: r for r, conv_id in enumerate(self.ids)}
 
     def update_rows(self, rows: dict[int, QueueRow]) -> None:
@@ -209,7 +210,7 @@ class QueueModel(QAbstractTableModel):
                 self.cache[conv_id] = row
         touched = sorted(self._row_of[i] for i in rows if i in self._row_of)
         for start, end in _runs(touched):
-            self.dataChanged.emit(self.index(start, 0), self.index(end, len(COLUMNS) - 1))
+            emit(self.dataChanged, self.index(start, 0), self.index(end, len(COLUMNS) - 1))
 
     def forget(self, conv_ids) -> None:
         """Drop cached rows so they are fetched again (they changed in the store)."""
@@ -220,7 +221,7 @@ class QueueModel(QAbstractTableModel):
     def refresh_countdowns(self) -> None:
         if self.ids:
             col = COLUMNS.index("due")
-            self.dataChanged.emit(self.index(0, col), self.index(len(self.ids) - 1, col))
+            emit(self.dataChanged, self.index(0, col), self.index(len(self.ids) - 1, col))
 
 
 def _runs(sorted_rows: list[int]):

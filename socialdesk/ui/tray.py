@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from socialdesk.ui import icons
+from socialdesk.ui.qtcompat import emit
 
 
 class Tray(QSystemTrayIcon):
@@ -56,4 +57,4 @@ class Tray(QSystemTrayIcon):
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
-            self.toggle_requested.emit()
+            emit(self.toggle_requested)

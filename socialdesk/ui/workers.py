@@ -16,11 +16,14 @@ import itertools
 import logging
 import threading
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from socialdesk.core.sync import ChangeSet
+from socialdesk.ui.qtcompat import emit
 
 log = logging.getLogger(__name__)
 
@@ -37,33 +40,22 @@ class _Signals(QObject):
     done = Signal(int, bool, object)  # token, ok, result or exception
 
 
-class _Job(QRunnable):
-    def __init__(self, token: int, fn: Callable[[], Any], signals: _Signals):
-        super().__init__()
-        self.token = token
-        self.fn = fn
-        self.signals = signals
-
-    def run(self) -> None:
-        try:
-            result = self.fn()
-        except Exception as exc:  # delivered to on_error on the GUI thread
-            log.debug("background task failed", exc_info=True)
-            self.signals.done.emit(self.token, False, exc)
-            return
-        self.signals.done.emit(self.token, True, result)
-
-
 class Tasks(QObject):
-    """Run callables in the background; deliver results on the GUI thread."""
+    """Run callables in the background; deliver results on the GUI thread.
+
+    The pool is a ThreadPoolExecutor rather than QThreadPool: its threads are long-lived Python
+    threads, so thread-local state (peewee keeps one SQLite connection per thread, with its page cache)
+    survives between jobs. QThreadPool jobs each got a fresh Python thread state, which opened a new
+    connection for every background query and leaked file handles and memory.
+    """
 
     def __init__(self, parent: QObject | None = None, max_threads: int = 4):
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(max_threads)
+        self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="ui-task")
         self._signals = _Signals()
         self._signals.done.connect(self._deliver)
         self._pending: dict[int, tuple] = {}
+        self._futures: set[Future] = set()
         self._tokens = itertools.count(1)
 
     def run(
@@ -74,8 +66,19 @@ class Tasks(QObject):
     ) -> int:
         token = next(self._tokens)
         self._pending[token] = (_weak(on_done), _weak(on_error))
-        self.pool.start(_Job(token, fn, self._signals))
+        future = self.pool.submit(self._job, token, fn)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
         return token
+
+    def _job(self, token: int, fn: Callable[[], Any]) -> None:
+        try:
+            result = fn()
+        except Exception as exc:  # delivered to on_error on the GUI thread
+            log.debug("background task failed", exc_info=True)
+            emit(self._signals.done, token, False, exc)
+            return
+        emit(self._signals.done, token, True, result)
 
     @Slot(int, bool, object)
     def _deliver(self, token: int, ok: bool, payload: object) -> None:
@@ -97,7 +100,12 @@ class Tasks(QObject):
         return len(self._pending)
 
     def wait(self, msecs: int = 5000) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Wait until queued jobs have run (their results are delivered by the event loop)."""
+        _done, not_done = futures_wait(list(self._futures), timeout=msecs / 1000)
+        return not not_done
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class ChangeRelay(QObject):
@@ -120,7 +128,7 @@ class ChangeRelay(QObject):
         """Thread-safe: called by the sync engine on its threads."""
         with self._lock:
             self._batch.merge(change)
-        self._arrived.emit()
+        emit(self._arrived)
 
     @Slot()
     def _schedule(self) -> None:
@@ -132,4 +140,4 @@ class ChangeRelay(QObject):
         with self._lock:
             batch, self._batch = self._batch, ChangeSet()
         if batch:
-            self.changed.emit(batch)
+            emit(self.changed, batch)
