@@ -166,12 +166,13 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
     tasks = Tasks()
     relay = ChangeRelay()
     core.engine.on_change = relay.push
-    window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo, features=ui_features(core, tasks))
+    window = MainWindow(
+        core, tasks, notifier or RecordingNotifier(), demo=demo, features=ui_features(core, tasks), tray=tray
+    )
     tasks.setParent(window)
     relay.setParent(window)
     relay.changed.connect(window.on_engine_change)
     if tray is not None:
-        window.tray = tray
         tray.toggle_requested.connect(lambda: window.hide() if window.isVisible() else window.show_window())
         tray.show_requested.connect(window.show_window)
         tray.quit_requested.connect(window.quit_app)

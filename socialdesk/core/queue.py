@@ -25,7 +25,7 @@ from typing import Iterable
 from peewee import SQL, fn
 
 from socialdesk.core import targets as targets_mod
-from socialdesk.core.hours import Schedule
+from socialdesk.core.hours import Schedule, ScheduleError
 from socialdesk.core.settings import Settings
 from socialdesk.core.store import (
     Account,
@@ -384,7 +384,11 @@ def apply_target(
         conv.resumed_at = None
     clock_from = conv.resumed_at if conv.paused_remaining_s is not None and conv.resumed_at else now
     kind = account_kind if account_kind is not None else channel_of(conv.account)
-    result = targets_mod.evaluate(_target_input(conv, kind), policy.targets, policy.schedule, clock_from)
+    try:
+        result = targets_mod.evaluate(_target_input(conv, kind), policy.targets, policy.schedule, clock_from)
+    except ScheduleError:
+        # Business hours that never open again (away with no end): no deadline can be promised.
+        result = targets_mod.TargetResult(None, None, None)
     conv.due_at = result.due_at
     conv.due_soon_at = result.due_soon_at
     conv.target_minutes = result.target_minutes

@@ -18,7 +18,7 @@ import html
 import logging
 from datetime import datetime, timedelta
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Slot
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -52,6 +52,7 @@ from socialdesk.ui import icons
 from socialdesk.ui.composer import Composer
 from socialdesk.ui.conversation_view import ConversationView, open_url
 from socialdesk.ui.notifications import Notifier, new_messages_text
+from socialdesk.ui.qtcompat import emit
 from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel
 from socialdesk.ui.workers import Tasks
 
@@ -63,7 +64,12 @@ NEW_MESSAGE_BATCH_MS = 2_000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False, features: tuple = ()):
+    # Every batched engine change, after the window handled it: features (Activity view...) listen here.
+    engine_changed = Signal(object)
+
+    def __init__(
+        self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False, features: tuple = (), tray=None
+    ):
         """`features` are objects with `ACTIONS` (ActionSpecs) and their handlers, plus `attach(window)`:
         the snippet palette, hours editor, dashboard... each adds its own actions and widgets."""
         super().__init__()
@@ -80,7 +86,7 @@ class MainWindow(QMainWindow):
         self.reload_generation = 0
         self.first_rows_shown = False
         self.pending_new: list[tuple[int, int]] = []
-        self.tray = None  # set by app.py when a system tray exists
+        self.tray = tray  # ui/tray.Tray when a system tray exists
         self.quitting = False
         self.setWindowTitle("socialdesk — demo" if demo else "socialdesk")
         self.resize(1240, 760)
@@ -330,6 +336,7 @@ class MainWindow(QMainWindow):
             self.pending_new.extend(change.new_inbound)
             if not self.new_message_timer.isActive():
                 self.new_message_timer.start()
+        emit(self.engine_changed, change)
 
     def _announce_new_messages(self) -> None:
         batch, self.pending_new = self.pending_new, []
