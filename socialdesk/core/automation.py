@@ -77,7 +77,6 @@ STATUS_LOOKBACK = timedelta(hours=24)
 MIN_CLOSED_GAP = timedelta(hours=3)
 STATUS_KINDS = ("opening", "closing", "away_start", "away_end")
 STATUS_LABELS = {"opening": "opening", "closing": "closing", "away_start": "away start", "away_end": "back from away"}
-AUTOMATED_LOCALPARTS = ("mailer-daemon", "noreply", "no-reply", "postmaster", "donotreply", "do-not-reply")
 _CHANNEL_RE = re.compile(r"^(\*|[a-z][a-z0-9_]{0,39})$")
 _NEXT_CLOSE_RE = re.compile(r"(?<!\{)\{\s*next_close\s*(?:\|([^{}]*))?\}")
 MAX_TEXT = 2000
@@ -394,22 +393,16 @@ def decide_auto_reply(facts: AutoReplyFacts, config: AutomationConfig) -> Decisi
 
 
 def is_automated_sender(meta: dict, sender: str, own_address: str) -> bool:
-    """RFC 3834 loop guards for email-like senders (the email connector precomputes meta["automated"])."""
+    """RFC 3834 loop guards for e-mail senders (the email connector precomputes meta["automated"];
+    this re-checks with the rules kept in one place, connectors/email.is_automated)."""
     if meta.get("automated"):
         return True
     address = (meta.get("from") or sender or "").strip().lower()
     if "@" not in address:
-        return False
-    if own_address and address == own_address.strip().lower():
-        return True
-    auto = (meta.get("auto_submitted") or "").strip().lower()
-    if auto and not auto.startswith("no"):
-        return True
-    if (meta.get("precedence") or "").strip().lower() in ("bulk", "list", "junk"):
-        return True
-    if meta.get("list_id") or meta.get("list_unsubscribe") or meta.get("x_auto_response_suppress"):
-        return True
-    return address.split("@")[0] in AUTOMATED_LOCALPARTS
+        return False  # not an e-mail sender: the RFC 3834 guards do not apply
+    from socialdesk.connectors.email import is_automated  # lazy: only e-mail senders need it
+
+    return is_automated({**meta, "from": address}, (own_address or "").strip().lower())
 
 
 # --- status post schedule --------------------------------------------------------------------------------
