@@ -26,13 +26,19 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from socialdesk import cli
-from socialdesk.core.hours import AwayPeriod, Schedule, ScheduleError, format_week_spec, parse_week_spec
+from socialdesk.core.hours import (
+    Schedule,
+    ScheduleError,
+    end_away,
+    format_week_spec,
+    parse_week_spec,
+    start_away,
+)
 
-PRUNE_AWAY_AFTER = timedelta(days=30)
 _RELATIVE = re.compile(r"^\d+[mhd]$")
 
 
@@ -113,13 +119,6 @@ def _when(text: str, now: datetime, tz: str) -> datetime:
 
 def _local(value: datetime, tz: str) -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
-
-
-def _prune(schedule: Schedule, now: datetime) -> None:
-    schedule.away = [p for p in schedule.away if p.end is None or now - p.end < PRUNE_AWAY_AFTER]
-
-
-# --- hours show ---------------------------------------------------------------------------------------
 
 
 def hours_json(core, schedule: Schedule, now: datetime) -> dict:
@@ -271,16 +270,8 @@ def cmd_away_on(args) -> int:
         until = _when(args.until, now, schedule.timezone) if args.until else None
         if until is not None and until <= now:
             raise cli.UsageError(f"--until must be in the future (it is {_local(until, schedule.timezone)}).")
-        _prune(schedule, now)
-        active = schedule.away_at(now)
-        if active is not None:
-            active.end = until
-            if args.message is not None:
-                active.message = message
-        else:
-            schedule.away.append(AwayPeriod(now, until, message))
         try:
-            schedule.validate()
+            start_away(schedule, now, until, message if args.message is not None else None)
         except ScheduleError as exc:
             raise cli.UsageError(str(exc)) from None
         _save(core, schedule)
@@ -294,14 +285,9 @@ def cmd_away_off(args) -> int:
     with cli.open_core(args, write=True) as core:
         now = core.clock.now()
         schedule = _schedule(core)
-        active = [p for p in schedule.away if p.covers(now)]
-        if not active:
+        if not end_away(schedule, now):
             print(f"You were not away. {schedule.state_label(now)}")
             return 0
-        for p in active:
-            p.end = now
-        schedule.away = [p for p in schedule.away if p.end is None or p.end > p.start]
-        _prune(schedule, now)
         _save(core, schedule)
         print(schedule.state_label(now))
     return 0

@@ -672,3 +672,36 @@ def format_week_spec(week: dict[int, list[Window]]) -> str:
         times = ",".join(f"{_fmt_time(a)}-{_fmt_time(b, end=True)}" for a, b in windows) or "closed"
         parts.append(f"{day_text} {times}")
     return "; ".join(parts)
+
+
+# --- away mode: one implementation for the command line and the window ---------------------------------
+
+AWAY_PRUNE_AFTER = timedelta(days=30)
+
+
+def start_away(schedule: Schedule, now: datetime, until: datetime | None, message: str | None) -> None:
+    """Go away at `now` until `until` (None: until switched off). If already away, change the current
+    period instead of stacking a second one; `message=None` keeps its message. Periods that ended more
+    than 30 days ago are dropped so the schedule does not grow for ever. Raises ScheduleError."""
+    schedule.away = [p for p in schedule.away if p.end is None or now - p.end < AWAY_PRUNE_AFTER]
+    active = schedule.away_at(now)
+    if active is not None:
+        active.end = until
+        if message is not None:
+            active.message = message
+    else:
+        schedule.away.append(AwayPeriod(now, until, message or ""))
+    schedule.validate()
+
+
+def end_away(schedule: Schedule, now: datetime) -> bool:
+    """End every away period covering `now`; False if none did."""
+    active = [p for p in schedule.away if p.covers(now)]
+    for period in active:
+        period.end = now
+    schedule.away = [
+        p for p in schedule.away
+        if (p.end is None or p.end > p.start) and (p.end is None or now - p.end < AWAY_PRUNE_AFTER)
+    ]
+    return bool(active)
+

@@ -21,43 +21,18 @@ Decisions:
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog
 
-from socialdesk.core import automation, queue
-from socialdesk.core.hours import AwayPeriod, Schedule, ScheduleError
+from socialdesk.core import automation, hours, queue
+from socialdesk.core.hours import Schedule, ScheduleError
 from socialdesk.core.store import Account
 from socialdesk.ui.actions import ActionSpec
 
 log = logging.getLogger(__name__)
-
-PRUNE_AWAY_AFTER = timedelta(days=30)
-
-
-def go_away(schedule: Schedule, now: datetime, until: datetime | None, message: str) -> None:
-    """Start away mode at `now` (or change the current away period); prunes long-past periods."""
-    schedule.away = [p for p in schedule.away if p.end is None or now - p.end < PRUNE_AWAY_AFTER]
-    active = schedule.away_at(now)
-    if active is not None:
-        active.end = until
-        active.message = message
-    else:
-        schedule.away.append(AwayPeriod(now, until, message))
-    schedule.validate()
-
-
-def end_away(schedule: Schedule, now: datetime) -> bool:
-    """End every away period covering `now`; False if none did."""
-    active = [p for p in schedule.away if p.covers(now)]
-    for p in active:
-        p.end = now
-    schedule.away = [p for p in schedule.away if p.end is None or p.end > p.start]
-    return bool(active)
-
 
 def load_hours_data(core) -> dict[str, Any]:
     """Everything the hours editor shows (runs on a worker thread)."""
@@ -241,9 +216,9 @@ class SettingsFeature:
             schedule = Schedule.from_json(core.policy().schedule.to_json())
             now = core.clock.now()
             if choice[0] == "back":
-                end_away(schedule, now)
+                hours.end_away(schedule, now)
             else:
-                go_away(schedule, now, choice[1], choice[2])
+                hours.start_away(schedule, now, choice[1], choice[2])
             with core.store.write():
                 core.settings.set("hours.schedule", schedule.to_json())
             core.policy.invalidate()
