@@ -301,12 +301,16 @@ def _apply_conversation_updates(
             if newest.rating is not None:
                 conv.rating = newest.rating
             if conv.status in ("waiting", "snoozed", "done"):
-                # A new message from the customer reopens; the clock runs from that message.
+                # A new message from the customer reopens. A paused clock (snoozed/waiting while
+                # unanswered) resumes with the time it had left, from this message; otherwise the
+                # clock runs from the oldest unanswered message as usual.
+                resumes = conv.status in ("waiting", "snoozed") and conv.paused_remaining_s is not None
                 conv.status = "open"
                 conv.snoozed_until = None
                 conv.resolved_at = None
-                conv.paused_remaining_s = None
-                conv.resumed_at = None
+                conv.resumed_at = newest.created_at if resumes else None
+                if not resumes:
+                    conv.paused_remaining_s = None
         if outbound:
             last_out = outbound[-1].created_at
             if conv.last_outbound_at is None or last_out > conv.last_outbound_at:

@@ -155,18 +155,21 @@ def list_ids(
             return []
         sql += f" AND c.account_id IN ({','.join('?' * len(ids))})"
         params += ids
-    match = fts_query(search)
-    if search.strip() and not match:
+    tokens = search_tokens(search)
+    if search.strip() and not tokens:
         return []
-    if match:
+    for token in tokens:
+        # Each word may be found in a message, the customer's name or the subject ("Léa sourdough");
+        # all words must be found.
+        term = f'"{token}"*'
         sql += (
             " AND (c.id IN (SELECT m.conversation_id FROM message m WHERE m.id IN"
             " (SELECT rowid FROM message_fts WHERE message_fts MATCH ?))"
             " OR c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)"
             " OR c.subject LIKE ? ESCAPE '\\')"
         )
-        like = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [match, match, like]
+        like = "%" + token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        params += [term, term, like]
     if view in ("done", "spam", "all"):
         sql += " ORDER BY c.last_message_at DESC, c.id DESC"
     else:
@@ -179,13 +182,17 @@ def list_ids(
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 
 
+def search_tokens(text: str) -> list[str]:
+    """The words of what the owner typed (at most 12); only these ever reach an FTS5 MATCH."""
+    return _TOKEN_RE.findall(text or "")[:12]
+
+
 def fts_query(text: str) -> str:
     """Turn what the owner typed into a safe FTS5 query: every word as a quoted prefix term, ANDed.
 
     Raw user text is never passed to MATCH (FTS5 syntax errors and column filters would leak through).
     """
-    tokens = _TOKEN_RE.findall(text or "")[:12]
-    return " ".join(f'"{t}"*' for t in tokens)
+    return " ".join(f'"{t}"*' for t in search_tokens(text))
 
 
 def rows(ids: list[int]) -> dict[int, QueueRow]:

@@ -211,8 +211,14 @@ def test_new_inbound_reopens(store, account, status):
     assert conv.status == "open"
     assert conv.snoozed_until is None
     assert conv.resolved_at is None
-    assert conv.paused_remaining_s is None
-    assert conv.due_at is not None
+    if status == "done":
+        assert conv.paused_remaining_s is None and conv.resumed_at is None
+        assert conv.due_at is not None
+    else:
+        # The paused clock resumes from the new message with the 50 minutes it had left.
+        assert conv.paused_remaining_s == 50 * 60
+        assert conv.resumed_at == T0 + timedelta(minutes=20)
+        assert conv.due_at == T0 + timedelta(minutes=70)
     assert queue.list_ids("awaiting", T0 + timedelta(minutes=20)) == [conv.id]
 
 

@@ -29,3 +29,36 @@ def test_open_ended_away_gives_no_deadline_and_coming_back_restores_it(store):
     schedule.away.clear()
     queue.recompute_all(store, queue.Policy(TargetConfig.default(), schedule), NOW)
     assert Conversation.get().due_at == NOW - timedelta(minutes=5) + timedelta(hours=1)
+
+
+def test_customer_writing_to_a_snoozed_conversation_resumes_its_paused_clock(store):
+    schedule = Schedule.always_open("UTC")
+    policy = queue.Policy(TargetConfig.default(), schedule)
+    account = Account.create(kind="demo", name="d2", settings={"channel": "telegram"}, created_at=NOW)
+    first = InboundItem("a1", "c9", "dm", False, Author("u9", "u9", "Bo"), "hi", NOW)
+    ingest.ingest(store, account.id, [first], {}, policy, NOW)
+    conv = Conversation.get(Conversation.external_id == "c9")
+    # 20 minutes in, the owner snoozes it with 40 minutes of the 1 h target left.
+    queue.set_status(store, conv.id, "snoozed", policy, NOW + timedelta(minutes=20),
+                     snoozed_until=NOW + timedelta(days=1))
+    later = NOW + timedelta(hours=3)
+    again = InboundItem("a2", "c9", "dm", False, Author("u9", "u9", "Bo"), "any news?", later)
+    ingest.ingest(store, account.id, [again], {}, policy, later)
+    conv = Conversation.get_by_id(conv.id)
+    assert conv.status == "open" and conv.unanswered_count == 2
+    assert conv.due_at == later + timedelta(minutes=40)  # not overdue since the first message
+
+
+def test_search_words_may_match_name_and_text_separately(store):
+    account = Account.create(kind="demo", name="d3", settings={"channel": "email"}, created_at=NOW)
+    item = InboundItem("s1", "c5", "email", False, Author("lea@x.org", "lea", "Léa Martin"),
+                       "Do you bake sourdough on Sundays?", NOW)
+    ingest.ingest(store, account.id, [item], {}, queue.Policy(TargetConfig.default(), _always()), NOW)
+    conv_id = Conversation.get(Conversation.external_id == "c5").id
+    assert queue.list_ids("all", NOW, search="Léa sourdough") == [conv_id]
+    assert queue.list_ids("all", NOW, search="lea sourd") == [conv_id]
+    assert queue.list_ids("all", NOW, search="Léa croissant") == []
+
+
+def _always() -> Schedule:
+    return Schedule.always_open("UTC")
