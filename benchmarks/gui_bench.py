@@ -41,22 +41,6 @@ from benchmarks import fixture, machine  # noqa: E402
 SPAWN = float(os.environ.get("BENCH_SPAWN_MONOTONIC", T0))
 
 
-def _guard_true_refcount() -> None:
-    """Keep PySide6 6.12.0's refcount bug on Python 3.11 from aborting a long measurement.
-
-    `SignalInstance.emit()` returns True without a new reference, so every emit from Python drops one
-    reference to True (and some deliveries one to None); after a few thousand emits Python aborts ("bool_dealloc"). Python 3.12+ makes
-    True immortal. The benchmark adds references up front (no memory cost) so the leak check can run
-    its full hour; the app itself still has the bug (see README).
-    """
-    if sys.version_info < (3, 12):
-        import ctypes
-
-        for _ in range(2_000_000):
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(True))
-            ctypes.pythonapi.Py_IncRef(ctypes.py_object(None))  # one path drops None the same way
-
-
 def sqlite_handles() -> int:
     """Open file descriptors on the profile database, its WAL and shared memory (3 per connection)."""
     count = 0
@@ -290,9 +274,7 @@ def leak(home: Path) -> dict:
 MODES = {"first_paint": first_paint, "stall": stall, "leak": leak}
 
 if __name__ == "__main__":
-    if sys.argv[1] != "first_paint":  # a few hundred emits there; the guard would cost start-up time
-        _guard_true_refcount()
     print(json.dumps(MODES[sys.argv[1]](Path(sys.argv[2]))), flush=True)
-    # PySide6 6.12 on Python 3.11 can abort in interpreter finalisation ("bool_dealloc", see README);
-    # the measurement is complete and printed, so leave without finalising.
+    # Leave without interpreter finalisation: the measurement is printed, and tearing down Qt objects
+    # owned by worker threads adds nothing to it.
     os._exit(0)
