@@ -12,7 +12,11 @@ Decisions:
 - One auto-reply per person per closed period, across all of that person's channels: the
   AutoReplyLedger row (unique on contact + `Schedule.closed_period_key`) and the outbox row are written
   in the same `store.write()` transaction, so two channels ingesting at once still yield one reply.
-  The idempotency key is "auto:<contact>:<period key>". On top, a hard cap of `max_per_day` (3)
+  The idempotency key is "auto:<contact>:<period key>". The ingest hook works per batch: one IN (...)
+  query per table for the facts, decisions in Python, then ONE transaction for every outbox, ledger and
+  Activity row of the batch, which re-reads the ledger under the write lock (a concurrent ingest on
+  another channel may have answered the same person meanwhile). While open, it returns before any read.
+  On top, a hard cap of `max_per_day` (3)
   auto-replies per person in any 24 hours, whatever the schedule does (away on/off flapping).
 - The decision itself (`decide_auto_reply`) is a pure function of `AutoReplyFacts`, returning a reason
   that the Activity view shows. Skips the owner may wonder about (automated sender, already answered
@@ -568,6 +572,97 @@ def activity(limit: int = 200) -> list[ActivityEntry]:
     return entries[:limit]
 
 
+# --- batched reads for the ingest hook ----------------------------------------------------------------------
+
+_CHUNK = 500  # ids per IN (...): well under SQLite's variable limit
+
+
+def _chunked_rows(query_for: Callable[[list], Any], values: Any) -> list:
+    """Tuples of `query_for(chunk)` over `values` in chunks of _CHUNK."""
+    values = list(values)
+    out: list = []
+    for start in range(0, len(values), _CHUNK):
+        out.extend(query_for(values[start : start + _CHUNK]).tuples())
+    return out
+
+
+def _rows_by_id(model: Any, fields: tuple, ids: Any) -> dict[int, Any]:
+    """Model rows (only `fields` loaded) for `ids`, keyed by id; one query per _CHUNK ids."""
+    ids = list(ids)
+    out: dict[int, Any] = {}
+    for start in range(0, len(ids), _CHUNK):
+        for row in model.select(*fields).where(model.id.in_(ids[start : start + _CHUNK])):
+            out[row.id] = row
+    return out
+
+
+def _ledger_contacts(contact_ids: Any, period: str) -> set[int]:
+    """The contacts that already got their auto-reply for this closed period."""
+    return {
+        c for (c,) in _chunked_rows(
+            lambda chunk: AutoReplyLedger.select(AutoReplyLedger.contact).where(
+                (AutoReplyLedger.closed_period_key == period) & AutoReplyLedger.contact.in_(chunk)
+            ),
+            contact_ids,
+        )
+    }
+
+
+def _auto_replies_since(contact_ids: Any, since: datetime) -> dict[int, int]:
+    """Auto-replies per contact created after `since` (cancelled and skipped ones do not count)."""
+    return dict(_chunked_rows(
+        lambda chunk: Outbox.select(Outbox.contact, pw.fn.COUNT(Outbox.id))
+        .where(
+            (Outbox.purpose == "auto_reply")
+            & Outbox.contact.in_(chunk)
+            & (Outbox.created_at > since)
+            & Outbox.state.not_in(["cancelled", "skipped"])
+        )
+        .group_by(Outbox.contact),
+        contact_ids,
+    ))
+
+
+class _ReplyTexts:
+    """Auto-reply texts of one batch: the schedule-, settings- and metrics-derived parts computed once."""
+
+    def __init__(self, settings: Settings, schedule: Schedule, now: datetime, contact_ids: Any):
+        from socialdesk.core import metrics
+
+        self.base = _base_context(settings, schedule, now, metrics.typical_response_text(now))
+        self.next_close = format_next_close(schedule.next_close(now), now, schedule.timezone)
+        self.away = schedule.away_at(now)
+        self.contacts = _rows_by_id(Contact, (Contact.id, Contact.display_name, Contact.first_name), contact_ids)
+
+    def render(
+        self, config: AutomationConfig, channel: str, conv: Any, author: Identity | None,
+        skips: list[tuple[int | None, str]],
+    ) -> str | None:
+        """The text for one conversation, or None; a broken text adds a skip line and falls back."""
+        contact = self.contacts.get(conv.contact_id)
+        name = (contact.display_name if contact else "") or conv.contact_name
+        first = (contact.first_name if contact else "") or ""
+        ctx = replace(
+            self.base,
+            first_name=first.strip(),
+            name=name.strip(),
+            handle=personalize.format_handle(author.handle if author else "", channel),
+            channel=personalize.channel_name(channel),
+        )
+        bodies = [config.reply_text_for(channel)]
+        if self.away is not None and self.away.message.strip():
+            bodies.insert(0, self.away.message)
+        for body in bodies:
+            try:
+                text = render_text(body, ctx, self.next_close)
+            except snippets.SnippetError as exc:
+                skips.append((conv.id, f"auto-reply text has a problem: {exc}"))
+                continue
+            if text.strip():
+                return text
+        return None
+
+
 # --- the engine hooks -------------------------------------------------------------------------------------
 
 
@@ -594,6 +689,14 @@ class Automation:
     # -- auto-replies --
 
     def on_ingest(self, account: Account, result: Any, now: datetime) -> set[int]:
+        """Decide the auto-replies of one ingested batch: a few batched reads, one write transaction.
+
+        Facts are read for the whole batch with one IN (...) query per table, decisions are made in
+        Python, and every outbox, ledger and skip row of the batch is written in ONE store.write(). Inside
+        that transaction the ledger and idempotency keys are read again: another channel may have answered
+        the same person since our reads, and the write lock makes this second look authoritative (the
+        ledger's unique index stays the last line of defence).
+        """
         if not result.new_inbound:
             return set()
         config = self._config()
@@ -601,7 +704,7 @@ class Automation:
             return set()
         schedule = self.policy().schedule
         period = schedule.closed_period_key(now)
-        if period is None:
+        if period is None:  # open now and not away: nothing to decide, no DB reads
             return set()
         newest: dict[int, int] = {}
         for conv_id, message_id in result.new_inbound:
@@ -610,116 +713,128 @@ class Automation:
         first_sync = account.first_synced_at is None or account.first_synced_at >= now
         own_address = str((account.settings or {}).get("address", ""))
         paused = is_paused(self.settings)
-        typical: list[str] = []  # computed once, only if a reply is due
+
+        convs = _rows_by_id(Conversation, (Conversation.id, Conversation.contact, Conversation.public,
+                                           Conversation.contact_name), newest.keys())
+        messages = _rows_by_id(Message, (Message.id, Message.created_at, Message.meta, Message.author),
+                               newest.values())
+        authors = _rows_by_id(Identity, (Identity.id, Identity.is_self, Identity.external_id, Identity.handle),
+                              {m.author_id for m in messages.values() if m.author_id})
+        contact_ids = {c.contact_id for c in convs.values() if c.contact_id is not None}
+        replied = _ledger_contacts(contact_ids, period)
+        sent_24h = _auto_replies_since(contact_ids, now - CAP_WINDOW)
+
         history = 0
-        changed: set[int] = set()
+        planned: list[tuple[Any, str]] = []  # (conversation row, text)
+        skips: list[tuple[int | None, str]] = []  # (conversation id, text), in decision order
+        texts: _ReplyTexts | None = None  # built once, only if a reply is due
         for conv_id, message_id in sorted(newest.items()):
-            conv = Conversation.get_or_none(Conversation.id == conv_id)
-            message = Message.get_or_none(Message.id == message_id)
+            conv, message = convs.get(conv_id), messages.get(message_id)
             if conv is None or message is None:
                 continue
-            author = Identity.get_or_none(Identity.id == message.author_id) if message.author_id else None
-            with self.store.write():
-                facts = AutoReplyFacts(
-                    now=now,
-                    period_key=period,
-                    channel=channel,
-                    public=bool(conv.public),
-                    message_created_at=message.created_at,
-                    first_sync=first_sync,
-                    automated_sender=(author is not None and author.is_self)
-                    or is_automated_sender(message.meta or {}, author.external_id if author else "", own_address),
-                    already_replied=conv.contact_id is not None
-                    and AutoReplyLedger.select()
-                    .where((AutoReplyLedger.contact == conv.contact_id) & (AutoReplyLedger.closed_period_key == period))
-                    .exists(),
-                    sent_last_24h=self._sent_recently(conv.contact_id, now) if conv.contact_id else 0,
-                    paused=paused,
-                    has_contact=conv.contact_id is not None,
-                )
-                decision = decide_auto_reply(facts, config)
-                if decision.reason == "history at first sync":
-                    history += 1
-                    continue
-                if not decision.send:
-                    if decision.log:
-                        self._log_skip(now, account.id, conv.id, f"no auto-reply: {decision.reason}")
-                    continue
-                if not typical:
-                    from socialdesk.core import metrics
-
-                    typical.append(metrics.typical_response_text(now))
-                text = self._reply_text(config, schedule, channel, conv, author, now, typical[0])
-                if text is None:
-                    continue
-                row = outbox.enqueue_automatic(
-                    self.store,
-                    account_id=account.id,
-                    purpose="auto_reply",
-                    text=text,
-                    idempotency_key=f"auto:{conv.contact_id}:{period}",
-                    reason=self._reason(schedule, now),
-                    now=now,
-                    conversation_id=conv.id,
-                    contact_id=conv.contact_id,
-                )
-                if row is None:
-                    continue
-                AutoReplyLedger.create(contact=conv.contact_id, closed_period_key=period, outbox=row.id, created_at=now)
-                changed.add(conv.id)
+            author = authors.get(message.author_id) if message.author_id else None
+            contact_id = conv.contact_id
+            facts = AutoReplyFacts(
+                now=now,
+                period_key=period,
+                channel=channel,
+                public=bool(conv.public),
+                message_created_at=message.created_at,
+                first_sync=first_sync,
+                automated_sender=(author is not None and author.is_self)
+                or is_automated_sender(message.meta or {}, author.external_id if author else "", own_address),
+                already_replied=contact_id is not None and contact_id in replied,
+                sent_last_24h=sent_24h.get(contact_id, 0) if contact_id is not None else 0,
+                paused=paused,
+                has_contact=contact_id is not None,
+            )
+            decision = decide_auto_reply(facts, config)
+            if decision.reason == "history at first sync":
+                history += 1
+                continue
+            if not decision.send:
+                if decision.log:
+                    skips.append((conv_id, f"no auto-reply: {decision.reason}"))
+                continue
+            if texts is None:
+                texts = _ReplyTexts(self.settings, schedule, now, contact_ids)
+            text = texts.render(config, channel, conv, author, skips)
+            if text is None:
+                continue
+            planned.append((conv, text))
+            # Later conversations of the same person in this batch see this reply, as they would have
+            # had each conversation been written on its own.
+            replied.add(contact_id)
+            sent_24h[contact_id] = sent_24h.get(contact_id, 0) + 1
         if history:
-            self._log_skip(
-                now, account.id, None,
+            skips.append((
+                None,
                 f"no auto-reply to {history} message(s) older than 24 h found at the first sync of "
                 f"{account.name} (imported history never messages customers)",
-            )
-        return changed
+            ))
+        if not planned and not skips:
+            return set()
+        return self._write_auto_replies(account.id, planned, skips, period, self._reason(schedule, now), now)
 
-    def _sent_recently(self, contact_id: int, now: datetime) -> int:
-        return (
-            Outbox.select()
-            .where(
-                (Outbox.purpose == "auto_reply")
-                & (Outbox.contact == contact_id)
-                & (Outbox.created_at > now - CAP_WINDOW)
-                & Outbox.state.not_in(["cancelled", "skipped"])
-            )
-            .count()
-        )
+    def _write_auto_replies(
+        self, account_id: int, planned: list[tuple[Any, str]], skips: list[tuple[int | None, str]],
+        period: str, reason: str, now: datetime,
+    ) -> set[int]:
+        """One transaction: outbox + ledger + Activity rows for the replies, and the skip lines."""
+        changed: set[int] = set()
+        with self.store.write():
+            contacts = {conv.contact_id for conv, _text in planned}
+            keys = {f"auto:{c}:{period}" for c in contacts}
+            taken = _ledger_contacts(contacts, period)  # answered by a concurrent ingest since our read
+            used_keys = {
+                k for (k,) in _chunked_rows(lambda chunk: Outbox.select(Outbox.idempotency_key)
+                                            .where(Outbox.idempotency_key.in_(chunk)), keys)
+            }
+            rows = []
+            for conv, text in planned:
+                key = f"auto:{conv.contact_id}:{period}"
+                if conv.contact_id in taken:
+                    skips.append((conv.id, "no auto-reply: already replied this period"))
+                    continue
+                if key in used_keys:
+                    continue
+                used_keys.add(key)
+                rows.append({
+                    "account": account_id, "conversation": conv.id, "contact": conv.contact_id,
+                    "purpose": "auto_reply", "text": text, "idempotency_key": key, "state": "pending",
+                    "via": "auto", "reason": reason, "created_at": now, "next_attempt_at": now,
+                })
+            ids: dict[str, int] = {}
+            for start in range(0, len(rows), _CHUNK):
+                Outbox.insert_many(rows[start : start + _CHUNK]).execute()
+            if rows:
+                ids = dict(_chunked_rows(lambda chunk: Outbox.select(Outbox.idempotency_key, Outbox.id)
+                                         .where(Outbox.idempotency_key.in_(chunk)),
+                                         [r["idempotency_key"] for r in rows]))
+            activity = [
+                {"created_at": now, "kind": "auto_reply", "account": account_id, "conversation": r["conversation"],
+                 "outbox": ids[r["idempotency_key"]], "text": f"queued: {reason}"}
+                for r in rows
+            ] + [
+                {"created_at": now, "kind": "skipped", "account": account_id, "conversation": conv_id, "text": text}
+                for conv_id, text in skips
+            ]
+            ledger = [
+                {"contact": r["contact"], "closed_period_key": period, "outbox": ids[r["idempotency_key"]],
+                 "created_at": now}
+                for r in rows
+            ]
+            for start in range(0, len(ledger), _CHUNK):
+                AutoReplyLedger.insert_many(ledger[start : start + _CHUNK]).execute()
+            for start in range(0, len(activity), _CHUNK):
+                Activity.insert_many(activity[start : start + _CHUNK]).execute()
+            changed.update(r["conversation"] for r in rows)
+        return changed
 
     def _reason(self, schedule: Schedule, now: datetime) -> str:
         away = schedule.away_at(now)
         label = schedule.state_label(now)
         return f"away ({label})" if away is not None else f"closed ({label})"
-
-    def _reply_text(
-        self, config: AutomationConfig, schedule: Schedule, channel: str, conv: Conversation,
-        author: Identity | None, now: datetime, typical: str,
-    ) -> str | None:
-        contact = Contact.get_or_none(Contact.id == conv.contact_id)
-        name = (contact.display_name if contact else "") or conv.contact_name
-        first = (contact.first_name if contact else "") or ""
-        base = _base_context(self.settings, schedule, now, typical)
-        ctx = replace(
-            base,
-            first_name=first.strip(),
-            name=name.strip(),
-            handle=personalize.format_handle(author.handle if author else "", channel),
-            channel=personalize.channel_name(channel),
-        )
-        away = schedule.away_at(now)
-        bodies = [config.reply_text_for(channel)]
-        if away is not None and away.message.strip():
-            bodies.insert(0, away.message)
-        for body in bodies:
-            try:
-                text = render_text(body, ctx, format_next_close(schedule.next_close(now), now, schedule.timezone))
-            except snippets.SnippetError as exc:
-                self._log_skip(now, conv.account_id, conv.id, f"auto-reply text has a problem: {exc}")
-                continue
-            if text.strip():
-                return text
-        return None
 
     # -- status posts and expiry --
 
