@@ -15,7 +15,8 @@ Decisions:
   The idempotency key is "auto:<contact>:<period key>". The ingest hook works per batch: one IN (...)
   query per table for the facts, decisions in Python, then ONE transaction for every outbox, ledger and
   Activity row of the batch, which re-reads the ledger under the write lock (a concurrent ingest on
-  another channel may have answered the same person meanwhile). While open, it returns before any read.
+  another channel may have answered the same person meanwhile). While open it returns before reading any
+  conversation. Reads and writes are plain SQL: peewee query building cost more than the queries.
   On top, a hard cap of `max_per_day` (3)
   auto-replies per person in any 24 hours, whatever the schedule does (away on/off flapping).
 - The decision itself (`decide_auto_reply`) is a pure function of `AutoReplyFacts`, returning a reason
@@ -46,8 +47,10 @@ Decisions:
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from collections import namedtuple
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -64,10 +67,10 @@ from socialdesk.core.store import (
     AutoReplyLedger,
     Contact,
     Conversation,
-    Identity,
-    Message,
     Outbox,
     Store,
+    from_micros,
+    to_micros,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,7 @@ HISTORY_LIMIT = timedelta(hours=24)  # older messages never get an auto-reply
 CAP_WINDOW = timedelta(hours=24)
 STATUS_LOOKBACK = timedelta(hours=24)
 MIN_CLOSED_GAP = timedelta(hours=3)
+TYPICAL_REUSE = timedelta(minutes=1)  # the typical response time moves slowly: one query per minute
 STATUS_KINDS = ("opening", "closing", "away_start", "away_end")
 STATUS_LABELS = {"opening": "opening", "closing": "closing", "away_start": "away start", "away_end": "back from away"}
 _CHANNEL_RE = re.compile(r"^(\*|[a-z][a-z0-9_]{0,39})$")
@@ -575,73 +579,77 @@ def activity(limit: int = 200) -> list[ActivityEntry]:
 # --- batched reads for the ingest hook ----------------------------------------------------------------------
 
 _CHUNK = 500  # ids per IN (...): well under SQLite's variable limit
+# Plain rows for the hook's hot path: peewee model objects and query building cost more than the SQL.
+_Conv = namedtuple("_Conv", "id contact_id public contact_name")
+_Msg = namedtuple("_Msg", "id created_at meta author_id")
+_Author = namedtuple("_Author", "id is_self external_id handle")
 
 
-def _chunked_rows(query_for: Callable[[list], Any], values: Any) -> list:
-    """Tuples of `query_for(chunk)` over `values` in chunks of _CHUNK."""
+def _select_in(sql: str, values: Any, params: tuple = ()) -> list[tuple]:
+    """Rows of `sql` (with one "{}" for the IN list, after `params`) over `values`, _CHUNK at a time."""
     values = list(values)
-    out: list = []
+    db = Conversation._meta.database
+    out: list[tuple] = []
     for start in range(0, len(values), _CHUNK):
-        out.extend(query_for(values[start : start + _CHUNK]).tuples())
+        chunk = values[start : start + _CHUNK]
+        out.extend(db.execute_sql(sql.format(",".join("?" * len(chunk))), (*params, *chunk)).fetchall())
     return out
 
 
-def _rows_by_id(model: Any, fields: tuple, ids: Any) -> dict[int, Any]:
-    """Model rows (only `fields` loaded) for `ids`, keyed by id; one query per _CHUNK ids."""
-    ids = list(ids)
-    out: dict[int, Any] = {}
-    for start in range(0, len(ids), _CHUNK):
-        for row in model.select(*fields).where(model.id.in_(ids[start : start + _CHUNK])):
-            out[row.id] = row
-    return out
+def _conversations(ids: Any) -> dict[int, _Conv]:
+    rows = _select_in("SELECT id, contact_id, public, contact_name FROM conversation WHERE id IN ({})", ids)
+    return {r[0]: _Conv(r[0], r[1], bool(r[2]), r[3] or "") for r in rows}
+
+
+def _messages(ids: Any) -> dict[int, _Msg]:
+    rows = _select_in("SELECT id, created_at, meta, author_id FROM message WHERE id IN ({})", ids)
+    return {r[0]: _Msg(r[0], from_micros(r[1]), json.loads(r[2]) if r[2] else {}, r[3]) for r in rows}
+
+
+def _identities(ids: Any) -> dict[int, _Author]:
+    rows = _select_in("SELECT id, is_self, external_id, handle FROM identity WHERE id IN ({})", ids)
+    return {r[0]: _Author(r[0], bool(r[1]), r[2], r[3] or "") for r in rows}
 
 
 def _ledger_contacts(contact_ids: Any, period: str) -> set[int]:
     """The contacts that already got their auto-reply for this closed period."""
     return {
-        c for (c,) in _chunked_rows(
-            lambda chunk: AutoReplyLedger.select(AutoReplyLedger.contact).where(
-                (AutoReplyLedger.closed_period_key == period) & AutoReplyLedger.contact.in_(chunk)
-            ),
-            contact_ids,
+        r[0] for r in _select_in(
+            "SELECT contact_id FROM auto_reply_ledger WHERE closed_period_key = ? AND contact_id IN ({})",
+            contact_ids, (period,),
         )
     }
 
 
 def _auto_replies_since(contact_ids: Any, since: datetime) -> dict[int, int]:
     """Auto-replies per contact created after `since` (cancelled and skipped ones do not count)."""
-    return dict(_chunked_rows(
-        lambda chunk: Outbox.select(Outbox.contact, pw.fn.COUNT(Outbox.id))
-        .where(
-            (Outbox.purpose == "auto_reply")
-            & Outbox.contact.in_(chunk)
-            & (Outbox.created_at > since)
-            & Outbox.state.not_in(["cancelled", "skipped"])
-        )
-        .group_by(Outbox.contact),
-        contact_ids,
+    return dict(_select_in(
+        "SELECT contact_id, count(*) FROM outbox WHERE purpose = 'auto_reply' AND created_at > ?"
+        " AND state NOT IN ('cancelled', 'skipped') AND contact_id IN ({}) GROUP BY contact_id",
+        contact_ids, (to_micros(since),),
     ))
 
 
 class _ReplyTexts:
     """Auto-reply texts of one batch: the schedule-, settings- and metrics-derived parts computed once."""
 
-    def __init__(self, settings: Settings, schedule: Schedule, now: datetime, contact_ids: Any):
-        from socialdesk.core import metrics
-
-        self.base = _base_context(settings, schedule, now, metrics.typical_response_text(now))
+    def __init__(self, settings: Settings, schedule: Schedule, now: datetime, contact_ids: Any, typical: str):
+        self.base = _base_context(settings, schedule, now, typical)
         self.next_close = format_next_close(schedule.next_close(now), now, schedule.timezone)
         self.away = schedule.away_at(now)
-        self.contacts = _rows_by_id(Contact, (Contact.id, Contact.display_name, Contact.first_name), contact_ids)
+        self.contacts = {
+            r[0]: r[1:] for r in _select_in("SELECT id, display_name, first_name FROM contact WHERE id IN ({})",
+                                            contact_ids)
+        }
 
     def render(
-        self, config: AutomationConfig, channel: str, conv: Any, author: Identity | None,
+        self, config: AutomationConfig, channel: str, conv: _Conv, author: _Author | None,
         skips: list[tuple[int | None, str]],
     ) -> str | None:
         """The text for one conversation, or None; a broken text adds a skip line and falls back."""
-        contact = self.contacts.get(conv.contact_id)
-        name = (contact.display_name if contact else "") or conv.contact_name
-        first = (contact.first_name if contact else "") or ""
+        display_name, first = self.contacts.get(conv.contact_id, ("", ""))
+        name = display_name or conv.contact_name
+        first = first or ""
         ctx = replace(
             self.base,
             first_name=first.strip(),
@@ -674,6 +682,16 @@ class Automation:
         self.settings = settings
         self.policy = policy
         self._config_error = ""
+        self._typical: tuple[datetime, str] | None = None
+
+    def _typical_response(self, now: datetime) -> str:
+        """{typical_response}: a 30-day median (a 60 ms query on a big profile), reused for up to a minute."""
+        cached = self._typical
+        if cached is None or not timedelta(0) <= now - cached[0] < TYPICAL_REUSE:
+            from socialdesk.core import metrics
+
+            cached = self._typical = (now, metrics.typical_response_text(now))
+        return cached[1]
 
     def _config(self) -> AutomationConfig | None:
         try:
@@ -714,12 +732,9 @@ class Automation:
         own_address = str((account.settings or {}).get("address", ""))
         paused = is_paused(self.settings)
 
-        convs = _rows_by_id(Conversation, (Conversation.id, Conversation.contact, Conversation.public,
-                                           Conversation.contact_name), newest.keys())
-        messages = _rows_by_id(Message, (Message.id, Message.created_at, Message.meta, Message.author),
-                               newest.values())
-        authors = _rows_by_id(Identity, (Identity.id, Identity.is_self, Identity.external_id, Identity.handle),
-                              {m.author_id for m in messages.values() if m.author_id})
+        convs = _conversations(newest)
+        messages = _messages(newest.values())
+        authors = _identities({m.author_id for m in messages.values() if m.author_id})
         contact_ids = {c.contact_id for c in convs.values() if c.contact_id is not None}
         replied = _ledger_contacts(contact_ids, period)
         sent_24h = _auto_replies_since(contact_ids, now - CAP_WINDOW)
@@ -742,7 +757,7 @@ class Automation:
                 message_created_at=message.created_at,
                 first_sync=first_sync,
                 automated_sender=(author is not None and author.is_self)
-                or is_automated_sender(message.meta or {}, author.external_id if author else "", own_address),
+                or is_automated_sender(message.meta, author.external_id if author else "", own_address),
                 already_replied=contact_id is not None and contact_id in replied,
                 sent_last_24h=sent_24h.get(contact_id, 0) if contact_id is not None else 0,
                 paused=paused,
@@ -757,7 +772,7 @@ class Automation:
                     skips.append((conv_id, f"no auto-reply: {decision.reason}"))
                 continue
             if texts is None:
-                texts = _ReplyTexts(self.settings, schedule, now, contact_ids)
+                texts = _ReplyTexts(self.settings, schedule, now, contact_ids, self._typical_response(now))
             text = texts.render(config, channel, conv, author, skips)
             if text is None:
                 continue
@@ -782,15 +797,18 @@ class Automation:
     ) -> set[int]:
         """One transaction: outbox + ledger + Activity rows for the replies, and the skip lines."""
         changed: set[int] = set()
+        db = self.store.db
+        n_now = to_micros(now)
         with self.store.write():
             contacts = {conv.contact_id for conv, _text in planned}
-            keys = {f"auto:{c}:{period}" for c in contacts}
             taken = _ledger_contacts(contacts, period)  # answered by a concurrent ingest since our read
             used_keys = {
-                k for (k,) in _chunked_rows(lambda chunk: Outbox.select(Outbox.idempotency_key)
-                                            .where(Outbox.idempotency_key.in_(chunk)), keys)
+                r[0] for r in _select_in("SELECT idempotency_key FROM outbox WHERE idempotency_key IN ({})",
+                                         {f"auto:{c}:{period}" for c in contacts})
             }
-            rows = []
+            cursor = db.cursor()
+            activity: list[tuple] = []
+            ledger: list[tuple] = []
             for conv, text in planned:
                 key = f"auto:{conv.contact_id}:{period}"
                 if conv.contact_id in taken:
@@ -799,36 +817,27 @@ class Automation:
                 if key in used_keys:
                     continue
                 used_keys.add(key)
-                rows.append({
-                    "account": account_id, "conversation": conv.id, "contact": conv.contact_id,
-                    "purpose": "auto_reply", "text": text, "idempotency_key": key, "state": "pending",
-                    "via": "auto", "reason": reason, "created_at": now, "next_attempt_at": now,
-                })
-            ids: dict[str, int] = {}
-            for start in range(0, len(rows), _CHUNK):
-                Outbox.insert_many(rows[start : start + _CHUNK]).execute()
-            if rows:
-                ids = dict(_chunked_rows(lambda chunk: Outbox.select(Outbox.idempotency_key, Outbox.id)
-                                         .where(Outbox.idempotency_key.in_(chunk)),
-                                         [r["idempotency_key"] for r in rows]))
-            activity = [
-                {"created_at": now, "kind": "auto_reply", "account": account_id, "conversation": r["conversation"],
-                 "outbox": ids[r["idempotency_key"]], "text": f"queued: {reason}"}
-                for r in rows
-            ] + [
-                {"created_at": now, "kind": "skipped", "account": account_id, "conversation": conv_id, "text": text}
-                for conv_id, text in skips
-            ]
-            ledger = [
-                {"contact": r["contact"], "closed_period_key": period, "outbox": ids[r["idempotency_key"]],
-                 "created_at": now}
-                for r in rows
-            ]
-            for start in range(0, len(ledger), _CHUNK):
-                AutoReplyLedger.insert_many(ledger[start : start + _CHUNK]).execute()
-            for start in range(0, len(activity), _CHUNK):
-                Activity.insert_many(activity[start : start + _CHUNK]).execute()
-            changed.update(r["conversation"] for r in rows)
+                cursor.execute(
+                    "INSERT INTO outbox (account_id, conversation_id, contact_id, purpose, text, idempotency_key,"
+                    " state, attempts, last_error, reason, via, edited_after_snippet, mark_done, created_at,"
+                    " next_attempt_at, external_id)"
+                    " VALUES (?, ?, ?, 'auto_reply', ?, ?, 'pending', 0, '', ?, 'auto', 0, 0, ?, ?, '')",
+                    (account_id, conv.id, conv.contact_id, text, key, reason, n_now, n_now),
+                )
+                outbox_id = cursor.lastrowid
+                activity.append((n_now, "auto_reply", account_id, conv.id, outbox_id, f"queued: {reason}"))
+                ledger.append((conv.contact_id, period, outbox_id, n_now))
+                changed.add(conv.id)
+            activity.extend((n_now, "skipped", account_id, conv_id, None, text) for conv_id, text in skips)
+            cursor.executemany(
+                "INSERT INTO auto_reply_ledger (contact_id, closed_period_key, outbox_id, created_at) VALUES (?,?,?,?)",
+                ledger,
+            )
+            cursor.executemany(
+                "INSERT INTO activity (created_at, kind, account_id, conversation_id, outbox_id, text)"
+                " VALUES (?,?,?,?,?,?)",
+                activity,
+            )
         return changed
 
     def _reason(self, schedule: Schedule, now: datetime) -> str:
