@@ -25,7 +25,7 @@ from datetime import datetime
 
 from socialdesk.connectors.base import KINDS, InboundItem
 from socialdesk.core import queue
-from socialdesk.core.store import Account, Contact, Conversation, Store, to_micros
+from socialdesk.core.store import Account, Contact, Conversation, Store, UTCField, from_micros, to_micros
 
 log = logging.getLogger(__name__)
 
@@ -261,6 +261,11 @@ _CONV_COLUMNS = (
     "resolved_at", "paused_remaining_s", "resumed_at", "last_outbound_at", "first_response_at",
     "unanswered_count", "awaiting_since", "due_at", "due_soon_at", "target_minutes", "contact", "contact_name",
 )
+_FIELDS = [Conversation._meta.fields[name] for name in _CONV_COLUMNS]
+_ATTRS = tuple(f.column_name for f in _FIELDS)  # "contact" is read and written as contact_id
+_UTC_POSITIONS = tuple(i for i, f in enumerate(_FIELDS) if isinstance(f, UTCField))
+_SELECT_SQL = "SELECT id, kind, " + ", ".join(_ATTRS) + " FROM conversation WHERE id IN ({})"
+_UPDATE_SQL = "UPDATE conversation SET " + ", ".join(f"{a} = ?" for a in _ATTRS) + " WHERE id = ?"
 
 
 def _apply_conversation_updates(
@@ -273,10 +278,7 @@ def _apply_conversation_updates(
     """
     if not updates:
         return
-    convs: list[Conversation] = []
-    ids = list(updates)
-    for start in range(0, len(ids), _CHUNK):
-        convs.extend(Conversation.select().where(Conversation.id.in_(ids[start : start + _CHUNK])))
+    convs = _load_conversations(db, list(updates))
     with_replies = [c for c in convs if updates[c.id]["outbound"]]
     for conv in convs:
         change = updates[conv.id]
@@ -289,7 +291,7 @@ def _apply_conversation_updates(
             if conv.contact_id is None and change.get("contact_id") is not None:
                 # A thread the business started gets its customer from the first customer message.
                 contact = Contact.get_by_id(change["contact_id"])
-                conv.contact = contact.id
+                conv.contact_id = contact.id
                 conv.contact_name = contact.display_name
             newest = inbound[-1]
             first = inbound[0].created_at
@@ -331,12 +333,41 @@ def _apply_conversation_updates(
                 if conv.awaiting_since is None or fresh[0] < conv.awaiting_since:
                     conv.awaiting_since = fresh[0]
     queue.recompute_awaiting_many(with_replies)
-    fields = [Conversation._meta.fields[name] for name in _CONV_COLUMNS]
     values = []
     for conv in convs:
         queue.apply_target(conv, policy, now, account_kind=account_kind)
-        values.append([f.db_value(conv.__data__.get(f.name)) for f in fields] + [conv.id])
-    db.cursor().executemany(
-        "UPDATE conversation SET " + ", ".join(f"{f.column_name} = ?" for f in fields) + " WHERE id = ?",
-        values,
-    )
+        values.append(conv.db_values())
+    db.cursor().executemany(_UPDATE_SQL, values)
+
+
+class _ConvRow:
+    """The queue columns of one conversation as plain attributes (what apply_target and
+    recompute_awaiting_many read and write); loading and saving Conversation models cost more than
+    the SQL."""
+
+    __slots__ = ("id", "kind", *_ATTRS)
+
+    def db_values(self) -> list:
+        out: list = [getattr(self, name) for name in _ATTRS]
+        for i in _UTC_POSITIONS:
+            if out[i] is not None:
+                out[i] = to_micros(out[i])
+        out.append(self.id)
+        return out
+
+
+def _load_conversations(db, ids: list[int]) -> list[_ConvRow]:
+    convs: list[_ConvRow] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for row in db.execute_sql(_SELECT_SQL.format(",".join("?" * len(chunk))), chunk).fetchall():
+            values = list(row)
+            for i in _UTC_POSITIONS:
+                if values[i + 2] is not None:
+                    values[i + 2] = from_micros(values[i + 2])
+            conv = _ConvRow()
+            conv.id, conv.kind = values[0], values[1]
+            for name, value in zip(_ATTRS, values[2:], strict=True):
+                setattr(conv, name, value)
+            convs.append(conv)
+    return convs
