@@ -19,7 +19,10 @@ Decisions:
   time (fall-back fold) is read as its *first* occurrence for a window start and its *last* occurrence
   for a window end, so a window covers every instant whose wall clock reads inside it.
 - Localised windows are memoised per (zone, date, windows) so bulk target recomputation stays cheap;
-  closed dates, holidays and away periods are read live on every call.
+  closed dates, holidays and away periods are read live on every call. `add_open_time` (forward) also
+  memoises merged open intervals per 4-week span on the Schedule object, keyed on a by-value snapshot
+  of every field (fields are mutable in place, e.g. `schedule.away.append`), so a changed schedule
+  never answers from a stale span.
 - Searches are bounded by `HORIZON` (400 days): `next_open` raises ScheduleError("never open") past it
   and `next_close` returns None. Work is day by day (a few windows per day), never minute by minute.
 - `closed_period_key` is derived from the instant the current closed stretch began (the end of the last
@@ -33,6 +36,7 @@ Decisions:
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import threading
@@ -52,6 +56,9 @@ _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "satu
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CHUNK = timedelta(days=7)
+_WEEK = timedelta(days=7)
+_SPAN_WEEKS = 4  # memoised open intervals for add_open_time, per 4 weeks from a UTC week
+_SPAN_EPOCH = datetime(2000, 1, 3, tzinfo=timezone.utc)  # a Monday
 
 Window = tuple[time, time]
 Interval = tuple[datetime, datetime]
@@ -513,6 +520,9 @@ class Schedule:
             return start
         left = timedelta(seconds=abs(seconds))
         if seconds > 0:
+            found_in_span = self._add_within_span(start, left)
+            if found_in_span is not None:
+                return found_in_span
             lo = start
             while True:
                 hi = lo + HORIZON
@@ -537,6 +547,47 @@ class Schedule:
             if not found:
                 raise ScheduleError("never open: no opening hours within the previous 400 days")
             hi = lo
+
+    def _state(self) -> tuple:
+        """Everything the open intervals depend on, by value: the fields are mutable in place."""
+        return (
+            self.timezone, self.holidays_country, self.holidays_subdiv,
+            {d: tuple(w) for d, w in self.week.items()},
+            frozenset(self.closed_dates),
+            {d: tuple(w) for d, w in self.special_hours.items()},
+            tuple((p.start, p.end) for p in self.away),
+        )
+
+    def _add_within_span(self, start: datetime, left: timedelta) -> datetime | None:
+        """add_open_time's forward walk over memoised open intervals; None if the answer lies beyond.
+
+        Spans of `_SPAN_WEEKS` weeks (from the UTC week `start` falls in) are computed once per schedule
+        state and reused, so bulk target evaluation (ingest) does not redo the calendar maths for every
+        conversation. An interval clipped at the span's end still gives a correct answer when the answer
+        falls inside it (the real interval only goes on longer).
+        """
+        state = self._state()
+        cache = self.__dict__.get("_span_cache")
+        if cache is None or cache[0] != state:
+            cache = (state, {})
+            self.__dict__["_span_cache"] = cache
+        spans = cache[1]
+        week = (start - _SPAN_EPOCH) // _WEEK
+        span = spans.get(week)
+        if span is None:
+            lo = _SPAN_EPOCH + week * _WEEK
+            intervals = list(self.open_intervals(lo, lo + _SPAN_WEEKS * _WEEK))
+            span = (intervals, [e for _s, e in intervals])
+            if len(spans) >= 64:
+                spans.clear()
+            spans[week] = span
+        intervals, ends = span
+        for s, e in intervals[bisect.bisect_right(ends, start):]:
+            s = max(s, start)
+            if e - s >= left:
+                return s + left
+            left -= e - s
+        return None
 
     # -- presentation ------------------------------------------------------------------------------
 
