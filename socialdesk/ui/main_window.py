@@ -14,6 +14,7 @@ Decisions:
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
 from datetime import datetime, timedelta
@@ -254,6 +255,11 @@ class MainWindow(QMainWindow):
             "Nothing awaiting an answer. 🎉" if self.view == "awaiting" and not self.search.text()
             else "No conversations here."
         )
+        if not self.first_rows_shown:
+            # Everything built so far (Qt wrappers, modules, the first rows) lives as long as the app:
+            # move it out of the garbage collector's reach, so full collections stay short pauses on
+            # the GUI thread (measured: 25-63 ms each without this, over the 50 ms stall budget).
+            gc.freeze()
         self.first_rows_shown = True
         self._update_counts(*counts)
         if select_id is not None or (self.current_id is None and ids):
