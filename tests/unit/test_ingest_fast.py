@@ -1,0 +1,164 @@
+"""Tests for ingest's bulk write path: multi-row inserts, ids handed out in Python, new conversations
+written once with their final queue columns, and the FTS5 indexes kept exact by the unchanged triggers.
+
+The reference for "same behaviour" is ingesting the same items one call per item: every conversation
+then goes through the load-fold-update path, which the bulk path must match column for column.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from socialdesk.connectors.base import Author, InboundItem
+from socialdesk.core import ingest as ingest_mod
+from socialdesk.core import queue
+from socialdesk.core.hours import Schedule
+from socialdesk.core.store import Account, Contact, Conversation, Message, Store
+from socialdesk.core.targets import TargetConfig
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = T0 + timedelta(hours=2)
+POLICY = queue.Policy(TargetConfig.default(), Schedule.always_open("UTC"))
+WORDS = ["croissant", "order", "refund", "delivery", "Ärger", "café", "tomorrow", "price"]
+
+
+def item(ext: str, conv: str, *, seconds: int, author: str = "u1", name: str = "Léa Martin", text: str = "hi",
+         outbound: bool = False, **kw) -> InboundItem:
+    return InboundItem(
+        external_id=ext,
+        conversation_external_id=conv,
+        kind=kw.pop("kind", "dm"),
+        public=False,
+        author=Author(author, handle=author, display_name=name),
+        text=text,
+        created_at=T0 + timedelta(seconds=seconds),
+        outbound=outbound,
+        **kw,
+    )
+
+
+def mixed_items(count: int) -> list[InboundItem]:
+    """Customer messages over a few dozen threads and people, with some of our replies and answers to them."""
+    items = []
+    for n in range(count):
+        conv_no = n % 37
+        # A review thread keeps one rating (a batch keeps only its newest rating, one call per item each).
+        # Answers to our replies join the reply's thread (in_reply_to), so they carry that thread's rating.
+        thread = (n - 1) % 37 if n % 11 == 6 else conv_no
+        review = {"kind": "review", "rating": 1 + thread % 5} if thread % 4 == 0 else {}
+        conv = f"c{conv_no}"
+        text = f"{WORDS[n % len(WORDS)]} number {n}\nsecond line {WORDS[(n * 3) % len(WORDS)]}"
+        if n % 11 == 5:
+            items.append(item(f"m{n}", conv, seconds=n, author="biz", name="Shop", text=text, outbound=True))
+        elif n % 11 == 6:
+            items.append(item(f"m{n}", conv, seconds=n, author=f"p{n % 23}", name=f"Person {n % 23}", text=text,
+                              in_reply_to=f"m{n - 1}", meta={"n": n, "b": [1]}, **review))
+        else:
+            items.append(item(f"m{n}", conv, seconds=n, author=f"p{n % 23}", name=f"Person {n % 23}", text=text,
+                              **review))
+    return items
+
+
+def open_store(tmp_path, name: str) -> tuple[Store, int]:
+    store = Store.open(tmp_path / f"{name}.sqlite3")
+    with store.write():
+        account = Account.create(kind="demo", name="Demo", settings={"channel": "instagram"}, created_at=T0)
+    return store, account.id
+
+
+def snapshot(store: Store) -> dict:
+    db = store.db
+    return {
+        table: db.execute_sql(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        for table in ("contact", "identity", "conversation", "message")
+    }
+
+
+def fts_consistent(store: Store) -> None:
+    # FTS5's integrity check with rank 1 compares an external-content index with its content table.
+    for table in ("message_fts", "contact_fts"):
+        store.db.execute_sql(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+
+
+def test_one_batch_writes_the_same_rows_as_one_call_per_item(tmp_path):
+    items = mixed_items(1_300)  # more rows than one multi-row INSERT statement takes
+    bulk, bulk_acc = open_store(tmp_path, "bulk")
+    result = ingest_mod.ingest(bulk, bulk_acc, items, {"seq": 1}, POLICY, NOW)
+    bulk_rows = snapshot(bulk)
+    fts_consistent(bulk)
+    bulk.close()
+
+    single, single_acc = open_store(tmp_path, "single")
+    for it in items:
+        ingest_mod.ingest(single, single_acc, [it], {"seq": 1}, POLICY, NOW)
+    single_rows = snapshot(single)
+    single.close()
+
+    assert len(bulk_rows["message"]) == 1_300
+    assert len(bulk_rows["conversation"]) == 37
+    assert bulk_rows == single_rows
+    assert result.new_message_ids == [row[0] for row in bulk_rows["message"]]
+
+
+def test_result_ids_are_the_stored_rows(tmp_path):
+    store, acc = open_store(tmp_path, "ids")
+    ingest_mod.ingest(store, acc, mixed_items(40), None, POLICY, NOW)
+    more = [item(f"n{n}", f"new{n % 3}" if n % 2 else "c1", seconds=100 + n, author=f"q{n}", name=f"Quinn {n}")
+            for n in range(30)]
+    result = ingest_mod.ingest(store, acc, more, None, POLICY, NOW)
+    stored = {m.id: m for m in Message.select().where(Message.id.in_(result.new_message_ids))}
+    assert [stored[i].external_id for i in result.new_message_ids] == [f"n{n}" for n in range(30)]
+    assert result.new_inbound == [(stored[i].conversation_id, i) for i in result.new_message_ids]
+    assert result.changed_conversation_ids == {m.conversation_id for m in stored.values()}
+    new_convs = Conversation.select().where(Conversation.external_id.startswith("new"))
+    assert {c.contact_name for c in new_convs} == {"Quinn 1", "Quinn 3", "Quinn 5"}
+    assert all(m.author.contact.first_name == "Quinn" for m in stored.values())
+    fts_consistent(store)
+    store.close()
+
+
+def test_search_finds_bulk_ingested_text_and_names_at_once(tmp_path):
+    store, acc = open_store(tmp_path, "search")
+    ingest_mod.ingest(store, acc, mixed_items(600), None, POLICY, NOW)
+    expected = store.db.execute_sql("SELECT count(*) FROM message WHERE text LIKE '%croissant%'").fetchone()[0]
+    hits = store.db.execute_sql("SELECT count(*) FROM message_fts WHERE message_fts MATCH 'croissant'").fetchone()[0]
+    assert hits == expected > 0
+    assert store.db.execute_sql("SELECT count(*) FROM message_fts WHERE message_fts MATCH 'arger'").fetchone()[0] > 0
+    people = store.db.execute_sql("SELECT count(*) FROM contact_fts WHERE contact_fts MATCH 'person'").fetchone()[0]
+    assert people == Contact.select().count() == 23
+    store.close()
+
+
+def test_new_conversation_shows_the_contacts_current_name(tmp_path):
+    store, acc = open_store(tmp_path, "rename")
+    ingest_mod.ingest(store, acc, [item("a1", "c1", seconds=0, author="u1", name="Sam Taylor")], None, POLICY, NOW)
+    with store.write():
+        Contact.update(display_name="Samantha (wholesale)").execute()
+    ingest_mod.ingest(store, acc, [item("a2", "c2", seconds=60, author="u1", name="Sam Taylor")], None, POLICY, NOW)
+    assert Conversation.get(Conversation.external_id == "c2").contact_name == "Samantha (wholesale)"
+    store.close()
+
+
+def test_thread_the_business_starts_and_the_customer_answers_in_one_batch(tmp_path):
+    store, acc = open_store(tmp_path, "started")
+    items = [
+        item("o1", "c9", seconds=0, author="biz", name="Shop", text="Your order shipped", outbound=True),
+        item("i1", "c9", seconds=60, author="u7", name="Kim Lee", text="thanks!", in_reply_to="o1"),
+    ]
+    result = ingest_mod.ingest(store, acc, items, None, POLICY, NOW)
+    conv = Conversation.get(Conversation.external_id == "c9")
+    assert conv.contact.display_name == conv.contact_name == "Kim Lee"
+    assert (conv.unanswered_count, conv.awaiting_since) == (1, T0 + timedelta(seconds=60))
+    assert conv.first_response_at == T0 and conv.due_at is not None
+    assert result.new_inbound == [(conv.id, Message.get(Message.external_id == "i1").id)]
+    store.close()
+
+
+@pytest.mark.parametrize("meta, stored", [({}, "{}"), ({"z": 1, "a": "é"}, '{"a": "é", "z": 1}')])
+def test_meta_is_stored_as_sorted_json(tmp_path, meta, stored):
+    store, acc = open_store(tmp_path, "meta")
+    ingest_mod.ingest(store, acc, [item("m1", "c1", seconds=0, meta=meta)], None, POLICY, NOW)
+    assert store.db.execute_sql("SELECT meta FROM message").fetchone()[0] == stored
+    store.close()
