@@ -273,3 +273,19 @@ def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return bool(predicate())
+
+
+class HttpFakeHarness:
+    """The contract-suite harness parts every HTTP fake shares: faults come from its ERRORS table
+    (error name -> (HTTP status, body, the ConnectorError the connector must raise))."""
+
+    ERRORS: dict[str, tuple[int, Any, type]] = {}
+    fake: FakeServer
+
+    def inject(self, error: str) -> type:
+        status, body, expected = self.ERRORS[error]
+        self.fake.inject(status, body, times=1000)
+        return expected
+
+    def heal(self) -> None:
+        self.fake.clear_faults()

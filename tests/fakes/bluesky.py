@@ -20,13 +20,12 @@ import pytest
 
 from socialdesk.connectors.base import (
     AuthError,
-    ConnectorError,
     MemorySecrets,
     PermanentError,
     TransientError,
 )
 from socialdesk.connectors.bluesky import BlueskyConnector
-from tests.fakes import FakeServer, Reply, Request, serve_cli
+from tests.fakes import FakeServer, HttpFakeHarness, Reply, Request, serve_cli
 
 DID = "did:plc:shop"
 HANDLE = "shop.bsky.social"
@@ -230,7 +229,7 @@ class BlueskyFake(FakeServer):
         return entry["message"]
 
 
-class BlueskyHarness:
+class BlueskyHarness(HttpFakeHarness):
     """Contract-suite harness (see tests/fakes/__init__.py)."""
 
     kind = "bluesky"
@@ -254,13 +253,6 @@ class BlueskyHarness:
     def sent(self) -> list[dict[str, Any]]:
         return list(self.fake.created) + list(self.fake.sent)
 
-    def inject(self, error: str) -> type[ConnectorError]:
-        status, body, expected = self.ERRORS[error]
-        self.fake.inject(status, body, times=1000)
-        return expected
-
-    def heal(self) -> None:
-        self.fake.clear_faults()
 
 
 @pytest.fixture

@@ -24,13 +24,12 @@ import pytest
 
 from socialdesk.connectors.base import (
     AuthError,
-    ConnectorError,
     MemorySecrets,
     PermanentError,
     TransientError,
 )
 from socialdesk.connectors.mastodon import MastodonConnector
-from tests.fakes import FakeServer, Reply, Request, serve_cli
+from tests.fakes import FakeServer, HttpFakeHarness, Reply, Request, serve_cli
 
 SELF = {"id": "1", "username": "shop", "acct": "shop", "display_name": "The Shop", "url": "https://x/@shop"}
 
@@ -255,7 +254,7 @@ class MastodonFake(FakeServer):
                     self.streams.remove(stream)
 
 
-class MastodonHarness:
+class MastodonHarness(HttpFakeHarness):
     """Contract-suite harness (see tests/fakes/__init__.py)."""
 
     kind = "mastodon"
@@ -279,13 +278,6 @@ class MastodonHarness:
     def sent(self) -> list[dict[str, Any]]:
         return list(self.fake.posted)
 
-    def inject(self, error: str) -> type[ConnectorError]:
-        status, body, expected = self.ERRORS[error]
-        self.fake.inject(status, body, times=1000)
-        return expected
-
-    def heal(self) -> None:
-        self.fake.clear_faults()
 
 
 @pytest.fixture

@@ -18,13 +18,12 @@ import pytest
 
 from socialdesk.connectors.base import (
     AuthError,
-    ConnectorError,
     MemorySecrets,
     PermanentError,
     TransientError,
 )
 from socialdesk.connectors.telegram import TelegramConnector
-from tests.fakes import FakeServer, Reply, Request, serve_cli
+from tests.fakes import FakeServer, HttpFakeHarness, Reply, Request, serve_cli
 
 TOKEN = "123456:AAH-fake-bot-token-value"
 BOT = {"id": 999, "is_bot": True, "first_name": "Shop Bot", "username": "shop_bot"}
@@ -147,7 +146,7 @@ class TelegramFake(FakeServer):
             return Reply(200, {"ok": True, "result": result})
 
 
-class TelegramHarness:
+class TelegramHarness(HttpFakeHarness):
     """Contract-suite harness (see tests/fakes/__init__.py)."""
 
     kind = "telegram"
@@ -176,13 +175,6 @@ class TelegramHarness:
     def sent(self) -> list[dict[str, Any]]:
         return list(self.fake.sent)
 
-    def inject(self, error: str) -> type[ConnectorError]:
-        status, body, expected = self.ERRORS[error]
-        self.fake.inject(status, body, times=1000)
-        return expected
-
-    def heal(self) -> None:
-        self.fake.clear_faults()
 
 
 @pytest.fixture
