@@ -537,15 +537,23 @@ class AccountDialog(QDialog):
             raise ValueError("Open the authorisation page first, approve socialdesk, and paste the code.")
         return secrets, code
 
-    def test_connection(self) -> None:
+    def _inputs(self):
+        """(form, secrets, code) when the form can be tested or saved now, else None (error shown)."""
         form = self.form
         if form is None or self.busy or not self._ready():
-            return
+            return None
         try:
             secrets, code = self._login_secrets(form)
         except ValueError as exc:
             form.show_error(str(exc))
+            return None
+        return form, secrets, code
+
+    def test_connection(self) -> None:
+        inputs = self._inputs()
+        if inputs is None:
             return
+        form, secrets, code = inputs
         spec, settings = form.spec, form.settings()
 
         def work():
@@ -559,14 +567,10 @@ class AccountDialog(QDialog):
         self.form.show_result(_info_text(info))
 
     def save(self) -> None:
-        form = self.form
-        if form is None or self.busy or not self._ready():
+        inputs = self._inputs()
+        if inputs is None:
             return
-        try:
-            secrets, code = self._login_secrets(form)
-        except ValueError as exc:
-            form.show_error(str(exc))
-            return
+        form, secrets, code = inputs
         core, spec, settings = self.core, form.spec, form.settings()
         name = form.name.text().strip()
         account_id = None if self.account is None else self.account["id"]
