@@ -18,7 +18,7 @@ from typing import Callable
 from socialdesk import paths
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import Connector
-from socialdesk.core import queue, snippets
+from socialdesk.core import automation, queue, snippets
 from socialdesk.core.clock import Clock, SystemClock
 from socialdesk.core.hours import Schedule, parse_week_spec, system_timezone_name
 from socialdesk.core.settings import Settings
@@ -99,17 +99,9 @@ def build_core(
     engine = SyncEngine(store, make_connector, clock, policy, on_change=on_change)
     core = Core(profile, store, settings, clock, engine, policy, make_connector)
     snippets.load_starter_snippets(store, clock.now())  # first run only; deleting them is permanent
-    _install_automation(core)
-    return core
-
-
-def _install_automation(core: Core) -> None:
-    """Hook automatic replies and status posts into the engine (core/automation.py)."""
-    try:
-        from socialdesk.core import automation
-    except ImportError:  # automation lands with the business-hours issue
-        return
+    # Automatic replies and status posts run inside the engine, in the window and the daemon alike.
     automation.install(core.engine, core.store, core.settings, core.policy)
+    return core
 
 
 DEMO_ACCOUNTS = [
