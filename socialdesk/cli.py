@@ -336,7 +336,7 @@ def cmd_account_add(args) -> int:
         try:
             if secret is not None:
                 secrets.set(spec.secret_name, secret)
-            elif getattr(spec, "login_flow", None) is not None:
+            elif spec.login_flow is not None:
                 _interactive_login(spec, settings, secrets)
             elif spec.secret_label:
                 raise CliError(f"{spec.title} needs a {spec.secret_label.lower()}: pass it with --secret-stdin.")
