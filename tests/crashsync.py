@@ -13,11 +13,10 @@ Decisions:
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
-from tests.fakes import Reply, Request
+from tests.fakes import Reply, Request, serve_until_stopped
 from tests.fakes.telegram import TelegramFake
 
 
@@ -54,15 +53,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--send-delay", type=float, default=0.0)
     args = parser.parse_args(argv)
     fake = SlowTelegramFake(args.lifetime, args.page_delay, args.send_delay)
-    fake.seed(args.seed)
-    fake.start(args.port)
-    print(f"READY {fake.url}", flush=True)
-    try:
-        while not fake.stopping.wait(0.2):
-            pass
-    except KeyboardInterrupt:
-        fake.stop()
-    sys.exit(0)
+    serve_until_stopped(fake, args.seed, args.port)
 
 
 if __name__ == "__main__":

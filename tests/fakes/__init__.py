@@ -254,8 +254,13 @@ def serve_cli(fake_cls: type[FakeServer], argv: list[str] | None = None) -> None
     parser.add_argument("--lifetime", type=float, default=600.0, help="stop after this many seconds")
     args = parser.parse_args(argv)
     fake = fake_cls(lifetime=args.lifetime)
-    fake.seed(args.seed)
-    fake.start(args.port)
+    serve_until_stopped(fake, args.seed, args.port)
+
+
+def serve_until_stopped(fake: "FakeServer", seed: int, port: int) -> None:
+    """Seed, listen, announce `READY <url>` for the parent process, serve until the lifetime ends."""
+    fake.seed(seed)
+    fake.start(port)
     print(f"READY {fake.url}", flush=True)
     try:
         while not fake.stopping.wait(0.2):
