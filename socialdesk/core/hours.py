@@ -22,7 +22,8 @@ Decisions:
   closed dates, holidays and away periods are read live on every call. `add_open_time` (forward) also
   memoises merged open intervals per 4-week span on the Schedule object, keyed on a by-value snapshot
   of every field (fields are mutable in place, e.g. `schedule.away.append`), so a changed schedule
-  never answers from a stale span.
+  never answers from a stale span. `add_open_times` answers several amounts from one start in one walk
+  (a response target's due-soon and due instants).
 - Searches are bounded by `HORIZON` (400 days): `next_open` raises ScheduleError("never open") past it
   and `next_close` returns None. Work is day by day (a few windows per day), never minute by minute.
 - `closed_period_key` is derived from the instant the current closed stretch began (the end of the last
@@ -37,6 +38,7 @@ Decisions:
 from __future__ import annotations
 
 import bisect
+import itertools
 import os
 import re
 import threading
@@ -57,6 +59,7 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _CHUNK = timedelta(days=7)
 _WEEK = timedelta(days=7)
+_ZERO = timedelta(0)
 _SPAN_WEEKS = 4  # memoised open intervals for add_open_time, per 4 weeks from a UTC week
 _SPAN_EPOCH = datetime(2000, 1, 3, tzinfo=timezone.utc)  # a Monday
 
@@ -73,6 +76,8 @@ class ScheduleError(ValueError):
 
 
 def _require_aware(dt: datetime, name: str = "datetime") -> datetime:
+    if dt.tzinfo is UTC:
+        return dt  # already UTC (every stored time): no conversion, no new object
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {dt!r}")
     return dt.astimezone(UTC)
@@ -518,23 +523,9 @@ class Schedule:
         start = _require_aware(start, "start")
         if seconds == 0:
             return start
-        left = timedelta(seconds=abs(seconds))
         if seconds > 0:
-            found_in_span = self._add_within_span(start, left)
-            if found_in_span is not None:
-                return found_in_span
-            lo = start
-            while True:
-                hi = lo + HORIZON
-                found = False
-                for s, e in self.open_intervals(lo, hi):
-                    found = True
-                    if e - s >= left:
-                        return s + left
-                    left -= e - s
-                if not found:
-                    raise ScheduleError("never open: no opening hours within the next 400 days")
-                lo = hi
+            return self.add_open_times(start, (seconds,))[0]
+        left = timedelta(seconds=-seconds)
         hi = start
         while True:
             lo = hi - HORIZON
@@ -548,6 +539,45 @@ class Schedule:
                 raise ScheduleError("never open: no opening hours within the previous 400 days")
             hi = lo
 
+    def add_open_times(self, start: datetime, amounts: tuple[float, ...]) -> list[datetime]:
+        """`add_open_time(start, a)` for each of several amounts ≥ 0 in ascending order, in one walk.
+
+        A response target needs two instants from the same start (due soon and due); one walk over
+        the open intervals instead of two halves the calendar work of bulk ingest. The results are
+        exactly add_open_time's: lengths are summed as timedeltas (integer microseconds).
+        """
+        start = _require_aware(start, "start")
+        wanted = [timedelta(seconds=a) for a in amounts]
+        if wanted and (wanted[0] < _ZERO or any(a > b for a, b in itertools.pairwise(wanted))):
+            raise ValueError("add_open_times takes amounts >= 0 in ascending order")
+        out: list[datetime] = []
+        i = 0
+        while i < len(wanted) and not wanted[i]:
+            out.append(start)
+            i += 1
+        if i == len(wanted):
+            return out
+        used = self._walk_span(start, wanted, i, out)
+        if len(out) == len(wanted):
+            return out
+        # Beyond the memoised span: walk on from where it ended, a horizon at a time.
+        lo, used = used
+        i = len(out)
+        while True:
+            hi = lo + HORIZON
+            found = False
+            for s, e in self.open_intervals(lo, hi):
+                found = True
+                while i < len(wanted) and wanted[i] - used <= e - s:
+                    out.append(s + (wanted[i] - used))
+                    i += 1
+                if i == len(wanted):
+                    return out
+                used += e - s
+            if not found:
+                raise ScheduleError("never open: no opening hours within the next 400 days")
+            lo = hi
+
     def _state(self) -> tuple:
         """Everything the open intervals depend on, by value: the fields are mutable in place."""
         return (
@@ -558,13 +588,17 @@ class Schedule:
             tuple((p.start, p.end) for p in self.away),
         )
 
-    def _add_within_span(self, start: datetime, left: timedelta) -> datetime | None:
-        """add_open_time's forward walk over memoised open intervals; None if the answer lies beyond.
+    def _walk_span(
+        self, start: datetime, wanted: list[timedelta], i: int, out: list[datetime]
+    ) -> tuple[datetime, timedelta]:
+        """add_open_times' walk over memoised open intervals: appends the answers found to `out` and
+        returns (where the span ends, open time used up to there) for the answers beyond it.
 
         Spans of `_SPAN_WEEKS` weeks (from the UTC week `start` falls in) are computed once per schedule
         state and reused, so bulk target evaluation (ingest) does not redo the calendar maths for every
         conversation. An interval clipped at the span's end still gives a correct answer when the answer
-        falls inside it (the real interval only goes on longer).
+        falls inside it (the real interval only goes on longer); the walk beyond starts at the span's
+        end, so the clipped remainder is counted there.
         """
         state = self._state()
         cache = self.__dict__.get("_span_cache")
@@ -577,17 +611,24 @@ class Schedule:
         if span is None:
             lo = _SPAN_EPOCH + week * _WEEK
             intervals = list(self.open_intervals(lo, lo + _SPAN_WEEKS * _WEEK))
-            span = (intervals, [e for _s, e in intervals])
+            span = (intervals, [e for _s, e in intervals], lo + _SPAN_WEEKS * _WEEK)
             if len(spans) >= 64:
                 spans.clear()
             spans[week] = span
-        intervals, ends = span
+        intervals, ends, span_end = span
+        used = timedelta(0)
+        count = len(wanted)
         for s, e in intervals[bisect.bisect_right(ends, start):]:
-            s = max(s, start)
-            if e - s >= left:
-                return s + left
-            left -= e - s
-        return None
+            if s < start:
+                s = start
+            length = e - s
+            while i < count and wanted[i] - used <= length:
+                out.append(s + (wanted[i] - used))
+                i += 1
+            if i == count:
+                break
+            used += length
+        return span_end, used
 
     # -- presentation ------------------------------------------------------------------------------
 

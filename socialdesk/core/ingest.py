@@ -223,15 +223,16 @@ def ingest(
                     update.setdefault("answers_to_us", set()).add(item.external_id)
         _insert_rows(db, "contact", _CONTACT_COLUMNS, new_contacts)
         _insert_rows(db, "identity", _IDENTITY_COLUMNS, new_identities)
-        account = Account.get_by_id(account_id)
-        _apply_conversation_updates(
-            db, conv_updates, new_convs, messages, contact_names, queue.channel_of(account), policy, now
+        account = db.execute_sql("SELECT kind, settings FROM account WHERE id = ?", (account_id,)).fetchone()
+        if account is None:
+            raise Account.DoesNotExist(f"no account with id {account_id}")
+        channel = queue.channel_from(account[0], Account.settings.python_value(account[1]))
+        _apply_conversation_updates(db, conv_updates, new_convs, messages, contact_names, channel, policy, now)
+        db.execute_sql(
+            "UPDATE account SET cursor = ?, last_sync_at = ?, first_synced_at = coalesce(first_synced_at, ?)"
+            " WHERE id = ?",
+            (Account.cursor.db_value(cursor), n_now, n_now, account_id),
         )
-        account.cursor = cursor
-        account.last_sync_at = now
-        if account.first_synced_at is None:
-            account.first_synced_at = now
-        account.save(only=[Account.cursor, Account.last_sync_at, Account.first_synced_at])
     return result
 
 
@@ -322,7 +323,7 @@ def first_name_of(display_name: str) -> str:
     if name.count(",") == 1:
         name = name.split(",")[1].strip()
     word = name.split(" ")[0].strip(".,;:!?") if name else ""
-    if not word or "@" in word or any(ch.isdigit() for ch in word) or not word[0].isalpha():
+    if not word or "@" in word or any(map(str.isdigit, word)) or not word[0].isalpha():
         return ""
     return word[:40]
 

@@ -107,7 +107,12 @@ class QueueRow:
 
 
 def channel_of(account: Account) -> str:
-    return (account.settings or {}).get("channel") or account.kind
+    return channel_from(account.kind, account.settings)
+
+
+def channel_from(kind: str, settings: dict | None) -> str:
+    """The channel an account posts to: its connector kind unless its settings name one (demo accounts)."""
+    return (settings or {}).get("channel") or kind
 
 
 # --- ordering and views ----------------------------------------------------------------------------

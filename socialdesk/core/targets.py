@@ -190,6 +190,8 @@ _NO_TARGET = TargetResult(None, None, None)
 
 
 def _aware(dt: datetime, name: str) -> datetime:
+    if dt.tzinfo is UTC:
+        return dt  # already UTC (every stored time): nothing to convert
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {dt!r}")
     return dt.astimezone(UTC)
@@ -208,8 +210,10 @@ def _add(rule: TargetRule, schedule: Schedule, start: datetime, seconds: float) 
 
 
 def _clock(item: TargetInput, config: TargetConfig, now: datetime) -> tuple[TargetRule, int, datetime, float] | None:
-    """(rule, target minutes, clock start, budget seconds) for an awaiting item, else None."""
-    _check_status(item.status)
+    """(rule, target minutes, clock start, budget seconds) for an awaiting item, else None.
+
+    The caller has checked item.status with _check_status.
+    """
     if item.status in ("done", "spam") or item.awaiting_since is None:
         return None
     rule = config.rule_for(item.kind, item.account_kind)
@@ -229,9 +233,13 @@ def evaluate(item: TargetInput, config: TargetConfig, schedule: Schedule, now: d
     if clock is None:
         return _NO_TARGET
     rule, minutes, start, budget = clock
-    due = _add(rule, schedule, start, budget)
     margin = max(config.due_soon_fraction * minutes * 60, config.due_soon_min_minutes * 60)
-    due_soon = start if margin >= budget else _add(rule, schedule, start, budget - margin)
+    soon_budget = max(0.0, budget - margin)
+    if rule.business_hours:
+        # One walk over the open intervals for both instants (bulk ingest evaluates thousands).
+        due_soon, due = schedule.add_open_times(start, (soon_budget, budget))
+    else:
+        due_soon, due = start + timedelta(seconds=soon_budget), start + timedelta(seconds=budget)
     return TargetResult(due, due_soon, minutes)
 
 
@@ -242,6 +250,7 @@ def remaining_seconds(item: TargetInput, config: TargetConfig, schedule: Schedul
     except that done/spam and not-awaiting items have no target (None). Store max(0, result).
     """
     now = _aware(now, "now")
+    _check_status(item.status)
     clock = _clock(item, config, now)
     if clock is None:
         return None

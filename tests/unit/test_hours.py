@@ -431,3 +431,45 @@ def test_edits_after_construction_take_effect() -> None:
     assert s.is_open(now)
     s.closed_dates.add(date(2024, 3, 6))
     assert not s.is_open(now)
+
+
+def _reference_add_open_time(s: Schedule, start: datetime, seconds: int) -> datetime:
+    """The definition, walked naively over open_intervals (no memoised spans)."""
+    left = timedelta(seconds=seconds)
+    if not left:
+        return start
+    for lo_s, hi_e in s.open_intervals(start, start + timedelta(weeks=30)):
+        if hi_e - lo_s >= left:
+            return lo_s + left
+        left -= hi_e - lo_s
+    raise ScheduleError("never open")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    week=_weeks,
+    tz=_zones,
+    now=_instants,
+    amounts=st.lists(st.integers(0, 6_000_000), min_size=1, max_size=3),
+)
+def test_add_open_times_matches_the_definition(week, tz, now, amounts) -> None:
+    """One walk for several amounts (targets' due soon + due) gives add_open_time's answers, also when
+    they lie beyond the memoised four-week span (up to ~70 days of open time here)."""
+    s = Schedule(timezone=tz, week=week)
+    weekly = int(s.open_seconds_between(now, now + timedelta(days=8)))
+    if weekly == 0:
+        return
+    # Up to ten weeks of this schedule's open time: past the four-week span, within the reference's reach.
+    amounts = sorted(a % (10 * weekly + 1) for a in amounts)
+    expected = [_reference_add_open_time(s, now, a) for a in amounts]
+    assert s.add_open_times(now, tuple(amounts)) == expected
+    assert [s.add_open_time(now, a) for a in amounts] == expected
+
+
+def test_add_open_times_rejects_unsorted_or_negative_amounts() -> None:
+    s = nine_to_five()
+    now = at(BERLIN, 2024, 3, 8, 16, 30)
+    with pytest.raises(ValueError):
+        s.add_open_times(now, (3600, 60))
+    with pytest.raises(ValueError):
+        s.add_open_times(now, (-60, 60))
