@@ -29,7 +29,7 @@ from datetime import datetime
 
 from socialdesk.connectors.base import KINDS, InboundItem
 from socialdesk.core import queue
-from socialdesk.core.store import Account, Conversation, Store, UTCField, from_micros, to_micros
+from socialdesk.core.store import Account, Conversation, Store, from_micros, to_micros
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,7 @@ def ingest(
                 conversations[item.conversation_external_id] = (conv_id,)
             direction = "out" if item.outbound else "in"
             message_id = ids.next("message")
+            at = to_micros(item.created_at)
             messages.append(
                 (
                     message_id,
@@ -201,7 +202,7 @@ def ingest(
                     direction,
                     identity_id,
                     clean_text(item.text),
-                    to_micros(item.created_at),
+                    at,
                     "platform" if item.outbound else "",
                     0,
                     _EMPTY_META if _is_empty_dict(item.meta) else json.dumps(item.meta, ensure_ascii=False, sort_keys=True),
@@ -212,9 +213,9 @@ def ingest(
             result.changed_conversation_ids.add(conv_id)
             update = conv_updates.setdefault(conv_id, {"inbound": [], "outbound": []})
             if item.outbound:
-                update["outbound"].append(item)
+                update["outbound"].append((at, item))
             else:
-                update["inbound"].append(item)
+                update["inbound"].append((at, item))
                 update.setdefault("contact_id", contact_id)
                 result.new_inbound.append((conv_id, message_id))
                 parent = parents.get(item.in_reply_to) if item.in_reply_to else None
@@ -336,7 +337,6 @@ _CONV_COLUMNS = (
 )
 _FIELDS = [Conversation._meta.fields[name] for name in _CONV_COLUMNS]
 _ATTRS = tuple(f.column_name for f in _FIELDS)  # "contact" is read and written as contact_id
-_UTC_POSITIONS = tuple(i for i, f in enumerate(_FIELDS) if isinstance(f, UTCField))
 _SELECT_SQL = "SELECT id, kind, " + ", ".join(_ATTRS) + " FROM conversation WHERE id IN ({})"
 _UPDATE_SQL = "UPDATE conversation SET " + ", ".join(f"{a} = ?" for a in _ATTRS) + " WHERE id = ?"
 # contact_id and contact_name come last in _ATTRS and rarely change. Leaving them out of the SET list
@@ -364,6 +364,12 @@ def _apply_conversation_updates(
     one of our replies: the unanswered run is then counted from the stored thread (as for older
     conversations), so it is inserted first and updated after its messages. Older conversations are
     loaded with one query per chunk and written back with one executemany.
+
+    Times stay integer microseconds (as stored) throughout the fold; only the target maths sees
+    datetimes. An older conversation whose clock inputs did not change (a customer adding to a thread
+    that was already waiting for us) keeps its stored deadline: evaluating the same inputs under the
+    same policy gives the same answer, and every other writer of those inputs re-evaluates (queue,
+    outbox), as does a policy change (queue.recompute_all).
     """
     convs = _load_conversations(db, [cid for cid in updates if cid not in new_convs])
     for cid, head in new_convs.items():
@@ -373,12 +379,13 @@ def _apply_conversation_updates(
         conv.id, conv.kind = cid, head[3]
         conv.status, conv.unanswered_count, conv.preview = "open", 0, ""
         conv.contact_id, conv.contact_name = head[8], head[9]
+        conv.clock_before = None
         convs.append(conv)
     for conv in convs:
         change = updates[conv.id]
-        inbound: list[InboundItem] = change["inbound"]
-        outbound: list[InboundItem] = change["outbound"]
-        latest = max(inbound + outbound, key=lambda i: i.created_at).created_at
+        inbound: list[tuple[int, InboundItem]] = change["inbound"]
+        outbound: list[tuple[int, InboundItem]] = change["outbound"]
+        latest = max(at for at, _item in inbound + outbound)
         if conv.last_message_at is None or latest > conv.last_message_at:
             conv.last_message_at = latest
         if inbound:
@@ -387,12 +394,12 @@ def _apply_conversation_updates(
                 conv.contact_id = change["contact_id"]
                 conv.contact_name = contact_names[conv.contact_id]
                 change["contact_changed"] = True
-            newest = inbound[-1]
-            first = inbound[0].created_at
+            newest_at, newest = inbound[-1]
+            first = inbound[0][0]
             if conv.first_inbound_at is None or first < conv.first_inbound_at:
                 conv.first_inbound_at = first
-            if conv.last_inbound_at is None or newest.created_at >= conv.last_inbound_at:
-                conv.last_inbound_at = newest.created_at
+            if conv.last_inbound_at is None or newest_at >= conv.last_inbound_at:
+                conv.last_inbound_at = newest_at
                 conv.preview = preview_of(clean_text(newest.text))
             if newest.rating is not None:
                 conv.rating = newest.rating
@@ -404,43 +411,47 @@ def _apply_conversation_updates(
                 conv.status = "open"
                 conv.snoozed_until = None
                 conv.resolved_at = None
-                conv.resumed_at = newest.created_at if resumes else None
+                conv.resumed_at = newest_at if resumes else None
                 if not resumes:
                     conv.paused_remaining_s = None
         if outbound:
-            last_out = outbound[-1].created_at
+            last_out = outbound[-1][0]
             if conv.last_outbound_at is None or last_out > conv.last_outbound_at:
                 conv.last_outbound_at = last_out
             if conv.first_response_at is None:
-                conv.first_response_at = outbound[0].created_at
+                conv.first_response_at = outbound[0][0]
         if not outbound:
             # Only new inbound messages: extend the unanswered run without re-reading the thread.
             last_reply = conv.last_outbound_at
-            answers = change.get("answers_to_us", set())
+            answers = change.get("answers_to_us", ())
             fresh = sorted(
-                i.created_at
-                for i in inbound
-                if last_reply is None or i.created_at > last_reply or i.external_id in answers
+                at
+                for at, item in inbound
+                if last_reply is None or at > last_reply or item.external_id in answers
             )
             if fresh:
                 conv.unanswered_count += len(fresh)
                 if conv.awaiting_since is None or fresh[0] < conv.awaiting_since:
                     conv.awaiting_since = fresh[0]
-    with_replies = [c for c in convs if updates[c.id]["outbound"]]
-    later = {c.id for c in with_replies}
+    later = {c.id for c in convs if updates[c.id]["outbound"]}
     inserts = []
     for conv in convs:
         if conv.id in new_convs:
             if conv.id not in later:
-                queue.apply_target(conv, policy, now, account_kind=account_kind)
+                _apply_target(conv, policy, now, account_kind)
             inserts.append(new_convs[conv.id][: len(_NEW_CONV_HEAD)] + tuple(conv.db_values()[:-1]))
     _insert_rows(db, "conversation", _NEW_CONV_COLUMNS, inserts)
     _insert_rows(db, "message", _MESSAGE_COLUMNS, messages)
-    queue.recompute_awaiting_many(with_replies)
+    # Which customer messages our replies answer depends on the whole stored thread: count it there.
+    runs = queue.unanswered_runs(sorted(later))
+    for conv in convs:
+        if conv.id in later:
+            conv.unanswered_count, conv.awaiting_since = runs.get(conv.id, (0, None))
     values, keep_contact = [], []
     for conv in convs:
         if conv.id not in new_convs or conv.id in later:
-            queue.apply_target(conv, policy, now, account_kind=account_kind)
+            if conv.id in later or not conv.clock_unchanged():
+                _apply_target(conv, policy, now, account_kind)
             row = conv.db_values()
             if updates[conv.id].get("contact_changed"):
                 values.append(row)
@@ -452,18 +463,50 @@ def _apply_conversation_updates(
         db.cursor().executemany(_UPDATE_KEEP_CONTACT_SQL, keep_contact)
 
 
-class _ConvRow:
-    """The queue columns of one conversation as plain attributes (what apply_target and
-    recompute_awaiting_many read and write); loading and saving Conversation models cost more than
-    the SQL."""
+def _apply_target(conv: "_ConvRow", policy: "queue.Policy", now: datetime, account_kind: str) -> None:
+    """queue.apply_target for a row held in microseconds."""
+    if conv.awaiting_since is None:
+        conv.paused_remaining_s = None
+        conv.resumed_at = None
+    result = queue.target_for(
+        conv.kind,
+        account_kind,
+        conv.status,
+        _datetime(conv.awaiting_since),
+        _datetime(conv.first_response_at),
+        conv.paused_remaining_s,
+        _datetime(conv.resumed_at),
+        policy,
+        now,
+    )
+    conv.due_at = None if result.due_at is None else to_micros(result.due_at)
+    conv.due_soon_at = None if result.due_soon_at is None else to_micros(result.due_soon_at)
+    conv.target_minutes = result.target_minutes
 
-    __slots__ = ("id", "kind", *_ATTRS)
+
+def _datetime(micros: int | None) -> datetime | None:
+    return None if micros is None else from_micros(micros)
+
+
+class _ConvRow:
+    """The queue columns of one conversation as plain attributes, times as stored (integer
+    microseconds); loading and saving Conversation models cost more than the SQL."""
+
+    __slots__ = ("id", "kind", "clock_before", *_ATTRS)
+
+    def clock_inputs(self) -> tuple:
+        """What the response-target clock depends on (besides the policy)."""
+        return (self.status, self.awaiting_since, self.first_response_at, self.paused_remaining_s, self.resumed_at)
+
+    def clock_unchanged(self) -> bool:
+        """True when the stored deadline is still the answer: same clock inputs as loaded, and not a
+        paused remainder without its resume moment (that clock would count from `now`)."""
+        return self.clock_before == self.clock_inputs() and (
+            self.paused_remaining_s is None or self.resumed_at is not None
+        )
 
     def db_values(self) -> list:
         out: list = [getattr(self, name) for name in _ATTRS]
-        for i in _UTC_POSITIONS:
-            if out[i] is not None:
-                out[i] = to_micros(out[i])
         out.append(self.id)
         return out
 
@@ -473,13 +516,10 @@ def _load_conversations(db, ids: list[int]) -> list[_ConvRow]:
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         for row in db.execute_sql(_SELECT_SQL.format(",".join("?" * len(chunk))), chunk).fetchall():
-            values = list(row)
-            for i in _UTC_POSITIONS:
-                if values[i + 2] is not None:
-                    values[i + 2] = from_micros(values[i + 2])
             conv = _ConvRow()
-            conv.id, conv.kind = values[0], values[1]
-            for name, value in zip(_ATTRS, values[2:], strict=True):
+            conv.id, conv.kind = row[0], row[1]
+            for name, value in zip(_ATTRS, row[2:], strict=True):
                 setattr(conv, name, value)
+            conv.clock_before = conv.clock_inputs()
             convs.append(conv)
     return convs

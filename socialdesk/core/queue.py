@@ -36,7 +36,6 @@ from socialdesk.core.store import (
     Message,
     Outbox,
     Store,
-    from_micros,
     to_micros,
 )
 from socialdesk.core.targets import TargetConfig, TargetInput
@@ -348,62 +347,84 @@ def recompute_awaiting(conv: Conversation) -> None:
     conv.awaiting_since = unanswered[0][0] if unanswered else None
 
 
-def recompute_awaiting_many(convs: list[Conversation]) -> None:
-    """`recompute_awaiting` for many conversations with two queries per 500 (ingest's hot path)."""
+def unanswered_runs(conversation_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """`recompute_awaiting` for many conversations, two queries per 500 (ingest's hot path).
+
+    Returns id -> (unanswered count, oldest unanswered message time in stored microseconds) for the
+    conversations that have unanswered messages; the others are answered.
+    """
     db = Conversation._meta.database
-    for start in range(0, len(convs), 500):
-        chunk = convs[start : start + 500]
+    found: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(conversation_ids), 500):
+        chunk = conversation_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
-        found = {
-            row[0]: row[1:]
-            for row in db.execute_sql(
-                "SELECT m.conversation_id, count(*), min(m.created_at) FROM message m"
-                f" WHERE m.conversation_id IN ({marks}) AND m.direction = 'in' AND m.created_at > coalesce(("
-                "SELECT max(o.created_at) FROM message o WHERE o.conversation_id = m.conversation_id"
-                " AND o.direction = 'out' AND o.via IN ('manual', 'snippet', 'platform')"
-                " AND coalesce(json_extract(o.meta, '$.state'), '') != 'failed'), -1)"
-                " GROUP BY m.conversation_id",
-                [c.id for c in chunk],
-            ).fetchall()
-        }
-        for conv in chunk:
-            count, oldest = found.get(conv.id, (0, None))
-            conv.unanswered_count = count
-            conv.awaiting_since = from_micros(oldest) if oldest is not None else None
-
-
-def _target_input(conv: Conversation, account_kind: str) -> TargetInput:
-    return TargetInput(
-        kind=conv.kind,
-        account_kind=account_kind,
-        status=conv.status,
-        awaiting_since=conv.awaiting_since,
-        first_response_at=conv.first_response_at,
-        paused_remaining_s=conv.paused_remaining_s,
-    )
+        for row in db.execute_sql(
+            "SELECT m.conversation_id, count(*), min(m.created_at) FROM message m"
+            f" WHERE m.conversation_id IN ({marks}) AND m.direction = 'in' AND m.created_at > coalesce(("
+            "SELECT max(o.created_at) FROM message o WHERE o.conversation_id = m.conversation_id"
+            " AND o.direction = 'out' AND o.via IN ('manual', 'snippet', 'platform')"
+            " AND coalesce(json_extract(o.meta, '$.state'), '') != 'failed'), -1)"
+            " GROUP BY m.conversation_id",
+            chunk,
+        ).fetchall():
+            found[row[0]] = (row[1], row[2])
+    return found
 
 
 def apply_target(
     conv: Conversation, policy: Policy, now: datetime, *, account_kind: str | None = None
 ) -> None:
-    """Set due_at / due_soon_at / target_minutes from the policy.
-
-    A resumed clock (paused_remaining_s with resumed_at) counts its remainder from the resume moment,
-    so re-evaluating later gives the same deadline.
-    """
+    """Set due_at / due_soon_at / target_minutes from the policy (see target_for)."""
     if conv.awaiting_since is None:
         conv.paused_remaining_s = None
         conv.resumed_at = None
-    clock_from = conv.resumed_at if conv.paused_remaining_s is not None and conv.resumed_at else now
-    kind = account_kind if account_kind is not None else channel_of(conv.account)
-    try:
-        result = targets_mod.evaluate(_target_input(conv, kind), policy.targets, policy.schedule, clock_from)
-    except ScheduleError:
-        # Business hours that never open again (away with no end): no deadline can be promised.
-        result = targets_mod.TargetResult(None, None, None)
+    result = target_for(
+        conv.kind,
+        account_kind if account_kind is not None else channel_of(conv.account),
+        conv.status,
+        conv.awaiting_since,
+        conv.first_response_at,
+        conv.paused_remaining_s,
+        conv.resumed_at,
+        policy,
+        now,
+    )
     conv.due_at = result.due_at
     conv.due_soon_at = result.due_soon_at
     conv.target_minutes = result.target_minutes
+
+
+def target_for(
+    kind: str,
+    account_kind: str,
+    status: str,
+    awaiting_since: datetime | None,
+    first_response_at: datetime | None,
+    paused_remaining_s: int | None,
+    resumed_at: datetime | None,
+    policy: Policy,
+    now: datetime,
+) -> targets_mod.TargetResult:
+    """The response target of a conversation with these columns.
+
+    A resumed clock (paused_remaining_s with resumed_at) counts its remainder from the resume moment,
+    so re-evaluating later gives the same deadline; so does every other clock (it runs from
+    awaiting_since), which is what lets ingest keep a deadline whose inputs did not change.
+    """
+    clock_from = resumed_at if paused_remaining_s is not None and resumed_at else now
+    item = TargetInput(
+        kind=kind,
+        account_kind=account_kind,
+        status=status,
+        awaiting_since=awaiting_since,
+        first_response_at=first_response_at,
+        paused_remaining_s=paused_remaining_s,
+    )
+    try:
+        return targets_mod.evaluate(item, policy.targets, policy.schedule, clock_from)
+    except ScheduleError:
+        # Business hours that never open again (away with no end): no deadline can be promised.
+        return targets_mod.TargetResult(None, None, None)
 
 
 def recompute_all(store: Store, policy: Policy, now: datetime) -> int:

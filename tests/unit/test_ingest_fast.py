@@ -7,7 +7,7 @@ then goes through the load-fold-update path, which the bulk path must match colu
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 
@@ -161,4 +161,45 @@ def test_meta_is_stored_as_sorted_json(tmp_path, meta, stored):
     store, acc = open_store(tmp_path, "meta")
     ingest_mod.ingest(store, acc, [item("m1", "c1", seconds=0, meta=meta)], None, POLICY, NOW)
     assert store.db.execute_sql("SELECT meta FROM message").fetchone()[0] == stored
+    store.close()
+
+
+BUSINESS = queue.Policy(  # the default rules count business hours
+    TargetConfig.default(),
+    Schedule(timezone="Europe/Berlin", week={d: [(time(9), time(17))] for d in range(5)}),
+)
+
+
+def test_a_customer_adding_to_a_waiting_thread_keeps_its_deadline(tmp_path):
+    """The clock runs from the oldest unanswered message: a second message must not move the deadline."""
+    store, acc = open_store(tmp_path, "keep")
+    ingest_mod.ingest(store, acc, [item("a", "c1", seconds=0)], None, BUSINESS, NOW)
+    first = Conversation.get(Conversation.external_id == "c1")
+    ingest_mod.ingest(store, acc, [item("b", "c1", seconds=600)], None, BUSINESS, NOW + timedelta(hours=5))
+    second = Conversation.get(Conversation.external_id == "c1")
+    assert (second.due_at, second.due_soon_at, second.unanswered_count) == (first.due_at, first.due_soon_at, 2)
+    store.close()
+
+
+def test_stored_deadlines_always_equal_a_fresh_evaluation(tmp_path):
+    """Whatever path ingest takes (new thread, thread waiting already, answered, snoozed, waiting, done,
+    our reply in the batch), the stored deadline is what the target rules give for the stored columns."""
+    store, acc = open_store(tmp_path, "fresh")
+    items = mixed_items(600)
+    statuses = ["snoozed", "waiting", "done", "open"]
+    for batch_no, start in enumerate(range(0, len(items), 100)):
+        now = NOW + timedelta(hours=batch_no * 7)
+        ingest_mod.ingest(store, acc, items[start : start + 100], None, BUSINESS, now)
+        for n, conv in enumerate(Conversation.select().order_by(Conversation.id)):
+            if n % 3 == batch_no % 3:
+                status = statuses[(n + batch_no) % len(statuses)]
+                until = now + timedelta(hours=1) if status == "snoozed" else None
+                queue.set_status(store, conv.id, status, BUSINESS, now, snoozed_until=until)
+    checked = 0
+    for conv in Conversation.select():
+        stored = (conv.due_at, conv.due_soon_at, conv.target_minutes)
+        queue.apply_target(conv, BUSINESS, NOW + timedelta(days=30), account_kind="instagram")
+        assert (conv.due_at, conv.due_soon_at, conv.target_minutes) == stored, conv.external_id
+        checked += conv.due_at is not None
+    assert checked >= 5  # the check compared real deadlines, not only empty ones
     store.close()
