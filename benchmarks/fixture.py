@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2  # 2: schema 2 (fewer indexes)
 PROFILE_NAME = "bench"
 BATCH = 1_000
 

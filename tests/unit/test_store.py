@@ -179,3 +179,68 @@ def test_write_lane_rolls_back_on_error(store):
             Account.create(kind="demo", name="A", created_at=NOW)
             raise RuntimeError("boom")
     assert Account.select().count() == 0
+
+
+_V1_ONLY_INDEXES = [
+    'CREATE INDEX "message_conversation_id" ON "message" ("conversation_id")',
+    'CREATE INDEX "message_account_id" ON "message" ("account_id")',
+    'CREATE INDEX "conversation_account_id" ON "conversation" ("account_id")',
+    'CREATE INDEX "identity_account_id" ON "identity" ("account_id")',
+    'CREATE INDEX "conversation_due_at" ON "conversation" ("due_at")',
+]
+
+
+def _indexes(db) -> dict[str, str]:
+    return {
+        name: sql
+        for name, sql in db.execute_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+    }
+
+
+def test_schema_1_file_migrates_to_the_same_indexes_as_a_new_file(tmp_path):
+    """A real version-1 file (the indexes it had) ends with exactly a fresh file's indexes, data kept."""
+    fresh = Store.open(tmp_path / "fresh.sqlite3")
+    expected = _indexes(fresh.db)
+    fresh.close()
+    assert "message_conversation_id" not in expected
+    assert "WHERE" in expected["message_snippet_id"]
+
+    path = tmp_path / "old.sqlite3"
+    s = Store.open(path)
+    s.set_setting("business.name", "Kept")
+    s.close()
+    conn = sqlite3.connect(path)
+    conn.execute('DROP INDEX "message_snippet_id"')
+    conn.execute('CREATE INDEX "message_snippet_id" ON "message" ("snippet_id")')
+    for sql in _V1_ONLY_INDEXES:
+        conn.execute(sql)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+
+    s = Store.open(path)
+    try:
+        assert _indexes(s.db) == expected
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert s.get_setting("business.name") == "Kept"
+    finally:
+        s.close()
+    assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v1-" in p.name]
+
+
+def test_queries_still_use_indexes_after_the_drops(store):
+    """The dropped single-column indexes are covered: the queue, account deletes and thread reads stay
+    index lookups, not table scans."""
+    plans = {
+        "queue": "SELECT id FROM conversation WHERE status = 'open' AND due_at <= 5",
+        "thread": "SELECT id FROM message WHERE conversation_id = 1 ORDER BY created_at",
+        "account messages": "SELECT id FROM message WHERE account_id = 1",
+        "account conversations": "SELECT id FROM conversation WHERE account_id = 1",
+        "account identities": "SELECT id FROM identity WHERE account_id = 1",
+        "snippet uses": "SELECT id FROM message WHERE snippet_id = 3",
+    }
+    for what, sql in plans.items():
+        plan = " ".join(row[-1] for row in store.db.execute_sql("EXPLAIN QUERY PLAN " + sql).fetchall())
+        assert "USING" in plan and "INDEX" in plan, (what, plan)
