@@ -302,7 +302,13 @@ class EmailHarness:
 
 
 @pytest.fixture
-def email_harness():
+def email_harness(monkeypatch):
+    from socialdesk.connectors import email as email_connector
+
+    # pymap announces mail that lands between two commands only when the next IDLE ends, so in that
+    # (timing-dependent) case the stream sees it at the end of its IDLE cycle: 60 s in production,
+    # longer than the contract suite waits. A 2 s cycle keeps the suite deterministic.
+    monkeypatch.setattr(email_connector, "IDLE_RENEW_SECONDS", 2)
     imap, smtp = ImapServer().start(), SmtpServer().start()
     try:
         yield EmailHarness(imap, smtp)

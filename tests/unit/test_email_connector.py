@@ -396,6 +396,31 @@ def test_idle_delivers_new_mail_within_two_seconds_and_stops_promptly(imap, mail
     assert not thread.is_alive() and errors == []
 
 
+def test_mail_landing_just_before_idle_is_not_stranded(imap, mailbox, monkeypatch):
+    """A message that arrives between the fetch pass and the IDLE command is, on pymap (as on some
+    real servers), not announced during that IDLE; the pass after each IDLE cycle must still bring it."""
+    from imapclient import IMAPClient
+
+    monkeypatch.setattr(email_connector, "IDLE_RENEW_SECONDS", 1)
+    real_idle = IMAPClient.idle
+    slipped_in: list[str] = []
+
+    def idle_after_a_message_lands(self):
+        if not slipped_in:
+            slipped_in.append("<gap@c.example>")
+            imap.append(make_message(message_id=slipped_in[0]), mailbox)
+        return real_idle(self)
+
+    monkeypatch.setattr(IMAPClient, "idle", idle_after_a_message_lands)
+    stop, thread, _, errors, wait_for_ids = run_stream(connector(imap, mailbox=mailbox))
+    try:
+        assert wait_for_ids(1, 4) == ["<gap@c.example>"]
+    finally:
+        stop.set()
+        thread.join(3)
+    assert not thread.is_alive() and errors == []
+
+
 def test_without_idle_the_stream_polls(imap, mailbox, monkeypatch):
     from imapclient import IMAPClient
 
