@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from socialdesk.connectors.base import KINDS, InboundItem
+from socialdesk.connectors.base import KINDS, Author, InboundItem
 from socialdesk.core import queue
 from socialdesk.core.store import Account, Conversation, Store, from_micros, to_micros
 
@@ -71,9 +71,17 @@ def _problem(item: object) -> str | None:
         return "text is not a string"
     if not isinstance(item.created_at, datetime) or item.created_at.tzinfo is None:
         return "created_at is not an aware datetime"
-    if not isinstance(item.author.external_id, str) or not item.author.external_id:
+    author = item.author
+    if not isinstance(author, Author) or not isinstance(author.external_id, str) or not author.external_id:
         return "missing author id"
-    if item.rating is not None and not (isinstance(item.rating, int) and 1 <= item.rating <= 5):
+    if not (isinstance(author.handle, str) and isinstance(author.display_name, str)
+            and isinstance(author.profile_url, str)):
+        return "author handle, name or profile URL is not a string"
+    if not (isinstance(item.permalink, str) and isinstance(item.subject, str) and isinstance(item.in_reply_to, str)):
+        return "permalink, subject or in_reply_to is not a string"
+    if not (isinstance(item.public, bool) and isinstance(item.outbound, bool)):
+        return "public or outbound is not true/false"
+    if item.rating is not None and not (type(item.rating) is int and 1 <= item.rating <= 5):
         return "rating out of range"
     if _is_empty_dict(item.meta):
         return None

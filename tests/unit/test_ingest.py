@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -162,13 +163,21 @@ def test_malformed_items_are_skipped_with_reasons(store, account):
         item("rating", kind="review", rating=9),
         item("meta", meta={"when": object()}),
         "not an item",
+        # Found by the fuzzer: a connector bug must not crash the batch on a missing author or a None.
+        replace(item("no-author"), author=None),
+        replace(item("no-name"), author=Author("u9", display_name=None)),
+        item("no-subject", subject=None),
+        item("public", public="yes"),
+        item("bool-rating", kind="review", rating=True),
     ]
     good = item("ok", minutes=1)
     result = run(store, account, bad + [good], cursor={"seq": 9})
-    assert len(result.skipped) == 6
+    assert len(result.skipped) == 11
     joined = "\n".join(result.skipped)
     for reason in ("aware datetime", "missing external id", "unknown kind 'tweet'", "rating out of range",
-                   "meta is not JSON", "not an InboundItem"):
+                   "meta is not JSON", "not an InboundItem", "no-author: missing author id",
+                   "no-name: author handle, name or profile URL", "no-subject: permalink, subject",
+                   "public: public or outbound", "bool-rating: rating out of range"):
         assert reason in joined
     assert [m.external_id for m in Message.select()] == ["ok"]
     assert Account.get_by_id(account.id).cursor == {"seq": 9}
