@@ -39,6 +39,9 @@ Decisions:
   quiet cycle is not redundant: a message that lands between our last command and the next IDLE is,
   on some servers (pymap, seen in tests), reported only when that IDLE ends, so without the pass it
   would wait for the next customer's mail. One IDLE/DONE and one UID SEARCH a minute is the price.
+  A garbled response during IDLE (imapclient reads IDLE responses from a non-blocking socket and
+  breaks on a line split across packets, its issue #519) reconnects and fetches at once; only more
+  than IDLE_RESYNCS_PER_MINUTE of those in a minute are reported as a connection problem.
   Servers without IDLE are
   polled every poll_seconds inside stream(). Connection loss raises TransientError (the engine backs
   off, then calls stream again, which starts with a full fetch pass).
@@ -95,6 +98,7 @@ MAX_FETCH_ITEMS = 2000
 FETCH_CHUNK = 20  # messages per FETCH command
 FETCH_BYTES = 16 * 1024 * 1024  # and bytes per FETCH, so a run of big messages stays in bounds
 IDLE_RENEW_SECONDS = 60  # see stream() in the module docstring
+IDLE_RESYNCS_PER_MINUTE = 3  # reconnects after a garbled IDLE response before the error is reported
 MAX_QUOTED_CHARS = 10_000
 TIMEOUT = 30.0
 AUTH_MESSAGE = "The mail server rejected the username or password"
@@ -598,6 +602,7 @@ class EmailConnector:
         stop_event: threading.Event,
     ) -> None:
         client = self._connect_imap()
+        resyncs: list[float] = []
         try:
             with self._errors("IMAP"):
                 cursor = self._deliver(client, cursor, on_items)
@@ -606,7 +611,21 @@ class EmailConnector:
                         cursor = self._deliver(client, cursor, on_items)
                     return
                 while not stop_event.is_set():
-                    self._idle_until_change(client, stop_event)
+                    try:
+                        self._idle_until_change(client, stop_event)
+                    except imaplib.IMAP4.abort as exc:
+                        # imapclient's idle_check reads lines from a non-blocking socket and fails on a
+                        # response split across two packets (imapclient issue #519; seen with pymap here
+                        # and reported with Dovecot). The connection is out of step but nothing is lost:
+                        # reconnect and fetch at once instead of reporting the account as failing. A
+                        # server that really went away fails the reconnect; three in a minute are raised.
+                        now = time.monotonic()
+                        resyncs = [t for t in resyncs if now - t < 60] + [now]
+                        if len(resyncs) > IDLE_RESYNCS_PER_MINUTE:
+                            raise
+                        log.info("IMAP IDLE out of step (%s); reconnecting", self._scrub(exc))
+                        self._quietly(client.shutdown)  # no LOGOUT: its answer could be garbled too
+                        client = self._connect_imap()
                     if not stop_event.is_set():
                         cursor = self._deliver(client, cursor, on_items)
         finally:

@@ -195,7 +195,7 @@ def test_stream_delivers_batches_and_stops_within_a_second(streaming_harness):
         while time.monotonic() < deadline and sum(len(i) for i, _ in batches) < 2:
             time.sleep(0.02)
         delivered = [item.external_id for items, _ in batches for item in items]
-        assert delivered == ids
+        assert delivered == ids, f"stream errors: {errors!r}"
         assert all(isinstance(c, dict) for _, c in batches)
     finally:
         started = time.monotonic()

@@ -476,3 +476,47 @@ def test_contract_harness_seeds_and_injects_errors(email_harness):
     assert [i.external_id for i in email_harness.connector().fetch(cursor)[0]] == new
     email_harness.connector().reply(target, "Thanks", idempotency_key="k-ok")
     assert len(email_harness.sent()) == 1
+
+
+def _garble_idle_checks(monkeypatch, times: int) -> list[int]:
+    """Make the next `times` idle_check calls fail the way imapclient does on a response split across
+    packets (its issue #519): an imaplib abort about an unterminated line."""
+    import imaplib
+
+    from imapclient import IMAPClient
+
+    real = IMAPClient.idle_check
+    failures = [0]
+
+    def idle_check(self, timeout=None):
+        if failures[0] < times:
+            failures[0] += 1
+            raise imaplib.IMAP4.abort("socket error: unterminated line: b'* 2 FETCH (FLAGS ('")
+        return real(self, timeout=timeout)
+
+    monkeypatch.setattr(IMAPClient, "idle_check", idle_check)
+    return failures
+
+
+def test_a_garbled_idle_response_reconnects_without_an_error(imap, mailbox, monkeypatch):
+    failures = _garble_idle_checks(monkeypatch, 2)
+    stop, thread, _, errors, wait_for_ids = run_stream(connector(imap, mailbox=mailbox))
+    try:
+        time.sleep(0.5)
+        imap.append(make_message(message_id="<after-garble@c.example>"), mailbox)
+        assert wait_for_ids(1, 5) == ["<after-garble@c.example>"]
+        assert failures[0] == 2 and errors == []
+    finally:
+        stop.set()
+        thread.join(3)
+    assert not thread.is_alive() and errors == []
+
+
+def test_garbled_idle_responses_over_and_over_are_reported(imap, mailbox, monkeypatch):
+    _garble_idle_checks(monkeypatch, 1_000)
+    stop, thread, _, errors, _wait = run_stream(connector(imap, mailbox=mailbox))
+    thread.join(10)
+    stop.set()
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], TransientError)
+    assert "unterminated line" in str(errors[0])
