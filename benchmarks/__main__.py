@@ -4,7 +4,9 @@ Decisions:
 - Every measurement runs in its own child process on its own copy of the profile, so memory figures
   belong to that measurement alone and nothing one step writes changes the next one.
 - First paint is measured three times and the median reported (the first run also pays for a cold OS
-  file cache, which a fresh boot would; the spread is in the JSON).
+  file cache, which a fresh boot would; the spread is in the JSON). The core step (ingest, dedupe,
+  queue and search times) also runs three times, each on a fresh copy, and reports the medians: a
+  single 0.4 s ingest varies by ±15 % on a shared 2-vCPU machine. Every run is in the JSON.
 - Budgets come from the issue; each metric says its value, its budget and pass/fail. The exit code is 0
   even when a budget fails: benchmarks report, they do not gate CI (timings depend on the machine).
 - JSON goes to stdout and benchmarks/results/latest.json (git-ignored); a readable summary to stderr.
@@ -66,12 +68,18 @@ def run(steps: tuple[str, ...], conversations: int, messages: int, work: Path) -
             _metric("peak_rss_after_full_scroll", max(r["peak_rss_after_scroll_mb"] for r in runs), "MB", 150),
         ]
     if "core" in steps:
-        core = raw["core"] = _child(["benchmarks.core_bench", str(home("core").home)], work / "core")
+        runs = raw["core_runs"] = [
+            _child(["benchmarks.core_bench", str(home(f"core{n}").home)], work / f"core{n}") for n in range(3)
+        ]
+
+        def median(pick) -> float:
+            return statistics.median(pick(r) for r in runs)
+
         metrics += [
-            _metric("ingest_10k_new", core["ingest"]["items_per_s"], "items/s", 20_000, True),
-            _metric("ingest_10k_duplicates", core["dedupe"]["items_per_s"], "items/s", 20_000, True),
-            _metric("queue_query", core["queue_query"]["median_ms"], "ms", 20),
-            _metric("search", core["search"]["median_ms"], "ms", 30),
+            _metric("ingest_10k_new", median(lambda r: r["ingest"]["items_per_s"]), "items/s", 20_000, True),
+            _metric("ingest_10k_duplicates", median(lambda r: r["dedupe"]["items_per_s"]), "items/s", 20_000, True),
+            _metric("queue_query", median(lambda r: r["queue_query"]["median_ms"]), "ms", 20),
+            _metric("search", median(lambda r: r["search"]["median_ms"]), "ms", 30),
         ]
     if "stall" in steps:
         stall = raw["stall"] = _child(["benchmarks.gui_bench", "stall", str(home("stall").home)], work / "stall")
