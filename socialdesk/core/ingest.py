@@ -219,7 +219,9 @@ def ingest(
             parents[item.external_id] = (conv_id, direction)
             result.new_message_ids.append(message_id)
             result.changed_conversation_ids.add(conv_id)
-            update = conv_updates.setdefault(conv_id, {"inbound": [], "outbound": []})
+            update = conv_updates.get(conv_id)
+            if update is None:
+                update = conv_updates[conv_id] = {"inbound": [], "outbound": []}
             if item.outbound:
                 update["outbound"].append((at, item))
             else:
