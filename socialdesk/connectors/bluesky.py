@@ -23,6 +23,12 @@ Decisions:
   reply.parent = the parent's uri and cid (all in the item's meta). Text is limited to 300 graphemes
   for posts and 1000 for chat messages (counted with the `regex` package's \\X) and refused before
   sending. Bluesky has no idempotency key: a lost answer leaves the outbox row "unknown".
+- Replies, status posts and DMs carry rich-text facets (bluesky_richtext.py) so links, @mentions and
+  #tags are clickable; "facets" is left out when there are none. Each distinct mentioned handle is
+  resolved once per message (`com.atproto.identity.resolveHandle`); a lookup that fails (unknown
+  handle, server error, rate limit) only drops that mention's facet, logged at info, and the message
+  still goes out. An AuthError from the lookup propagates: the send would use the same dead session,
+  and retrying it would only spend the scarce createSession budget.
 - `RateLimit-*` headers are honoured by the HTTP layer (Reset is epoch seconds).
 """
 
@@ -45,9 +51,11 @@ from socialdesk.connectors.base import (
     InboundItem,
     OutboundResult,
     PermanentError,
+    RateLimited,
     ReplyTarget,
     TransientError,
 )
+from socialdesk.connectors.bluesky_richtext import build_facets
 from socialdesk.connectors.html_text import clean_text
 from socialdesk.connectors.http import Http, error_detail, parse_iso, utcnow
 
@@ -383,6 +391,9 @@ class BlueskyConnector:
         if graphemes(text) > POST_LIMIT:
             raise PermanentError(f"Bluesky posts may have at most {POST_LIMIT} characters; this has {graphemes(text)}.")
         record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": _iso(self.now())}
+        facets = build_facets(text, self._resolve_handle)
+        if facets:
+            record["facets"] = facets
         if reply:
             record["reply"] = reply
         result = self.xrpc(
@@ -398,12 +409,27 @@ class BlueskyConnector:
             meta={"uri": result["uri"], "cid": result.get("cid") or ""},
         )
 
+    def _resolve_handle(self, handle: str) -> str | None:
+        """The DID behind a mentioned handle, or None when it cannot be looked up now (no mention facet)."""
+        try:
+            answer = self.xrpc("GET", "com.atproto.identity.resolveHandle", params={"handle": handle})
+        except (PermanentError, TransientError, RateLimited) as error:
+            log.info("Bluesky handle @%s could not be resolved; sending without its mention link: %s", handle, error)
+            return None
+        did = answer.get("did") if isinstance(answer, dict) else None
+        if not isinstance(did, str) or not did.startswith("did:"):
+            log.info("Bluesky gave no DID for handle @%s; sending without its mention link.", handle)
+            return None
+        return did
+
     def _send_dm(self, convo_id: str, text: str) -> OutboundResult:
         if graphemes(text) > CHAT_LIMIT:
             raise PermanentError(f"Bluesky messages may have at most {CHAT_LIMIT} characters; this has {graphemes(text)}.")
-        result = self.xrpc(
-            "POST", "chat.bsky.convo.sendMessage", body={"convoId": convo_id, "message": {"text": text}}, chat=True
-        )
+        message: dict[str, Any] = {"text": text}
+        facets = build_facets(text, self._resolve_handle)
+        if facets:
+            message["facets"] = facets
+        result = self.xrpc("POST", "chat.bsky.convo.sendMessage", body={"convoId": convo_id, "message": message}, chat=True)
         if not isinstance(result, dict) or not result.get("id"):
             raise TransientError("Bluesky sent an unexpected answer to our message.")
         return OutboundResult(external_id=str(result["id"]), meta={"convo_id": convo_id})

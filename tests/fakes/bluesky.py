@@ -5,7 +5,9 @@ Wire facts followed (see shared/CONNECTORS.md): XRPC under `/xrpc/<nsid>`; error
 uses the refresh JWT as bearer and rotates it (the old one stops working); listNotifications pages
 newest → older with an opaque `cursor`; chat calls need `atproto-proxy: did:web:api.bsky.chat#bsky_chat`
 and an app password with DM access (otherwise 400 `InvalidToken` "Bad token scope");
-`RateLimit-Limit/-Remaining/-Reset (epoch)/-Policy` headers on every answer.
+`RateLimit-Limit/-Remaining/-Reset (epoch)/-Policy` headers on every answer. `resolveHandle` answers
+known handles (the `handles` dict, case-insensitive like the real one) and unknown ones with 400
+`InvalidRequest` "Unable to resolve handle"; created post records and sent DMs keep their `facets`.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ class BlueskyFake(FakeServer):
         self.convos: dict[str, list[dict[str, Any]]] = {}  # convo id -> members
         self.logs: list[dict[str, Any]] = []  # chat log, oldest first
         self.sent: list[dict[str, Any]] = []
+        self.handles: dict[str, str] = {  # handle -> DID, for resolveHandle
+            HANDLE: DID,
+            "alice.bsky.social": "did:plc:alice",
+            "bob.bsky.social": "did:plc:bob",
+            "carol.bsky.social": "did:plc:carol",
+        }
         self.seen_at: str | None = None
         self.remaining = 3000
 
@@ -169,6 +177,7 @@ class BlueskyFake(FakeServer):
                 "app.bsky.notification.listNotifications": lambda: self._list(req),
                 "app.bsky.notification.updateSeen": lambda: self._seen(req),
                 "com.atproto.repo.createRecord": lambda: self._create(req),
+                "com.atproto.identity.resolveHandle": lambda: self._resolve(req),
                 "chat.bsky.convo.getLog": lambda: self._log(req),
                 "chat.bsky.convo.getConvo": lambda: self._convo(req),
                 "chat.bsky.convo.listConvos": lambda: {"convos": [{"id": c, "members": m} for c, m in self.convos.items()][:1]},
@@ -209,6 +218,15 @@ class BlueskyFake(FakeServer):
         self.created.append({"uri": uri, **record})
         return {"uri": uri, "cid": "bafy" + rkey, "validationStatus": "valid"}
 
+    def _resolve(self, req: Request) -> Reply | dict[str, Any]:
+        handle = req.arg("handle")
+        if not handle:
+            return Reply(400, {"error": "InvalidRequest", "message": 'Error: Params must have the property "handle"'})
+        did = self.handles.get(handle.lower())
+        if did is None:
+            return Reply(400, {"error": "InvalidRequest", "message": "Unable to resolve handle"})
+        return {"did": did}
+
     def _log(self, req: Request) -> dict[str, Any]:
         cursor = req.arg("cursor")
         logs = [entry for entry in self.logs if cursor is None or entry["rev"] > cursor][:50]
@@ -225,7 +243,10 @@ class BlueskyFake(FakeServer):
         if body.get("convoId") not in self.convos:
             return Reply(400, {"error": "InvalidRequest", "message": "Convo not found"})
         entry = self.add_dm(body["message"]["text"], handle=self.convos[body["convoId"]][1]["handle"], from_us=True)
-        self.sent.append({"convoId": body["convoId"], "text": body["message"]["text"]})
+        sent = {"convoId": body["convoId"], "text": body["message"]["text"]}
+        if "facets" in body["message"]:
+            sent["facets"] = body["message"]["facets"]
+        self.sent.append(sent)
         return entry["message"]
 
 

@@ -198,3 +198,61 @@ def test_malformed_notifications_are_skipped(fake):
     fake.notifications.append({"reason": "mention"})  # no uri at all
     items, cursor = connector(fake).fetch(None)
     assert [i.text for i in items] == ["fine"] and cursor["seen"]
+
+
+def _facet_slices(text: str, facets: list[dict]) -> list[tuple[str, dict]]:
+    raw = text.encode("utf-8")
+    return [(raw[f["index"]["byteStart"]:f["index"]["byteEnd"]].decode("utf-8"), f["features"][0]) for f in facets]
+
+
+def test_reply_carries_link_mention_and_tag_facets_with_byte_offsets(fake):
+    fake.add("where can I order?")
+    conn = connector(fake)
+    items, _ = conn.fetch(None)
+    text = "Grüße 🍞 @alice.bsky.social! Bestellung: https://shop.example/brot. #sourdough"
+    conn.reply(target_for(items[0]), text, idempotency_key="k")
+    record = fake.created[0]
+    assert record["text"] == text
+    assert _facet_slices(text, record["facets"]) == [
+        ("@alice.bsky.social", {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:alice"}),
+        ("https://shop.example/brot", {"$type": "app.bsky.richtext.facet#link", "uri": "https://shop.example/brot"}),
+        ("#sourdough", {"$type": "app.bsky.richtext.facet#tag", "tag": "sourdough"}),
+    ]
+    assert record["facets"][0]["index"] == {"byteStart": 13, "byteEnd": 31}  # "Grüße 🍞 " is 13 bytes, 8 chars
+
+
+def test_unknown_handle_posts_without_its_mention_facet_and_each_handle_resolves_once(fake, caplog):
+    caplog.set_level(logging.INFO, logger="socialdesk.connectors.bluesky")
+    conn = connector(fake)
+    text = "@nobody.bsky.social @alice.bsky.social @Alice.bsky.social @nobody.bsky.social"
+    conn.post_status(text, idempotency_key="s")
+    slices = _facet_slices(text, fake.created[0]["facets"])
+    assert slices == [("@alice.bsky.social", {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:alice"}),
+                      ("@Alice.bsky.social", {"$type": "app.bsky.richtext.facet#mention", "did": "did:plc:alice"})]
+    lookups = [r.query["handle"] for r in fake.requests if r.path.endswith("resolveHandle")]
+    assert sorted(lookups) == [["alice.bsky.social"], ["nobody.bsky.social"]]
+    assert "@nobody.bsky.social could not be resolved" in caplog.text
+
+
+def test_failed_handle_lookup_does_not_block_the_post(fake):
+    conn = connector(fake)
+    conn.fetch(None)
+    fake.inject(502, b"Bad Gateway", path="resolveHandle", times=5)
+    conn.post_status("thanks @alice.bsky.social", idempotency_key="s")
+    assert fake.created[0]["text"] == "thanks @alice.bsky.social" and "facets" not in fake.created[0]
+
+
+def test_plain_text_has_no_facets_key_and_dms_carry_facets(fake):
+    conn = connector(fake)
+    conn.post_status("Open until 6 today.", idempotency_key="s")
+    assert "facets" not in fake.created[0]
+    fake.add_dm("link please")
+    items, _ = conn.fetch(None)
+    conn.reply(target_for(items[0]), "Here: https://shop.example/a", idempotency_key="k")
+    conn.reply(target_for(items[0]), "no link", idempotency_key="k2")
+    assert fake.sent == [
+        {"convoId": "convo-carol", "text": "Here: https://shop.example/a", "facets": [
+            {"index": {"byteStart": 6, "byteEnd": 28},
+             "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://shop.example/a"}]}]},
+        {"convoId": "convo-carol", "text": "no link"},
+    ]
