@@ -306,7 +306,7 @@ GENERIC_SETTINGS = {"poll_seconds", "text_limit"}
 
 def cmd_account_add(args) -> int:
     from socialdesk.connectors import registry
-    from socialdesk.connectors.base import ConnectorError
+    from socialdesk.connectors.base import ConnectorError, with_learned
     from socialdesk.core.store import Account
     from socialdesk.secrets import KeyringSecrets, NoKeyringError, forget_account
 
@@ -362,6 +362,7 @@ def cmd_account_add(args) -> int:
                 print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
                 for note in info.notes:
                     print(f"Note: {note}")
+                settings = with_learned(settings, info)
         finally:
             connector.close()
         with core.store.write():
@@ -422,6 +423,7 @@ def _account(name: str):
 
 def cmd_account_test(args) -> int:
     from socialdesk.connectors.base import ConnectorError
+    from socialdesk.core import accounts
     from socialdesk.secrets import NoKeyringError
 
     with open_core(args, write=True) as core:
@@ -430,6 +432,7 @@ def cmd_account_test(args) -> int:
             info = core.make_connector(account).check()
         except (ConnectorError, NoKeyringError) as exc:
             raise CliError(f"{account.name}: {exc}") from None
+        accounts.remember_check(core.store, account.id, info)
         core.engine.reset_account(account.id)
         print(f"{account.name}: OK — connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
         for note in info.notes:

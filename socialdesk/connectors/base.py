@@ -92,6 +92,20 @@ class AccountInfo:
     display_name: str
     handle: str = ""
     notes: tuple[str, ...] = ()  # e.g. "this app password has no DM access"
+    # The account's own length limit for what we send, when the platform says (a Mastodon instance's
+    # max_characters); kept in the account's settings by `with_learned` so the composer counts to it.
+    text_limit: int | None = None
+
+
+LEARNED_TEXT_LIMIT = "text_limit"
+
+
+def with_learned(settings: dict, info: AccountInfo) -> dict:
+    """The account's settings plus what `check()` learned that the app keeps (the text limit)."""
+    out = {k: v for k, v in settings.items() if k != LEARNED_TEXT_LIMIT}
+    if isinstance(info.text_limit, int) and info.text_limit > 0:
+        out[LEARNED_TEXT_LIMIT] = info.text_limit
+    return out
 
 
 @dataclass(frozen=True)

@@ -274,7 +274,26 @@ class MastodonConnector:
         return AccountInfo(
             display_name=me.get("display_name") or me.get("username") or "",
             handle=f"@{me.get('acct') or me.get('username')}@{host}",
+            text_limit=self._instance_text_limit(),
         )
+
+    def _instance_text_limit(self) -> int | None:
+        """The instance's own post length (many allow more than 500): `configuration.statuses.
+        max_characters` of /api/v2/instance (Mastodon 4), else of /api/v1/instance, else Pleroma's and
+        Akkoma's `max_toot_chars`; None when the instance does not say (500 is then assumed)."""
+        for path in ("/api/v2/instance", "/api/v1/instance"):
+            try:
+                info = self.http.get_json(path)
+            except ConnectorError:
+                continue
+            if not isinstance(info, dict):
+                continue
+            statuses = (info.get("configuration") or {}).get("statuses") or {}
+            for value in (statuses.get("max_characters") if isinstance(statuses, dict) else None,
+                          info.get("max_toot_chars")):
+                if type(value) is int and 0 < value <= 1_000_000:
+                    return value
+        return None
 
     # -- real time -----------------------------------------------------------------------------
     def _streaming_base(self) -> str:

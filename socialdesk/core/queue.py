@@ -24,6 +24,7 @@ from typing import Iterable
 
 from peewee import SQL, fn
 
+from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import targets as targets_mod
 from socialdesk.core.hours import Schedule, ScheduleError
 from socialdesk.core.settings import Settings
@@ -100,6 +101,7 @@ class QueueRow:
     rating: int | None
     snoozed_until: datetime | None
     permalink: str
+    text_limit: int | None = None  # the account's own limit for replies, when its check learned one
 
     def state(self, now: datetime) -> str | None:
         return targets_mod.state(self.due_at, self.due_soon_at, now)
@@ -228,6 +230,7 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
                 rating=c.rating,
                 snoozed_until=c.snoozed_until,
                 permalink=c.permalink,
+                text_limit=accounts_mod.text_limit(account.settings) if account else None,
             )
     return result
 

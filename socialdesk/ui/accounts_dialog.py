@@ -57,7 +57,9 @@ from socialdesk.connectors.base import (
     ConnectorSpec,
     MemorySecrets,
     PermanentError,
+    with_learned,
 )
+from socialdesk.core import accounts
 from socialdesk.core.store import Account
 from socialdesk.secrets import SECRET_NAMES, KeyringSecrets, NoKeyringError, forget_account
 from socialdesk.ui.actions import ActionSpec
@@ -146,6 +148,7 @@ def save_account(core, spec: ConnectorSpec, name: str, settings: dict, secrets, 
     if adding and Account.get_or_none(Account.name == name) is not None:
         raise PermanentError(f"An account named {name!r} exists already.")
     info = check_connection(spec, settings, secrets)
+    settings = with_learned(settings, info)
     memory = secrets.memory if isinstance(secrets, OverlaySecrets) else secrets
     keyring = KeyringSecrets(core.profile.name, name)
     try:
@@ -725,6 +728,7 @@ class AccountsDialog(QDialog):
                 info = connector.check()
             finally:
                 _close_quietly(connector)
+            accounts.remember_check(core.store, account_id, info)
             core.engine.reset_account(account_id)
             return f"{name}: OK — {_info_text(info)}"
 

@@ -155,6 +155,7 @@ class Composer(QWidget):
         changed = self.row is None or self.row.id != row.id
         self.row = row
         self.channel = row.channel
+        self.limit_override = row.text_limit  # e.g. a Mastodon instance that allows 5,000 characters
         if changed:
             self._pending.clear()
         cached = self.contexts.get(row.id)

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import outbox, queue
 from socialdesk.core.store import Account
 from socialdesk.core.sync import ChangeSet
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.drafts: dict[int, str] = {}
         self.reload_generation = 0
         self.first_rows_shown = False
+        self._accounts_shown: tuple | None = None  # what queue rows show of each account (refresh_accounts)
         self.pending_new: list[tuple[int, int]] = []
         self.tray = tray  # ui/tray.Tray when a system tray exists
         self.quitting = False
@@ -293,13 +295,24 @@ class MainWindow(QMainWindow):
         policy = self.core.policy
 
         def work():
-            accounts = [(a.id, a.name, a.kind, queue.channel_of(a), a.state, a.last_error) for a in Account.select().order_by(Account.name)]
-            return accounts, policy().schedule.state_label(now)
+            rows = list(Account.select().order_by(Account.name))
+            accounts = [(a.id, a.name, a.kind, queue.channel_of(a), a.state, a.last_error) for a in rows]
+            # What queue rows show of their account: when it changes, cached rows are stale.
+            shown = tuple((a.id, a.name, queue.channel_of(a), accounts_mod.text_limit(a.settings)) for a in rows)
+            return accounts, policy().schedule.state_label(now), shown
 
         self.tasks.run(work, self._accounts_loaded, self._task_failed)
 
     def _accounts_loaded(self, result) -> None:
-        accounts, hours_label = result
+        accounts, hours_label, shown = result
+        if self._accounts_shown is not None and shown != self._accounts_shown:
+            # An account was renamed, re-checked (its text limit) or removed: fetch the rows again,
+            # and the open conversation's (its header and the composer's limit come from it).
+            self.model.forget(list(self.model.cache))
+            self.reload()
+            if self.current_id is not None:
+                self._load_thread(self.current_id)
+        self._accounts_shown = shown
         self.hours_label.setText(hours_label)
         current = self.channel_combo.currentData()
         self.channel_combo.blockSignals(True)

@@ -143,6 +143,8 @@ def test_no_secret_in_files_or_output_and_customer_html_stays_literal(cli, servi
 
     accounts = {a["name"]: a for a in cli.json("account", "list")}
     assert accounts["Old bot"]["state"] == "auth_error" and accounts["Old mail"]["state"] == "auth_error"
+    # The check at `account add` learned the instance's post length (the fake says 500, as Mastodon does).
+    assert accounts["Fedi"]["settings"] == {"instance": mastodon.url, "text_limit": 500}
     assert {accounts[n]["state"] for n in ("Bot", "Sky", "Fedi", "Mail")} == {"ok"}
 
     rows = cli.json("queue", "--all")

@@ -60,6 +60,10 @@ class MastodonFake(FakeServer):
         self.streams: list[queue.Queue[Any]] = []
         self.remaining = 300
         self.limit_reset = datetime.now(timezone.utc) + timedelta(minutes=5)
+        # /api/v2/instance as Mastodon 4 answers it; None = the instance does not say.
+        self.max_characters: int | None = 500
+        self.instance_v2 = True  # False: 404 there, as Mastodon 3 and Pleroma answer
+        self.instance_v1: dict[str, Any] = {}
 
     # -- programming -----------------------------------------------------------------------------
     def _next_id(self) -> str:
@@ -135,7 +139,15 @@ class MastodonFake(FakeServer):
             if req.path == "/oauth/token" and req.method == "POST":
                 return self._token(req)
             if req.path == "/api/v2/instance":
-                return Reply(200, {"domain": "fake", "configuration": {"urls": {"streaming": self.url.replace("http", "ws", 1)}}})
+                if not self.instance_v2:
+                    return Reply(404, {"error": "Record not found"})
+                configuration: dict[str, Any] = {"urls": {"streaming": self.url.replace("http", "ws", 1)}}
+                if self.max_characters is not None:
+                    configuration["statuses"] = {"max_characters": self.max_characters,
+                                                 "characters_reserved_per_url": 23}
+                return Reply(200, {"domain": "fake", "configuration": configuration})
+            if req.path == "/api/v1/instance":
+                return Reply(200, {"uri": "fake", **self.instance_v1})
             if req.bearer() not in self.tokens:
                 return Reply(401, {"error": "The access token is invalid"})
             headers = self._rate_headers()

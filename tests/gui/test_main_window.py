@@ -159,3 +159,32 @@ def test_due_soon_alert_is_shown_exactly_once(qtbot, window, demo_core):
     assert len(window.recording.shown) == 1
     title, body, conv_id = window.recording.shown[0]
     assert title.startswith("Due soon: ") and conv_id == target.id and "left" in body
+
+
+def test_composer_counts_to_the_accounts_own_limit(qtbot, window, demo_core):
+    """A Mastodon instance that allows 1,000 characters (learned by the account check): 600 fit there,
+    and the same text is over the default 500 once the account no longer has a learned limit."""
+    from socialdesk.core.store import Account
+
+    mastodon = next(a for a in Account.select() if queue.channel_of(a) == "mastodon")
+    r, _row = _row_for(window, lambda row: row.account_id == mastodon.id)
+    window._select_row(r)
+    qtbot.waitUntil(lambda: window.composer.row is not None and window.composer.row.account_id == mastodon.id,
+                    timeout=5000)
+    # The account check learned the instance's limit (core.accounts.remember_check); the window hears
+    # of account changes through refresh_accounts, as after the Accounts dialog's Test or Save.
+    with demo_core.store.write():
+        Account.update(settings={**mastodon.settings, "text_limit": 1_000}).where(Account.id == mastodon.id).execute()
+    window.refresh_accounts()
+    qtbot.waitUntil(lambda: window.composer.limit_override == 1_000, timeout=5000)
+    window.composer.edit.setPlainText("a" * 600)
+    assert "600 / 1000" in window.composer.counter.text().replace(",", "")
+    assert window.composer.why_not() == "" and window.composer.send_button.isEnabled()
+
+    # A later check learns nothing (the instance stopped saying): the window drops the cached rows.
+    with demo_core.store.write():
+        Account.update(settings=mastodon.settings).where(Account.id == mastodon.id).execute()
+    window.refresh_accounts()
+    qtbot.waitUntil(lambda: window.composer.limit_override is None, timeout=5000)
+    window.composer.update_counter()
+    assert "500" in window.composer.why_not() and not window.composer.send_button.isEnabled()

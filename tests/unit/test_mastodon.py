@@ -255,3 +255,18 @@ def test_garbled_payload_fields_do_not_crash_or_lose_the_mention(fake):
     items, _ = connector(fake).fetch(None)
     assert [i.text for i in items] == ["@shop odd date"]
     assert items[0].created_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(
+    ("v2", "max_characters", "v1", "expected"),
+    [
+        (True, 5_000, {}, 5_000),  # Mastodon 4: /api/v2/instance
+        (True, None, {}, None),  # the instance does not say: 500 is assumed by the composer
+        (False, None, {"configuration": {"statuses": {"max_characters": 1_000}}}, 1_000),  # Mastodon 3
+        (False, None, {"max_toot_chars": 64_000}, 64_000),  # Pleroma, Akkoma
+        (False, None, {"max_toot_chars": "lots"}, None),  # nonsense is ignored
+    ],
+)
+def test_check_learns_the_instance_text_limit(fake, v2, max_characters, v1, expected):
+    fake.instance_v2, fake.max_characters, fake.instance_v1 = v2, max_characters, v1
+    assert connector(fake).check().text_limit == expected

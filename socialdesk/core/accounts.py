@@ -1,0 +1,29 @@
+"""What socialdesk keeps about an account beyond the owner's own settings: what `check()` learned.
+
+Decisions:
+- A learned fact (today only the platform's text limit, e.g. a Mastodon instance allowing 5,000
+  characters) lives in the account's settings JSON under a key no connector declares
+  (`connectors.base.LEARNED_TEXT_LIMIT`), so it needs no schema change and travels with the account.
+  Adding, editing and testing an account all refresh it; a check that learns nothing removes it,
+  so a stale limit never outlives the instance's change.
+"""
+
+from __future__ import annotations
+
+from socialdesk.connectors.base import LEARNED_TEXT_LIMIT, AccountInfo, with_learned
+from socialdesk.core.store import Account, Store
+
+
+def remember_check(store: Store, account_id: int, info: AccountInfo) -> None:
+    """Keep what a successful `check()` of this account learned."""
+    with store.write():
+        account = Account.get_by_id(account_id)
+        settings = with_learned(account.settings or {}, info)
+        if settings != (account.settings or {}):
+            Account.update(settings=settings).where(Account.id == account_id).execute()
+
+
+def text_limit(settings: dict | None) -> int | None:
+    """The account's own text limit, when a check learned one."""
+    value = (settings or {}).get(LEARNED_TEXT_LIMIT)
+    return value if type(value) is int and value > 0 else None
