@@ -477,10 +477,13 @@ class PlannedPost:
 
 
 def preview_status_posts(
-    settings: Settings, schedule: Schedule, now: datetime, days: int = 7
+    settings: Settings, schedule: Schedule, now: datetime, days: int = 7, config: AutomationConfig | None = None
 ) -> list[PlannedPost]:
-    """The automatic posts of the next `days` days, for the hours editor and `hours show`."""
-    config = load_config(settings)
+    """The automatic posts of the next `days` days, for the hours editor and `hours show`.
+
+    `config` is the automation configuration to preview (the hours editor's unsaved edits); by default
+    the stored one."""
+    config = config if config is not None else load_config(settings)
     accounts = [
         a for a in Account.select().where(Account.enabled == True).order_by(Account.name)  # noqa: E712
         if config.posts_for(a.id) is not None and can_post(a)

@@ -10,8 +10,7 @@ Decisions:
 - Nothing is stored before Save: Cancel/Esc drops the edits and loses nothing stored.
 - The preview (the state label for the edited schedule and the next 7 days of automatic posts) is
   computed in the background, 300 ms after the last edit; a stale result is dropped by generation.
-  It uses the edited schedule and the *saved* post texts (automation.preview_status_posts reads the
-  configuration from settings).
+  It uses the edited schedule and the edited post texts, so a text shows in the preview as it is typed.
 - Date-times are edited as wall-clock times in the schedule's timezone, the zone the owner thinks in.
 """
 
@@ -123,6 +122,7 @@ class HoursDialog(QDialog):
         self.away: list[AwayPeriod] = [AwayPeriod(p.start, p.end, p.message) for p in schedule.away]
         self.post_edits: dict[int, tuple[bool, dict[str, str]]] = {}
         self.preview_generation = 0
+        self.edited_config: automation.AutomationConfig | None = self.config  # what the preview shows
         self.schedule: Schedule | None = None
         self.problems: list[str] = []
 
@@ -599,6 +599,8 @@ class HoursDialog(QDialog):
     def validate(self, *_args) -> bool:
         schedule, config, problems = self.build()
         self.problems = problems
+        if config is not None:
+            self.edited_config = config
         if schedule is not None:
             self.schedule = schedule
             self.week_summary.setText(format_week_spec(schedule.week) or "closed every day")
@@ -618,9 +620,11 @@ class HoursDialog(QDialog):
             return
         self.preview_generation += 1
         generation, settings, now = self.preview_generation, self.feature.core.settings, self.feature.core.clock.now()
+        config = self.edited_config
 
         def work():
-            return generation, schedule.state_label(now), automation.preview_status_posts(settings, schedule, now)
+            posts = automation.preview_status_posts(settings, schedule, now, config=config)
+            return generation, schedule.state_label(now), posts
 
         self.feature.tasks.run(work, self._preview_ready, self._preview_failed)
 

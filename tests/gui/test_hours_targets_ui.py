@@ -50,6 +50,20 @@ def test_hours_editor_saves_week_and_updates_state_label(qtbot, window, demo_cor
     assert window.hours_label.text() == stored.state_label(demo_core.clock.now())
 
 
+def test_post_preview_shows_unsaved_text_as_typed(qtbot, window, demo_core):
+    """The next 7 days of automatic posts, with the text being edited: nothing is saved for it."""
+    before = demo_core.settings.get("automation.config")
+    dialog = _open_hours(qtbot, window)
+    assert dialog.post_account.currentData() is not None, "the demo has an account that can publish posts"
+    dialog.post_enabled.setChecked(True)
+    dialog.post_texts["opening"].clear()
+    qtbot.keyClicks(dialog.post_texts["opening"], "Ovens are hot at {business}")
+    items = lambda: [dialog.preview.item(i).text() for i in range(dialog.preview.count())]  # noqa: E731
+    qtbot.waitUntil(lambda: any("Ovens are hot at Juniper & Rye" in t for t in items()), timeout=5000)
+    assert demo_core.settings.get("automation.config") == before
+    dialog.reject()
+
+
 def test_invalid_window_text_shows_error_and_saves_nothing(qtbot, window, demo_core):
     before = demo_core.settings.get("hours.schedule")
     dialog = _open_hours(qtbot, window)
