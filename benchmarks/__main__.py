@@ -7,6 +7,8 @@ Decisions:
   file cache, which a fresh boot would; the spread is in the JSON). The core step (ingest, dedupe,
   queue and search times) also runs three times, each on a fresh copy, and reports the medians: a
   single 0.4 s ingest varies by ±15 % on a shared 2-vCPU machine. Every run is in the JSON.
+- Before each measuring child the parent calls os.sync(): the profile copies it just made are still
+  being written back, and that write-back would otherwise land inside the measurement.
 - Budgets come from the issue; each metric says its value, its budget and pass/fail. The exit code is 0
   even when a budget fails: benchmarks report, they do not gate CI (timings depend on the machine).
 - JSON goes to stdout and benchmarks/results/latest.json (git-ignored); a readable summary to stderr.
@@ -32,6 +34,9 @@ STEPS = ("first_paint", "core", "stall", "leak")
 
 
 def _child(args: list[str], home: Path) -> dict:
+    # The profile copies just made (35 MB each) are still being written back to disk; without this the
+    # kernel does that during the measurement, and the ingest's own writes queue behind it.
+    os.sync()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", SOCIALDESK_HOME=str(home))
     env["BENCH_SPAWN_MONOTONIC"] = repr(time.monotonic())
     proc = subprocess.run([sys.executable, "-m", *args], env=env, capture_output=True, text=True, timeout=1800)
