@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QPushButton,
     QSplitter,
     QTabBar,
     QTableView,
@@ -145,14 +146,29 @@ class MainWindow(QMainWindow):
             self.table.setColumnWidth(col, widths[name])
         header.setSectionResizeMode(COLUMNS.index("message"), QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.empty_label = QLabel("Nothing awaiting an answer. 🎉", left)
+        # Shown instead of the table when the view is empty. On first start (no account yet) it says
+        # how to begin, with a button for it (the action exists once the accounts feature is attached).
+        self.empty_panel = QWidget(left)
+        empty_layout = QVBoxLayout(self.empty_panel)
+        self.empty_label = QLabel("Nothing awaiting an answer. 🎉", self.empty_panel)
+        self.empty_label.setObjectName("empty_label")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty_label.setStyleSheet("color:#666; padding:24px")
-        self.empty_label.hide()
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color:#666; padding:12px 24px")
+        self.add_account_button = QPushButton("&Add your first account…", self.empty_panel)
+        self.add_account_button.setObjectName("add_first_account")
+        self.add_account_button.hide()
+        self.add_account_button.clicked.connect(self._add_first_account)
+        empty_layout.addStretch(2)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addWidget(self.add_account_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(3)
+        self.empty_panel.hide()
+        self.has_accounts: bool | None = None  # None until refresh_accounts has looked
         left_layout.addWidget(self.tabs)
         left_layout.addLayout(filters)
         left_layout.addWidget(self.table, 1)
-        left_layout.addWidget(self.empty_label)
+        left_layout.addWidget(self.empty_panel, 1)
 
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
@@ -252,11 +268,7 @@ class MainWindow(QMainWindow):
         self.model.set_ids(ids)
         self.model.update_rows(first)
         self.table.setVisible(bool(ids))
-        self.empty_label.setVisible(not ids)
-        self.empty_label.setText(
-            "Nothing awaiting an answer. 🎉" if self.view == "awaiting" and not self.search.text()
-            else "No conversations here."
-        )
+        self._show_empty_state(not ids)
         if not self.first_rows_shown:
             # Everything built so far (Qt wrappers, modules, the first rows) lives as long as the app:
             # move it out of the garbage collector's reach, so full collections stay short pauses on
@@ -303,6 +315,27 @@ class MainWindow(QMainWindow):
 
         self.tasks.run(work, self._accounts_loaded, self._task_failed)
 
+    def _show_empty_state(self, empty: bool) -> None:
+        first_start = empty and self.has_accounts is False and "add_account" in self.actions
+        was_shown = self.add_account_button.isVisible()
+        self.empty_panel.setVisible(empty)
+        self.add_account_button.setVisible(first_start)
+        if first_start and not was_shown:
+            self.add_account_button.setFocus()  # Enter or Space starts, as everything here is keyboard-driven
+        if first_start:
+            self.empty_label.setText(
+                "No accounts yet.\n\nConnect your mailbox, Telegram bot, Mastodon or Bluesky account, and every "
+                "customer message lands here, most urgent first. More can be added any time from Tools → Accounts.\n\n"
+                "To look around first with a sample bakery, start:  socialdesk --demo"
+            )
+        elif self.view == "awaiting" and not self.search.text():
+            self.empty_label.setText("Nothing awaiting an answer. 🎉")
+        else:
+            self.empty_label.setText("No conversations here.")
+
+    def _add_first_account(self) -> None:
+        self.actions["add_account"].trigger()
+
     def _accounts_loaded(self, result) -> None:
         accounts, hours_label, shown = result
         if self._accounts_shown is not None and shown != self._accounts_shown:
@@ -313,6 +346,8 @@ class MainWindow(QMainWindow):
             if self.current_id is not None:
                 self._load_thread(self.current_id)
         self._accounts_shown = shown
+        self.has_accounts = bool(accounts)
+        self._show_empty_state(not self.model.ids and self.first_rows_shown)
         self.hours_label.setText(hours_label)
         current = self.channel_combo.currentData()
         self.channel_combo.blockSignals(True)

@@ -255,3 +255,32 @@ def test_tab_order_runs_through_the_form_then_test_save_cancel(window, qtbot):
              dialog.cancel_button]
     for widget, following in zip(chain, chain[1:], strict=False):
         assert widget.nextInFocusChain() is following
+
+
+def test_first_start_without_accounts_says_how_to_begin(qtbot, memory_keyring):
+    """A new profile has no account: the empty queue explains, and its button opens "Add account"."""
+    from socialdesk import paths
+    from socialdesk.app import build_core, wire_window
+    from socialdesk.ui.notifications import RecordingNotifier
+
+    core = build_core(paths.profile("fresh"))
+    win, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), tray=None, demo=False)
+    try:
+        qtbot.addWidget(win)
+        win.show()
+        win.start()
+        qtbot.waitUntil(lambda: win.add_account_button.isVisible(), timeout=5000)
+        assert "No accounts yet" in win.empty_label.text() and "socialdesk --demo" in win.empty_label.text()
+        qtbot.keyClick(win.add_account_button, Qt.Key.Key_Space)
+        qtbot.waitUntil(lambda: feature(win).add_dialog is not None and feature(win).add_dialog.isVisible(),
+                        timeout=5000)
+        feature(win).add_dialog.reject()
+
+        with core.store.write():
+            Account.create(kind="demo", name="Shop", settings={"channel": "telegram"}, created_at=core.clock.now())
+        win.refresh_accounts()
+        qtbot.waitUntil(lambda: not win.add_account_button.isVisible(), timeout=5000)
+        assert win.empty_label.text() == "Nothing awaiting an answer. 🎉"
+    finally:
+        tasks.wait(5000)
+        core.close()
