@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from peewee import SQL, fn
+from peewee import SQL
 
 from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import targets as targets_mod
@@ -37,6 +37,7 @@ from socialdesk.core.store import (
     Message,
     Outbox,
     Store,
+    from_micros,
     to_micros,
 )
 from socialdesk.core.targets import TargetConfig, TargetInput
@@ -327,46 +328,31 @@ def linked_conversations(conversation_id: int) -> list[int]:
 
 def recompute_awaiting(conv: Conversation) -> None:
     """Derive awaiting_since / unanswered_count from the messages (human replies only end waiting)."""
-    last_reply = (
-        Message.select(Message.created_at)
-        .where(
-            (Message.conversation == conv.id)
-            & (Message.direction == "out")
-            & (Message.via.in_(["manual", "snippet", "platform"]))
-            # a reply that failed for good did not answer anyone
-            & (fn.COALESCE(fn.json_extract(Message.meta, "$.state"), "") != "failed")
-        )
-        .order_by(Message.created_at.desc())
-        .limit(1)
-        .scalar()
-    )
-    inbound = Message.select(Message.created_at).where(
-        (Message.conversation == conv.id) & (Message.direction == "in")
-    )
-    if last_reply is not None:
-        inbound = inbound.where(Message.created_at > last_reply)
-    unanswered = list(inbound.order_by(Message.created_at).tuples())
-    conv.unanswered_count = len(unanswered)
-    conv.awaiting_since = unanswered[0][0] if unanswered else None
+    count, oldest = unanswered_runs([conv.id]).get(conv.id, (0, None))
+    conv.unanswered_count = count
+    conv.awaiting_since = from_micros(oldest) if oldest is not None else None
 
 
 def unanswered_runs(conversation_ids: list[int]) -> dict[int, tuple[int, int]]:
-    """`recompute_awaiting` for many conversations, two queries per 500 (ingest's hot path).
+    """Unanswered count and oldest unanswered message of many conversations, one query per 500.
 
-    Returns id -> (unanswered count, oldest unanswered message time in stored microseconds) for the
-    conversations that have unanswered messages; the others are answered.
+    The rule: a customer message is unanswered when no human reply (manual, snippet or seen on the
+    platform; auto-replies and status posts only acknowledge, and a reply that failed for good answered
+    no one) came after it. Returns id -> (unanswered count, oldest unanswered message time in stored
+    microseconds) for the conversations that have unanswered messages; the others are answered.
     """
     db = Conversation._meta.database
     found: dict[int, tuple[int, int]] = {}
     for start in range(0, len(conversation_ids), 500):
         chunk = conversation_ids[start : start + 500]
         marks = ",".join("?" * len(chunk))
+        # No reply yet: compare with the smallest 64-bit integer, below any time a datetime can store.
         for row in db.execute_sql(
             "SELECT m.conversation_id, count(*), min(m.created_at) FROM message m"
             f" WHERE m.conversation_id IN ({marks}) AND m.direction = 'in' AND m.created_at > coalesce(("
             "SELECT max(o.created_at) FROM message o WHERE o.conversation_id = m.conversation_id"
             " AND o.direction = 'out' AND o.via IN ('manual', 'snippet', 'platform')"
-            " AND coalesce(json_extract(o.meta, '$.state'), '') != 'failed'), -1)"
+            " AND coalesce(json_extract(o.meta, '$.state'), '') != 'failed'), -9223372036854775808)"
             " GROUP BY m.conversation_id",
             chunk,
         ).fetchall():
