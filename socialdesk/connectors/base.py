@@ -100,11 +100,17 @@ class AccountInfo:
 LEARNED_TEXT_LIMIT = "text_limit"
 
 
+def valid_text_limit(value: object) -> int | None:
+    """`value` when it is a usable length limit (a positive int, not a bool), else None."""
+    return value if type(value) is int and value > 0 else None
+
+
 def with_learned(settings: dict, info: AccountInfo) -> dict:
     """The account's settings plus what `check()` learned that the app keeps (the text limit)."""
     out = {k: v for k, v in settings.items() if k != LEARNED_TEXT_LIMIT}
-    if isinstance(info.text_limit, int) and info.text_limit > 0:
-        out[LEARNED_TEXT_LIMIT] = info.text_limit
+    limit = valid_text_limit(info.text_limit)
+    if limit is not None:
+        out[LEARNED_TEXT_LIMIT] = limit
     return out
 
 

@@ -58,6 +58,7 @@ from socialdesk.connectors.base import (
     PermanentError,
     ReplyTarget,
     TransientError,
+    valid_text_limit,
 )
 from socialdesk.connectors.html_text import html_to_text
 from socialdesk.connectors.http import Http, LineReader, check_base_url, parse_iso, utcnow
@@ -291,7 +292,7 @@ class MastodonConnector:
             statuses = (info.get("configuration") or {}).get("statuses") or {}
             for value in (statuses.get("max_characters") if isinstance(statuses, dict) else None,
                           info.get("max_toot_chars")):
-                if type(value) is int and 0 < value <= 1_000_000:
+                if valid_text_limit(value) is not None and value <= 1_000_000:
                     return value
         return None
 

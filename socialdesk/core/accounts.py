@@ -10,7 +10,7 @@ Decisions:
 
 from __future__ import annotations
 
-from socialdesk.connectors.base import LEARNED_TEXT_LIMIT, AccountInfo, with_learned
+from socialdesk.connectors.base import LEARNED_TEXT_LIMIT, AccountInfo, valid_text_limit, with_learned
 from socialdesk.core.store import Account, Store
 
 
@@ -25,5 +25,4 @@ def remember_check(store: Store, account_id: int, info: AccountInfo) -> None:
 
 def text_limit(settings: dict | None) -> int | None:
     """The account's own text limit, when a check learned one."""
-    value = (settings or {}).get(LEARNED_TEXT_LIMIT)
-    return value if type(value) is int and value > 0 else None
+    return valid_text_limit((settings or {}).get(LEARNED_TEXT_LIMIT))
