@@ -89,6 +89,7 @@ class MainWindow(QMainWindow):
         self.reload_generation = 0
         self.first_rows_shown = False
         self._accounts_shown: tuple | None = None  # what queue rows show of each account (refresh_accounts)
+        self.accounts_generation = 0
         self.pending_new: list[tuple[int, int]] = []
         self.tray = tray  # ui/tray.Tray when a system tray exists
         self.quitting = False
@@ -303,6 +304,10 @@ class MainWindow(QMainWindow):
             self.tray.update_state(awaiting, overdue > 0, urgent_text)
 
     def refresh_accounts(self) -> None:
+        # Refreshes overlap (the minute tick, engine state changes, the Accounts dialog) and the task pool
+        # may finish them out of order: only the newest one's result is applied, as for reload().
+        self.accounts_generation += 1
+        generation = self.accounts_generation
         now = self.core.clock.now()
         policy = self.core.policy
 
@@ -311,7 +316,7 @@ class MainWindow(QMainWindow):
             accounts = [(a.id, a.name, a.kind, queue.channel_of(a), a.state, a.last_error) for a in rows]
             # What queue rows show of their account: when it changes, cached rows are stale.
             shown = tuple((a.id, a.name, queue.channel_of(a), accounts_mod.text_limit(a.settings)) for a in rows)
-            return accounts, policy().schedule.state_label(now), shown
+            return generation, accounts, policy().schedule.state_label(now), shown
 
         self.tasks.run(work, self._accounts_loaded, self._task_failed)
 
@@ -337,7 +342,9 @@ class MainWindow(QMainWindow):
         self.actions["add_account"].trigger()
 
     def _accounts_loaded(self, result) -> None:
-        accounts, hours_label, shown = result
+        generation, accounts, hours_label, shown = result
+        if generation != self.accounts_generation:
+            return  # a newer refresh is on its way
         if self._accounts_shown is not None and shown != self._accounts_shown:
             # An account was renamed, re-checked (its text limit) or removed: fetch the rows again,
             # and the open conversation's (its header and the composer's limit come from it).
