@@ -12,7 +12,10 @@ Decisions:
   defaults so `rule_for` never fails for a valid kind.
 - Defaults count business hours only: a one-person business is not expected to answer at night, and
   counting wall-clock time would make every overnight message overdue by morning. The owner can switch
-  each rule to wall-clock time. Defaults have no resolution target (None) until the owner sets one.
+  each rule to wall-clock time.
+- There is no resolution target. Resolution time is measured (core/metrics.py reports its median), but
+  a deadline for "marked done" meant nothing to a one-person business: the queue, alerts and report
+  judge response times only. A stored `resolution_minutes` from an older version is ignored on load.
 - Only "open" items run a clock. "waiting" and "snoozed" pause it, "done" and "spam" stop it. Whether
   an auto-reply or status post happened does not matter here: only a human reply sets
   `first_response_at` / clears `awaiting_since` (the caller's job), so they never stop the clock.
@@ -50,14 +53,11 @@ class TargetConfigError(ValueError):
 class TargetRule:
     first_response_minutes: int
     next_response_minutes: int
-    resolution_minutes: int | None
     business_hours: bool
 
     def validate(self, where: str) -> None:
-        for name in ("first_response_minutes", "next_response_minutes", "resolution_minutes"):
+        for name in ("first_response_minutes", "next_response_minutes"):
             value = getattr(self, name)
-            if value is None and name == "resolution_minutes":
-                continue
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MINUTES:
                 label = name.replace("_", " ")
                 raise TargetConfigError(f"{where}: {label} must be a whole number from 1 to {MAX_MINUTES}, got {value!r}")
@@ -67,7 +67,7 @@ class TargetRule:
 
 def _default_rules() -> dict[tuple[str, str], TargetRule]:
     def rule(minutes: int) -> TargetRule:
-        return TargetRule(minutes, minutes, None, True)
+        return TargetRule(minutes, minutes, True)
 
     return {
         ("dm", "*"): rule(60),
@@ -126,7 +126,6 @@ class TargetConfig:
                     "account_kind": account_kind,
                     "first_response_minutes": r.first_response_minutes,
                     "next_response_minutes": r.next_response_minutes,
-                    "resolution_minutes": r.resolution_minutes,
                     "business_hours": r.business_hours,
                 }
                 for (kind, account_kind), r in sorted(self.rules.items())
@@ -154,7 +153,6 @@ class TargetConfig:
                 rule = TargetRule(
                     first_response_minutes=r["first_response_minutes"],
                     next_response_minutes=r.get("next_response_minutes", r["first_response_minutes"]),
-                    resolution_minutes=r.get("resolution_minutes"),
                     business_hours=r.get("business_hours", True),
                 )
             except KeyError as e:
@@ -261,13 +259,6 @@ def remaining_seconds(item: TargetInput, config: TargetConfig, schedule: Schedul
     else:
         left = (due - now).total_seconds()
     return math.floor(left)
-
-
-def resolution_due_at(first_inbound_at: datetime | None, rule: TargetRule, schedule: Schedule) -> datetime | None:
-    """When the conversation should be resolved (marked done); None without a resolution target."""
-    if first_inbound_at is None or rule.resolution_minutes is None:
-        return None
-    return _add(rule, schedule, _aware(first_inbound_at, "first_inbound_at"), rule.resolution_minutes * 60.0)
 
 
 def state(due_at: datetime | None, due_soon_at: datetime | None, now: datetime) -> str | None:

@@ -2,7 +2,7 @@
 
 Decisions:
 - Durations are typed as text and shown as h/min ("1 h", "45 min", "2 h 30", "1 d"); plain numbers are
-  minutes. Resolution may be empty (no resolution target). Parsing is here; the limits are
+  minutes. Parsing is here; the limits are
   TargetConfig's own (its errors are shown as they are).
 - Every kind always has its "*" row (any channel), which cannot be removed; channel-specific rows can
   be added and removed. The table is validated live and Save stays disabled while anything is wrong.
@@ -43,7 +43,8 @@ from socialdesk.core.targets import (
 from socialdesk.ui import icons
 
 KIND_TITLES = {"dm": "Direct message", "comment": "Comment", "mention": "Mention", "review": "Review", "email": "Email"}
-COLUMNS = ("Kind", "Channel", "First response", "Next response", "Resolution", "Business hours only")
+COLUMNS = ("Kind", "Channel", "First response", "Next response", "Business hours only")
+BUSINESS_HOURS_COLUMN = COLUMNS.index("Business hours only")
 _PART = re.compile(r"(\d+)\s*(days?|d|hours?|hrs?|h|minutes?|mins?|m)?", re.IGNORECASE)
 
 
@@ -51,10 +52,8 @@ class DurationError(ValueError):
     pass
 
 
-def format_minutes(minutes: int | None) -> str:
-    """"45 min", "1 h", "2 h 30", "1 d", "1 d 2 h"; "" for None."""
-    if minutes is None:
-        return ""
+def format_minutes(minutes: int) -> str:
+    """"45 min", "1 h", "2 h 30", "1 d", "1 d 2 h"."""
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
     if days and not mins:
@@ -65,12 +64,10 @@ def format_minutes(minutes: int | None) -> str:
     return f"{total_hours} h" + (f" {mins:02d}" if mins else "")
 
 
-def parse_minutes(text: str, what: str, *, optional: bool = False) -> int | None:
+def parse_minutes(text: str, what: str) -> int:
     """Minutes from "90", "45 min", "1 h 30", "1h30m", "2 h", "1 d"; a bare number after hours is minutes."""
     text = text.strip().lower()
     if not text:
-        if optional:
-            return None
         raise DurationError(f"{what}: enter a time such as 45 min, 2 h or 1 d")
     total, pos, last_unit = 0, 0, ""
     for m in _PART.finditer(text):
@@ -217,15 +214,12 @@ class TargetsDialog(QDialog):
         channel_item.setFlags(fixed)
         self.table.setItem(row, 0, kind_item)
         self.table.setItem(row, 1, channel_item)
-        for col, minutes in ((2, rule.first_response_minutes), (3, rule.next_response_minutes), (4, rule.resolution_minutes)):
-            item = QTableWidgetItem(format_minutes(minutes))
-            if col == 4:
-                item.setToolTip("Empty = no resolution target")
-            self.table.setItem(row, col, item)
+        for col, minutes in ((2, rule.first_response_minutes), (3, rule.next_response_minutes)):
+            self.table.setItem(row, col, QTableWidgetItem(format_minutes(minutes)))
         check = QTableWidgetItem("count opening hours only")
         check.setFlags(fixed | Qt.ItemFlag.ItemIsUserCheckable)
         check.setCheckState(Qt.CheckState.Checked if rule.business_hours else Qt.CheckState.Unchecked)
-        self.table.setItem(row, 5, check)
+        self.table.setItem(row, BUSINESS_HOURS_COLUMN, check)
         return row
 
     def _key(self, row: int) -> tuple[str, str]:
@@ -268,16 +262,15 @@ class TargetsDialog(QDialog):
         where = f"{KIND_TITLES[kind]} on {'any channel' if channel == '*' else icons.channel_label(channel)}"
         problems = []
         values = []
-        for col, optional in ((2, False), (3, False), (4, True)):
+        for col in (2, 3):
             try:
-                values.append(parse_minutes(self.table.item(row, col).text(), f"{where}, {COLUMNS[col].lower()}",
-                                            optional=optional))
+                values.append(parse_minutes(self.table.item(row, col).text(), f"{where}, {COLUMNS[col].lower()}"))
             except DurationError as exc:
                 problems.append(str(exc))
         if problems:
             return None, problems
-        business = self.table.item(row, 5).checkState() == Qt.CheckState.Checked
-        return TargetRule(values[0], values[1], values[2], business), []
+        business = self.table.item(row, BUSINESS_HOURS_COLUMN).checkState() == Qt.CheckState.Checked
+        return TargetRule(values[0], values[1], business), []
 
     def build(self) -> tuple[TargetConfig | None, list[str]]:
         rules, problems = {}, []

@@ -157,7 +157,6 @@ def test_targets_page_saves_config_and_recomputes_due_times(qtbot, window, demo_
     assert not dialog.save_button.isEnabled()
     assert "Direct message on any channel, first response" in dialog.errors.text()
     table.item(row, 2).setText("1 h 30")
-    table.item(row, 4).setText("2 d")
     assert dialog.save_button.isEnabled(), dialog.errors.text()
     # a channel-specific rule starts as a copy of the kind's "*" rule
     dialog.new_kind.setCurrentIndex(dialog.new_kind.findData("review"))
@@ -166,14 +165,13 @@ def test_targets_page_saves_config_and_recomputes_due_times(qtbot, window, demo_
     new_row = next(r for r in range(table.rowCount()) if dialog._key(r) == ("review", "google_reviews"))
     assert table.item(new_row, 2).text() == "1 d"
     table.item(new_row, 2).setText("4 h")
-    table.item(new_row, 5).setCheckState(Qt.CheckState.Unchecked)
+    table.item(new_row, 4).setCheckState(Qt.CheckState.Unchecked)
     dialog.fraction.setValue(10)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
     _idle(qtbot, window)
     config = TargetConfig.from_json(demo_core.settings.get("targets.config"))
     assert config.rule_for("dm", "instagram").first_response_minutes == 90
-    assert config.rule_for("dm", "*").resolution_minutes == 2 * 24 * 60
     review = config.rule_for("review", "google_reviews")
     assert review.first_response_minutes == 240 and review.business_hours is False
     assert config.due_soon_fraction == 0.1

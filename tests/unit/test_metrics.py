@@ -126,7 +126,7 @@ def test_within_target_counts_business_hours(store, policy):
 
 def test_within_target_wall_clock_rule(store):
     rules = TargetConfig.default().rules
-    rules[("dm", "*")] = TargetRule(60, 60, None, False)
+    rules[("dm", "*")] = TargetRule(60, 60, False)
     wall = queue.Policy(TargetConfig(rules=rules), Schedule(timezone="Europe/Berlin", week=WEEKDAYS_9_17))
     ig = account(store, "ig", "instagram")
     friday = datetime(2026, 11, 13, 15, 30, tzinfo=UTC)

@@ -21,7 +21,6 @@ from socialdesk.core.targets import (
     evaluate,
     format_countdown,
     remaining_seconds,
-    resolution_due_at,
     state,
 )
 
@@ -60,8 +59,8 @@ def config(**rules: TargetRule) -> TargetConfig:
     return c
 
 
-WALL_1H = TargetRule(60, 30, 24 * 60, business_hours=False)
-BIZ_1H = TargetRule(60, 30, 24 * 60, business_hours=True)
+WALL_1H = TargetRule(60, 30, business_hours=False)
+BIZ_1H = TargetRule(60, 30, business_hours=True)
 
 
 # --- config ---------------------------------------------------------------------------------------
@@ -80,7 +79,7 @@ def test_defaults_from_design() -> None:
 
 
 def test_specific_rule_beats_star() -> None:
-    c = config(dm__telegram=TargetRule(5, 5, None, False))
+    c = config(dm__telegram=TargetRule(5, 5, False))
     assert c.rule_for("dm", "telegram").first_response_minutes == 5
     assert c.rule_for("dm", "mastodon").first_response_minutes == 60
     with pytest.raises(TargetConfigError, match="unknown conversation kind"):
@@ -88,7 +87,7 @@ def test_specific_rule_beats_star() -> None:
 
 
 def test_config_json_round_trip() -> None:
-    c = config(dm__telegram=TargetRule(5, 10, 120, False))
+    c = config(dm__telegram=TargetRule(5, 10, False))
     c.due_soon_fraction = 0.5
     c.due_soon_min_minutes = 0
     d = json.loads(json.dumps(c.to_json()))
@@ -97,7 +96,7 @@ def test_config_json_round_trip() -> None:
 
 def test_from_json_fills_missing_star_rules() -> None:
     c = TargetConfig.from_json({"rules": [{"kind": "email", "account_kind": "*", "first_response_minutes": 30}]})
-    assert c.rule_for("email", "email") == TargetRule(30, 30, None, True)
+    assert c.rule_for("email", "email") == TargetRule(30, 30, True)
     assert c.rule_for("review", "google_reviews").first_response_minutes == 24 * 60
 
 
@@ -106,7 +105,7 @@ def test_from_json_fills_missing_star_rules() -> None:
     [
         ({"kind": "dm", "first_response_minutes": 0}, "from 1 to 43200"),
         ({"kind": "dm", "first_response_minutes": 43201}, "from 1 to 43200"),
-        ({"kind": "dm", "first_response_minutes": 60, "resolution_minutes": 0}, "resolution minutes"),
+        ({"kind": "dm", "first_response_minutes": 60, "next_response_minutes": 0}, "next response minutes"),
         ({"kind": "dm", "first_response_minutes": "60"}, "whole number"),
         ({"kind": "dm", "first_response_minutes": True}, "whole number"),
         ({"kind": "dm", "first_response_minutes": 60, "business_hours": "yes"}, "true or false"),
@@ -210,7 +209,7 @@ def test_dst_weekend_business_and_wall_clock(tz: str, zone: ZoneInfo, friday: da
     biz = evaluate(it, config(dm=BIZ_1H), s, start)
     assert biz.due_at == datetime.combine(monday, datetime.min.time(), zone).replace(hour=9, minute=30)
     # Wall-clock 24 h targets count real elapsed time: across the change the local hour shifts.
-    wall = evaluate(item(awaiting_since=start), config(dm=TargetRule(48 * 60, 60, None, False)), s, start)
+    wall = evaluate(item(awaiting_since=start), config(dm=TargetRule(48 * 60, 60, False)), s, start)
     assert wall.due_at - start == timedelta(hours=48)
     local_hour = wall.due_at.astimezone(zone).hour
     assert local_hour in (15, 17)  # 16:30 +/- the DST hour, minute 30
@@ -255,7 +254,7 @@ def test_resumed_with_zero_left_is_overdue_now() -> None:
 
 
 def test_due_soon_fraction_and_minimum_configurable() -> None:
-    c = config(email=TargetRule(12 * 60, 12 * 60, None, False))
+    c = config(email=TargetRule(12 * 60, 12 * 60, False))
     it = item(kind="email", account_kind="email", awaiting_since=berlin(2024, 3, 6, 0, 0))
     r = evaluate(it, c, nine_to_five(), berlin(2024, 3, 6, 1, 0))
     assert r.due_soon_at == berlin(2024, 3, 6, 9, 0)  # 25% of 12 h = 3 h before
@@ -266,19 +265,17 @@ def test_due_soon_fraction_and_minimum_configurable() -> None:
 
 def test_business_due_soon_measured_in_open_time() -> None:
     # 4 h business target from Friday 15:00: due Monday 11:00; 1 h margin of open time -> Monday 10:00.
-    c = config(dm=TargetRule(240, 240, None, True))
+    c = config(dm=TargetRule(240, 240, True))
     r = evaluate(item(awaiting_since=berlin(2024, 3, 8, 15, 0)), c, nine_to_five(), berlin(2024, 3, 8, 15, 0))
     assert r.due_at == berlin(2024, 3, 11, 11, 0)
     assert r.due_soon_at == berlin(2024, 3, 11, 10, 0)
 
 
-def test_resolution_due_at() -> None:
-    s = nine_to_five()
-    # 24 business hours = 1 h Friday + 8 h Monday + 8 h Tuesday + 7 h Wednesday.
-    assert resolution_due_at(berlin(2024, 3, 8, 16, 0), BIZ_1H, s) == berlin(2024, 3, 13, 16, 0)
-    assert resolution_due_at(berlin(2024, 3, 8, 16, 0), WALL_1H, s) == berlin(2024, 3, 9, 16, 0)
-    assert resolution_due_at(None, BIZ_1H, s) is None
-    assert resolution_due_at(berlin(2024, 3, 8), TargetRule(60, 60, None, True), s) is None
+def test_stored_resolution_target_of_older_versions_is_ignored() -> None:
+    # Older versions stored a resolution target that nothing used; loading it must not fail or keep it.
+    c = TargetConfig.from_json({"rules": [{"kind": "dm", "first_response_minutes": 30, "resolution_minutes": 2880}]})
+    assert c.rule_for("dm", "*") == TargetRule(30, 30, True)
+    assert "resolution_minutes" not in str(c.to_json())
 
 
 # --- states and countdowns ----------------------------------------------------------------------------
@@ -327,7 +324,7 @@ _instants = st.datetimes(min_value=datetime(2023, 1, 1), max_value=datetime(2026
 )
 def test_due_soon_before_due_and_states_progress(since, wait, minutes, business, tz) -> None:
     s = nine_to_five(tz)
-    c = config(dm=TargetRule(minutes, minutes, None, business))
+    c = config(dm=TargetRule(minutes, minutes, business))
     now = since + timedelta(seconds=wait)
     r = evaluate(item(awaiting_since=since), c, s, now)
     assert since <= r.due_soon_at <= r.due_at
