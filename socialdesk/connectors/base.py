@@ -9,6 +9,14 @@ Decisions:
 - Errors are typed so the engine can decide without parsing messages: AuthError stops polling the
   account until the owner re-logs in; RateLimited carries when to try again; TransientError is retried
   with backoff; PermanentError means "this request/item is bad", never retried.
+- Two optional connector members, looked up by the sync engine (optional, so they are not in the
+  `Connector` Protocol): `after_stored(cursor)` is called once the items of a fetch and that cursor
+  are committed, for platform side effects that must not happen for items we might still lose
+  (Bluesky's `updateSeen` clears the official app's unread badge); a failure there is logged, never an
+  account error, since the items are safe. `notice` (str) is an owner-readable note about a part of
+  the account that does not work now while the rest does (Bluesky DMs while the chat service is down;
+  a Mastodon login that predates a scope we now ask for); after each successful fetch the engine shows
+  it as the account's note with state "ok" ("" clears it).
 - Connectors receive an `AccountSecrets` (the keyring scoped to their account); they never log or
   raise a secret (messages in errors are safe to show the owner).
 """

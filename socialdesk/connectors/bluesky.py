@@ -14,11 +14,22 @@ Decisions:
   only the newest page as history. Only reasons mention, reply and quote become items (kind
   "mention", public). Conversation = the thread root uri (the post itself when it starts a thread,
   as quotes do). The item time is the server's `indexedAt`: `createdAt` is whatever the author's
-  client claimed. After new items we call `updateSeen` so the official app's badge agrees (best effort).
+  client claimed.
+- `updateSeen` (so the official app's unread badge agrees) is sent only from `after_stored`, which
+  the sync engine calls once the items and the cursor covering them are committed: telling Bluesky
+  "seen" for mentions a failed pass then drops would clear the badge for messages nobody has. It is
+  best effort, and its answer is an empty 200 body (the lexicon declares no output), which is success.
 - DMs: `chat.bsky.convo.getLog` through the PDS with the `atproto-proxy` header; its cursor (a rev)
   is kept as "chat" in our cursor. Conversation = "convo:<id>"; messages we sent from elsewhere come
-  back as outbound items. An app password created without DM access gets "Bad token scope": we then
-  skip DMs, and `check()` says so in a note (`NO_DM_ACCESS`); replying to a DM raises NoDmAccess.
+  back as outbound items. An app password created without DM access gets 400 `InvalidToken` "Bad token
+  method": we then skip DMs, and `check()` says so in a note (`NO_DM_ACCESS`, also the account's
+  `notice`); replying to a DM raises NoDmAccess.
+- Chat trouble never stops mentions and replies. When the chat service is unreachable the PDS answers
+  chat calls with 500 `InternalServerError` (the chat service's address cannot be resolved) or 502
+  `UpstreamFailure` (chat down); those, and any other failure of the chat part except an AuthError,
+  leave the chat cursor where it was (the messages come later) and set `notice`, "direct messages
+  unavailable: …", which the engine shows on the account without marking it failed. `check()` puts
+  the same words in its notes, so `account add` still succeeds while chat is down.
 - Replies: `createRecord` with reply.root = the parent's root when it has one, else the parent;
   reply.parent = the parent's uri and cid (all in the item's meta). Text is limited to 300 graphemes
   for posts and 1000 for chat messages (counted with the `regex` package's \\X) and refused before
@@ -70,6 +81,7 @@ NO_DM_ACCESS = (
     "This app password has no access to direct messages, so Bluesky DMs will not appear. Create a new "
     "app password with \"Allow access to your direct messages\" ticked and store it for this account."
 )
+CHAT_DOWN_CODES = frozenset({"InternalServerError", "UpstreamFailure", "UpstreamTimeout", "NotEnoughResources"})
 _GRAPHEME = regex.compile(r"\X")
 _BEGINNING = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -83,6 +95,37 @@ class NoDmAccess(PermanentError):
 
     def __init__(self) -> None:
         super().__init__(NO_DM_ACCESS)
+
+
+class ChatUnavailable(TransientError):
+    """The PDS could not reach Bluesky's chat service (500/502 on a proxied chat call)."""
+
+
+def chat_notice(error: ConnectorError) -> str:
+    """The account note for chat trouble (one wording for fetch and check)."""
+    if isinstance(error, NoDmAccess):
+        return NO_DM_ACCESS
+    text = str(error)
+    return text if isinstance(error, ChatUnavailable) else f"direct messages unavailable: {text}"
+
+
+def _classify(response: Any) -> ConnectorError | None:
+    """Chat calls answered 5xx by the PDS: say that it is the chat service, with the XRPC error name.
+
+    Still a TransientError (retried like any 5xx); the name is only used when it is one we know,
+    since the body is the server's words."""
+    if response.status_code < 500 or not response.request.headers.get("atproto-proxy"):
+        return None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = body.get("error") if isinstance(body, dict) else None
+    name = f"{code}, " if code in CHAT_DOWN_CODES else ""
+    return ChatUnavailable(
+        f"direct messages unavailable: Bluesky's chat service cannot be reached ({name}HTTP "
+        f"{response.status_code}). Mentions and replies still arrive; DMs follow when it is back."
+    )
 
 
 def _iso(moment: datetime) -> str:
@@ -110,12 +153,14 @@ class BlueskyConnector:
         self.settings = settings
         self.secrets = secrets
         self.handle = (settings.get("handle") or "").strip().lstrip("@")
-        self.http = Http("Bluesky", settings.get("pds") or DEFAULT_PDS, sleep=sleep, now=now)
+        self.http = Http("Bluesky", settings.get("pds") or DEFAULT_PDS, sleep=sleep, now=now, classify=_classify)
         self.now = now
         self.page_limit = page_limit
         self.max_pages = max_pages
         self.did: str | None = None
         self.dm_available: bool | None = None  # unknown until the first chat call
+        self.notice = ""  # shown on the account by the sync engine (see the module docstring)
+        self._unseen: str | None = None  # seenAt to send once the fetched items are stored
         self._members: dict[str, dict[str, dict[str, Any]]] = {}  # convo id -> did -> member
         for name in ("password", "access_token", "refresh_token"):
             self.http.add_secret(secrets.get(name))
@@ -177,8 +222,13 @@ class BlueskyConnector:
         self.http.add_secret(token)
         return token
 
-    def xrpc(self, method: str, nsid: str, *, params: Any = None, body: Any = None, chat: bool = False) -> Any:
-        """One XRPC call with the session; ExpiredToken → refresh → retry once."""
+    def xrpc(
+        self, method: str, nsid: str, *, params: Any = None, body: Any = None, chat: bool = False,
+        no_output: bool = False,
+    ) -> Any:
+        """One XRPC call with the session; ExpiredToken → refresh → retry once.
+
+        `no_output`: a procedure that answers 200 with an empty body (updateSeen); None is returned."""
         for attempt in (0, 1):
             headers = {"Authorization": f"Bearer {self._access()}"}
             if chat:
@@ -187,6 +237,8 @@ class BlueskyConnector:
                 method, f"/xrpc/{nsid}", params=params, json=body, headers=headers, ok_statuses=(400, 401)
             )
             if response.status_code not in (400, 401):
+                if no_output and not response.content.strip():
+                    return None
                 return self.http.decode(response)
             try:
                 error = response.json()
@@ -225,9 +277,26 @@ class BlueskyConnector:
             try:
                 dms, cursor = self._fetch_chat(cursor, me)
                 items.extend(dms)
-            except NoDmAccess:
+                self.notice = ""
+            except NoDmAccess as exc:
                 log.info("Bluesky app password has no DM access; skipping DMs")
+                self.notice = chat_notice(exc)
+            except AuthError:
+                raise
+            except ConnectorError as exc:  # the chat cursor stays put: those DMs come on a later pass
+                log.info("Bluesky chat unavailable (%s); mentions and replies still delivered", type(exc).__name__)
+                self.notice = chat_notice(exc)
         return items, cursor
+
+    def after_stored(self, cursor: dict) -> None:
+        """The items of the last fetch are stored: now tell Bluesky they were seen (badge, best effort)."""
+        pending, self._unseen = self._unseen, None
+        if pending is None or (cursor or {}).get("seen") != pending:
+            return  # nothing new, or the stored cursor is not the one that fetch produced
+        try:
+            self.xrpc("POST", "app.bsky.notification.updateSeen", body={"seenAt": pending}, no_output=True)
+        except ConnectorError as exc:  # only the official app's badge depends on it
+            log.info("Bluesky updateSeen failed: %s", type(exc).__name__)
 
     def _fetch_notifications(self, cursor: dict, me: str) -> tuple[list[InboundItem], dict]:
         watermark = parse_iso(cursor.get("seen"))
@@ -266,11 +335,8 @@ class BlueskyConnector:
                     items.append(self._post_item(note))
             except Exception as exc:  # one odd notification must not block the account for ever
                 log.warning("Skipping malformed Bluesky notification %s (%s)", note["uri"], type(exc).__name__)
-        if items and newest is not None:
-            try:
-                self.xrpc("POST", "app.bsky.notification.updateSeen", body={"seenAt": _iso(newest)})
-            except ConnectorError as exc:  # only the official app's badge depends on it
-                log.info("Bluesky updateSeen failed: %s", type(exc).__name__)
+        # Marked seen on Bluesky only after the engine stored them (after_stored).
+        self._unseen = _iso(newest) if items and newest is not None else None
         # An account with no notifications yet starts from the beginning of time next fetch.
         cursor["seen"] = _iso(newest or _BEGINNING)
         cursor["seen_uris"] = sorted(seen_uris)
@@ -441,8 +507,10 @@ class BlueskyConnector:
         try:
             self.xrpc("GET", "chat.bsky.convo.listConvos", params={"limit": 1}, chat=True)
             self.dm_available = True
-        except NoDmAccess:
-            notes = (NO_DM_ACCESS,)
+        except AuthError:
+            raise
+        except ConnectorError as exc:  # no DM access, or chat down: the account still works
+            notes = (chat_notice(exc),)
         return AccountInfo(display_name=self.handle, handle="@" + self.handle, notes=notes)
 
     def stream(self, cursor: dict | None, on_items: Callable[[list[InboundItem], dict], None], stop_event: Any) -> None:

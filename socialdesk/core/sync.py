@@ -11,6 +11,8 @@ Decisions:
   fetch pass (catch-up) and then streams; after any error it backs off, fetches again, and resumes.
 - Fetches run on a small thread pool (network in parallel); writes go through `Store.write()` (one lane).
 - Everything time-related takes the injected clock, so `run_once` is deterministic in tests.
+- The optional connector members `after_stored(cursor)` (after each commit of items + cursor) and
+  `notice` (the account's note while its state is "ok") are honoured as connectors/base.py describes.
 """
 
 from __future__ import annotations
@@ -152,9 +154,10 @@ class SyncEngine:
             return change
         try:
             items, cursor = connector.fetch(account.cursor)
-            change.merge(self._ingest(account_id, items, cursor))
+            change.merge(self._ingest(account_id, items, cursor, connector))
             self._failures.pop(account_id, None)
-            self._set_state(account, "ok", "", next_in=self._interval(account))
+            notice = getattr(connector, "notice", "")
+            self._set_state(account, "ok", notice if isinstance(notice, str) else "", next_in=self._interval(account))
         except ConnectorError as exc:
             self._record_error(account, exc)
         except Exception as exc:  # a connector bug must not stop the other accounts
@@ -163,9 +166,17 @@ class SyncEngine:
         change.accounts.add(account_id)
         return change
 
-    def _ingest(self, account_id: int, items: list[InboundItem], cursor: dict) -> ChangeSet:
+    def _ingest(
+        self, account_id: int, items: list[InboundItem], cursor: dict, connector: Connector | None = None
+    ) -> ChangeSet:
         now = self.clock.now()
         result = ingest_mod.ingest(self.store, account_id, items, cursor, self.policy(), now)
+        after_stored = getattr(connector, "after_stored", None)
+        if callable(after_stored):
+            try:
+                after_stored(cursor)
+            except Exception as exc:  # the items are stored; only a platform side effect failed
+                log.warning("after_stored of account %s failed: %s", account_id, type(exc).__name__)
         change = ChangeSet(set(result.changed_conversation_ids), list(result.new_inbound))
         if result.new_inbound:
             account = Account.get_by_id(account_id)
@@ -290,8 +301,8 @@ class SyncEngine:
                 if connector is None:
                     return
                 try:
-                    connector.stream(account.cursor, lambda items, cursor: self._emit(
-                        self._ingest(account_id, items, cursor)), self._stop)
+                    connector.stream(account.cursor, lambda items, cursor, live=connector: self._emit(
+                        self._ingest(account_id, items, cursor, live)), self._stop)
                 except ConnectorError as exc:
                     self._record_error(Account.get_by_id(account_id), exc)
                     self._emit(ChangeSet(accounts={account_id}))

@@ -4,8 +4,14 @@ Wire facts followed (see shared/CONNECTORS.md): XRPC under `/xrpc/<nsid>`; error
 `{"error": "...", "message": "..."}`; an expired access token answers 400 `ExpiredToken`; refresh
 uses the refresh JWT as bearer and rotates it (the old one stops working); listNotifications pages
 newest → older with an opaque `cursor`; chat calls need `atproto-proxy: did:web:api.bsky.chat#bsky_chat`
-and an app password with DM access (otherwise 400 `InvalidToken` "Bad token scope");
-`RateLimit-Limit/-Remaining/-Reset (epoch)/-Policy` headers on every answer. `resolveHandle` answers
+and an app password with DM access (otherwise 400 `InvalidToken` "Bad token method", checked before the
+proxy target is resolved, as the reference PDS does); `RateLimit-Limit/-Remaining/-Reset (epoch)/-Policy`
+headers on every answer. `chat_down` makes chat calls fail the way the reference PDS (@atproto/pds
+pipethrough + @atproto/xrpc-server errors) answers them: "unresolvable" = the chat service's DID
+cannot be resolved, 500 `{"error": "InternalServerError", "message": "Internal Server Error"}` (500s
+carry no detail); "down" = the chat service does not answer, 502 `{"error": "UpstreamFailure",
+"message": "Upstream service unreachable"}`. `updateSeen` answers 200 with an empty body (the lexicon
+declares no output schema, and the AppView sends none); `seen_calls` records every seenAt received. `resolveHandle` answers
 known handles (the `handles` dict, case-insensitive like the real one) and unknown ones with 400
 `InvalidRequest` "Unable to resolve handle"; created post records and sent DMs keep their `facets`.
 """
@@ -64,6 +70,8 @@ class BlueskyFake(FakeServer):
             "carol.bsky.social": "did:plc:carol",
         }
         self.seen_at: str | None = None
+        self.seen_calls: list[str] = []
+        self.chat_down: str | None = None  # None | "unresolvable" | "down"
         self.remaining = 3000
 
     # -- programming -----------------------------------------------------------------------------
@@ -171,7 +179,11 @@ class BlueskyFake(FakeServer):
                 if req.headers.get("atproto-proxy") != CHAT_PROXY:
                     return Reply(501, {"error": "MethodNotImplemented", "message": "Method Not Implemented"}, headers)
                 if not self.dm_access:
-                    return Reply(400, {"error": "InvalidToken", "message": "Bad token scope"}, headers)
+                    return Reply(400, {"error": "InvalidToken", "message": "Bad token method"}, headers)
+                if self.chat_down == "unresolvable":
+                    return Reply(500, {"error": "InternalServerError", "message": "Internal Server Error"}, headers)
+                if self.chat_down == "down":
+                    return Reply(502, {"error": "UpstreamFailure", "message": "Upstream service unreachable"}, headers)
             route = {
                 "com.atproto.server.getSession": lambda: {"did": DID, "handle": HANDLE, "active": True},
                 "app.bsky.notification.listNotifications": lambda: self._list(req),
@@ -201,9 +213,10 @@ class BlueskyFake(FakeServer):
             body["cursor"] = str(start + limit)
         return body
 
-    def _seen(self, req: Request) -> dict[str, Any]:
+    def _seen(self, req: Request) -> Reply:
         self.seen_at = req.json().get("seenAt")
-        return {}
+        self.seen_calls.append(self.seen_at or "")
+        return Reply(200, b"")  # no body at all, as the reference AppView answers
 
     def _create(self, req: Request) -> Reply | dict[str, Any]:
         body = req.json()

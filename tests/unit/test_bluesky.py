@@ -90,12 +90,15 @@ def test_mentions_replies_quotes_are_items_and_likes_are_not(fake):
     fake.add("liked", reason="like")
     fake.add("a reply", reason="reply", reply_to=first["uri"])
     fake.add("quoted", reason="quote")
-    items, cursor = connector(fake).fetch(None)
+    conn = connector(fake)
+    items, cursor = conn.fetch(None)
     assert [i.text for i in items] == ["hello @shop", "a reply", "quoted"]
     assert items[1].conversation_external_id == first["uri"] and items[1].in_reply_to == first["uri"]
     assert items[2].conversation_external_id == items[2].external_id
     assert all(i.public and i.kind == "mention" for i in items)
     assert items[0].permalink.startswith("https://bsky.app/profile/alice.bsky.social/post/")
+    assert fake.seen_at is None  # not before the engine has stored them
+    conn.after_stored(cursor)
     assert fake.seen_at == cursor["seen"]
 
 
@@ -256,3 +259,105 @@ def test_plain_text_has_no_facets_key_and_dms_carry_facets(fake):
              "features": [{"$type": "app.bsky.richtext.facet#link", "uri": "https://shop.example/a"}]}]},
         {"convoId": "convo-carol", "text": "no link"},
     ]
+
+
+# -- chat service unreachable (issue 12 item 9) -----------------------------------------------------
+
+CHAT_FAULTS = [("unresolvable", "InternalServerError, HTTP 500"), ("down", "UpstreamFailure, HTTP 502")]
+
+
+@pytest.mark.parametrize(("mode", "named"), CHAT_FAULTS)
+def test_chat_down_keeps_mentions_flowing_and_says_so(fake, mode, named):
+    fake.add_dm("old dm")
+    conn = connector(fake)
+    _, cursor = conn.fetch(None)
+    fake.chat_down = mode
+    fake.add("mention while chat is down")
+    fake.add_dm("dm while chat is down")
+    items, new_cursor = conn.fetch(cursor)
+    assert [i.text for i in items] == ["mention while chat is down"]
+    assert new_cursor["chat"] == cursor["chat"]  # the DM is fetched once chat is back
+    assert conn.notice.startswith("direct messages unavailable:") and named in conn.notice
+    info = conn.check()  # `account add` / `account test` succeed, with the note
+    assert info.notes == (conn.notice,) and info.handle == "@" + HANDLE
+    fake.chat_down = None
+    items, _ = conn.fetch(new_cursor)
+    assert [i.text for i in items] == ["dm while chat is down"] and conn.notice == ""
+
+
+def test_no_dm_access_is_the_accounts_notice_too(fake):
+    fake.dm_access = False
+    conn = connector(fake)
+    conn.fetch(None)
+    assert conn.notice == NO_DM_ACCESS
+
+
+def test_update_seen_empty_answer_is_success(fake, caplog):
+    caplog.set_level(logging.INFO, logger="socialdesk.connectors.bluesky")
+    fake.add("hello")
+    conn = connector(fake)
+    _, cursor = conn.fetch(None)
+    conn.after_stored(cursor)
+    assert fake.seen_calls == [cursor["seen"]]
+    assert "updateSeen failed" not in caplog.text
+    conn.after_stored(cursor)  # nothing new since: not sent again
+    _, cursor = conn.fetch(cursor)
+    conn.after_stored(cursor)
+    assert fake.seen_calls == [cursor["seen"]]
+
+
+def _engine(store, fake: BlueskyFake):
+    from socialdesk.core import queue
+    from socialdesk.core.clock import ManualClock
+    from socialdesk.core.hours import Schedule
+    from socialdesk.core.store import Account
+    from socialdesk.core.sync import SyncEngine
+    from socialdesk.core.targets import TargetConfig
+
+    policy = queue.Policy(TargetConfig.default(), Schedule.always_open("UTC"))
+    secrets = MemorySecrets({"password": PASSWORD})
+    engine = SyncEngine(store, lambda account: connector(fake, secrets), ManualClock(fake.epoch),
+                        lambda: policy)
+    with store.write():
+        account = Account.create(kind="bluesky", name="sky", settings={"pds": fake.url, "handle": HANDLE},
+                                 created_at=fake.epoch)
+    return engine, account
+
+
+@pytest.mark.parametrize(("mode", "named"), CHAT_FAULTS)
+def test_engine_stores_mentions_while_chat_is_down_and_marks_seen_after(store, fake, mode, named):
+    from socialdesk.core.store import Account, Message
+
+    engine, account = _engine(store, fake)
+    fake.chat_down = mode
+    fake.add("where is my order?")
+    fake.add("hello?", reason="reply", reply_to=fake.notifications[0]["uri"])
+    engine.sync_account(account.id)
+    fresh = Account.get_by_id(account.id)
+    assert sorted(m.text for m in Message.select()) == ["hello?", "where is my order?"]
+    assert fresh.state == "ok" and fresh.last_error.startswith("direct messages unavailable:")
+    assert named in fresh.last_error
+    assert fake.seen_calls == [fresh.cursor["seen"]]  # only once the mentions were stored
+    fake.chat_down = None
+    engine.sync_account(account.id)
+    fresh = Account.get_by_id(account.id)
+    assert (fresh.state, fresh.last_error) == ("ok", "")
+
+
+def test_engine_does_not_mark_seen_what_it_failed_to_store(store, fake, monkeypatch):
+    from socialdesk.core import ingest
+    from socialdesk.core.store import Account, Message
+
+    engine, account = _engine(store, fake)
+    fake.add("please answer")
+
+    def broken_ingest(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ingest, "ingest", broken_ingest)
+    engine.sync_account(account.id)
+    assert Message.select().count() == 0 and fake.seen_calls == []  # the badge still shows it
+    monkeypatch.undo()
+    engine.sync_account(account.id)
+    assert [m.text for m in Message.select()] == ["please answer"]
+    assert fake.seen_calls == [Account.get_by_id(account.id).cursor["seen"]]
