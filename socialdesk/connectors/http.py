@@ -3,7 +3,18 @@
 Decisions:
 - One `requests.Session` per connector instance (connection reuse, a fixed User-Agent naming the app),
   TLS verification always on, and `require_secure_transport` on the base URL: http:// only to loopback.
-- Every request has a (connect, read) timeout; nothing here can hang forever.
+- Every request has a (connect, read) timeout *and an overall deadline* (`deadline`, default
+  DEFAULT_DEADLINE_S = 60 s, covering connect, TLS, headers, body and every retry). The timeouts
+  bound each socket read only, and requests documents that they are "not a time limit on the entire
+  response download": a server trickling one byte per second kept `sync --once` running for more
+  than 300 s. Every socket of a request is watched by connectors/deadline.py (the session's adapter
+  hooks urllib3's connection creation and reuse), so at the deadline the socket is shut and the call
+  ends with DeadlineExceeded (a TransientError). Why 60 s: an API answer takes well under 2 s and a
+  page of notifications is far below 1 MB (40 s even at 0.2 Mbit/s); it is twice the read timeout,
+  so one slow-but-moving answer is not cut, and no more than the default poll interval, so a stuck
+  call costs an account at most one poll. A caller that asks for a longer read timeout (Telegram's
+  long poll) gets at least connect + read + 5 s. For `stream=True` the deadline ends once the
+  headers are in; the stream's own idle timeout and stop event take over.
 - Retries with exponential backoff and jitter only where repeating is safe: idempotent methods, or a
   caller that says so (a POST carrying an Idempotency-Key). 5xx, timeouts and connection errors are
   retried; the last failure becomes a `TransientError`.
@@ -12,7 +23,10 @@ Decisions:
 - Rate-limit headers (`X-RateLimit-*` as Mastodon sends them, `RateLimit-*` as Bluesky sends them,
   `Retry-After`) are parsed into `RateLimit`; when the platform said "0 remaining until T" we raise
   `RateLimited(T)` before sending, instead of burning a request. Reads and writes are tracked
-  separately (posting budgets are smaller and separate on Mastodon and Bluesky).
+  separately (posting budgets are smaller and separate on Mastodon and Bluesky). That memory
+  (`limits`) belongs to the account, not to this object: the sync engine hands every connector it
+  builds for an account the same dict, so a connector rebuilt after a network error still knows
+  that the budget is spent.
 - Secrets never leave this module in text: log lines and error messages use `redact_url` (which hides
   `/bot<token>/` path segments and token-like query values) and `scrub` (which hides any secret value
   the connector registered with `add_secret`). Exception texts from requests are never passed on
@@ -40,8 +54,12 @@ from typing import Any, Callable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from socialdesk import __version__
+from socialdesk.connectors import deadline as deadlines
 from socialdesk.connectors.base import (
     AuthError,
     ConnectorError,
@@ -55,6 +73,7 @@ log = logging.getLogger("socialdesk.http")
 
 USER_AGENT = f"socialdesk/{__version__} (+desktop inbox for small businesses)"
 DEFAULT_TIMEOUT = (10.0, 30.0)  # (connect, read) seconds
+DEFAULT_DEADLINE_S = 60.0  # one request, retries included (see the module docstring)
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REDACTED = "<redacted>"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -208,20 +227,26 @@ class Http:
         now: Callable[[], datetime] = utcnow,
         classify: Callable[[requests.Response], ConnectorError | None] | None = None,
         user_agent: str = USER_AGENT,
+        deadline: float = DEFAULT_DEADLINE_S,
+        limits: dict[str, RateLimit] | None = None,
     ):
         self.service = service
         self.base_url = check_base_url(base_url, service)
         self.timeout = timeout
+        self.deadline = deadline
         self.retries = retries
         self.backoff = backoff
         self.sleep = sleep
         self.now = now
         self.classify = classify
         # Last rate-limit window seen per bucket: platforms limit writes (posting) separately from
-        # reads, so an exhausted posting budget must not stop us from fetching.
-        self.limits: dict[str, RateLimit] = {}
+        # reads, so an exhausted posting budget must not stop us from fetching. The engine replaces
+        # the dict with the account's own (see the module docstring).
+        self.limits: dict[str, RateLimit] = {} if limits is None else limits
         self._secrets: set[str] = set()
         self.session = requests.Session()
+        self.session.mount("https://", _DeadlineAdapter())
+        self.session.mount("http://", _DeadlineAdapter())
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
 
@@ -256,67 +281,79 @@ class Http:
         retry: bool | None = None,
         stream: bool = False,
         ok_statuses: tuple[int, ...] = (),
+        deadline: float | None = None,
     ) -> requests.Response:
         """Send one request (with retries where safe); return the 2xx response or raise typed errors.
 
         Statuses in `ok_statuses` are returned instead of raised (for callers that read the body).
+        The whole call, retries included, ends within `deadline` seconds (see the module docstring).
         """
         method = method.upper()
         url = self.url(path_or_url)
         host = urlsplit(url).hostname or ""
         require_secure_transport(host, url.startswith("https://"), f"{self.service} connection")
-        may_retry = (method in IDEMPOTENT_METHODS) if retry is None else retry
         bucket = "read" if method in ("GET", "HEAD") else "write"
         self._respect_rate_limit(bucket)
+        connect_s, read_s = timeout or self.timeout
+        if deadline is None:
+            deadline = self.deadline if timeout is None else max(self.deadline, connect_s + read_s + 5.0)
+        may_retry = (method in IDEMPOTENT_METHODS) if retry is None else retry
         attempt = 0
-        while True:
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    data=data,
-                    headers=dict(headers or {}),
-                    timeout=timeout or self.timeout,
-                    stream=stream,
-                )
-            # A body cut short (ChunkedEncodingError: the connection broke mid-answer) is a network
-            # failure like a reset, worth retrying; it must not mark the account as broken for good.
-            except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-                log.info("%s %s failed: %s", method, self.scrub(url), type(exc).__name__)
-                error: ConnectorError = TransientError(
-                    f"{self.service}: could not reach {host} ({_network_reason(exc)}). "
-                    "Will try again."
-                )
-            except requests.RequestException as exc:
-                raise PermanentError(
-                    f"{self.service}: the request could not be sent ({type(exc).__name__})."
-                ) from None
-            else:
-                elapsed = (time.monotonic() - started) * 1000
-                log.debug(
-                    "%s %s -> %s in %.0f ms headers=%s",
-                    method,
-                    self.scrub(url),
-                    response.status_code,
-                    elapsed,
-                    redact_headers(response.request.headers),
-                )
-                rate = parse_rate_limit(response.headers, self.now())
-                if rate is not None:
-                    self.limits[bucket] = rate
-                if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
-                    return response
-                error = self._map_error(response, self.limits.get(bucket))
-                response.close()
-            if isinstance(error, TransientError) and may_retry and attempt < self.retries:
-                delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)
-                attempt += 1
-                self.sleep(delay)
-                continue
-            raise error
+        with deadlines.within(deadline, f"{self.service} ({host})") as scope:
+            while True:
+                started = time.monotonic()
+                # No single read may wait past the deadline either (the watchdog handles trickles).
+                left = max(0.01, scope.remaining())
+                try:
+                    response = self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json,
+                        data=data,
+                        headers=dict(headers or {}),
+                        timeout=(min(connect_s, left), min(read_s, left)),
+                        stream=stream,
+                    )
+                # A body cut short (ChunkedEncodingError: the connection broke mid-answer) is a network
+                # failure like a reset, worth retrying; it must not mark the account as broken for good.
+                except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+                    log.info("%s %s failed: %s", method, self.scrub(url), type(exc).__name__)
+                    error: ConnectorError = TransientError(
+                        f"{self.service}: could not reach {host} ({_network_reason(exc)}). "
+                        "Will try again."
+                    )
+                except requests.RequestException as exc:
+                    raise PermanentError(
+                        f"{self.service}: the request could not be sent ({type(exc).__name__})."
+                    ) from None
+                else:
+                    elapsed = (time.monotonic() - started) * 1000
+                    log.debug(
+                        "%s %s -> %s in %.0f ms headers=%s",
+                        method,
+                        self.scrub(url),
+                        response.status_code,
+                        elapsed,
+                        redact_headers(response.request.headers),
+                    )
+                    if scope.fired:  # cut short by the watchdog: headers or body may be partial
+                        response.close()
+                        raise scope.error()
+                    rate = parse_rate_limit(response.headers, self.now())
+                    if rate is not None:
+                        self.limits[bucket] = rate
+                    if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
+                        return response
+                    error = self._map_error(response, self.limits.get(bucket))
+                    response.close()
+                if isinstance(error, TransientError) and may_retry and attempt < self.retries:
+                    delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)
+                    if delay < scope.remaining() and not scope.fired:  # retries fit in the deadline
+                        attempt += 1
+                        self.sleep(delay)
+                        continue
+                raise error
 
     def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
         return self.decode(self.request("GET", path_or_url, **kwargs))
@@ -348,7 +385,7 @@ class Http:
                 rate.reset_at,
             )
         if rate.reset_at <= self.now():
-            del self.limits[bucket]
+            self.limits.pop(bucket, None)  # the dict is the account's, shared with rebuilt connectors
 
     def _map_error(self, response: requests.Response, rate: RateLimit | None) -> ConnectorError:
         if self.classify is not None:
@@ -372,6 +409,59 @@ class Http:
         if status == 408 or status >= 500:
             return TransientError(f"{self.service} had a server problem (HTTP {status}). Will try again.")
         return PermanentError(f"{self.service} rejected the request (HTTP {status}){suffix}.")
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """urllib3's connection, with its socket watched by the running request's deadline."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadlines.watch(sock)  # before TLS: a trickled handshake is bounded too
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        deadlines.watch(self.sock)  # a kept-alive connection opened by an earlier request
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadlines.watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        deadlines.watch(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections are watched by connectors/deadline.py.
+
+    urllib3 picks the connection class through the pool manager's `pool_classes_by_scheme`; SOCKS
+    proxies keep their own pools (and only the per-read timeouts).
+    """
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
 
 
 def _network_reason(exc: Exception) -> str:
