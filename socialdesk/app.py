@@ -21,7 +21,7 @@ import logging.handlers
 from dataclasses import dataclass
 from typing import Callable
 
-from socialdesk import paths
+from socialdesk import DESKTOP_ID, paths
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import Connector
 from socialdesk.core import automation, queue, snippets
@@ -217,13 +217,13 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
     from socialdesk.lock import ProfileLock, ProfileLockedError
     from socialdesk.testing_keyring import install_from_environment
     from socialdesk.ui import icons
-    from socialdesk.ui.notifications import DBusNotifier, TrayNotifier
+    from socialdesk.ui.notifications import desktop_notifier
     from socialdesk.ui.tray import Tray
 
     install_from_environment()
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("socialdesk")
-    app.setDesktopFileName("socialdesk")
+    app.setDesktopFileName(DESKTOP_ID)
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(icons.tray_icon(0, False))
     profile.ensure()
@@ -245,7 +245,8 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
     if demo:
         seed_demo(core)
     tray = Tray() if QSystemTrayIcon.isSystemTrayAvailable() else None
-    notifier = DBusNotifier(TrayNotifier(tray)) if tray is not None else None
+    # The notification server when the desktop has one (with or without a tray), else the tray balloon.
+    notifier = desktop_notifier(tray, icons.tray_icon(0, False))
     window, tasks, _relay = wire_window(core, notifier=notifier, tray=tray, demo=demo)
     server = QLocalServer(window)
     QLocalServer.removeServer(profile.ipc_name)  # a crashed instance may have left its socket file
@@ -261,6 +262,7 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
         return app.exec()
     finally:
         core.engine.stop()
+        notifier.close()
         tasks.shutdown()
         core.store.close()
         lock.release()

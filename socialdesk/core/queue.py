@@ -145,6 +145,17 @@ def _view_where(view: str, now: datetime) -> tuple[str, list]:
     raise QueueError(f"Unknown view {view!r}; choose one of: {', '.join(VIEWS)}")
 
 
+def views_of(conversation_id: int, now: datetime) -> list[str]:
+    """The views that list this conversation (in VIEWS order), before any search or account filter."""
+    found = []
+    for view in VIEWS:
+        where, params = _view_where(view, now)
+        sql = f"SELECT 1 FROM conversation c WHERE c.id = ? AND {where}"
+        if Conversation._meta.database.execute_sql(sql, [int(conversation_id), *params]).fetchone():
+            found.append(view)
+    return found
+
+
 def list_ids(
     view: str,
     now: datetime,

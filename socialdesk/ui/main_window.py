@@ -54,7 +54,7 @@ from socialdesk.ui import actions as actions_mod
 from socialdesk.ui import icons
 from socialdesk.ui.composer import Composer
 from socialdesk.ui.conversation_view import ConversationView, open_url
-from socialdesk.ui.notifications import Notifier, new_messages_text
+from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
 from socialdesk.ui.qtcompat import emit
 from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel
 from socialdesk.ui.workers import Tasks
@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.resize(1240, 760)
         self._build()
         self.notifier.activated.connect(self.open_conversation)
+        self.alert_announcer = AlertAnnouncer(notifier, tasks, core, self._task_failed)
 
     # --- layout -------------------------------------------------------------------------------------
 
@@ -418,7 +419,8 @@ class MainWindow(QMainWindow):
             if row is None:
                 return
             title, body = new_messages_text(len(batch), row.contact_name, row.preview)
-            self.notifier.notify(title, body, first_conv)
+            # One "new messages" pop-up, updated in place, rather than a stack of them.
+            self.notifier.notify(title, body, first_conv, category=CATEGORY_MESSAGE, replace_key="new-messages")
 
         self.tasks.run(work, shown, self._task_failed)
 
@@ -431,27 +433,8 @@ class MainWindow(QMainWindow):
         self.check_alerts()
 
     def check_alerts(self) -> None:
-        from socialdesk.core import alerts, targets
-
-        store, now, policy, settings = self.core.store, self.core.clock.now(), self.core.policy, self.core.settings
-
-        def work():
-            found = alerts.collect(store, now)
-            quiet = settings.get("notifications.quiet_when_closed") and not policy().schedule.is_open(now)
-            return found, quiet or not settings.get("notifications.enabled")
-
-        def done(result):
-            found, quiet = result
-            if quiet:
-                return
-            for alert in found[:5]:
-                left = targets.format_countdown(alert.due_at, now)
-                title = ("Overdue: " if alert.kind == "overdue" else "Due soon: ") + alert.customer
-                self.notifier.notify(title, f"{left} — {alert.preview[:160]}", alert.conversation_id)
-            if len(found) > 5:
-                self.notifier.notify(f"{len(found) - 5} more deadlines", "Open socialdesk to see them.", None)
-
-        self.tasks.run(work, done, self._task_failed)
+        """Deadline pop-ups; each alert is recorded only once shown (ui/notifications.AlertAnnouncer)."""
+        self.alert_announcer.check()
 
     # --- selection and thread -----------------------------------------------------------------------------
 
@@ -532,18 +515,38 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def open_conversation(self, conv_id: int) -> None:
-        """Bring the window up on a conversation (from a notification, the tray or a link)."""
+        """Bring the window up on a conversation (from a notification, the tray or a link).
+
+        It is selected in the current tab when that tab lists it, else in the first tab that does, and
+        that tab is the highlighted one; a search or account filter that hides it is cleared.
+        """
         self.show_window()
         row = self.model.row_of(conv_id)
         if row is not None:
             self._select_row(row)
             return
-        # Not in this view (done, snoozed, filtered): show every conversation and select it there.
-        self.view = "all"
-        self.tabs.blockSignals(True)
-        self.tabs.setCurrentIndex(-1)
-        self.tabs.blockSignals(False)
+        now = self.core.clock.now()
+        self.tasks.run(lambda: queue.views_of(conv_id, now), lambda views: self._open_in_view(conv_id, views),
+                       self._task_failed)
+
+    def _open_in_view(self, conv_id: int, views: list[str]) -> None:
+        tabs = [view for view in TAB_VIEWS if view in views]
+        if not tabs:
+            where = f"is in {queue.VIEW_TITLES[views[0]]}" if views else "no longer exists"
+            self.statusBar().showMessage(f"That conversation {where}.", 5000)
+            return
+        for widget in (self.search, self.channel_combo, self.tabs):
+            widget.blockSignals(True)
+        self.search.clear()
+        self.channel_combo.setCurrentIndex(0)
+        self.account_filter = None
+        self.view = self.view if self.view in tabs else tabs[0]
+        self.tabs.setCurrentIndex(TAB_VIEWS.index(self.view))
+        for widget in (self.search, self.channel_combo, self.tabs):
+            widget.blockSignals(False)
         self.current_id = None
+        self._set_conversation(None)
+        self.model.set_ids([])
         self.reload(select_id=conv_id)
 
     def show_window(self) -> None:

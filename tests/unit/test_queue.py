@@ -112,6 +112,16 @@ def test_views(store, account):
     assert len(queue.list_ids("awaiting", now, account_ids=[account.id])) == 3
 
 
+def test_views_of_agrees_with_list_ids(store, account):
+    """The views a conversation is listed in (the window opens a clicked notification in one of them)."""
+    ids, now = _scene(store, account)
+    for cid in ids.values():
+        assert queue.views_of(cid, now) == [v for v in queue.VIEWS if cid in queue.list_ids(v, now)]
+    assert queue.views_of(ids["waiting"], now) == ["waiting", "all"]
+    assert queue.views_of(ids["spam"], now) == ["spam"]
+    assert queue.views_of(max(ids.values()) + 1, now) == []
+
+
 def test_search(store, account):
     ids, now = _scene(store, account)
     assert queue.list_ids("all", now, search="sourdough") == [ids["private"]]
