@@ -306,9 +306,10 @@ GENERIC_SETTINGS = {"poll_seconds", "text_limit"}
 
 def cmd_account_add(args) -> int:
     from socialdesk.connectors import registry
-    from socialdesk.connectors.base import ConnectorError, with_learned
+    from socialdesk.connectors.base import ConnectorError
+    from socialdesk.connectors.oauth import account_names
     from socialdesk.core.store import Account
-    from socialdesk.secrets import KeyringSecrets, NoKeyringError, forget_account
+    from socialdesk.secrets import NoKeyringError
 
     try:
         spec = registry.spec(args.kind)
@@ -324,6 +325,8 @@ def cmd_account_add(args) -> int:
     if unknown:
         raise UsageError(f"Unknown setting(s) for {args.kind}: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
     settings.update(given)
+    if args.pick and spec.login_flow is None:
+        raise UsageError("--pick chooses among the accounts of a browser sign-in; this platform has none.")
     secret = None
     if args.secret_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
@@ -332,53 +335,166 @@ def cmd_account_add(args) -> int:
     with open_core(args, write=True) as core:
         if Account.get_or_none(Account.name == args.name):
             raise CliError(f"An account named {args.name!r} exists already.")
-        secrets = KeyringSecrets(core.profile.name, args.name)
-        try:
-            if secret is not None:
-                secrets.set(spec.secret_name, secret)
-            elif spec.login_flow is not None:
-                _interactive_login(spec, settings, secrets)
-            elif spec.secret_label:
+        if secret is not None or spec.login_flow is None:
+            if secret is None and spec.secret_label:
                 raise CliError(f"{spec.title} needs a {spec.secret_label.lower()}: pass it with --secret-stdin.")
-        except NoKeyringError as exc:
-            raise CliError(str(exc)) from None
-        except ConnectorError as exc:
-            forget_account(core.profile.name, args.name)
-            raise CliError(str(exc)) from None
-        # Building the connector validates the settings without any network (plaintext to a remote
-        # host, bad ports...): done even with --no-test, so such an account is never saved.
+            values = {spec.secret_name: secret} if secret is not None else {}
+            _add_account(core, spec, args.name, settings, values, test=not args.no_test)
+            return 0
+        # A browser sign-in: nothing reaches the keyring before the owner picked the accounts to add.
         try:
-            connector = spec.factory(dict(settings), secrets)
-        except ConnectorError as exc:
-            forget_account(core.profile.name, args.name)
-            raise CliError(f"Nothing was saved: {exc}") from None
-        try:
-            if not args.no_test:
-                try:
-                    info = connector.check()
-                except ConnectorError as exc:
-                    forget_account(core.profile.name, args.name)
-                    raise CliError(f"Connection test failed, nothing was saved: {exc}") from None
-                print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
-                for note in info.notes:
-                    print(f"Note: {note}")
-                settings = with_learned(settings, info)
-        finally:
-            connector.close()
-        with core.store.write():
-            Account.create(kind=args.kind, name=args.name, settings=settings, created_at=core.clock.now())
-        print(f"Added {spec.title} account {args.name!r}.")
+            picked = _pick(_browser_login(spec, settings, args), args.pick)
+        except (ConnectorError, NoKeyringError) as exc:
+            raise CliError(str(exc)) from None
+        names = account_names(args.name, picked)
+        taken = [n for n in names if Account.get_or_none(Account.name == n)]
+        if taken:
+            raise CliError(f"An account named {taken[0]!r} exists already; nothing was saved.")
+        for name, account in zip(names, picked, strict=True):
+            _add_account(core, spec, name, {**settings, **account.settings}, dict(account.secrets),
+                         test=False, info=account.info)  # the sign-in has just checked the account
     return 0
 
 
-def _interactive_login(spec, settings: dict, secrets) -> None:
-    url = spec.login_flow.start(settings, secrets)
-    print(f"Open this address in your browser, allow access, and paste the code it shows:\n\n  {url}\n")
-    print("Code: ", end="", flush=True)
-    code = sys.stdin.readline().strip()
-    if not code:
-        raise CliError("No code was entered; nothing was saved.")
-    spec.login_flow.finish(settings, secrets, code)
+def _add_account(core, spec, name: str, settings: dict, values: dict[str, str], *, test: bool,
+                 info=None) -> None:
+    """Store the secrets, validate (and test) the connector, create the Account; on any failure the
+    account's secrets are removed again, every name its platform declares."""
+    from socialdesk.connectors import registry
+    from socialdesk.connectors.base import ConnectorError, with_learned
+    from socialdesk.core.store import Account
+    from socialdesk.secrets import KeyringSecrets, NoKeyringError, forget_account
+
+    secrets = KeyringSecrets(core.profile.name, name)
+
+    def fail(message: str) -> CliError:
+        forget_account(core.profile.name, name, registry.secret_names(spec.kind))
+        return CliError(message)
+
+    try:
+        for key, value in values.items():
+            secrets.set(key, value)
+    except NoKeyringError as exc:
+        raise fail(str(exc)) from None
+    # Building the connector validates the settings without any network (plaintext to a remote
+    # host, bad ports...): done even with --no-test, so such an account is never saved.
+    try:
+        connector = spec.factory(dict(settings), secrets)
+    except ConnectorError as exc:
+        raise fail(f"Nothing was saved: {exc}") from None
+    try:
+        if test:
+            try:
+                info = connector.check()
+            except (ConnectorError, NoKeyringError) as exc:
+                raise fail(f"Connection test failed, nothing was saved: {exc}") from None
+    finally:
+        connector.close()
+    if info is not None:
+        print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
+        for note in info.notes:
+            print(f"Note: {note}")
+        settings = with_learned(settings, info)
+    with core.store.write():
+        Account.create(kind=spec.kind, name=name, settings=settings, created_at=core.clock.now())
+    print(f"Added {spec.title} account {name!r}.")
+
+
+def _browser_login(spec, settings: dict, args) -> list:
+    """The browser sign-in (connectors/oauth.py): loopback unless --paste; the owner may paste the
+    code or the address the browser ended on at any time. Returns the accounts it gives access to."""
+    import webbrowser
+
+    from socialdesk.connectors.oauth import parse_pasted
+
+    flow = spec.login_flow(dict(settings))
+    try:
+        browser = None if args.paste or args.no_browser else webbrowser.open
+        request = flow.start(loopback=not args.paste, browser=browser)
+        print(f"{flow.instructions}\n\nOpen this address in your browser:\n\n  {request.url}\n", flush=True)
+        if request.mode == "loopback":
+            print("Waiting for your browser to come back… If it cannot reach this computer, paste the "
+                  "address it ended on (or the code) here and press Enter.", flush=True)
+            params = _browser_or_paste(flow)
+        else:
+            print("Paste the code (or the whole address) shown after you allow socialdesk: ", end="", flush=True)
+            params = parse_pasted(_read_line_raw() or "")
+        return flow.finish(params)
+    finally:
+        flow.cancel()  # the listener's port is free again, whatever happened
+
+
+def _read_line_raw() -> str | None:
+    """One line from standard input, read from the file descriptor: a reader thread left blocked here
+    holds no lock of sys.stdin that interpreter shutdown would need. None at end of input."""
+    import os
+
+    data = b""
+    while not data.endswith(b"\n") and len(data) < 16_384:
+        chunk = os.read(sys.stdin.fileno(), 1)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8", "replace") if data else None
+
+
+def _browser_or_paste(flow) -> dict:
+    """Whichever comes first: the browser reaching the listener, or a line the owner pastes."""
+    import queue
+
+    from socialdesk.connectors.oauth import parse_pasted
+
+    answers: queue.Queue = queue.Queue()
+
+    def from_browser() -> None:
+        try:
+            answers.put(("browser", flow.wait()))
+        except Exception as exc:  # noqa: BLE001 - handed to the main thread
+            answers.put(("error", exc))
+
+    def from_stdin() -> None:
+        try:
+            line = _read_line_raw()
+        except (OSError, ValueError):
+            return  # no usable standard input: only the browser can answer
+        if line and line.strip():
+            answers.put(("paste", line))
+
+    threading.Thread(target=from_browser, name="login-browser", daemon=True).start()
+    threading.Thread(target=from_stdin, name="login-stdin", daemon=True).start()
+    while True:
+        try:
+            source, value = answers.get(timeout=0.5)  # a timeout keeps Ctrl+C responsive
+        except queue.Empty:
+            continue
+        if source == "browser":
+            return value
+        if source == "paste":
+            return parse_pasted(value)
+        raise value
+
+
+def _pick(accounts: list, pick: str | None) -> list:
+    """The accounts the owner chose (--pick 1,3 / all, or asked on a terminal); all when only one."""
+    if len(accounts) == 1 and not pick:
+        return accounts
+    print("This sign-in gives access to:")
+    for number, account in enumerate(accounts, 1):
+        print(f"  {number}. {account.label}")
+    if not pick:
+        if not sys.stdin.isatty():
+            raise UsageError("Choose which accounts to add with --pick (numbers from the list, e.g. 1,3, or all).")
+        pick = input("Add which? Numbers separated by commas, or all: ")
+    pick = pick.strip().lower()
+    if pick == "all":
+        return list(accounts)
+    try:
+        numbers = [int(part) for part in pick.split(",") if part.strip()]
+    except ValueError:
+        raise UsageError(f"--pick takes numbers from the list (e.g. 1,3) or all, not {pick!r}.") from None
+    if not numbers or any(not 1 <= n <= len(accounts) for n in numbers):
+        raise UsageError(f"--pick takes numbers from 1 to {len(accounts)}.")
+    return [accounts[n - 1] for n in dict.fromkeys(numbers)]
 
 
 def cmd_account_list(args) -> int:
@@ -441,13 +557,14 @@ def cmd_account_test(args) -> int:
 
 
 def cmd_account_remove(args) -> int:
+    from socialdesk.connectors import registry
     from socialdesk.secrets import forget_account
 
     with open_core(args, write=True) as core:
         account = _account(args.name)
         with core.store.write():
             account.delete_instance()
-        forget_account(core.profile.name, args.name)
+        forget_account(core.profile.name, args.name, registry.secret_names(account.kind))
         print(f"Removed account {args.name!r} and its stored credentials.")
     return 0
 
@@ -513,6 +630,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--secret-stdin", action="store_true", help="read the password/token from standard input")
     p.add_argument("--no-test", action="store_true", help="save without testing the connection")
+    p.add_argument("--paste", action="store_true",
+                   help="browser sign-in without a listener on this computer: paste the code or address")
+    p.add_argument("--no-browser", action="store_true", help="print the sign-in address instead of opening it")
+    p.add_argument("--pick", metavar="N,M|all", help="which accounts of a sign-in to add (numbers from its list)")
     p.set_defaults(func=cmd_account_add)
     p = asub.add_parser("list", parents=[common])
     p.add_argument("--json", action="store_true")

@@ -10,6 +10,8 @@ Decisions:
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import keyring
 import keyring.errors
 
@@ -76,13 +78,11 @@ class KeyringSecrets:
             raise NoKeyringError(f"The keyring refused to delete a secret: {type(exc).__name__}") from None
 
 
-SECRET_NAMES = ("password", "token", "refresh_token", "access_token", "client_secret", "client_id")
-
-
-def forget_account(profile: str, account: str) -> None:
-    """Remove every secret we may have stored for an account (on account removal)."""
+def forget_account(profile: str, account: str, names: Iterable[str]) -> None:
+    """Remove the account's secrets `names`: every name its platform declares (connectors.registry.
+    secret_names), so removing an account, or a failed add, leaves nothing behind."""
     secrets = KeyringSecrets(profile, account)
-    for name in SECRET_NAMES:
+    for name in names:
         try:
             secrets.delete(name)
         except NoKeyringError:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 # Conversation kinds, as stored in Conversation.kind.
 KINDS = ("dm", "comment", "mention", "review", "email")
@@ -182,23 +182,37 @@ class ConnectorSpec:
     text_limit: int | None  # characters/graphemes a reply may have
     factory: Callable[[dict, "AccountSecrets"], Connector]
     secret_name: str = "password"  # the AccountSecrets name the owner's secret is stored under
-    # Set for platforms whose login is a browser authorisation (Mastodon OAuth); None otherwise.
-    login_flow: "LoginFlow | None" = None
+    # Every keyring name this platform's connector or login may ever store for an account (the owner's
+    # secret, session tokens, client registrations, and names older versions used): removing the
+    # account deletes each of them, so nothing is left behind (registry.secret_names).
+    secret_names: tuple[str, ...] = ("password",)
+    # For platforms that sign in through a browser (OAuth, connectors/oauth.py): makes one sign-in
+    # attempt from the form's settings. None for platforms that take a typed secret.
+    login_flow: "Callable[[dict], LoginFlow] | None" = None
 
 
 class LoginFlow(Protocol):
-    """A paste-the-code login usable from a dialog and from the CLI.
+    """One browser sign-in attempt, usable from the dialog and the CLI (connectors/oauth.py has the
+    implementation every platform shares: AuthCodeLogin).
 
-    `start` registers what it must (storing client ids and the PKCE verifier in `secrets`) and returns
-    the URL the owner opens in a browser; `finish` exchanges the code the owner pasted for a token,
-    stores it in `secrets` and returns who we are now logged in as. Both raise ConnectorError.
+    `start` returns an AuthRequest(url, mode): in mode "loopback" a listener on 127.0.0.1 is waiting and
+    `wait` blocks until the browser comes back; in mode "paste" (and always as a fallback) the owner
+    pastes the code or the whole address, read with `oauth.parse_pasted`. `finish(params)` checks the
+    answer and returns every account the sign-in gives access to (several for one Meta or Google
+    sign-in): the owner picks which to add. Nothing is written to the keyring here: each LoginAccount
+    carries its secrets, stored only when the owner adds it. `cancel` frees the port. All raise
+    ConnectorError subclasses with owner-readable messages.
     """
 
-    instructions: str  # one sentence for the owner: open the URL, approve, paste the code shown
+    instructions: str  # one sentence for the owner
 
-    def start(self, settings: dict, secrets: "AccountSecrets") -> str: ...
+    def start(self, *, loopback: bool = True, browser: Callable[[str], object] | None = None) -> Any: ...
 
-    def finish(self, settings: dict, secrets: "AccountSecrets", code: str) -> AccountInfo: ...
+    def wait(self, timeout: float | None = None) -> dict[str, str]: ...
+
+    def finish(self, params: Mapping[str, str]) -> list[Any]: ...
+
+    def cancel(self) -> None: ...
 
 
 class AccountSecrets(Protocol):

@@ -530,4 +530,5 @@ SPEC = ConnectorSpec(
     text_limit=POST_LIMIT,
     factory=lambda settings, secrets: BlueskyConnector(settings, secrets),
     secret_name="password",  # the app password; the session tokens are stored next to it
+    secret_names=("password", "access_token", "refresh_token"),
 )

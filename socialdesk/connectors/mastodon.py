@@ -1,11 +1,12 @@
-"""Mastodon: OAuth (PKCE, paste-the-code), mentions and direct messages, replies, status posts, SSE.
+"""Mastodon: OAuth sign-in, mentions and direct messages, replies, status posts, SSE.
 
 Decisions:
-- Login is `MastodonLogin` (the SPEC's `login_flow`): register an app on the instance once
-  (`POST /api/v1/apps`, redirect `urn:ietf:wg:oauth:2.0:oob`), open `/oauth/authorize` with a PKCE
-  S256 challenge, the owner pastes the code the instance shows, `POST /oauth/token` swaps it for a
-  token. client_id/client_secret, the PKCE verifier (until used) and the token live in the account's
-  secrets. An existing access token can be stored as "token" directly instead.
+- Sign-in is `MastodonLogin` (the SPEC's `login_flow`) on the shared OAuth layer (connectors/oauth.py):
+  a loopback redirect to 127.0.0.1 where the instance accepts it, the out-of-band code
+  (`urn:ietf:wg:oauth:2.0:oob`) pasted by the owner otherwise, PKCE S256 and `state` on both (details
+  on the class). The token, client_id and client_secret are the account's secrets (the token as the
+  one OAuth JSON entry); an existing access token can be stored as "token" directly instead
+  (`account add --secret-stdin`). Requests carry it through `oauth.BearerAuth`.
 - Inbound = notifications of type "mention" (which includes direct messages: statuses with
   visibility "direct" that mention us). Paging uses `min_id` only: each call returns the page just
   after the watermark, so looping until an empty/short page cannot skip anything (`since_id` would
@@ -36,15 +37,12 @@ Decisions:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import logging
 import threading
 import time
 from datetime import datetime
-from secrets import token_urlsafe
 from typing import Any, Callable
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from socialdesk.connectors.base import (
     AccountInfo,
@@ -54,6 +52,7 @@ from socialdesk.connectors.base import (
     ConnectorError,
     ConnectorSpec,
     InboundItem,
+    MemorySecrets,
     OutboundResult,
     PermanentError,
     ReplyTarget,
@@ -62,10 +61,20 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.connectors.html_text import html_to_text
 from socialdesk.connectors.http import Http, LineReader, check_base_url, parse_iso, utcnow
+from socialdesk.connectors.oauth import (
+    OOB,
+    TOKEN_ENTRY,
+    AuthCodeLogin,
+    BearerAuth,
+    LoginAccount,
+    LoopbackRefused,
+    OAuthClient,
+    Tokens,
+    watch_unauthorized,
+)
 
 log = logging.getLogger("socialdesk.connectors.mastodon")
 
-OOB = "urn:ietf:wg:oauth:2.0:oob"
 SCOPES = "read:accounts read:notifications read:statuses write:statuses"
 DEFAULT_INSTANCE = "https://mastodon.social"
 TEXT_LIMIT = 500
@@ -102,7 +111,11 @@ class MastodonConnector:
         self.settings = settings
         self.secrets = secrets
         self.instance = _instance(settings)
-        self.http = Http("Mastodon", self.instance, sleep=sleep, now=now)
+        # A 401 is told apart from other refusals, so `auth` can try a newer stored token once.
+        self.http = watch_unauthorized(Http("Mastodon", self.instance, sleep=sleep, now=now))
+        # The token lives in the one OAuth entry; "token" is where `--secret-stdin` and earlier versions
+        # stored a bare access token. Mastodon tokens do not expire and are never refreshed.
+        self.auth = BearerAuth(secrets, self.http, service="Mastodon", now=now, legacy_entry="token")
         self.page_limit = page_limit
         self.max_pages = max_pages
         self.idle_timeout = idle_timeout
@@ -114,14 +127,10 @@ class MastodonConnector:
 
     # -- HTTP ----------------------------------------------------------------------------------
     def _auth(self) -> dict[str, str]:
-        token = self.secrets.get("token")
-        if not token:
-            raise AuthError("This Mastodon account is not logged in yet: add it again to log in.")
-        self.http.add_secret(token)
-        return {"Authorization": f"Bearer {token}"}
+        return self.auth.headers()
 
     def _get(self, path: str, **kwargs: Any) -> Any:
-        return self.http.get_json(path, headers=self._auth(), **kwargs)
+        return self.auth.call(lambda headers: self.http.get_json(path, headers=headers, **kwargs))
 
     def me(self) -> dict[str, Any]:
         if self._me is None:
@@ -254,12 +263,12 @@ class MastodonConnector:
         return self._post({"status": text, "visibility": "public"}, idempotency_key)
 
     def _post(self, body: dict[str, Any], idempotency_key: str) -> OutboundResult:
-        status = self.http.post_json(
+        status = self.auth.call(lambda headers: self.http.post_json(
             "/api/v1/statuses",
             json=body,
-            headers={**self._auth(), "Idempotency-Key": idempotency_key},
+            headers={**headers, "Idempotency-Key": idempotency_key},
             retry=True,  # the Idempotency-Key makes a repeated POST return the same status
-        )
+        ))
         if not isinstance(status, dict) or "id" not in status:
             raise TransientError("Mastodon sent an unexpected answer to our post.")
         return OutboundResult(
@@ -377,83 +386,71 @@ def _sse_events(lines: Any) -> Any:
             event = line[6:].strip()
 
 
-class MastodonLogin:
-    """Register app → authorize URL (PKCE S256, oob) → owner pastes code → token (see base.LoginFlow)."""
+class MastodonLogin(AuthCodeLogin):
+    """One sign-in to a Mastodon instance (oauth.AuthCodeLogin does the protocol; see the module doc).
 
+    Each attempt registers an app (`POST /api/v1/apps`) with two redirect URIs, one per line (the form
+    every Mastodon version takes; an array only from 4.3): the out-of-band one and this attempt's exact
+    loopback address, `http://127.0.0.1:<port>/callback`. Mastodon's OAuth server (Doorkeeper) would
+    also match a loopback URI registered without the port (RFC 8252 §7.3), but servers speaking the
+    Mastodon API are not all Doorkeeper; registering the exact address works everywhere, and a fresh
+    registration per sign-in also always carries the current SCOPES. A server that refuses the loopback
+    URI gets an out-of-band-only registration and the paste flow. PKCE S256 (Mastodon 4.3+; older
+    servers ignore the parameters) and `state` are sent on every attempt. Mastodon issues no refresh
+    token and its tokens do not expire, so the token entry has neither.
+    """
+
+    service = "Mastodon"
+    oob_redirect = OOB
     instructions = (
-        "Open the address below in your browser, log in to your Mastodon instance, approve "
-        "socialdesk, then paste the code it shows here."
+        "Sign in to your Mastodon instance in your browser and allow socialdesk; it comes back here by "
+        "itself. If it cannot, paste the code or the whole address your browser shows."
     )
 
-    def start(self, settings: dict, secrets: AccountSecrets) -> str:
-        instance = _instance(settings)
-        if not (secrets.get("client_id") and secrets.get("client_secret")):
-            http = Http("Mastodon", instance)
-            try:
-                app = http.post_json(
-                    "/api/v1/apps",
-                    data={
-                        "client_name": "socialdesk",
-                        "redirect_uris": OOB,
-                        "scopes": SCOPES,
-                    },
-                )
-            finally:
-                http.close()
-            if not isinstance(app, dict) or not app.get("client_id") or not app.get("client_secret"):
-                raise TransientError("Mastodon did not register socialdesk as an app. Try again.")
-            secrets.set("client_id", app["client_id"])
-            secrets.set("client_secret", app["client_secret"])
-        verifier = token_urlsafe(64)
-        secrets.set("pkce_verifier", verifier)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
-        query = urlencode(
-            {
-                "response_type": "code",
-                "client_id": secrets.get("client_id"),
-                "redirect_uri": OOB,
-                "scope": SCOPES,
-                "code_challenge": challenge.decode(),
-                "code_challenge_method": "S256",
-            }
-        )
-        return f"{instance}/oauth/authorize?{query}"
-
-    def finish(self, settings: dict, secrets: AccountSecrets, code: str) -> AccountInfo:
-        verifier = secrets.get("pkce_verifier")
-        client_id, client_secret = secrets.get("client_id"), secrets.get("client_secret")
-        if not (verifier and client_id and client_secret):
-            raise PermanentError("Start the Mastodon login first, then paste the code it shows.")
-        http = Http("Mastodon", _instance(settings))
+    def make_client(self, redirect_uri: str) -> OAuthClient:
+        instance = _instance(self.settings)
+        uris = OOB if redirect_uri == OOB else f"{OOB}\n{redirect_uri}"
+        http = Http("Mastodon", instance, now=self.now)
         try:
-            token = http.post_json(
-                "/oauth/token",
-                data={
-                    "grant_type": "authorization_code",
-                    "code": code.strip(),
-                    "client_id": client_id,
-                    "client_secret": client_secret,
-                    "redirect_uri": OOB,
-                    "code_verifier": verifier,
-                    "scope": SCOPES,
-                },
+            app = http.post_json(
+                "/api/v1/apps",
+                data={"client_name": "socialdesk", "redirect_uris": uris, "scopes": SCOPES},
             )
-        except PermanentError:
-            raise PermanentError(
-                "Mastodon did not accept that code. Codes work once and expire quickly: start the "
-                "login again and paste the new code."
-            ) from None
+        except PermanentError as exc:
+            if redirect_uri != OOB:
+                raise LoopbackRefused(str(exc)) from None
+            raise
         finally:
             http.close()
-        if not isinstance(token, dict) or not token.get("access_token"):
-            raise TransientError("Mastodon sent an unexpected answer to the login. Try again.")
-        secrets.set("token", token["access_token"])
-        secrets.delete("pkce_verifier")
-        connector = MastodonConnector(settings, secrets)
+        if not isinstance(app, dict) or not isinstance(app.get("client_id"), str) or not app["client_id"] \
+                or not isinstance(app.get("client_secret"), str) or not app["client_secret"]:
+            raise TransientError("Mastodon did not register socialdesk as an app. Try again.")
+        return OAuthClient(
+            service="Mastodon",
+            authorize_url=f"{instance}/oauth/authorize",
+            token_url=f"{instance}/oauth/token",
+            client_id=app["client_id"],
+            client_secret=app["client_secret"],
+            scope=SCOPES,
+            redirect_uri=redirect_uri,
+            # Documented as "must equal the scope requested" before 4.3, "no effect" since: sent.
+            token_params={"scope": SCOPES},
+        )
+
+    def accounts(self, tokens: Tokens, client: OAuthClient) -> list[LoginAccount]:
+        """One Mastodon sign-in is one account; its check also learns the instance's post length."""
+        secrets = MemorySecrets({
+            TOKEN_ENTRY: tokens.to_json(),
+            "client_id": client.client_id,
+            "client_secret": client.client_secret,  # kept to revoke the token on a later sign-out
+        })
+        connector = MastodonConnector(self.settings, secrets)
         try:
-            return connector.check()
+            info = connector.check()
         finally:
             connector.close()
+        label = info.display_name + (f" ({info.handle})" if info.handle else "")
+        return [LoginAccount(label=label, info=info, secrets=dict(secrets.values))]
 
 
 SPEC = ConnectorSpec(
@@ -462,9 +459,12 @@ SPEC = ConnectorSpec(
     capabilities=MastodonConnector.capabilities,
     settings=(("instance", "Instance address", DEFAULT_INSTANCE),),
     secret_label="",
-    needs="A Mastodon account; you approve socialdesk in your browser and paste the code shown.",
+    needs="A Mastodon account; you sign in in your browser and allow socialdesk.",
     text_limit=TEXT_LIMIT,
     factory=lambda settings, secrets: MastodonConnector(settings, secrets),
     secret_name="token",  # `account add --secret-stdin` stores an existing access token here
-    login_flow=MastodonLogin(),
+    # TOKEN_ENTRY since the shared OAuth layer; "token", "client_scopes" and "pkce_verifier" were
+    # stored by earlier versions and are removed with the account too.
+    secret_names=(TOKEN_ENTRY, "token", "client_id", "client_secret", "client_scopes", "pkce_verifier"),
+    login_flow=MastodonLogin,
 )

@@ -25,3 +25,12 @@ def spec(kind: str) -> ConnectorSpec:
 
 def all_specs() -> list[ConnectorSpec]:
     return [spec(kind) for kind in KINDS]
+
+
+def secret_names(kind: str) -> tuple[str, ...]:
+    """Every keyring name an account of `kind` may have stored (its spec's `secret_names`); for a kind
+    socialdesk no longer knows, every name any platform uses, so removing such an account still
+    leaves nothing behind."""
+    if kind in KINDS:
+        return spec(kind).secret_names
+    return tuple(dict.fromkeys(name for s in all_specs() for name in s.secret_names))

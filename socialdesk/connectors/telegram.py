@@ -306,4 +306,5 @@ SPEC = ConnectorSpec(
     text_limit=TEXT_LIMIT,
     factory=lambda settings, secrets: TelegramConnector(settings, secrets),
     secret_name="token",
+    secret_names=("token",),
 )

@@ -55,13 +55,15 @@ from socialdesk.connectors.base import (
     AccountInfo,
     ConnectorError,
     ConnectorSpec,
+    LoginFlow,
     MemorySecrets,
     PermanentError,
     with_learned,
 )
+from socialdesk.connectors.oauth import AuthRequest, LoginAccount, LoginCancelled, account_names, parse_pasted
 from socialdesk.core import accounts
 from socialdesk.core.store import Account
-from socialdesk.secrets import SECRET_NAMES, KeyringSecrets, NoKeyringError, forget_account
+from socialdesk.secrets import KeyringSecrets, NoKeyringError, forget_account
 from socialdesk.ui.actions import ActionSpec
 
 log = logging.getLogger(__name__)
@@ -154,7 +156,9 @@ def save_account(core, spec: ConnectorSpec, name: str, settings: dict, secrets, 
     try:
         for key, value in memory.values.items():
             keyring.set(key, value)
-        stale = set(SECRET_NAMES) - set(memory.values) if replace_secrets else set()
+        # Replacing: every other name the platform declares goes (a new password's stale session, an
+        # earlier sign-in's app registration).
+        stale = set(registry.secret_names(spec.kind)) - set(memory.values) if replace_secrets else set()
         if isinstance(secrets, OverlaySecrets):
             stale |= secrets.deleted
         for key in stale:
@@ -166,7 +170,7 @@ def save_account(core, spec: ConnectorSpec, name: str, settings: dict, secrets, 
                 Account.update(settings=settings).where(Account.id == account_id).execute()
     except BaseException:
         if adding:
-            forget_account(core.profile.name, name)
+            forget_account(core.profile.name, name, registry.secret_names(spec.kind))
         raise
     if not adding:
         core.engine.reset_account(account_id)
@@ -278,8 +282,12 @@ class AccountForm(QWidget):
         self.login_button: QPushButton | None = None
         self.url: QLineEdit | None = None
         self.code: QLineEdit | None = None
+        self.picks: QListWidget | None = None
+        # The browser sign-in in progress (connectors/oauth.py) and the accounts it gave access to.
+        self.flow: LoginFlow | None = None
+        self.login_accounts: list[LoginAccount] = []
         if spec.login_flow is not None:
-            self.login_button = QPushButton("Open the &authorisation page", self)
+            self.login_button = QPushButton("Sign in in the &browser", self)
             self.login_button.setObjectName("login_start")
             self.url = QLineEdit(self)
             self.url.setObjectName("login_url")
@@ -287,14 +295,20 @@ class AccountForm(QWidget):
             self.url.setPlaceholderText("The address appears here; you can copy it")
             self.code = QLineEdit(self)
             self.code.setObjectName("field_code")
-            self.code.setPlaceholderText("Paste the code the page shows after you approve")
+            self.code.setPlaceholderText("Only if the browser cannot come back: paste the code or the address")
             self.code.textEdited.connect(self._edited)
+            # One sign-in may give access to several accounts (a Meta login: several Pages): each is a
+            # check box, and Save adds the ticked ones.
+            self.picks = QListWidget(self)
+            self.picks.setObjectName("login_accounts")
+            self.picks.setVisible(False)
             instructions = _plain_label(self, "color:#555")
-            instructions.setText(spec.login_flow.instructions)
+            instructions.setText(getattr(spec.login_flow, "instructions", ""))
             form.addRow(instructions)
-            form.addRow("Log in", self.login_button)
-            form.addRow("Authorisation page", self.url)
+            form.addRow("Sign in", self.login_button)
+            form.addRow("Sign-in page", self.url)
             form.addRow("&Code", self.code)
+            form.addRow("Accounts", self.picks)
         for row in range(form.rowCount()):
             item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
             field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
@@ -355,7 +369,33 @@ class AccountForm(QWidget):
         return self.memory
 
     def replaces_secrets(self) -> bool:
-        return self.secret_changed or self.spec.login_flow is not None and bool(self.memory.get("token"))
+        return self.secret_changed or self.spec.login_flow is not None and bool(self.login_accounts)
+
+    def show_accounts(self, accounts: list[LoginAccount]) -> None:
+        """The accounts a sign-in gave access to: one is simply used; several become check boxes."""
+        self.login_accounts = list(accounts)
+        if len(accounts) == 1:
+            self.memory = MemorySecrets(dict(accounts[0].secrets))
+        assert self.picks is not None
+        self.picks.clear()
+        for account in accounts:
+            item = QListWidgetItem(account.label)
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Unchecked)
+            self.picks.addItem(item)
+        self.picks.setVisible(len(accounts) > 1)
+
+    def chosen_accounts(self) -> list[LoginAccount]:
+        if len(self.login_accounts) <= 1 or self.picks is None:
+            return list(self.login_accounts)
+        return [account for row, account in enumerate(self.login_accounts)
+                if self.picks.item(row).checkState() == Qt.CheckState.Checked]
+
+    def end_login(self) -> None:
+        """Stop a sign-in in progress: its listener's port is freed; nothing was stored."""
+        flow, self.flow = self.flow, None
+        if flow is not None:
+            flow.cancel()
 
     def show_error(self, text: str) -> None:
         self.result.clear()
@@ -430,6 +470,7 @@ class AccountDialog(QDialog):
     def previous_step(self) -> None:
         if self.account is None and self.form is not None:
             self.generation += 1  # answers for the abandoned form are ignored
+            self.form.end_login()
             self.busy = False
             self.stack.removeWidget(self.form)
             self.form.deleteLater()
@@ -515,56 +556,103 @@ class AccountDialog(QDialog):
         if problem:
             form.show_error(problem)
             return
-        spec, settings = form.spec, form.settings()
-        form.memory = MemorySecrets()  # a fresh login: no half-finished state of an earlier attempt
-        memory = form.memory
-        self._run(lambda: spec.login_flow.start(settings, memory), self._login_started,
-                  "Preparing the authorisation page…")
+        form.end_login()  # a new sign-in: the earlier one's listener stops, its answers are ignored
+        form.show_accounts([])
+        form.memory = MemorySecrets()
+        flow = form.flow = form.spec.login_flow(form.settings())
+        self._run(lambda: flow.start(loopback=True), lambda request: self._login_started(flow, request),
+                  "Preparing the sign-in page…")
 
-    def _login_started(self, url: str) -> None:
-        self.form.url.setText(url)
-        self.form.show_result("Approve socialdesk in your browser, then paste the code below.")
-        self.form.code.setFocus()
-        if url.startswith("https://"):
-            QDesktopServices.openUrl(QUrl(url))
+    def open_url(self, url: str) -> None:
+        """Open the sign-in page in the system browser (tests replace this)."""
+        QDesktopServices.openUrl(QUrl(url))
 
-    def _login_secrets(self, form: AccountForm):
-        """For login flows: exchange the pasted code once; afterwards the token in memory is used."""
-        secrets = form.secrets(self.core.profile.name)
-        if form.spec.login_flow is None or form.memory.get("token"):
-            return secrets, None
-        code = form.code.text().strip()
-        if not code:
-            if self.account is not None and not form.url.text():
-                return secrets, None  # re-checking the stored token, no new login
-            raise ValueError("Open the authorisation page first, approve socialdesk, and paste the code.")
-        return secrets, code
+    def _login_started(self, flow: LoginFlow, request: AuthRequest) -> None:
+        form = self.form
+        if form is None or flow is not form.flow:
+            return
+        form.url.setText(request.url)
+        if request.mode != "loopback":
+            form.show_result("Allow socialdesk in your browser, then paste the code it shows below.")
+            form.code.setFocus()
+            if request.url.startswith(("https://", "http://")):
+                self.open_url(request.url)
+            return
+        form.show_result("Waiting for your browser… Sign in there and allow socialdesk; this form continues "
+                         "by itself. If the browser cannot come back here, paste the code or address below.")
+        # The wait is not the dialog's busy work: the owner may paste, go back or cancel meanwhile
+        # (cancel frees the listener and ends this task at once).
+        self.window_.tasks.run(lambda: flow.wait(), lambda params: self._browser_returned(flow, params),
+                               lambda exc: self._browser_failed(flow, exc))
+        if request.url.startswith(("https://", "http://")):
+            self.open_url(request.url)
+
+    def _browser_returned(self, flow: LoginFlow, params: dict) -> None:
+        if self.form is None or flow is not self.form.flow:
+            return  # an abandoned sign-in
+        self._run(lambda: flow.finish(params), self._logged_in, "Signing in…")
+
+    def _browser_failed(self, flow: LoginFlow, exc: Exception) -> None:
+        if self.form is None or flow is not self.form.flow or isinstance(exc, LoginCancelled):
+            return
+        self.form.show_error(_error_text(exc))
+
+    def _logged_in(self, accounts: list[LoginAccount], then_save: bool = False) -> None:
+        form = self.form
+        form.show_accounts(accounts)
+        form.end_login()
+        if len(accounts) == 1:
+            form.show_result(f"{_info_text(accounts[0].info)}\nPress Save to add it.")
+            if then_save:
+                self.save()
+        else:
+            form.show_result("This sign-in gives access to several accounts: tick the ones to add, then Save.")
+            form.picks.setFocus()
+
+    def _pasted(self, form: AccountForm) -> tuple[LoginFlow, dict] | None:
+        """The flow and what the owner pasted, when a sign-in waits for it; else None."""
+        text = form.code.text().strip() if form.code is not None else ""
+        if form.flow is None or not text:
+            return None
+        return form.flow, parse_pasted(text)
 
     def _inputs(self):
-        """(form, secrets, code) when the form can be tested or saved now, else None (error shown)."""
+        """(form, secrets) when the form can be tested or saved now, else None (error shown). A pasted
+        code is exchanged first; the owner then presses Test or Save again."""
         form = self.form
         if form is None or self.busy or not self._ready():
             return None
+        if form.spec.login_flow is None or form.login_accounts:
+            return form, form.secrets(self.core.profile.name)
         try:
-            secrets, code = self._login_secrets(form)
-        except ValueError as exc:
+            pasted = self._pasted(form)
+        except ConnectorError as exc:
             form.show_error(str(exc))
             return None
-        return form, secrets, code
+        if pasted is not None:
+            flow, params = pasted
+            save = self.sender() is self.save_button
+            self._run(lambda: flow.finish(params), lambda accounts: self._logged_in(accounts, then_save=save),
+                      "Signing in…")
+            return None
+        if self.account is not None and form.flow is None:
+            return form, form.secrets(self.core.profile.name)  # re-checking the stored sign-in
+        form.show_error("Sign in in the browser first (or paste the code it shows).")
+        return None
 
     def test_connection(self) -> None:
         inputs = self._inputs()
         if inputs is None:
             return
-        form, secrets, code = inputs
+        form, secrets = inputs
         spec, settings = form.spec, form.settings()
-
-        def work():
-            if code is not None:
-                return spec.login_flow.finish(settings, secrets, code)
-            return check_connection(spec, settings, secrets)
-
-        self._run(work, self._tested, "Testing the connection…")
+        chosen = form.chosen_accounts()
+        if form.login_accounts:
+            if not chosen:
+                form.show_error("Tick the accounts to add first.")
+                return
+            secrets, settings = MemorySecrets(dict(chosen[0].secrets)), {**settings, **chosen[0].settings}
+        self._run(lambda: check_connection(spec, settings, secrets), self._tested, "Testing the connection…")
 
     def _tested(self, info: AccountInfo) -> None:
         self.form.show_result(_info_text(info))
@@ -573,16 +661,26 @@ class AccountDialog(QDialog):
         inputs = self._inputs()
         if inputs is None:
             return
-        form, secrets, code = inputs
+        form, secrets = inputs
         core, spec, settings = self.core, form.spec, form.settings()
         name = form.name.text().strip()
         account_id = None if self.account is None else self.account["id"]
-        replace = form.replaces_secrets() or code is not None
+        replace = form.replaces_secrets()
+        if not form.login_accounts:
+            jobs = [(name, settings, secrets)]
+        else:
+            chosen = form.chosen_accounts()
+            if not chosen or (self.account is not None and len(chosen) > 1):
+                form.show_error("Tick the account to sign in again." if self.account is not None
+                                else "Tick the accounts to add.")
+                return
+            jobs = [(n, {**settings, **a.settings}, MemorySecrets(dict(a.secrets)))
+                    for n, a in zip(account_names(name, chosen), chosen, strict=True)]
 
         def work():
-            if code is not None:
-                spec.login_flow.finish(settings, secrets, code)
-            return save_account(core, spec, name, settings, secrets, account_id=account_id, replace_secrets=replace)
+            infos = [save_account(core, spec, job_name, job_settings, job_secrets, account_id=account_id,
+                                  replace_secrets=replace) for job_name, job_settings, job_secrets in jobs]
+            return infos[0] if len(infos) == 1 else AccountInfo(display_name=f"{len(infos)} accounts")
 
         self._run(work, self._saved, "Testing and saving…")
 
@@ -591,6 +689,12 @@ class AccountDialog(QDialog):
         self.window_.statusBar().showMessage(f"{verb} {self.form.name.text().strip()}. {_info_text(info)}", 8000)
         self.window_.refresh_accounts()
         self.accept()
+
+    def done(self, result: int) -> None:
+        # Save, Cancel, Esc or closing the window: a sign-in still waiting stops and frees its port.
+        if self.form is not None:
+            self.form.end_login()
+        super().done(result)
 
 
 class AccountsDialog(QDialog):
@@ -776,7 +880,7 @@ class AccountsDialog(QDialog):
             core.engine.invalidate(account_id)
             with core.store.write():
                 Account.delete().where(Account.id == account_id).execute()
-            forget_account(core.profile.name, name)
+            forget_account(core.profile.name, name, registry.secret_names(account["kind"]))
             return f"Removed {name} and its stored credentials."
 
         self.window_.tasks.run(work, self._removed, self._failed)

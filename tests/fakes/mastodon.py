@@ -1,4 +1,9 @@
-"""A fake Mastodon instance: apps, OAuth (PKCE S256, oob), notifications, statuses, SSE user stream.
+"""A fake Mastodon instance: apps, OAuth (PKCE S256, oob and loopback), notifications, statuses, SSE.
+
+OAuth as Mastodon (Doorkeeper) does it: apps register one redirect URI per line; `GET /oauth/authorize`
+plays the logged-in owner pressing "Authorize" (302 to the redirect with `code` and `state`, or to the
+native page showing the code for oob); loopback redirects match whatever the port (RFC 8252 §7.3); the
+token endpoint checks client, redirect and PKCE verifier.
 
 Wire facts followed (see shared/CONNECTORS.md): ids are numeric strings; `GET /api/v1/notifications`
 returns newest first, `min_id` returns the page immediately after the given id (still newest first),
@@ -19,6 +24,7 @@ import secrets
 import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
@@ -29,6 +35,7 @@ from socialdesk.connectors.base import (
     TransientError,
 )
 from socialdesk.connectors.mastodon import MastodonConnector
+from socialdesk.connectors.oauth import OOB
 from tests.fakes import FakeServer, HttpFakeHarness, Reply, Request, serve_cli
 
 SELF = {"id": "1", "username": "shop", "acct": "shop", "display_name": "The Shop", "url": "https://x/@shop"}
@@ -52,7 +59,10 @@ class MastodonFake(FakeServer):
         self.ids = itertools.count(100)
         self.tokens: set[str] = {"good-token"}
         self.apps: dict[str, str] = {}  # client_id -> client_secret
-        self.codes: dict[str, tuple[str, str]] = {}  # code -> (client_id, code_challenge)
+        self.app_redirects: dict[str, list[str]] = {}  # client_id -> registered redirect URIs
+        self.codes: dict[str, tuple[str, str, str]] = {}  # code -> (client_id, code_challenge, redirect_uri)
+        self.refuse_loopback = False  # True: registering any redirect but oob fails (422)
+        self.deny_next = False  # True: the next authorization is denied by the owner
         self.notifications: list[dict[str, Any]] = []  # ascending id
         self.statuses: dict[str, dict[str, Any]] = {}
         self.posted: list[dict[str, Any]] = []
@@ -111,7 +121,7 @@ class MastodonFake(FakeServer):
         with self.lock:
             client_id = next(iter(self.apps))
             code = secrets.token_hex(8)
-            self.codes[code] = (client_id, challenge)
+            self.codes[code] = (client_id, challenge, OOB)
             return code
 
     def drop_streams(self) -> None:
@@ -138,6 +148,12 @@ class MastodonFake(FakeServer):
                 return self._create_app(req)
             if req.path == "/oauth/token" and req.method == "POST":
                 return self._token(req)
+            if req.path == "/oauth/authorize" and req.method == "GET":
+                return self._authorize(req)
+            if req.path == "/oauth/authorize/native":
+                code = (req.arg("code") or "")[:64]
+                return Reply(200, f'<input class="oauth-code" readonly type="text" value="{code}">'.encode(),
+                             {"Content-Type": "text/html"})
             if req.path == "/api/v2/instance":
                 if not self.instance_v2:
                     return Reply(404, {"error": "Record not found"})
@@ -166,13 +182,46 @@ class MastodonFake(FakeServer):
         return Reply(404, {"error": "Record not found"})
 
     def _create_app(self, req: Request) -> Reply:
+        # `redirect_uris`: one URI per line (every version) — the oob one and/or absolute URIs.
         form = req.form()
-        if form.get("redirect_uris") != "urn:ietf:wg:oauth:2.0:oob":
+        uris = (form.get("redirect_uris") or "").split("\n")
+        if not all(u == OOB or (urlsplit(u).scheme in ("http", "https") and urlsplit(u).hostname) for u in uris) \
+                or (self.refuse_loopback and any(u != OOB for u in uris)):
             return Reply(422, {"error": "Validation failed: Redirect URI must be an absolute URI."})
         client_id, client_secret = secrets.token_hex(8), secrets.token_hex(16)
         self.apps[client_id] = client_secret
+        self.app_redirects[client_id] = uris
         return Reply(200, {"id": "7", "name": form.get("client_name"), "client_id": client_id,
-                           "client_secret": client_secret, "redirect_uri": form["redirect_uris"]})
+                           "client_secret": client_secret, "redirect_uri": "\n".join(uris),
+                           "redirect_uris": uris})
+
+    def _redirect_allowed(self, client_id: str, uri: str) -> bool:
+        """Doorkeeper's rule: exact match, or loopback URIs equal but for the port (RFC 8252 §7.3)."""
+        def loose(u: str) -> tuple:
+            p = urlsplit(u)
+            return (p.scheme, p.hostname, p.path, p.query) if p.hostname in ("127.0.0.1", "::1") else (u,)
+        return any(u == uri or loose(u) == loose(uri) for u in self.app_redirects.get(client_id, []))
+
+    def _authorize(self, req: Request) -> Reply:
+        """The owner, already logged in, presses "Authorize" (or "Deny" when `deny_next` is set)."""
+        client_id, redirect = req.arg("client_id") or "", req.arg("redirect_uri") or ""
+        if client_id not in self.apps or not self._redirect_allowed(client_id, redirect):
+            return Reply(400, b"<p>The redirect uri included is not valid.</p>", {"Content-Type": "text/html"})
+        if req.arg("response_type") != "code" or req.arg("code_challenge_method") not in (None, "S256"):
+            return Reply(400, b"<p>Invalid request.</p>", {"Content-Type": "text/html"})
+        state = {"state": req.arg("state")} if req.arg("state") is not None else {}
+        if redirect == OOB:  # the native page shows the code for the owner to copy
+            code = secrets.token_hex(8)
+            self.codes[code] = (client_id, req.arg("code_challenge") or "", OOB)
+            return Reply(302, b"", {"Location": f"{self.url}/oauth/authorize/native?code={code}"})
+        if self.deny_next:
+            self.deny_next = False
+            query = urlencode({"error": "access_denied", "error_description": "denied", **state})
+        else:
+            code = secrets.token_hex(8)
+            self.codes[code] = (client_id, req.arg("code_challenge") or "", redirect)
+            query = urlencode({"code": code, **state})
+        return Reply(302, b"", {"Location": f"{redirect}?{query}"})
 
     def _token(self, req: Request) -> Reply:
         form = req.form()
@@ -183,6 +232,7 @@ class MastodonFake(FakeServer):
             or entry is None
             or self.apps.get(form.get("client_id", "")) != form.get("client_secret")
             or entry[0] != form.get("client_id")
+            or entry[2] != form.get("redirect_uri")  # Doorkeeper: the redirect of the authorization
         ):
             return Reply(400, {"error": "invalid_grant", "error_description": "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client."})
         digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()

@@ -17,11 +17,9 @@ from socialdesk.core.store import Account
 from socialdesk.secrets import KeyringSecrets
 from socialdesk.ui.accounts_dialog import AccountDialog, AccountsDialog, AccountsFeature, visible_specs
 from tests import mailserver
-from tests.fakes import mastodon as fakes_mastodon
 from tests.mailserver import HOST, PASSWORD, USER
 
 email_harness = mailserver.email_harness
-mastodon_fake = fakes_mastodon.mastodon_fake
 
 
 def feature(window) -> AccountsFeature:
@@ -185,37 +183,6 @@ def test_disable_and_enable_an_account(window, qtbot):
     assert dialog.buttons["toggle"].text() == "&Enable"
     qtbot.mouseClick(dialog.buttons["toggle"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: Account.get(Account.name == name).enabled, timeout=5000)
-
-
-def test_mastodon_login_flow_keeps_tokens_in_memory_until_save(window, qtbot, mastodon_fake, memory_keyring):
-    from urllib.parse import parse_qs, urlsplit
-
-    mastodon_fake.max_characters = 5_000  # an instance that allows longer posts than Mastodon's 500
-    window.actions["add_account"].trigger()
-    dialog = feature(window).add_dialog
-    dialog.chooser.list.setCurrentRow(registry.KINDS.index("mastodon"))
-    dialog.next_step()
-    form = dialog.form
-    qtbot.keyClicks(form.name, "Shop toots")
-    form.fields["instance"].setText(mastodon_fake.url)
-    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    assert "Open the authorisation page first" in form.error.text()
-
-    qtbot.mouseClick(form.login_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: form.url.text().startswith(mastodon_fake.url + "/oauth/authorize?"), timeout=5000)
-    challenge = parse_qs(urlsplit(form.url.text()).query)["code_challenge"][0]
-    qtbot.keyClicks(form.code, mastodon_fake.approve(challenge))
-    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: "Connected as The Shop" in form.result.text(), timeout=5000)
-    assert keyring_entries(memory_keyring) == {}  # the app registration and token are still in memory
-
-    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
-    account = Account.get(Account.name == "Shop toots")
-    # The check learned the instance's own limit; the composer counts to it (test_main_window).
-    assert account.kind == "mastodon" and account.settings == {"instance": mastodon_fake.url, "text_limit": 5_000}
-    stored = keyring_entries(memory_keyring)
-    assert set(stored) == {"demo/Shop toots/token", "demo/Shop toots/client_id", "demo/Shop toots/client_secret"}
 
 
 def test_relogin_with_a_new_password_stores_it_and_polls_again(window, qtbot, email_harness, memory_keyring):

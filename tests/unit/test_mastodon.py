@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -17,7 +16,7 @@ from socialdesk.connectors.base import (
     TransientError,
 )
 from socialdesk.connectors.html_text import html_to_text
-from socialdesk.connectors.mastodon import SPEC, MastodonConnector, newer
+from socialdesk.connectors.mastodon import MastodonConnector, newer
 from tests.fakes import wait_until
 from tests.fakes.mastodon import MastodonFake
 
@@ -52,37 +51,6 @@ def test_ids_compare_by_length_then_text():
     assert newer("100", "99")
     assert not newer("99", "100")
     assert newer("5", None)
-
-
-def test_oauth_pkce_oob_flow_stores_token(fake):
-    assert SPEC.secret_name == "token"  # an existing access token can be stored instead of logging in
-    secrets = MemorySecrets()
-    flow = SPEC.login_flow
-    url = flow.start({"instance": fake.url}, secrets)
-    query = parse_qs(urlsplit(url).query)
-    assert query["redirect_uri"] == ["urn:ietf:wg:oauth:2.0:oob"]
-    assert query["code_challenge_method"] == ["S256"]
-    assert secrets.get("client_id") and secrets.get("client_secret") and secrets.get("pkce_verifier")
-    code = fake.approve(query["code_challenge"][0])
-    info = flow.finish({"instance": fake.url}, secrets, f"  {code}\n")
-    assert info.handle == "@shop@127.0.0.1"
-    assert secrets.get("token") in fake.tokens
-    assert secrets.get("pkce_verifier") is None
-    # A second login reuses the registered app.
-    flow.start({"instance": fake.url}, secrets)
-    assert fake.paths().count("/api/v1/apps") == 1
-
-
-def test_oauth_wrong_code_or_verifier_is_refused(fake):
-    secrets = MemorySecrets()
-    url = SPEC.login_flow.start({"instance": fake.url}, secrets)
-    fake.approve(parse_qs(urlsplit(url).query)["code_challenge"][0])
-    with pytest.raises(PermanentError, match="did not accept that code"):
-        SPEC.login_flow.finish({"instance": fake.url}, secrets, "wrong")
-    code = fake.approve("some-other-challenge")
-    with pytest.raises(PermanentError):
-        SPEC.login_flow.finish({"instance": fake.url}, secrets, code)
-    assert secrets.get("token") is None
 
 
 def test_plain_http_refused_for_remote_instances():

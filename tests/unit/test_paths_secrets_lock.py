@@ -61,7 +61,7 @@ def test_forget_account_removes_every_secret(memory_keyring):
     s.set("token", "t")
     s.set("client_secret", "c")
     KeyringSecrets("default", "Keep").set("token", "k")
-    forget_account("default", "Masto")
+    forget_account("default", "Masto", ("token", "client_secret", "never-stored"))
     assert list(memory_keyring.values) == [(SERVICE, "default/Keep/token")]
 
 
@@ -73,7 +73,7 @@ def test_no_keyring_gives_a_clear_error():
             call()
         assert str(info.value) == NO_KEYRING_MESSAGE
         assert "keyring" in str(info.value) and "Nothing was saved" in str(info.value)
-    forget_account("default", "Shop")  # does not raise
+    forget_account("default", "Shop", ("password",))  # does not raise
 
 
 def test_profile_lock_blocks_another_process(tmp_path):
@@ -130,4 +130,4 @@ def test_locked_keyring_raises_no_keyring_error_without_the_value():
         with pytest.raises(NoKeyringError) as info:
             call()
         assert "KeyringLocked" in str(info.value) and "hunter2" not in str(info.value)
-    forget_account("default", "Shop")  # removal of an account still completes
+    forget_account("default", "Shop", ("password",))  # removal of an account still completes
