@@ -8,6 +8,12 @@ Decisions:
 - While the owner types and tests, the secret (and any token a login flow obtains) lives in a
   MemorySecrets; only Save copies those values into the account's KeyringSecrets. Cancelling a
   half-finished Mastodon login therefore leaves nothing behind in the keyring.
+- Browser sign-in (connectors/oauth.py): "Sign in in the browser" starts the spec's login flow in the
+  background and opens its page (`open_url`); in loopback mode a background task waits for the
+  browser while the form stays usable (the owner may paste the code or address instead, go Back or
+  Cancel). Back, Cancel, Save and closing all end the flow, which frees its listener's port. A sign-in
+  that gives access to several accounts shows them as check boxes; Save adds the ticked ones, named
+  with `oauth.account_names`.
 - Re-login reuses the same form with the name fixed and the settings filled in. An empty secret field
   means "keep the stored secret": the test then reads the keyring through `OverlaySecrets` (typed values
   first), and only what changed is written back. A new secret replaces every stored one (stale session
