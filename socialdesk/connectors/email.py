@@ -27,12 +27,14 @@ Decisions:
   back to Date. Mail from our own address comes back with outbound=True. Quoted earlier replies are
   collapsed out of `text` when the message is a reply; the quoted part is kept bounded in
   meta["quoted_text"]. meta["automated"] is the RFC 3834 loop guard the automation module obeys.
-- reply(): From = display_name <address>; To = parent's Reply-To, else From; "Re: " once; In-Reply-To
-  and References per RFC 5322 3.6.4 (References trimmed to the root + the last 10 ids); Message-ID
-  derived from the idempotency key, so a retried send is recognisable; `Auto-Submitted:
-  auto-replied` for automatic replies. Header values are cleaned of CR/LF and built with
-  email.message.EmailMessage, which refuses header injection a second time. A copy is appended to
-  sent_mailbox when configured; a failure there does not fail the (already delivered) reply.
+- reply(): the message is built by connectors/email_reply.py, which owns everything outgoing: who a
+  reply goes to (an automatic reply: exactly one address, judged by the RFC 3834 guard), validated
+  header values that Python cannot re-decode into injected headers, and a parse-back check. "Re: "
+  once; In-Reply-To and References per RFC 5322 3.6.4; Message-ID derived from the idempotency key, so
+  a retried send is recognisable; `Auto-Submitted: auto-replied` for automatic replies. A copy is
+  appended to sent_mailbox when configured; a failure there does not fail the (already delivered) reply.
+- `aliases` (optional setting): other addresses that deliver into this mailbox; they count as our own
+  for the auto-reply guard (we never auto-reply to ourselves).
 - stream(): IDLE when the server offers it, idle_check(timeout=1 s) so stop_event is honoured within
   a second, a fetch pass on every (re)connect, whenever the server reports EXISTS, and after every
   IDLE cycle of at most IDLE_RENEW_SECONDS (60 s; servers drop IDLE after 10-30 min). The pass after a
@@ -53,7 +55,6 @@ Decisions:
 from __future__ import annotations
 
 import email
-import email.headerregistry
 import email.message
 import email.policy
 import email.utils
@@ -73,7 +74,7 @@ from typing import Callable, Iterator
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from socialdesk.connectors import mime_text
+from socialdesk.connectors import email_reply, mime_text
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
@@ -87,6 +88,7 @@ from socialdesk.connectors.base import (
     TransientError,
     require_secure_transport,
 )
+from socialdesk.connectors.email_reply import is_automated, valid_address
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,6 @@ IDLE_RESYNCS_PER_MINUTE = 3  # reconnects after a garbled IDLE response before t
 MAX_QUOTED_CHARS = 10_000
 TIMEOUT = 30.0
 AUTH_MESSAGE = "The mail server rejected the username or password"
-AUTOMATED_LOCALPARTS = ("mailer-daemon", "noreply", "no-reply", "postmaster", "donotreply", "do-not-reply")
 
 
 def _int(settings: dict, key: str, default: int, low: int, high: int, label: str) -> int:
@@ -134,17 +135,6 @@ def _tls(settings: dict, key: str, default: str, label: str) -> str:
     return mode
 
 
-def valid_address(addr: str) -> str:
-    """The address lowercased, or PermanentError when it is not a single plain addr-spec."""
-    addr = (addr or "").strip()
-    if not addr or re.search(r"[\s<>,;\"()\\]", addr) or addr.count("@") != 1:
-        raise PermanentError(f"{addr!r} is not a valid email address.")
-    local, domain = addr.split("@")
-    if not local or "." not in domain.strip("."):
-        raise PermanentError(f"{addr!r} is not a valid email address.")
-    return addr.lower()
-
-
 @dataclass(frozen=True)
 class EmailSettings:
     imap_host: str
@@ -160,10 +150,15 @@ class EmailSettings:
     sent_mailbox: str
     initial_days: int
     poll_seconds: int
+    aliases: tuple[str, ...] = ()
 
     @property
     def domain(self) -> str:
         return self.address.split("@", 1)[1]
+
+    @property
+    def own_addresses(self) -> frozenset[str]:
+        return frozenset((self.address, *self.aliases))
 
 
 def validate_settings(settings: dict) -> EmailSettings:
@@ -192,28 +187,12 @@ def validate_settings(settings: dict) -> EmailSettings:
         sent_mailbox=sent_mailbox,
         initial_days=_int(settings, "initial_days", 14, 0, 3650, "Days of mail to import"),
         poll_seconds=_int(settings, "poll_seconds", 60, 1, 86400, "The check interval"),
+        aliases=tuple(dict.fromkeys(valid_address(a) for a in email_reply.parse_aliases(settings.get("aliases")))),
     )
 
 
 def _first(ids: list[str]) -> str:
     return ids[0] if ids else ""
-
-
-def is_automated(meta: dict, own_address: str) -> bool:
-    """RFC 3834 loop guard: True when no automatic reply may ever be sent to this message."""
-    auto = (meta.get("auto_submitted") or "").strip().lower()
-    if auto and not auto.startswith("no"):
-        return True
-    if (meta.get("precedence") or "").strip().lower() in ("bulk", "list", "junk"):
-        return True
-    if meta.get("list_id") or meta.get("list_unsubscribe") or meta.get("x_auto_response_suppress"):
-        return True
-    if meta.get("return_path") == "<>":  # bounces are sent with a null reverse-path
-        return True
-    sender = (meta.get("from") or "").lower()
-    if not sender or sender == own_address:
-        return True
-    return sender.split("@")[0] in AUTOMATED_LOCALPARTS
 
 
 class EmailConnector:
@@ -474,7 +453,7 @@ class EmailConnector:
             "quoted_text": quoted[:MAX_QUOTED_CHARS],
             "truncated": truncated,
         }
-        meta["automated"] = is_automated(meta, self.settings.address)
+        meta["automated"] = is_automated(meta, self.settings.own_addresses)
         return InboundItem(
             external_id=message_id,
             conversation_external_id=root,
@@ -511,50 +490,14 @@ class EmailConnector:
     def build_reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> email.message.EmailMessage:
         """The reply as an EmailMessage (separate from sending so it can be inspected in tests)."""
         s = self.settings
-        parent = target.parent_meta or {}
-        # Reply-To wins over From (every valid Reply-To address is kept); the stored recipient is
-        # the last resort when the parent's headers are gone.
-        reply_to = [a for a in parent.get("reply_to") or [] if _is_valid(a)]
-        fallback = [a for a in (parent.get("from"), target.recipient_external_id) if _is_valid(a)][:1]
-        recipients = [valid_address(str(a)) for a in (reply_to or fallback)]
-        if not recipients:
-            raise PermanentError("This message has no valid sender address to reply to.")
-        parent_id = _first(mime_text.message_ids(str(parent.get("message_id") or target.parent_external_id)))
-        references = [r for r in parent.get("references") or [] if _first(mime_text.message_ids(r)) == r]
-        if not references and parent.get("in_reply_to"):
-            references = mime_text.message_ids(str(parent["in_reply_to"]))
-        if parent_id:
-            references = references + [parent_id]
-        if len(references) > 11:
-            references = references[:1] + references[-10:]
-
-        base = mime_text.clean_line(str(target.subject or parent.get("subject") or ""))
-        if not base:
-            subject = "Re: (no subject)"
-        elif re.match(r"(?i)^(re|aw|sv|antw|vs)\s*:", base):
-            subject = base
-        else:
-            subject = f"Re: {base}"
-
-        msg = email.message.EmailMessage(policy=email.policy.SMTP)
-        msg["From"] = email.headerregistry.Address(display_name=s.display_name, addr_spec=s.address)
-        msg["To"] = ", ".join(recipients)
-        msg["Subject"] = subject
-        msg["Date"] = email.utils.format_datetime(self.now().astimezone(UTC))
-        msg["Message-ID"] = self.our_message_id(idempotency_key)
-        if parent_id:
-            msg["In-Reply-To"] = parent_id
-            msg["References"] = " ".join(references)
-        if target.auto_reply:
-            msg["Auto-Submitted"] = "auto-replied"
-            msg["X-Auto-Response-Suppress"] = "All"  # ask Exchange not to answer our auto-reply
-        body = text.replace("\r\n", "\n").replace("\r", "\n")
-        msg.set_content(body if body.endswith("\n") else body + "\n")
-        return msg
+        return email_reply.build_reply(
+            target, text, address=s.address, display_name=s.display_name, own=s.own_addresses,
+            message_id=self.our_message_id(idempotency_key), now=self.now(),
+        )
 
     def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
         msg = self.build_reply(target, text, idempotency_key=idempotency_key)
-        recipients = [addr for _, addr in email.utils.getaddresses([str(msg["To"])])]
+        recipients = [a.addr_spec for a in msg["To"].addresses]
         with self._smtp() as server:
             with self._errors("SMTP"):
                 server.send_message(msg, from_addr=self.settings.address, to_addrs=recipients)
@@ -660,14 +603,6 @@ class EmailConnector:
         """Nothing to release: every call opens and closes its own connections."""
 
 
-def _is_valid(addr: object) -> bool:
-    try:
-        valid_address(str(addr or ""))
-    except PermanentError:
-        return False
-    return True
-
-
 SPEC = ConnectorSpec(
     kind="email",
     title="Email (IMAP/SMTP)",
@@ -675,6 +610,7 @@ SPEC = ConnectorSpec(
     settings=(
         ("address", "Email address customers write to", ""),
         ("display_name", "Name shown to customers", ""),
+        ("aliases", "Other addresses of this mailbox (optional, comma separated)", ""),
         ("username", "Login name (empty: the email address)", ""),
         ("imap_host", "IMAP server", ""),
         ("imap_port", "IMAP port (empty: 993 for ssl, else 143)", ""),
