@@ -12,6 +12,12 @@ Decisions:
 - One auto-reply per person per closed period, across all of that person's channels: the
   AutoReplyLedger row (unique on contact + `Schedule.closed_period_key`) and the outbox row are written
   in the same `store.write()` transaction, so two channels ingesting at once still yield one reply.
+  A person is a contact (the owner merges contacts across platforms), and for email also every contact
+  whose identity on any of the profile's email accounts has the same address
+  (`email_reply.person_address`: lowercased as a whole, dots and +tags kept): ingest makes one contact
+  per account, so without this a customer writing to info@ and sales@ got two replies. The ledger and
+  the 24 h cap are read for that whole group, and the group is read again under the write lock (the
+  other account's ingest may have created its identity meanwhile).
   The idempotency key is "auto:<contact>:<period key>". The ingest hook works per batch: one IN (...)
   query per table for the facts, decisions in Python, then ONE transaction for every outbox, ledger and
   Activity row of the batch, which re-reads the ledger under the write lock (a concurrent ingest on
@@ -25,9 +31,12 @@ Decisions:
   off" are not, or every daytime message would fill the log.
 - A message must be at most 24 h old: at an account's first sync this keeps imported history from
   messaging customers; later it stops a reset cursor or a long outage from answering old mail.
-- Email loop guards (RFC 3834): the email connector's `meta["automated"]`, and for any email-like
-  sender the mailer-daemon/noreply/postmaster local parts and our own address. What we send carries
-  `Auto-Submitted: auto-replied` (ReplyTarget.auto_reply, set by the outbox).
+- Email loop guards (RFC 3834): `email_reply.auto_reply_refusal`, the one rule, judging the address
+  the reply would actually go to (Reply-To, else From): several Reply-To addresses, an automated
+  mailbox, or any of the profile's own addresses (every email-channel account's address and aliases)
+  mean no auto-reply, with the reason in the Activity view; plus the connector's `meta["automated"]`.
+  What we send carries `Auto-Submitted: auto-replied` (ReplyTarget.auto_reply, set by the outbox), and
+  the email connector checks the same rule again before sending.
 - The auto-reply is decided when the message is ingested and only while the business is closed at that
   moment. A queued auto-reply that could not be sent before the business opened again is skipped
   (state "skipped"): "we're closed right now" must never arrive while we are open.
@@ -58,6 +67,7 @@ from zoneinfo import ZoneInfo
 
 import peewee as pw
 
+from socialdesk.connectors import email_reply
 from socialdesk.core import outbox, personalize, queue, snippets
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
@@ -366,6 +376,7 @@ class AutoReplyFacts:
     sent_last_24h: int  # auto-replies to this person in the last 24 h
     paused: bool
     has_contact: bool = True
+    guard_reason: str = ""  # why the loop guard refused (shown instead of "automated sender")
 
 
 @dataclass(frozen=True)
@@ -386,7 +397,7 @@ def decide_auto_reply(facts: AutoReplyFacts, config: AutomationConfig) -> Decisi
     if not facts.has_contact:
         return Decision(False, "no contact", False)
     if facts.automated_sender:
-        return Decision(False, "automated sender", True)
+        return Decision(False, facts.guard_reason or email_reply.AUTOMATED, True)
     if facts.now - facts.message_created_at > HISTORY_LIMIT:
         if facts.first_sync:
             return Decision(False, "history at first sync", True)
@@ -400,17 +411,16 @@ def decide_auto_reply(facts: AutoReplyFacts, config: AutomationConfig) -> Decisi
     return Decision(True, "closed", True)
 
 
-def is_automated_sender(meta: dict, sender: str, own_address: str) -> bool:
-    """RFC 3834 loop guards for e-mail senders (the email connector precomputes meta["automated"];
-    this re-checks with the rules kept in one place, connectors/email.is_automated)."""
-    if meta.get("automated"):
-        return True
-    address = (meta.get("from") or sender or "").strip().lower()
-    if "@" not in address:
-        return False  # not an e-mail sender: the RFC 3834 guards do not apply
-    from socialdesk.connectors.email import is_automated  # lazy: only e-mail senders need it
-
-    return is_automated({**meta, "from": address}, (own_address or "").strip().lower())
+def email_guard(meta: dict, sender: str, own_addresses: Any) -> str:
+    """Why the RFC 3834 guard refuses an auto-reply to this message ("" = it may go; non-email senders
+    always pass). The rule is `email_reply.auto_reply_refusal`; the connector's precomputed
+    meta["automated"] also refuses."""
+    address = str(meta.get("from") or sender or "").strip()
+    if "@" in address:
+        refusal = email_reply.auto_reply_refusal({**meta, "from": address}, sender, own_addresses)
+        if refusal:
+            return refusal
+    return email_reply.AUTOMATED if meta.get("automated") else ""
 
 
 # --- status post schedule --------------------------------------------------------------------------------
@@ -624,6 +634,39 @@ def _ledger_contacts(contact_ids: Any, period: str) -> set[int]:
     }
 
 
+def _email_accounts() -> dict[int, frozenset[str]]:
+    """Every email-channel account of the profile (enabled or not) -> its own addresses."""
+    found = {}
+    for account_id, kind, settings in Conversation._meta.database.execute_sql(
+        "SELECT id, kind, settings FROM account"
+    ).fetchall():
+        settings = json.loads(settings) if settings else {}
+        if queue.channel_from(kind, settings) == "email":
+            found[account_id] = frozenset(email_reply.own_addresses(settings))
+    return found
+
+
+def _same_person(
+    contact_ids: Any, addresses: dict[int, str], email_accounts: dict[int, frozenset]
+) -> dict[int, frozenset[int]]:
+    """contact id -> the contacts that are the same person for the once-per-period rule: itself, and
+    every contact with an identity of the same email address on any of the profile's email accounts.
+
+    Identities of the email connector are stored lowercased (mime_text.addresses), so an exact match
+    on the normalised address uses the (account, external_id) index."""
+    groups = {c: {c} for c in contact_ids}
+    wanted = {a for c, a in addresses.items() if c in groups}
+    if wanted and email_accounts:
+        by_address: dict[str, set[int]] = {}
+        sql = ("SELECT contact_id, external_id FROM identity WHERE account_id IN (%s) AND external_id IN ({})"
+               % ",".join(str(int(a)) for a in email_accounts))
+        for contact_id, external_id in _select_in(sql, wanted):
+            by_address.setdefault(email_reply.person_address(external_id), set()).add(contact_id)
+        for contact_id in groups:
+            groups[contact_id] |= by_address.get(addresses.get(contact_id, ""), set())
+    return {c: frozenset(g) for c, g in groups.items()}
+
+
 def _auto_replies_since(contact_ids: Any, since: datetime) -> dict[int, int]:
     """Auto-replies per contact created after `since` (cancelled and skipped ones do not count)."""
     return dict(_select_in(
@@ -732,15 +775,27 @@ class Automation:
             newest[conv_id] = max(message_id, newest.get(conv_id, 0))
         channel = queue.channel_of(account)
         first_sync = account.first_synced_at is None or account.first_synced_at >= now
-        own_address = str((account.settings or {}).get("address", ""))
+        email_accounts = _email_accounts()
+        own = frozenset().union(*email_accounts.values())
         paused = is_paused(self.settings)
 
         convs = _conversations(newest)
         messages = _messages(newest.values())
         authors = _identities({m.author_id for m in messages.values() if m.author_id})
         contact_ids = {c.contact_id for c in convs.values() if c.contact_id is not None}
-        replied = _ledger_contacts(contact_ids, period)
-        sent_24h = _auto_replies_since(contact_ids, now - CAP_WINDOW)
+        addresses: dict[int, str] = {}  # contact id -> email address, on an email channel
+        if channel == "email":
+            for conv_id, message_id in newest.items():
+                conv, message = convs.get(conv_id), messages.get(message_id)
+                author = authors.get(message.author_id) if message and message.author_id else None
+                if conv is not None and conv.contact_id is not None and author is not None:
+                    address = email_reply.person_address(author.external_id)
+                    if address:
+                        addresses[conv.contact_id] = address
+        people = _same_person(contact_ids, addresses, email_accounts)
+        everyone = set().union(*people.values()) if people else set()
+        replied = _ledger_contacts(everyone, period)
+        sent_24h = _auto_replies_since(everyone, now - CAP_WINDOW)
 
         history = 0
         planned: list[tuple[Any, str]] = []  # (conversation row, text)
@@ -752,6 +807,9 @@ class Automation:
                 continue
             author = authors.get(message.author_id) if message.author_id else None
             contact_id = conv.contact_id
+            person = people.get(contact_id, frozenset())
+            guard = "" if author is not None and author.is_self else email_guard(
+                message.meta, author.external_id if author else "", own)
             facts = AutoReplyFacts(
                 now=now,
                 period_key=period,
@@ -759,12 +817,12 @@ class Automation:
                 public=bool(conv.public),
                 message_created_at=message.created_at,
                 first_sync=first_sync,
-                automated_sender=(author is not None and author.is_self)
-                or is_automated_sender(message.meta, author.external_id if author else "", own_address),
-                already_replied=contact_id is not None and contact_id in replied,
-                sent_last_24h=sent_24h.get(contact_id, 0) if contact_id is not None else 0,
+                automated_sender=(author is not None and author.is_self) or bool(guard),
+                already_replied=not replied.isdisjoint(person),
+                sent_last_24h=sum(sent_24h.get(c, 0) for c in person),
                 paused=paused,
                 has_contact=contact_id is not None,
+                guard_reason=guard,
             )
             decision = decide_auto_reply(facts, config)
             if decision.reason == "history at first sync":
@@ -792,11 +850,12 @@ class Automation:
             ))
         if not planned and not skips:
             return set()
-        return self._write_auto_replies(account.id, planned, skips, period, self._reason(schedule, now), now)
+        return self._write_auto_replies(account.id, planned, skips, period, self._reason(schedule, now), now,
+                                        addresses, email_accounts)
 
     def _write_auto_replies(
         self, account_id: int, planned: list[tuple[Any, str]], skips: list[tuple[int | None, str]],
-        period: str, reason: str, now: datetime,
+        period: str, reason: str, now: datetime, addresses: dict[int, str], email_accounts: dict[int, frozenset],
     ) -> set[int]:
         """One transaction: outbox + ledger + Activity rows for the replies, and the skip lines."""
         changed: set[int] = set()
@@ -804,7 +863,10 @@ class Automation:
         n_now = to_micros(now)
         with self.store.write():
             contacts = {conv.contact_id for conv, _text in planned}
-            taken = _ledger_contacts(contacts, period)  # answered by a concurrent ingest since our read
+            # Answered by a concurrent ingest since our read, possibly on another email account whose
+            # identity for this address was created meanwhile: both are read again under the lock.
+            people = _same_person(contacts, addresses, email_accounts)
+            taken = _ledger_contacts(set().union(*people.values()) if people else set(), period)
             used_keys = {
                 r[0] for r in _select_in("SELECT idempotency_key FROM outbox WHERE idempotency_key IN ({})",
                                          {f"auto:{c}:{period}" for c in contacts})
@@ -814,12 +876,13 @@ class Automation:
             ledger: list[tuple] = []
             for conv, text in planned:
                 key = f"auto:{conv.contact_id}:{period}"
-                if conv.contact_id in taken:
+                if not taken.isdisjoint(people[conv.contact_id]):
                     skips.append((conv.id, "no auto-reply: already replied this period"))
                     continue
                 if key in used_keys:
                     continue
                 used_keys.add(key)
+                taken.add(conv.contact_id)
                 cursor.execute(
                     "INSERT INTO outbox (account_id, conversation_id, contact_id, purpose, text, idempotency_key,"
                     " state, attempts, last_error, reason, via, edited_after_snippet, mark_done, created_at,"

@@ -295,6 +295,85 @@ def test_ordinary_email_gets_an_auto_reply(world):
     assert world.sent("mail")[0][0].auto_reply is True
 
 
+@pytest.mark.parametrize(
+    "sender, reply_to, reason",
+    [
+        ("anna@example.org", ["shop@example.com"], "Reply-To is our own address shop@example.com"),
+        ("anna@example.org", ["Sales@Example.com"], "Reply-To is our own address sales@example.com"),  # other account
+        ("anna@example.org", ["help@example.com"], "Reply-To is our own address help@example.com"),  # an alias
+        ("anna@example.org", ["MAILER-DAEMON@mx.example.net"],
+         "Reply-To is an automated mailbox (mailer-daemon@mx.example.net)"),
+        ("anna@example.org", [f"p{i}@list.example" for i in range(500)],
+         "Reply-To names 500 addresses (an automatic reply goes to exactly one)"),
+        ("sales@example.com", [], "automated sender"),  # From: another of the profile's accounts
+    ],
+)
+def test_email_guard_judges_the_address_the_reply_goes_to(world, sender, reply_to, reason):
+    world.account("sales", "email", address="sales@example.com", aliases="help@example.com")
+    world.write("mail", sender, "Question", kind="email", meta={"from": sender, "reply_to": reply_to})
+    world.engine.run_once()
+    assert world.auto_rows() == [] and world.sent("mail") == []
+    assert world.skips() == [f"no auto-reply: {reason}"]
+
+
+def test_auto_reply_to_one_valid_reply_to_address_goes_out(world):
+    world.write("mail", "anna@example.org", "Question", kind="email",
+                meta={"from": "anna@example.org", "reply_to": ["anna.home@example.net"]})
+    world.engine.run_once()
+    assert len(world.sent("mail")) == 1
+
+
+def test_one_address_writing_to_two_email_accounts_gets_one_auto_reply_per_period(world):
+    world.account("sales", "email", address="sales@example.com")
+    world.write("mail", "anna@example.org", "Hello info@", kind="email", meta={"from": "anna@example.org"})
+    world.engine.run_once()
+    world.clock.advance(minutes=5)
+    world.write("sales", " Anna@Example.ORG", "Hello sales@", kind="email", meta={"from": "Anna@Example.ORG"})
+    world.engine.run_once()
+    assert len(world.sent("mail")) == 1 and world.sent("sales") == []
+    assert world.skips() == ["no auto-reply: already replied this period"]
+
+    # A +tag is another mailbox, so another person (merging two real people would cost one a reply).
+    world.write("sales", "anna+shop@example.org", kind="email", meta={"from": "anna+shop@example.org"})
+    world.engine.run_once()
+    assert len(world.sent("sales")) == 1
+
+    # The next closed period earns one more, on whichever account comes first.
+    world.clock.set(berlin(2026, 3, 11, 21, 0))
+    world.write("sales", "anna@example.org", "Still there?", kind="email", meta={"from": "anna@example.org"})
+    world.write("mail", "anna@example.org", "Hello?", kind="email", meta={"from": "anna@example.org"})
+    world.engine.run_once()
+    assert len(world.sent("mail")) + len(world.sent("sales")) == 3
+
+
+def test_two_email_accounts_racing_for_one_address_send_one_auto_reply(world, monkeypatch):
+    # Account B decides first, then account A ingests *and* answers before B writes: B must see A's
+    # identity and ledger row under the write lock, although neither existed when B read its facts.
+    world.account("sales", "email", address="sales@example.com")
+    from socialdesk.core import ingest
+
+    def ingest_one(name: str):
+        account = world.accounts[name]
+        world.write(name, "anna@example.org", kind="email", meta={"from": "anna@example.org"})
+        items, cursor = world.connectors[account.id].fetch(None)
+        return ingest.ingest(world.store, account.id, items, cursor, world.policy(), world.clock.now())
+
+    hook = automation.Automation(world.store, world.settings, world.policy)
+    b_result = ingest_one("sales")
+    original = automation.Automation._write_auto_replies
+
+    def a_wins_meanwhile(self, *args, **kwargs):
+        monkeypatch.setattr(automation.Automation, "_write_auto_replies", original)
+        hook.on_ingest(Account.get_by_id(world.accounts["mail"].id), ingest_one("mail"), world.clock.now())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(automation.Automation, "_write_auto_replies", a_wins_meanwhile)
+    hook.on_ingest(Account.get_by_id(world.accounts["sales"].id), b_result, world.clock.now())
+    rows = world.auto_rows()
+    assert [r.account_id for r in rows] == [world.accounts["mail"].id]
+    assert world.skips() == ["no auto-reply: already replied this period"]
+
+
 def test_history_at_first_sync_never_gets_an_auto_reply(world):
     now = world.clock.now()
     world.write("ig", "ig:old", "an old question", created_at=now - timedelta(days=3))
