@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import queue
 import signal
 import sys
 import threading
@@ -418,30 +419,58 @@ def _browser_login(spec, settings: dict, args) -> list:
             params = _browser_or_paste(flow)
         else:
             print("Paste the code (or the whole address) shown after you allow socialdesk: ", end="", flush=True)
-            params = parse_pasted(_read_line_raw() or "")
+            params = parse_pasted(_next_line() or "")
         return flow.finish(params)
     finally:
         flow.cancel()  # the listener's port is free again, whatever happened
 
 
-def _read_line_raw() -> str | None:
-    """One line from standard input, read from the file descriptor: a reader thread left blocked here
-    holds no lock of sys.stdin that interpreter shutdown would need. None at end of input."""
-    import os
+_STDIN_LINES: "queue.Queue[str | None] | None" = None
 
-    data = b""
-    while not data.endswith(b"\n") and len(data) < 16_384:
-        chunk = os.read(sys.stdin.fileno(), 1)
-        if not chunk:
-            break
-        data += chunk
-    return data.decode("utf-8", "replace") if data else None
+
+def _stdin_lines() -> "queue.Queue[str | None]":
+    """Lines of standard input, read by one daemon thread for the whole command (None at the end).
+
+    One reader for everyone: a pasted answer may race the browser, and the line typed after the
+    browser won (the pick prompt's) must not vanish into a second, forgotten reader. It reads the file
+    descriptor, not sys.stdin: blocked there at exit, it holds no lock interpreter shutdown needs."""
+    global _STDIN_LINES
+    if _STDIN_LINES is None:
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def pump() -> None:
+            import os
+
+            data = b""
+            try:
+                while chunk := os.read(sys.stdin.fileno(), 1):
+                    data += chunk
+                    if chunk == b"\n" or len(data) >= 16_384:
+                        lines.put(data.decode("utf-8", "replace"))
+                        data = b""
+            except (OSError, ValueError):  # no usable standard input
+                pass
+            if data:
+                lines.put(data.decode("utf-8", "replace"))
+            lines.put(None)
+
+        threading.Thread(target=pump, name="stdin-lines", daemon=True).start()
+        _STDIN_LINES = lines
+    return _STDIN_LINES
+
+
+def _next_line() -> str | None:
+    """The next line of standard input, None at its end; Ctrl+C stays responsive while waiting."""
+    lines = _stdin_lines()
+    while True:
+        try:
+            return lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
 
 
 def _browser_or_paste(flow) -> dict:
     """Whichever comes first: the browser reaching the listener, or a line the owner pastes."""
-    import queue
-
     from socialdesk.connectors.oauth import parse_pasted
 
     answers: queue.Queue = queue.Queue()
@@ -452,26 +481,29 @@ def _browser_or_paste(flow) -> dict:
         except Exception as exc:  # noqa: BLE001 - handed to the main thread
             answers.put(("error", exc))
 
-    def from_stdin() -> None:
-        try:
-            line = _read_line_raw()
-        except (OSError, ValueError):
-            return  # no usable standard input: only the browser can answer
-        if line and line.strip():
-            answers.put(("paste", line))
-
     threading.Thread(target=from_browser, name="login-browser", daemon=True).start()
-    threading.Thread(target=from_stdin, name="login-stdin", daemon=True).start()
+    lines = _stdin_lines()
+    stdin_open = True
     while True:
         try:
-            source, value = answers.get(timeout=0.5)  # a timeout keeps Ctrl+C responsive
+            source, value = answers.get(timeout=0.2)  # a timeout keeps Ctrl+C responsive
         except queue.Empty:
-            continue
+            source, value = "", None
         if source == "browser":
             return value
-        if source == "paste":
-            return parse_pasted(value)
-        raise value
+        if source == "error":
+            raise value
+        if not stdin_open:
+            continue
+        try:
+            line = lines.get_nowait()
+        except queue.Empty:
+            continue
+        if line is None:  # end of input: only the browser can answer now
+            lines.put(None)  # and the end stays visible to later readers
+            stdin_open = False
+        elif line.strip():
+            return parse_pasted(line)
 
 
 def _pick(accounts: list, pick: str | None) -> list:
@@ -484,7 +516,8 @@ def _pick(accounts: list, pick: str | None) -> list:
     if not pick:
         if not sys.stdin.isatty():
             raise UsageError("Choose which accounts to add with --pick (numbers from the list, e.g. 1,3, or all).")
-        pick = input("Add which? Numbers separated by commas, or all: ")
+        print("Add which? Numbers separated by commas, or all: ", end="", flush=True)
+        pick = _next_line() or ""
     pick = pick.strip().lower()
     if pick == "all":
         return list(accounts)

@@ -475,3 +475,23 @@ def test_several_accounts_get_names_told_apart():
 
     assert account_names("Shop", [A("Bakery")]) == ["Shop"]
     assert account_names("Shop", [A("Bakery Page"), A("Café/Bar")]) == ["Shop – Bakery Page", "Shop – Café-Bar"]
+
+
+def test_cli_picks_among_the_accounts_of_one_sign_in(monkeypatch, capsys):
+    from socialdesk import cli
+
+    class A:
+        def __init__(self, label):
+            self.label = label
+
+    accounts = [A("Bakery Page"), A("Bakery Instagram"), A("Other Page")]
+    assert cli._pick(accounts, "2,3") == accounts[1:]
+    assert cli._pick(accounts, " all ") == accounts
+    assert "  2. Bakery Instagram" in capsys.readouterr().out
+    for bad in ("4", "0", "two", ","):
+        with pytest.raises(cli.UsageError):
+            cli._pick(accounts, bad)
+    monkeypatch.setattr(cli.sys.stdin, "isatty", lambda: False)
+    with pytest.raises(cli.UsageError, match="--pick"):
+        cli._pick(accounts, None)  # a script must say which; nothing is guessed
+    assert cli._pick(accounts[:1], None) == accounts[:1]  # one account: nothing to pick
