@@ -151,11 +151,16 @@ def seed_demo(core: Core) -> None:
 
 def ui_features(core: Core, tasks) -> tuple:
     """The window's optional parts, each an object with ACTIONS (ui/actions.ActionSpec) and attach(window)."""
+    # Plain imports (not __import__ by name), so PyInstaller's analysis sees and bundles them.
+    from socialdesk.ui.accounts_dialog import AccountsFeature
+    from socialdesk.ui.settings_feature import SettingsFeature
+    from socialdesk.ui.snippet_palette import SnippetsFeature
+
     features: list = []
     # features: one line per UI feature, in menu order
-    features.append(__import__("socialdesk.ui.snippet_palette", fromlist=["x"]).SnippetsFeature(core, tasks))
-    features.append(__import__("socialdesk.ui.accounts_dialog", fromlist=["x"]).AccountsFeature(core, tasks))
-    features.append(__import__("socialdesk.ui.settings_feature", fromlist=["x"]).SettingsFeature(core, tasks))
+    features.append(SnippetsFeature(core, tasks))
+    features.append(AccountsFeature(core, tasks))
+    features.append(SettingsFeature(core, tasks))
     return tuple(features)
 
 
