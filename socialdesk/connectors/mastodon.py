@@ -13,6 +13,27 @@ Decisions:
   return the newest page only and leave gaps). Ids are compared by length, then lexically (they are
   numeric strings too long for some JSON parsers). The cursor is `{"min_id": "<largest id seen>"}`.
   With no cursor yet we take the newest page as history and start from there.
+- Filtered notifications (Mastodon 4.3+). The default notification policy filters private mentions
+  from accounts the owner does not follow (`for_private_mentions: filter`, formerly
+  `filter_private_mentions: true`): they are left out of `/api/v1/notifications`, are not pushed to
+  the stream, and wait as notification requests. For a business every first DM is from a stranger,
+  so every list call sends `include_filtered=true` (added in 4.3.0; older servers ignore unknown
+  parameters; one that refuses the call with a 4xx and accepts it without the parameter is asked
+  without it from then on, for the connector's life).
+  Filtered notifications keep their ids in the same sequence, so `min_id` paging takes them in order;
+  accepting a request (here or in Mastodon's own app) or changing the policy only clears their
+  `filtered` flag, ids unchanged, so nothing is fetched twice, and ingest dedups by status id anyway.
+  Once per account (cursor flag `requests_read`) we also read the pending notification requests
+  (`GET /api/v1/notifications/requests`, 4.3.0; 404 on older servers = nothing to read) and each
+  requester's newest page (`account_id` + `include_filtered`): that catches the DMs that were filtered
+  before this was in place and lie below the watermark.
+- When the owner answers a filtered DM (never for an automatic reply: answering a stranger is the
+  owner's call), the pending request from that account is accepted
+  (`POST /api/v1/notifications/requests/:id/accept`), as Mastodon's own app asks: the customer's
+  later messages then reach the owner's Mastodon app too and stop piling up as a request. Reading
+  needs `read:notifications`, accepting `write:notifications` (now in SCOPES); a login that predates
+  it gets 403 there, and the connector's `notice` asks the owner to log in again. The reply itself is
+  already posted; accepting is best effort.
 - Items: external id = the status id (what a reply needs). `kind` "dm" for direct visibility,
   otherwise "mention"; `public` for public/unlisted only. Conversation grouping: direct messages
   group by their participants ("dm:<accts>", one private conversation per customer or group);
@@ -30,7 +51,9 @@ Decisions:
   mention. The stream is opened *before* the catch-up fetch, so nothing falls between the two.
   Heartbeats (comment lines) keep the connection alive; silence longer than `idle_timeout`, a
   dropped connection or an error reconnects with growing pauses, and after `max_reconnects` failures
-  in a row the stream raises TransientError for the engine to back off.
+  in a row the stream raises TransientError for the engine to back off. Filtered notifications are
+  never pushed to the stream, so a heartbeat also triggers the fetch once `catchup_interval` seconds
+  have passed since the last one.
 - HTML content becomes plain text with `html_to_text` (scripts dropped, entities decoded once). A
   content warning is kept as a first line "CW: ...".
 """
@@ -75,9 +98,14 @@ from socialdesk.connectors.oauth import (
 
 log = logging.getLogger("socialdesk.connectors.mastodon")
 
-SCOPES = "read:accounts read:notifications read:statuses write:statuses"
+SCOPES = "read:accounts read:notifications read:statuses write:notifications write:statuses"
 DEFAULT_INSTANCE = "https://mastodon.social"
 TEXT_LIMIT = 500
+REQUESTS_READ = "requests_read"  # cursor flag: pending notification requests were read once
+NEEDS_WRITE_NOTIFICATIONS = (
+    "Sign in to this Mastodon account again (Accounts → Re-login…) so socialdesk may accept message "
+    "requests from new customers; until then accept them in Mastodon's own app. Their messages still arrive."
+)
 
 
 def newer(a: str, b: str | None) -> bool:
@@ -107,6 +135,7 @@ class MastodonConnector:
         idle_timeout: float = 90.0,
         reconnect_delay: float = 1.0,
         max_reconnects: int = 5,
+        catchup_interval: float = 60.0,
     ):
         self.settings = settings
         self.secrets = secrets
@@ -121,6 +150,9 @@ class MastodonConnector:
         self.idle_timeout = idle_timeout
         self.reconnect_delay = reconnect_delay
         self.max_reconnects = max_reconnects
+        self.catchup_interval = catchup_interval
+        self.notice = ""  # shown on the account by the sync engine (see connectors/base.py)
+        self._include_filtered = True  # False once the server refused the parameter
         self._me: dict[str, Any] | None = None
         self._roots: dict[str, str] = {}
         self._stream_base: str | None = None
@@ -159,6 +191,10 @@ class MastodonConnector:
                         min_id = n["id"]
                 if len(page) < self.page_limit:
                     break
+        cursor_out: dict[str, Any] = {"min_id": min_id}
+        if (cursor or {}).get(REQUESTS_READ) or self._read_requests_backlog(notifications):
+            cursor_out[REQUESTS_READ] = True
+        notifications = list({n["id"]: n for n in notifications}.values())  # backlog may repeat some
         notifications.sort(key=lambda n: (len(n["id"]), n["id"]))
         items = []
         for n in notifications:
@@ -171,10 +207,10 @@ class MastodonConnector:
                 continue
             if item is not None:
                 items.append(item)
-        return items, {"min_id": min_id}
+        return items, cursor_out
 
     def _page(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        page = self._get("/api/v1/notifications", params=params)
+        page = self._notifications_page(params)
         if not isinstance(page, list):
             raise TransientError("Mastodon sent an unexpected notifications list. Will try again.")
         # Ids are strings compared by (length, value); an entry without one cannot be paged past or
@@ -186,6 +222,75 @@ class MastodonConnector:
             else:
                 log.warning("Skipping malformed Mastodon notification %r", n.get("id") if isinstance(n, dict) else n)
         return valid
+
+    def _notifications_page(self, params: dict[str, Any]) -> Any:
+        """One page of /api/v1/notifications, filtered ones included where the server knows how."""
+        if self._include_filtered:
+            try:
+                return self._get("/api/v1/notifications", params={**params, "include_filtered": "true"})
+            except PermanentError:  # a 4xx: is it the parameter? Only if the same call works without it
+                page = self._get("/api/v1/notifications", params=params)
+                log.info("Mastodon refused include_filtered; asking without it from now on")
+                self._include_filtered = False
+                return page
+        return self._get("/api/v1/notifications", params=params)
+
+    def _requests(self) -> list[dict[str, Any]] | None:
+        """Pending notification requests, newest first; None when the server has none (before 4.3)."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": self.page_limit}
+        for _ in range(self.max_pages):
+            try:
+                page = self._get("/api/v1/notifications/requests", params=params)
+            except PermanentError:  # 404 before Mastodon 4.3: there are no requests
+                return found or None
+            if not isinstance(page, list):
+                raise TransientError("Mastodon sent an unexpected list of message requests. Will try again.")
+            # Ids go into a URL path: only plain numeric ids from a dict with an account are used.
+            valid = [r for r in page if isinstance(r, dict) and isinstance(r.get("id"), str)
+                     and r["id"].isdigit() and isinstance(r.get("account"), dict)]
+            found.extend(valid)
+            if len(page) < self.page_limit or not valid:
+                break
+            params = {"limit": self.page_limit, "max_id": min((r["id"] for r in valid), key=lambda i: (len(i), i))}
+        return found
+
+    def _read_requests_backlog(self, notifications: list[dict[str, Any]]) -> bool:
+        """Add the newest page of each pending requester's notifications (filtered ones included).
+        True when done (or nothing to do); False to try again next fetch, the rest still delivered."""
+        try:
+            requests = self._requests()
+            for request in requests or []:
+                account_id = str(request["account"].get("id") or "")
+                if account_id.isdigit():
+                    notifications.extend(self._page(
+                        {"types[]": "mention", "limit": self.page_limit, "account_id": account_id}
+                    ))
+        except AuthError:
+            raise
+        except ConnectorError as exc:
+            log.info("Mastodon message requests could not be read now (%s); trying next time", type(exc).__name__)
+            return False
+        return True
+
+    def _accept_request(self, account_id: str) -> None:
+        """Accept the pending notification request from this account, if there is one (best effort)."""
+        if not account_id:
+            return
+        try:
+            for request in self._requests() or []:
+                if str(request["account"].get("id") or "") == account_id:
+                    url = f"/api/v1/notifications/requests/{request['id']}/accept"
+                    response = self.auth.call(lambda headers, url=url: self.http.request(
+                        "POST", url, headers=headers, ok_statuses=(403, 404),  # 404: accepted or dismissed meanwhile
+                    ))
+                    if response.status_code == 403:  # "outside the authorized scopes": an older login
+                        self.notice = NEEDS_WRITE_NOTIFICATIONS
+                    else:
+                        log.info("Accepted the Mastodon message request of account %s", account_id)
+                    return
+        except ConnectorError as exc:  # the reply is posted; a dead login shows on the next fetch
+            log.info("Mastodon message request not accepted now (%s)", type(exc).__name__)
 
     def _item(self, notification: dict[str, Any]) -> InboundItem | None:
         status = notification.get("status")
@@ -228,6 +333,8 @@ class MastodonConnector:
                 "acct": acct,
                 "mentions": others,
                 "notification_id": str(notification["id"]),
+                # Held back by the owner's notification policy (a stranger's DM): answering accepts it.
+                **({"filtered": True} if notification.get("filtered") is True else {}),
             },
         )
 
@@ -257,7 +364,10 @@ class MastodonConnector:
         body: dict[str, Any] = {"status": text, "visibility": visibility}
         if target.parent_external_id:
             body["in_reply_to_id"] = target.parent_external_id
-        return self._post(body, idempotency_key)
+        result = self._post(body, idempotency_key)
+        if meta.get("filtered") and not target.auto_reply:
+            self._accept_request(str(target.recipient_external_id or ""))
+        return result
 
     def post_status(self, text: str, *, idempotency_key: str) -> OutboundResult:
         return self._post({"status": text, "visibility": "public"}, idempotency_key)
@@ -345,10 +455,13 @@ class MastodonConnector:
                 )
                 reader = LineReader(response, stop_event, self.idle_timeout, "Mastodon")
                 cursor = self._deliver(cursor, on_items)  # catch up once the stream is open
+                last_fetch = time.monotonic()
                 failures = 0
                 for event in _sse_events(reader):
-                    if event == "notification":
+                    # Filtered notifications never ring: fetch on a heartbeat now and then too.
+                    if event == "notification" or time.monotonic() - last_fetch >= self.catchup_interval:
                         cursor = self._deliver(cursor, on_items)
+                        last_fetch = time.monotonic()
                 if stop_event.is_set():
                     return
                 log.info("Mastodon stream closed by the server; reconnecting")
@@ -373,17 +486,22 @@ class MastodonConnector:
 
 
 def _sse_events(lines: Any) -> Any:
-    """Event names of a server-sent event stream (data is not needed: events are a doorbell)."""
+    """Event names of a server-sent event stream (data is not needed: events are a doorbell);
+    HEARTBEAT for a comment line, which the server sends to keep the connection alive."""
     event = ""
     for line in lines:
         if line.startswith(":"):
-            continue  # heartbeat
+            yield HEARTBEAT
+            continue
         if line == "":
             if event:
                 yield event
             event = ""
         elif line.startswith("event:"):
             event = line[6:].strip()
+
+
+HEARTBEAT = ":"
 
 
 class MastodonLogin(AuthCodeLogin):

@@ -11,6 +11,22 @@ returns newest first, `min_id` returns the page immediately after the given id (
 `content` is HTML; `X-RateLimit-Limit/-Remaining/-Reset` (ISO datetime) on every API answer; 401 body
 `{"error": "The access token is invalid"}`; the SSE stream sends `event: notification` + `data: <json>`
 and `:thump`-style heartbeat comment lines.
+
+Notification policy as Mastodon 4.3 has it (app/services/notify_service.rb, NotificationPolicy), with
+Mastodon's defaults: `for_private_mentions: filter` (v1 `filter_private_mentions: true`), the other
+policies `accept` (limited accounts are not modelled). A mention of direct visibility from an account
+we do not follow, that does not answer a direct status of ours mentioning its author (up to 100
+statuses up the thread), and whose author has no accepted request (NotificationPermission), is
+stored with `"filtered": true` (the attribute is present only when true), is not pushed to the stream,
+is left out of `/api/v1/notifications` unless `include_filtered` is truthy, and creates or updates the
+author's notification request (`notifications_count` is a string, as Mastodon serializes it).
+`/api/v1/notifications/requests` (+ `/:id`, `/:id/accept`, `/:id/dismiss`) and `GET /api/v2/notifications/
+policy` exist (the owner changing the policy is `fake.policy[...] = ...`); accepting (scope `write:notifications`, else 403 `{"error": "This action is
+outside the authorized scopes"}`) records the permission, clears `filtered` on that author's
+notifications (same ids) and deletes the request. Changing the policy affects only later notifications.
+`version` below (4, 3) behaves like Mastodon before 4.3: nothing is filtered, `include_filtered` is
+ignored, the requests and policy endpoints answer 404. Tokens carry scopes (`token_scopes`);
+`/oauth/token` refuses a scope the app was not registered with (`invalid_scope`).
 """
 
 from __future__ import annotations
@@ -20,6 +36,7 @@ import hashlib
 import itertools
 import json
 import queue
+import re
 import secrets
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -39,6 +56,13 @@ from socialdesk.connectors.oauth import OOB
 from tests.fakes import FakeServer, HttpFakeHarness, Reply, Request, serve_cli
 
 SELF = {"id": "1", "username": "shop", "acct": "shop", "display_name": "The Shop", "url": "https://x/@shop"}
+ALL_SCOPES = frozenset({"read:accounts", "read:notifications", "read:statuses", "write:notifications",
+                        "write:statuses"})
+# Mastodon 4.3's defaults (GET /api/v2/notifications/policy of a new account).
+DEFAULT_POLICY = {"for_not_following": "accept", "for_not_followers": "accept", "for_new_accounts": "accept",
+                  "for_private_mentions": "filter", "for_limited_accounts": "filter"}
+OUT_OF_SCOPE = {"error": "This action is outside the authorized scopes"}
+_MENTION = re.compile(r"(?<![\w@])@([\w.-]+(?:@[\w.-]+)?)")
 
 
 def _account(acct: str) -> dict[str, Any]:
@@ -58,7 +82,9 @@ class MastodonFake(FakeServer):
         self.heartbeat = heartbeat
         self.ids = itertools.count(100)
         self.tokens: set[str] = {"good-token"}
+        self.token_scopes: dict[str, frozenset[str]] = {"good-token": ALL_SCOPES}
         self.apps: dict[str, str] = {}  # client_id -> client_secret
+        self.app_scopes: dict[str, frozenset[str]] = {}  # client_id -> scopes registered
         self.app_redirects: dict[str, list[str]] = {}  # client_id -> registered redirect URIs
         self.codes: dict[str, tuple[str, str, str]] = {}  # code -> (client_id, code_challenge, redirect_uri)
         self.refuse_loopback = False  # True: registering any redirect but oob fails (422)
@@ -74,6 +100,12 @@ class MastodonFake(FakeServer):
         self.max_characters: int | None = 500
         self.instance_v2 = True  # False: 404 there, as Mastodon 3 and Pleroma answer
         self.instance_v1: dict[str, Any] = {}
+        self.version = (4, 3)  # (4, 2): before notification policies
+        self.policy: dict[str, str] = dict(DEFAULT_POLICY)
+        self.following: set[str] = set()  # accts the shop follows
+        self.permissions: set[str] = set()  # account ids whose request was accepted
+        self.notification_requests: dict[str, dict[str, Any]] = {}  # from-account id -> NotificationRequest
+        self.accounts: dict[str, dict[str, Any]] = {SELF["acct"]: SELF}  # acct -> account, for mentions
 
     # -- programming -----------------------------------------------------------------------------
     def _next_id(self) -> str:
@@ -92,6 +124,7 @@ class MastodonFake(FakeServer):
         """Create a status by `acct` mentioning us and its notification; push it to open streams."""
         with self.lock:
             account = _account(acct)
+            self.accounts[acct] = account
             status_id = self._next_id()
             status = {
                 "id": status_id,
@@ -111,10 +144,62 @@ class MastodonFake(FakeServer):
                 "account": account,
                 "status": status,
             }
+            verdict = self._policy_verdict(type, status, account)
+            if verdict == "drop":
+                return notification  # never stored, as Mastodon drops it
+            if verdict == "filter":
+                notification["filtered"] = True
+                self._update_request(account, status)
             self.notifications.append(notification)
-            for stream in self.streams:
-                stream.put(notification)
+            if verdict != "filter":  # filtered notifications are not pushed to the stream
+                for stream in self.streams:
+                    stream.put(notification)
             return notification
+
+    def follow(self, acct: str) -> None:
+        with self.lock:
+            self.following.add(acct)
+
+    # -- notification policy (Mastodon 4.3 NotifyService::FilterCondition / DropCondition) --------------
+    def _policy_verdict(self, type: str, status: dict[str, Any], sender: dict[str, Any]) -> str:
+        if self.version < (4, 3) or sender["id"] in self.permissions:
+            return "accept"
+        not_following = sender["acct"] not in self.following
+        private_mention = type == "mention" and status["visibility"] == "direct" and not self._answers_us(status, sender)
+        for key, applies in (("for_not_following", not_following),
+                             ("for_private_mentions", not_following and private_mention)):
+            if applies and self.policy.get(key) in ("filter", "drop"):
+                return self.policy[key]
+        return "accept"
+
+    def _answers_us(self, status: dict[str, Any], sender: dict[str, Any]) -> bool:
+        """A reply to a direct status of ours that mentions the sender (up to 100 statuses up)."""
+        parent, depth = status.get("in_reply_to_id"), 0
+        while parent and parent in self.statuses and depth < 100:
+            up = self.statuses[parent]
+            if (up["account"]["id"] == SELF["id"] and up["visibility"] == "direct"
+                    and any(m["id"] == sender["id"] for m in up["mentions"])):
+                return True
+            parent, depth = up.get("in_reply_to_id"), depth + 1
+        return False
+
+    def _update_request(self, sender: dict[str, Any], status: dict[str, Any]) -> None:
+        now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        request = self.notification_requests.get(sender["id"])
+        if request is None:
+            request = {"id": self._next_id(), "created_at": now, "notifications_count": "0", "account": sender}
+            self.notification_requests[sender["id"]] = request
+        request.update(updated_at=now, last_status=status,
+                       notifications_count=str(int(request["notifications_count"]) + 1))
+
+    def accept_request(self, account_id: str) -> None:
+        """What accepting does (AcceptNotificationRequestService + UnfilterNotificationsWorker)."""
+        with self.lock:
+            self.permissions.add(account_id)
+            for notification in self.notifications:
+                if notification["account"]["id"] == account_id:
+                    notification.pop("filtered", None)
+            self.notification_requests.pop(account_id, None)
 
     def approve(self, challenge: str) -> str:
         """What the owner does in the browser: returns the code the oob page would show."""
@@ -166,7 +251,14 @@ class MastodonFake(FakeServer):
                 return Reply(200, {"uri": "fake", **self.instance_v1})
             if req.bearer() not in self.tokens:
                 return Reply(401, {"error": "The access token is invalid"})
+            scopes = self.token_scopes.get(req.bearer() or "", ALL_SCOPES)
             headers = self._rate_headers()
+            if req.path.startswith(("/api/v1/notifications/requests", "/api/v2/notifications/policy")):
+                if self.version < (4, 3):
+                    return Reply(404, {"error": "Record not found"}, headers)
+                if req.path.startswith("/api/v2/"):
+                    return self._policy(headers)
+                return self._notification_requests(req, scopes, headers)
             if req.path == "/api/v1/accounts/verify_credentials":
                 return Reply(200, SELF, headers)
             if req.path == "/api/v1/notifications":
@@ -191,6 +283,7 @@ class MastodonFake(FakeServer):
         client_id, client_secret = secrets.token_hex(8), secrets.token_hex(16)
         self.apps[client_id] = client_secret
         self.app_redirects[client_id] = uris
+        self.app_scopes[client_id] = frozenset((form.get("scopes") or "read").split())
         return Reply(200, {"id": "7", "name": form.get("client_name"), "client_id": client_id,
                            "client_secret": client_secret, "redirect_uri": "\n".join(uris),
                            "redirect_uris": uris})
@@ -238,13 +331,23 @@ class MastodonFake(FakeServer):
         digest = hashlib.sha256(form.get("code_verifier", "").encode()).digest()
         if base64.urlsafe_b64encode(digest).rstrip(b"=").decode() != entry[1]:
             return Reply(400, {"error": "invalid_grant", "error_description": "PKCE verification failed"})
+        asked = frozenset((form.get("scope") or "read").split())
+        if not asked <= self.app_scopes.get(form.get("client_id", ""), frozenset()):
+            return Reply(400, {"error": "invalid_scope", "error_description": "The requested scope is invalid, unknown, or malformed."})
         token = secrets.token_hex(16)
         self.tokens.add(token)
+        self.token_scopes[token] = asked
         return Reply(200, {"access_token": token, "token_type": "Bearer", "scope": form.get("scope"), "created_at": 0})
 
     def _notifications(self, req: Request, headers: dict[str, str]) -> Reply:
         types = req.query.get("types[]")
         items = [n for n in self.notifications if not types or n["type"] in types]
+        # Rails' truthy_param?: anything but false-like values; ignored before 4.3.
+        include_filtered = self.version >= (4, 3) and (req.arg("include_filtered") or "false").lower() not in (
+            "0", "f", "false", "off", "")
+        items = [n for n in items if include_filtered or not n.get("filtered")]
+        if req.arg("account_id"):
+            items = [n for n in items if n["account"]["id"] == req.arg("account_id")]
         limit = min(int(req.arg("limit", "40") or 40), 80)
         key = lambda n: int(n["id"])  # noqa: E731
         if req.arg("max_id"):
@@ -262,6 +365,37 @@ class MastodonFake(FakeServer):
             headers["Link"] = (f'<{base}&max_id={page[-1]["id"]}>; rel="next", '
                                f'<{base}&min_id={page[0]["id"]}>; rel="prev"')
         return Reply(200, page, headers)
+
+    def _notification_requests(self, req: Request, scopes: frozenset[str], headers: dict[str, str]) -> Reply:
+        parts = req.path.removeprefix("/api/v1/notifications/requests").strip("/").split("/")
+        if parts == [""] and req.method == "GET":
+            items = sorted(self.notification_requests.values(), key=lambda r: int(r["id"]), reverse=True)
+            limit = min(int(req.arg("limit", "40") or 40), 80)
+            if req.arg("max_id"):
+                items = [r for r in items if int(r["id"]) < int(req.arg("max_id") or 0)]
+            if req.arg("min_id"):
+                items = [r for r in items if int(r["id"]) > int(req.arg("min_id") or 0)][-limit:]
+            return Reply(200, items[:limit], headers)
+        request = next((r for r in self.notification_requests.values() if r["id"] == parts[0]), None)
+        if request is None:
+            return Reply(404, {"error": "Record not found"}, headers)
+        if len(parts) == 1 and req.method == "GET":
+            return Reply(200, request, headers)
+        if len(parts) == 2 and req.method == "POST" and parts[1] in ("accept", "dismiss"):
+            if "write:notifications" not in scopes and "write" not in scopes:
+                return Reply(403, OUT_OF_SCOPE, headers)
+            if parts[1] == "accept":
+                self.accept_request(request["account"]["id"])
+            else:
+                del self.notification_requests[request["account"]["id"]]
+            return Reply(200, {}, headers)
+        return Reply(404, {"error": "Record not found"}, headers)
+
+    def _policy(self, headers: dict[str, str]) -> Reply:
+        # GET only: tests change `policy` directly, as the owner would in Mastodon's settings.
+        pending = sum(int(r["notifications_count"]) for r in self.notification_requests.values())
+        return Reply(200, {**self.policy, "summary": {"pending_requests_count": len(self.notification_requests),
+                                                      "pending_notifications_count": pending}}, headers)
 
     def _context(self, status_id: str, headers: dict[str, str]) -> Reply:
         status = self.statuses.get(status_id)
@@ -288,9 +422,11 @@ class MastodonFake(FakeServer):
         if reply_to and reply_to not in self.statuses:
             return Reply(404, {"error": "Record not found"}, headers)
         status_id = self._next_id()
+        mentioned = [self.accounts[a] for a in dict.fromkeys(_MENTION.findall(text)) if a in self.accounts]
         status = {"id": status_id, "content": f"<p>{text}</p>", "visibility": form.get("visibility", "public"),
                   "in_reply_to_id": reply_to, "account": SELF, "url": f"https://fake/@shop/{status_id}",
-                  "created_at": datetime.now(timezone.utc).isoformat(), "mentions": []}
+                  "created_at": datetime.now(timezone.utc).isoformat(),
+                  "mentions": [{"id": a["id"], "acct": a["acct"], "username": a["username"]} for a in mentioned]}
         self.statuses[status_id] = status
         self.posted.append({**status, "text": text, "idempotency_key": key})
         if key:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime, timezone
 
 import pytest
 
@@ -72,14 +73,14 @@ def test_mentions_and_dms_become_plain_text_items(fake):
     assert items[1].meta["visibility"] == "direct" and items[1].meta["acct"] == "bob@else.where"
     assert items[1].author.handle == "@bob@else.where"
     assert items[0].created_at.tzinfo is not None
-    assert cursor == {"min_id": items[-1].meta["notification_id"]}
+    assert cursor == {"min_id": items[-1].meta["notification_id"], "requests_read": True}
     assert conn.fetch(cursor) == ([], cursor)
 
 
 def test_min_id_paging_has_no_gaps_and_no_duplicates(fake):
     conn = connector(fake, page_limit=3)
     _, cursor = conn.fetch(None)
-    assert cursor == {"min_id": "0"}
+    assert cursor == {"min_id": "0", "requests_read": True}
     for i in range(10):
         fake.add(f"m{i}")
     items, cursor = conn.fetch(cursor)
@@ -168,7 +169,8 @@ def test_429_500_and_malformed_json(fake):
     with pytest.raises(TransientError, match="malformed"):
         connector(fake).fetch({"min_id": "0"})
     fake.inject(503, b"", path="/notifications", times=1)
-    assert connector(fake).fetch({"min_id": "0"}) == ([], {"min_id": "0"})  # retried once, then fine
+    read = {"min_id": "0", "requests_read": True}
+    assert connector(fake).fetch(read) == ([], read)  # retried once, then fine
 
 
 def test_stream_delivers_live_mentions_reconnects_and_catches_up(fake):
@@ -238,3 +240,158 @@ def test_garbled_payload_fields_do_not_crash_or_lose_the_mention(fake):
 def test_check_learns_the_instance_text_limit(fake, v2, max_characters, v1, expected):
     fake.instance_v2, fake.max_characters, fake.instance_v1 = v2, max_characters, v1
     assert connector(fake).check().text_limit == expected
+
+
+# -- filtered private mentions, Mastodon 4.3+ (issue 12 item 10) -------------------------------------
+
+
+def _dm_target(item, **kwargs) -> ReplyTarget:
+    return ReplyTarget(item.conversation_external_id, item.kind, item.public, parent_external_id=item.external_id,
+                       parent_meta=item.meta, recipient_external_id=item.author.external_id,
+                       recipient_handle=item.author.handle, **kwargs)
+
+
+def test_scopes_cover_reading_and_accepting_message_requests():
+    from socialdesk.connectors.mastodon import SCOPES
+
+    assert {"read:notifications", "write:notifications"} <= set(SCOPES.split())
+
+
+def test_a_strangers_first_dm_arrives_although_mastodon_filters_it(fake):
+    conn = connector(fake)
+    _, cursor = conn.fetch(None)
+    fake.add("hi, do you deliver?", visibility="direct", acct="new@customer.example")
+    # Mastodon's defaults hold it back: not in the plain list, waiting as a request.
+    assert fake.notifications[-1]["filtered"] is True and len(fake.notification_requests) == 1
+    items, cursor = conn.fetch(cursor)
+    assert [(i.kind, i.text, i.meta.get("filtered")) for i in items] == [("dm", "@shop hi, do you deliver?", True)]
+    assert conn.fetch(cursor)[0] == []
+
+
+def test_fake_filters_like_mastodon_only_strangers_private_mentions(fake):
+    fake.follow("friend@else.where")
+    fake.add("friend dm", visibility="direct", acct="friend@else.where")
+    fake.add("public mention from a stranger", acct="stranger@else.where")
+    fake.add("stranger dm", visibility="direct", acct="stranger@else.where")
+    assert [bool(n.get("filtered")) for n in fake.notifications] == [False, False, True]
+
+
+def test_answering_a_filtered_dm_accepts_the_request_and_the_next_dm_is_not_filtered(fake):
+    conn = connector(fake)
+    _, cursor = conn.fetch(None)
+    fake.add("first question", visibility="direct", acct="new@customer.example")
+    items, cursor = conn.fetch(cursor)
+    conn.reply(_dm_target(items[0]), "Yes we do", idempotency_key="k1")
+    assert fake.posted[0]["visibility"] == "direct" and fake.notification_requests == {}
+    assert items[0].author.external_id in fake.permissions and conn.notice == ""
+    fake.add("a new thread, not a reply", visibility="direct", acct="new@customer.example")
+    assert "filtered" not in fake.notifications[-1]
+    items, _ = conn.fetch(cursor)
+    assert [i.text for i in items] == ["@shop a new thread, not a reply"]
+
+
+def test_an_automatic_reply_does_not_accept_a_strangers_request(fake):
+    conn = connector(fake)
+    fake.add("spam?", visibility="direct", acct="maybe@spam.example")
+    items, _ = conn.fetch(None)
+    conn.reply(_dm_target(items[0], auto_reply=True), "We are closed until 9", idempotency_key="a1")
+    assert len(fake.notification_requests) == 1 and fake.permissions == set()
+
+
+def test_a_login_without_write_notifications_still_replies_and_says_what_to_do(fake):
+    from socialdesk.connectors.mastodon import NEEDS_WRITE_NOTIFICATIONS
+
+    fake.token_scopes["good-token"] = frozenset({"read:accounts", "read:notifications", "read:statuses",
+                                                 "write:statuses"})  # a login from before this change
+    conn = connector(fake)
+    fake.add("first question", visibility="direct", acct="new@customer.example")
+    items, _ = conn.fetch(None)
+    assert [i.text for i in items] == ["@shop first question"]  # reading needs no new scope
+    conn.reply(_dm_target(items[0]), "Yes", idempotency_key="k1")
+    assert len(fake.posted) == 1 and len(fake.notification_requests) == 1
+    assert conn.notice == NEEDS_WRITE_NOTIFICATIONS
+
+
+def test_dms_filtered_before_the_upgrade_are_read_from_the_requests_once(fake):
+    fake.add("filtered long ago", visibility="direct", acct="new@customer.example")
+    later = fake.add("a public mention")
+    old_cursor = {"min_id": later["id"]}  # what the old code stored: past the filtered DM
+    conn = connector(fake, page_limit=3)
+    items, cursor = conn.fetch(old_cursor)
+    assert [i.text for i in items] == ["@shop filtered long ago"]
+    assert cursor == {"min_id": later["id"], "requests_read": True}
+    before = fake.paths().count("/api/v1/notifications/requests")
+    assert conn.fetch(cursor) == ([], cursor)
+    assert fake.paths().count("/api/v1/notifications/requests") == before  # once only
+
+
+def test_mastodon_before_4_3_has_no_requests_and_nothing_breaks(fake):
+    fake.version = (4, 2)
+    fake.add("dm", visibility="direct", acct="new@customer.example")
+    conn = connector(fake)
+    items, cursor = conn.fetch(None)
+    assert [i.text for i in items] == ["@shop dm"] and cursor["requests_read"] is True
+    assert "filtered" not in items[0].meta
+    conn.reply(_dm_target(items[0]), "Hello", idempotency_key="k1")
+    assert len(fake.posted) == 1 and conn.notice == ""
+
+
+def test_a_server_that_refuses_include_filtered_is_asked_without_it(fake):
+    fake.add("hello")
+    fake.inject(422, {"error": "Validation failed: unknown parameter"}, path="/api/v1/notifications", times=1)
+    conn = connector(fake)
+    items, cursor = conn.fetch({"min_id": "0", "requests_read": True})
+    assert [i.text for i in items] == ["@shop hello"]
+    fake.add("again")
+    conn.fetch(cursor)
+    asked = [r.arg("include_filtered") for r in fake.requests if r.path == "/api/v1/notifications"]
+    assert asked == ["true", None, None]
+
+
+def test_stream_catches_filtered_dms_that_are_never_pushed(fake):
+    conn = connector(fake, reconnect_delay=0.05, catchup_interval=0)
+    batches: list = []
+    stop = threading.Event()
+    thread = threading.Thread(target=conn.stream, args=({"min_id": "0", "requests_read": True},
+                                                        lambda i, c: batches.append(i), stop))
+    thread.start()
+    try:
+        assert wait_until(lambda: len(fake.streams) == 1)
+        fake.add("first dm", visibility="direct", acct="new@customer.example")
+        assert wait_until(lambda: any(batch for batch in batches))
+        assert [i.text for batch in batches for i in batch] == ["@shop first dm"]
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+    assert not thread.is_alive()
+
+
+def test_no_duplicate_when_the_owner_accepts_in_mastodon_or_changes_the_policy(store, fake):
+    from socialdesk.core import queue
+    from socialdesk.core.clock import ManualClock
+    from socialdesk.core.hours import Schedule
+    from socialdesk.core.store import Account, Message
+    from socialdesk.core.sync import SyncEngine
+    from socialdesk.core.targets import TargetConfig
+
+    policy = queue.Policy(TargetConfig.default(), Schedule.always_open("UTC"))
+    engine = SyncEngine(store, lambda account: connector(fake), ManualClock(datetime.now(timezone.utc)),
+                        lambda: policy)
+    with store.write():
+        account = Account.create(kind="mastodon", name="masto", settings={"instance": fake.url},
+                                 created_at=datetime.now(timezone.utc))
+    fake.add("first question", visibility="direct", acct="new@customer.example")
+    engine.sync_account(account.id)
+    assert [m.text for m in Message.select()] == ["@shop first question"]
+    # The owner accepts the request in Mastodon's app and turns filtering off.
+    fake.accept_request(fake.notifications[-1]["account"]["id"])
+    fake.policy["for_private_mentions"] = "accept"
+    engine.sync_account(account.id)
+    # Even a cursor that reads everything again (no watermark, requests not read) stores nothing twice.
+    with store.write():
+        Account.update(cursor=None).where(Account.id == account.id).execute()
+    engine.sync_account(account.id)
+    fake.add("second question", visibility="direct", acct="new@customer.example")
+    engine.sync_account(account.id)
+    assert sorted(m.text for m in Message.select()) == ["@shop first question", "@shop second question"]
+    assert Account.get_by_id(account.id).state == "ok"
