@@ -1,17 +1,37 @@
-"""Icons drawn in code: channel badges, target-state marks and the tray badge.
+"""Icons: the app mark (window, tray, notifications), channel badges and target-state marks.
 
-Decisions: painting with QPainter keeps the app free of image assets that must be kept in sync with
-the list of platforms, scales crisply at any DPI, and lets the tray icon carry a live number. Every
-state has a distinct *shape* as well as a colour (never colour alone): a clock for due soon, an
-exclamation mark in a triangle for overdue, a check for done.
+Decisions:
+- The app mark is the one image asset: resources/icons/socialdesk.svg. The window icon and the tray
+  icons are rendered from it at each standard size (crisp at 16 and 32 px, whose grid the SVG follows);
+  packaging/build.py exports the same renderings as the hicolor PNGs, so every place shows one mark.
+- The tray derives from the mark: nothing awaiting shows the mark itself; a count replaces the bubble's
+  lines; anything overdue turns the icon into a red warning triangle holding the count (rounded and
+  shaded like the tile). A live number is why the tray is painted, not a fixed file.
+- Channel badges and state marks are painted with QPainter: no assets to keep in sync with the list of
+  platforms, crisp at any DPI. Every state has a distinct *shape* as well as a colour (never colour
+  alone): a clock for due soon, an exclamation mark in a triangle for overdue, a check for done.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import resources
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+from PySide6.QtCore import QByteArray, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QIcon,
+    QImage,
+    QLinearGradient,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QPolygonF,
+)
+from PySide6.QtSvg import QSvgRenderer
 
 CHANNELS = {
     # channel: (label shown to the owner, badge colour, badge letter)
@@ -92,24 +112,105 @@ def state_icon(state: str, size: int = 16) -> QIcon:
     return QIcon(pm)
 
 
-def tray_icon(count: int, warning: bool, size: int = 64) -> QIcon:
-    """The app mark with the number awaiting; a red triangle variant when anything is overdue."""
-    pm = _pixmap(size)
-    p = QPainter(pm)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    p.setPen(Qt.PenStyle.NoPen)
-    p.setBrush(QColor("#c62828" if warning else "#2f5d8a"))
-    if warning:
-        p.drawPolygon(QPolygonF([QPointF(size / 2, 2), QPointF(size - 2, size - 4), QPointF(2, size - 4)]))
-    else:
-        p.drawRoundedRect(QRectF(2, 2, size - 4, size - 4), size * 0.22, size * 0.22)
-    text = "" if count <= 0 else (str(count) if count < 100 else "99+")
+# The sizes desktops ask for (freedesktop hicolor: 16-512); the tray uses the small ones.
+APP_ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+TRAY_ICON_SIZES = (16, 22, 24, 32, 48, 64)
+_MARK_UNITS = 256.0  # the SVG's viewBox edge
+_BUBBLE_INK = "#2f5d8a"
+_ALERT = ("#d84040", "#a31f1f")  # the warning triangle's gradient, top to bottom
+
+
+@lru_cache(maxsize=1)
+def _mark() -> QSvgRenderer:
+    data = resources.files("socialdesk").joinpath("resources", "icons", "socialdesk.svg").read_bytes()
+    renderer = QSvgRenderer(QByteArray(data))
+    if not renderer.isValid():
+        raise RuntimeError("socialdesk.svg could not be read")
+    return renderer
+
+
+def _image(size: int) -> QImage:
+    image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    return image
+
+
+def _render_parts(p: QPainter, size: int, parts: tuple[str, ...]) -> None:
+    """Paint the mark's elements `parts` (SVG ids) where they sit in the whole mark at `size` px."""
+    renderer, scale = _mark(), size / _MARK_UNITS
+    for part in parts:
+        box = renderer.boundsOnElement(part)
+        renderer.render(p, part, QRectF(box.x() * scale, box.y() * scale, box.width() * scale, box.height() * scale))
+
+
+def app_image(size: int) -> QImage:
+    """The app mark at `size` px (also what packaging/build.py writes as the hicolor PNGs)."""
+    image = _image(size)
+    p = QPainter(image)
+    _mark().render(p, QRectF(0, 0, size, size))
+    p.end()
+    return image
+
+
+@lru_cache(maxsize=1)
+def app_icon() -> QIcon:
+    icon = QIcon()
+    for size in APP_ICON_SIZES:
+        icon.addPixmap(QPixmap.fromImage(app_image(size)))
+    return icon
+
+
+def _draw_count(p: QPainter, text: str, box: QRectF, colour: str) -> None:
+    """`text` in bold, as large as fits `box`, centred in it."""
     font = QFont()
     font.setBold(True)
-    font.setPixelSize(int(size * (0.46 if len(text) < 3 else 0.34)))
+    pixel = max(4, int(box.height()))
+    while pixel > 4:
+        font.setPixelSize(pixel)
+        metrics = QFontMetricsF(font)
+        if metrics.horizontalAdvance(text) <= box.width() and metrics.capHeight() <= box.height() * 0.8:
+            break
+        pixel -= 1
+    font.setPixelSize(pixel)
     p.setFont(font)
-    p.setPen(QColor("white"))
-    rect = QRectF(0, size * 0.12, size, size * 0.8) if warning else QRectF(0, 0, size, size)
-    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, text or "✓")
+    p.setPen(QColor(colour))
+    # Centre the digits' cap height, not the line box (which leaves room for descenders digits lack).
+    cap = QFontMetricsF(font).capHeight()
+    width = QFontMetricsF(font).horizontalAdvance(text)
+    p.drawText(QPointF(box.center().x() - width / 2, box.center().y() + cap / 2), text)
+
+
+def _tray_image(text: str, warning: bool, size: int) -> QImage:
+    image = _image(size)
+    p = QPainter(image)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    u = size / _MARK_UNITS  # one SVG unit in pixels
+    if warning:
+        # The whole icon becomes a red warning triangle (rounded like the tile, same gradient style):
+        # the shape changes, not only the colour, and the count gets the room a badge would not have.
+        gradient = QLinearGradient(0, 0, 0, size)
+        gradient.setColorAt(0, QColor(_ALERT[0]))
+        gradient.setColorAt(1, QColor(_ALERT[1]))
+        triangle = QPolygonF([QPointF(128 * u, 24 * u), QPointF(240 * u, 232 * u), QPointF(16 * u, 232 * u)])
+        p.setPen(QPen(gradient, 24 * u, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+        p.setBrush(gradient)
+        p.drawPolygon(triangle)
+        _draw_count(p, text or "!", QRectF(64 * u, 112 * u, 128 * u, 104 * u), "white")
+    else:
+        _render_parts(p, size, ("tile", "bubble"))
+        _draw_count(p, text, QRectF(56 * u, 56 * u, 144 * u, 112 * u), _BUBBLE_INK)
     p.end()
-    return QIcon(pm)
+    return image
+
+
+def tray_icon(count: int, warning: bool) -> QIcon:
+    """Nothing awaiting: the app mark. Otherwise the number awaiting in the mark's bubble, or, when
+    anything is overdue, in a red warning triangle (shape and colour both change)."""
+    if count <= 0 and not warning:
+        return app_icon()
+    text = "" if count <= 0 else (str(count) if count < 100 else "99+")
+    icon = QIcon()
+    for size in TRAY_ICON_SIZES:
+        icon.addPixmap(QPixmap.fromImage(_tray_image(text, warning, size)))
+    return icon
