@@ -10,6 +10,8 @@ Decisions:
   move on). The outbound message appears in the thread at once with its state; if sending fails for
   good, the conversation's waiting time is recomputed from the messages and it returns to the queue.
 - Auto-replies and status posts acknowledge but never count as a response (DESIGN.md targets).
+- Sending runs per account (`flush(..., account_id=...)`, `due_account_ids`): the sync engine gives
+  every account its own worker, so a send that hangs holds only its own account's rows.
 - Retries: TransientError backs off exponentially with jitter (30 s .. 30 min, 8 attempts, then failed);
   RateLimited waits until the platform's retry time; AuthError leaves the row pending for after re-login;
   PermanentError fails the row with the platform's reason.
@@ -229,13 +231,18 @@ def cancel(store: Store, outbox_id: int, policy: "queue.Policy", now: datetime) 
             _reopen_after_unsent(row.conversation_id, policy, now)
 
 
-def pending_rows(now: datetime, limit: int = 50) -> list[Outbox]:
-    return list(
-        Outbox.select()
-        .where((Outbox.state == "pending") & (Outbox.next_attempt_at <= now))
-        .order_by(Outbox.created_at, Outbox.id)
-        .limit(limit)
-    )
+def _due(now: datetime, account_id: int | None = None):  # type: ignore[no-untyped-def]
+    due = (Outbox.state == "pending") & (Outbox.next_attempt_at <= now)
+    return due if account_id is None else due & (Outbox.account == account_id)
+
+
+def pending_rows(now: datetime, limit: int = 50, account_id: int | None = None) -> list[Outbox]:
+    return list(Outbox.select().where(_due(now, account_id)).order_by(Outbox.created_at, Outbox.id).limit(limit))
+
+
+def due_account_ids(now: datetime) -> list[int]:
+    """Accounts with something to send now."""
+    return [row.account_id for row in Outbox.select(Outbox.account).where(_due(now)).distinct()]
 
 
 def reply_target(conv: Conversation, *, auto_reply: bool = False) -> ReplyTarget:
@@ -269,11 +276,13 @@ def flush(
     *,
     limit: int = 50,
     rng: random.Random | None = None,
+    account_id: int | None = None,
 ) -> FlushReport:
-    """Send what is due. `connector_for(account_id)` returns None for accounts that cannot send now."""
+    """Send what is due (of one account, when given). `connector_for(account_id)` returns None for
+    accounts that cannot send now."""
     rng = rng or random.Random()
     sent, failed, retrying, changed = [], [], [], set()
-    for row in pending_rows(now, limit):
+    for row in pending_rows(now, limit, account_id):
         connector = connector_for(row.account_id)
         if connector is None:
             continue

@@ -7,9 +7,26 @@ Decisions:
   with jitter on TransientError (15 s doubling to 15 min), RateLimited honoured to the second, AuthError
   marks the account `auth_error` and stops polling it until the owner re-logs in (`reset_account`).
   One account's trouble never stops the others.
-- Accounts whose connector can stream (IMAP IDLE, SSE, long polling) get a dedicated thread that does a
-  fetch pass (catch-up) and then streams; after any error it backs off, fetches again, and resumes.
-- Fetches run on a small thread pool (network in parallel); writes go through `Store.write()` (one lane).
+- One worker per account (issue 13 item 6): in the background run every enabled account has one
+  thread that does all its network work serially, sends first (the owner is waiting), then its fetch
+  or its stream. A scheduler thread, which never touches the network, asks the workers to fetch when
+  their account is due and to send when it has outbox rows due (on `poke`, at once). So a hung or slow
+  send or fetch holds up only its own account: before, every send of every account was flushed one
+  after another on the scheduler's thread, and a healthy account's reply waited 175 s behind a slow
+  account's send. The connector therefore has one user at a time (the account's lock, also taken by
+  the synchronous calls below), which also keeps token refreshes from racing. `run_once`, `tick` and `flush_outbox` (the `sync --once` CLI,
+  `reply` and tests) run the same per-account work, every account on its own thread, and return when
+  all are done. Every network operation itself ends at its deadline (connectors/deadline.py: HTTP
+  60 s, IMAP/SMTP 120 s plus download time), so a worker is never stuck for good either.
+- A streaming connector (IMAP IDLE, SSE, long polling) streams on its worker: a catch-up fetch, then
+  stream() until it ends. A send makes the stream give way (its stop event is set): the worker sends,
+  then catches up and streams again; after an error the account backs off like a failed fetch.
+- What belongs to the account outlives its connector (`_AccountState`): the failure count behind the
+  backoff and the rate-limit windows. A connector is rebuilt after every TransientError and every
+  settings change; before, that threw the platform's "0 requests left until T" away and the next call
+  was spent on a 429. The engine hands each connector it builds the account's dict as its
+  `http.limits` (connectors/http.py).
+- Writes go through `Store.write()` (one lane), whatever thread they come from.
 - Everything time-related takes the injected clock, so `run_once` is deterministic in tests.
 - The optional connector members `after_stored(cursor)` (after each commit of items + cursor) and
   `notice` (the account's note while its state is "ok") are honoured as connectors/base.py describes.
@@ -20,10 +37,12 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable, Iterator
 
 from socialdesk.connectors.base import (
     AuthError,
@@ -46,6 +65,7 @@ FALLBACK_POLL_SECONDS = 60
 BACKOFF_BASE_S = 15
 BACKOFF_MAX_S = 900
 TICK_SECONDS = 5
+MAX_PARALLEL_ACCOUNTS = 16  # threads of one `run_once`/`flush_outbox` (every account in parallel)
 
 
 @dataclass
@@ -71,6 +91,121 @@ IngestHook = Callable[[Account, "ingest_mod.IngestResult", datetime], set[int]]
 TickHook = Callable[[datetime], set[int]]
 
 
+class _AccountState:
+    """What the engine keeps about one account across connectors (a connector is rebuilt after a
+    network error, a settings change or a re-login; this is not)."""
+
+    def __init__(self) -> None:
+        self.failures = 0  # consecutive transient failures: the backoff exponent
+        # The platform's rate-limit windows as connectors/http.py's Http records them ("read" and
+        # "write" buckets); every connector built for the account shares this one dict.
+        self.rate_limits: dict[str, Any] = {}
+        # Held for each piece of network work of the account: its connector has one user at a time.
+        self.lock = threading.RLock()
+        self.worker: _Worker | None = None
+
+
+class _Worker:
+    """The one thread that does an account's network work, one thing at a time: sends first (the
+    owner is waiting), then the fetch or the stream. A stream gives way to a send: the send sets the
+    stream's stop event, the worker sends and goes back to streaming (catch-up fetch first)."""
+
+    def __init__(self, engine: "SyncEngine", account_id: int):
+        self.engine = engine
+        self.account_id = account_id
+        self._cond = threading.Condition()
+        self._send = self._fetch = self._resume = self._retired = False
+        self.stream_stop = threading.Event()  # the stop event the running stream() watches
+        self.thread = threading.Thread(target=self._run, name=f"sync-account-{account_id}", daemon=True)
+
+    def request(self, *, fetch: bool = False, send: bool = False) -> None:
+        with self._cond:
+            self._fetch = self._fetch or fetch
+            self._send = self._send or send
+            if send:
+                self.stream_stop.set()
+            self._cond.notify()
+
+    def interrupt(self) -> None:
+        """End a running stream; the worker streams again afterwards (with a fresh connector)."""
+        with self._cond:
+            self.stream_stop.set()
+
+    def retire(self) -> None:
+        with self._cond:
+            self._retired = True
+            self.stream_stop.set()
+            self._cond.notify()
+
+    @property
+    def finished(self) -> bool:
+        return self._retired or self.engine._stop.is_set()
+
+    def _run(self) -> None:
+        engine = self.engine
+        while True:
+            with self._cond:
+                while not (self._send or self._fetch or self._resume or self.finished):
+                    self._cond.wait()
+                if self.finished:
+                    return
+                send, fetch, resume = self._send, self._fetch, self._resume
+                self._send = self._fetch = self._resume = False
+                # Cleared under the lock: a send requested from now on stops the stream we start.
+                self.stream_stop.clear()
+            try:
+                if send:
+                    engine._emit(engine.flush_account(self.account_id))
+                if fetch or resume:
+                    self._fetch_or_stream(resume)
+            except Exception:  # a bug here must not end the account's worker
+                log.exception("sync worker of account %s failed", self.account_id)
+
+    def _fetch_or_stream(self, resume: bool) -> None:
+        engine, account_id = self.engine, self.account_id
+        account = Account.get_or_none(Account.id == account_id)
+        if account is None or not account.enabled or account.state == "auth_error":
+            return
+        if not resume and account.next_sync_at is not None and account.next_sync_at > engine.clock.now():
+            return  # asked while the previous fetch ran; that fetch answered it
+        with engine._account_lock(account_id):
+            connector = engine.connector(account_id)
+            if connector is None:
+                engine._emit(ChangeSet(accounts={account_id}))
+            elif "stream" in getattr(connector, "capabilities", ()):
+                self._stream()
+            else:
+                engine._emit(engine.sync_account(account_id))
+
+    def _stream(self) -> None:
+        """Catch up with a fetch, then stream; on error the account backs off (the scheduler asks
+        again when it is due); when interrupted, stream again after the other work."""
+        engine, account_id = self.engine, self.account_id
+        while not self.stream_stop.is_set():
+            engine._emit(engine.sync_account(account_id))
+            account = Account.get_or_none(Account.id == account_id)
+            if account is None or not account.enabled or account.state != "ok":
+                return
+            connector = engine.connector(account_id)
+            if connector is None:
+                return
+            try:
+                connector.stream(account.cursor, lambda items, cursor, live=connector: engine._emit(
+                    engine._ingest(account_id, items, cursor, live)), self.stream_stop)
+            except ConnectorError as exc:
+                engine._record_error(Account.get_by_id(account_id), exc)
+                engine._emit(ChangeSet(accounts={account_id}))
+                return
+            except Exception as exc:
+                log.exception("stream of account %s crashed", account_id)
+                engine._record_error(
+                    Account.get_by_id(account_id), TransientError(f"Internal error: {type(exc).__name__}")
+                )
+                return
+        with self._cond:
+            self._resume = not self.finished
+
+
 class SyncEngine:
     def __init__(
         self,
@@ -83,7 +218,6 @@ class SyncEngine:
         ingest_hooks: list[IngestHook] | None = None,
         tick_hooks: list[TickHook] | None = None,
         rng: random.Random | None = None,
-        max_workers: int = 4,
     ):
         self.store = store
         self.make_connector = make_connector
@@ -94,17 +228,34 @@ class SyncEngine:
         self.tick_hooks = list(tick_hooks or [])
         self.rng = rng or random.Random()
         self._connectors: dict[int, Connector] = {}
-        self._failures: dict[int, int] = {}
+        self._accounts: dict[int, _AccountState] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._wake = threading.Event()
-        self._running: set[int] = set()
-        self._streams: dict[int, threading.Thread] = {}
-        self._threads: list[threading.Thread] = []
-        self._pool: ThreadPoolExecutor | None = None
-        self._max_workers = max_workers
+        self._scheduler_thread: threading.Thread | None = None
 
-    # --- connectors -------------------------------------------------------------------------------
+    # --- accounts and connectors ------------------------------------------------------------------
+
+    def _state(self, account_id: int) -> _AccountState:
+        with self._lock:
+            state = self._accounts.get(account_id)
+            if state is None:
+                state = self._accounts[account_id] = _AccountState()
+            return state
+
+    @contextmanager
+    def _account_lock(self, account_id: int) -> Iterator[_AccountState]:
+        """Hold the account's lock (one user of its connector at a time). A caller outside the
+        worker that finds it streaming makes the stream give way."""
+        state = self._state(account_id)
+        if not state.lock.acquire(blocking=False):
+            if state.worker is not None:
+                state.worker.interrupt()
+            state.lock.acquire()
+        try:
+            yield state
+        finally:
+            state.lock.release()
 
     def connector(self, account_id: int) -> Connector | None:
         """The live connector for an account, or None if it cannot be used now (disabled, auth)."""
@@ -114,7 +265,7 @@ class SyncEngine:
                 return None
             if account_id not in self._connectors:
                 try:
-                    self._connectors[account_id] = self.make_connector(account)
+                    connector = self.make_connector(account)
                 except ConnectorError as exc:
                     self._set_state(account, "error", str(exc))
                     return None
@@ -123,12 +274,21 @@ class SyncEngine:
                     self._set_state(account, "error", f"Cannot start this account: {type(exc).__name__}: {exc}",
                                     next_in=self._interval(account) * 5)
                     return None
+                # The account's rate-limit memory outlives the connector (see the module docstring).
+                http = getattr(connector, "http", None)
+                if isinstance(getattr(http, "limits", None), dict):
+                    http.limits = self._state(account_id).rate_limits  # type: ignore[union-attr]
+                self._connectors[account_id] = connector
             return self._connectors[account_id]
 
     def invalidate(self, account_id: int) -> None:
-        """Settings or credentials changed: build the connector afresh next time."""
+        """Settings or credentials changed: build the connector afresh next time (a running stream
+        ends and starts again with the new one)."""
         with self._lock:
             old = self._connectors.pop(account_id, None)
+            worker = self._state(account_id).worker
+        if worker is not None:
+            worker.interrupt()
         if old is not None:
             _close_quietly(old)
 
@@ -137,7 +297,7 @@ class SyncEngine:
         self.invalidate(account_id)
         with self.store.write():
             Account.update(state="new", last_error="", next_sync_at=None).where(Account.id == account_id).execute()
-        self._failures.pop(account_id, None)
+        self._state(account_id).failures = 0
         self._wake.set()
 
     # --- one pass ---------------------------------------------------------------------------------
@@ -148,21 +308,22 @@ class SyncEngine:
         account = Account.get_or_none(Account.id == account_id)
         if account is None or not account.enabled or account.state == "auth_error":
             return change
-        connector = self.connector(account_id)
-        if connector is None:
-            change.accounts.add(account_id)
-            return change
-        try:
-            items, cursor = connector.fetch(account.cursor)
-            change.merge(self._ingest(account_id, items, cursor, connector))
-            self._failures.pop(account_id, None)
-            notice = getattr(connector, "notice", "")
-            self._set_state(account, "ok", notice if isinstance(notice, str) else "", next_in=self._interval(account))
-        except ConnectorError as exc:
-            self._record_error(account, exc)
-        except Exception as exc:  # a connector bug must not stop the other accounts
-            log.exception("connector %s crashed", account.name)
-            self._record_error(account, TransientError(f"Internal error in the connector: {type(exc).__name__}"))
+        with self._account_lock(account_id) as state:
+            connector = self.connector(account_id)
+            if connector is None:
+                change.accounts.add(account_id)
+                return change
+            try:
+                items, cursor = connector.fetch(account.cursor)
+                change.merge(self._ingest(account_id, items, cursor, connector))
+                state.failures = 0
+                notice = getattr(connector, "notice", "")
+                self._set_state(account, "ok", notice if isinstance(notice, str) else "", next_in=self._interval(account))
+            except ConnectorError as exc:
+                self._record_error(account, exc)
+            except Exception as exc:  # a connector bug must not stop the other accounts
+                log.exception("connector %s crashed", account.name)
+                self._record_error(account, TransientError(f"Internal error in the connector: {type(exc).__name__}"))
         change.accounts.add(account_id)
         return change
 
@@ -188,29 +349,61 @@ class SyncEngine:
         return change
 
     def tick(self) -> ChangeSet:
-        """Time-driven work: wake snoozes, automation schedule, outbox flush."""
+        """Time-driven work: wake snoozes, automation schedule, then send what is due (every account
+        on its own thread; returns when all are done)."""
+        change = self._time_work()
+        change.merge(self.flush_outbox())
+        return change
+
+    def _time_work(self) -> ChangeSet:
         now = self.clock.now()
-        policy = self.policy()
         change = ChangeSet()
-        change.conversation_ids |= set(queue.wake_snoozed(self.store, policy, now))
+        change.conversation_ids |= set(queue.wake_snoozed(self.store, self.policy(), now))
         for hook in self.tick_hooks:
             try:
                 change.conversation_ids |= hook(now) or set()
             except Exception:
                 log.exception("tick hook failed")
-        change.merge(self.flush_outbox())
         return change
 
     def flush_outbox(self) -> ChangeSet:
-        report = outbox.flush(self.store, self.connector, self.policy(), self.clock.now(), rng=self.rng)
+        """Send what is due now, every account on its own thread; returns when all are done."""
+        return self._each(outbox.due_account_ids(self.clock.now()), self.flush_account)
+
+    def flush_account(self, account_id: int) -> ChangeSet:
+        """Send what is due for one account (holding the account's lock)."""
+        with self._account_lock(account_id):
+            report = outbox.flush(
+                self.store, self.connector, self.policy(), self.clock.now(), rng=self.rng, account_id=account_id
+            )
         return ChangeSet(set(report.changed_conversation_ids), outbox=bool(report.sent or report.failed or report.retrying))
 
     def run_once(self) -> ChangeSet:
-        """`socialdesk sync --once`: every enabled account once, then automation and the outbox."""
-        change = ChangeSet()
-        for account in Account.select().where(Account.enabled == True):  # noqa: E712
-            change.merge(self.sync_account(account.id))
+        """`socialdesk sync --once`: the time-driven work first (automation retires what is too late to
+        send), then every enabled account fetches and sends on its own thread (in parallel, so a slow
+        account delays no other), then the time-driven work again and what it queued."""
+        change = self._time_work()
+        ids = [a.id for a in Account.select(Account.id).where(Account.enabled == True)]  # noqa: E712
+        change.merge(self._each(ids, self._account_pass))
         change.merge(self.tick())
+        return change
+
+    def _account_pass(self, account_id: int) -> ChangeSet:
+        change = self.sync_account(account_id)
+        change.merge(self.flush_account(account_id))  # what was due, and the auto-replies just queued
+        return change
+
+    def _each(self, account_ids: list[int], work: Callable[[int], ChangeSet]) -> ChangeSet:
+        """`work` for every account, each on its own thread, merged. One account runs inline."""
+        change = ChangeSet()
+        if len(account_ids) <= 1:
+            for account_id in account_ids:
+                change.merge(work(account_id))
+            return change
+        with ThreadPoolExecutor(max_workers=min(len(account_ids), MAX_PARALLEL_ACCOUNTS),
+                                thread_name_prefix="sync-once") as pool:
+            for part in pool.map(work, account_ids):
+                change.merge(part)
         return change
 
     def recover(self) -> ChangeSet:
@@ -225,96 +418,80 @@ class SyncEngine:
 
     def start(self) -> None:
         self._stop.clear()
-        self._pool = ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="sync")
-        thread = threading.Thread(target=self._scheduler, name="sync-scheduler", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self._scheduler_thread = threading.Thread(target=self._scheduler, name="sync-scheduler", daemon=True)
+        self._scheduler_thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the scheduler and the workers. A worker still inside a network call is not waited for
+        beyond `timeout` (its operation ends at its deadline; the thread is a daemon)."""
         self._stop.set()
         self._wake.set()
-        for thread in self._threads + list(self._streams.values()):
-            thread.join(timeout)
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
+            workers = [s.worker for s in self._accounts.values() if s.worker is not None]
+        for worker in workers:
+            worker.retire()
+        until = time.monotonic() + timeout
+        threads = ([self._scheduler_thread] if self._scheduler_thread else []) + [w.thread for w in workers]
+        for thread in threads:
+            if thread.ident is not None:
+                thread.join(max(0.0, until - time.monotonic()))
+        with self._lock:
+            for state in self._accounts.values():
+                state.worker = None
             for connector in self._connectors.values():
                 _close_quietly(connector)
             self._connectors.clear()
 
+    @property
+    def _threads(self) -> list[threading.Thread]:
+        """The engine's live threads (scheduler and workers), for tests and diagnostics."""
+        with self._lock:
+            workers = [s.worker.thread for s in self._accounts.values() if s.worker is not None]
+        return [t for t in [self._scheduler_thread, *workers] if t is not None and t.is_alive()]
+
     def poke(self) -> None:
-        """Something was queued (a reply): flush and poll without waiting for the next tick."""
+        """Something was queued (a reply): send and poll without waiting for the next tick."""
         self._wake.set()
 
     def _scheduler(self) -> None:
+        """The clock of the background run: gives every enabled account a worker, asks it to fetch when
+        the account is due and to send when it has rows due, and runs the time-driven work. It never
+        touches the network itself, so nothing an account does can hold it up."""
         last_tick = None
         while not self._stop.is_set():
             now = self.clock.now()
             try:
-                for account in Account.select().where(Account.enabled == True):  # noqa: E712
-                    self._maybe_start(account, now)
+                accounts = list(Account.select().where(Account.enabled == True))  # noqa: E712
+                workers = self._staff({a.id for a in accounts})
+                for account in accounts:
+                    if account.state != "auth_error" and (account.next_sync_at is None or account.next_sync_at <= now):
+                        workers[account.id].request(fetch=True)
                 if self._wake.is_set() or last_tick is None or (now - last_tick).total_seconds() >= TICK_SECONDS:
                     self._wake.clear()
                     last_tick = now
-                    self._emit(self.tick())
+                    self._emit(self._time_work())
+                    for account_id in outbox.due_account_ids(now):
+                        if account_id in workers:
+                            workers[account_id].request(send=True)
             except Exception:
                 log.exception("sync scheduler pass failed")
             self._wake.wait(0.5)
 
-    def _maybe_start(self, account: Account, now: datetime) -> None:
-        if account.state == "auth_error" or account.id in self._running:
-            return
-        if account.next_sync_at is not None and account.next_sync_at > now:
-            return
-        connector = self.connector(account.id)
-        if connector is None:
-            return
-        if "stream" in getattr(connector, "capabilities", ()):
-            if account.id not in self._streams or not self._streams[account.id].is_alive():
-                thread = threading.Thread(
-                    target=self._stream_loop, args=(account.id,), name=f"stream-{account.id}", daemon=True
-                )
-                self._streams[account.id] = thread
-                self._running.add(account.id)
-                thread.start()
-            return
-        self._running.add(account.id)
-        assert self._pool is not None
-        self._pool.submit(self._poll_job, account.id)
-
-    def _poll_job(self, account_id: int) -> None:
-        try:
-            self._emit(self.sync_account(account_id))
-        finally:
-            self._running.discard(account_id)
-
-    def _stream_loop(self, account_id: int) -> None:
-        """Catch up with a fetch, then stream; on error back off and start over."""
-        try:
-            while not self._stop.is_set():
-                change = self.sync_account(account_id)
-                self._emit(change)
-                account = Account.get_or_none(Account.id == account_id)
-                if account is None or not account.enabled or account.state != "ok":
-                    return  # the scheduler restarts us when the account is due again
-                connector = self.connector(account_id)
-                if connector is None:
-                    return
-                try:
-                    connector.stream(account.cursor, lambda items, cursor, live=connector: self._emit(
-                        self._ingest(account_id, items, cursor, live)), self._stop)
-                except ConnectorError as exc:
-                    self._record_error(Account.get_by_id(account_id), exc)
-                    self._emit(ChangeSet(accounts={account_id}))
-                    return
-                except Exception as exc:
-                    log.exception("stream of account %s crashed", account_id)
-                    self._record_error(
-                        Account.get_by_id(account_id), TransientError(f"Internal error: {type(exc).__name__}")
-                    )
-                    return
-        finally:
-            self._running.discard(account_id)
+    def _staff(self, enabled: set[int]) -> dict[int, _Worker]:
+        """A live worker for every enabled account; the workers of the others are retired."""
+        with self._lock:
+            for account_id, state in list(self._accounts.items()):
+                if account_id not in enabled and state.worker is not None:
+                    state.worker.retire()
+                    state.worker = None
+            workers = {}
+            for account_id in enabled:
+                state = self._state(account_id)
+                if state.worker is None or not state.worker.thread.is_alive():
+                    state.worker = _Worker(self, account_id)
+                    state.worker.thread.start()
+                workers[account_id] = state.worker
+            return workers
 
     def _emit(self, change: ChangeSet) -> None:
         if change:
@@ -342,10 +519,10 @@ class SyncEngine:
         elif isinstance(exc, PermanentError):
             self._set_state(account, "error", str(exc), next_in=self._interval(account) * 5)
         else:
-            failures = self._failures.get(account.id, 0) + 1
-            self._failures[account.id] = failures
-            delay = min(BACKOFF_BASE_S * 2 ** (failures - 1), BACKOFF_MAX_S) * self.rng.uniform(0.5, 1.5)
-            self.invalidate(account.id)
+            state = self._state(account.id)
+            state.failures += 1
+            delay = min(BACKOFF_BASE_S * 2 ** (state.failures - 1), BACKOFF_MAX_S) * self.rng.uniform(0.5, 1.5)
+            self.invalidate(account.id)  # a fresh connection next time; the account's state stays
             self._set_state(account, "backoff", str(exc), next_in=delay)
 
     def _set_state(

@@ -104,17 +104,27 @@ class Profile:
         finally:
             con.close()
 
+    def query_together(self, *sqls: str) -> list[list[tuple]]:
+        """Several queries on one snapshot: a running daemon may commit a page between two queries."""
+        con = sqlite3.connect(self.db, timeout=10)
+        try:
+            con.execute("BEGIN")
+            return [con.execute(sql).fetchall() for sql in sqls]
+        finally:
+            con.close()
+
 
 def _check_consistent(profile: Profile) -> int:
     """Every stored update once; the cursor is exactly one past the newest stored update. Returns count."""
-    doubled = profile.query(
-        "SELECT external_id, COUNT(*) FROM message WHERE direction = 'in' GROUP BY external_id HAVING COUNT(*) > 1")
-    assert doubled == []
-    stored, distinct, newest = profile.query(
+    doubled, counts, cursors = profile.query_together(
+        "SELECT external_id, COUNT(*) FROM message WHERE direction = 'in' GROUP BY external_id HAVING COUNT(*) > 1",
         "SELECT COUNT(*), COUNT(DISTINCT json_extract(meta, '$.update_id')), MAX(json_extract(meta, '$.update_id'))"
-        " FROM message WHERE direction = 'in'")[0]
+        " FROM message WHERE direction = 'in'",
+        "SELECT cursor FROM account")
+    assert doubled == []
+    stored, distinct, newest = counts[0]
     assert stored == distinct
-    (cursor,) = profile.query("SELECT cursor FROM account")[0]
+    (cursor,) = cursors[0]
     if stored == 0:
         assert cursor is None or not json.loads(cursor).get("offset")
         return 0

@@ -1,14 +1,17 @@
-"""Tests for core/sync.py: run_once over several accounts, error states, backoff with jitter, background run."""
+"""Tests for core/sync.py: run_once over several accounts, error states, backoff with jitter, background run,
+one worker per account (a hung send holds up nobody else; a stream gives way to a send) and the
+account's rate-limit memory across rebuilt connectors."""
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from socialdesk.connectors.base import PermanentError
+from socialdesk.connectors.base import Author, InboundItem, OutboundResult, PermanentError
 from socialdesk.connectors.demo import OPENING, DemoConnector
 from socialdesk.core import outbox, queue
 from socialdesk.core.clock import ManualClock
@@ -264,3 +267,186 @@ def test_connector_factory_bug_does_not_stop_other_accounts(store):
     assert h.engine.connector(bad.id) is None
     # Retried later, not on every scheduler pass.
     assert Account.get_by_id(bad.id).next_sync_at > h.clock.now()
+
+
+# --- one worker per account (issue 13 item 6, issue 12 item 8) ------------------------------------
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    """Poll until `predicate()` holds (bounded; generous: it only ends a failing test sooner)."""
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+class HangingSends(Harness):
+    """Accounts named in `hang` have a reply() that blocks until `release` (bounded) like a send to a
+    server that never answers; `hung` is set once such a send has started."""
+
+    def __init__(self, store, hang: set[str]):
+        super().__init__(store)
+        self.hang = hang
+        self.hung = threading.Event()
+        self.release = threading.Event()
+
+    def make(self, account: Account):
+        connector = super().make(account)
+        if account.name in self.hang:
+            original = connector.reply
+
+            def hanging_reply(*args, **kwargs):
+                self.hung.set()
+                self.release.wait(30)
+                return original(*args, **kwargs)
+
+            connector.reply = hanging_reply
+        return connector
+
+
+def _reply_to_first_conversation(h: Harness, account: Account, text: str) -> Outbox:
+    conv = Conversation.select().where(Conversation.account == account.id).order_by(Conversation.id).first()
+    return outbox.enqueue_reply(h.store, conv.id, text, POLICY, h.clock.now())
+
+
+def _live_count(account: Account) -> int:
+    return Message.select().where((Message.account == account.id) & Message.external_id.contains(":live:")).count()
+
+
+@pytest.mark.parametrize("mode", ["background", "once"])
+def test_a_hung_send_holds_up_only_its_own_account(store, mode):
+    h = HangingSends(store, hang={"Slow"})
+    slow = h.add("Slow", channel="instagram")
+    fast = h.add("Fast", channel="email", interval_s=60)
+    h.engine.run_once()  # opening scenes, nothing to send yet
+    slow_row = _reply_to_first_conversation(h, slow, "Slow account's reply")  # queued first
+    fast_row = _reply_to_first_conversation(h, fast, "Fast account's reply")
+    h.clock.advance(seconds=60)  # a new customer message waits at Fast
+    runner = threading.Thread(target=h.engine.run_once, daemon=True)
+    try:
+        if mode == "background":
+            h.engine.start()
+            h.engine.poke()
+        else:
+            runner.start()
+        assert h.hung.wait(10), "the slow account's send never started"
+        assert wait_for(lambda: Outbox.get_by_id(fast_row.id).state == "sent"), "Fast's reply waited behind Slow's"
+        assert wait_for(lambda: _live_count(fast) == 1), "Fast's fetch waited behind Slow's send"
+        if mode == "background":  # and it goes on fetching while Slow's send still hangs
+            h.clock.advance(seconds=60)
+            assert wait_for(lambda: _live_count(fast) == 2)
+        assert Outbox.get_by_id(slow_row.id).state == "sending"
+    finally:
+        h.release.set()
+        if runner.ident:
+            runner.join(10)
+        h.engine.stop(timeout=5)
+    assert wait_for(lambda: Outbox.get_by_id(slow_row.id).state == "sent")  # released: it goes out, once
+    assert Outbox.select().where(Outbox.state == "sent").count() == 2
+
+
+def test_rate_limit_state_survives_a_rebuilt_connector(store):
+    """Mastodon said "0 posts left until T"; a network error rebuilds the connector; the next reply still
+    waits for T instead of spending a request (before: the new connector had forgotten, and posted)."""
+    from socialdesk.connectors.base import MemorySecrets
+    from socialdesk.connectors.mastodon import MastodonConnector
+    from tests.fakes.mastodon import MastodonFake
+
+    fake = MastodonFake(lifetime=60)
+    clock = ManualClock(T0)
+    built: list[MastodonConnector] = []
+
+    def make(account: Account) -> MastodonConnector:
+        connector = MastodonConnector(dict(account.settings), MemorySecrets({"token": "good-token"}),
+                                      now=clock.now, sleep=lambda s: None)
+        built.append(connector)
+        return connector
+
+    with fake.running():
+        engine = SyncEngine(store, make, clock, lambda: POLICY, rng=random.Random(1))
+        with store.write():
+            masto = Account.create(kind="mastodon", name="Fedi", settings={"instance": fake.url}, created_at=T0)
+        fake.add("hello @shop, are you open?")
+        engine.sync_account(masto.id)
+        reset = T0 + timedelta(minutes=10)
+        fake.limit_reset, fake.remaining = reset, 1  # our next request spends the last one
+        conv = Conversation.get(Conversation.account == masto.id)
+        first = outbox.enqueue_reply(store, conv.id, "Yes, until six!", POLICY, clock.now())
+        engine.flush_outbox()
+        assert Outbox.get_by_id(first.id).state == "sent"
+        posts = [p for p in fake.paths() if p == "/api/v1/statuses"]
+
+        fake.inject(500, {"error": "boom"}, path="/api/v1/notifications", times=20)
+        clock.advance(minutes=1)
+        engine.sync_account(masto.id)
+        assert Account.get_by_id(masto.id).state == "backoff"  # a TransientError: the connector goes
+        fake.clear_faults()
+
+        second = outbox.enqueue_reply(store, conv.id, "See you then.", POLICY, clock.now())
+        engine.flush_outbox()
+        assert len(built) == 2  # the connector was rebuilt...
+        row = Outbox.get_by_id(second.id)
+        assert row.state == "pending" and row.next_attempt_at == reset  # ...and still knew the budget
+        assert [p for p in fake.paths() if p == "/api/v1/statuses"] == posts  # no request spent
+        engine.stop()
+
+
+class StreamingFake:
+    """A streaming connector that records whether a send ever ran while its stream was open."""
+
+    kind = "demo"
+    capabilities = frozenset({"dm", "stream"})
+
+    def __init__(self, log: dict):
+        self.log = log
+
+    def fetch(self, cursor):
+        if cursor:
+            return [], cursor
+        item = InboundItem("m1", "c1", "dm", False, Author("cust", "cust"), "hi", T0)
+        return [item], {"n": 1}
+
+    def stream(self, cursor, on_items, stop_event):
+        self.log["streams"] += 1
+        self.log["open"] = True
+        try:
+            stop_event.wait(30)
+        finally:
+            self.log["open"] = False
+
+    def reply(self, target, text, *, idempotency_key):
+        self.log["sent_while_streaming"].append(self.log["open"])
+        return OutboundResult(external_id=f"out:{idempotency_key}")
+
+    def post_status(self, text, *, idempotency_key):
+        raise PermanentError("no")
+
+    def check(self):
+        raise PermanentError("no")
+
+    def close(self):
+        pass
+
+
+def test_a_stream_gives_way_to_a_send_and_resumes(store):
+    """The account's worker is the only user of its connector: a send stops the stream, runs, and the
+    stream starts again (before, sends ran on another thread while the stream was open)."""
+    log = {"streams": 0, "open": False, "sent_while_streaming": []}
+    clock = ManualClock(T0)
+    engine = SyncEngine(store, lambda account: StreamingFake(log), clock, lambda: POLICY)
+    with store.write():
+        acc = Account.create(kind="demo", name="Live", settings={}, created_at=T0)
+    engine.start()
+    try:
+        assert wait_for(lambda: log["open"]), "the stream never started"
+        conv = Conversation.get(Conversation.account == acc.id)
+        row = outbox.enqueue_reply(store, conv.id, "Hello!", POLICY, clock.now())
+        engine.poke()
+        assert wait_for(lambda: Outbox.get_by_id(row.id).state == "sent")
+        assert log["sent_while_streaming"] == [False]
+        assert wait_for(lambda: log["streams"] == 2 and log["open"]), "the stream did not resume"
+    finally:
+        engine.stop(timeout=5)
+    assert not log["open"]
