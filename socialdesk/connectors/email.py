@@ -47,6 +47,20 @@ Decisions:
   Servers without IDLE are
   polled every poll_seconds inside stream(). Connection loss raises TransientError (the engine backs
   off, then calls stream again, which starts with a full fetch pass).
+- Deadlines (connectors/deadline.py): every operation has an overall deadline, not only the 30 s
+  per-read socket timeout (TIMEOUT), which a server sending one byte per second never trips.
+  `fetch`, `reply` (the SMTP send, and separately the copy to sent_mailbox), `check` (IMAP, then
+  SMTP), each stream connect, each fetch pass of the stream and each IDLE cycle (plus its 60 s) get
+  DEADLINE_S = 120 s for connect, TLS, greeting, login and commands; a server that is still not done
+  is cut off and the operation raises DeadlineExceeded (a TransientError: back off, try again). The
+  sockets are watched from creation, before the TLS handshake and the greeting (`_WatchedIMAPClient`,
+  `_WatchedSMTP*`). 120 s because a healthy server answers these in a few seconds and a busy one
+  (a large provider under load) in 20-30; it is four read timeouts. Downloading mail may legitimately
+  take longer on a slow link, so each FETCH of bodies adds its announced size at MIN_RATE (64 KiB/s,
+  about 0.5 Mbit/s) to the deadline, and a fetch stops starting new FETCH groups after half the base
+  deadline and returns what it has, with the cursor covering exactly that (the next fetch continues).
+  So every fetch makes progress (its first group always runs) and none takes longer than about
+  60 s + one group's allowance (at most FETCH_BYTES / MIN_RATE = 256 s) + 120 s.
 - Errors: login refused → AuthError; socket errors, timeouts, aborted connections, 4xx SMTP →
   TransientError; unverifiable certificates, unknown mailbox, refused recipients, 5xx SMTP →
   PermanentError. All messages are owner-readable.
@@ -63,18 +77,21 @@ import imaplib
 import logging
 import re
 import smtplib
+import socket
 import ssl
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Callable, Iterator
 
 from imapclient import IMAPClient
+from imapclient import imap4 as imapclient_imap4
+from imapclient import tls as imapclient_tls
 from imapclient.exceptions import LoginError
 
-from socialdesk.connectors import email_reply, mime_text
+from socialdesk.connectors import deadline, email_reply, mime_text
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
@@ -102,7 +119,9 @@ FETCH_BYTES = 16 * 1024 * 1024  # and bytes per FETCH, so a run of big messages 
 IDLE_RENEW_SECONDS = 60  # see stream() in the module docstring
 IDLE_RESYNCS_PER_MINUTE = 3  # reconnects after a garbled IDLE response before the error is reported
 MAX_QUOTED_CHARS = 10_000
-TIMEOUT = 30.0
+TIMEOUT = 30.0  # per socket read; the overall limit is DEADLINE_S
+DEADLINE_S = 120.0  # one operation (see Deadlines in the module docstring)
+MIN_RATE = 64 * 1024  # bytes/s a FETCH of bodies is allowed on top of the deadline
 AUTH_MESSAGE = "The mail server rejected the username or password"
 
 
@@ -206,11 +225,13 @@ class EmailConnector:
         *,
         now: Callable[[], datetime] | None = None,
         timeout: float = TIMEOUT,
+        deadline_s: float = DEADLINE_S,
     ):
         self.settings = validate_settings(settings)
         self.secrets = secrets
         self.now = now or (lambda: datetime.now(UTC))
         self.timeout = timeout
+        self.deadline_s = deadline_s
         s = self.settings
         # Identifies this mailbox in derived ids; stable as long as the account points at it.
         self.account_key = f"{s.username}@{s.imap_host}/{s.mailbox}"
@@ -266,12 +287,30 @@ class EmailConnector:
         except imaplib.IMAP4.error as exc:
             raise TransientError(f"The {where} server reported an error: {self._scrub(exc)}") from None
 
+    def _deadline(self, where: str, extra: float = 0.0) -> AbstractContextManager[deadline.Deadline]:
+        """An overall deadline for one operation against the IMAP or SMTP server."""
+        s = self.settings
+        host, port = (s.imap_host, s.imap_port) if where == "IMAP" else (s.smtp_host, s.smtp_port)
+        return deadline.within(self.deadline_s + extra, f"The {where} server {host}:{port}")
+
+    @contextmanager
+    def _watched(self, client: IMAPClient, extra: float = 0.0) -> Iterator[None]:
+        """A deadline for the next steps on a connection that is already open (the stream's)."""
+        with self._deadline("IMAP", extra) as scope:
+            scope.watch(client.socket())
+            yield
+
+    def _over_budget(self) -> bool:
+        """Past half the deadline: start no new FETCH of bodies (see the module docstring)."""
+        scope = deadline.current()
+        return scope is not None and scope.elapsed() > self.deadline_s / 2
+
     def _connect_imap(self) -> IMAPClient:
         s = self.settings
         context = ssl.create_default_context()
         with self._errors("IMAP"):
-            client = IMAPClient(s.imap_host, port=s.imap_port, ssl=s.imap_tls == "ssl",
-                                ssl_context=context, timeout=self.timeout)
+            client = _WatchedIMAPClient(s.imap_host, port=s.imap_port, ssl=s.imap_tls == "ssl",
+                                        ssl_context=context, timeout=self.timeout)
             try:
                 if s.imap_tls == "starttls":
                     client.starttls(context)
@@ -313,9 +352,10 @@ class EmailConnector:
         context = ssl.create_default_context()
         with self._errors("SMTP"):
             if s.smtp_tls == "ssl":
-                server = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=self.timeout, context=context)
+                server: smtplib.SMTP = _WatchedSMTP_SSL(s.smtp_host, s.smtp_port, timeout=self.timeout,
+                                                        context=context)
             else:
-                server = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
+                server = _WatchedSMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
             try:
                 server.ehlo()
                 if s.smtp_tls == "starttls":
@@ -332,11 +372,11 @@ class EmailConnector:
 
     def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
         items: list[InboundItem] = []
-        with self._imap() as client:
+        with self._deadline("IMAP"), self._imap() as client:
             while True:
                 batch, cursor, more = self._fetch_pass(client, cursor)
                 items.extend(batch)
-                if not more or len(items) >= MAX_FETCH_ITEMS:
+                if not more or len(items) >= MAX_FETCH_ITEMS or self._over_budget():
                     return items, cursor
 
     def _fetch_pass(self, client: IMAPClient, cursor: dict | None) -> tuple[list[InboundItem], dict, bool]:
@@ -361,7 +401,13 @@ class EmailConnector:
         uids = uids[:BATCH]
         seen = set(known)
         items: list[InboundItem] = []
-        for chunk, large in self._groups(client, uids):
+        for n, (chunk, large, size) in enumerate(self._groups(client, uids)):
+            if n and self._over_budget():  # the cursor covers what was read; the next pass goes on
+                more = True
+                break
+            scope = deadline.current()
+            if scope is not None:
+                scope.extend(size / MIN_RATE)
             data = {}
             small = [u for u in chunk if u not in large]
             if small:
@@ -391,9 +437,10 @@ class EmailConnector:
         return items, new_cursor, more
 
     @staticmethod
-    def _groups(client: IMAPClient, uids: list[int]) -> Iterator[tuple[list[int], set[int]]]:
+    def _groups(client: IMAPClient, uids: list[int]) -> Iterator[tuple[list[int], set[int], int]]:
         """UIDs in fetch groups of at most FETCH_CHUNK messages / FETCH_BYTES bytes (a group may hold
-        one bigger message alone), with the set of messages too large to download (headers only)."""
+        one bigger message alone), with the set of messages too large to download (headers only)
+        and the bytes the group will download."""
         for start in range(0, len(uids), 200):
             part = uids[start : start + 200]
             sizes = {uid: int(d.get(b"RFC822.SIZE", 0)) for uid, d in client.fetch(part, ["RFC822.SIZE"]).items()}
@@ -402,12 +449,12 @@ class EmailConnector:
             for uid in part:
                 size = sizes.get(uid, 0) if sizes.get(uid, 0) <= MAX_MESSAGE_BYTES else 0
                 if group and (len(group) >= FETCH_CHUNK or total + size > FETCH_BYTES):
-                    yield group, {u for u in group if sizes.get(u, 0) > MAX_MESSAGE_BYTES}
+                    yield group, {u for u in group if sizes.get(u, 0) > MAX_MESSAGE_BYTES}, total
                     group, total = [], 0
                 group.append(uid)
                 total += size
             if group:
-                yield group, {u for u in group if sizes.get(u, 0) > MAX_MESSAGE_BYTES}
+                yield group, {u for u in group if sizes.get(u, 0) > MAX_MESSAGE_BYTES}, total
 
     def derived_message_id(self, raw: bytes) -> str:
         digest = hashlib.sha256(self.account_key.encode() + b"\0" + raw).hexdigest()[:32]
@@ -498,14 +545,14 @@ class EmailConnector:
     def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
         msg = self.build_reply(target, text, idempotency_key=idempotency_key)
         recipients = [a.addr_spec for a in msg["To"].addresses]
-        with self._smtp() as server:
+        with self._deadline("SMTP"), self._smtp() as server:
             with self._errors("SMTP"):
                 server.send_message(msg, from_addr=self.settings.address, to_addrs=recipients)
         meta = {"message_id": str(msg["Message-ID"]), "subject": str(msg["Subject"]), "to": recipients,
                 "references": str(msg.get("References", "")).split()}
         if self.settings.sent_mailbox:
             try:
-                with self._imap() as client:
+                with self._deadline("IMAP"), self._imap() as client:
                     client.append(self.settings.sent_mailbox, msg.as_bytes(), flags=[b"\\Seen"])
                 meta["sent_copy"] = "saved"
             except (AuthError, PermanentError, TransientError) as exc:
@@ -522,7 +569,7 @@ class EmailConnector:
     def check(self) -> AccountInfo:
         s = self.settings
         notes = []
-        with self._imap() as client:
+        with self._deadline("IMAP"), self._imap() as client:
             self._select(client)
             if not client.has_capability("IDLE"):
                 notes.append(f"This mail server does not offer IMAP IDLE: new mail is checked every "
@@ -530,7 +577,7 @@ class EmailConnector:
             if s.sent_mailbox and not client.folder_exists(s.sent_mailbox):
                 notes.append(f"The sent folder {s.sent_mailbox!r} does not exist: replies will not be "
                              "saved there.")
-        with self._smtp() as server:
+        with self._deadline("SMTP"), self._smtp() as server:
             with self._errors("SMTP"):
                 server.noop()
         name = f"{s.display_name} <{s.address}>" if s.display_name else s.address
@@ -544,7 +591,8 @@ class EmailConnector:
         on_items: Callable[[list[InboundItem], dict], None],
         stop_event: threading.Event,
     ) -> None:
-        client = self._connect_imap()
+        with self._deadline("IMAP"):
+            client = self._connect_imap()
         resyncs: list[float] = []
         try:
             with self._errors("IMAP"):
@@ -555,7 +603,8 @@ class EmailConnector:
                     return
                 while not stop_event.is_set():
                     try:
-                        self._idle_until_change(client, stop_event)
+                        with self._watched(client, extra=IDLE_RENEW_SECONDS):
+                            self._idle_until_change(client, stop_event)
                     except imaplib.IMAP4.abort as exc:
                         # imapclient's idle_check reads lines from a non-blocking socket and fails on a
                         # response split across two packets (imapclient issue #519; seen with pymap here
@@ -568,17 +617,20 @@ class EmailConnector:
                             raise
                         log.info("IMAP IDLE out of step (%s); reconnecting", self._scrub(exc))
                         self._quietly(client.shutdown)  # no LOGOUT: its answer could be garbled too
-                        client = self._connect_imap()
+                        with self._deadline("IMAP"):
+                            client = self._connect_imap()
                     if not stop_event.is_set():
                         cursor = self._deliver(client, cursor, on_items)
         finally:
-            self._quietly(client.logout)
+            with self._watched(client):
+                self._quietly(client.logout)
 
     def _deliver(self, client: IMAPClient, cursor: dict | None, on_items) -> dict:
         """Fetch passes until nothing is waiting; hand every batch (even empty, when the cursor
         moved) to on_items."""
         while True:
-            items, new_cursor, more = self._fetch_pass(client, cursor)
+            with self._watched(client):  # each pass its own deadline: a long catch-up goes on in steps
+                items, new_cursor, more = self._fetch_pass(client, cursor)
             if items or new_cursor != cursor:
                 on_items(items, new_cursor)
             cursor = new_cursor
@@ -601,6 +653,49 @@ class EmailConnector:
 
     def close(self) -> None:
         """Nothing to release: every call opens and closes its own connections."""
+
+
+class _WatchedIMAP4(imapclient_imap4.IMAP4WithTimeout):
+    """imapclient's plain IMAP4 whose socket the running operation's deadline watches from creation."""
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = super()._create_socket(timeout)
+        deadline.watch(sock)  # before the greeting: a trickled greeting is bounded too
+        return sock
+
+
+class _WatchedIMAP4TLS(imapclient_tls.IMAP4_TLS):
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = socket.create_connection((self.host, self.port), timeout if timeout is not None else self._timeout)
+        deadline.watch(sock)  # before the TLS handshake
+        return imapclient_tls.wrap_socket(sock, self.ssl_context, self.host)
+
+
+class _WatchedIMAPClient(IMAPClient):
+    """IMAPClient built on the watched IMAP4 classes (its `_create_IMAP4` picks the class; kept in step
+    with imapclient 3-4, where it passes (host, port, ssl_context, connect timeout))."""
+
+    def _create_IMAP4(self):  # type: ignore[no-untyped-def]
+        connect_timeout = getattr(self._timeout, "connect", None)
+        if self.ssl:
+            return _WatchedIMAP4TLS(self.host, self.port, self.ssl_context, connect_timeout)
+        return _WatchedIMAP4(self.host, self.port, connect_timeout)
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """smtplib.SMTP whose socket the running operation's deadline watches from creation."""
+
+    def _get_socket(self, host, port, timeout):  # type: ignore[no-untyped-def]
+        sock = super()._get_socket(host, port, timeout)
+        deadline.watch(sock)
+        return sock
+
+
+class _WatchedSMTP_SSL(smtplib.SMTP_SSL):
+    def _get_socket(self, host, port, timeout):  # type: ignore[no-untyped-def]
+        sock = smtplib.SMTP._get_socket(self, host, port, timeout)  # the plain socket, then TLS
+        deadline.watch(sock)
+        return self.context.wrap_socket(sock, server_hostname=self._host)
 
 
 SPEC = ConnectorSpec(
