@@ -65,7 +65,6 @@ FALLBACK_POLL_SECONDS = 60
 BACKOFF_BASE_S = 15
 BACKOFF_MAX_S = 900
 TICK_SECONDS = 5
-MAX_PARALLEL_ACCOUNTS = 16  # threads of one `run_once`/`flush_outbox` (every account in parallel)
 
 
 @dataclass
@@ -400,8 +399,7 @@ class SyncEngine:
             for account_id in account_ids:
                 change.merge(work(account_id))
             return change
-        with ThreadPoolExecutor(max_workers=min(len(account_ids), MAX_PARALLEL_ACCOUNTS),
-                                thread_name_prefix="sync-once") as pool:
+        with ThreadPoolExecutor(max_workers=len(account_ids), thread_name_prefix="sync-once") as pool:
             for part in pool.map(work, account_ids):
                 change.merge(part)
         return change
