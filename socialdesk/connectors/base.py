@@ -19,14 +19,24 @@ Decisions:
   it as the account's note with state "ok" ("" clears it).
 - Connectors receive an `AccountSecrets` (the keyring scoped to their account); they never log or
   raise a secret (messages in errors are safe to show the owner).
+- One bad item never fails a batch (`convert_items`, the one place this rule is written): every platform
+  entry is converted on its own; an exception other than the fetch's own trouble (AuthError,
+  RateLimited, TransientError: the request failed, not the item, so the batch is retried) turns into a
+  logged skip, or into the connector's "could not be read completely" item when it can build one
+  (e-mail stores what it could read). The cursor still moves past the entry, so it is never re-fetched
+  for ever. Only the exception's type is logged: its message may quote hostile input or a secret.
+  Ingest validates stored items with the same helper.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 # Conversation kinds, as stored in Conversation.kind.
 KINDS = ("dm", "comment", "mention", "review", "email")
@@ -57,6 +67,71 @@ class TransientError(ConnectorError):
 
 class PermanentError(ConnectorError):
     """This request or item is bad (validation, not found, policy); retrying will not help."""
+
+
+class SkipItem(Exception):
+    """Raised by a converter or validator to skip one entry; `str(e)` is our own words, safe to log."""
+
+
+# The fetch's own trouble: the request failed, not the item, so the whole batch is retried.
+_BATCH_ERRORS = (AuthError, RateLimited, TransientError)
+_Entry = TypeVar("_Entry")
+_Out = TypeVar("_Out")
+
+
+def convert_items(
+    entries: Iterable[_Entry],
+    convert: Callable[[_Entry], _Out | None],
+    *,
+    what: str,
+    ident: Callable[[_Entry], object],
+    unreadable: Callable[[_Entry], _Out | None] | None = None,
+    skipped: list[str] | None = None,
+) -> list[_Out]:
+    """`convert` applied to each entry; None results are dropped. One entry that raises never fails
+    the batch: it becomes `unreadable(entry)` when given (what could be read, visibly marked), else it
+    is skipped with a warning naming `what` and its id (and "id: reason" appended to `skipped`).
+    AuthError, RateLimited and TransientError propagate: they are the fetch's trouble, not the item's."""
+    out: list[_Out] = []
+    for entry in entries:
+        try:
+            result = convert(entry)
+        except _BATCH_ERRORS:
+            raise
+        except SkipItem as exc:
+            reason = str(exc)
+        except Exception as exc:  # noqa: BLE001 - hostile input may break any parser in any way
+            reason = f"unreadable ({type(exc).__name__})"
+        else:
+            if result is not None:
+                out.append(result)
+            continue
+        label = _label(ident, entry)
+        if unreadable is not None:
+            try:
+                fallback = unreadable(entry)
+            except Exception as exc:  # noqa: BLE001 - the fallback is best effort; the entry is skipped
+                reason = f"{reason}; fallback failed ({type(exc).__name__})"
+                fallback = None
+            if fallback is not None:
+                log.warning("%s %s could not be read completely: %s; stored with what could be read",
+                            what, label, reason)
+                out.append(fallback)
+                continue
+        log.warning("Skipping %s %s: %s", what, label, reason)
+        if skipped is not None:
+            skipped.append(f"{label}: {reason}")
+    return out
+
+
+def _label(ident: Callable[[Any], object], entry: Any) -> str:
+    try:
+        value = ident(entry)
+        label = value[:80] if isinstance(value, str) else repr(value)[:80]
+    except Exception:  # noqa: BLE001 - an entry too broken to name is still skipped
+        label = "?"
+    # A platform's id is hostile text too: no control characters in the log line.
+    return "".join(ch if ch.isprintable() else "?" for ch in label)
 
 
 @dataclass(frozen=True)

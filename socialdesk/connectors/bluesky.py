@@ -65,6 +65,7 @@ from socialdesk.connectors.base import (
     RateLimited,
     ReplyTarget,
     TransientError,
+    convert_items,
 )
 from socialdesk.connectors.bluesky_richtext import build_facets
 from socialdesk.connectors.html_text import clean_text
@@ -328,13 +329,12 @@ class BlueskyConnector:
             seen_uris = set()
         seen_uris |= {uri for uri, (at, _) in found.items() if at == newest}
         ordered = [note for _, note in sorted(found.values(), key=lambda pair: (pair[0], pair[1]["uri"]))]
-        items = []
-        for note in ordered:
-            try:
-                if note.get("reason") in ITEM_REASONS and (note.get("author") or {}).get("did") != me:
-                    items.append(self._post_item(note))
-            except Exception as exc:  # one odd notification must not block the account for ever
-                log.warning("Skipping malformed Bluesky notification %s (%s)", note["uri"], type(exc).__name__)
+        items = convert_items(
+            ordered,
+            lambda note: self._post_item(note)
+            if note.get("reason") in ITEM_REASONS and (note.get("author") or {}).get("did") != me else None,
+            what="Bluesky notification", ident=lambda note: note["uri"],
+        )
         # Marked seen on Bluesky only after the engine stored them (after_stored).
         self._unseen = _iso(newest) if items and newest is not None else None
         # An account with no notifications yet starts from the beginning of time next fetch.
@@ -384,17 +384,10 @@ class BlueskyConnector:
             if not isinstance(logs, list):
                 raise TransientError("Bluesky sent an unexpected chat log. Will try again.")
             self.dm_available = True
-            for entry in logs:
-                try:
-                    item = self._dm_item(entry, me) if isinstance(entry, dict) else None
-                except ConnectorError:
-                    raise
-                except Exception as exc:  # one odd log entry must not block the account for ever
-                    message = entry.get("message") if isinstance(entry.get("message"), dict) else {}
-                    log.warning("Skipping malformed Bluesky chat message %r (%s)", message.get("id"), type(exc).__name__)
-                    continue
-                if item is not None:
-                    items.append(item)
+            items += convert_items(
+                [entry for entry in logs if isinstance(entry, dict)], lambda entry: self._dm_item(entry, me),
+                what="Bluesky chat message", ident=lambda entry: entry["message"]["id"],
+            )
             next_cursor = page.get("cursor")
             if not logs or not next_cursor or next_cursor == chat_cursor:
                 break

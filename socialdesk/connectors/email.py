@@ -61,6 +61,13 @@ Decisions:
   deadline and returns what it has, with the cursor covering exactly that (the next fetch continues).
   So every fetch makes progress (its first group always runs) and none takes longer than about
   60 s + one group's allowance (at most FETCH_BYTES / MIN_RATE = 256 s) + 120 s.
+- Unreadable mail: one message never stops an account. parse() never raises: a message the parser
+  fails on (any exception, through connectors.base.convert_items) is stored with what could be read
+  of its headers (sender, date, subject, ids; each header read on its own) and UNREADABLE_NOTE as its
+  text; a message read only in part (a mime_text bound, or a header that could not be decoded) keeps
+  what was read with the note on top; meta["incomplete"] says so. The fetch loop converts each message
+  through the same helper, and the cursor's last_uid covers every fetched UID, so the rest of the batch
+  arrives and the bad message is never fetched again. mime_text keeps parsing linear and bounded.
 - Errors: login refused → AuthError; socket errors, timeouts, aborted connections, 4xx SMTP →
   TransientError; unverifiable certificates, unknown mailbox, refused recipients, 5xx SMTP →
   PermanentError. All messages are owner-readable.
@@ -103,6 +110,7 @@ from socialdesk.connectors.base import (
     PermanentError,
     ReplyTarget,
     TransientError,
+    convert_items,
     require_secure_transport,
 )
 from socialdesk.connectors.email_reply import is_automated, valid_address
@@ -119,6 +127,7 @@ FETCH_BYTES = 16 * 1024 * 1024  # and bytes per FETCH, so a run of big messages 
 IDLE_RENEW_SECONDS = 60  # see stream() in the module docstring
 IDLE_RESYNCS_PER_MINUTE = 3  # reconnects after a garbled IDLE response before the error is reported
 MAX_QUOTED_CHARS = 10_000
+UNREADABLE_NOTE = "[This message could not be read completely — open it in your mail program.]"
 TIMEOUT = 30.0  # per socket read; the overall limit is DEADLINE_S
 DEADLINE_S = 120.0  # one operation (see Deadlines in the module docstring)
 MIN_RATE = 64 * 1024  # bytes/s a FETCH of bodies is allowed on top of the deadline
@@ -414,13 +423,14 @@ class EmailConnector:
                 data.update(client.fetch(small, ["BODY.PEEK[]", "INTERNALDATE"]))
             if large:
                 data.update(client.fetch(sorted(large), ["BODY.PEEK[HEADER]", "INTERNALDATE"]))
-            for uid in chunk:
-                last_uid = max(last_uid, uid)
-                entry = data.get(uid)
-                if entry is None:  # expunged between SEARCH and FETCH
-                    continue
-                raw = entry.get(b"BODY[]") or entry.get(b"BODY[HEADER]") or b""
-                item = self.parse(raw, internaldate=entry.get(b"INTERNALDATE"), truncated=uid in large)
+            last_uid = max([last_uid, *chunk])  # past every UID fetched, also one that cannot be read
+            # (uid, FETCH data, headers only?); a UID without data was expunged between SEARCH and FETCH.
+            fetched = [(uid, data[uid], uid in large) for uid in chunk if uid in data]
+            for item in convert_items(
+                fetched, lambda got: self._parse(self._raw(got[1]), self._internaldate(got[1]), got[2]),
+                what="email", ident=lambda got: f"UID {got[0]}",
+                unreadable=lambda got: self._unreadable(self._raw(got[1]), self._internaldate(got[1])),
+            ):
                 stamp = item.created_at.isoformat()
                 last_date = max(last_date, stamp) if last_date else stamp
                 if item.external_id in seen:
@@ -456,70 +466,135 @@ class EmailConnector:
             if group:
                 yield group, {u for u in group if sizes.get(u, 0) > MAX_MESSAGE_BYTES}, total
 
+    @staticmethod
+    def _raw(entry: dict) -> bytes:
+        raw = entry.get(b"BODY[]") or entry.get(b"BODY[HEADER]") or b""
+        return raw if isinstance(raw, bytes) else b""
+
+    @staticmethod
+    def _internaldate(entry: dict) -> datetime | None:
+        value = entry.get(b"INTERNALDATE")
+        return value if isinstance(value, datetime) else None
+
     def derived_message_id(self, raw: bytes) -> str:
         digest = hashlib.sha256(self.account_key.encode() + b"\0" + raw).hexdigest()[:32]
         return f"<derived-{digest}@socialdesk.invalid>"
 
     def parse(self, raw: bytes, *, internaldate: datetime | None = None, truncated: bool = False) -> InboundItem:
-        """One raw RFC 5322 message → InboundItem (never raises on malformed input)."""
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-        message_id = _first(mime_text.message_ids(mime_text.raw_header(msg, "Message-ID")))
-        message_id = message_id or self.derived_message_id(raw)
-        in_reply_to = _first(mime_text.message_ids(mime_text.raw_header(msg, "In-Reply-To")))
-        references = mime_text.message_ids(" ".join(mime_text.raw_header(msg, "References").split()))
-        root = _first(references) or in_reply_to or message_id
-        senders = mime_text.addresses(msg, "From") or mime_text.addresses(msg, "Sender")
-        name, sender = senders[0] if senders else ("", "")
-        reply_to = [addr for _, addr in mime_text.addresses(msg, "Reply-To")]
-        subject = mime_text.header(msg, "Subject")
+        """One raw RFC 5322 message → InboundItem; never raises. A message that cannot be read whole
+        comes back with what could be read and UNREADABLE_NOTE (see "Unreadable mail" above)."""
+        items = convert_items(
+            [raw], lambda raw: self._parse(raw, internaldate, truncated), what="email message",
+            ident=lambda raw: f"of {len(raw)} bytes", unreadable=lambda raw: self._unreadable(raw, internaldate),
+        )
+        return items[0] if items else self._unreadable(b"", internaldate, raw)
 
+    def _parse(self, raw: bytes, internaldate: datetime | None, truncated: bool) -> InboundItem:
+        parsed = mime_text.parse_message(raw)
+        msg = parsed.message
         text = mime_text.message_text(msg) if not truncated else ""
         quoted = ""
-        if in_reply_to or references:
+        head = self._head(msg, raw, internaldate)
+        if head["in_reply_to"] or head["references"]:
             text, quoted = mime_text.split_quoted(text)
         if truncated:
             text = "[This message is too large to show here; open it in your mail program.]"
-        created = self._created_at(msg, internaldate)
-        meta = {
-            "message_id": message_id,
-            "in_reply_to": in_reply_to,
-            "references": references[-50:],
-            "subject": subject,
-            "from": sender,
-            "from_name": name,
-            "reply_to": reply_to,
-            "to": [addr for _, addr in mime_text.addresses(msg, "To")],
-            "cc": [addr for _, addr in mime_text.addresses(msg, "Cc")],
-            "auto_submitted": mime_text.header(msg, "Auto-Submitted"),
-            "precedence": mime_text.header(msg, "Precedence"),
-            "list_id": mime_text.header(msg, "List-Id"),
-            "list_unsubscribe": mime_text.header(msg, "List-Unsubscribe"),
-            "x_auto_response_suppress": mime_text.header(msg, "X-Auto-Response-Suppress"),
-            "return_path": mime_text.raw_header(msg, "Return-Path").replace(" ", ""),
+        complete = parsed.complete and head["complete"]
+        if not complete and not truncated:
+            text = f"{UNREADABLE_NOTE}\n\n{text}".strip()
+        extra = {
             "attachments": mime_text.attachments(msg) if not truncated else [],
             "quoted_text": quoted[:MAX_QUOTED_CHARS],
             "truncated": truncated,
+            "incomplete": not complete,
         }
+        return self._item(head, text, extra)
+
+    def _unreadable(self, raw: bytes, internaldate: datetime | None, original: bytes | None = None) -> InboundItem:
+        """What could be read of a message the parser failed on: each header on its own (one that
+        fails is left empty), the note as its text. The RFC 3834 guard treats a message whose
+        headers could not be read at all as automated: never auto-answer what we cannot see."""
+        try:
+            msg: email.message.Message | None = mime_text.parse_headers(raw)
+        except Exception:  # noqa: BLE001 - hostile input; nothing could be read
+            msg = None
+        head = self._head(msg, original if original is not None else raw, internaldate)
+        extra = {"attachments": [], "quoted_text": "", "truncated": False, "incomplete": True}
+        item = self._item(head, UNREADABLE_NOTE, extra)
+        if msg is None:
+            item.meta["automated"] = True
+        return item
+
+    def _head(self, msg: email.message.Message | None, raw: bytes, internaldate: datetime | None) -> dict:
+        """The header facts of a message; each read on its own, so one hostile header costs only itself."""
+
+        failed: list[str] = []
+
+        def read(what: Callable[[email.message.Message], object], default: object) -> object:
+            if msg is None:
+                return default
+            try:
+                return what(msg)
+            except Exception as exc:  # noqa: BLE001 - hostile input: this one fact stays unknown
+                failed.append(type(exc).__name__)
+                return default
+
+        def addresses(name: str) -> list[str]:
+            return [addr for _, addr in read(lambda m: mime_text.addresses(m, name), [])]
+
+        message_id = read(lambda m: _first(mime_text.message_ids(mime_text.raw_header(m, "Message-ID"))), "")
+        references = read(lambda m: mime_text.message_ids(" ".join(mime_text.raw_header(m, "References").split())), [])
+        senders = read(lambda m: mime_text.addresses(m, "From") or mime_text.addresses(m, "Sender"), [])
+        name, sender = senders[0] if senders else ("", "")
+        head = {
+            "message_id": message_id or self.derived_message_id(raw),
+            "in_reply_to": read(lambda m: _first(mime_text.message_ids(mime_text.raw_header(m, "In-Reply-To"))), ""),
+            "references": references,
+            "subject": read(lambda m: mime_text.header(m, "Subject"), ""),
+            "from": sender,
+            "from_name": name,
+            "reply_to": addresses("Reply-To"),
+            "to": addresses("To"),
+            "cc": addresses("Cc"),
+            **{key: read(lambda m, h=h: mime_text.header(m, h), "") for key, h in (
+                ("auto_submitted", "Auto-Submitted"), ("precedence", "Precedence"), ("list_id", "List-Id"),
+                ("list_unsubscribe", "List-Unsubscribe"), ("x_auto_response_suppress", "X-Auto-Response-Suppress"))},
+            "return_path": read(lambda m: mime_text.raw_header(m, "Return-Path").replace(" ", ""), ""),
+            "created": read(lambda m: self._created_at(m, internaldate), None) or self._created_at(None, internaldate),
+        }
+        if failed:
+            log.warning("%d header(s) of an email could not be read (%s)", len(failed), ", ".join(failed))
+        head["complete"] = msg is not None and not failed
+        return head
+
+    def _item(self, head: dict, text: str, extra: dict) -> InboundItem:
+        root = _first(head["references"]) or head["in_reply_to"] or head["message_id"]
+        meta = {key: value for key, value in head.items() if key not in ("created", "complete")}
+        meta["references"] = head["references"][-50:]
+        meta.update(extra)
         meta["automated"] = is_automated(meta, self.settings.own_addresses)
+        sender = head["from"]
         return InboundItem(
-            external_id=message_id,
+            external_id=head["message_id"],
             conversation_external_id=root,
             kind="email",
             public=False,
-            author=Author(external_id=sender or "unknown", handle=sender, display_name=name),
+            author=Author(external_id=sender or "unknown", handle=sender, display_name=head["from_name"]),
             text=text,
-            created_at=created,
-            subject=subject,
-            in_reply_to=in_reply_to,
+            created_at=head["created"],
+            subject=head["subject"],
+            in_reply_to=head["in_reply_to"],
             outbound=sender == self.settings.address,
             meta=meta,
         )
 
-    def _created_at(self, msg: email.message.Message, internaldate: datetime | None) -> datetime:
+    def _created_at(self, msg: email.message.Message | None, internaldate: datetime | None) -> datetime:
         if isinstance(internaldate, datetime):
             if internaldate.tzinfo is None:
                 return internaldate.replace(tzinfo=UTC)
             return internaldate.astimezone(UTC)
+        if msg is None:
+            return self.now()
         try:
             parsed = email.utils.parsedate_to_datetime(mime_text.raw_header(msg, "Date"))
         except (TypeError, ValueError, IndexError):

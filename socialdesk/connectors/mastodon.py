@@ -80,6 +80,7 @@ from socialdesk.connectors.base import (
     PermanentError,
     ReplyTarget,
     TransientError,
+    convert_items,
     valid_text_limit,
 )
 from socialdesk.connectors.html_text import html_to_text
@@ -196,17 +197,7 @@ class MastodonConnector:
             cursor_out[REQUESTS_READ] = True
         notifications = list({n["id"]: n for n in notifications}.values())  # backlog may repeat some
         notifications.sort(key=lambda n: (len(n["id"]), n["id"]))
-        items = []
-        for n in notifications:
-            try:
-                item = self._item(n)
-            except ConnectorError:
-                raise
-            except Exception as exc:  # one odd notification must not block the account for ever
-                log.warning("Skipping malformed Mastodon notification %s (%s)", n["id"], type(exc).__name__)
-                continue
-            if item is not None:
-                items.append(item)
+        items = convert_items(notifications, self._item, what="Mastodon notification", ident=lambda n: n["id"])
         return items, cursor_out
 
     def _page(self, params: dict[str, Any]) -> list[dict[str, Any]]:

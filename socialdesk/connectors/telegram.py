@@ -50,6 +50,7 @@ from socialdesk.connectors.base import (
     RateLimited,
     ReplyTarget,
     TransientError,
+    convert_items,
 )
 from socialdesk.connectors.html_text import clean_text
 from socialdesk.connectors.http import Http, call_interruptible, utcnow
@@ -162,18 +163,11 @@ class TelegramConnector:
         updates = self._call("getUpdates", body, timeout=timeout or None, retry=True)
         if not isinstance(updates, list):
             raise TransientError("Telegram sent an unexpected list of updates. Will try again.")
-        items: list[InboundItem] = []
-        for update in updates:
-            if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-                continue
+        valid = [u for u in updates if isinstance(u, dict) and isinstance(u.get("update_id"), int)]
+        for update in valid:  # the offset moves past every update, also one that cannot be read
             cursor["offset"] = max(int(cursor.get("offset") or 0), update["update_id"] + 1)
-            try:
-                item = self._item(update, bot)
-            except Exception as exc:  # one odd update must not block the account: the offset moves past it
-                log.warning("Skipping malformed Telegram update %s (%s)", update["update_id"], type(exc).__name__)
-                continue
-            if item is not None:
-                items.append(item)
+        items = convert_items(valid, lambda update: self._item(update, bot), what="Telegram update",
+                              ident=lambda update: update["update_id"])
         return items, cursor
 
     def _item(self, update: dict[str, Any], bot: dict[str, Any]) -> InboundItem | None:

@@ -4,7 +4,8 @@ Decisions:
 - One call = one transaction: the new messages and the account's new cursor commit together, so a crash
   in between re-fetches from the old cursor and the unique (account, external_id) index dedupes.
 - Items are validated before any write; a malformed item is skipped and reported with its id, never
-  crashing the batch (a platform sending one odd payload must not stop the queue).
+  crashing the batch (a platform sending one odd payload must not stop the queue): the rule of
+  connectors.base.convert_items, also when a check itself raises (e.g. meta nested too deep for JSON).
 - Threading: an item joins the conversation that holds its `in_reply_to` message when there is one
   (email replies), otherwise the conversation named by `conversation_external_id`.
 - Contacts: one Identity per (account, author id); a new identity gets a new Contact. Merging people
@@ -29,7 +30,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from socialdesk.connectors.base import KINDS, Author, InboundItem
+from socialdesk.connectors.base import KINDS, Author, InboundItem, SkipItem, convert_items
 from socialdesk.core import queue
 from socialdesk.core.store import Account, Conversation, Store, from_micros, to_micros
 
@@ -94,6 +95,13 @@ def _problem(item: object) -> str | None:
     return None
 
 
+def _checked(item: InboundItem) -> InboundItem:
+    problem = _problem(item)
+    if problem:
+        raise SkipItem(problem)
+    return item
+
+
 def _fetch_map(db, sql: str, keys: list) -> dict:
     out = {}
     for start in range(0, len(keys), _CHUNK):
@@ -113,15 +121,10 @@ def ingest(
 ) -> IngestResult:
     """Store new items and the cursor covering them atomically. Returns what changed."""
     result = IngestResult()
-    valid: list[InboundItem] = []
-    for item in items:
-        problem = _problem(item)
-        if problem:
-            ident = getattr(item, "external_id", "?")
-            log.warning("skipping malformed item %r from account %s: %s", ident, account_id, problem)
-            result.skipped.append(f"{ident}: {problem}")
-        else:
-            valid.append(item)
+    valid: list[InboundItem] = convert_items(
+        items, _checked, what=f"malformed item from account {account_id}",
+        ident=lambda item: getattr(item, "external_id", "?"), skipped=result.skipped,
+    )
     valid.sort(key=lambda i: i.created_at)
     db = store.db
     n_now = to_micros(now)
