@@ -73,9 +73,6 @@ def _window(home: Path, clock=None):
     os.environ["SOCIALDESK_HOME"] = str(home)
     from socialdesk import paths
     from socialdesk.app import build_core, wire_window
-    from socialdesk.testing_keyring import install_from_environment
-
-    install_from_environment()
     app = _app()
     core = build_core(paths.profile(fixture.PROFILE_NAME), clock=clock)
     window, tasks, relay = wire_window(core)

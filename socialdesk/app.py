@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import logging.handlers
 from dataclasses import dataclass
 from typing import Callable
 
@@ -30,6 +29,7 @@ from socialdesk.core.hours import Schedule, parse_week_spec, system_timezone_nam
 from socialdesk.core.settings import Settings
 from socialdesk.core.store import Account, Store
 from socialdesk.core.sync import ChangeSet, SyncEngine
+from socialdesk.logs import setup_logging
 from socialdesk.secrets import KeyringSecrets
 
 log = logging.getLogger("socialdesk")
@@ -66,19 +66,6 @@ class _PolicyCache:
 
     def invalidate(self) -> None:
         self._policy = None
-
-
-def setup_logging(profile: paths.ProfilePaths, verbose: bool = False) -> None:
-    root = logging.getLogger()
-    if any(getattr(h, "_socialdesk", False) for h in root.handlers):
-        return
-    handler = logging.handlers.RotatingFileHandler(
-        profile.log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
-    handler._socialdesk = True  # type: ignore[attr-defined]
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def connector_factory(profile_name: str) -> Callable[[Account], Connector]:
@@ -220,12 +207,10 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
 
     from socialdesk.core.store import StoreError
     from socialdesk.lock import ProfileLock, ProfileLockedError
-    from socialdesk.testing_keyring import install_from_environment
     from socialdesk.ui import icons
     from socialdesk.ui.notifications import desktop_notifier
     from socialdesk.ui.tray import Tray
 
-    install_from_environment()
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("socialdesk")
     app.setDesktopFileName(DESKTOP_ID)

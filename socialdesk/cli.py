@@ -2,6 +2,16 @@
 
 Decisions:
 - Exit codes: 0 ok, 1 operational failure (one clear line on stderr, never a traceback), 2 usage error.
+  Every command validates its arguments before it touches the profile (lock, database), so a bad
+  argument is a usage error even while the window holds the profile. Numbers and times that overflow
+  (ids beyond SQLite's 64-bit integers, dates past year 9999) are usage errors too.
+- Logging is set up right after the arguments are read (socialdesk/logs.py), before anything that can
+  fail; every error line goes through secrets.error_text/redact, so none quotes a secret.
+- Only `account add` creates a profile (and the window / `--demo`, see app.run_gui). Every other
+  command on a profile that does not exist says "No profile 'x' (profiles: ...)." and exits 1: a
+  mistyped --profile must not look like an empty queue.
+- A full disk, a read-only profile folder or a database that is not socialdesk's is one line, exit 1
+  (core/store.storage_problem, StoreError).
 - `--json` output is stable: keys are documented in README.md and only ever added, never renamed.
   Times are ISO 8601 in UTC with a trailing "Z".
 - Commands that write take the profile lock (one process per profile). Read-only commands (queue, show,
@@ -43,29 +53,41 @@ def parse_when(text: str, now: datetime) -> datetime:
     """Parse an ISO date/time (local time if no zone) or a relative "2h", "30m", "1d"."""
     text = text.strip()
     units = {"m": "minutes", "h": "hours", "d": "days"}
-    if text and text[-1] in units and text[:-1].isdigit():
-        return now + timedelta(**{units[text[-1]]: int(text[:-1])})
     try:
+        if text and text[-1] in units and text[:-1].isdigit():
+            return now + timedelta(**{units[text[-1]]: int(text[:-1])})
         value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 2h / 30m / 1d.") from None
-    if value.tzinfo is None:
-        value = value.astimezone()  # the owner's local time
-    return value.astimezone(timezone.utc)
+        if value.tzinfo is None:
+            value = value.astimezone()  # the owner's local time
+        return value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # unreadable, or beyond the years datetime can hold
+        raise UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 2h / 30m / 1d "
+                         "(within the years 1 to 9999).") from None
 
 
 # --- context ---------------------------------------------------------------------------------------
 
 
-@contextmanager
-def open_core(args: argparse.Namespace, *, write: bool) -> Iterator[Any]:
-    from socialdesk.app import build_core
-    from socialdesk.lock import ProfileLock, ProfileLockedError
-    from socialdesk.testing_keyring import install_from_environment
+def no_profile_message(name: str) -> str:
+    existing = paths.existing_profiles()
+    return f"No profile {name!r} (profiles: {', '.join(existing) if existing else 'none yet'})."
 
-    install_from_environment()
+
+@contextmanager
+def open_core(args: argparse.Namespace, *, write: bool, create: bool = False) -> Iterator[Any]:
+    """The wired core of the profile, locked when `write`; `create` only for commands that may make a
+    new profile (see the module docstring). Call it after the arguments are validated."""
+    from socialdesk.lock import ProfileLock, ProfileLockedError
+    from socialdesk.logs import setup_logging
+
     profile = paths.profile(args.profile)
-    profile.ensure()
+    if not profile.exists():
+        if not create:
+            raise CliError(no_profile_message(profile.name))
+        profile.ensure()
+    setup_logging(profile)
+    from socialdesk.app import build_core
+
     lock = ProfileLock(profile.lock_file)
     if write:
         try:
@@ -143,19 +165,25 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id cannot name a row, and would overflow
+
+
 def _conversation_id(text: str) -> int:
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise UsageError(f"{text!r} is not a conversation id (a number, as shown by `socialdesk queue`).") from None
+        value = 0
+    if not 1 <= value <= MAX_ID:
+        raise UsageError(f"{text!r} is not a conversation id (a number, as shown by `socialdesk queue`).")
+    return value
 
 
 def cmd_show(args) -> int:
     from socialdesk.core import queue
 
+    conv_id = _conversation_id(args.conversation)
     with open_core(args, write=False) as core:
         now = core.clock.now()
-        conv_id = _conversation_id(args.conversation)
         try:
             queue.get_conversation(conv_id)
         except queue.QueueError as exc:
@@ -194,6 +222,8 @@ def cmd_reply(args) -> int:
     from socialdesk.core import outbox, queue
 
     conv_id = _conversation_id(args.conversation)
+    if args.text is not None and not args.text.strip():
+        raise UsageError("The reply is empty: give the text with --text, or a snippet with --snippet.")
     with open_core(args, write=True) as core:
         now = core.clock.now()
         try:
@@ -241,9 +271,12 @@ def cmd_status(args) -> int:
     from socialdesk.core import queue
 
     conv_id = _conversation_id(args.conversation)
+    until_text = getattr(args, "until", None)  # snooze only; "" is a bad time, not "no time"
+    if until_text is not None:
+        parse_when(until_text, datetime.now(timezone.utc))  # a bad time is a usage error before the lock
     with open_core(args, write=True) as core:
         now = core.clock.now()
-        until = parse_when(args.until, now) if getattr(args, "until", None) else None
+        until = parse_when(until_text, now) if until_text is not None else None
         try:
             queue.set_status(core.store, conv_id, args.status, core.policy(), now, snoozed_until=until)
         except queue.QueueError as exc:
@@ -310,7 +343,7 @@ def cmd_account_add(args) -> int:
     from socialdesk.connectors.base import ConnectorError
     from socialdesk.connectors.oauth import account_names
     from socialdesk.core.store import Account
-    from socialdesk.secrets import NoKeyringError
+    from socialdesk.secrets import NoKeyringError, remember, require_keyring
 
     try:
         spec = registry.spec(args.kind)
@@ -332,8 +365,15 @@ def cmd_account_add(args) -> int:
     if args.secret_stdin:
         secret = sys.stdin.readline().rstrip("\r\n")
         if not secret:
-            raise CliError("No secret was given on standard input.")
-    with open_core(args, write=True) as core:
+            raise UsageError("No secret was given on standard input.")
+        remember(secret)  # from now on no error text of this process can quote it
+    if secret is not None or spec.login_flow is not None:
+        # The keyring first: without one nothing is created, not even the profile.
+        try:
+            require_keyring()
+        except NoKeyringError as exc:
+            raise CliError(str(exc)) from None
+    with open_core(args, write=True, create=True) as core:
         if Account.get_or_none(Account.name == args.name):
             raise CliError(f"An account named {args.name!r} exists already.")
         if secret is not None or spec.login_flow is None:
@@ -687,6 +727,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fail(message: str, code: int) -> int:
+    from socialdesk.secrets import redact
+
+    print(f"socialdesk: {redact(message)}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -695,36 +742,37 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     if not hasattr(args, "profile"):
         args.profile = paths.DEFAULT_PROFILE
+    profile = None
     try:
+        profile = paths.profile(paths.DEMO_PROFILE if args.command is None and args.demo else args.profile)
+        from socialdesk.logs import setup_logging
+
+        setup_logging(profile)  # before anything can fail; never creates the profile
         if args.command is None:
             from socialdesk.app import run_gui
 
-            profile = paths.profile(paths.DEMO_PROFILE if args.demo else args.profile)
             return run_gui(profile, demo=args.demo)
         return args.func(args)
-    except UsageError as exc:
-        print(f"socialdesk: {exc}", file=sys.stderr)
-        return 2
-    except paths.ProfileNameError as exc:
-        print(f"socialdesk: {exc}", file=sys.stderr)
-        return 2
+    except (UsageError, paths.ProfileNameError) as exc:
+        return _fail(str(exc), 2)
     except CliError as exc:
-        print(f"socialdesk: {exc}", file=sys.stderr)
-        return 1
+        return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return 1
     except BrokenPipeError:  # `socialdesk queue | head`: the reader left; not an error worth a message
         sys.stderr.close()
         return 0
     except Exception as exc:  # the last line of defence: one clear line, details in the log
-        from socialdesk.core.store import StoreError
-
-        if isinstance(exc, StoreError):
-            print(f"socialdesk: {exc}", file=sys.stderr)
-            return 1
         import logging
 
-        logging.getLogger("socialdesk").exception("unexpected error")
-        print(f"socialdesk: unexpected error ({type(exc).__name__}: {exc}); details are in the log.", file=sys.stderr)
-        return 1
+        from socialdesk.core.store import StoreError, storage_problem
+        from socialdesk.secrets import error_text
 
+        if isinstance(exc, StoreError):
+            return _fail(str(exc), 1)
+        problem = storage_problem(exc, profile.root if profile is not None else None)
+        if problem is not None:
+            logging.getLogger("socialdesk").warning("%s", problem, exc_info=True)
+            return _fail(problem, 1)
+        logging.getLogger("socialdesk").exception("unexpected error")
+        return _fail(f"unexpected error ({type(exc).__name__}: {error_text(exc)}); details are in the log.", 1)

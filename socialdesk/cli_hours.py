@@ -3,7 +3,10 @@
 Decisions:
 - `hours set` edits the stored schedule (or the default one) field by field and validates the whole
   result with `Schedule.from_json`; anything invalid (week spec, timezone, holiday region, date) is a
-  usage error (exit 2) with the schedule's own owner-readable message, and nothing is saved.
+  usage error (exit 2) with the schedule's own owner-readable message, and nothing is saved. The
+  arguments are checked before the profile is locked, so a bad one is a usage error even while the
+  window runs. `--week ""` (or one naming no day) is refused: closing every day is said explicitly,
+  `--week closed`.
 - `--holidays CC[-SUBDIV]` (DE, DE-BY, US-CA) sets the public-holiday calendar; `--holidays none`
   clears it. `--closed DATE` adds a closed date, `--reopen DATE` removes one, `--special DATE=WINDOWS`
   sets special hours for one date ("2026-12-24=09:00-12:00", or "=closed"), `--clear-special DATE`
@@ -40,6 +43,7 @@ from socialdesk.core.hours import (
 )
 
 _RELATIVE = re.compile(r"^\d+[mhd]$")
+CLOSED_WEEK = "closed"  # `hours set --week closed`: no opening hours on any day, said explicitly
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -50,7 +54,8 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.set_defaults(func=cmd_hours_show)
     p = hsub.add_parser("set", parents=[common], help="change opening hours")
     p.add_argument("--timezone", metavar="TZ", help="IANA name, e.g. Europe/Berlin")
-    p.add_argument("--week", metavar="SPEC", help='e.g. "mon-fri 09:00-12:30,13:30-17:00; sat 10:00-14:00"')
+    p.add_argument("--week", metavar="SPEC", help='e.g. "mon-fri 09:00-12:30,13:30-17:00; sat 10:00-14:00"; '
+                   f'"{CLOSED_WEEK}" closes every day')
     p.add_argument("--holidays", metavar="CC[-SUBDIV]", help="public holidays, e.g. DE or DE-BY; 'none' to clear")
     p.add_argument("--closed", action="append", default=[], metavar="DATE", help="add a closed date (YYYY-MM-DD)")
     p.add_argument("--reopen", action="append", default=[], metavar="DATE", help="remove a closed date")
@@ -110,11 +115,12 @@ def _when(text: str, now: datetime, tz: str) -> datetime:
         return cli.parse_when(text, now)
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
-        raise cli.UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 3d / 2h.") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return value.astimezone(timezone.utc)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(tz))
+        return value.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # unreadable, or beyond the years datetime can hold
+        raise cli.UsageError(f"Cannot read the time {text!r}: use ISO format like 2026-12-03T09:00 or 3d / 2h "
+                             "(within the years 1 to 9999).") from None
 
 
 def _local(value: datetime, tz: str) -> str:
@@ -190,39 +196,62 @@ def cmd_hours_show(args) -> int:
 # --- hours set ----------------------------------------------------------------------------------------
 
 
+def _week(spec: str) -> dict:
+    """The --week value: a spec naming days, or the word "closed" for a week without opening hours.
+
+    An empty spec is refused: it used to close every day silently."""
+    text = spec.strip()
+    if text.lower() == CLOSED_WEEK:
+        return {}
+    week = parse_week_spec(text)
+    if not week:
+        raise cli.UsageError('--week names no day: give hours like "mon-fri 09:00-17:00", or say '
+                             f"--week {CLOSED_WEEK} to close every day.")
+    return week
+
+
+def _apply_changes(data: dict, args) -> dict:
+    """`data` (a schedule's JSON) with the changes of `hours set` applied; ScheduleError/UsageError
+    for anything invalid. Run once on an empty schedule before the profile is locked (so a bad
+    argument is a usage error even while the window holds the profile) and once on the real one."""
+    data = {**data, "closed_dates": list(data["closed_dates"]), "special_hours": dict(data["special_hours"])}
+    if args.timezone is not None:
+        data["timezone"] = args.timezone.strip()
+    if args.week is not None:
+        data["week"] = Schedule(week=_week(args.week)).to_json()["week"]
+    if args.holidays is not None:
+        value = args.holidays.strip()
+        country, _, subdiv = ("", "", "") if value.lower() in ("", "none") else value.partition("-")
+        data["holidays_country"], data["holidays_subdiv"] = country.upper(), subdiv.upper()
+    closed = set(data["closed_dates"])
+    closed |= {_date(d, "--closed").isoformat() for d in args.closed}
+    closed -= {_date(d, "--reopen").isoformat() for d in args.reopen}
+    data["closed_dates"] = sorted(closed)
+    for item in args.special:
+        day, sep, windows = item.partition("=")
+        if not sep:
+            raise cli.UsageError(f"--special expects DATE=WINDOWS, got {item!r}.")
+        parsed = parse_week_spec(f"mon {windows.strip() or 'closed'}")[0]
+        data["special_hours"][_date(day, "--special").isoformat()] = Schedule(week={0: parsed}).to_json()["week"]["mon"]
+    for day in args.clear_special:
+        data["special_hours"].pop(_date(day, "--clear-special").isoformat(), None)
+    Schedule.from_json(data)  # validates the whole result
+    return data
+
+
 def cmd_hours_set(args) -> int:
     changes = [args.timezone, args.week, args.holidays, args.closed, args.reopen, args.special,
                args.clear_special, args.business_name]
     if all(c is None or c == [] for c in changes):
         raise cli.UsageError("Nothing to change: give --week, --timezone, --holidays, --closed, --special, ...")
+    try:
+        _apply_changes(Schedule().to_json(), args)
+    except ScheduleError as exc:
+        raise cli.UsageError(str(exc)) from None
     with cli.open_core(args, write=True) as core:
         now = core.clock.now()
-        data = _schedule(core).to_json()
         try:
-            if args.timezone is not None:
-                data["timezone"] = args.timezone.strip()
-            if args.week is not None:
-                week = parse_week_spec(args.week)
-                data["week"] = Schedule(week=week).to_json()["week"]
-            if args.holidays is not None:
-                value = args.holidays.strip()
-                country, _, subdiv = ("", "", "") if value.lower() in ("", "none") else value.partition("-")
-                data["holidays_country"], data["holidays_subdiv"] = country.upper(), subdiv.upper()
-            closed = set(data["closed_dates"])
-            closed |= {_date(d, "--closed").isoformat() for d in args.closed}
-            closed -= {_date(d, "--reopen").isoformat() for d in args.reopen}
-            data["closed_dates"] = sorted(closed)
-            for item in args.special:
-                day, sep, windows = item.partition("=")
-                if not sep:
-                    raise cli.UsageError(f"--special expects DATE=WINDOWS, got {item!r}.")
-                parsed = parse_week_spec(f"mon {windows.strip() or 'closed'}")[0]
-                data["special_hours"][_date(day, "--special").isoformat()] = Schedule(week={0: parsed}).to_json()[
-                    "week"
-                ]["mon"]
-            for day in args.clear_special:
-                data["special_hours"].pop(_date(day, "--clear-special").isoformat(), None)
-            schedule = Schedule.from_json(data)
+            schedule = Schedule.from_json(_apply_changes(_schedule(core).to_json(), args))
         except ScheduleError as exc:
             raise cli.UsageError(str(exc)) from None
         if args.business_name is not None:
@@ -264,10 +293,12 @@ def cmd_away_on(args) -> int:
         problems = automation.text_problems(message)
         if problems:
             raise cli.UsageError(f"--message: {problems[0]}")
+    if args.until is not None:  # "" is a bad time, not "no end"
+        _when(args.until, datetime.now(timezone.utc), "UTC")  # a bad time is a usage error before the lock
     with cli.open_core(args, write=True) as core:
         now = core.clock.now()
         schedule = _schedule(core)
-        until = _when(args.until, now, schedule.timezone) if args.until else None
+        until = _when(args.until, now, schedule.timezone) if args.until is not None else None
         if until is not None and until <= now:
             raise cli.UsageError(f"--until must be in the future (it is {_local(until, schedule.timezone)}).")
         try:

@@ -1,16 +1,22 @@
-"""Shared test set-up: offscreen Qt, a fresh SOCIALDESK_HOME per test, an in-memory keyring."""
+"""Shared test set-up: offscreen Qt, a fresh SOCIALDESK_HOME per test, an in-memory keyring.
+
+The keyring is chosen the way `keyring` provides (tests/keyring_backends.py): `keyring.set_keyring`
+in this process; subprocesses get their own backend through `PYTHON_KEYRING_BACKEND`, so a variable
+left in the environment by the caller is dropped here.
+"""
 
 from __future__ import annotations
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.pop("SOCIALDESK_TEST_KEYRING", None)
+for _name in ("PYTHON_KEYRING_BACKEND", "KEYRING_PROPERTY_FILE_PATH"):
+    os.environ.pop(_name, None)
 
 import keyring  # noqa: E402
 import pytest  # noqa: E402
 
-from socialdesk.testing_keyring import MemoryKeyring  # noqa: E402
+from tests.keyring_backends import MemoryKeyring  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -9,6 +9,13 @@ Decisions:
 - The schema version lives in `PRAGMA user_version`. Opening an older file backs it up (SQLite online
   backup into `backups/`) before migrating; a newer file is refused with `StoreTooNewError`; a file
   that is not a valid database raises `StoreCorruptError`. Neither case ever writes to the file.
+- A file is ours only if it says so: new databases carry `PRAGMA application_id = APPLICATION_ID`;
+  files made before that (application id 0) count as ours only with socialdesk's tables. Another
+  program's SQLite file at the database path, or a negative user_version, raises `StoreForeignError`
+  and is never written to (we once created our tables inside such a file).
+- `storage_problem(exc)` turns what a full disk, a read-only folder or a failing disk raise anywhere
+  (OSError, sqlite3 or peewee errors, also hidden behind peewee's "cannot rollback" that follows a
+  failed commit) into one owner-readable line; the command line prints it instead of a traceback.
 - Conversation carries denormalised queue columns (preview, contact name, due_at, due_soon_at) so the
   urgent-first queue is one indexed query over one table, even with 20,000 conversations.
 - Search is an external-content FTS5 index over message text plus one over contact names, kept in step
@@ -18,11 +25,17 @@ Decisions:
   identity.account) gets no index of its own, the queue's due-time index is (status, due_at), and
   message.snippet is indexed only where set (only our own replies have one). Schema 2 dropped the rest
   (ingest of 10,000 new items: about 8 % less CPU).
+- Schema 3 (edits, deletions, reply windows): a message keeps its current text in `text` and each
+  earlier version as a MessageRevision row; `deleted_at` marks what the customer deleted (kept, never
+  removed); `Conversation.reply_window_ends_at` holds the platform's reply window. The new columns are
+  nullable, so the migration adds them without rewriting a row.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import shutil
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -34,7 +47,9 @@ import peewee as pw
 
 from socialdesk.core.checkpoint import Checkpointer
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+APPLICATION_ID = 0x534F4344  # "SOCD": PRAGMA application_id of every database socialdesk creates
+_OUR_TABLES = {"account", "conversation", "message"}
 
 database = pw.DatabaseProxy()
 
@@ -48,6 +63,10 @@ class StoreTooNewError(StoreError):
 
 
 class StoreCorruptError(StoreError):
+    pass
+
+
+class StoreForeignError(StoreError):
     pass
 
 
@@ -159,6 +178,9 @@ class Conversation(BaseModel):
     resumed_at = UTCField(null=True)  # when a paused clock resumed with paused_remaining_s left
     notified_due_soon_at = UTCField(null=True)  # the due_at we already alerted "due soon" for
     notified_overdue_at = UTCField(null=True)  # the due_at we already alerted "overdue" for
+    # Until when the platform accepts an ordinary reply (the latest window its messages opened; None: no
+    # window). The deadline is the earlier of the target and this (core/conversation_clock.py).
+    reply_window_ends_at = UTCField(null=True)
     created_at = UTCField()
 
     class Meta:
@@ -196,12 +218,28 @@ class Message(BaseModel):
     snippet = pw.ForeignKeyField(Snippet, null=True, on_delete="SET NULL", index=False)  # partial: _INDEX_SQL
     edited_after_snippet = pw.BooleanField(default=False)
     meta = JSONField(default=dict)
+    rating = pw.IntegerField(null=True)  # the stars this message gave (reviews), as last delivered
+    edited_at = UTCField(null=True)  # when the current text was made by an edit; older ones: MessageRevision
+    deleted_at = UTCField(null=True)  # when the platform reported it deleted (the text is kept, shown greyed)
+    # When an edit made this answered customer message await an answer again; None: it awaits from
+    # created_at (queue.unanswered_runs, conversation_clock's edit rule).
+    reopened_at = UTCField(null=True)
 
     class Meta:
         indexes = (
             (("account", "external_id"), True),
             (("conversation", "created_at"), False),
         )
+
+
+class MessageRevision(BaseModel):
+    """An earlier version of an edited message, kept so the thread shows what changed."""
+
+    message = pw.ForeignKeyField(Message, backref="revisions", on_delete="CASCADE")
+    text = pw.TextField()
+    rating = pw.IntegerField(null=True)
+    made_at = UTCField()  # when this version was made (the message's created_at, or an earlier edit)
+    replaced_at = UTCField()  # when socialdesk stored the version that replaced it
 
 
 class Outbox(BaseModel):
@@ -258,6 +296,7 @@ MODELS = [
     Conversation,
     Snippet,
     Message,
+    MessageRevision,
     Outbox,
     AutoReplyLedger,
     Activity,
@@ -317,8 +356,23 @@ def _migrate_1_to_2(db: pw.SqliteDatabase) -> None:
         db.execute_sql(sql)
 
 
+def _migrate_2_to_3(db: pw.SqliteDatabase) -> None:
+    """Edits, deletions and reply windows: new nullable columns (NULL means "never edited", "not
+    deleted", "no window", so existing rows need no rewrite) and the revision table."""
+    for table, column in (
+        ("message", "rating"),
+        ("message", "edited_at"),
+        ("message", "deleted_at"),
+        ("message", "reopened_at"),
+        ("conversation", "reply_window_ends_at"),
+    ):
+        if column not in {c.name for c in db.get_columns(table)}:  # a migration may be run again
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" INTEGER')
+    db.create_tables([MessageRevision])
+
+
 # version -> function migrating a database at that version to version + 1.
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
@@ -338,16 +392,92 @@ def _inspect(path: Path) -> int:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("quick_check failed")
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
+        problem = storage_problem(exc, path)
+        if problem:
+            raise StoreError(problem) from None
         raise StoreCorruptError(
             f"{path} is damaged ({exc}). It was left untouched; restore a backup from the 'backups' "
             "folder next to it, or move it away to start fresh."
         ) from None
+    # Before application_id: our tables, or an empty file; a version beyond ours is "too new" (Store.open).
+    ours = app_id == APPLICATION_ID or (
+        app_id == 0 and (_OUR_TABLES <= tables or (version == 0 and not tables) or version > SCHEMA_VERSION)
+    )
+    if not ours or version < 0:
+        raise StoreForeignError(
+            f"{path} is a database of another program, not socialdesk's. It was left untouched; move it "
+            "away (socialdesk then starts a new one) or use another --profile."
+        )
     return int(version)
+
+
+# sqlite3 primary result codes (extended codes keep them in the low byte) and errno values that mean
+# "the disk is full" or "this place cannot be written", wherever they surface.
+_FULL_CODES = {13}  # SQLITE_FULL
+_READONLY_CODES = {3, 8, 14}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
+_IOERR_CODES = {10}  # SQLITE_IOERR
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_READONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception behind it: cause, context, and the sqlite3 error peewee wraps as its
+    first argument ("cannot rollback" after a failed commit hides the real error there)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        wrapped = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
+        pending += [e for e in (wrapped, current.__cause__, current.__context__) if e is not None]
+
+
+def storage_problem(exc: BaseException, where: Path | str | None = None) -> str | None:
+    """One line for the owner if `exc` (or what it hides) is a full disk, a place socialdesk may not
+    write, or a failing disk; None for anything else. `where`: the file or folder concerned."""
+    for error in _chain(exc):
+        code = getattr(error, "sqlite_errorcode", None)
+        primary = code & 0xFF if isinstance(code, int) else None
+        text = str(error).lower()
+        number = error.errno if isinstance(error, OSError) else None
+        place = (error.filename if isinstance(error, OSError) and error.filename else None) or where
+        at = f" to {place}" if place else ""
+        if primary in _FULL_CODES or number in _FULL_ERRNOS or "database or disk is full" in text:
+            return (f"The disk is full: socialdesk could not write{at}. Free some space and try again; "
+                    "what was saved before is intact.")
+        if (primary in _READONLY_CODES or number in _READONLY_ERRNOS or "readonly database" in text
+                or "unable to open database file" in text):
+            return (f"socialdesk cannot write{at}: the folder or file is read-only or belongs to another "
+                    "user. Make it writable, or use another --profile.")
+        if primary in _IOERR_CODES or "disk i/o error" in text:
+            if _nearly_full(place):  # SQLite reports a full disk as an I/O error when its -shm file cannot grow
+                return (f"The disk is full: socialdesk could not write{at}. Free some space and try again; "
+                        "what was saved before is intact.")
+            return f"The disk reported an error: socialdesk could not read or write{at}."
+    return None
+
+
+def _nearly_full(place: Path | str | None) -> bool:
+    """True if the file system holding `place` (or its nearest existing parent) has under 1 MiB free."""
+    if place is None:
+        return False
+    path = Path(place)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free < 1024 * 1024
+    except OSError:
+        return False
 
 
 def _backup(path: Path, backups: Path, version: int) -> Path:
@@ -375,7 +505,18 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str, backups: Path | None = None) -> "Store":
+        """Open (create, migrate) the database; StoreError with one owner-readable line if it cannot."""
         path = Path(path)
+        try:
+            return cls._open(path, backups)
+        except (OSError, sqlite3.Error, pw.PeeweeException) as exc:
+            problem = storage_problem(exc, path.parent)
+            if problem is None:
+                raise
+            raise StoreError(problem) from None
+
+    @classmethod
+    def _open(cls, path: Path, backups: Path | None) -> "Store":
         existing = path.exists() and path.stat().st_size > 0
         version = _inspect(path) if existing else 0
         if version > SCHEMA_VERSION:
@@ -403,15 +544,20 @@ class Store:
             check_same_thread=False,
         )
         database.initialize(db)
-        db.connect(reuse_if_open=True)
-        store = cls(db, path)
-        store._migrate(version)
+        try:
+            db.connect(reuse_if_open=True)
+            store = cls(db, path)
+            store._migrate(version)
+        except BaseException:
+            db.close()
+            raise
         return store
 
     def _migrate(self, version: int) -> None:
         if version == SCHEMA_VERSION:
             return  # nothing to write (read-only commands open the store too, beside a running writer)
         with self.write():
+            self.db.execute_sql(f"PRAGMA application_id = {APPLICATION_ID}")  # older files get it too
             if version == 0:
                 self.db.create_tables(MODELS)
                 for sql in _FTS_SQL + _INDEX_SQL:

@@ -69,7 +69,7 @@ from socialdesk.connectors.base import (
 from socialdesk.connectors.oauth import AuthRequest, LoginAccount, LoginCancelled, account_names, parse_pasted
 from socialdesk.core import accounts
 from socialdesk.core.store import Account
-from socialdesk.secrets import KeyringSecrets, NoKeyringError, forget_account
+from socialdesk.secrets import KeyringSecrets, NoKeyringError, error_text, forget_account, require_keyring
 from socialdesk.ui.actions import ActionSpec
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,7 @@ def save_account(core, spec: ConnectorSpec, name: str, settings: dict, secrets, 
     On any failure nothing of a new account remains (its keyring entries are forgotten again).
     """
     adding = account_id is None
+    require_keyring()  # as `account add`: without a keyring nothing is tested, stored or created
     if adding and Account.get_or_none(Account.name == name) is not None:
         raise PermanentError(f"An account named {name!r} exists already.")
     info = check_connection(spec, settings, secrets)
@@ -190,8 +191,8 @@ def _info_text(info: AccountInfo) -> str:
 
 def _error_text(exc: BaseException) -> str:
     if isinstance(exc, (ConnectorError, NoKeyringError)):
-        return str(exc)
-    return f"Unexpected problem ({type(exc).__name__}): {exc}"
+        return error_text(exc)
+    return f"Unexpected problem ({type(exc).__name__}): {error_text(exc)}"
 
 
 def _plain_label(parent: QWidget, style: str = "") -> QLabel:

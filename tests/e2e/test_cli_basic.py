@@ -18,6 +18,7 @@ import pytest
 
 from socialdesk.connectors.demo import OPENING
 from socialdesk.lock import ProfileLock
+from tests.keyring_backends import subprocess_env
 
 QUEUE_KEYS = {"id", "customer", "due_at", "state", "target_minutes", "awaiting_since", "unanswered_count"}
 
@@ -25,9 +26,8 @@ QUEUE_KEYS = {"id", "customer", "due_at", "state", "target_minutes", "awaiting_s
 class Cli:
     def __init__(self, home: Path, keyring_file: Path):
         self.home = home
-        self.env = dict(os.environ)
+        self.env = subprocess_env(keyring_file)
         self.env["SOCIALDESK_HOME"] = str(home)
-        self.env["SOCIALDESK_TEST_KEYRING"] = str(keyring_file)
         self.env.pop("QT_QPA_PLATFORM", None)
 
     @property
@@ -137,6 +137,7 @@ def test_usage_errors_exit_2(cli, args, needle):
 
 
 def test_unknown_conversation_exits_1(cli):
+    cli.ok("account", "add", "demo", "Demo IG", "--set", "channel=instagram")  # the profile exists
     for args in (["show", "999"], ["reply", "999", "--text", "hi"], ["done", "999"]):
         result = cli(*args)
         assert result.returncode == 1, (args, result.stderr)

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.keyring_backends import subprocess_env
+
 
 @pytest.fixture
 def cli(tmp_path):
-    env = dict(os.environ)
+    env = subprocess_env(tmp_path / "keyring.json")
     env["SOCIALDESK_HOME"] = str(tmp_path / "home")
-    env["SOCIALDESK_TEST_KEYRING"] = str(tmp_path / "keyring.json")
     env.pop("QT_QPA_PLATFORM", None)
+    # An existing profile: only `account add` and the window create one (issue 12 item 15).
+    (tmp_path / "home" / "profiles" / "default").mkdir(parents=True)
 
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "socialdesk", *args], capture_output=True, text=True,

@@ -8,7 +8,6 @@ the owner pressing "Authorize" and redirects to the CLI's loopback listener (or 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import subprocess
@@ -20,6 +19,7 @@ import pytest
 import requests
 
 from tests.fakes.mastodon import MastodonFake
+from tests.keyring_backends import subprocess_env
 
 URL = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/oauth/authorize\?\S+)$")
 
@@ -34,7 +34,7 @@ def fake():
 class Cli:
     def __init__(self, tmp: Path):
         self.keyring = tmp / "keyring.json"
-        self.env = dict(os.environ, SOCIALDESK_HOME=str(tmp / "home"), SOCIALDESK_TEST_KEYRING=str(self.keyring))
+        self.env = dict(subprocess_env(self.keyring), SOCIALDESK_HOME=str(tmp / "home"))
         self.env.pop("QT_QPA_PLATFORM", None)
 
     def run(self, *args: str, stdin: str = "") -> subprocess.CompletedProcess:

@@ -16,7 +16,6 @@ the process dies), the database read with plain sqlite3 like an outsider, time b
 from __future__ import annotations
 
 import json
-import os
 import random
 import select
 import signal
@@ -29,6 +28,7 @@ from collections import Counter
 from pathlib import Path
 
 from tests.fakes.telegram import TOKEN
+from tests.keyring_backends import subprocess_env
 
 SEEDED = 2000
 FIRST_UPDATE_ID = 1000  # TelegramFake numbers updates from 1000
@@ -84,9 +84,8 @@ class Fake:
 class Profile:
     def __init__(self, tmp: Path):
         self.home = tmp / "home"
-        self.env = dict(os.environ)
+        self.env = subprocess_env(tmp / "keyring.json")
         self.env["SOCIALDESK_HOME"] = str(self.home)
-        self.env["SOCIALDESK_TEST_KEYRING"] = str(tmp / "keyring.json")
         self.env.pop("QT_QPA_PLATFORM", None)
         self.env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
         self.db = self.home / "profiles" / "default" / "socialdesk.sqlite3"

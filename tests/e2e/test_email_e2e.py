@@ -1,6 +1,7 @@
 """End to end: the real `socialdesk` command line against real IMAP (pymap) and SMTP (aiosmtpd) servers.
 
-The CLI runs as a subprocess with its own SOCIALDESK_HOME and the file-backed test keyring; the
+The CLI runs as a subprocess with its own SOCIALDESK_HOME and the file-backed test keyring
+(tests/keyring_backends.py, selected with PYTHON_KEYRING_BACKEND); the
 servers run in this process on 127.0.0.1.
 """
 
@@ -9,7 +10,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import os
 import queue as queue_mod
 import signal
 import subprocess
@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.keyring_backends import subprocess_env
 from tests.mailserver import PASSWORD, USER, ImapServer, SmtpServer, make_message
 
 MAILBOX = "Support"  # not INBOX: pymap cannot delete INBOX, and the UIDVALIDITY test recreates it
@@ -40,9 +41,8 @@ def servers():
 
 @pytest.fixture
 def cli(tmp_path):
-    env = dict(os.environ)
+    env = subprocess_env(tmp_path / "keyring.json")
     env["SOCIALDESK_HOME"] = str(tmp_path / "home")
-    env["SOCIALDESK_TEST_KEYRING"] = str(tmp_path / "keyring.json")
     env.pop("QT_QPA_PLATFORM", None)
 
     def run(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:

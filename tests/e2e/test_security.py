@@ -28,6 +28,7 @@ from tests.fakes.bluesky import PASSWORD as BLUESKY_PASSWORD
 from tests.fakes.mastodon import MastodonFake
 from tests.fakes.telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fakes.telegram import TelegramFake
+from tests.keyring_backends import subprocess_env
 from tests.mailserver import USER, ImapServer, SmtpServer, make_message
 
 MAIL_PASSWORD = "Imap-Pa55-q7Zx-unique"
@@ -70,8 +71,8 @@ class Cli:
         (guard / "sitecustomize.py").write_text(GUARD)
         self.home = tmp / "home"
         self.connect_log = tmp / "connections.log"
-        self.env = dict(os.environ)
-        self.env.update(SOCIALDESK_HOME=str(self.home), SOCIALDESK_TEST_KEYRING=str(tmp / "keyring.json"),
+        self.env = subprocess_env(tmp / "keyring.json")
+        self.env.update(SOCIALDESK_HOME=str(self.home),
                         SOCIALDESK_TEST_CONNECT_LOG=str(self.connect_log),
                         PYTHONPATH=os.pathsep.join([str(guard), str(Path(__file__).resolve().parents[2])]))
         self.env.pop("QT_QPA_PLATFORM", None)

@@ -10,7 +10,7 @@ import time
 
 def _env(home):
     env = dict(os.environ, SOCIALDESK_HOME=str(home), QT_QPA_PLATFORM="offscreen")
-    env.pop("SOCIALDESK_TEST_KEYRING", None)
+    env.pop("PYTHON_KEYRING_BACKEND", None)
     return env
 
 

@@ -223,7 +223,7 @@ def test_schema_1_file_migrates_to_the_same_indexes_as_a_new_file(tmp_path):
     s = Store.open(path)
     try:
         assert _indexes(s.db) == expected
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert s.get_setting("business.name") == "Kept"
     finally:
         s.close()
@@ -244,3 +244,81 @@ def test_queries_still_use_indexes_after_the_drops(store):
     for what, sql in plans.items():
         plan = " ".join(row[-1] for row in store.db.execute_sql("EXPLAIN QUERY PLAN " + sql).fetchall())
         assert "USING" in plan and "INDEX" in plan, (what, plan)
+
+
+# --- issue 12 item 14: files that are not ours, and what a full or read-only disk raises ------------------
+
+
+def _foreign_db(path, *, user_version: int = 0, application_id: int = 0, tables=("notes",)) -> bytes:
+    conn = sqlite3.connect(path)
+    for table in tables:
+        conn.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, body TEXT)")
+        conn.execute(f"INSERT INTO {table} (body) VALUES ('the other program''s data')")
+    conn.execute(f"PRAGMA user_version = {user_version}")
+    conn.execute(f"PRAGMA application_id = {application_id}")
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("kind", ["other tables", "negative version", "other application id"])
+def test_a_database_that_is_not_ours_is_refused_and_untouched(tmp_path, kind):
+    folder = tmp_path / "profile"
+    folder.mkdir()
+    path = folder / "db.sqlite3"
+    if kind == "other tables":
+        before = _foreign_db(path)
+    elif kind == "negative version":  # used to be "unexpected error (KeyError: -1)"
+        before = _foreign_db(path, user_version=-1, tables=())
+    else:  # another program's file format, even with tables named like ours
+        before = _foreign_db(path, user_version=1, application_id=0x12345678, tables=("account", "conversation", "message"))
+    with pytest.raises(store_mod.StoreForeignError) as info:
+        Store.open(path)
+    assert "another program" in str(info.value) and "left untouched" in str(info.value)
+    assert "\n" not in str(info.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["db.sqlite3"]  # no -wal, -shm or backup either
+
+
+def test_new_databases_carry_our_application_id_and_older_ones_still_open(tmp_path, store):
+    assert store.db.execute_sql("PRAGMA application_id").fetchone()[0] == store_mod.APPLICATION_ID
+    store.close()
+    # A database made before application_id existed: ours by its tables; it is not marked by a read.
+    path = tmp_path / "old.sqlite3"
+    s = Store.open(path)
+    s.db.execute_sql("PRAGMA application_id = 0")
+    s.close()
+    s = Store.open(path)
+    try:
+        assert s.db.execute_sql("PRAGMA application_id").fetchone()[0] == 0
+        assert s.get_setting("missing", 1) == 1
+    finally:
+        s.close()
+
+
+def test_storage_problem_sees_a_full_disk_behind_peewee_cannot_rollback(tmp_path):
+    """A real SQLITE_FULL (max_page_count reached): SQLite rolls the transaction back itself, so what
+    reaches the caller is peewee's "cannot rollback - no transaction is active", the full disk behind."""
+    s = Store.open(tmp_path / "db.sqlite3")
+    try:
+        pages = s.db.execute_sql("PRAGMA page_count").fetchone()[0]
+        s.db.execute_sql(f"PRAGMA max_page_count = {pages + 2}")
+        with pytest.raises(Exception) as info:
+            with s.write():
+                for i in range(200):
+                    store_mod.Setting.insert(key=f"k{i}", value="x" * 5000).execute()
+        assert "cannot rollback" in str(info.value)  # the misleading error the owner used to see
+        message = store_mod.storage_problem(info.value, tmp_path)
+        assert message is not None and message.startswith("The disk is full") and str(tmp_path) in message
+        assert "rollback" not in message and "\n" not in message
+    finally:
+        s.close()
+
+
+def test_storage_problem_names_read_only_places_and_ignores_other_errors(tmp_path):
+    denied = PermissionError(13, "Permission denied", str(tmp_path / "socialdesk.lock"))
+    assert "cannot write to " + str(tmp_path / "socialdesk.lock") in store_mod.storage_problem(denied)
+    readonly = sqlite3.OperationalError("attempt to write a readonly database")
+    assert "read-only" in store_mod.storage_problem(readonly, tmp_path)
+    assert store_mod.storage_problem(ValueError("no")) is None
+    assert store_mod.storage_problem(sqlite3.IntegrityError("UNIQUE constraint failed")) is None
