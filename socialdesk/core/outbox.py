@@ -37,6 +37,7 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.core import queue
 from socialdesk.core.store import Account, Activity, Conversation, Identity, Message, Outbox, Store
+from socialdesk.secrets import error_text
 
 log = logging.getLogger(__name__)
 
@@ -383,7 +384,7 @@ def _record_failure(
     store: Store, row: Outbox, exc: ConnectorError, policy: "queue.Policy", now: datetime, rng: random.Random
 ) -> str:
     with store.write():
-        row.last_error = str(exc)[:500]
+        row.last_error = error_text(exc)[:500]  # never quotes a secret (secrets.error_text)
         if isinstance(exc, RateLimited):
             row.state = "pending"
             row.next_attempt_at = max(exc.retry_at, now)

@@ -56,7 +56,8 @@ from socialdesk.connectors.base import (
 from socialdesk.core import ingest as ingest_mod
 from socialdesk.core import outbox, queue
 from socialdesk.core.clock import Clock
-from socialdesk.core.store import Account, Store
+from socialdesk.core.store import Account, Store, storage_problem
+from socialdesk.secrets import redact
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +322,8 @@ class SyncEngine:
             except ConnectorError as exc:
                 self._record_error(account, exc)
             except Exception as exc:  # a connector bug must not stop the other accounts
+                if storage_problem(exc) is not None:
+                    raise  # a full disk or read-only profile is not the account's fault: the caller says so
                 log.exception("connector %s crashed", account.name)
                 self._record_error(account, TransientError(f"Internal error in the connector: {type(exc).__name__}"))
         change.accounts.add(account_id)
@@ -526,6 +529,7 @@ class SyncEngine:
     def _set_state(
         self, account: Account, state: str, error: str, *, next_in: float | None = None, at: datetime | None = None
     ) -> None:
+        error = redact(error)  # the one place an account's error text is stored: never a secret
         now = self.clock.now()
         next_at = at if at is not None else (now + timedelta(seconds=next_in) if next_in is not None else None)
         with self.store.write():
