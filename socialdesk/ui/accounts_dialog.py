@@ -69,7 +69,14 @@ from socialdesk.connectors.base import (
 from socialdesk.connectors.oauth import AuthRequest, LoginAccount, LoginCancelled, account_names, parse_pasted
 from socialdesk.core import accounts
 from socialdesk.core.store import Account
-from socialdesk.secrets import KeyringSecrets, NoKeyringError, error_text, forget_account, require_keyring
+from socialdesk.secrets import (
+    KeyringSecrets,
+    NoKeyringError,
+    error_text,
+    forget_account,
+    remember,
+    require_keyring,
+)
 from socialdesk.ui.actions import ActionSpec
 
 log = logging.getLogger(__name__)
@@ -139,6 +146,9 @@ def _close_quietly(connector) -> None:
 
 def check_connection(spec: ConnectorSpec, settings: dict, secrets) -> AccountInfo:
     """Build the connector and ask who we are (worker thread)."""
+    memory = secrets.memory if isinstance(secrets, OverlaySecrets) else secrets
+    for value in getattr(memory, "values", {}).values():
+        remember(value)  # typed, not yet in the keyring: no error text may quote it either
     connector = spec.factory(dict(settings), secrets)
     try:
         return connector.check()
