@@ -83,7 +83,10 @@ class ImapServer:
 
     def client(self) -> IMAPClient:
         client = IMAPClient(HOST, port=self.port, ssl=False, timeout=10)
-        client.login(self.user, self.password)
+        if self.password.isascii():
+            client.login(self.user, self.password)
+        else:
+            client.plain_login(self.user, self.password)  # LOGIN takes ASCII only
         return client
 
     def append(self, raw: bytes, mailbox: str = "INBOX", flags: tuple = (), msg_time: datetime | None = None) -> int:

@@ -75,6 +75,7 @@ Decisions:
 
 from __future__ import annotations
 
+import base64
 import email
 import email.message
 import email.policy
@@ -114,6 +115,7 @@ from socialdesk.connectors.base import (
     require_secure_transport,
 )
 from socialdesk.connectors.email_reply import is_automated, valid_address
+from socialdesk.connectors.traits import Badge, PlatformTraits
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +163,49 @@ def _tls(settings: dict, key: str, default: str, label: str) -> str:
     if mode not in TLS_MODES:
         raise PermanentError(f"{label} must be one of ssl, starttls or none, not {mode!r}.")
     return mode
+
+
+NON_ASCII_LOGIN_MESSAGE = (
+    "Your password (or user name) has characters outside plain ASCII, and the {where} server does not "
+    "offer the PLAIN login that can carry them. Use an app password, or change the password on the "
+    "server to plain letters, digits and punctuation."
+)
+
+
+def _plain_token(username: str, password: str) -> str:
+    """The SASL PLAIN initial response (RFC 4616): UTF-8, NUL-separated, base64."""
+    return base64.b64encode(b"\0" + username.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
+
+
+def _imap_login(client: IMAPClient, username: str, password: str) -> None:
+    """LOGIN for ASCII credentials; AUTHENTICATE PLAIN (UTF-8, RFC 4616) otherwise.
+
+    IMAP LOGIN takes only ASCII strings (imaplib raises UnicodeEncodeError quoting the password), so a
+    non-ASCII password goes through SASL PLAIN, which carries UTF-8.
+    """
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    capabilities = {c.upper() for c in client.capabilities()}
+    if b"AUTH=PLAIN" not in capabilities:
+        raise AuthError(NON_ASCII_LOGIN_MESSAGE.format(where="IMAP"))
+    client.plain_login(username, password)
+
+
+def _smtp_login(server: smtplib.SMTP, username: str, password: str) -> None:
+    """smtplib's login for ASCII credentials; AUTH PLAIN with UTF-8 (RFC 4616) otherwise.
+
+    smtplib encodes every AUTH response as ASCII, so a non-ASCII password would raise
+    UnicodeEncodeError before reaching the server.
+    """
+    if username.isascii() and password.isascii():
+        server.login(username, password)
+        return
+    if "PLAIN" not in server.esmtp_features.get("auth", "").upper().split():
+        raise AuthError(NON_ASCII_LOGIN_MESSAGE.format(where="SMTP"))
+    code, response = server.docmd("AUTH", "PLAIN " + _plain_token(username, password))
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, response)
 
 
 @dataclass(frozen=True)
@@ -324,7 +369,7 @@ class EmailConnector:
                 if s.imap_tls == "starttls":
                     client.starttls(context)
                 client.normalise_times = False  # aware datetimes, converted to UTC below
-                client.login(s.username, self._password())
+                _imap_login(client, s.username, self._password())
             except BaseException:
                 self._quietly(client.shutdown)
                 raise
@@ -372,7 +417,7 @@ class EmailConnector:
                     server.ehlo()
                 # A local relay may offer no AUTH at all; then there is nothing to log in to.
                 if server.has_extn("auth"):
-                    server.login(s.username, self._password())
+                    _smtp_login(server, s.username, self._password())
                 yield server
             finally:
                 self._quietly(server.quit)
@@ -773,6 +818,11 @@ class _WatchedSMTP_SSL(smtplib.SMTP_SSL):
         return self.context.wrap_socket(sock, server_hostname=self._host)
 
 
+# Replies are emails of any length; a person is their address, never @-addressed.
+TRAITS = PlatformTraits(
+    name="Email", badge=Badge("#5b6b7f", "@"), spoken_name="email", replies_by_email=True, poll_seconds=60,
+)
+
 SPEC = ConnectorSpec(
     kind="email",
     title="Email (IMAP/SMTP)",
@@ -796,6 +846,6 @@ SPEC = ConnectorSpec(
     secret_label="Password",
     needs="The mailbox's IMAP and SMTP server names and its password (an app password if the "
     "provider uses two-step login).",
-    text_limit=None,
+    traits=TRAITS,
     factory=lambda settings, secrets: EmailConnector(settings, secrets),
 )
