@@ -6,9 +6,13 @@ Decisions:
   (core/sync.py) runs them on worker threads and ingest (core/ingest.py) stores what they return.
 - `fetch(cursor)` returns the new items *and* the cursor that covers them; the cursor is committed
   by ingest in the same transaction as the items, so a crash re-fetches and dedupes.
-- Errors are typed so the engine can decide without parsing messages: AuthError stops polling the
-  account until the owner re-logs in; RateLimited carries when to try again; TransientError is retried
-  with backoff; PermanentError means "this request/item is bad", never retried.
+- Errors are typed so the engine can decide without parsing messages: AuthError means only "this
+  account's credentials need the owner" and stops polling and sending for the account until the owner
+  re-logs in; RateLimited carries when to try again (QuotaExceeded: a spent daily or monthly quota,
+  until it renews); TransientError is retried with backoff; PermanentError means "this request/item is
+  bad", never retried; NotAllowed (a PermanentError) means "this one item cannot be answered here",
+  the account is fine. Web connectors say which platform answer is which in an error table
+  (connectors/http.py ErrorTable), never by a status code alone.
 - Two optional connector members, looked up by the sync engine (optional, so they are not in the
   `Connector` Protocol): `after_stored(cursor)` is called once the items of a fetch and that cursor
   are committed, for platform side effects that must not happen for items we might still lose
@@ -50,7 +54,8 @@ class ConnectorError(Exception):
 
 
 class AuthError(ConnectorError):
-    """Credentials are missing, wrong or expired beyond refresh: the owner must act (re-login)."""
+    """This account's credentials need the owner: missing, wrong, revoked, expired beyond refresh, or
+    lacking a permission the login must grant. Never for one item's refusal (that is NotAllowed)."""
 
 
 class RateLimited(ConnectorError):
@@ -61,12 +66,24 @@ class RateLimited(ConnectorError):
         self.retry_at = retry_at
 
 
+class QuotaExceeded(RateLimited):
+    """The platform's quota for this app or account is spent (YouTube's daily units, X's monthly usage
+    cap): nothing more until `retry_at`, when it renews. A RateLimited, so everything that waits for a
+    rate limit waits for it; the message says it is the quota."""
+
+
 class TransientError(ConnectorError):
     """Network trouble, timeouts, 5xx: retry later with backoff and jitter."""
 
 
 class PermanentError(ConnectorError):
     """This request or item is bad (validation, not found, policy); retrying will not help."""
+
+
+class NotAllowed(PermanentError):
+    """This one item cannot be answered here, by the platform's rule: Messenger's 24 h window closed, the
+    person blocked the bot or takes no DMs from us, X lets a reply out only when the account was
+    summoned. The account is fine; the send fails for good and the conversation returns to the queue."""
 
 
 class SkipItem(Exception):

@@ -60,6 +60,7 @@ from socialdesk.connectors.base import (
     ConnectorError,
     ConnectorSpec,
     InboundItem,
+    NotAllowed,
     OutboundResult,
     PermanentError,
     RateLimited,
@@ -69,7 +70,7 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.connectors.bluesky_richtext import build_facets
 from socialdesk.connectors.html_text import clean_text
-from socialdesk.connectors.http import Http, error_detail, parse_iso, utcnow
+from socialdesk.connectors.http import ErrorRule, ErrorTable, Http, error_detail, parse_iso, utcnow
 
 log = logging.getLogger("socialdesk.connectors.bluesky")
 
@@ -94,8 +95,12 @@ def graphemes(text: str) -> int:
 class NoDmAccess(PermanentError):
     """The app password was created without direct-message access."""
 
-    def __init__(self) -> None:
+    def __init__(self, message: str = NO_DM_ACCESS) -> None:
         super().__init__(NO_DM_ACCESS)
+
+
+class SessionExpired(AuthError):
+    """400 `ExpiredToken`: the access JWT ran out; `xrpc` refreshes the session and retries once."""
 
 
 class ChatUnavailable(TransientError):
@@ -110,23 +115,35 @@ def chat_notice(error: ConnectorError) -> str:
     return text if isinstance(error, ChatUnavailable) else f"direct messages unavailable: {text}"
 
 
-def _classify(response: Any) -> ConnectorError | None:
-    """Chat calls answered 5xx by the PDS: say that it is the chat service, with the XRPC error name.
-
-    Still a TransientError (retried like any 5xx); the name is only used when it is one we know,
-    since the body is the server's words."""
-    if response.status_code < 500 or not response.request.headers.get("atproto-proxy"):
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    code = body.get("error") if isinstance(body, dict) else None
-    name = f"{code}, " if code in CHAT_DOWN_CODES else ""
-    return ChatUnavailable(
-        f"direct messages unavailable: Bluesky's chat service cannot be reached ({name}HTTP "
-        f"{response.status_code}). Mentions and replies still arrive; DMs follow when it is back."
-    )
+BAD_LOGIN = "Bluesky no longer accepts this login. Store the app password again."
+_CHAT = "atproto-proxy"  # the header of every chat call: the PDS passes it on to the chat service
+_SERVER_ERRORS = tuple(range(500, 600))
+_CHAT_DOWN = ("direct messages unavailable: Bluesky's chat service cannot be reached ({0}HTTP {{status}}). "
+              "Mentions and replies still arrive; DMs follow when it is back.")
+# XRPC errors are {"error": <name>, "message": <words>}. Chat calls answered 5xx by the PDS mean the chat
+# service (still a TransientError, retried like any 5xx); the error name is shown only when it is one
+# we know, since the body is the server's words. A chat send refused because of the person ("recipient
+# has disabled incoming messages", "recipient requires incoming messages to come from someone they
+# follow", a block; the official app handles these words) is NotAllowed: one conversation, not the login.
+ERRORS = ErrorTable(
+    rules=(
+        ErrorRule(status=_SERVER_ERRORS, header=_CHAT, where="error", code=tuple(sorted(CHAT_DOWN_CODES)),
+                  error=ChatUnavailable, message=_CHAT_DOWN.format("{code}, ")),
+        ErrorRule(status=_SERVER_ERRORS, header=_CHAT, error=ChatUnavailable, message=_CHAT_DOWN.format("")),
+        ErrorRule(status=(400, 401), where="error", code="ExpiredToken", error=SessionExpired, message=BAD_LOGIN),
+        ErrorRule(status=(400, 401), header=_CHAT, where="error", code="InvalidToken", error=NoDmAccess),
+        ErrorRule(status=(400, 401), header=_CHAT, where="message", contains="scope", error=NoDmAccess),
+        ErrorRule(status=400, header=_CHAT, where="message", contains="recipient", error=NotAllowed,
+                  message="Bluesky does not deliver this direct message{suffix}."),
+        ErrorRule(status=400, header=_CHAT, where="message", contains="block", error=NotAllowed,
+                  message="Bluesky does not deliver this direct message{suffix}."),
+        ErrorRule(status=401, error=AuthError, message=BAD_LOGIN),
+        ErrorRule(status=400, where="error", code=("InvalidToken", "AuthenticationRequired"), error=AuthError,
+                  message=BAD_LOGIN),
+        ErrorRule(status=400, error=PermanentError, message="Bluesky rejected the request{suffix}."),
+    ),
+    detail=("message", "error"),
+)
 
 
 def _iso(moment: datetime) -> str:
@@ -154,7 +171,7 @@ class BlueskyConnector:
         self.settings = settings
         self.secrets = secrets
         self.handle = (settings.get("handle") or "").strip().lstrip("@")
-        self.http = Http("Bluesky", settings.get("pds") or DEFAULT_PDS, sleep=sleep, now=now, classify=_classify)
+        self.http = Http("Bluesky", settings.get("pds") or DEFAULT_PDS, sleep=sleep, now=now, errors=ERRORS)
         self.now = now
         self.page_limit = page_limit
         self.max_pages = max_pages
@@ -227,38 +244,28 @@ class BlueskyConnector:
         self, method: str, nsid: str, *, params: Any = None, body: Any = None, chat: bool = False,
         no_output: bool = False,
     ) -> Any:
-        """One XRPC call with the session; ExpiredToken → refresh → retry once.
+        """One XRPC call with the session; ExpiredToken → refresh → retry once (the errors: ERRORS).
 
         `no_output`: a procedure that answers 200 with an empty body (updateSeen); None is returned."""
         for attempt in (0, 1):
             headers = {"Authorization": f"Bearer {self._access()}"}
             if chat:
-                headers["atproto-proxy"] = CHAT_PROXY
-            response = self.http.request(
-                method, f"/xrpc/{nsid}", params=params, json=body, headers=headers, ok_statuses=(400, 401)
-            )
-            if response.status_code not in (400, 401):
-                if no_output and not response.content.strip():
-                    return None
-                return self.http.decode(response)
+                headers[_CHAT] = CHAT_PROXY
             try:
-                error = response.json()
-            except ValueError:
-                error = {}
-            error = error if isinstance(error, dict) else {}
-            code, message = str(error.get("error") or ""), str(error.get("message") or "")
-            if code == "ExpiredToken" and attempt == 0:
+                response = self.http.request(method, f"/xrpc/{nsid}", params=params, json=body, headers=headers)
+            except SessionExpired:
+                if attempt:
+                    raise
                 self.secrets.delete("access_token")
                 self._refresh()
                 continue
-            if chat and (code == "InvalidToken" or "scope" in message.lower()):
+            except NoDmAccess:
                 self.dm_available = False
-                raise NoDmAccess()
-            if response.status_code == 401 or code in ("ExpiredToken", "InvalidToken", "AuthenticationRequired"):
-                raise AuthError("Bluesky no longer accepts this login. Store the app password again.")
-            detail = self.http.scrub(message or code)[:200]
-            raise PermanentError(f"Bluesky rejected the request{': ' + detail if detail else ''}.")
-        raise AuthError("Bluesky no longer accepts this login. Store the app password again.")
+                raise
+            if no_output and not response.content.strip():
+                return None
+            return self.http.decode(response)
+        raise AuthError(BAD_LOGIN)
 
     def _my_did(self) -> str:
         if self.did is None:

@@ -18,8 +18,15 @@ Decisions:
 - Retries with exponential backoff and jitter only where repeating is safe: idempotent methods, or a
   caller that says so (a POST carrying an Idempotency-Key). 5xx, timeouts and connection errors are
   retried; the last failure becomes a `TransientError`.
-- Status codes map to the typed errors of base.py; a connector may pass `classify` to map its
-  platform's special bodies first (Bluesky's ExpiredToken, Telegram's 409, ...).
+- Errors are read from an `ErrorTable` each connector declares (status, body code or words at a
+  JSON path, request header → error type and owner-readable message), first match wins, then the
+  standard mapping by status. A status alone does not say enough: Graph throttles with codes 4/17/
+  32/613 in a 400 body, YouTube's spent quota is a 403 `quotaExceeded`, Telegram's 403 "bot was
+  blocked by the user" concerns one chat, not the token. So 403 is not "log in again" by default
+  (it is a PermanentError unless the table says AuthError or NotAllowed); only 401 is. 2xx bodies
+  that say they failed (Telegram's `"ok": false`, Graph's `error`, X's `errors` without `data`) are
+  declared in the same table (`failures`) and go through the same rules. No callbacks: the table is
+  data, tested row by row (tests/unit/test_http.py).
 - Rate-limit headers (`X-RateLimit-*` as Mastodon sends them, `RateLimit-*` as Bluesky sends them,
   `Retry-After`) are parsed into `RateLimit`; when the platform said "0 remaining until T" we raise
   `RateLimited(T)` before sending, instead of burning a request. Reads and writes are tracked
@@ -63,7 +70,9 @@ from socialdesk.connectors import deadline as deadlines
 from socialdesk.connectors.base import (
     AuthError,
     ConnectorError,
+    NotAllowed,
     PermanentError,
+    QuotaExceeded,
     RateLimited,
     TransientError,
     require_secure_transport,
@@ -197,19 +206,159 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
     return None
 
 
-def error_detail(response: requests.Response) -> str:
-    """A short, owner-readable reason from a JSON error body ("error", "message", "description")."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    for key in ("error_description", "message", "description", "error", "detail", "title"):
-        value = body.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
+# --- error tables ----------------------------------------------------------------------------------
+
+# Where platforms put the human reason, first found wins: OAuth's error_description, Mastodon's and
+# Bluesky's error/message, Telegram's description, X's problem detail/title, Graph's and Google's
+# error.message, X's errors[].message.
+DETAIL_PATHS = ("error_description", "message", "description", "error", "detail", "title", "error.message",
+                "errors.*.message", "errors.*.detail")
+PRESENT = "<present>"  # BodyFailure.value: the path only has to exist
+
+
+def json_values(body: Any, path: str) -> list[Any]:
+    """The values at a dotted `path` in a JSON body; "*" stands for every element of a list
+    ("errors.*.reason"). Missing keys, wrong types and odd shapes give no values, never an error."""
+    if not path:
+        return []
+    found = [body]
+    for key in path.split("."):
+        step: list[Any] = []
+        for value in found:
+            if key == "*":
+                step += value if isinstance(value, list) else []
+            elif isinstance(value, dict) and key in value:
+                step.append(value[key])
+        found = step
+    return found
+
+
+def _same(value: Any, wanted: Any) -> bool:
+    # JSON false is not 0 and "4" is not 4: compare type and value.
+    return type(value) is type(wanted) and value == wanted
+
+
+@dataclass(frozen=True)
+class ErrorRule:
+    """One row of a platform's error table: a response that matches every given condition becomes
+    `error`. Conditions left at their default are not checked.
+
+    - `status`: the HTTP status (or, for a 2xx body that says it failed, the status the body names
+      at ErrorTable.status_at), one or several;
+    - `code`: one or several values at the JSON path `where` ("error.code", "errors.*.reason");
+    - `contains`: a case-insensitive piece of the text at `where` (platforms that only give words);
+    - `header`: a header the request carried (Bluesky's chat calls go through `atproto-proxy`).
+
+    `message` is owner-readable text with {service}, {status}, {code}, {detail} (the platform's
+    reason, scrubbed, at most 200 characters), {suffix} (": detail" or nothing), {wait_s} and {until}
+    (for RateLimited); empty: a standard sentence for the error type. For RateLimited (and
+    QuotaExceeded) the retry time is the body's `retry_after` path (seconds), else the Retry-After
+    header, else the rate-limit window's reset, else `wait(now)` (a quota's renewal), else a minute.
+    """
+
+    error: type[ConnectorError]
+    status: int | tuple[int, ...] | None = None
+    code: Any = None
+    where: str = ""
+    contains: str = ""
+    header: str = ""
+    message: str = ""
+    retry_after: str = ""
+    wait: Callable[[datetime], datetime] | None = None
+
+    def matches(self, status: int, body: Any, request_headers: Mapping[str, str]) -> bool:
+        if self.status is not None and status not in ((self.status,) if isinstance(self.status, int) else self.status):
+            return False
+        if self.header and not request_headers.get(self.header):
+            return False
+        values = json_values(body, self.where)
+        if self.code is not None:
+            codes = self.code if isinstance(self.code, tuple) else (self.code,)
+            if not any(_same(value, code) for value in values for code in codes):
+                return False
+        if self.contains:
+            piece = self.contains.casefold()
+            if not any(isinstance(value, str) and piece in value.casefold() for value in values):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class BodyFailure:
+    """How a platform says "failed" in a 2xx body: the value at `path` (PRESENT: the path exists),
+    unless `unless` exists too. Telegram: ("ok", False); Graph: ("error", PRESENT); X: ("errors",
+    PRESENT, unless="data"), since a 200 carrying data and errors is a partial success."""
+
+    path: str
+    value: Any = PRESENT
+    unless: str = ""
+
+    def failed(self, body: Any) -> bool:
+        values = json_values(body, self.path)
+        if not values or (self.unless and json_values(body, self.unless)):
+            return False
+        return self.value is PRESENT or any(_same(value, self.value) for value in values)
+
+
+@dataclass(frozen=True)
+class ErrorTable:
+    """A platform's error table, declared once in its connector module and handed to its Http.
+
+    The rules are tried in order, first match wins; a response no rule matches gets the standard
+    mapping by status (401 AuthError, 429 RateLimited, 408/5xx TransientError, other 4xx
+    PermanentError). `failures`: the ways a 2xx body says the call failed; such a body goes through
+    the same rules, with the status found at `status_at` (Telegram's error_code) when there is one,
+    and is a TransientError ("unexpected answer") when no rule and no status explain it."""
+
+    rules: tuple[ErrorRule, ...] = ()
+    failures: tuple[BodyFailure, ...] = ()
+    status_at: str = ""
+    detail: tuple[str, ...] = DETAIL_PATHS
+
+    def with_first(self, *rules: ErrorRule) -> "ErrorTable":
+        """This table with `rules` tried before its own."""
+        return ErrorTable(rules + self.rules, self.failures, self.status_at, self.detail)
+
+
+def _body(response: requests.Response) -> Any:
+    """The parsed JSON body (cached on the response), or None when it is not JSON."""
+    cached = response.__dict__.get("_socialdesk_json", _NOT_READ)
+    if cached is _NOT_READ:
+        try:
+            cached = response.json()
+        except ValueError:
+            cached = None
+        response.__dict__["_socialdesk_json"] = cached
+    return cached
+
+
+_NOT_READ = object()
+
+
+def body_detail(body: Any, paths: tuple[str, ...] = DETAIL_PATHS) -> str:
+    """A short reason from a JSON error body: the first non-empty text at `paths`."""
+    for path in paths:
+        for value in json_values(body, path):
+            if isinstance(value, str) and value.strip():
+                return value.strip()[:200]
     return ""
+
+
+def error_detail(response: requests.Response) -> str:
+    """A short, owner-readable reason from a JSON error body (unscrubbed: pass it through Http.scrub)."""
+    return body_detail(_body(response))
+
+
+_DEFAULT_MESSAGES: tuple[tuple[type[ConnectorError], str], ...] = (
+    (QuotaExceeded, "{service}: the quota for this app is used up{suffix}. It renews at {until} UTC; "
+                    "nothing is fetched or sent until then."),
+    (RateLimited, "{service} asked us to slow down (HTTP {status}){suffix}."),
+    (AuthError, "{service} refused our credentials (HTTP {status}){suffix}. Please log in again."),
+    (NotAllowed, "{service} does not allow this here (HTTP {status}){suffix}."),
+    (TransientError, "{service} had a server problem (HTTP {status}). Will try again."),
+    (PermanentError, "{service} rejected the request (HTTP {status}){suffix}."),
+    (ConnectorError, "{service} rejected the request (HTTP {status}){suffix}."),
+)
 
 
 class Http:
@@ -225,7 +374,7 @@ class Http:
         backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = utcnow,
-        classify: Callable[[requests.Response], ConnectorError | None] | None = None,
+        errors: ErrorTable | None = None,
         user_agent: str = USER_AGENT,
         deadline: float = DEFAULT_DEADLINE_S,
         limits: dict[str, RateLimit] | None = None,
@@ -238,7 +387,8 @@ class Http:
         self.backoff = backoff
         self.sleep = sleep
         self.now = now
-        self.classify = classify
+        # The platform's error table (see ErrorTable); the engine never sees a status code.
+        self.errors = errors if errors is not None else ErrorTable()
         # Last rate-limit window seen per bucket: platforms limit writes (posting) separately from
         # reads, so an exhausted posting budget must not stop us from fetching. The engine replaces
         # the dict with the account's own (see the module docstring).
@@ -343,9 +493,15 @@ class Http:
                     rate = parse_rate_limit(response.headers, self.now())
                     if rate is not None:
                         self.limits[bucket] = rate
-                    if 200 <= response.status_code < 300 or response.status_code in ok_statuses:
+                    if 200 <= response.status_code < 300:
+                        failed = None if stream else self._failed_2xx(response)
+                        if failed is None:
+                            return response
+                        error = self._map_error(response, self.limits.get(bucket), failed)
+                    elif response.status_code in ok_statuses:
                         return response
-                    error = self._map_error(response, self.limits.get(bucket))
+                    else:
+                        error = self._map_error(response, self.limits.get(bucket))
                     response.close()
                 if isinstance(error, TransientError) and may_retry and attempt < self.retries:
                     delay = self.backoff * (2**attempt) * random.uniform(0.5, 1.5)
@@ -363,13 +519,13 @@ class Http:
 
     def decode(self, response: requests.Response) -> Any:
         """The JSON body, or TransientError when the platform sent something that is not JSON."""
-        try:
-            return response.json()
-        except ValueError:
+        body = _body(response)
+        if body is None and response.content.strip() != b"null":
             raise TransientError(
                 f"{self.service} sent a malformed response (not JSON, HTTP {response.status_code}). "
                 "Will try again."
-            ) from None
+            )
+        return body
 
     def close(self) -> None:
         self.session.close()
@@ -387,28 +543,71 @@ class Http:
         if rate.reset_at <= self.now():
             self.limits.pop(bucket, None)  # the dict is the account's, shared with rebuilt connectors
 
-    def _map_error(self, response: requests.Response, rate: RateLimit | None) -> ConnectorError:
-        if self.classify is not None:
-            special = self.classify(response)
-            if special is not None:
-                return special
-        status = response.status_code
-        detail = self.scrub(error_detail(response))
-        suffix = f": {detail}" if detail else ""
-        if status == 429:
-            now = self.now()
+    def _failed_2xx(self, response: requests.Response) -> int | None:
+        """For a 2xx whose body says it failed (the table's `failures`): the status it names at
+        `status_at`, or 0 when it names none; None for a success."""
+        if not self.errors.failures:
+            return None
+        body = _body(response)
+        if not any(failure.failed(body) for failure in self.errors.failures):
+            return None
+        named = json_values(body, self.errors.status_at)
+        status = named[0] if named else None
+        return status if type(status) is int and 100 <= status <= 599 else 0
+
+    def _map_error(
+        self, response: requests.Response, rate: RateLimit | None, body_status: int | None = None
+    ) -> ConnectorError:
+        """The typed error for a failed response: the error table's first matching rule, else the
+        standard mapping by status. `body_status`: set for a 2xx body that said it failed (0: no status)."""
+        status = response.status_code if body_status is None else body_status
+        body = _body(response)
+        detail = self.scrub(body_detail(body, self.errors.detail))
+        request_headers = response.request.headers if response.request is not None else {}
+        rule = next((r for r in self.errors.rules if r.matches(status, body, request_headers)), None)
+        if rule is not None:
+            kind, template = rule.error, rule.message
+        elif status == 429:
+            kind, template = RateLimited, ""
+        elif status == 401:
+            kind, template = AuthError, ""
+        elif status == 0:  # a 2xx that says it failed, and neither a rule nor a status says why
+            kind = TransientError
+            template = "{service} sent an unexpected answer{suffix}. Will try again."
+        elif status == 408 or status >= 500:
+            kind, template = TransientError, ""
+        else:
+            # 403 included: "forbidden" says nothing about whose fault it is; a platform whose 403
+            # means "log in again" or "not this item" says so in its table.
+            kind, template = PermanentError, ""
+        if not template:
+            template = next(text for cls, text in _DEFAULT_MESSAGES if issubclass(kind, cls))
+        values: dict[str, Any] = {
+            "service": self.service, "status": status, "detail": detail, "suffix": f": {detail}" if detail else "",
+            "code": self.scrub(str(next(iter(json_values(body, rule.where)), "")))[:80] if rule else "",
+        }
+        if not issubclass(kind, RateLimited):
+            return kind(template.format(**values))
+        when = self._retry_time(response, body, rule, rate)
+        values["until"] = f"{when:%H:%M:%S}"
+        values["wait_s"] = max(0, round((when - self.now()).total_seconds()))
+        return kind(template.format(**values), when)
+
+    def _retry_time(
+        self, response: requests.Response, body: Any, rule: ErrorRule | None, rate: RateLimit | None
+    ) -> datetime:
+        now = self.now()
+        seconds = next(iter(json_values(body, rule.retry_after)), None) if rule is not None else None
+        when: datetime | None = None
+        if type(seconds) in (int, float) and 0 <= seconds <= 7 * 86400:
+            when = now + timedelta(seconds=seconds)
+        if when is None:
             when = retry_after(response.headers, now)
-            if when is None and rate is not None and rate.reset_at is not None:
-                when = rate.reset_at
-            when = when if when is not None and when > now else now + timedelta(seconds=60)
-            return RateLimited(f"{self.service} asked us to slow down (HTTP 429){suffix}.", when)
-        if status in (401, 403):
-            return AuthError(
-                f"{self.service} refused our credentials (HTTP {status}){suffix}. Please log in again."
-            )
-        if status == 408 or status >= 500:
-            return TransientError(f"{self.service} had a server problem (HTTP {status}). Will try again.")
-        return PermanentError(f"{self.service} rejected the request (HTTP {status}){suffix}.")
+        if when is None and rate is not None and rate.reset_at is not None:
+            when = rate.reset_at
+        if when is None and rule is not None and rule.wait is not None:
+            when = rule.wait(now)
+        return when if when is not None and when > now else now + timedelta(seconds=60)
 
 
 class _WatchedHTTPConnection(HTTPConnection):

@@ -76,6 +76,7 @@ from socialdesk.connectors.base import (
     ConnectorSpec,
     InboundItem,
     MemorySecrets,
+    NotAllowed,
     OutboundResult,
     PermanentError,
     ReplyTarget,
@@ -84,7 +85,15 @@ from socialdesk.connectors.base import (
     valid_text_limit,
 )
 from socialdesk.connectors.html_text import html_to_text
-from socialdesk.connectors.http import Http, LineReader, check_base_url, parse_iso, utcnow
+from socialdesk.connectors.http import (
+    ErrorRule,
+    ErrorTable,
+    Http,
+    LineReader,
+    check_base_url,
+    parse_iso,
+    utcnow,
+)
 from socialdesk.connectors.oauth import (
     OOB,
     TOKEN_ENTRY,
@@ -106,6 +115,27 @@ REQUESTS_READ = "requests_read"  # cursor flag: pending notification requests we
 NEEDS_WRITE_NOTIFICATIONS = (
     "Sign in to this Mastodon account again (Accounts → Re-login…) so socialdesk may accept message "
     "requests from new customers; until then accept them in Mastodon's own app. Their messages still arrive."
+)
+
+RELOGIN = "Sign in to this Mastodon account again (Accounts → Re-login…)."
+# Mastodon's errors are {"error": <words>} (the Error entity; Api::BaseController). A 401 is the token
+# (oauth.watch_unauthorized refreshes once, then AuthError). A 403 is the login when it names the
+# scopes or the login itself (unconfirmed, pending approval, disabled, missing two-factor), otherwise
+# "This action is not allowed": this one action, not the account (NotAllowed). 422 "Validation
+# failed: …" is the text we sent (PermanentError, the standard mapping), except the one 422 that says
+# the token has no user.
+ERRORS = ErrorTable(
+    rules=(
+        ErrorRule(status=403, where="error", code="This action is outside the authorized scopes", error=AuthError,
+                  message="Mastodon: this login lacks a permission socialdesk needs. " + RELOGIN),
+        ErrorRule(status=403, where="error", contains="Your login", error=AuthError,
+                  message="Mastodon{suffix}. " + RELOGIN),
+        ErrorRule(status=403, where="error", contains="two-factor", error=AuthError, message="Mastodon{suffix}. " + RELOGIN),
+        ErrorRule(status=422, where="error", code="This method requires an authenticated user", error=AuthError,
+                  message="Mastodon: this token belongs to no user. " + RELOGIN),
+        ErrorRule(status=403, error=NotAllowed, message="Mastodon does not allow this here{suffix}."),
+    ),
+    detail=("error", "error_description"),
 )
 
 
@@ -142,7 +172,7 @@ class MastodonConnector:
         self.secrets = secrets
         self.instance = _instance(settings)
         # A 401 is told apart from other refusals, so `auth` can try a newer stored token once.
-        self.http = watch_unauthorized(Http("Mastodon", self.instance, sleep=sleep, now=now))
+        self.http = watch_unauthorized(Http("Mastodon", self.instance, sleep=sleep, now=now, errors=ERRORS))
         # The token lives in the one OAuth entry; "token" is where `--secret-stdin` and earlier versions
         # stored a bare access token. Mastodon tokens do not expire and are never refreshed.
         self.auth = BearerAuth(secrets, self.http, service="Mastodon", now=now, legacy_entry="token")

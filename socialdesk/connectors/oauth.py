@@ -54,8 +54,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Hashable, Mapping, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import requests
-
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
@@ -64,7 +62,7 @@ from socialdesk.connectors.base import (
     PermanentError,
     TransientError,
 )
-from socialdesk.connectors.http import Http, error_detail, utcnow
+from socialdesk.connectors.http import ErrorRule, Http, utcnow
 
 log = logging.getLogger("socialdesk.connectors.oauth")
 
@@ -106,18 +104,9 @@ class LoopbackRefused(PermanentError):
 
 
 def watch_unauthorized(http: Http) -> Http:
-    """Make `http` raise TokenRejected for a 401, so BearerAuth knows to refresh once; other statuses
-    go to the classify hook it already had, then to the Http layer's own mapping."""
-    previous = http.classify
-
-    def classify(response: requests.Response) -> ConnectorError | None:
-        if response.status_code == 401:
-            detail = http.scrub(error_detail(response))
-            suffix = f": {detail}" if detail else ""
-            return TokenRejected(f"{http.service} refused our credentials (HTTP 401){suffix}. Please log in again.")
-        return previous(response) if previous is not None else None
-
-    http.classify = classify
+    """Make `http` raise TokenRejected for a 401, so BearerAuth knows to refresh once: a first row in
+    its error table, before the platform's own rows and the standard mapping."""
+    http.errors = http.errors.with_first(ErrorRule(status=401, error=TokenRejected))
     return http
 
 

@@ -20,10 +20,13 @@ Decisions:
   for business chats. `meta` has chat_id, message_id, chat_type and business_connection_id: what
   `reply` needs. Replies use `reply_parameters` (with allow_sending_without_reply, so a deleted
   parent does not lose the answer) and the business connection when there is one.
-- Errors: `retry_after` in a 429 body becomes RateLimited; 409 is explained ("another program is
-  reading this bot's updates", a webhook or a second copy); 401/404 mean the token is wrong
-  (AuthError); 403 (the customer blocked the bot) and 400 are PermanentError. Telegram has no
-  idempotency key, so a send whose answer was lost is left "unknown" by the outbox.
+- Errors (the table ERRORS; Telegram answers `{"ok": false, "error_code", "description",
+  "parameters"}`, the same shape also when the HTTP status is 200): `parameters.retry_after` of a 429
+  becomes RateLimited; 409 is explained ("another program is reading this bot's updates", a webhook
+  or a second copy); 401/404 mean the token is wrong (AuthError); 403 concerns one chat, never the
+  token ("bot was blocked by the user", "bot can't initiate conversation with a user", "user is
+  deactivated", "bot was kicked"): NotAllowed, the account stays fine; 400 is PermanentError.
+  Telegram has no idempotency key, so a send whose answer was lost is left "unknown" by the outbox.
 """
 
 from __future__ import annotations
@@ -32,19 +35,17 @@ import functools
 import logging
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
-
-import requests
 
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
     AuthError,
     Author,
-    ConnectorError,
     ConnectorSpec,
     InboundItem,
+    NotAllowed,
     OutboundResult,
     PermanentError,
     RateLimited,
@@ -53,7 +54,7 @@ from socialdesk.connectors.base import (
     convert_items,
 )
 from socialdesk.connectors.html_text import clean_text
-from socialdesk.connectors.http import Http, call_interruptible, utcnow
+from socialdesk.connectors.http import BodyFailure, ErrorRule, ErrorTable, Http, call_interruptible, utcnow
 
 log = logging.getLogger("socialdesk.connectors.telegram")
 
@@ -63,6 +64,22 @@ ALLOWED_UPDATES = ["message", "business_message"]
 CONFLICT = (
     "Telegram says another program is reading this bot's updates (a webhook is set, or the bot runs "
     "somewhere else too). Stop the other program or delete the webhook; socialdesk will retry."
+)
+BAD_TOKEN = (
+    "Telegram does not accept this bot token. Copy it again from @BotFather and store it for this account."
+)
+ERRORS = ErrorTable(
+    rules=(
+        ErrorRule(status=429, error=RateLimited, retry_after="parameters.retry_after",
+                  message="Telegram asked us to wait {wait_s} s before trying again."),
+        ErrorRule(status=409, error=TransientError, message=CONFLICT),
+        ErrorRule(status=(401, 404), error=AuthError, message=BAD_TOKEN),
+        ErrorRule(status=403, error=NotAllowed, message="Telegram does not let the bot write to this chat{suffix}."),
+        ErrorRule(status=400, error=PermanentError, message="Telegram refused the request{suffix}."),
+    ),
+    failures=(BodyFailure("ok", False),),
+    status_at="error_code",
+    detail=("description",),
 )
 MEDIA = {
     "photo": "a photo", "video": "a video", "voice": "a voice message", "audio": "an audio file",
@@ -94,37 +111,10 @@ class TelegramConnector:
         self.now = now
         self.poll_timeout = poll_timeout
         self.page_limit = page_limit
-        self.http = Http("Telegram", settings.get("api_base") or DEFAULT_API, sleep=sleep, now=now,
-                         classify=self._classify)
+        self.http = Http("Telegram", settings.get("api_base") or DEFAULT_API, sleep=sleep, now=now, errors=ERRORS)
         self._bot: dict[str, Any] | None = None
 
     # -- HTTP ----------------------------------------------------------------------------------
-    def _classify(self, response: requests.Response) -> ConnectorError | None:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        body = body if isinstance(body, dict) else {}
-        description = self.http.scrub(str(body.get("description") or ""))[:200]
-        status = response.status_code
-        if status == 429:
-            params = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
-            seconds = params.get("retry_after")
-            if isinstance(seconds, (int, float)) and seconds >= 0:
-                when = self.now() + timedelta(seconds=seconds)
-                return RateLimited(f"Telegram asked us to wait {int(seconds)} s before trying again.", when)
-            return None
-        if status == 409:
-            return TransientError(CONFLICT)
-        if status in (401, 404):
-            return AuthError(
-                "Telegram does not accept this bot token. Copy it again from @BotFather and store it for "
-                "this account."
-            )
-        if status in (400, 403):
-            return PermanentError(f"Telegram refused the request: {description or f'HTTP {status}'}.")
-        return None
-
     def _call(self, method: str, body: dict[str, Any] | None = None, *, timeout: float | None = None,
               retry: bool = False) -> Any:
         token = self.secrets.get("token")

@@ -9,6 +9,7 @@ import pytest
 from socialdesk.connectors.base import (
     AuthError,
     MemorySecrets,
+    NotAllowed,
     PermanentError,
     RateLimited,
     ReplyTarget,
@@ -361,3 +362,16 @@ def test_engine_does_not_mark_seen_what_it_failed_to_store(store, fake, monkeypa
     engine.sync_account(account.id)
     assert [m.text for m in Message.select()] == ["please answer"]
     assert fake.seen_calls == [Account.get_by_id(account.id).cursor["seen"]]
+
+
+def test_a_dm_the_person_does_not_take_is_not_allowed_and_the_login_stays_good(fake):
+    fake.add_dm("do you ship to Oslo?")
+    conn = connector(fake)
+    dm = conn.fetch(None)[0][0]
+    fake.inject(400, {"error": "InvalidRequest", "message": "recipient has disabled incoming messages"},
+                path="chat.bsky.convo.sendMessage")
+    with pytest.raises(NotAllowed, match="recipient has disabled incoming messages") as info:
+        conn.reply(target_for(dm), "Yes!", idempotency_key="k")
+    assert not isinstance(info.value, AuthError)
+    assert conn.dm_available is not False  # DMs still work for everyone else
+    assert conn.reply(target_for(dm), "Yes!", idempotency_key="k2").external_id

@@ -10,9 +10,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from socialdesk.connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from socialdesk.connectors import bluesky, mastodon, telegram
+from socialdesk.connectors.base import (
+    AuthError,
+    ConnectorError,
+    NotAllowed,
+    PermanentError,
+    QuotaExceeded,
+    RateLimited,
+    TransientError,
+)
 from socialdesk.connectors.http import (
     USER_AGENT,
+    ErrorTable,
     Http,
     LineReader,
     call_interruptible,
@@ -21,6 +31,7 @@ from socialdesk.connectors.http import (
     redact_url,
     retry_after,
 )
+from socialdesk.connectors.platform_errors import GOOGLE_ERRORS, GRAPH_ERRORS, X_ERRORS
 from tests.fakes import FakeServer, Reply, Request
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -102,11 +113,17 @@ def test_plaintext_only_to_loopback():
 
 def test_status_codes_map_to_typed_errors(fake):
     http, sleeps = client(fake)
-    cases = [(401, AuthError), (403, AuthError), (404, PermanentError), (422, PermanentError)]
+    cases = [(401, AuthError), (403, PermanentError), (404, PermanentError), (422, PermanentError)]
     for status, error in cases:
         fake.inject(status, {"error": f"reason {status}"})
-        with pytest.raises(error, match=f"reason {status}"):
+        with pytest.raises(error, match=f"reason {status}") as info:
             http.get_json("/x")
+        assert type(info.value) is error
+    # Only 401 means "log in again": a 403 names no culprit, so without a table it is this request's.
+    fake.inject(403, {"error": "Forbidden"})
+    with pytest.raises(PermanentError) as info:
+        http.get_json("/x")
+    assert not isinstance(info.value, AuthError) and "log in" not in str(info.value)
     assert sleeps == []  # none of those is retried
 
 
@@ -233,3 +250,142 @@ def test_requests_exceptions_other_than_network_are_permanent(fake):
     http, _ = client(fake)
     with pytest.raises(PermanentError):
         http.request("GET", "/x", headers={"Bad\nHeader": "x"})  # requests refuses it before sending
+
+
+# --- error tables: every documented body code to its error type --------------------------------------
+
+HOUR = timedelta(hours=1)
+# NOW is 04:00 Pacific (PST) on 22 Nov 2026: Google's daily quota renews at 08:00 UTC on the 23rd.
+PACIFIC_MIDNIGHT = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+CHAT = {"atproto-proxy": "did:web:api.bsky.chat#bsky_chat"}
+
+
+def graph(code: int, subcode: int | None = None, message: str = "Graph says no") -> dict:
+    error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AbC"}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    return {"error": error}
+
+
+def google(status: int, reason: str, message: str = "Google says no") -> dict:
+    return {"error": {"code": status, "message": message,
+                      "errors": [{"message": message, "domain": "youtube.quota", "reason": reason}]}}
+
+
+def problem(kind: str, status: int, detail: str = "X says no") -> dict:
+    return {"title": kind, "detail": detail, "type": f"https://api.x.com/2/problems/{kind}", "status": status}
+
+
+# (table, HTTP status, body, request headers, expected type, retry_at or None)
+TABLE_CASES = [
+    # Graph: throttling is a code in the body of a 4xx (or a 200), never a 429.
+    *[(GRAPH_ERRORS, 400, graph(code), {}, RateLimited, NOW + HOUR) for code in (4, 17, 32, 613, 80001, 80009)],
+    (GRAPH_ERRORS, 200, graph(4), {}, RateLimited, NOW + HOUR),
+    (GRAPH_ERRORS, 400, graph(10, 2018278, "This message is sent outside of allowed window."), {}, NotAllowed, None),
+    (GRAPH_ERRORS, 200, graph(10, 2018278), {}, NotAllowed, None),
+    (GRAPH_ERRORS, 400, graph(551, None, "This person isn't available right now."), {}, NotAllowed, None),
+    (GRAPH_ERRORS, 400, graph(200, 1545041), {}, NotAllowed, None),
+    (GRAPH_ERRORS, 400, graph(190, 460, "Error validating access token"), {}, AuthError, None),
+    (GRAPH_ERRORS, 403, graph(200, None, "(#200) Permissions error"), {}, AuthError, None),
+    (GRAPH_ERRORS, 400, graph(100, 33, "Unsupported get request"), {}, PermanentError, None),
+    (GRAPH_ERRORS, 200, graph(2, None, "An unexpected error has occurred"), {}, TransientError, None),
+    (GRAPH_ERRORS, 400, {"error": "not an object"}, {}, PermanentError, None),
+    (GRAPH_ERRORS, 400, [4, 17], {}, PermanentError, None),
+    # Google (YouTube Data, Business Profile): a spent quota is a 403 with reason quotaExceeded.
+    (GOOGLE_ERRORS, 403, google(403, "quotaExceeded"), {}, QuotaExceeded, PACIFIC_MIDNIGHT),
+    (GOOGLE_ERRORS, 403, google(403, "dailyLimitExceeded"), {}, QuotaExceeded, PACIFIC_MIDNIGHT),
+    (GOOGLE_ERRORS, 403, google(403, "rateLimitExceeded"), {}, RateLimited, NOW + timedelta(seconds=60)),
+    (GOOGLE_ERRORS, 429, {"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}, {},
+     RateLimited, NOW + timedelta(seconds=60)),
+    (GOOGLE_ERRORS, 403, google(403, "insufficientPermissions"), {}, AuthError, None),
+    (GOOGLE_ERRORS, 403, google(403, "commentsDisabled"), {}, NotAllowed, None),
+    (GOOGLE_ERRORS, 403, google(403, "forbidden"), {}, PermanentError, None),
+    # X: problem JSON; a 200 with errors and no data failed.
+    (X_ERRORS, 429, problem("usage-capped", 429), {}, QuotaExceeded, NOW + timedelta(days=1)),
+    (X_ERRORS, 429, problem("rate-limit-exceeded", 429), {}, RateLimited, NOW + timedelta(seconds=60)),
+    (X_ERRORS, 403, problem("client-forbidden", 403), {}, AuthError, None),
+    (X_ERRORS, 403, {"title": "Forbidden", "type": "about:blank", "status": 403,
+                     "detail": "Reply to this conversation is not allowed"}, {}, NotAllowed, None),
+    (X_ERRORS, 200, {"errors": [problem("resource-not-found", 404, "Could not find tweet")]}, {}, PermanentError, None),
+    (X_ERRORS, 200, {"errors": [problem("usage-capped", 429)]}, {}, QuotaExceeded, NOW + timedelta(days=1)),
+    (X_ERRORS, 429, {"errors": [{"code": 88, "message": "Rate limit exceeded"}]}, {}, RateLimited,
+     NOW + timedelta(seconds=60)),
+    # Telegram: the same {"ok": false, "error_code"} shape, whatever the HTTP status says.
+    *[(telegram.ERRORS, status, {"ok": False, "error_code": 403, "description": f"Forbidden: {why}"}, {}, NotAllowed,
+       None) for status in (403, 200) for why in ("bot was blocked by the user", "user is deactivated",
+                                                    "bot can't initiate conversation with a user")],
+    (telegram.ERRORS, 200, {"ok": False, "error_code": 401, "description": "Unauthorized"}, {}, AuthError, None),
+    (telegram.ERRORS, 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",
+                            "parameters": {"retry_after": 7}}, {}, RateLimited, NOW + timedelta(seconds=7)),
+    (telegram.ERRORS, 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, {},
+     PermanentError, None),
+    # Mastodon: a 403 is the login only when it says so.
+    (mastodon.ERRORS, 403, {"error": "This action is not allowed"}, {}, NotAllowed, None),
+    (mastodon.ERRORS, 403, {"error": "This action is outside the authorized scopes"}, {}, AuthError, None),
+    (mastodon.ERRORS, 403, {"error": "Your login is currently disabled"}, {}, AuthError, None),
+    (mastodon.ERRORS, 422, {"error": "This method requires an authenticated user"}, {}, AuthError, None),
+    (mastodon.ERRORS, 422, {"error": "Validation failed: Text character limit of 500 exceeded"}, {}, PermanentError,
+     None),
+    # Bluesky: XRPC names; chat calls carry atproto-proxy.
+    (bluesky.ERRORS, 400, {"error": "ExpiredToken", "message": "Token has expired"}, {}, bluesky.SessionExpired, None),
+    (bluesky.ERRORS, 400, {"error": "InvalidToken", "message": "Bad token method"}, CHAT, bluesky.NoDmAccess, None),
+    (bluesky.ERRORS, 400, {"error": "InvalidToken", "message": "Bad token method"}, {}, AuthError, None),
+    (bluesky.ERRORS, 400, {"error": "InvalidRequest", "message": "recipient has disabled incoming messages"}, CHAT,
+     NotAllowed, None),
+    (bluesky.ERRORS, 502, {"error": "UpstreamFailure", "message": "Upstream Failure"}, CHAT, bluesky.ChatUnavailable,
+     None),
+]
+
+
+@pytest.mark.parametrize("table, status, body, headers, expected, retry_at", TABLE_CASES)
+def test_error_tables_map_each_documented_code(fake, table, status, body, headers, expected, retry_at):
+    http, _ = client(fake, errors=table, retries=0)
+    fake.inject(status, body)
+    with pytest.raises(ConnectorError) as info:
+        http.get_json("/x", headers=headers)
+    assert type(info.value) is expected, str(info.value)
+    assert isinstance(info.value, RateLimited) == (retry_at is not None)
+    if retry_at is not None:
+        assert info.value.retry_at == retry_at
+    if expected is NotAllowed or expected is PermanentError:
+        assert not isinstance(info.value, AuthError)  # one item's refusal never logs the account out
+
+
+def test_error_message_says_what_happened_in_the_platforms_words(fake):
+    http, _ = client(fake, errors=GOOGLE_ERRORS)
+    fake.inject(403, google(403, "quotaExceeded", "The request cannot be completed because you have exceeded "
+                                                  "your quota."))
+    with pytest.raises(QuotaExceeded, match="daily quota is used up.*midnight Pacific time .08:00:00 UTC"):
+        http.get_json("/x")
+    http, _ = client(fake, errors=telegram.ERRORS)
+    fake.inject(200, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"})
+    with pytest.raises(NotAllowed, match="bot was blocked by the user"):
+        http.post_json("/send", json={})
+
+
+def test_2xx_success_is_returned_and_partial_errors_are_not_failures(fake):
+    for table, body in (
+        (telegram.ERRORS, {"ok": True, "result": []}),
+        (X_ERRORS, {"data": {"id": "1"}, "errors": [problem("resource-not-found", 404)]}),
+        (GRAPH_ERRORS, {"data": [], "paging": {}}),
+    ):
+        http, _ = client(fake, errors=table)
+        fake.inject(200, body)
+        assert http.get_json("/x") == body
+    http, _ = client(fake, errors=ErrorTable())  # no failures declared: a 2xx body is never read as one
+    fake.inject(200, {"ok": False, "error": {"code": 4}})
+    assert http.get_json("/x") == {"ok": False, "error": {"code": 4}}
+
+
+def test_first_matching_rule_wins_and_hostile_bodies_never_break_the_mapping(fake):
+    http, _ = client(fake, errors=GRAPH_ERRORS)
+    # Window closed (subcode) beats the permission code 10 it comes with.
+    fake.inject(400, graph(10, 2018278))
+    with pytest.raises(NotAllowed):
+        http.get_json("/x")
+    for body in (b"\xff\xfe{", b"[]", b'"text"', b"null", {"error": {"code": True}}, {"error": {"code": "4"}},
+                 {"error": {"error_subcode": [2018278]}}):
+        fake.inject(400, body)
+        with pytest.raises(PermanentError) as info:
+            http.get_json("/x")
+        assert type(info.value) is PermanentError

@@ -11,6 +11,7 @@ import pytest
 from socialdesk.connectors.base import (
     AuthError,
     MemorySecrets,
+    NotAllowed,
     PermanentError,
     RateLimited,
     ReplyTarget,
@@ -395,3 +396,24 @@ def test_no_duplicate_when_the_owner_accepts_in_mastodon_or_changes_the_policy(s
     engine.sync_account(account.id)
     assert sorted(m.text for m in Message.select()) == ["@shop first question", "@shop second question"]
     assert Account.get_by_id(account.id).state == "ok"
+
+
+def test_a_refused_reply_is_not_allowed_and_only_a_login_403_is_an_auth_error(fake):
+    fake.add("where is my order?", visibility="direct", acct="bob@else.where")
+    conn = connector(fake)
+    dm = conn.fetch(None)[0][0]
+    target = _dm_target(dm)
+    fake.inject(403, {"error": "This action is not allowed"}, path="/api/v1/statuses")
+    with pytest.raises(NotAllowed, match="This action is not allowed") as info:
+        conn.reply(target, "It ships today", idempotency_key="k1")
+    assert not isinstance(info.value, AuthError)
+    fake.inject(403, {"error": "This action is outside the authorized scopes"}, path="/api/v1/statuses")
+    with pytest.raises(AuthError, match="lacks a permission"):
+        conn.reply(target, "It ships today", idempotency_key="k2")
+    fake.inject(403, {"error": "Your login is currently disabled"}, path="/api/v1/statuses")
+    with pytest.raises(AuthError, match="Your login is currently disabled"):
+        conn.reply(target, "It ships today", idempotency_key="k3")
+    fake.inject(422, {"error": "Validation failed: Text character limit of 500 exceeded"}, path="/api/v1/statuses")
+    with pytest.raises(PermanentError, match="character limit") as info:
+        conn.reply(target, "It ships today", idempotency_key="k4")
+    assert not isinstance(info.value, (AuthError, NotAllowed))

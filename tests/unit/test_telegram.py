@@ -16,6 +16,7 @@ import requests
 from socialdesk.connectors.base import (
     AuthError,
     MemorySecrets,
+    NotAllowed,
     PermanentError,
     RateLimited,
     ReplyTarget,
@@ -103,7 +104,7 @@ def test_reply_with_reply_parameters_and_business_connection(fake):
     assert fake.sent[1]["business_connection_id"] == "BC1"
     with pytest.raises(PermanentError, match="4096"):
         conn.reply(target_for(items[0]), "x" * 4097, idempotency_key="k3")
-    with pytest.raises(PermanentError, match="blocked"):
+    with pytest.raises(NotAllowed, match="bot was blocked by the user"):  # this chat, not the token
         conn.reply(ReplyTarget("chat:403", "dm", False, parent_meta={"chat_id": 403}), "hi", idempotency_key="k4")
 
 
@@ -136,7 +137,8 @@ def test_retry_after_conflict_500_and_malformed(fake):
     fake.inject(200, b"{\"ok\": tru", path="getUpdates")
     with pytest.raises(TransientError, match="malformed"):
         conn.fetch(None)
-    fake.inject(200, {"ok": False, "description": "odd"}, path="getUpdates")
+    # An "ok": false without a code explains nothing: retried like a server problem, then reported.
+    fake.inject(200, {"ok": False, "description": "odd"}, path="getUpdates", times=3)
     with pytest.raises(TransientError, match="odd"):
         conn.fetch(None)
 
@@ -204,3 +206,16 @@ def test_media_without_text_and_garbled_date(fake):
     message["date"] = "soon"
     items, _ = connector(fake).fetch(None)
     assert items[0].text == "(sent a photo)" and items[0].created_at == NOW
+
+
+def test_an_error_in_a_200_body_is_read_like_the_same_status(fake):
+    """Telegram's {"ok": false, "error_code"} shape means the same whatever the HTTP status says."""
+    conn = connector(fake)
+    conn.bot()
+    fake.inject(200, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+                path="sendMessage")
+    with pytest.raises(NotAllowed, match="blocked"):
+        conn.reply(ReplyTarget("chat:1", "dm", False, parent_meta={"chat_id": 1}), "hi", idempotency_key="k")
+    fake.inject(200, {"ok": False, "error_code": 401, "description": "Unauthorized"}, path="getUpdates")
+    with pytest.raises(AuthError, match="@BotFather"):
+        conn.fetch(None)
