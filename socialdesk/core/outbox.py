@@ -13,8 +13,17 @@ Decisions:
 - Sending runs per account (`flush(..., account_id=...)`, `due_account_ids`): the sync engine gives
   every account its own worker, so a send that hangs holds only its own account's rows.
 - Retries: TransientError backs off exponentially with jitter (30 s .. 30 min, 8 attempts, then failed);
-  RateLimited waits until the platform's retry time; AuthError leaves the row pending for after re-login;
-  PermanentError fails the row with the platform's reason.
+  RateLimited waits until the platform's retry time; PermanentError (NotAllowed included: this one item
+  cannot be answered here) fails the row with the platform's reason.
+- AuthError means the account's login needs the owner, so the send marks the account `auth_error` (with
+  the reason, in the same transaction as the row) and nothing more of that account is tried until the
+  owner logs in again (`_due` leaves out accounts in auth_error; the sync engine's `reset_account`
+  clears the state): the row stays pending and goes out right after the re-login. Before, it was tried
+  every 5 minutes for ever while the account still showed OK (a probe found 50 attempts pending).
+- A reply that failed for good no longer counts as the owner's response: the conversation's run is
+  recounted without it and it returns to the queue, visibly: the thread shows the message "not sent"
+  with the reason, and the queue row's preview reads "Not sent: <reason>" (NOT_SENT) until the owner
+  acts on the conversation again (replies, withdraws or resolves the send) or the customer writes.
 """
 
 from __future__ import annotations
@@ -22,7 +31,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
@@ -35,13 +44,14 @@ from socialdesk.connectors.base import (
     ReplyTarget,
     TransientError,
 )
-from socialdesk.core import queue
+from socialdesk.core import ingest, queue
 from socialdesk.core.store import Account, Activity, Conversation, Identity, Message, Outbox, Store
 from socialdesk.secrets import error_text
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+NOT_SENT = "Not sent: "  # the queue preview of a conversation whose reply failed for good
 IDEMPOTENT_KINDS = frozenset({"mastodon"})  # platforms that dedupe on an Idempotency-Key header
 HUMAN_VIA = ("manual", "snippet")
 
@@ -56,6 +66,8 @@ class FlushReport:
     failed: list[int]
     retrying: list[int]
     changed_conversation_ids: set[int]
+    # Accounts whose state the flush changed (marked auth_error by a send): views refresh them.
+    changed_account_ids: set[int] = field(default_factory=set)
 
 
 def new_key(prefix: str = "reply") -> str:
@@ -121,6 +133,7 @@ def enqueue_reply(
             conv.status = "open"
             conv.snoozed_until = None
         queue.apply_target(conv, policy, now)
+        _restore_preview(conv)
         conv.save()
     return row
 
@@ -215,6 +228,7 @@ def resolve_unknown(store: Store, outbox_id: int, *, sent: bool, now: datetime) 
                 # gives for an item nobody awaits), or it would keep alerting and counting down.
                 conv.due_at = conv.due_soon_at = conv.target_minutes = None
                 conv.paused_remaining_s = conv.resumed_at = None
+            _restore_preview(conv)
             conv.save()
     return row
 
@@ -233,7 +247,9 @@ def cancel(store: Store, outbox_id: int, policy: "queue.Policy", now: datetime) 
 
 
 def _due(now: datetime, account_id: int | None = None):  # type: ignore[no-untyped-def]
-    due = (Outbox.state == "pending") & (Outbox.next_attempt_at <= now)
+    # An account whose login needs the owner sends nothing until the re-login (module docstring).
+    locked_out = Account.select(Account.id).where(Account.state == "auth_error")
+    due = (Outbox.state == "pending") & (Outbox.next_attempt_at <= now) & Outbox.account.not_in(locked_out)
     return due if account_id is None else due & (Outbox.account == account_id)
 
 
@@ -283,7 +299,10 @@ def flush(
     accounts that cannot send now."""
     rng = rng or random.Random()
     sent, failed, retrying, changed = [], [], [], set()
+    locked_out: set[int] = set()  # accounts whose login failed during this flush
     for row in pending_rows(now, limit, account_id):
+        if row.account_id in locked_out:
+            continue
         connector = connector_for(row.account_id)
         if connector is None:
             continue
@@ -310,6 +329,8 @@ def flush(
         except ConnectorError as exc:
             outcome = _record_failure(store, fresh, exc, policy, now, rng)
             (failed if outcome == "failed" else retrying).append(fresh.id)
+            if isinstance(exc, AuthError):
+                locked_out.add(fresh.account_id)
             if fresh.conversation_id:
                 changed.add(fresh.conversation_id)
             continue
@@ -326,7 +347,7 @@ def flush(
         sent.append(fresh.id)
         if fresh.conversation_id:
             changed.add(fresh.conversation_id)
-    return FlushReport(sent, failed, retrying, changed)
+    return FlushReport(sent, failed, retrying, changed, locked_out)
 
 
 def _record_success(store: Store, row: Outbox, external_id: str, permalink: str, now: datetime) -> None:
@@ -389,8 +410,12 @@ def _record_failure(
             row.state = "pending"
             row.next_attempt_at = max(exc.retry_at, now)
         elif isinstance(exc, AuthError):
+            # Held, not failed: it goes out as soon as the owner has logged in again.
             row.state = "pending"
-            row.next_attempt_at = now + timedelta(minutes=5)
+            row.next_attempt_at = now
+            Account.update(state="auth_error", last_error=row.last_error, next_sync_at=None).where(
+                Account.id == row.account_id
+            ).execute()
         elif isinstance(exc, TransientError) and row.attempts < MAX_ATTEMPTS:
             row.state = "pending"
             row.next_attempt_at = now + backoff_delay(row.attempts, rng)
@@ -408,20 +433,41 @@ def _record_failure(
                 text=f"{row.purpose} failed: {row.last_error}",
             )
             if row.purpose == "reply" and row.conversation_id:
-                _reopen_after_unsent(row.conversation_id, policy, now)
+                _reopen_after_unsent(row.conversation_id, policy, now, not_sent=row.last_error)
         return row.state
 
 
-def _reopen_after_unsent(conversation_id: int, policy: "queue.Policy", now: datetime) -> None:
+def _reopen_after_unsent(
+    conversation_id: int, policy: "queue.Policy", now: datetime, *, not_sent: str | None = None
+) -> None:
+    """The reply will not arrive: recount the conversation without it (back in the queue). `not_sent`:
+    the reason it failed for good, shown as the queue preview; None (withdrawn) restores the preview."""
     conv = Conversation.get_or_none(Conversation.id == conversation_id)
     if conv is None:
         return
+    if not_sent is None:
+        _restore_preview(conv)
+    else:
+        conv.preview = ingest.preview_of(NOT_SENT + (not_sent or "the platform refused it"))
     queue.recompute_awaiting(conv)
     if conv.awaiting_since is not None and conv.status == "done":
         conv.status = "open"
         conv.resolved_at = None
     queue.apply_target(conv, policy, now)
     conv.save()
+
+
+def _restore_preview(conv: Conversation) -> None:
+    """The customer's latest words as the queue preview again, where a failed send had replaced them."""
+    if not (conv.preview or "").startswith(NOT_SENT):
+        return
+    latest = (
+        Message.select(Message.text)
+        .where((Message.conversation == conv.id) & (Message.direction == "in"))
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .first()
+    )
+    conv.preview = ingest.preview_of(ingest.clean_text(latest.text)) if latest is not None else ""
 
 
 def _sync_message_state(row: Outbox) -> None:
@@ -435,6 +481,8 @@ def _sync_message_state(row: Outbox) -> None:
     meta["state"] = "" if row.state == "sent" else row.state
     if row.last_error:
         meta["error"] = row.last_error
+    else:
+        meta.pop("error", None)  # sent again after the owner's decision: the old reason no longer holds
     message.meta = meta
     message.save()
 

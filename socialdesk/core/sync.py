@@ -378,7 +378,8 @@ class SyncEngine:
             report = outbox.flush(
                 self.store, self.connector, self.policy(), self.clock.now(), rng=self.rng, account_id=account_id
             )
-        return ChangeSet(set(report.changed_conversation_ids), outbox=bool(report.sent or report.failed or report.retrying))
+        return ChangeSet(set(report.changed_conversation_ids), accounts=set(report.changed_account_ids),
+                         outbox=bool(report.sent or report.failed or report.retrying))
 
     def run_once(self) -> ChangeSet:
         """`socialdesk sync --once`: the time-driven work first (automation retires what is too late to

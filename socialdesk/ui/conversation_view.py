@@ -48,10 +48,12 @@ def message_html(m: ThreadMessage) -> str:
     elif m.via == "snippet":
         badge = " · snippet"
     state = STATE_LABELS.get(m.state, "")
+    error = str(m.meta.get("error") or "") if m.state in ("failed", "unknown", "pending") else ""
+    if m.state == "pending" and error:
+        state = "not sent yet"  # held until the account's login works again (core/outbox.py)
     if state:
-        colour = "#c62828" if m.state in ("failed", "unknown") else "#777"
-        error = html.escape(m.meta.get("error", "")) if m.state in ("failed", "unknown") else ""
-        badge += f' · <span style="color:{colour}">{state}{(": " + error) if error else ""}</span>'
+        colour = "#c62828" if m.state in ("failed", "unknown") or error else "#777"
+        badge += f' · <span style="color:{colour}">{state}{(": " + html.escape(error)) if error else ""}</span>'
     align = "right" if m.direction == "out" else "left"
     background = "#e8f1fb" if m.direction == "out" else "#f3f3f3"
     return (

@@ -29,10 +29,10 @@ from socialdesk.connectors.bluesky import BlueskyConnector
 from socialdesk.connectors.demo import OPENING, DemoConnector
 from socialdesk.connectors.mastodon import MastodonConnector
 from socialdesk.connectors.telegram import TelegramConnector
-from socialdesk.core import queue
+from socialdesk.core import outbox, queue
 from socialdesk.core.clock import ManualClock
 from socialdesk.core.hours import Schedule
-from socialdesk.core.store import Account, Message
+from socialdesk.core.store import Account, Conversation, Message, Outbox
 from socialdesk.core.sync import BACKOFF_BASE_S, SyncEngine
 from socialdesk.core.targets import TargetConfig
 from tests.fakes.bluesky import HANDLE, PASSWORD, BlueskyFake
@@ -329,4 +329,51 @@ def test_bluesky_expired_token_refreshes_and_retries_once(store):
         fake.add("@shop third")
         rig.catch_up(sky)
         assert len(inbound_ids(sky)) == 3 and len(set(inbound_ids(sky))) == 3
+        rig.engine.stop()
+
+
+def test_a_refused_reply_fails_once_returns_to_the_queue_and_the_account_stays_ok(store):
+    """Mastodon's 403 "This action is not allowed" concerns this reply, not the login: before, it was
+    read as "log in again", so the reply was retried every 5 minutes for ever while the account showed OK."""
+    fake = MastodonFake(lifetime=60)
+    with fake.running():
+        rig = Rig(store, None, None)  # type: ignore[arg-type]
+        masto = rig.add("mastodon", "Fedi", {"instance": fake.url}, {"token": "good-token"})
+        fake.add("where is my order?", visibility="direct", acct="bob@else.where")
+        rig.catch_up(masto)
+        conv = Conversation.get()
+        row = outbox.enqueue_reply(store, conv.id, "It ships today", POLICY, rig.clock.now())
+        fake.inject(403, {"error": "This action is not allowed"}, path="/api/v1/statuses", times=100)
+        for _ in range(50):
+            rig.engine.flush_outbox()
+            rig.clock.advance(minutes=5)
+        assert Outbox.get_by_id(row.id).state == "failed" and Outbox.get_by_id(row.id).attempts == 1
+        assert Account.get_by_id(masto).state == "ok"
+        assert queue.list_ids("awaiting", rig.clock.now()) == [conv.id]
+        assert Conversation.get_by_id(conv.id).preview == "Not sent: Mastodon does not allow this here: This action is not allowed."
+        rig.engine.stop()
+
+
+def test_a_send_refused_for_the_login_marks_the_account_and_waits_for_relogin(store):
+    fake = MastodonFake(lifetime=60)
+    with fake.running():
+        rig = Rig(store, None, None)  # type: ignore[arg-type]
+        masto = rig.add("mastodon", "Fedi", {"instance": fake.url}, {"token": "good-token"})
+        fake.add("where is my order?", visibility="direct", acct="bob@else.where")
+        rig.catch_up(masto)
+        row = outbox.enqueue_reply(store, Conversation.get().id, "It ships today", POLICY, rig.clock.now())
+        fake.tokens.clear()  # the owner revoked the app
+        change = rig.engine.flush_outbox()
+        assert masto in change.accounts
+        account = Account.get_by_id(masto)
+        assert account.state == "auth_error" and "good-token" not in account.last_error
+        sent_before = len(fake.requests)
+        for _ in range(12):  # an hour of scheduler ticks: nothing is tried with the dead login
+            rig.clock.advance(minutes=5)
+            rig.engine.flush_outbox()
+        assert len(fake.requests) == sent_before and Outbox.get_by_id(row.id).attempts == 1
+        fake.tokens.add("good-token")  # re-login
+        rig.engine.reset_account(masto)
+        rig.engine.flush_outbox()
+        assert Outbox.get_by_id(row.id).state == "sent" and len(fake.posted) == 1
         rig.engine.stop()

@@ -11,6 +11,7 @@ from socialdesk.connectors.base import (
     AuthError,
     Author,
     InboundItem,
+    NotAllowed,
     OutboundResult,
     PermanentError,
     RateLimited,
@@ -163,13 +164,68 @@ def test_rate_limited_waits_until_retry_at(store, conv):
     assert outbox.flush(store, lambda account_id: fake, POLICY, retry_at).sent == [row.id]
 
 
-def test_auth_error_stays_pending(store, conv):
-    row = outbox.enqueue_reply(store, conv.id, "Yes!", POLICY, NOW)
-    fake = FakeConnector(AuthError("login expired"))
-    outbox.flush(store, lambda account_id: fake, POLICY, NOW)
-    fresh = Outbox.get_by_id(row.id)
-    assert fresh.state == "pending" and fresh.next_attempt_at > NOW
+def test_auth_error_marks_the_account_and_holds_its_sends_until_relogin(store, conv):
+    first = outbox.enqueue_reply(store, conv.id, "Yes!", POLICY, NOW)
+    second = outbox.enqueue_reply(store, conv.id, "And it ships today.", POLICY, NOW)
+    fake = FakeConnector(AuthError("Telegram does not accept this bot token."))
+    report = outbox.flush(store, lambda account_id: fake, POLICY, NOW)
+    assert len(fake.calls) == 1  # the second row is not tried with the same dead login
+    assert report.changed_account_ids == {conv.account_id}
+    account = Account.get_by_id(conv.account_id)
+    assert account.state == "auth_error" and "does not accept this bot token" in account.last_error
+    for row in (first, second):
+        assert Outbox.get_by_id(row.id).state == "pending"  # held, not failed: the owner's reply still counts
+    assert "does not accept" in _message(first).meta["error"]
     assert Conversation.get_by_id(conv.id).awaiting_since is None
+    later = NOW + timedelta(hours=6)
+    assert outbox.due_account_ids(later) == []
+    assert outbox.flush(store, lambda account_id: fake, POLICY, later) == outbox.FlushReport([], [], [], set())
+    assert len(fake.calls) == 1
+    with store.write():  # the owner logs in again (SyncEngine.reset_account)
+        Account.update(state="new", last_error="").where(Account.id == conv.account_id).execute()
+    assert outbox.flush(store, lambda account_id: fake, POLICY, later).sent == [first.id, second.id]
+    assert "error" not in _message(first).meta
+
+
+def test_a_refused_login_is_not_retried_every_five_minutes_for_ever(store, conv):
+    """The probe: a reply refused with "log in again" was retried every 5 minutes (50 attempts pending)
+    while the account still showed OK."""
+    row = outbox.enqueue_reply(store, conv.id, "Yes!", POLICY, NOW)
+    fake = FakeConnector(*[AuthError("login expired")] * 60)
+    for step in range(50):
+        outbox.flush(store, lambda account_id: fake, POLICY, NOW + timedelta(minutes=5 * step))
+    assert Outbox.get_by_id(row.id).attempts == 1 and len(fake.calls) == 1
+    assert Account.get_by_id(conv.account_id).state == "auth_error"
+
+
+def test_not_allowed_fails_once_and_returns_the_conversation_visibly(store, conv):
+    row = outbox.enqueue_reply(store, conv.id, "Yes, of course!", POLICY, NOW)
+    assert queue.list_ids("awaiting", NOW) == []
+    why = "Telegram does not let the bot write to this chat: Forbidden: bot was blocked by the user."
+    fake = FakeConnector(NotAllowed(why))
+    report = outbox.flush(store, lambda account_id: fake, POLICY, NOW)
+    assert report.failed == [row.id] and len(fake.calls) == 1
+    assert Account.get_by_id(conv.account_id).state == "new"  # the account is fine
+    assert outbox.flush(store, lambda account_id: fake, POLICY, NOW + timedelta(days=1)).failed == []
+    # Back in the queue, as awaiting as before the reply: the failed reply answered no one.
+    c = Conversation.get_by_id(conv.id)
+    assert (c.awaiting_since, c.unanswered_count, c.status) == (T0, 1, "open") and c.due_at is not None
+    assert queue.list_ids("awaiting", NOW) == [conv.id]
+    shown = queue.rows([conv.id])[conv.id]
+    assert shown.preview.startswith("Not sent: Telegram does not let the bot write to this chat")
+    last = queue.thread(conv.id)[-1]
+    assert (last.direction, last.state) == ("out", "failed") and "bot was blocked" in last.meta["error"]
+    # The owner answers another way: the customer's words are the preview again.
+    outbox.enqueue_reply(store, conv.id, "Try our shop page.", POLICY, NOW + timedelta(minutes=1))
+    assert queue.rows([conv.id])[conv.id].preview == "Can I pre-order?"
+
+
+def test_withdrawing_a_failed_reply_restores_the_customers_words(store, conv):
+    row = outbox.enqueue_reply(store, conv.id, "Yes!", POLICY, NOW)
+    outbox.flush(store, lambda account_id: FakeConnector(PermanentError("Recipient blocked you")), POLICY, NOW)
+    assert Conversation.get_by_id(conv.id).preview == "Not sent: Recipient blocked you"
+    outbox.cancel(store, row.id, POLICY, NOW)
+    assert Conversation.get_by_id(conv.id).preview == "Can I pre-order?"
 
 
 def test_account_without_connector_is_skipped(store, conv):
