@@ -206,7 +206,7 @@ STATUS_FAULTS = {
 @pytest.mark.parametrize("fault", NETWORK_FAULTS + list(STATUS_FAULTS))
 def test_transient_fault_backs_off_keeps_others_going_and_recovers(rig, fault):
     tg = rig.add("telegram", "Shop bot", {"api_base": rig.proxy.url}, {"token": TOKEN})
-    demo = rig.add("demo", "Demo IG", {"channel": "instagram"})
+    demo = rig.add("demo", "Demo Bluesky", {"channel": "bluesky"})
     updates = [rig.telegram.add(f"question {i}") for i in range(5)]
     seeded = [f"{u['message']['chat']['id']}:{u['message']['message_id']}" for u in updates]
     if fault in NETWORK_FAULTS:
@@ -230,7 +230,7 @@ def test_transient_fault_backs_off_keeps_others_going_and_recovers(rig, fault):
     assert delays[2] > delays[0]
     # The other account was synced on every pass regardless.
     assert Account.get_by_id(demo).state == "ok"
-    assert len(inbound_ids(demo)) >= len(OPENING["instagram"])
+    assert len(inbound_ids(demo)) >= len(OPENING["bluesky"])
     assert inbound_ids(tg) == []
 
     rig.proxy.set("pass")
@@ -332,15 +332,21 @@ def test_bluesky_expired_token_refreshes_and_retries_once(store):
         rig.engine.stop()
 
 
+def _mastodon_with_a_dm(store, fake: MastodonFake) -> tuple[Rig, int]:
+    """A rig with one Mastodon account that has fetched one customer DM."""
+    rig = Rig(store, None, None)  # type: ignore[arg-type]
+    masto = rig.add("mastodon", "Fedi", {"instance": fake.url}, {"token": "good-token"})
+    fake.add("where is my order?", visibility="direct", acct="bob@else.where")
+    rig.catch_up(masto)
+    return rig, masto
+
+
 def test_a_refused_reply_fails_once_returns_to_the_queue_and_the_account_stays_ok(store):
     """Mastodon's 403 "This action is not allowed" concerns this reply, not the login: before, it was
     read as "log in again", so the reply was retried every 5 minutes for ever while the account showed OK."""
     fake = MastodonFake(lifetime=60)
     with fake.running():
-        rig = Rig(store, None, None)  # type: ignore[arg-type]
-        masto = rig.add("mastodon", "Fedi", {"instance": fake.url}, {"token": "good-token"})
-        fake.add("where is my order?", visibility="direct", acct="bob@else.where")
-        rig.catch_up(masto)
+        rig, masto = _mastodon_with_a_dm(store, fake)
         conv = Conversation.get()
         row = outbox.enqueue_reply(store, conv.id, "It ships today", POLICY, rig.clock.now())
         fake.inject(403, {"error": "This action is not allowed"}, path="/api/v1/statuses", times=100)
@@ -357,10 +363,7 @@ def test_a_refused_reply_fails_once_returns_to_the_queue_and_the_account_stays_o
 def test_a_send_refused_for_the_login_marks_the_account_and_waits_for_relogin(store):
     fake = MastodonFake(lifetime=60)
     with fake.running():
-        rig = Rig(store, None, None)  # type: ignore[arg-type]
-        masto = rig.add("mastodon", "Fedi", {"instance": fake.url}, {"token": "good-token"})
-        fake.add("where is my order?", visibility="direct", acct="bob@else.where")
-        rig.catch_up(masto)
+        rig, masto = _mastodon_with_a_dm(store, fake)
         row = outbox.enqueue_reply(store, Conversation.get().id, "It ships today", POLICY, rig.clock.now())
         fake.tokens.clear()  # the owner revoked the app
         change = rig.engine.flush_outbox()
