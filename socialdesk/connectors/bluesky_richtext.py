@@ -101,7 +101,7 @@ def _valid_link(uri: str) -> bool:
         host = urlsplit(uri).hostname
     except ValueError:  # e.g. an unclosed IPv6 bracket
         return False
-    return bool(host) and _HOST.fullmatch(host) is not None
+    return host is not None and _HOST.fullmatch(host) is not None
 
 
 def _char_spans(text: str) -> list[tuple[Kind, int, int, str]]:
@@ -117,10 +117,10 @@ def _char_spans(text: str) -> list[tuple[Kind, int, int, str]]:
         handle = match.group(1).rstrip(".")
         if len(handle) <= HANDLE_MAX and _HANDLE.fullmatch(handle):
             candidates.append(("mention", match.start(), match.start(1) + len(handle), handle.lower()))
-    for match in _TAG.finditer(text):
-        tag = _TRAILING_PUNCTUATION.sub("", match.group(1))
+    for tag_match in _TAG.finditer(text):  # a `regex` match, not an `re` one: a name of its own
+        tag = _TRAILING_PUNCTUATION.sub("", tag_match.group(1))
         if tag and len(_GRAPHEME.findall(tag)) <= TAG_MAX_GRAPHEMES and _utf8_len(tag) <= TAG_MAX_BYTES:
-            candidates.append(("tag", match.start(), match.start(1) + len(tag), tag))
+            candidates.append(("tag", tag_match.start(), tag_match.start(1) + len(tag), tag))
     # A tag runs to the next space, so "#tag(@alice.bsky.social" is both: the earlier start wins.
     for candidate in sorted(candidates, key=lambda span: span[1]):
         if all(candidate[2] <= s or candidate[1] >= e for _, s, e, _ in taken):

@@ -80,6 +80,7 @@ import email
 import email.message
 import email.policy
 import email.utils
+import functools
 import hashlib
 import imaplib
 import logging
@@ -92,7 +93,7 @@ import time
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from imapclient import IMAPClient
 from imapclient import imap4 as imapclient_imap4
@@ -118,6 +119,8 @@ from socialdesk.connectors.email_reply import is_automated, valid_address
 from socialdesk.connectors.traits import Badge, PlatformTraits
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_D = TypeVar("_D")
 
 TLS_MODES = ("ssl", "starttls", "none")
 MAX_CURSOR_IDS = 1000
@@ -575,7 +578,7 @@ class EmailConnector:
 
         failed: list[str] = []
 
-        def read(what: Callable[[email.message.Message], object], default: object) -> object:
+        def read(what: Callable[[email.message.Message], _T], default: _D) -> _T | _D:
             if msg is None:
                 return default
             try:
@@ -601,7 +604,7 @@ class EmailConnector:
             "reply_to": addresses("Reply-To"),
             "to": addresses("To"),
             "cc": addresses("Cc"),
-            **{key: read(lambda m, h=h: mime_text.header(m, h), "") for key, h in (
+            **{key: read(functools.partial(mime_text.header, name=h), "") for key, h in (
                 ("auto_submitted", "Auto-Submitted"), ("precedence", "Precedence"), ("list_id", "List-Id"),
                 ("list_unsubscribe", "List-Unsubscribe"), ("x_auto_response_suppress", "X-Auto-Response-Suppress"))},
             "return_path": read(lambda m: mime_text.raw_header(m, "Return-Path").replace(" ", ""), ""),
@@ -795,7 +798,7 @@ class _WatchedIMAPClient(IMAPClient):
     """IMAPClient built on the watched IMAP4 classes (its `_create_IMAP4` picks the class; kept in step
     with imapclient 3-4, where it passes (host, port, ssl_context, connect timeout))."""
 
-    def _create_IMAP4(self):  # type: ignore[no-untyped-def]
+    def _create_IMAP4(self) -> imaplib.IMAP4:
         connect_timeout = getattr(self._timeout, "connect", None)
         if self.ssl:
             return _WatchedIMAP4TLS(self.host, self.port, self.ssl_context, connect_timeout)
@@ -805,17 +808,18 @@ class _WatchedIMAPClient(IMAPClient):
 class _WatchedSMTP(smtplib.SMTP):
     """smtplib.SMTP whose socket the running operation's deadline watches from creation."""
 
-    def _get_socket(self, host, port, timeout):  # type: ignore[no-untyped-def]
-        sock = super()._get_socket(host, port, timeout)
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]  # an smtplib internal the stubs omit
         deadline.watch(sock)
         return sock
 
 
 class _WatchedSMTP_SSL(smtplib.SMTP_SSL):
-    def _get_socket(self, host, port, timeout):  # type: ignore[no-untyped-def]
-        sock = smtplib.SMTP._get_socket(self, host, port, timeout)  # the plain socket, then TLS
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # the plain socket, then TLS; _get_socket and _host are smtplib internals the stubs leave out
+        sock = smtplib.SMTP._get_socket(self, host, port, timeout)  # type: ignore[attr-defined]  # see above
         deadline.watch(sock)
-        return self.context.wrap_socket(sock, server_hostname=self._host)
+        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]  # same
 
 
 # Replies are emails of any length; a person is their address, never @-addressed.

@@ -62,6 +62,8 @@ import email.utils
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from email.headerregistry import Address
+from typing import cast
 
 from socialdesk.connectors import mime_text
 from socialdesk.connectors.base import PermanentError, ReplyTarget
@@ -172,7 +174,7 @@ def _is_automated_mailbox(addr: str) -> bool:
     return local in AUTOMATED_LOCALPARTS or local.startswith("owner-") or local.endswith("-request")
 
 
-def _listed(value: object) -> list[str]:
+def _listed(value: str | Iterable[object] | None) -> list[str]:
     if isinstance(value, str):
         return [value] if value.strip() else []
     return [str(v) for v in value or [] if str(v).strip()]
@@ -310,10 +312,11 @@ def _verify(msg: email.message.EmailMessage, fields: list[tuple[str, object, str
                 break
             got = back[name]
             if name == "To":
-                same = [a.addr_spec for a in got.addresses] == [a.addr_spec for a in value]
+                same = [a.addr_spec for a in got.addresses] == [a.addr_spec for a in cast(list[Address], value)]
             elif name == "From":
+                sender = cast(Address, value)
                 same = (got.addresses[0].addr_spec, got.addresses[0].display_name) == (
-                    value.addr_spec, value.display_name)
+                    sender.addr_spec, sender.display_name)
             else:
                 same = str(got) == value
         same = same and back.get_content().replace("\r\n", "\n") == body

@@ -84,7 +84,8 @@ class HTMLScanner:
         data, start, startend, end = self.handle_data, self.handle_starttag, self.handle_startendtag, self.handle_endtag
         pos, size = 0, len(source)
         while pos < size:
-            m = match(source, pos)  # never None: every "<" either opens a construct or is text
+            m = match(source, pos)
+            assert m is not None  # every "<" either opens a construct or is text
             pos = m.end()
             kind = m.lastgroup
             if kind == "text":

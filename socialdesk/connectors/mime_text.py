@@ -43,7 +43,6 @@ import codecs
 import email.header
 import email.message
 import email.parser
-import email.policy
 import email.utils
 import re
 from dataclasses import dataclass
@@ -259,7 +258,7 @@ class _Budget:
         self.complete = True
 
 
-_HEADER_PARSER = email.parser.BytesParser(_class=Part, policy=email.policy.compat32)
+_HEADER_PARSER = email.parser.BytesParser(_class=Part)  # compat32 semantics: the default policy
 
 
 def parse_message(raw: bytes) -> ParsedMail:
@@ -299,7 +298,7 @@ def _headers(raw: bytes, start: int, end: int, budget: _Budget) -> tuple[Part, i
         body_start = start + len(header) - len(rest.encode("ascii", "surrogateescape"))
     elif cut:
         budget.complete = False
-    msg.set_payload(None)
+    msg.set_payload(None)  # type: ignore[call-overload]  # None clears it (compat32); typeshed omits None
     return msg, body_start
 
 
@@ -432,7 +431,7 @@ def _part_text(part: email.message.Message) -> str:
         payload = part.get_payload(decode=True)
     except (ValueError, TypeError, AssertionError):
         payload = None
-    if payload is None:
+    if not isinstance(payload, bytes):  # None: nothing decodable (the stubs also allow str and Message)
         raw = part.get_payload()
         payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
     try:
@@ -521,8 +520,10 @@ def attachments(msg: email.message.Message) -> list[dict]:
             continue
         filename = _filename(part)
         if part.get_content_type() == "message/rfc822":
-            inner = part.get_payload()
-            inner = inner[0] if isinstance(inner, list) and inner else None
+            payload = part.get_payload()
+            inner = payload[0] if isinstance(payload, list) and payload else None
+            if not isinstance(inner, email.message.Message):  # compat32 holds the attached message here
+                inner = None
             name = (header(inner, "Subject") if inner is not None else "") or "message"
             name = filename or f"{name}.eml"
             size = part.raw_size if isinstance(part, Part) else len(inner.as_bytes()) if inner is not None else 0
