@@ -105,7 +105,7 @@ def redact_url(url: str) -> str:
     return _SENSITIVE_QUERY.sub(lambda m: m.group(1) + REDACTED, url)
 
 
-def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+def redact_headers(headers: Mapping[str, str | bytes]) -> dict[str, str | bytes]:
     return {k: (REDACTED if k.lower() in SENSITIVE_HEADERS else v) for k, v in headers.items()}
 
 
@@ -266,7 +266,7 @@ class ErrorRule:
     retry_after: str = ""
     wait: Callable[[datetime], datetime] | None = None
 
-    def matches(self, status: int, body: Any, request_headers: Mapping[str, str]) -> bool:
+    def matches(self, status: int, body: Any, request_headers: Mapping[str, str | bytes]) -> bool:
         if self.status is not None and status not in ((self.status,) if isinstance(self.status, int) else self.status):
             return False
         if self.header and not request_headers.get(self.header):
@@ -599,7 +599,7 @@ class Http:
         now = self.now()
         seconds = next(iter(json_values(body, rule.retry_after)), None) if rule is not None else None
         when: datetime | None = None
-        if type(seconds) in (int, float) and 0 <= seconds <= 7 * 86400:
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and 0 <= seconds <= 7 * 86400:
             when = now + timedelta(seconds=seconds)
         if when is None:
             when = retry_after(response.headers, now)
@@ -618,7 +618,7 @@ class _WatchedHTTPConnection(HTTPConnection):
         deadlines.watch(sock)  # before TLS: a trickled handshake is bounded too
         return sock
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         deadlines.watch(self.sock)  # a kept-alive connection opened by an earlier request
         super().request(*args, **kwargs)
 
@@ -629,7 +629,7 @@ class _WatchedHTTPSConnection(HTTPSConnection):
         deadlines.watch(sock)
         return sock
 
-    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> None:
         deadlines.watch(self.sock)
         super().request(*args, **kwargs)
 

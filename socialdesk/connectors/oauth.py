@@ -180,8 +180,8 @@ def check_answer(params: Mapping[str, str], state: str, *, state_required: bool,
         if error == "access_denied":
             raise LoginDenied(f"You did not allow socialdesk on {service}. Nothing was saved; "
                               "start the sign-in again if you change your mind.")
-        code = error if _ERROR_CODE_RE.fullmatch(error) else "unknown error"
-        raise LoginDenied(f"{service} refused the sign-in ({code}). Nothing was saved.")
+        shown = error if _ERROR_CODE_RE.fullmatch(error) else "unknown error"
+        raise LoginDenied(f"{service} refused the sign-in ({shown}). Nothing was saved.")
     code = params.get("code")
     if not code:
         raise PermanentError(f"The answer from {service} has no sign-in code. Start the sign-in again.")
@@ -239,7 +239,7 @@ class Tokens:
             raise TransientError(f"{service} sent an unexpected answer to the sign-in. Try again.")
         expires_in = body.get("expires_in")
         expires_at = None
-        if type(expires_in) in (int, float) and 0 < expires_in < 10 * 365 * 86400:
+        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool) and 0 < expires_in < 10 * 365 * 86400:
             expires_at = now + timedelta(seconds=expires_in)
         refresh = body.get("refresh_token")
         scope = body.get("scope")

@@ -34,14 +34,23 @@ def collect(store: Store, now: datetime) -> list[Alert]:
         & (Conversation.due_at <= now)
         & (Conversation.notified_overdue_at.is_null() | (Conversation.notified_overdue_at != Conversation.due_at))
     )
-    alerts = [Alert(conv.id, "overdue", conv.contact_name, conv.preview, conv.due_at) for conv in overdue]
+    # `conv.due_at is not None` holds by the query; it is said again for the type checker.
+    alerts = [
+        Alert(conv.id, "overdue", conv.contact_name, conv.preview, conv.due_at)
+        for conv in overdue
+        if conv.due_at is not None
+    ]
     due_soon = Conversation.select().where(
         awaiting
         & (Conversation.due_soon_at <= now)
         & (Conversation.due_at > now)
         & (Conversation.notified_due_soon_at.is_null() | (Conversation.notified_due_soon_at != Conversation.due_at))
     )
-    alerts += [Alert(conv.id, "due_soon", conv.contact_name, conv.preview, conv.due_at) for conv in due_soon]
+    alerts += [
+        Alert(conv.id, "due_soon", conv.contact_name, conv.preview, conv.due_at)
+        for conv in due_soon
+        if conv.due_at is not None
+    ]
     return alerts
 
 
