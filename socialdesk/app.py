@@ -1,8 +1,10 @@
 """Composition root: the one place that builds and wires the store, services, connectors, window and tray.
 
 Decisions:
-- `build_core()` wires the Qt-free part (store, settings, policy, sync engine, automation); the command
-  line and the GUI both use it, so headless and windowed socialdesk behave identically.
+- `build_core()` wires the Qt-free part (store, settings, policy, sync engine, automation, the owner's
+  action services and the ChangeBus they and the engine publish to); the command line and the GUI both
+  use it, so headless and windowed socialdesk behave identically. `wire_window` subscribes the window's
+  one ChangeRelay to that bus.
 - Qt is imported only inside `run_gui()`, so `socialdesk queue` never pays for loading Qt.
 - The demo profile gets one demo account per simulated channel on first start, and the business
   name / opening hours of the simulated bakery.
@@ -24,11 +26,14 @@ from socialdesk import DESKTOP_ID, paths
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import Connector
 from socialdesk.core import automation, queue, snippets
+from socialdesk.core.account_service import AccountService
+from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock, SystemClock
 from socialdesk.core.hours import Schedule, parse_week_spec, system_timezone_name
+from socialdesk.core.owner_actions import OwnerActions
 from socialdesk.core.settings import Settings
 from socialdesk.core.store import Account, Store
-from socialdesk.core.sync import ChangeSet, SyncEngine
+from socialdesk.core.sync import SyncEngine
 from socialdesk.logs import setup_logging
 from socialdesk.secrets import KeyringSecrets
 
@@ -46,6 +51,9 @@ class Core:
     engine: SyncEngine
     policy: "_PolicyCache"
     make_connector: Callable[[Account], Connector]
+    changes: ChangeBus  # every change notification: the engine's and the owner's (core/changes.py)
+    owner: OwnerActions  # the owner's conversation and settings actions
+    account_service: AccountService  # adding, testing, enabling, removing accounts
 
     def close(self) -> None:
         self.engine.stop()
@@ -97,8 +105,13 @@ def build_core(
     clock = clock or SystemClock()
     policy = _PolicyCache(settings)
     make_connector = connector_factory(profile.name)
-    engine = SyncEngine(store, make_connector, clock, policy, on_change=on_change)
-    core = Core(profile, store, settings, clock, engine, policy, make_connector)
+    changes = ChangeBus()
+    if on_change is not None:
+        changes.subscribe(on_change)
+    engine = SyncEngine(store, make_connector, clock, policy, on_change=changes.publish)
+    owner = OwnerActions(store, settings, policy, clock, changes, poke=engine.poke)
+    account_service = AccountService(store, clock, profile.name, engine, changes)
+    core = Core(profile, store, settings, clock, engine, policy, make_connector, changes, owner, account_service)
     snippets.load_starter_snippets(store, clock.now())  # first run only; deleting them is permanent
     # Automatic replies and status posts run inside the engine, in the window and the daemon alike.
     automation.install(core.engine, core.store, core.settings, core.policy)
@@ -163,7 +176,10 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
 
     tasks = Tasks()
     relay = ChangeRelay()
-    core.engine.on_change = relay.push
+    # The one relay: the engine's changes and the owner's actions reach the window the same way.
+    push = relay.push
+    core.changes.subscribe(push)
+    relay.destroyed.connect(lambda *_: core.changes.unsubscribe(push))
     window = MainWindow(
         core, tasks, notifier or RecordingNotifier(), demo=demo, features=ui_features(core, tasks), tray=tray
     )

@@ -766,6 +766,37 @@ def format_week_spec(week: dict[int, list[Window]]) -> str:
     return "; ".join(parts)
 
 
+CLOSED_WORD = "closed"  # a day's windows text for "no opening hours" (week spec, --special, the editor)
+CLOSED_WEEK_TEXT = "closed every day"
+_SPEC_PART_PREFIX = re.compile(r"^week spec part '.*?': ")
+
+
+def format_windows(windows: list[Window]) -> str:
+    """One day's windows as text, "09:00-12:30,13:30-17:00"; "closed" when there are none."""
+    if not windows:
+        return CLOSED_WORD
+    return format_week_spec({0: windows}).split(" ", 1)[1]
+
+
+def parse_windows(text: str, where: str = "") -> list[Window]:
+    """One day's windows from text; "" or "closed" is a closed day. A ScheduleError names `where`
+    (e.g. "Monday", "--special 2026-12-24") instead of the week-spec part it was parsed as."""
+    text = text.strip()
+    if not text or text.lower() == CLOSED_WORD:
+        return []
+    try:
+        return parse_week_spec(f"mon {text}")[0]
+    except ScheduleError as exc:
+        if not where:
+            raise
+        raise ScheduleError(f"{where}: {_SPEC_PART_PREFIX.sub('', str(exc))}") from None
+
+
+def describe_week(week: dict[int, list[Window]]) -> str:
+    """The week as the owner reads it: its spec, or "closed every day"."""
+    return format_week_spec(week) or CLOSED_WEEK_TEXT
+
+
 # --- away mode: one implementation for the command line and the window ---------------------------------
 
 AWAY_PRUNE_AFTER = timedelta(days=30)

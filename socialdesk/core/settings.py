@@ -35,9 +35,16 @@ OPTIONS: dict[str, Option] = {
         Option("notifications.quiet_when_closed", bool, True, "No pop-ups while the business is closed."),
         Option("ui.tray_hint_shown", bool, False, "Whether the 'still running in the tray' hint was shown."),
         Option("snippets.starter_loaded", bool, False, "Whether the starter snippets were loaded (first run only)."),
+        Option("snippets.starter_version", int, 0, "Which starter pack the unedited starter snippets have."),
+        Option("setup.done", bool, False, "Whether the first-run assistant was finished or skipped."),
         Option("demo.seeded", bool, False, "Whether the demo profile was filled with its opening scene."),
     ]
 }
+
+
+# The settings queue.Policy is built from: writing one of them moves due times (owner_actions.save_settings
+# recomputes them, and views refresh every row).
+POLICY_KEYS = frozenset({"hours.schedule", "targets.config"})
 
 
 class UnknownSettingError(KeyError):

@@ -2,7 +2,8 @@
 
 Decisions:
 - Qt-free and thread-based, so the GUI and the headless daemon (`socialdesk sync`) run the very same
-  engine. The GUI turns `on_change` into a queued Qt signal; the CLI ignores it or logs.
+  engine. `on_change` receives every ChangeSet (core/changes.py); app.build_core points it at the
+  profile's ChangeBus, where the window's relay and `socialdesk sync` listen.
 - Per account: a poll interval (setting `poll_seconds`, default 60 s; demo 5 s), exponential backoff
   with jitter on TransientError (15 s doubling to 15 min), RateLimited honoured to the second, AuthError
   marks the account `auth_error` and stops polling it until the owner re-logs in (`reset_account`).
@@ -40,7 +41,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
@@ -55,6 +55,7 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.core import ingest as ingest_mod
 from socialdesk.core import outbox, queue
+from socialdesk.core.changes import ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.store import Account, Store, storage_problem
 from socialdesk.secrets import redact
@@ -66,25 +67,6 @@ FALLBACK_POLL_SECONDS = 60
 BACKOFF_BASE_S = 15
 BACKOFF_MAX_S = 900
 TICK_SECONDS = 5
-
-
-@dataclass
-class ChangeSet:
-    """What changed, for views to refresh just those rows (Anki's OpChanges)."""
-
-    conversation_ids: set[int] = field(default_factory=set)
-    new_inbound: list[tuple[int, int]] = field(default_factory=list)  # (conversation id, message id)
-    accounts: set[int] = field(default_factory=set)  # accounts whose state changed
-    outbox: bool = False
-
-    def __bool__(self) -> bool:
-        return bool(self.conversation_ids or self.new_inbound or self.accounts or self.outbox)
-
-    def merge(self, other: "ChangeSet") -> None:
-        self.conversation_ids |= other.conversation_ids
-        self.new_inbound += other.new_inbound
-        self.accounts |= other.accounts
-        self.outbox = self.outbox or other.outbox
 
 
 IngestHook = Callable[[Account, "ingest_mod.IngestResult", datetime], set[int]]
@@ -363,9 +345,12 @@ class SyncEngine:
         change.conversation_ids |= set(queue.wake_snoozed(self.store, self.policy(), now))
         for hook in self.tick_hooks:
             try:
-                change.conversation_ids |= hook(now) or set()
+                touched = hook(now) or set()
             except Exception:
                 log.exception("tick hook failed")
+                continue
+            change.conversation_ids |= touched
+            change.activity = change.activity or bool(touched)  # automation skipped or queued something
         return change
 
     def flush_outbox(self) -> ChangeSet:

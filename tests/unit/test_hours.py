@@ -16,8 +16,11 @@ from socialdesk.core.hours import (
     AwayPeriod,
     Schedule,
     ScheduleError,
+    describe_week,
     format_week_spec,
+    format_windows,
     parse_week_spec,
+    parse_windows,
     system_timezone_name,
 )
 
@@ -381,6 +384,23 @@ def test_format_week_spec_round_trip() -> None:
     assert parse_week_spec(format_week_spec(week)) == week
     assert format_week_spec({}) == ""
     assert format_week_spec(Schedule.always_open().week) == "mon-sun 00:00-24:00"
+
+
+def test_one_days_windows_as_text_for_the_editor_and_the_command_line() -> None:
+    """One text form for `hours set --special`, `hours show --json` and the hours editor (issue 13.8)."""
+    windows = [(time(9), time(12, 30)), (time(13, 30), time(17))]
+    assert format_windows(windows) == "09:00-12:30,13:30-17:00"
+    assert format_windows([(time(22), time(0))]) == "22:00-24:00"
+    assert format_windows([]) == "closed"
+    assert parse_windows(" 09:00-12:30, 13:30-17:00 ") == windows
+    assert parse_windows("") == parse_windows("Closed") == []
+    with pytest.raises(ScheduleError) as e:
+        parse_windows("9-x", "Monday")
+    assert str(e.value) == "Monday: '9' is not a time like 09:00"  # named as the owner knows it
+    with pytest.raises(ScheduleError, match="week spec part"):
+        parse_windows("9-x")
+    assert describe_week({}) == "closed every day"
+    assert describe_week(parse_week_spec("mon-fri 09:00-17:00")) == "mon-fri 09:00-17:00"
 
 
 # --- properties -----------------------------------------------------------------------------------

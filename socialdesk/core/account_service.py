@@ -1,0 +1,335 @@
+"""Accounts: adding, testing, re-login, enabling and removing, one implementation for window and CLI.
+
+This module owns every rule about what makes an account acceptable and the order in which one is
+created or removed. ui/accounts_dialog.py and `socialdesk account ...` (cli.py) only gather the
+owner's input and show the outcome; before, each had its own copy and they disagreed (the dialog
+took names of any length, the command line stored `--set text_limit=...` and then ignored it).
+
+Decisions:
+- Input rules are pure functions (`name_problem`, `initial_settings`) that raise `AccountInputError`,
+  so the command line checks its arguments before it touches the profile (a usage error, exit 2) and
+  the dialog checks on every keystroke. A name is 1–80 characters after trimming, without "/"
+  (keyring keys are "<profile>/<account>/<name>": a slash could reach another account's secrets) and
+  without control characters. Settings are the platform's own (ConnectorSpec.settings) plus
+  `poll_seconds` (1 s to a day). `text_limit` is refused: it is learned from the platform at every
+  check (connectors.base.LEARNED_TEXT_LIMIT); a value set by hand was stored and never used.
+- The keyring comes first: an add that stores secrets (a typed secret or a browser sign-in) calls
+  `secrets.require_keyring()` before anything else (`require_keyring_for`; the CLI runs it even
+  before the profile is created), so a missing keyring leaves no row, no secret and no profile.
+- While the account is tested its secrets live in a MemorySecrets (tokens a check refreshes land there
+  too), remembered for redaction (secrets.remember: no error text quotes a typed password either);
+  only a passing test writes them to the keyring, and only then is the row created, in a write
+  transaction that checks the name again. Any failure after the first secret was stored forgets every
+  secret name the platform declares (registry.secret_names), so nothing is left behind.
+- Building the connector validates the settings without network (plaintext to a remote host, bad
+  ports): done even when the test is skipped (`--no-test`), so such an account is never saved.
+- Accounts of a browser sign-in (oauth.LoginAccount) are not tested again: the sign-in just did.
+- Re-login (`update`) tests with the typed values over the stored ones (`OverlaySecrets`); a new
+  secret replaces every stored name (stale session tokens of an old password must not survive), and
+  the engine forgets the account's old state and polls at once.
+- Every change publishes ChangeSet(accounts={id}) on the profile's ChangeBus (core/changes.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from typing import Any, Mapping
+
+from socialdesk.connectors import registry
+from socialdesk.connectors.base import (
+    LEARNED_TEXT_LIMIT,
+    AccountInfo,
+    ConnectorError,
+    ConnectorSpec,
+    MemorySecrets,
+    with_learned,
+)
+from socialdesk.core import accounts as learned
+from socialdesk.core.changes import ChangeBus, ChangeSet
+from socialdesk.core.clock import Clock
+from socialdesk.core.store import Account, Store
+from socialdesk.secrets import (
+    KeyringSecrets,
+    NoKeyringError,
+    error_text,
+    forget_account,
+    remember,
+    require_keyring,
+)
+
+log = logging.getLogger(__name__)
+
+NAME_MAX = 80
+GENERIC_SETTINGS = ("poll_seconds",)  # settings any account may have besides its platform's own
+POLL_SECONDS_RANGE = (1, 86_400)
+
+
+class AccountError(Exception):
+    """Something the owner must know about an account action (exists already, no such account)."""
+
+
+class AccountInputError(AccountError, ValueError):
+    """The owner's input is not acceptable (a usage error on the command line)."""
+
+
+class AccountNotSaved(AccountError):
+    """The platform refused the settings or the connection test: nothing was stored. The message says
+    which; the connector's own error is the __cause__."""
+
+
+# --- input rules ---------------------------------------------------------------------------------------
+
+
+def name_problem(name: str) -> str:
+    """What is wrong with an account name (after trimming), or ""."""
+    name = name.strip()
+    if not name:
+        return "Give the account a name (for example “Shop email”)."
+    if len(name) > NAME_MAX:
+        return f"An account name can have at most {NAME_MAX} characters."
+    if "/" in name:
+        return "An account name cannot contain “/”."
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        return "An account name cannot contain control characters or line breaks."
+    return ""
+
+
+def check_name(name: str) -> str:
+    """The trimmed name, or AccountInputError."""
+    problem = name_problem(name)
+    if problem:
+        raise AccountInputError(problem)
+    return name.strip()
+
+
+def settings_problem(spec: ConnectorSpec, settings: Mapping[str, Any]) -> str:
+    """What is wrong with settings the owner gave for a `spec` account, or ""."""
+    if LEARNED_TEXT_LIMIT in settings:
+        return (f"{LEARNED_TEXT_LIMIT} cannot be set: socialdesk learns the platform's limit when it checks "
+                "the account.")
+    known = [key for key, _label, _default in spec.settings] + list(GENERIC_SETTINGS)
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        return f"Unknown setting(s) for {spec.kind}: {', '.join(unknown)}. Known: {', '.join(sorted(known))}"
+    if "poll_seconds" in settings:
+        low, high = POLL_SECONDS_RANGE
+        try:
+            seconds = float(settings["poll_seconds"])
+        except (TypeError, ValueError):
+            seconds = float("nan")
+        if not low <= seconds <= high:  # NaN fails too
+            return f"poll_seconds is a number of seconds from {low} to {high}."
+    return ""
+
+
+def initial_settings(spec: ConnectorSpec, given: Mapping[str, Any]) -> dict[str, Any]:
+    """A new account's settings: the platform's non-empty defaults, then what the owner gave."""
+    problem = settings_problem(spec, given)
+    if problem:
+        raise AccountInputError(problem)
+    settings = {key: default for key, _label, default in spec.settings if default != ""}
+    settings.update(given)
+    return settings
+
+
+def require_keyring_for(spec: ConnectorSpec, *, has_secrets: bool) -> None:
+    """NoKeyringError when this add would store secrets and no keyring can keep them."""
+    if has_secrets or spec.login_flow is not None:
+        require_keyring()
+
+
+class OverlaySecrets:
+    """Typed values first, the stored keyring second; writes stay in memory until saved (re-login)."""
+
+    def __init__(self, memory: MemorySecrets, stored: KeyringSecrets):
+        self.memory, self.stored = memory, stored
+        self.deleted: set[str] = set()
+
+    def get(self, name: str) -> str | None:
+        if name in self.memory.values:
+            return self.memory.values[name]
+        return None if name in self.deleted else self.stored.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self.deleted.discard(name)
+        self.memory.set(name, value)
+
+    def delete(self, name: str) -> None:
+        self.memory.delete(name)
+        self.deleted.add(name)
+
+
+def _close_quietly(connector: Any) -> None:
+    try:
+        connector.close()
+    except Exception:  # noqa: BLE001 - closing must never hide the result of the check
+        log.debug("closing a connector failed", exc_info=True)
+
+
+def _remember_typed(values: Mapping[str, str]) -> None:
+    for value in values.values():
+        remember(value)  # typed, not yet in the keyring: no error text may quote it either
+
+
+def check_connection(spec: ConnectorSpec, settings: Mapping[str, Any], secrets: Any) -> AccountInfo:
+    """Build the connector and ask the platform who we are (network: call off the GUI thread)."""
+    memory = secrets.memory if isinstance(secrets, OverlaySecrets) else secrets
+    _remember_typed(getattr(memory, "values", {}))
+    connector = spec.factory(dict(settings), secrets)
+    try:
+        return connector.check()
+    finally:
+        _close_quietly(connector)
+
+
+# --- the service -----------------------------------------------------------------------------------------
+
+
+class AccountService:
+    """Account actions of one profile; every method may block on the network (worker thread or CLI)."""
+
+    def __init__(self, store: Store, clock: Clock, profile_name: str, engine: Any, changes: ChangeBus):
+        self.store = store
+        self.clock = clock
+        self.profile_name = profile_name
+        self.engine = engine  # sync.SyncEngine: make_connector, reset_account, invalidate
+        self.changes = changes
+
+    def by_name(self, name: str) -> Account:
+        account = Account.get_or_none(Account.name == name)
+        if account is None:
+            raise AccountError(f"No account named {name!r} (see `socialdesk account list`).")
+        return account
+
+    def ensure_free(self, name: str) -> None:
+        if Account.get_or_none(Account.name == name) is not None:
+            raise AccountError(f"An account named {name!r} exists already.")
+
+    def add(
+        self,
+        spec: ConnectorSpec,
+        name: str,
+        settings: Mapping[str, Any],
+        secrets: Mapping[str, str],
+        *,
+        test: bool = True,
+        info: AccountInfo | None = None,
+    ) -> AccountInfo | None:
+        """Check, store the secrets, create the Account. Returns what the check learned (None untested).
+
+        Raises AccountInputError, AccountError (AccountNotSaved: settings or test refused) or
+        NoKeyringError; on any failure nothing of the account remains."""
+        _remember_typed(secrets)
+        name = check_name(name)
+        settings = {k: v for k, v in settings.items() if k != LEARNED_TEXT_LIMIT}
+        require_keyring_for(spec, has_secrets=bool(secrets))
+        self.ensure_free(name)
+        memory = MemorySecrets(dict(secrets))
+        try:
+            connector = spec.factory(dict(settings), memory)  # validates the settings, no network
+        except ConnectorError as exc:
+            raise AccountNotSaved(f"Nothing was saved: {error_text(exc)}") from exc
+        try:
+            if test:
+                try:
+                    info = connector.check()
+                except (ConnectorError, NoKeyringError) as exc:
+                    raise AccountNotSaved(f"Connection test failed, nothing was saved: {error_text(exc)}") from exc
+        finally:
+            _close_quietly(connector)
+        if info is not None:
+            settings = with_learned(settings, info)
+        account_id = self._store_new(spec, name, settings, memory.values)
+        self.changes.publish(ChangeSet(accounts={account_id}))
+        return info
+
+    def add_signed_in(
+        self, spec: ConnectorSpec, names: list[str], settings: Mapping[str, Any], picked: list[Any]
+    ) -> list[AccountInfo]:
+        """Add the accounts a browser sign-in gave access to (oauth.LoginAccount), under `names`
+        (oauth.account_names). All names are checked before the first is added."""
+        names = [check_name(n) for n in names]
+        for name in names:
+            self.ensure_free(name)
+        infos = []
+        for name, account in zip(names, picked, strict=True):
+            info = self.add(spec, name, {**settings, **account.settings}, dict(account.secrets), test=False,
+                            info=account.info)
+            infos.append(info or account.info)
+        return infos
+
+    def _store_new(self, spec: ConnectorSpec, name: str, settings: dict, values: Mapping[str, str]) -> int:
+        keyring = KeyringSecrets(self.profile_name, name)
+        try:
+            for key, value in values.items():
+                keyring.set(key, value)
+            with self.store.write():
+                if Account.get_or_none(Account.name == name) is not None:  # added meanwhile elsewhere
+                    raise AccountError(f"An account named {name!r} exists already.")
+                row = Account.create(kind=spec.kind, name=name, settings=settings, created_at=self.clock.now())
+        except BaseException:
+            forget_account(self.profile_name, name, registry.secret_names(spec.kind))
+            raise
+        return row.id
+
+    def update(
+        self, account_id: int, settings: Mapping[str, Any], secrets: Any, *, replace_secrets: bool
+    ) -> AccountInfo:
+        """Re-login: test with `secrets` (MemorySecrets or OverlaySecrets), then store what changed
+        and poll again from a clean state."""
+        account = Account.get_by_id(account_id)
+        spec = registry.spec(account.kind)
+        # The settings are the stored ones with the form's edits: not judged again (a key an older
+        # version stored must not lock the owner out of a re-login).
+        require_keyring()
+        info = check_connection(spec, settings, secrets)
+        memory = secrets.memory if isinstance(secrets, OverlaySecrets) else secrets
+        keyring = KeyringSecrets(self.profile_name, account.name)
+        for key, value in memory.values.items():
+            keyring.set(key, value)
+        # Replacing: every other name the platform declares goes (a new password's stale session, an
+        # earlier sign-in's app registration).
+        stale = set(registry.secret_names(spec.kind)) - set(memory.values) if replace_secrets else set()
+        if isinstance(secrets, OverlaySecrets):
+            stale |= secrets.deleted
+        for key in stale:
+            keyring.delete(key)
+        with self.store.write():
+            Account.update(settings=with_learned(dict(settings), info)).where(Account.id == account_id).execute()
+        self.engine.reset_account(account_id)
+        self.changes.publish(ChangeSet(accounts={account_id}))
+        return info
+
+    def test(self, account_id: int) -> AccountInfo:
+        """Check a stored account with its stored secrets; keep what it learned; poll again at once."""
+        account = Account.get_by_id(account_id)
+        connector = self.engine.make_connector(account)
+        try:
+            info = connector.check()
+        finally:
+            _close_quietly(connector)
+        learned.remember_check(self.store, account_id, info)
+        self.engine.reset_account(account_id)
+        self.changes.publish(ChangeSet(accounts={account_id}))
+        return info
+
+    def set_enabled(self, account_id: int, enabled: bool) -> None:
+        with self.store.write():
+            Account.update(enabled=enabled).where(Account.id == account_id).execute()
+        if enabled:
+            self.engine.reset_account(account_id)  # poll now, from a clean state
+        else:
+            self.engine.invalidate(account_id)
+        self.changes.publish(ChangeSet(accounts={account_id}))
+
+    def remove(self, account_id: int) -> str:
+        """Delete the account, its conversations and messages, and every secret it may have stored.
+        Returns its name."""
+        account = Account.get_by_id(account_id)
+        self.engine.invalidate(account_id)
+        with self.store.write():
+            Account.delete().where(Account.id == account_id).execute()
+        forget_account(self.profile_name, account.name, registry.secret_names(account.kind))
+        self.changes.publish(ChangeSet(accounts={account_id}))
+        return account.name
