@@ -2,9 +2,11 @@
 through choosing a platform and filling a form generated from its ConnectorSpec.
 
 Decisions:
-- Everything the command line checks, the dialog checks too (cli.cmd_account_add/test/remove): settings
-  come from `spec.settings`, the connection is tested before anything is saved, a failed test or a
-  missing keyring saves nothing, and secrets go to the keyring only, never to the Account row.
+- The rules are core/account_service.py's, the same the command line runs: names (1–80 characters, no
+  "/"), settings from `spec.settings`, the keyring before anything else, the connection tested before
+  anything is saved, a failed test or a missing keyring saves nothing, secrets in the keyring only.
+  The dialog gathers the input, runs the service in the background and shows the outcome; it writes
+  nothing itself. The lists (this dialog's and the window's) follow the service's change notification.
 - While the owner types and tests, the secret (and any token a login flow obtains) lives in a
   MemorySecrets; only Save copies those values into the account's KeyringSecrets. Cancelling a
   half-finished Mastodon login therefore leaves nothing behind in the keyring.
@@ -23,8 +25,6 @@ Decisions:
   Security settings (`*_tls`) are a choice, not free text.
 - All network and database work runs in `window.tasks`; results carry a generation number so a late
   answer for a form the owner has already left is ignored. Buttons are disabled while work runs.
-- Account names may not contain "/": keyring keys are "<profile>/<account>/<name>", and a slash would
-  let one account's name reach into another's secrets.
 - Platform text (titles, capabilities, needs, errors, AccountInfo) is shown as plain text only.
 """
 
@@ -64,19 +64,12 @@ from socialdesk.connectors.base import (
     LoginFlow,
     MemorySecrets,
     PermanentError,
-    with_learned,
 )
 from socialdesk.connectors.oauth import AuthRequest, LoginAccount, LoginCancelled, account_names, parse_pasted
-from socialdesk.core import accounts
+from socialdesk.core.account_service import AccountError, OverlaySecrets, check_connection, name_problem
+from socialdesk.core.changes import ChangeSet
 from socialdesk.core.store import Account
-from socialdesk.secrets import (
-    KeyringSecrets,
-    NoKeyringError,
-    error_text,
-    forget_account,
-    remember,
-    require_keyring,
-)
+from socialdesk.secrets import KeyringSecrets, NoKeyringError, error_text
 from socialdesk.ui.actions import ActionSpec
 
 log = logging.getLogger(__name__)
@@ -108,99 +101,13 @@ def visible_specs(profile_name: str) -> list[ConnectorSpec]:
     return [s for s in registry.all_specs() if s.kind != "demo" or profile_name == paths.DEMO_PROFILE]
 
 
-def name_problem(name: str) -> str:
-    if not name:
-        return "Give the account a name (for example “Shop email”)."
-    if "/" in name:
-        return "An account name cannot contain “/”."
-    return ""
-
-
-class OverlaySecrets:
-    """Typed values first, the stored keyring second; writes stay in memory until Save copies them."""
-
-    def __init__(self, memory: MemorySecrets, stored: KeyringSecrets):
-        self.memory, self.stored = memory, stored
-        self.deleted: set[str] = set()
-
-    def get(self, name: str) -> str | None:
-        if name in self.memory.values:
-            return self.memory.values[name]
-        return None if name in self.deleted else self.stored.get(name)
-
-    def set(self, name: str, value: str) -> None:
-        self.deleted.discard(name)
-        self.memory.set(name, value)
-
-    def delete(self, name: str) -> None:
-        self.memory.delete(name)
-        self.deleted.add(name)
-
-
-def _close_quietly(connector) -> None:
-    try:
-        connector.close()
-    except Exception:  # noqa: BLE001 - closing must never hide the result of the check
-        log.debug("closing a connector failed", exc_info=True)
-
-
-def check_connection(spec: ConnectorSpec, settings: dict, secrets) -> AccountInfo:
-    """Build the connector and ask who we are (worker thread)."""
-    memory = secrets.memory if isinstance(secrets, OverlaySecrets) else secrets
-    for value in getattr(memory, "values", {}).values():
-        remember(value)  # typed, not yet in the keyring: no error text may quote it either
-    connector = spec.factory(dict(settings), secrets)
-    try:
-        return connector.check()
-    finally:
-        _close_quietly(connector)
-
-
-def save_account(core, spec: ConnectorSpec, name: str, settings: dict, secrets, *, account_id: int | None,
-                 replace_secrets: bool) -> AccountInfo:
-    """Re-check, store the secrets in the keyring, then create or update the Account (worker thread).
-
-    On any failure nothing of a new account remains (its keyring entries are forgotten again).
-    """
-    adding = account_id is None
-    require_keyring()  # as `account add`: without a keyring nothing is tested, stored or created
-    if adding and Account.get_or_none(Account.name == name) is not None:
-        raise PermanentError(f"An account named {name!r} exists already.")
-    info = check_connection(spec, settings, secrets)
-    settings = with_learned(settings, info)
-    memory = secrets.memory if isinstance(secrets, OverlaySecrets) else secrets
-    keyring = KeyringSecrets(core.profile.name, name)
-    try:
-        for key, value in memory.values.items():
-            keyring.set(key, value)
-        # Replacing: every other name the platform declares goes (a new password's stale session, an
-        # earlier sign-in's app registration).
-        stale = set(registry.secret_names(spec.kind)) - set(memory.values) if replace_secrets else set()
-        if isinstance(secrets, OverlaySecrets):
-            stale |= secrets.deleted
-        for key in stale:
-            keyring.delete(key)
-        with core.store.write():
-            if adding:
-                Account.create(kind=spec.kind, name=name, settings=settings, created_at=core.clock.now())
-            else:
-                Account.update(settings=settings).where(Account.id == account_id).execute()
-    except BaseException:
-        if adding:
-            forget_account(core.profile.name, name, registry.secret_names(spec.kind))
-        raise
-    if not adding:
-        core.engine.reset_account(account_id)
-    return info
-
-
 def _info_text(info: AccountInfo) -> str:
     text = f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else "") + "."
     return "\n".join([text] + [f"Note: {note}" for note in info.notes])
 
 
 def _error_text(exc: BaseException) -> str:
-    if isinstance(exc, (ConnectorError, NoKeyringError)):
+    if isinstance(exc, (ConnectorError, NoKeyringError, AccountError)):
         return error_text(exc)
     return f"Unexpected problem ({type(exc).__name__}): {error_text(exc)}"
 
@@ -679,32 +586,33 @@ class AccountDialog(QDialog):
         if inputs is None:
             return
         form, secrets = inputs
-        core, spec, settings = self.core, form.spec, form.settings()
+        service, spec, settings = self.core.account_service, form.spec, form.settings()
         name = form.name.text().strip()
         account_id = None if self.account is None else self.account["id"]
         replace = form.replaces_secrets()
-        if not form.login_accounts:
-            jobs = [(name, settings, secrets)]
-        else:
-            chosen = form.chosen_accounts()
-            if not chosen or (self.account is not None and len(chosen) > 1):
-                form.show_error("Tick the account to sign in again." if self.account is not None
-                                else "Tick the accounts to add.")
-                return
-            jobs = [(n, {**settings, **a.settings}, MemorySecrets(dict(a.secrets)))
-                    for n, a in zip(account_names(name, chosen), chosen, strict=True)]
+        chosen = form.chosen_accounts()
+        if form.login_accounts and (not chosen or (self.account is not None and len(chosen) > 1)):
+            form.show_error("Tick the account to sign in again." if self.account is not None
+                            else "Tick the accounts to add.")
+            return
 
-        def work():
-            infos = [save_account(core, spec, job_name, job_settings, job_secrets, account_id=account_id,
-                                  replace_secrets=replace) for job_name, job_settings, job_secrets in jobs]
-            return infos[0] if len(infos) == 1 else AccountInfo(display_name=f"{len(infos)} accounts")
+        def work() -> AccountInfo:
+            if account_id is not None:  # re-login: the one account signed in again, or the typed secret
+                if chosen:
+                    return service.update(account_id, {**settings, **chosen[0].settings},
+                                          MemorySecrets(dict(chosen[0].secrets)), replace_secrets=True)
+                return service.update(account_id, settings, secrets, replace_secrets=replace)
+            if chosen:  # a browser sign-in just checked these accounts
+                infos = service.add_signed_in(spec, account_names(name, chosen), settings, chosen)
+                return infos[0] if len(infos) == 1 else AccountInfo(display_name=f"{len(infos)} accounts")
+            return service.add(spec, name, settings, dict(secrets.values), test=True)
 
         self._run(work, self._saved, "Testing and saving…")
 
     def _saved(self, info: AccountInfo) -> None:
+        # The window's account list follows the service's change notification.
         verb = "Added" if self.account is None else "Updated"
         self.window_.statusBar().showMessage(f"{verb} {self.form.name.text().strip()}. {_info_text(info)}", 8000)
-        self.window_.refresh_accounts()
         self.accept()
 
     def done(self, result: int) -> None:
@@ -759,7 +667,13 @@ class AccountsDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(row)
         self._update_buttons()
+        window.engine_changed.connect(self._notified)
         self.load()
+
+    def _notified(self, change: ChangeSet) -> None:
+        """An account was added, edited or removed, or the engine changed an account's state."""
+        if change.accounts and self.isVisible():
+            self.load()
 
     # --- listing ----------------------------------------------------------------------------------------
 
@@ -810,9 +724,7 @@ class AccountsDialog(QDialog):
         self.status.setText(text)
 
     def _changed(self, message: str) -> None:
-        self._say(message)
-        self.load()
-        self.window_.refresh_accounts()
+        self._say(message)  # the list follows the change notification (`_notified`)
 
     # --- actions ------------------------------------------------------------------------------------------
 
@@ -823,7 +735,9 @@ class AccountsDialog(QDialog):
         account = self.selected()
         if account is None:
             return
-        if account["kind"] not in registry.KINDS:
+        try:
+            registry.spec(account["kind"])
+        except registry.UnknownKindError:
             self._failed(PermanentError(f"socialdesk no longer knows the platform {account['kind']!r}."))
             return
         self._open_child(AccountDialog(self.window_, account=account, parent=self))
@@ -840,18 +754,10 @@ class AccountsDialog(QDialog):
         account = self.selected()
         if account is None:
             return
-        core, account_id, name = self.core, account["id"], account["name"]
+        service, account_id, name = self.core.account_service, account["id"], account["name"]
 
         def work():
-            row = Account.get_by_id(account_id)
-            connector = core.make_connector(row)
-            try:
-                info = connector.check()
-            finally:
-                _close_quietly(connector)
-            accounts.remember_check(core.store, account_id, info)
-            core.engine.reset_account(account_id)
-            return f"{name}: OK — {_info_text(info)}"
+            return f"{name}: OK — {_info_text(service.test(account_id))}"
 
         def failed(exc: Exception) -> None:
             self._failed(exc)
@@ -864,15 +770,10 @@ class AccountsDialog(QDialog):
         account = self.selected()
         if account is None:
             return
-        engine, store, account_id, enable = self.core.engine, self.core.store, account["id"], not account["enabled"]
+        service, account_id, enable = self.core.account_service, account["id"], not account["enabled"]
 
         def work():
-            with store.write():
-                Account.update(enabled=enable).where(Account.id == account_id).execute()
-            if enable:
-                engine.reset_account(account_id)  # poll now, from a clean state
-            else:
-                engine.invalidate(account_id)
+            service.set_enabled(account_id, enable)
             return f"{account['name']} {'enabled' if enable else 'disabled'}."
 
         self.window_.tasks.run(work, self._changed, self._failed)
@@ -891,20 +792,13 @@ class AccountsDialog(QDialog):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        core, account_id = self.core, account["id"]
+        service, account_id = self.core.account_service, account["id"]
 
         def work():
-            core.engine.invalidate(account_id)
-            with core.store.write():
-                Account.delete().where(Account.id == account_id).execute()
-            forget_account(core.profile.name, name, registry.secret_names(account["kind"]))
+            service.remove(account_id)
             return f"Removed {name} and its stored credentials."
 
-        self.window_.tasks.run(work, self._removed, self._failed)
-
-    def _removed(self, message: str) -> None:
-        self._changed(message)
-        self.window_.reload()
+        self.window_.tasks.run(work, self._changed, self._failed)
 
 
 class AccountsFeature:

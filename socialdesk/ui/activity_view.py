@@ -6,7 +6,11 @@ Decisions:
 - The "Pause automation" button is checkable and mirrors the feature's shared pause action.
 - For an automatic message whose fate is "unknown" or that "failed", the owner decides: "Mark as
   sent" (it did arrive) or "Send again" (asks first: it may reach the customer twice).
-- While the view is visible it refreshes every few seconds (see settings_feature.py); F5 refreshes now.
+- It refreshes on open, on F5 / Refresh, and from change notifications while it is visible
+  (settings_feature.py passes on every ChangeSet that can touch the log: new messages, sends,
+  automation): an auto-reply the engine records shows up at once, and nothing polls.
+- "Mark as sent" and "Send again" run core/owner_actions.resolve_automatic, whose notification
+  refreshes the table.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import html
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -31,11 +35,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from socialdesk.core import automation, outbox
+from socialdesk.core import automation
 
 COLUMNS = ("When", "What", "Account", "To whom", "Why", "Result", "Details")
 KIND_TITLES = {"auto_reply": "Auto-reply", "status_post": "Status post", "skipped": "Not sent", "error": "Error"}
-REFRESH_MS = 5000
 
 
 class ActivityDialog(QDialog):
@@ -93,19 +96,8 @@ class ActivityDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.empty)
         layout.addLayout(bottom)
-        self.timer = QTimer(self)
-        self.timer.setInterval(REFRESH_MS)
-        self.timer.timeout.connect(self.refresh)
         self.resize(1000, 480)
         self._selection_changed()
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        self.timer.start()
-        super().showEvent(event)
-
-    def hideEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        self.timer.stop()
-        super().hideEvent(event)
 
     # --- loading ---------------------------------------------------------------------------------------
 
@@ -194,19 +186,17 @@ class ActivityDialog(QDialog):
         entry = self._selected()
         if entry is None or entry.outbox_id is None:
             return
-        core, outbox_id = self.feature.core, entry.outbox_id
+        owner, outbox_id = self.feature.core.owner, entry.outbox_id
 
         def work():
-            outbox.resolve_unknown(core.store, outbox_id, sent=sent, now=core.clock.now())
-            if not sent:
-                core.engine.poke()
+            owner.resolve_automatic(outbox_id, sent=sent)
             return sent
 
         self.feature.tasks.run(work, self._resolved, self._resolve_failed)
 
     def _resolved(self, sent: bool) -> None:
+        # The table follows the change notification.
         self.state.setText("Marked as sent." if sent else "Queued to send again.")
-        self.refresh()
 
     def _resolve_failed(self, exc: Exception) -> None:
         QMessageBox.warning(self, "Activity", str(exc))

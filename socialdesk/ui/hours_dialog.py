@@ -3,7 +3,8 @@
 Decisions:
 - The week is a grid of seven line edits, one per day, holding windows as text ("09:00-12:30,
   13:30-17:00"; empty or "closed" = closed): quickest with the keyboard (Tab from day to day), and the
-  errors are parse_week_spec's own, prefixed with the day.
+  errors are parse_week_spec's own, prefixed with the day. The text forms (one day's windows, the week
+  summary) are core/hours.py's, shared with `socialdesk hours`.
 - Everything is validated live on every edit; the first problems are listed in red under the tabs and
   Save stays disabled while there are any. Save builds the Schedule and AutomationConfig from the
   fields (their own validation is the final word) and hands the values to the feature's save path.
@@ -16,7 +17,6 @@ Decisions:
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -51,33 +51,20 @@ from socialdesk.core.hours import (
     Schedule,
     ScheduleError,
     Window,
-    format_week_spec,
-    parse_week_spec,
+    describe_week,
+    format_windows,
+    parse_windows,
 )
 from socialdesk.ui import icons
 
 DAY_TITLES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_SPEC_PREFIX = re.compile(r"^week spec part '.*?': ")
 PREVIEW_DELAY_MS = 300
 MAX_ERRORS_SHOWN = 4
 
 
 def windows_text(windows: list[Window]) -> str:
-    """"09:00-12:30,13:30-17:00" for a day's windows; "" when closed."""
-    if not windows:
-        return ""
-    return format_week_spec({0: windows}).split(" ", 1)[1]
-
-
-def parse_windows(text: str, where: str) -> list[Window]:
-    """A day's windows from text ("" or "closed" = closed); ScheduleError names `where`."""
-    text = text.strip()
-    if not text or text.lower() == "closed":
-        return []
-    try:
-        return parse_week_spec(f"mon {text}")[0]
-    except ScheduleError as exc:
-        raise ScheduleError(f"{where}: {_SPEC_PREFIX.sub('', str(exc))}") from None
+    """A day's windows for its line edit: empty when closed (the placeholder says so)."""
+    return format_windows(windows) if windows else ""
 
 
 def _qdatetime(value: datetime) -> QDateTime:
@@ -398,7 +385,7 @@ class HoursDialog(QDialog):
             self.closed_list.addItem(item)
         self.special_list.clear()
         for d, windows in sorted(self.special.items()):
-            item = QListWidgetItem(f"{d:%a %Y-%m-%d}   {windows_text(windows) or 'closed'}")
+            item = QListWidgetItem(f"{d:%a %Y-%m-%d}   {format_windows(windows)}")
             item.setData(Qt.ItemDataRole.UserRole, d)
             self.special_list.addItem(item)
         self.away_list.clear()
@@ -603,7 +590,7 @@ class HoursDialog(QDialog):
             self.edited_config = config
         if schedule is not None:
             self.schedule = schedule
-            self.week_summary.setText(format_week_spec(schedule.week) or "closed every day")
+            self.week_summary.setText(describe_week(schedule.week))
         shown = problems[:MAX_ERRORS_SHOWN]
         if len(problems) > MAX_ERRORS_SHOWN:
             shown.append(f"… and {len(problems) - MAX_ERRORS_SHOWN} more")

@@ -4,11 +4,17 @@ Decisions:
 - The window is thin: every query and write runs through `Tasks` (ui/workers.py) on a worker thread and
   comes back to a method here; the GUI thread only renders. Results carry the ids they were asked for,
   so a late result for a conversation the owner has left is ignored.
-- Refreshes are driven by the sync engine's batched ChangeSets: the queue order is reloaded (one indexed
-  query), only changed rows are re-fetched, and the open thread is reloaded only if it changed.
-- Triage flow: after done/waiting/spam/snooze/send, the next most urgent item is selected, so the owner
-  can clear the queue with the keyboard alone. Drafts are kept per conversation while switching, and a
-  failed send leaves the text in the composer: nothing typed is ever lost.
+- Refreshes are driven by ChangeSets (core/changes.py), the engine's and the owner's alike: an action
+  here (done, snooze, send, merge, a settings or account edit) runs a core service
+  (core/owner_actions.py, core/account_service.py) that publishes what it changed, and the window
+  refreshes from that notification like from a sync: the view's order and counts (one indexed query),
+  only the changed rows, the open thread only if it changed; every row only when hours or targets
+  changed. Nothing calls a global reload after its own action. Loading a view (tab, filter, search,
+  the minute tick) is `load_view`.
+- Triage flow: after done/waiting/spam/snooze/send, the next most urgent item is selected once the
+  refreshed view no longer lists the triaged one (or, if it stays, at the first refresh after the
+  write), so the owner can clear the queue with the keyboard alone. Drafts are kept per conversation
+  while switching, and a failed send leaves the text in the composer: nothing typed is ever lost.
 - Customer text is plain text everywhere (list, thread, notifications, tooltips).
 """
 
@@ -18,8 +24,9 @@ import gc
 import html
 import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QDate, QDateTime, QModelIndex, Qt, QTime, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -47,9 +54,9 @@ from PySide6.QtWidgets import (
 )
 
 from socialdesk.core import accounts as accounts_mod
-from socialdesk.core import outbox, queue
+from socialdesk.core import queue
+from socialdesk.core.changes import ChangeSet
 from socialdesk.core.store import Account
-from socialdesk.core.sync import ChangeSet
 from socialdesk.ui import actions as actions_mod
 from socialdesk.ui import icons
 from socialdesk.ui.composer import Composer
@@ -86,7 +93,9 @@ class MainWindow(QMainWindow):
         self.current_id: int | None = None
         self.current_row: queue.QueueRow | None = None
         self.drafts: dict[int, str] = {}
-        self.reload_generation = 0
+        self.view_generation = 0
+        # The conversation being triaged and the one to select after it: (conv id, next id, written).
+        self.triage: tuple[int, int | None, bool] | None = None
         self.first_rows_shown = False
         self._accounts_shown: tuple | None = None  # what queue rows show of each account (refresh_accounts)
         self.accounts_generation = 0
@@ -123,7 +132,7 @@ class MainWindow(QMainWindow):
         self.search_timer = QTimer(self)
         self.search_timer.setSingleShot(True)
         self.search_timer.setInterval(250)
-        self.search_timer.timeout.connect(self.reload)
+        self.search_timer.timeout.connect(self.load_view)
         self.search.textChanged.connect(lambda _t: self.search_timer.start())
         self.search.returnPressed.connect(self._search_enter)
         filters.addWidget(self.channel_combo)
@@ -238,17 +247,17 @@ class MainWindow(QMainWindow):
 
     def start(self) -> None:
         """First load: queue order and the first rows, accounts, hours state."""
-        self.reload()
+        self.load_view()
         self.refresh_accounts()
 
     @Slot()
-    def reload(self, select_id: int | None = None) -> None:
-        """Reload the order of the current view in the background (keeps the selection by id).
+    def load_view(self, select_id: int | None = None) -> None:
+        """Load the order of the current view in the background (keeps the selection by id).
 
         With `select_id`, that conversation (or the first row) is selected and focused afterwards.
         """
-        self.reload_generation += 1
-        generation = self.reload_generation
+        self.view_generation += 1
+        generation = self.view_generation
         view, accounts, search = self.view, self.account_filter, self.search.text()
         now = self.core.clock.now()
 
@@ -258,17 +267,21 @@ class MainWindow(QMainWindow):
             counts = (queue.awaiting_count(), queue.overdue_count(now), queue.most_urgent(now))
             return generation, ids, first, counts, select_id
 
-        self.tasks.run(work, self._reloaded, self._task_failed)
+        self.tasks.run(work, self._view_loaded, self._task_failed)
 
-    def _reloaded(self, result) -> None:
+    def _view_loaded(self, result) -> None:
         generation, ids, first, counts, select_id = result
-        if generation != self.reload_generation:
-            return  # a newer reload is on its way
+        if generation != self.view_generation:
+            return  # a newer load is on its way
         # Every row of a triage view is "open": the status column only earns its space elsewhere.
         self.table.setColumnHidden(COLUMNS.index("status"), self.view not in ("all", "reviews"))
         self.model.update_rows(first)
         self.model.set_ids(ids)
         self.model.update_rows(first)
+        if self.triage is not None and (self.triage[0] not in ids or self.triage[2]):
+            # The triaged conversation left the view (or stays after its write): on to the next one.
+            # (When its row went, Qt already moved the current row; selecting it again changes nothing.)
+            select_id, self.triage = self.triage[1], None
         self.table.setVisible(bool(ids))
         self._show_empty_state(not ids)
         if not self.first_rows_shown:
@@ -306,7 +319,7 @@ class MainWindow(QMainWindow):
 
     def refresh_accounts(self) -> None:
         # Refreshes overlap (the minute tick, engine state changes, the Accounts dialog) and the task pool
-        # may finish them out of order: only the newest one's result is applied, as for reload().
+        # may finish them out of order: only the newest one's result is applied, as for load_view().
         self.accounts_generation += 1
         generation = self.accounts_generation
         now = self.core.clock.now()
@@ -350,7 +363,7 @@ class MainWindow(QMainWindow):
             # An account was renamed, re-checked (its text limit) or removed: fetch the rows again,
             # and the open conversation's (its header and the composer's limit come from it).
             self.model.forget(list(self.model.cache))
-            self.reload()
+            self.load_view()
             if self.current_id is not None:
                 self._load_thread(self.current_id)
         self._accounts_shown = shown
@@ -383,17 +396,21 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_engine_change(self, change: ChangeSet) -> None:
-        if change.conversation_ids:
+        """Every batched ChangeSet: the engine's and the owner's actions' (see the module docstring)."""
+        every_row = change.policy_changed  # hours or targets: every due time may have moved
+        if every_row:
+            self.model.forget(list(self.model.cache))
+        elif change.conversation_ids:
             self.model.forget(change.conversation_ids)
             visible = [i for i in change.conversation_ids if self.model.row_of(i) is not None]
             if visible:
                 self._fetch_rows(visible)
-        if change.conversation_ids or change.outbox:
-            self.reload()
-            if self.current_id in change.conversation_ids:
+        if every_row or change.conversation_ids or change.outbox:
+            self.load_view()
+            if self.current_id is not None and (every_row or self.current_id in change.conversation_ids):
                 self._load_thread(self.current_id)
-        if change.accounts:
-            self.refresh_accounts()
+        if change.accounts or every_row:
+            self.refresh_accounts()  # also the hours label
         if change.new_inbound:
             self.pending_new.extend(change.new_inbound)
             if not self.new_message_timer.isActive():
@@ -428,7 +445,7 @@ class MainWindow(QMainWindow):
     def on_minute_tick(self) -> None:
         """Every 30 s: countdowns repaint, deadline alerts are collected, the tray follows."""
         self.model.refresh_countdowns()
-        self.reload()
+        self.load_view()  # time moves conversations into Overdue
         self.refresh_accounts()  # also the "Open until 17:00" label, which changes with time
         self.check_alerts()
 
@@ -547,7 +564,7 @@ class MainWindow(QMainWindow):
         self.current_id = None
         self._set_conversation(None)
         self.model.set_ids([])
-        self.reload(select_id=conv_id)
+        self.load_view(select_id=conv_id)
 
     def show_window(self) -> None:
         self.show()
@@ -567,23 +584,31 @@ class MainWindow(QMainWindow):
                 return conv_id
         return None
 
-    def _after_triage(self, next_id: int | None) -> None:
-        self.current_id = None
-        self._set_conversation(None)
-        self.reload(select_id=next_id)
+    def _triage(self, work, conv_id: int, next_id: int | None, on_done=None, on_error=None) -> None:
+        """Run an owner action on `conv_id`; the view follows its change notification, and `next_id` is
+        selected once the refreshed view shows the result (see `_view_loaded`)."""
+        self.triage = (conv_id, next_id, False)
+
+        def written(result) -> None:
+            if self.triage is not None and self.triage[0] == conv_id:
+                self.triage = (conv_id, next_id, True)
+            if on_done is not None:
+                on_done(result)
+
+        def failed(exc: Exception) -> None:
+            if self.triage is not None and self.triage[0] == conv_id:
+                self.triage = None
+            (on_error or self._task_failed)(exc)
+
+        self.tasks.run(work, written, failed)
 
     def _status(self, status: str, until: datetime | None = None) -> None:
         conv_id = self.current_id
         if conv_id is None:
             return
         next_id = self._next_after_current() if self.view in TAB_VIEWS[:5] else conv_id
-        store, policy, now = self.core.store, self.core.policy, self.core.clock.now()
-
-        def work():
-            queue.set_status(store, conv_id, status, policy(), now, snoozed_until=until)
-            return conv_id
-
-        self.tasks.run(work, lambda _r: self._after_triage(next_id), self._task_failed)
+        owner = self.core.owner
+        self._triage(lambda: owner.set_status(conv_id, status, until), conv_id, next_id)
         label = {"done": "Marked done", "waiting": "Waiting on the customer", "spam": "Marked as spam",
                  "snoozed": "Snoozed", "open": "Reopened"}[status]
         self.statusBar().showMessage(f"{label}.", 4000)
@@ -601,38 +626,38 @@ class MainWindow(QMainWindow):
         self._status("open")
 
     def snooze_menu(self) -> None:
+        """The snooze choices (core/owner_actions.snooze_choices, in the schedule's timezone), then a menu."""
         if self.current_id is None:
             return
+        conv_id, owner = self.current_id, self.core.owner
+        self.tasks.run(lambda: (conv_id, owner.snooze_choices()), self._show_snooze_menu, self._task_failed)
+
+    def _show_snooze_menu(self, result) -> None:
+        conv_id, choices = result
+        if conv_id != self.current_id:
+            return  # the owner moved on meanwhile
         menu = QMenu(self)
-        for label, until in self.snooze_choices(self.core.clock.now()):
+        for label, until in choices:
             menu.addAction(label, lambda u=until: self._status("snoozed", u))
         menu.addAction("Custom…", self._snooze_custom)
         rect = self.table.visualRect(self.table.currentIndex())
         menu.exec(self.table.viewport().mapToGlobal(rect.bottomLeft()))
 
-    def snooze_choices(self, now: datetime) -> list[tuple[str, datetime]]:
-        local = now.astimezone()
-        evening = local.replace(hour=18, minute=0, second=0, microsecond=0)
-        if evening <= local:
-            evening += timedelta(days=1)
-        morning = (local + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
-        schedule = self.core.policy().schedule
-        choices = [("1 hour", now + timedelta(hours=1)), ("This evening (18:00)", evening),
-                   ("Tomorrow morning (08:00)", morning)]
-        try:
-            reopen = schedule.next_open(schedule.next_close(now) or now) if schedule.is_open(now) else schedule.next_open(now)
-            if reopen > now:
-                choices.append((f"When we next open ({reopen.astimezone().strftime('%a %H:%M')})", reopen))
-        except ValueError:
-            pass
-        return choices
-
     def _snooze_custom(self) -> None:
+        """A date and time read in the schedule's timezone, like the snooze choices."""
+        owner = self.core.owner
+        self.tasks.run(lambda: (owner.policy().schedule.timezone, owner.clock.now()), self._show_snooze_custom,
+                       self._task_failed)
+
+    def _show_snooze_custom(self, result) -> None:
+        zone_name, now = result
+        zone = ZoneInfo(zone_name)
         dialog = QDialog(self)
-        dialog.setWindowTitle("Snooze until")
+        dialog.setWindowTitle(f"Snooze until ({zone_name})")
         edit = QDateTimeEdit(dialog)
         edit.setCalendarPopup(True)
-        edit.setDateTime(self.core.clock.now().astimezone() + timedelta(hours=2))
+        start = (now + timedelta(hours=2)).astimezone(zone)
+        edit.setDateTime(QDateTime(QDate(start.year, start.month, start.day), QTime(start.hour, start.minute)))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
         buttons.accepted.connect(dialog.accept)
         buttons.rejected.connect(dialog.reject)
@@ -640,7 +665,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(edit)
         layout.addWidget(buttons)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            until = edit.dateTime().toPython().astimezone()
+            # The wall-clock value read in the schedule's zone (Qt's own zone handling is bypassed).
+            day, wall = edit.date().toPython(), edit.time().toPython()
+            until = datetime.combine(day, wall.replace(second=0, microsecond=0), tzinfo=zone)
             if until <= self.core.clock.now():
                 QMessageBox.warning(self, "Snooze", "Pick a time in the future.")
                 return
@@ -666,25 +693,19 @@ class MainWindow(QMainWindow):
         text = self.composer.text()
         meta = self.composer.reply_meta()
         next_id = self._next_after_current()
-        store, policy, now, engine = self.core.store, self.core.policy, self.core.clock.now(), self.core.engine
-
-        def work():
-            outbox.enqueue_reply(store, conv_id, text, policy(), now, mark_done=mark_done, **meta)
-            engine.poke()
-            return conv_id
+        owner = self.core.owner
 
         def sent(_result):
             self.drafts.pop(conv_id, None)
             if self.current_id == conv_id:
                 self.composer.clear()
             self.statusBar().showMessage("Reply queued — sending…" + (" Marked done." if mark_done else ""), 4000)
-            self._after_triage(next_id)
 
         def failed(exc):
             # The text stays in the composer: nothing typed is lost.
             QMessageBox.warning(self, "Could not send", str(exc))
 
-        self.tasks.run(work, sent, failed)
+        self._triage(lambda: owner.reply(conv_id, text, mark_done=mark_done, **meta), conv_id, next_id, sent, failed)
 
     # --- navigation -----------------------------------------------------------------------------------------
 
@@ -711,7 +732,7 @@ class MainWindow(QMainWindow):
 
     def _search_enter(self) -> None:
         self.search_timer.stop()
-        self.reload()
+        self.load_view()
         self.table.setFocus()
 
     def back_to_queue(self) -> None:
@@ -725,13 +746,13 @@ class MainWindow(QMainWindow):
             self.current_id = None
             self._set_conversation(None)
             self.model.set_ids([])
-            self.reload()
+            self.load_view()
 
     def _filter_changed(self, _index: int) -> None:
         self.account_filter = self.channel_combo.currentData()
         self.model.set_ids([])
         self.current_id = None
-        self.reload()
+        self.load_view()
 
     def show_awaiting(self) -> None:
         self.tabs.setCurrentIndex(TAB_VIEWS.index("awaiting"))
@@ -790,30 +811,17 @@ class MainWindow(QMainWindow):
         if dialog.exec() != QDialog.DialogCode.Accepted or listing.currentItem() is None:
             return
         drop = listing.currentItem().data(Qt.ItemDataRole.UserRole)
-        store, conv_id = self.core.store, row.id
-
-        def work():
-            queue.merge_contacts(store, keep, drop)
+        owner = self.core.owner
 
         def done(_result):
+            # The rows of both people and the open thread follow the change notification.
             self.statusBar().showMessage("Linked: one person across their channels.", 5000)
-            self.model.forget(list(self.model.ids))
-            self.reload()
-            self._load_thread(conv_id)
 
-        self.tasks.run(work, done, self._task_failed)
+        self.tasks.run(lambda: owner.merge_contacts(keep, drop), done, self._task_failed)
 
     def sync_now(self) -> None:
-        self.core.engine.poke()
-        from socialdesk.core.store import Account as _Account
-
-        store = self.core.store
-
-        def work():
-            with store.write():
-                _Account.update(next_sync_at=None).where(_Account.state != "auth_error").execute()
-
-        self.tasks.run(work, lambda _r: self.statusBar().showMessage("Syncing…", 3000), self._task_failed)
+        owner = self.core.owner
+        self.tasks.run(owner.sync_now, lambda _r: self.statusBar().showMessage("Syncing…", 3000), self._task_failed)
 
     # --- palette and cheat sheet ----------------------------------------------------------------------------
 
@@ -906,6 +914,6 @@ class MainWindow(QMainWindow):
                 "socialdesk is still running",
                 "It keeps watching your accounts from the tray. Quit from the tray menu or with Ctrl+Q.",
             )
-            settings = self.core.settings
-            self.tasks.run(lambda: settings.set("ui.tray_hint_shown", True))
+            owner = self.core.owner
+            self.tasks.run(lambda: owner.save_settings({"ui.tray_hint_shown": True}))
 

@@ -6,16 +6,17 @@ themselves live in hours_dialog.py, targets_page.py, activity_view.py and dashbo
 Decisions:
 - Every read and write runs through `Tasks`: a dialog opens only after its data was loaded in the
   background, so the GUI thread never touches SQLite (not even through `core.policy()`).
-- One save path (`save_settings`): write the setting values, drop the cached policy, recompute every
-  awaiting conversation's due time with the new policy, then refresh the window (queue, status-bar
-  hours label). Targets and hours change due times, so both go through it.
+- One save path (`save_settings`): core/owner_actions.OwnerActions.save_settings writes the values,
+  recomputes every awaiting conversation's due time when hours or targets changed, and publishes the
+  change; the window refreshes its rows and hours label from that notification (no reload here).
 - "Pause automation" is one checkable QAction shared by the Tools menu, the tray menu and the
   Activity view's toggle button, so they can never disagree.
 - "Away now…" while already away changes the current away period (end, message) instead of stacking a
   second one, and away periods that ended more than 30 days ago are dropped: the same rules as the
   `socialdesk away on` command, so window and CLI agree.
-- The Activity view refreshes on open, on its Refresh key and every few seconds while visible: the
-  window does not hand engine changes on to features, and the query is small (200 rows).
+- The Activity view refreshes on open, on its Refresh key, and on every change notification that can
+  touch the automatic-message log (the window's `engine_changed`: new messages, sends, automation),
+  while it is visible. No timer polls it.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog
 
-from socialdesk.core import automation, hours, queue
-from socialdesk.core.hours import Schedule, ScheduleError
+from socialdesk.core import automation, queue
+from socialdesk.core.changes import ChangeSet
+from socialdesk.core.hours import Schedule
 from socialdesk.core.store import Account
 from socialdesk.ui.actions import ActionSpec
 
@@ -56,17 +58,6 @@ def load_hours_data(core) -> dict[str, Any]:
         "accounts": accounts,
         "now": core.clock.now(),
     }
-
-
-def recompute(core) -> str:
-    """Recompute every due time with the stored policy; a warning for the owner if it cannot be done."""
-    try:
-        queue.recompute_all(core.store, queue.Policy.load(core.settings), core.clock.now())
-    except ScheduleError as exc:
-        # Saved all the same (the owner's edit is not lost); the old due times stay until it works.
-        log.warning("due times not recomputed: %s", exc)
-        return f"Saved, but due times could not be recomputed: {exc}"
-    return ""
 
 
 class SettingsFeature:
@@ -105,6 +96,13 @@ class SettingsFeature:
         QTimer.singleShot(0, self._add_tray_items)
         settings = self.core.settings
         self.tasks.run(lambda: automation.is_paused(settings), self._paused_loaded, self._failed)
+        window.engine_changed.connect(self._changed)
+
+    def _changed(self, change: ChangeSet) -> None:
+        """A batched change notification: the Activity view follows it while it is shown."""
+        dialog = self.activity_dialog
+        if dialog is not None and dialog.isVisible() and change.touches_activity:
+            dialog.refresh()
 
     def _add_tray_items(self) -> None:
         tray = getattr(self.window, "tray", None)
@@ -121,30 +119,16 @@ class SettingsFeature:
 
     def save_settings(self, values: dict[str, Any], on_done: Callable[[], None] | None = None,
                       on_error: Callable[[Exception], None] | None = None) -> None:
-        """Write settings, recompute every due time with the new policy, then refresh the window."""
-        core = self.core
-
-        def work():
-            with core.store.write():
-                for key, value in values.items():
-                    core.settings.set(key, value)
-            core.policy.invalidate()
-            return recompute(core)
+        """Write settings through core (due times recomputed there); the window follows the notification."""
+        owner = self.core.owner
 
         def done(warning: str) -> None:
-            self._after_save()
             if warning and self.window is not None:
                 self.window.statusBar().showMessage(warning, 15000)
             if on_done is not None:
                 on_done()
 
-        self.tasks.run(work, done, on_error or self._failed)
-
-    def _after_save(self) -> None:
-        self.core.policy.invalidate()
-        if self.window is not None:
-            self.window.reload()
-            self.window.refresh_accounts()
+        self.tasks.run(lambda: owner.save_settings(values), done, on_error or self._failed)
 
     # --- pause ---------------------------------------------------------------------------------------
 
@@ -163,11 +147,11 @@ class SettingsFeature:
         self.set_paused(self.pause_action.isChecked() if self.pause_action is not None else True)
 
     def set_paused(self, paused: bool) -> None:
-        settings = self.core.settings
+        owner = self.core.owner
         self.show_paused(paused)
 
         def work():
-            automation.pause(settings, paused)
+            owner.set_paused(paused)
             return paused
 
         self.tasks.run(work, self._pause_saved, self._failed)
@@ -210,30 +194,22 @@ class SettingsFeature:
         dialog = self.away_dialog
         if dialog is None or code != QDialog.DialogCode.Accepted:
             return
-        core, choice = self.core, dialog.choice
+        owner, choice = self.core.owner, dialog.choice
 
         def work():
-            schedule = Schedule.from_json(core.policy().schedule.to_json())
-            now = core.clock.now()
+            now = owner.clock.now()
             if choice[0] == "back":
-                hours.end_away(schedule, now)
+                schedule, _was_away, _warning = owner.come_back(now)
             else:
-                hours.start_away(schedule, now, choice[1], choice[2])
-            with core.store.write():
-                core.settings.set("hours.schedule", schedule.to_json())
-            core.policy.invalidate()
-            recompute(core)
+                schedule, _warning = owner.go_away(choice[1], choice[2], now)
             return schedule.state_label(now)
 
         self.tasks.run(work, self._away_saved, self._failed)
 
     def _away_saved(self, label: str) -> None:
-        self.core.policy.invalidate()
+        # The queue and the hours label follow the change notification.
         if self.window is not None:
-            self.window.hours_label.setText(label)
             self.window.statusBar().showMessage(label, 5000)
-            self.window.reload()
-            self.window.refresh_accounts()
 
     # --- targets, activity, today ------------------------------------------------------------------
 

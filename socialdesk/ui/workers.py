@@ -6,8 +6,9 @@ Decisions (Anki's TaskManager, qutebrowser's lessons about deleted widgets):
   (WeakMethod): if the widget that asked is gone, the result is dropped, never delivered to a corpse.
 - Results are keyed by whatever the caller captured (conversation ids), never by row numbers.
 - Exceptions in the task are delivered to `on_error` (or logged); they never reach the event loop.
-- `ChangeRelay` turns the sync engine's thread-side `on_change` into one batched GUI-thread signal
-  every 150 ms at most, so a burst of 10,000 ingested items is one refresh, not 10,000.
+- `ChangeRelay` turns the profile's ChangeBus (core/changes.py: the sync engine's changes and the
+  owner's actions alike, published on any thread) into one batched GUI-thread signal every 150 ms at
+  most, so a burst of 10,000 ingested items is one refresh, not 10,000.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from socialdesk.core.sync import ChangeSet
+from socialdesk.core.changes import ChangeSet
 from socialdesk.ui.qtcompat import emit
 
 log = logging.getLogger(__name__)

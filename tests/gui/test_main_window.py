@@ -123,7 +123,7 @@ def test_palette_and_cheat_sheet_list_every_action(qtbot, window):
 
 
 def test_new_messages_are_announced_in_one_batch(qtbot, window, demo_core):
-    from socialdesk.core.sync import ChangeSet
+    from socialdesk.core.changes import ChangeSet
 
     conv_ids = window.model.ids[:3]
     demo_core.settings.set("notifications.quiet_when_closed", False)

@@ -16,8 +16,8 @@ import pytest
 
 from socialdesk import DESKTOP_ID
 from socialdesk.core import queue
+from socialdesk.core.changes import ChangeSet
 from socialdesk.core.store import Conversation
-from socialdesk.core.sync import ChangeSet
 from socialdesk.ui import icons
 from socialdesk.ui import notifications as notifications_mod
 from socialdesk.ui.main_window import TAB_VIEWS
@@ -161,7 +161,7 @@ def test_clicking_a_popup_opens_its_conversation_in_a_consistent_tab(qtbot, live
     conv_id = window.model.ids[-1]
     now = demo_core.clock.now()
     queue.set_status(demo_core.store, conv_id, "waiting", demo_core.policy(), now)  # not in Awaiting
-    window.reload()
+    window.load_view()
     qtbot.waitUntil(lambda: window.model.row_of(conv_id) is None, timeout=WAIT_MS)
     assert window.view == "awaiting"
     window.notifier.notify("New message from someone", "hello", conv_id)

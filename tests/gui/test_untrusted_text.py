@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from socialdesk.core.changes import ChangeSet
 from socialdesk.core.store import Conversation
-from socialdesk.core.sync import ChangeSet
 
 HTML_NAME = "<b>Definitely Not Bold</b>"
 
@@ -59,7 +59,7 @@ def test_tray_tooltip_escapes_the_most_urgent_customer_name(qtbot, window, demo_
             Conversation.id != conv_id).execute()
         Conversation.update(due_at=now - timedelta(hours=5), due_soon_at=now - timedelta(hours=6)).where(
             Conversation.id == conv_id).execute()
-    window.reload()
+    window.load_view()
     qtbot.waitUntil(lambda: "Definitely Not Bold" in window.tray.toolTip(), timeout=5000)
     tip = window.tray.toolTip()
     assert "Next: &lt;b&gt;Definitely Not Bold&lt;/b&gt;" in tip

@@ -73,3 +73,89 @@ def test_importing_core_does_not_load_qt():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# --- no ORM writes under ui/ (issue 13 item 8): the window gathers input and shows results; every write
+# is a core service's (core/owner_actions.py, core/account_service.py, ...), which publishes the change.
+
+UI = ROOT / "socialdesk" / "ui"
+MODEL_WRITES = {
+    "save", "create", "get_or_create", "update", "insert", "insert_many", "insert_from", "replace",
+    "replace_many", "delete", "delete_by_id", "delete_instance", "set_by_id", "bulk_create", "bulk_update",
+}
+INSTANCE_WRITES = {"save", "delete_instance"}  # on a model row, whatever its variable is called
+SQL_WRITE = ("insert", "update", "delete", "replace")
+
+
+def _receiver_chain(node: ast.AST) -> list[str]:
+    """`core.store.write` -> ["core", "store"] for the call's receiver (names and attributes only)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return parts[::-1]
+
+
+def orm_writes(source: str) -> list[str]:
+    """Database writes a module makes itself: peewee model writes (`Account.update(...)`, `row.save()`),
+    `store.write()` transactions, `set_setting`, and SQL INSERT/UPDATE/DELETE text given to execute."""
+    tree = ast.parse(source)
+    models: set[str] = set()  # names bound to socialdesk.core.store's models (or the module itself)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "socialdesk.core.store":
+            models |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "socialdesk.core":
+            models |= {alias.asname or alias.name for alias in node.names if alias.name == "store"}
+        elif isinstance(node, ast.Import):
+            models |= {alias.asname or alias.name for alias in node.names if alias.name == "socialdesk.core.store"}
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        method, chain = node.func.attr, _receiver_chain(node.func.value)
+        where = f"line {node.lineno}: {'.'.join(chain) or '(expression)'}.{method}("
+        if method in MODEL_WRITES and chain and (chain[0] in models or chain[-1] in models):
+            found.append(where)
+        elif method in INSTANCE_WRITES and chain[:1] not in (["self"], ["super"]):
+            found.append(where)
+        elif method == "write" and chain and chain[-1] == "store":
+            found.append(where)
+        elif method == "set_setting":
+            found.append(where)
+        elif (method in ("execute", "execute_sql", "executemany") and node.args
+              and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)
+              and node.args[0].value.lstrip().lower().startswith(SQL_WRITE)):
+            found.append(where)
+    return found
+
+
+def test_ui_makes_no_orm_writes():
+    files = sorted(UI.rglob("*.py"))
+    assert len(files) > 10  # the folder was found
+    offenders = {
+        str(f.relative_to(ROOT)): writes for f in files if (writes := orm_writes(f.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_orm_write_scan_detects_writes():
+    store_import = "from socialdesk.core.store import Account as _Account, Conversation\n"
+    assert orm_writes(store_import + "_Account.update(enabled=False).where(_Account.id == 1).execute()\n")
+    assert orm_writes(store_import + "Conversation.create(subject='x')\n")
+    assert orm_writes(store_import + "def f():\n    Conversation.delete().execute()\n")
+    assert orm_writes("from socialdesk.core import store as s\ns.Account.insert(name='x').execute()\n")
+    assert orm_writes("row = fetch()\nrow.save()\n")
+    assert orm_writes("account.delete_instance()\n")
+    assert orm_writes("def work(core):\n    with core.store.write():\n        pass\n")
+    assert orm_writes("with store.write():\n    pass\n")
+    assert orm_writes("core.store.set_setting('k', 1)\n")
+    assert orm_writes("db.execute_sql('  UPDATE account SET enabled = 0')\n")
+    # Not writes: the window's own methods, sets and text widgets, keyring entries, core services.
+    assert orm_writes(
+        store_import
+        + "self.save()\nseen.update({1})\ncursor.insertText('x')\ntable.insertRow(0)\nsecrets.delete('password')\n"
+        + "snippets.delete_snippet(store, 1)\ncore.owner.set_status(1, 'done')\nAccount.select().where(1)\n"
+        + "widget.deleteLater()\n"
+    ) == []
