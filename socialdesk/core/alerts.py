@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
+from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Conversation, Store
 
 
@@ -28,7 +29,7 @@ class Alert:
 
 def collect(store: Store, now: datetime) -> list[Alert]:
     """Alerts that are due now and not yet recorded as announced (reads only; see `record`)."""
-    awaiting = (Conversation.status == "open") & Conversation.awaiting_since.is_null(False)
+    awaiting = (Conversation.status == ConversationStatus.OPEN) & Conversation.awaiting_since.is_null(False)
     overdue = Conversation.select().where(
         awaiting
         & (Conversation.due_at <= now)

@@ -47,6 +47,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from socialdesk.core.hours import ScheduleError
+from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Account, Conversation, from_micros, to_micros
 
 UTC = timezone.utc
@@ -54,7 +55,6 @@ REPEAT_THRESHOLD = 3
 TYPICAL_WINDOW_DAYS = 30
 TYPICAL_MIN_SAMPLES = 3
 DEFAULT_TYPICAL_RESPONSE = "within a few hours"
-HUMAN_VIA = ("manual", "snippet", "platform")
 
 # First human reply at/after the first inbound message, per conversation (spam excluded).
 _FIRST_REPLY_SQL = """
@@ -311,7 +311,7 @@ def report(now: datetime, days: int, tz: ZoneInfo | str, policy: Any = None) -> 
                 if verdict is not None:
                     row.judged += 1
                     row.within_target += int(verdict)
-        if status == "done" and resolved_us is not None and s_us <= resolved_us <= n_us:
+        if status == ConversationStatus.DONE and resolved_us is not None and s_us <= resolved_us <= n_us:
             row.resolved += 1
             samples[channel]["resolution"].append(max(0, resolved_us - inbound_us) / 1e6)
     for account_id, count in _overdue_by_account(n_us).items():
