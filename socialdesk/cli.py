@@ -225,7 +225,6 @@ def cmd_reply(args) -> int:
     if args.text is not None and not args.text.strip():
         raise UsageError("The reply is empty: give the text with --text, or a snippet with --snippet.")
     with open_core(args, write=True) as core:
-        now = core.clock.now()
         try:
             queue.get_conversation(conv_id)
         except queue.QueueError as exc:
@@ -235,9 +234,7 @@ def cmd_reply(args) -> int:
             text, snippet_id = _render_snippet_for(core, args.snippet, conv_id)
             via = "snippet"
         try:
-            row = outbox.enqueue_reply(
-                core.store, conv_id, text, core.policy(), now, via=via, snippet_id=snippet_id, mark_done=args.done
-            )
+            row = core.owner.reply(conv_id, text, via=via, snippet_id=snippet_id, mark_done=args.done)
         except outbox.OutboxError as exc:
             raise CliError(str(exc)) from None
         # tick, not a bare flush: automation first retires status posts that are too late to send
@@ -278,7 +275,7 @@ def cmd_status(args) -> int:
         now = core.clock.now()
         until = parse_when(until_text, now) if until_text is not None else None
         try:
-            queue.set_status(core.store, conv_id, args.status, core.policy(), now, snoozed_until=until)
+            core.owner.set_status(conv_id, args.status, until)
         except queue.QueueError as exc:
             raise CliError(str(exc)) from None
         suffix = f" until {until.astimezone().strftime('%a %d %b %H:%M')}" if until else ""
@@ -313,7 +310,7 @@ def cmd_sync(args) -> int:
             if change.new_inbound:
                 print(f"{len(change.new_inbound)} new message(s)", flush=True)
 
-        core.engine.on_change = on_change
+        core.changes.subscribe(on_change)
         core.engine.start()
         print(f"socialdesk sync running on profile {core.profile.name!r}; stop with Ctrl+C or SIGTERM.", flush=True)
         while not stop.wait(0.5):
@@ -335,30 +332,23 @@ def _parse_sets(pairs: list[str]) -> dict[str, str]:
     return result
 
 
-GENERIC_SETTINGS = {"poll_seconds", "text_limit"}
-
-
 def cmd_account_add(args) -> int:
+    """`account add`: every rule is core/account_service.py's; this gathers the input and says the outcome."""
     from socialdesk.connectors import registry
     from socialdesk.connectors.base import ConnectorError
     from socialdesk.connectors.oauth import account_names
-    from socialdesk.core.store import Account
-    from socialdesk.secrets import NoKeyringError, remember, require_keyring
+    from socialdesk.core import account_service as service
+    from socialdesk.secrets import NoKeyringError, remember
 
     try:
         spec = registry.spec(args.kind)
     except registry.UnknownKindError as exc:
         raise UsageError(str(exc)) from None
-    if not args.name.strip() or "/" in args.name or len(args.name) > 80:
-        # secrets are keyed "profile/account/name": a slash could reach another account's secrets
-        raise UsageError("An account name needs 1–80 characters and no '/'.")
-    settings = {key: default for key, _label, default in spec.settings if default != ""}
-    given = _parse_sets(args.set)
-    known = {key for key, _l, _d in spec.settings} | GENERIC_SETTINGS
-    unknown = sorted(set(given) - known)
-    if unknown:
-        raise UsageError(f"Unknown setting(s) for {args.kind}: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
-    settings.update(given)
+    try:
+        name = service.check_name(args.name)
+        settings = service.initial_settings(spec, _parse_sets(args.set))
+    except service.AccountInputError as exc:
+        raise UsageError(str(exc)) from None
     if args.pick and spec.login_flow is None:
         raise UsageError("--pick chooses among the accounts of a browser sign-in; this platform has none.")
     secret = None
@@ -367,78 +357,35 @@ def cmd_account_add(args) -> int:
         if not secret:
             raise UsageError("No secret was given on standard input.")
         remember(secret)  # from now on no error text of this process can quote it
-    if secret is not None or spec.login_flow is not None:
+    elif spec.login_flow is None and spec.secret_label:
+        raise UsageError(f"{spec.title} needs a {spec.secret_label.lower()}: pass it with --secret-stdin.")
+    try:
         # The keyring first: without one nothing is created, not even the profile.
-        try:
-            require_keyring()
-        except NoKeyringError as exc:
-            raise CliError(str(exc)) from None
-    with open_core(args, write=True, create=True) as core:
-        if Account.get_or_none(Account.name == args.name):
-            raise CliError(f"An account named {args.name!r} exists already.")
-        if secret is not None or spec.login_flow is None:
-            if secret is None and spec.secret_label:
-                raise CliError(f"{spec.title} needs a {spec.secret_label.lower()}: pass it with --secret-stdin.")
-            values = {spec.secret_name: secret} if secret is not None else {}
-            _add_account(core, spec, args.name, settings, values, test=not args.no_test)
-            return 0
-        # A browser sign-in: nothing reaches the keyring before the owner picked the accounts to add.
-        try:
-            picked = _pick(_browser_login(spec, settings, args), args.pick)
-        except (ConnectorError, NoKeyringError) as exc:
-            raise CliError(str(exc)) from None
-        names = account_names(args.name, picked)
-        taken = [n for n in names if Account.get_or_none(Account.name == n)]
-        if taken:
-            raise CliError(f"An account named {taken[0]!r} exists already; nothing was saved.")
-        for name, account in zip(names, picked, strict=True):
-            _add_account(core, spec, name, {**settings, **account.settings}, dict(account.secrets),
-                         test=False, info=account.info)  # the sign-in has just checked the account
-    return 0
-
-
-def _add_account(core, spec, name: str, settings: dict, values: dict[str, str], *, test: bool,
-                 info=None) -> None:
-    """Store the secrets, validate (and test) the connector, create the Account; on any failure the
-    account's secrets are removed again, every name its platform declares."""
-    from socialdesk.connectors import registry
-    from socialdesk.connectors.base import ConnectorError, with_learned
-    from socialdesk.core.store import Account
-    from socialdesk.secrets import KeyringSecrets, NoKeyringError, forget_account
-
-    secrets = KeyringSecrets(core.profile.name, name)
-
-    def fail(message: str) -> CliError:
-        forget_account(core.profile.name, name, registry.secret_names(spec.kind))
-        return CliError(message)
-
-    try:
-        for key, value in values.items():
-            secrets.set(key, value)
+        service.require_keyring_for(spec, has_secrets=secret is not None)
     except NoKeyringError as exc:
-        raise fail(str(exc)) from None
-    # Building the connector validates the settings without any network (plaintext to a remote
-    # host, bad ports...): done even with --no-test, so such an account is never saved.
-    try:
-        connector = spec.factory(dict(settings), secrets)
-    except ConnectorError as exc:
-        raise fail(f"Nothing was saved: {exc}") from None
-    try:
-        if test:
-            try:
-                info = connector.check()
-            except (ConnectorError, NoKeyringError) as exc:
-                raise fail(f"Connection test failed, nothing was saved: {exc}") from None
-    finally:
-        connector.close()
-    if info is not None:
-        print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
-        for note in info.notes:
-            print(f"Note: {note}")
-        settings = with_learned(settings, info)
-    with core.store.write():
-        Account.create(kind=spec.kind, name=name, settings=settings, created_at=core.clock.now())
-    print(f"Added {spec.title} account {name!r}.")
+        raise CliError(str(exc)) from None
+    with open_core(args, write=True, create=True) as core:
+        accounts = core.account_service
+        try:
+            accounts.ensure_free(name)
+            if secret is not None or spec.login_flow is None:
+                values = {spec.secret_name: secret} if secret is not None else {}
+                infos = [accounts.add(spec, name, settings, values, test=not args.no_test)]
+                names = [name]
+            else:
+                # A browser sign-in: nothing reaches the keyring before the owner picked the accounts.
+                picked = _pick(_browser_login(spec, settings, args), args.pick)
+                names = account_names(name, picked)
+                infos = accounts.add_signed_in(spec, names, settings, picked)
+        except (service.AccountError, ConnectorError, NoKeyringError) as exc:
+            raise CliError(str(exc)) from None
+        for added, info in zip(names, infos, strict=True):
+            if info is not None:  # None: added with --no-test
+                print(f"Connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
+                for note in info.notes:
+                    print(f"Note: {note}")
+            print(f"Added {spec.title} account {added!r}.")
+    return 0
 
 
 def _browser_login(spec, settings: dict, args) -> list:
@@ -601,28 +548,19 @@ def cmd_account_list(args) -> int:
     return 0
 
 
-def _account(name: str):
-    from socialdesk.core.store import Account
-
-    account = Account.get_or_none(Account.name == name)
-    if account is None:
-        raise CliError(f"No account named {name!r} (see `socialdesk account list`).")
-    return account
-
-
 def cmd_account_test(args) -> int:
     from socialdesk.connectors.base import ConnectorError
-    from socialdesk.core import accounts
+    from socialdesk.core.account_service import AccountError
     from socialdesk.secrets import NoKeyringError
 
     with open_core(args, write=True) as core:
-        account = _account(args.name)
         try:
-            info = core.make_connector(account).check()
+            account = core.account_service.by_name(args.name)
+            info = core.account_service.test(account.id)
+        except AccountError as exc:
+            raise CliError(str(exc)) from None
         except (ConnectorError, NoKeyringError) as exc:
-            raise CliError(f"{account.name}: {exc}") from None
-        accounts.remember_check(core.store, account.id, info)
-        core.engine.reset_account(account.id)
+            raise CliError(f"{args.name}: {exc}") from None
         print(f"{account.name}: OK — connected as {info.display_name}" + (f" ({info.handle})" if info.handle else ""))
         for note in info.notes:
             print(f"Note: {note}")
@@ -630,14 +568,13 @@ def cmd_account_test(args) -> int:
 
 
 def cmd_account_remove(args) -> int:
-    from socialdesk.connectors import registry
-    from socialdesk.secrets import forget_account
+    from socialdesk.core.account_service import AccountError
 
     with open_core(args, write=True) as core:
-        account = _account(args.name)
-        with core.store.write():
-            account.delete_instance()
-        forget_account(core.profile.name, args.name, registry.secret_names(account.kind))
+        try:
+            core.account_service.remove(core.account_service.by_name(args.name).id)
+        except AccountError as exc:
+            raise CliError(str(exc)) from None
         print(f"Removed account {args.name!r} and its stored credentials.")
     return 0
 

@@ -16,8 +16,10 @@ Decisions:
 - `away on` while already away changes the current away period (its end and message) instead of
   stacking a second one, so `away off` has one thing to end. Away periods that ended more than 30 days
   ago are dropped when away mode changes, so the list does not grow forever.
-- After any change the target clock of every awaiting conversation is recomputed and the cached policy
-  invalidated, so `socialdesk queue` and a running window agree at once.
+- Every change is saved through core/owner_actions.py (the window's path too): the target clock of every
+  awaiting conversation is recomputed and the cached policy invalidated, so `socialdesk queue` and a
+  running window agree at once. A recompute that fails keeps the edit and prints the warning.
+- Windows text ("09:00-12:30", "closed") and the week summary are core/hours.py's, as in the window.
 - `hours posts ACCOUNT on|off` switches an account's status posts (texts are edited in the window).
 - `hours show --json` keys (stable): timezone, week (spec text), week_windows, holidays, closed_dates,
   special_hours (date -> windows text), away [{start, end, message, active}], state, open, next_open,
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -36,10 +39,11 @@ from socialdesk import cli
 from socialdesk.core.hours import (
     Schedule,
     ScheduleError,
-    end_away,
+    describe_week,
     format_week_spec,
+    format_windows,
     parse_week_spec,
-    start_away,
+    parse_windows,
 )
 
 _RELATIVE = re.compile(r"^\d+[mhd]$")
@@ -84,17 +88,17 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
 
 def _schedule(core) -> Schedule:
     """A private copy of the current schedule (the cached policy's object is never mutated)."""
-    return Schedule.from_json(core.policy().schedule.to_json())
+    return core.owner.schedule()
 
 
-def _save(core, schedule: Schedule) -> None:
-    from socialdesk.core import queue
+def _save(core, schedule: Schedule, more: dict | None = None) -> None:
+    _warn(core.owner.save_schedule(schedule, **(more or {})))
 
-    core.settings.set("hours.schedule", schedule.to_json())
-    invalidate = getattr(core.policy, "invalidate", None)
-    if invalidate is not None:
-        invalidate()
-    queue.recompute_all(core.store, queue.Policy.load(core.settings), core.clock.now())
+
+def _warn(warning: str) -> None:
+    """A recompute that failed: the edit is saved, the owner is told (core/owner_actions.py)."""
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def _date(text: str, option: str) -> date:
@@ -102,11 +106,6 @@ def _date(text: str, option: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise cli.UsageError(f"{option}: {text!r} is not a date like 2026-12-24.") from None
-
-
-def _windows_text(windows) -> str:
-    spec = format_week_spec({0: windows})
-    return spec.split(" ", 1)[1] if " " in spec else "closed"
 
 
 def _when(text: str, now: datetime, tz: str) -> datetime:
@@ -142,7 +141,7 @@ def hours_json(core, schedule: Schedule, now: datetime) -> dict:
         "week_windows": data["week"],
         "holidays": holidays,
         "closed_dates": data["closed_dates"],
-        "special_hours": {d.isoformat(): _windows_text(w) for d, w in sorted(schedule.special_hours.items())},
+        "special_hours": {d.isoformat(): format_windows(w) for d, w in sorted(schedule.special_hours.items())},
         "away": [
             {"start": cli.iso(p.start), "end": cli.iso(p.end), "message": p.message, "active": p.covers(now)}
             for p in schedule.away
@@ -231,7 +230,7 @@ def _apply_changes(data: dict, args) -> dict:
         day, sep, windows = item.partition("=")
         if not sep:
             raise cli.UsageError(f"--special expects DATE=WINDOWS, got {item!r}.")
-        parsed = parse_week_spec(f"mon {windows.strip() or 'closed'}")[0]
+        parsed = parse_windows(windows, f"--special {day.strip()}")
         data["special_hours"][_date(day, "--special").isoformat()] = Schedule(week={0: parsed}).to_json()["week"]["mon"]
     for day in args.clear_special:
         data["special_hours"].pop(_date(day, "--clear-special").isoformat(), None)
@@ -254,10 +253,9 @@ def cmd_hours_set(args) -> int:
             schedule = Schedule.from_json(_apply_changes(_schedule(core).to_json(), args))
         except ScheduleError as exc:
             raise cli.UsageError(str(exc)) from None
-        if args.business_name is not None:
-            core.settings.set("business.name", args.business_name.strip())
-        _save(core, schedule)
-        print(f"Saved. Week: {format_week_spec(schedule.week) or 'closed every day'} ({schedule.timezone}).")
+        more = {"business.name": args.business_name.strip()} if args.business_name is not None else {}
+        _save(core, schedule, more)
+        print(f"Saved. Week: {describe_week(schedule.week)} ({schedule.timezone}).")
         print(f"Now: {schedule.state_label(now)}")
     return 0
 
@@ -302,10 +300,10 @@ def cmd_away_on(args) -> int:
         if until is not None and until <= now:
             raise cli.UsageError(f"--until must be in the future (it is {_local(until, schedule.timezone)}).")
         try:
-            start_away(schedule, now, until, message if args.message is not None else None)
+            schedule, warning = core.owner.go_away(until, message if args.message is not None else None, now)
         except ScheduleError as exc:
             raise cli.UsageError(str(exc)) from None
-        _save(core, schedule)
+        _warn(warning)
         print(schedule.state_label(now))
         if automation.is_paused(core.settings):
             print("Automation is paused: customers will not get an away message.")
@@ -315,10 +313,10 @@ def cmd_away_on(args) -> int:
 def cmd_away_off(args) -> int:
     with cli.open_core(args, write=True) as core:
         now = core.clock.now()
-        schedule = _schedule(core)
-        if not end_away(schedule, now):
+        schedule, was_away, warning = core.owner.come_back(now)
+        if not was_away:
             print(f"You were not away. {schedule.state_label(now)}")
             return 0
-        _save(core, schedule)
+        _warn(warning)
         print(schedule.state_label(now))
     return 0

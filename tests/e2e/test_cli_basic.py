@@ -123,6 +123,11 @@ def test_demo_account_sync_queue_reply_done_snooze(cli):
         (["reply", "abc", "--text", "hi"], "not a conversation id"),
         (["account", "add", "demo", "X", "--set", "colour=red"], "Unknown setting"),
         (["account", "add", "myspace", "X"], "Unknown account kind"),
+        # A learned value (core/account_service.py): it was stored, then ignored.
+        (["account", "add", "demo", "X", "--set", "text_limit=1000"], "text_limit cannot be set"),
+        (["account", "add", "demo", "X", "--set", "poll_seconds=0"], "poll_seconds is a number of seconds"),
+        (["account", "add", "demo", "two\nlines"], "control characters"),
+        (["account", "add", "telegram", "Bot"], "needs a bot token: pass it with --secret-stdin"),
         (["snooze", "1", "--until", "next tuesday-ish"], "Cannot read the time"),
         (["--profile", "../x", "queue"], "Invalid profile name"),
         (["reply", "1"], "required"),
