@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 
 class ProfileLockedError(RuntimeError):
@@ -19,7 +20,7 @@ class ProfileLockedError(RuntimeError):
 class ProfileLock:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self._fh = None
+        self._fh: TextIO | None = None
 
     def acquire(self) -> "ProfileLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
