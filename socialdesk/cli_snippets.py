@@ -5,7 +5,9 @@ Decisions:
   list starts with "["). `--format` overrides both. `-` means standard input / standard output
   (JSON unless `--format csv`).
 - Import is all-or-nothing (core/snippets.import_snippets runs one transaction); a bad file exits 1
-  with the line and field from SnippetImportError and leaves the library as it was.
+  with one line (core/snippets.import_failure: the line and field from SnippetImportError, the same
+  words the window shows) and leaves the library as it was. Reading, format detection and parsing
+  are core/snippets.read_import_file, shared with the window.
 - Export writes to a temporary file next to the target and renames it, so an interrupted export never
   leaves half a file where the owner's backup was.
 - `snippets list --json` keys: abbreviation, title, body, tags, channels, favorite_slot, use_count,
@@ -77,44 +79,34 @@ def cmd_list(args) -> int:
     return 0
 
 
-def _format_for(path: str, given: str | None, text: str | None = None) -> str:
+def _format_for(path: str, given: str | None) -> str:
+    """The export format: --format, else the extension (JSON for -)."""
     if given:
         return given
     suffix = Path(path).suffix.lower().lstrip(".") if path != "-" else ""
     if suffix in FORMATS:
         return suffix
-    if text is not None:
-        return "json" if text.lstrip("\ufeff \t\r\n").startswith("[") else "csv"
     if path == "-":
         return "json"
     raise cli.UsageError(f"Cannot tell the format of {path!r}: name it .json or .csv, or pass --format.")
 
 
-def _read(path: str) -> str:
-    try:
-        if path == "-":
-            return sys.stdin.read()
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise cli.CliError(f"{path} is not UTF-8 text; save it as UTF-8 and try again.") from None
-    except OSError as exc:
-        raise cli.CliError(f"Cannot read {path}: {exc.strerror or exc}") from None
-
-
 def cmd_import(args) -> int:
     from socialdesk.core import snippets
 
-    text = _read(args.file)
-    fmt = _format_for(args.file, args.format, text)
     try:
-        rows = snippets.parse_json(text) if fmt == "json" else snippets.parse_csv(text)
-    except snippets.SnippetImportError as exc:
-        raise cli.CliError(f"{args.file}: {exc} Nothing was imported.") from None
-    with cli.open_core(args, write=True) as core:
-        try:
+        if args.file == "-":
+            try:
+                text = sys.stdin.read()
+            except UnicodeDecodeError:
+                raise snippets.SnippetImportError(None, None, "the input is not UTF-8 text.") from None
+            rows = snippets.parse_import(text, args.format or snippets.import_format("", text))
+        else:
+            rows = snippets.read_import_file(args.file, args.format)
+        with cli.open_core(args, write=True) as core:
             result = snippets.import_snippets(core.store, rows, core.clock.now())
-        except snippets.SnippetError as exc:
-            raise cli.CliError(f"{args.file}: {exc} Nothing was imported.") from None
+    except snippets.SnippetError as exc:
+        raise cli.CliError(snippets.import_failure(args.file, exc)) from None
     print(f"Imported {result.total} snippet(s): {result.created} new, {result.updated} updated.")
     return 0
 

@@ -21,7 +21,11 @@ Decisions:
   recency. Customer text is reduced to word tokens, each quoted, OR'ed: never a raw FTS query.
   Snippets limited to other channels are left out.
 - Import is all-or-nothing inside one `store.write()` transaction; parse errors name the line and
-  field. Export is sorted by abbreviation with a fixed key order so export -> import -> export is
+  field. Every bad file is one SnippetImportError, shown as one line by the CLI and the window alike
+  (`read_import_file`, `import_failure`): deep nesting, huge numbers and unreadable files included.
+  Import is linear in the file (100,000 snippets in a few seconds): line numbers are counted on from
+  the previous item, the body scanner never searches past a brace twice, and rows are written by
+  multi-row upserts. Export is sorted by abbreviation with a fixed key order so export -> import -> export is
   byte-identical. Usage statistics are not exported: they belong to this profile.
 - Starter snippets are loaded once (setting "snippets.starter_loaded"), so deleting them is permanent,
   and they never overwrite an existing abbreviation or take an occupied favourite slot.
@@ -32,12 +36,14 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import itertools
 import json
 import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any, Iterable
 
 from socialdesk.core.store import Snippet, Store
@@ -79,8 +85,8 @@ class SnippetImportError(SnippetError):
             where.append(f"line {line}")
         if field:
             where.append(f"field '{field}'")
-        prefix = (", ".join(where) + ": ") if where else ""
-        super().__init__(prefix[:1].upper() + prefix[1:] + message)
+        text = (", ".join(where) + ": " if where else "") + message
+        super().__init__(text[:1].upper() + text[1:])
 
 
 @dataclass(frozen=True)
@@ -127,12 +133,25 @@ class _Placeholder:
     fallback: str | None
 
 
+_BRACE = re.compile(r"[{}]")
+
+
 def _parse(body: str) -> tuple[list[_Literal | _Placeholder], list[SnippetProblem]]:
     parts: list[_Literal | _Placeholder] = []
     problems: list[SnippetProblem] = []
     literal: list[str] = []
     i, n = 0, len(body)
+    # The next '}' and '{' after i, found once and reused until i passes them: a body of many unclosed
+    # braces would otherwise search to its end from every one of them.
+    next_close = next_open = -2
     while i < n:
+        brace = _BRACE.search(body, i)  # plain text up to the next brace is copied in one slice
+        if brace is None:
+            literal.append(body[i:])
+            break
+        if brace.start() > i:
+            literal.append(body[i : brace.start()])
+            i = brace.start()
         ch = body[i]
         if ch == "{" and body.startswith("{{", i):
             literal.append("{")
@@ -147,8 +166,11 @@ def _parse(body: str) -> tuple[list[_Literal | _Placeholder], list[SnippetProble
             literal.append(ch)
             i += 1
         elif ch == "{":
-            close = body.find("}", i + 1)
-            nested = body.find("{", i + 1)
+            if next_close != -1 and next_close <= i:
+                next_close = body.find("}", i + 1)
+            if next_open != -1 and next_open <= i:
+                next_open = body.find("{", i + 1)
+            close, nested = next_close, next_open
             if close == -1 or (nested != -1 and nested < close):
                 end = close if close != -1 else n
                 problems.append(
@@ -182,15 +204,22 @@ def _parse(body: str) -> tuple[list[_Literal | _Placeholder], list[SnippetProble
 def _unknown_message(name: str) -> str:
     if not name:
         return "An empty placeholder '{}'. Write '{{' and '}}' for literal braces."
-    close = difflib.get_close_matches(name.lower(), list(PLACEHOLDERS), n=1)
+    # difflib is quadratic in the name's length; real placeholder names are short.
+    close = difflib.get_close_matches(name.lower()[:40], list(PLACEHOLDERS), n=1)
     hint = f" Did you mean {{{close[0]}}}?" if close else ""
     known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-    return f"Unknown placeholder {{{name}}}.{hint} Available: {known}."
+    return f"Unknown placeholder {{{_shown(name, quote=False)}}}.{hint} Available: {known}."
+
+
+def _shown(value: str, *, quote: bool = True, limit: int = 40) -> str:
+    """A value quoted in an error message: one line, at most `limit` characters."""
+    short = value if len(value) <= limit else value[:limit] + "…"
+    return repr(short) if quote else " ".join(short.split())
 
 
 def validate_body(body: str) -> list[SnippetProblem]:
     """Everything wrong with a snippet body, in order of position (empty list = valid)."""
-    problems = _parse(body)[1]
+    problems = _parse(body)[1] if "{" in body or "}" in body else []
     if not body.strip():
         problems.append(SnippetProblem(0, 0, "The snippet text is empty."))
     return problems
@@ -242,7 +271,7 @@ def _clean_abbreviation(value: Any) -> str:
     abbr = str(value or "").strip()
     if not _ABBREVIATION.fullmatch(abbr):
         raise SnippetError(
-            f"The abbreviation {abbr!r} must be 1–32 letters, digits, '_' or '-' (no spaces)."
+            f"The abbreviation {_shown(abbr)} must be 1–32 letters, digits, '_' or '-' (no spaces)."
         )
     return abbr.lower()
 
@@ -273,7 +302,7 @@ def _clean_list(value: Any, what: str) -> list[str]:
             raise SnippetError(f"Each of the {what} must be text.")
         item = item.strip()
         if _LIST_SEPARATOR in item:
-            raise SnippetError(f"The {what} may not contain '{_LIST_SEPARATOR}': {item!r}.")
+            raise SnippetError(f"The {what} may not contain '{_LIST_SEPARATOR}': {_shown(item)}.")
         if item and item not in seen:
             seen.append(item)
     return seen
@@ -284,7 +313,7 @@ def _clean_channels(value: Any) -> list[str]:
     unknown = [c for c in channels if c not in LIMITS]
     if unknown:
         raise SnippetError(
-            f"Unknown channel {unknown[0]!r}; choose from: {', '.join(sorted(LIMITS))}."
+            f"Unknown channel {_shown(unknown[0])}; choose from: {', '.join(sorted(LIMITS))}."
         )
     return channels
 
@@ -296,9 +325,9 @@ def _clean_slot(value: Any) -> int | None:
         try:
             value = int(str(value).strip())
         except ValueError:
-            raise SnippetError(f"The favourite slot must be a number from 1 to 9, not {value!r}.") from None
+            raise SnippetError(f"The favourite slot must be a number from 1 to 9, not {_shown(str(value))}.") from None
     if not 1 <= value <= 9:
-        raise SnippetError(f"The favourite slot must be from 1 to 9, not {value}.")
+        raise SnippetError(f"The favourite slot must be from 1 to 9, not {_shown(str(value))}.")
     return value
 
 
@@ -634,16 +663,21 @@ def export_csv(store: Store) -> str:
     return out.getvalue()
 
 
-def _validate_rows(rows: list[tuple[int | None, dict[str, Any]]]) -> list[dict[str, Any]]:
+class CheckedRows(list):
+    """Rows as _validate_rows returned them (parse_json, parse_csv): import_snippets does not check
+    them a second time, which would double the work of a 100,000-row import."""
+
+
+def _validate_rows(rows: list[tuple[int | None, dict[str, Any]]]) -> CheckedRows:
     """Clean every row; raise SnippetImportError at the first bad field or duplicate."""
-    cleaned: list[dict[str, Any]] = []
+    cleaned = CheckedRows()
     abbreviations: dict[str, int | None] = {}
     slots: dict[int, int | None] = {}
     for line, raw in rows:
         for required in ("abbreviation", "title", "body"):
             if required not in raw:
                 raise SnippetImportError(line, required, "this field is missing.")
-        unknown = sorted(set(raw) - _EDITABLE)
+        unknown = sorted(raw.keys() - _EDITABLE)
         if unknown:
             raise SnippetImportError(line, unknown[0], f"unknown field; expected {', '.join(FIELDS)}.")
         row: dict[str, Any] = {}
@@ -668,19 +702,37 @@ def _validate_rows(rows: list[tuple[int | None, dict[str, Any]]]) -> list[dict[s
 
 def parse_json(text: str) -> list[dict[str, Any]]:
     """Parse and validate an exported JSON file; errors name the line of the bad snippet."""
-    decoder = json.JSONDecoder()
     text = text.lstrip("\ufeff")
     try:
-        json.loads(text)
+        rows = _json_items(text)
     except json.JSONDecodeError as exc:
         raise SnippetImportError(exc.lineno, None, f"not valid JSON ({exc.msg}).") from None
+    except RecursionError:
+        raise SnippetImportError(None, None, "not a snippet list: the JSON is nested too deeply.") from None
+    except ValueError:  # e.g. a number of more than 4,300 digits
+        raise SnippetImportError(None, None, "not valid JSON (a value is too large).") from None
+    for line, item in rows:
+        for key in ("tags", "channels"):
+            if key in item and not isinstance(item[key], list):
+                raise SnippetImportError(line, key, "must be a list of text.")
+    return _validate_rows(rows)
+
+
+def _json_items(text: str) -> list[tuple[int | None, dict[str, Any]]]:
+    """(line, object) for each item of a JSON list, read one item at a time so each error and each
+    bad item has its line. Line numbers are counted on from the previous item: linear, not quadratic."""
+    decoder = json.JSONDecoder()
     pos = _skip_ws(text, 0)
     if not text.startswith("[", pos):
+        if pos == len(text):
+            raise json.JSONDecodeError("Expecting value", text, pos)
         raise SnippetImportError(1, None, "expected a JSON list of snippets.")
     pos = _skip_ws(text, pos + 1)
     rows: list[tuple[int | None, dict[str, Any]]] = []
+    line, counted = 1, 0
     while not text.startswith("]", pos):
-        line = text.count("\n", 0, pos) + 1
+        line += text.count("\n", counted, pos)
+        counted = pos
         item, pos = decoder.raw_decode(text, pos)
         if not isinstance(item, dict):
             raise SnippetImportError(line, None, "each snippet must be a JSON object.")
@@ -688,11 +740,13 @@ def parse_json(text: str) -> list[dict[str, Any]]:
         pos = _skip_ws(text, pos)
         if text.startswith(",", pos):
             pos = _skip_ws(text, pos + 1)
-    for line, item in rows:
-        for key in ("tags", "channels"):
-            if key in item and not isinstance(item[key], list):
-                raise SnippetImportError(line, key, "must be a list of text.")
-    return _validate_rows(rows)
+            if text.startswith("]", pos):
+                raise json.JSONDecodeError("Illegal trailing comma before end of array", text, pos)
+        elif not text.startswith("]", pos):
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, pos)
+    if _skip_ws(text, pos + 1) != len(text):
+        raise json.JSONDecodeError("Extra data", text, _skip_ws(text, pos + 1))
+    return rows
 
 
 def _skip_ws(text: str, pos: int) -> int:
@@ -749,34 +803,134 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     return _validate_rows(rows)
 
 
+_INSERT_ROWS = 500  # rows per INSERT statement: 9 columns each stays below SQLite's 32,766 variables
+
+
 def import_snippets(store: Store, rows: list[dict[str, Any]], now: datetime) -> ImportResult:
     """Import parsed rows in one transaction: an existing abbreviation updates that snippet, others
     are created; favourite slots in the file win over slots held by other snippets. Raises
-    SnippetImportError (row number as the line) and imports nothing if any row is invalid."""
-    cleaned = _validate_rows([(index + 1, row) for index, row in enumerate(rows)])
-    created = updated = 0
+    SnippetImportError (row number as the line) and imports nothing if any row is invalid.
+
+    The work is linear: one query reads the existing abbreviations, the slots the file gives are freed
+    in one statement, and the rows are written by multi-row upserts (INSERT ... ON CONFLICT
+    (abbreviation) DO UPDATE), which keep an updated snippet's id, creation time and usage."""
+    cleaned = rows if isinstance(rows, CheckedRows) else _validate_rows(
+        [(index + 1, row) for index, row in enumerate(rows)]
+    )
+    columns = [Snippet.abbreviation, Snippet.title, Snippet.body, Snippet.tags, Snippet.channels,
+               Snippet.favorite_slot, Snippet.use_count, Snippet.created_at, Snippet.updated_at]
+    stamp = Snippet.created_at.db_value(now)
+    lists: dict[tuple[str, ...], str] = {}  # a library repeats a few tag/channel lists: encode each once
+
+    def encoded(items: list[str]) -> str:
+        key = tuple(items)
+        if key not in lists:
+            lists[key] = Snippet.tags.db_value(items)
+        return lists[key]
+
+    values = [(row["abbreviation"], row["title"], row["body"], encoded(row["tags"]), encoded(row["channels"]),
+               row["favorite_slot"], 0, stamp, stamp) for row in cleaned]
+    slots = [row["favorite_slot"] for row in cleaned if row["favorite_slot"] is not None]
     with store.write():
-        placed: list[tuple[Snippet, int | None]] = []
-        for row in cleaned:
-            fields = {k: v for k, v in row.items() if k != "favorite_slot"}
-            snippet = Snippet.get_or_none(Snippet.abbreviation == row["abbreviation"])
-            if snippet is None:
-                snippet = Snippet.create(**fields, created_at=now, updated_at=now)
-                created += 1
-            else:
-                for key, value in fields.items():
-                    setattr(snippet, key, value)
-                snippet.favorite_slot = None
-                snippet.updated_at = now
-                snippet.save()
-                updated += 1
-            placed.append((snippet, row["favorite_slot"]))
-        for snippet, slot in placed:
-            if slot is not None:
-                _take_slot(slot, snippet.id)
-                snippet.favorite_slot = slot
-                snippet.save()
-    return ImportResult(created=created, updated=updated)
+        existing = {abbr for (abbr,) in Snippet.select(Snippet.abbreviation).tuples()}
+        updated = sum(1 for row in cleaned if row["abbreviation"] in existing)
+        if slots:
+            Snippet.update(favorite_slot=None).where(Snippet.favorite_slot.in_(slots)).execute()
+        # Plain SQL: building 100,000 rows through the ORM's query builder costs more than writing them.
+        names = [column.column_name for column in columns]
+        row_sql = "(" + ",".join("?" * len(columns)) + ")"
+        kept = ("abbreviation", "use_count", "created_at")  # an update keeps its usage and creation time
+        update = ", ".join(f"{name} = excluded.{name}" for name in names if name not in kept)
+        for start in range(0, len(values), _INSERT_ROWS):
+            chunk = values[start : start + _INSERT_ROWS]
+            store.db.execute_sql(
+                f"INSERT INTO {Snippet._meta.table_name} ({', '.join(names)}) VALUES "
+                + ",".join([row_sql] * len(chunk))
+                + f" ON CONFLICT(abbreviation) DO UPDATE SET {update}",
+                list(itertools.chain.from_iterable(chunk)),
+            )
+    return ImportResult(created=len(cleaned) - updated, updated=updated)
+
+
+IMPORT_FORMATS = ("json", "csv")
+
+
+def import_format(name: str, text: str) -> str:
+    """"json" or "csv": from the file name's extension, else from the content (a JSON list starts
+    with "[")."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix in IMPORT_FORMATS:
+        return suffix
+    return "json" if text.lstrip("\ufeff \t\r\n").startswith("[") else "csv"
+
+
+def parse_import(text: str, fmt: str) -> list[dict[str, Any]]:
+    """Parse an import file's text as `fmt`; every problem is one SnippetImportError (one line)."""
+    try:
+        return parse_json(text) if fmt == "json" else parse_csv(text)
+    except RecursionError:  # a value nested so deeply that even turning it into text fails
+        raise SnippetImportError(None, None, "a value is nested too deeply.") from None
+
+
+def read_import_file(path: str, fmt: str | None = None) -> list[dict[str, Any]]:
+    """Read, detect the format of (unless `fmt` is given) and parse an import file: the window's and
+    the CLI's one path."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except UnicodeDecodeError:
+        raise SnippetImportError(None, None, "the file is not UTF-8 text; save it as UTF-8 and try again.") from None
+    except OSError as exc:
+        raise SnippetImportError(None, None, f"cannot read the file ({exc.strerror or type(exc).__name__}).") from None
+    return parse_import(text, fmt or import_format(path, text))
+
+
+def import_failure(source: str, error: SnippetError) -> str:
+    """The one line that says an import failed and changed nothing (CLI and window alike)."""
+    return f"{source}: {error} Nothing was imported."
+
+
+# Earlier versions of starter texts (issue 17: they sent "—," and fixed hours). A snippet whose body is
+# still one of these was never edited by the owner: `load_starter_snippets` gives it the current text.
+_EARLIER_STARTER_BODIES: dict[str, tuple[str, ...]] = {
+    "badreview": (
+        "Thank you for your honest feedback, {first_name|there}, and I'm sorry we let you down. I'd like to put "
+        "this right — please get in touch with {business} directly so I can help.",
+    ),
+    "bye": ("Thanks again, {first_name|there}! Have a lovely day. — {my_name}, {business}",),
+    "closed": (
+        "Thanks for your message! We're closed right now and back {next_open}. I'll reply as soon as we open.",
+    ),
+    "hours": ("We're open Monday to Friday 9–5 and Saturday 10–2. Next time we're open: {next_open}.",),
+    "review": (
+        "Thank you for the lovely review, {first_name|there}! It means a lot to a small business like ours. "
+        "Hope to see you again soon. — {my_name}",
+    ),
+}
+STARTER_VERSION = 2  # raise it with every change to _EARLIER_STARTER_BODIES
+STARTER_VERSION_SETTING = "snippets.starter_version"
+
+
+def _starter_rows() -> list[dict[str, Any]]:
+    text = resources.files("socialdesk").joinpath("resources", "snippets.json").read_text("utf-8")
+    return parse_json(text)
+
+
+def _upgrade_starter_snippets(store: Store, now: datetime) -> int:
+    """Give unedited starter snippets of an older pack the current text; returns how many changed.
+    Edited snippets (any other body) and deleted ones are left as they are."""
+    if (store.get_setting(STARTER_VERSION_SETTING) or 1) >= STARTER_VERSION:
+        return 0
+    current = {row["abbreviation"]: row["body"] for row in _starter_rows()}
+    upgraded = 0
+    with store.write():
+        for abbreviation, earlier in _EARLIER_STARTER_BODIES.items():
+            if abbreviation in current:
+                upgraded += Snippet.update(body=current[abbreviation], updated_at=now).where(
+                    (Snippet.abbreviation == abbreviation) & Snippet.body.in_(earlier)
+                ).execute()
+        store.set_setting(STARTER_VERSION_SETTING, STARTER_VERSION)
+    return upgraded
 
 
 def load_starter_snippets(store: Store, now: datetime) -> int:

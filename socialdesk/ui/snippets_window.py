@@ -401,9 +401,10 @@ class SnippetsWindow(QDialog):
         if not path:
             return
 
+        self._import_path = path
+
         def work():
-            text = Path(path).read_text(encoding="utf-8")
-            rows = snip.parse_csv(text) if path.lower().endswith(".csv") else snip.parse_json(text)
+            rows = snip.read_import_file(path)  # the CLI's path too: same checks, same messages
             existing = {s.abbreviation for s in Snippet.select(Snippet.abbreviation)}
             return path, rows, sorted(r["abbreviation"] for r in rows if r["abbreviation"] in existing)
 
@@ -434,11 +435,11 @@ class SnippetsWindow(QDialog):
         self.load()
 
     def _import_failed(self, exc: Exception) -> None:
-        if isinstance(exc, UnicodeDecodeError):
-            message = "The file is not UTF-8 text."
-        else:
-            message = str(exc)
-        QMessageBox.warning(self, "Import failed", f"{message}\n\nNothing was imported.")
+        if isinstance(exc, snip.SnippetError):
+            message = snip.import_failure(Path(self._import_path).name, exc)
+        else:  # a bug, not a bad file: say so without a traceback
+            message = f"The import failed unexpectedly ({type(exc).__name__}). Nothing was imported."
+        QMessageBox.warning(self, "Import failed", message)
 
     def export_file(self) -> None:
         path, chosen = QFileDialog.getSaveFileName(self, "Export snippets", "snippets.json", "JSON (*.json);;CSV (*.csv)")
