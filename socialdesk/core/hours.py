@@ -557,11 +557,10 @@ class Schedule:
             i += 1
         if i == len(wanted):
             return out
-        used = self._walk_span(start, wanted, i, out)
+        lo, used = self._walk_span(start, wanted, i, out)
         if len(out) == len(wanted):
             return out
         # Beyond the memoised span: walk on from where it ended, a horizon at a time.
-        lo, used = used
         i = len(out)
         while True:
             hi = lo + HORIZON
@@ -605,7 +604,7 @@ class Schedule:
         if cache is None or cache[0] != state:
             cache = (state, {})
             self.__dict__["_span_cache"] = cache
-        spans = cache[1]
+        spans: dict[int, tuple[list[Interval], list[datetime], datetime]] = cache[1]
         week = (start - _SPAN_EPOCH) // _WEEK
         span = spans.get(week)
         if span is None:
