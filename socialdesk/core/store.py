@@ -40,12 +40,21 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Generic, Iterator, Literal, TypeVar, overload
 
 import peewee as pw
 
 from socialdesk.core.checkpoint import Checkpointer
+from socialdesk.core.states import (
+    AccountState,
+    ConversationStatus,
+    Direction,
+    OutboxPurpose,
+    OutboxState,
+    Via,
+)
 
 SCHEMA_VERSION = 3
 APPLICATION_ID = 0x534F4344  # "SOCD": PRAGMA application_id of every database socialdesk creates
@@ -86,8 +95,26 @@ def from_micros(value: int, _epoch: datetime = _EPOCH, _delta: type[timedelta] =
     return _epoch + _delta(0, 0, value)
 
 
-class UTCField(pw.BigIntegerField):
+_T = TypeVar("_T")
+
+
+class UTCField(pw.BigIntegerField, Generic[_T]):
     """A timezone-aware datetime stored as integer microseconds since the epoch (UTC)."""
+
+    if TYPE_CHECKING:
+        # peewee's stubs type a field by the value it holds; this one holds a datetime, not the int it
+        # stores (None allowed only with null=True). Runtime peewee fields are not generic: hence Generic.
+        @overload
+        def __new__(cls, *args: Any, null: Literal[True], **kwargs: Any) -> UTCField[datetime | None]: ...
+        @overload
+        def __new__(cls, *args: Any, null: Literal[False] = ..., **kwargs: Any) -> UTCField[datetime]: ...
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any: ...
+        @overload
+        def __get__(self, instance: None, owner: Any) -> UTCField[_T]: ...
+        @overload
+        def __get__(self, instance: object, owner: Any) -> _T: ...
+        def __get__(self, instance: object, owner: Any) -> Any: ...
+        def __set__(self, instance: object, value: _T) -> None: ...
 
     def db_value(self, value: Any) -> int | None:
         if value is None:
@@ -100,6 +127,34 @@ class UTCField(pw.BigIntegerField):
         return None if value is None else from_micros(int(value))
 
 
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class EnumField(pw.CharField, Generic[_E]):
+    """A state column (core/states.py): stored as the member's string, read back as the member.
+
+    A stored string that is no member (only a database edited by hand can hold one) is read back as that
+    plain string rather than failing every query that touches the row; it still compares as before."""
+
+    def __init__(self, enum: type[_E], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.enum = enum
+        self._members: dict[str, _E] = {member.value: member for member in enum}
+
+    if TYPE_CHECKING:
+        def __new__(cls, enum: type[_E], *args: Any, **kwargs: Any) -> EnumField[_E]: ...
+        @overload
+        def __get__(self, instance: None, owner: Any) -> EnumField[_E]: ...
+        @overload
+        def __get__(self, instance: object, owner: Any) -> _E: ...
+        def __get__(self, instance: object, owner: Any) -> Any: ...
+        def __set__(self, instance: object, value: _E) -> None: ...
+
+    def python_value(self, value: Any) -> Any:
+        # A dict lookup, not enum(value): the queue and ingest read thousands of rows per burst.
+        return None if value is None else self._members.get(value, value)
+
+
 class JSONField(pw.TextField):
     def db_value(self, value: Any) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -109,6 +164,11 @@ class JSONField(pw.TextField):
 
 
 class BaseModel(pw.Model):
+    # Attributes peewee adds at run time, declared for the type checker (annotations only: no class attribute
+    # is created, so peewee's metaclass sees nothing new). The implicit primary key of every model but
+    # Setting; each model declares the `<foreign key>_id` attributes it uses the same way.
+    id: pw.AutoField[int]
+
     class Meta:
         database = database
         legacy_table_names = False
@@ -119,7 +179,7 @@ class Account(BaseModel):
     name = pw.CharField(unique=True)
     settings = JSONField(default=dict)  # never secrets: those live in the keyring
     enabled = pw.BooleanField(default=True)
-    state = pw.CharField(default="new")  # new | ok | syncing | backoff | rate_limited | auth_error | error
+    state = EnumField(AccountState, default=AccountState.NEW)
     last_error = pw.TextField(default="")
     cursor = JSONField(null=True)
     last_sync_at = UTCField(null=True)
@@ -137,7 +197,9 @@ class Contact(BaseModel):
 
 class Identity(BaseModel):
     contact = pw.ForeignKeyField(Contact, backref="identities", on_delete="CASCADE")
+    contact_id: int
     account = pw.ForeignKeyField(Account, backref="identities", on_delete="CASCADE", index=False)
+    account_id: int
     external_id = pw.CharField()
     handle = pw.TextField(default="")
     display_name = pw.TextField(default="")
@@ -150,14 +212,16 @@ class Identity(BaseModel):
 
 class Conversation(BaseModel):
     account = pw.ForeignKeyField(Account, backref="conversations", on_delete="CASCADE", index=False)
+    account_id: int
     external_id = pw.CharField()
     kind = pw.CharField()  # dm | comment | mention | review | email
     public = pw.BooleanField(default=False)
     subject = pw.TextField(default="")
     permalink = pw.TextField(default="")
     contact = pw.ForeignKeyField(Contact, backref="conversations", null=True, on_delete="SET NULL")
+    contact_id: int | None
     contact_name = pw.TextField(default="")  # denormalised for the queue list
-    status = pw.CharField(default="open")  # open | waiting | snoozed | done | spam
+    status = EnumField(ConversationStatus, default=ConversationStatus.OPEN)
     snoozed_until = UTCField(null=True)
     first_inbound_at = UTCField(null=True)
     first_response_at = UTCField(null=True)
@@ -208,14 +272,18 @@ class Snippet(BaseModel):
 
 class Message(BaseModel):
     conversation = pw.ForeignKeyField(Conversation, backref="messages", on_delete="CASCADE", index=False)
+    conversation_id: int
     account = pw.ForeignKeyField(Account, on_delete="CASCADE", index=False)
+    account_id: int
     external_id = pw.CharField()
-    direction = pw.CharField()  # in | out
+    direction = EnumField(Direction)
     author = pw.ForeignKeyField(Identity, null=True, on_delete="SET NULL")
+    author_id: int | None
     text = pw.TextField()
     created_at = UTCField()
-    via = pw.CharField(default="manual")  # manual | snippet | auto | status ("" for inbound)
+    via = EnumField(Via, default=Via.MANUAL)
     snippet = pw.ForeignKeyField(Snippet, null=True, on_delete="SET NULL", index=False)  # partial: _INDEX_SQL
+    snippet_id: int | None
     edited_after_snippet = pw.BooleanField(default=False)
     meta = JSONField(default=dict)
     rating = pw.IntegerField(null=True)  # the stars this message gave (reviews), as last delivered
@@ -236,6 +304,7 @@ class MessageRevision(BaseModel):
     """An earlier version of an edited message, kept so the thread shows what changed."""
 
     message = pw.ForeignKeyField(Message, backref="revisions", on_delete="CASCADE")
+    message_id: int
     text = pw.TextField()
     rating = pw.IntegerField(null=True)
     made_at = UTCField()  # when this version was made (the message's created_at, or an earlier edit)
@@ -244,17 +313,21 @@ class MessageRevision(BaseModel):
 
 class Outbox(BaseModel):
     account = pw.ForeignKeyField(Account, on_delete="CASCADE")
+    account_id: int
     conversation = pw.ForeignKeyField(Conversation, null=True, on_delete="SET NULL")
+    conversation_id: int | None
     contact = pw.ForeignKeyField(Contact, null=True, on_delete="SET NULL")
-    purpose = pw.CharField()  # reply | auto_reply | status_post
+    contact_id: int | None
+    purpose = EnumField(OutboxPurpose)
     text = pw.TextField()
     idempotency_key = pw.CharField(unique=True)
-    state = pw.CharField(default="pending", index=True)  # pending | sending | sent | failed | unknown | cancelled
+    state = EnumField(OutboxState, default=OutboxState.PENDING, index=True)
     attempts = pw.IntegerField(default=0)
     last_error = pw.TextField(default="")
     reason = pw.TextField(default="")  # why it was queued (shown in the Activity view)
-    via = pw.CharField(default="manual")
+    via = EnumField(Via, default=Via.MANUAL)
     snippet = pw.ForeignKeyField(Snippet, null=True, on_delete="SET NULL")
+    snippet_id: int | None
     edited_after_snippet = pw.BooleanField(default=False)
     mark_done = pw.BooleanField(default=False)
     created_at = UTCField()
@@ -265,8 +338,10 @@ class Outbox(BaseModel):
 
 class AutoReplyLedger(BaseModel):
     contact = pw.ForeignKeyField(Contact, on_delete="CASCADE")
+    contact_id: int
     closed_period_key = pw.CharField()
     outbox = pw.ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    outbox_id: int | None
     created_at = UTCField()
 
     class Meta:
@@ -279,8 +354,11 @@ class Activity(BaseModel):
     created_at = UTCField(index=True)
     kind = pw.CharField()  # auto_reply | status_post | skipped | sync | error
     account = pw.ForeignKeyField(Account, null=True, on_delete="SET NULL")
+    account_id: int | None
     conversation = pw.ForeignKeyField(Conversation, null=True, on_delete="SET NULL")
+    conversation_id: int | None
     outbox = pw.ForeignKeyField(Outbox, null=True, on_delete="SET NULL")
+    outbox_id: int | None
     text = pw.TextField()
 
 
