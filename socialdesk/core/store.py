@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Iterator, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterator, Literal, TypeVar, overload
 
 import peewee as pw
 
@@ -166,8 +166,10 @@ class JSONField(pw.TextField):
 class BaseModel(pw.Model):
     # Attributes peewee adds at run time, declared for the type checker (annotations only: no class attribute
     # is created, so peewee's metaclass sees nothing new). The implicit primary key of every model but
-    # Setting; each model declares the `<foreign key>_id` attributes it uses the same way.
+    # Setting; each model declares the `<foreign key>_id` attributes it uses the same way. Each model's own
+    # DoesNotExist (a subclass of pw.DoesNotExist).
     id: pw.AutoField[int]
+    DoesNotExist: ClassVar[type[pw.DoesNotExist]]
 
     class Meta:
         database = database
