@@ -118,19 +118,27 @@ def build_core(
     return core
 
 
+# One simulated account per platform an owner can add today (connectors/demo.py CHANNELS).
 DEMO_ACCOUNTS = [
     ("Email (demo)", "email"),
-    ("Instagram (demo)", "instagram"),
-    ("Facebook (demo)", "facebook"),
-    ("X (demo)", "x"),
-    ("Google reviews (demo)", "google_reviews"),
-    ("Telegram (demo)", "telegram"),
     ("Mastodon (demo)", "mastodon"),
+    ("Bluesky (demo)", "bluesky"),
+    ("Telegram (demo)", "telegram"),
 ]
 
 
 def seed_demo(core: Core) -> None:
-    """Give the demo profile its simulated accounts and business details (first start only)."""
+    """Give the demo profile its simulated accounts and business details (first start only).
+
+    A demo profile seeded by an earlier version may hold simulated accounts of platforms the demo no
+    longer simulates (Instagram, Facebook, X, Google reviews until their connectors exist): they are
+    removed at every start, so the demo never shows a channel that cannot be added."""
+    from socialdesk.connectors.demo import CHANNELS, DEFAULT_CHANNEL
+
+    retired = [a.id for a in Account.select().where(Account.kind == "demo")
+               if (a.settings or {}).get("channel", DEFAULT_CHANNEL) not in CHANNELS]
+    for account_id in retired:
+        core.account_service.remove(account_id)
     if core.settings.get("demo.seeded"):
         return
     now = core.clock.now()

@@ -528,7 +528,7 @@ def cmd_account_list(args) -> int:
             {
                 "name": a.name,
                 "kind": a.kind,
-                "title": registry.spec(a.kind).title if a.kind in registry.KINDS else a.kind,
+                "title": registry.spec(a.kind).title if a.kind in registry.kinds() else a.kind,
                 "enabled": a.enabled,
                 "state": a.state,
                 "last_error": a.last_error,

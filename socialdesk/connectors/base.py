@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar, runtime_checkable
 
+from socialdesk.connectors.traits import PlatformTraits
+
 log = logging.getLogger(__name__)
 
 # Conversation kinds, as stored in Conversation.kind.
@@ -271,7 +273,7 @@ class ConnectorSpec:
     settings: tuple[tuple[str, str, str], ...]  # (key, label, default) the owner fills in
     secret_label: str  # "Password", "Bot token", "App password", "" when none is needed
     needs: str  # one sentence: what the owner must have (approval, token, app password)
-    text_limit: int | None  # characters/graphemes a reply may have
+    traits: PlatformTraits  # the platform's facts: name, badge, limits, polling, ... (connectors/traits.py)
     factory: Callable[[dict, "AccountSecrets"], Connector]
     secret_name: str = "password"  # the AccountSecrets name the owner's secret is stored under
     # Every keyring name this platform's connector or login may ever store for an account (the owner's

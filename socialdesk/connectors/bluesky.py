@@ -32,8 +32,9 @@ Decisions:
   the same words in its notes, so `account add` still succeeds while chat is down.
 - Replies: `createRecord` with reply.root = the parent's root when it has one, else the parent;
   reply.parent = the parent's uri and cid (all in the item's meta). Text is limited to 300 graphemes
-  for posts and 1000 for chat messages (counted with the `regex` package's \\X) and refused before
-  sending. Bluesky has no idempotency key: a lost answer leaves the outbox row "unknown".
+  for posts and 1000 for chat messages (graphemes, connectors/text_counting.py; both limits are the
+  platform's traits, which the composer counts with too) and refused before sending. Bluesky has no
+  idempotency key: a lost answer leaves the outbox row "unknown".
 - Replies, status posts and DMs carry rich-text facets (bluesky_richtext.py) so links, @mentions and
   #tags are clickable; "facets" is left out when there are none. Each distinct mentioned handle is
   resolved once per message (`com.atproto.identity.resolveHandle`); a lookup that fails (unknown
@@ -49,8 +50,6 @@ import logging
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable
-
-import regex
 
 from socialdesk.connectors.base import (
     AccountInfo,
@@ -71,6 +70,8 @@ from socialdesk.connectors.base import (
 from socialdesk.connectors.bluesky_richtext import build_facets
 from socialdesk.connectors.html_text import clean_text
 from socialdesk.connectors.http import ErrorRule, ErrorTable, Http, error_detail, parse_iso, utcnow
+from socialdesk.connectors.text_counting import graphemes
+from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
 log = logging.getLogger("socialdesk.connectors.bluesky")
 
@@ -84,12 +85,7 @@ NO_DM_ACCESS = (
     "app password with \"Allow access to your direct messages\" ticked and store it for this account."
 )
 CHAT_DOWN_CODES = frozenset({"InternalServerError", "UpstreamFailure", "UpstreamTimeout", "NotEnoughResources"})
-_GRAPHEME = regex.compile(r"\X")
 _BEGINNING = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def graphemes(text: str) -> int:
-    return len(_GRAPHEME.findall(text))
 
 
 class NoDmAccess(PermanentError):
@@ -520,6 +516,17 @@ class BlueskyConnector:
         self.http.close()
 
 
+# A post (a reply to a mention or comment) has 300 graphemes, a chat message 1,000.
+TRAITS = PlatformTraits(
+    name="Bluesky",
+    badge=Badge("#1185fe", "B"),
+    address_style="@handle",
+    limits=(
+        ("*", TextLimit(POST_LIMIT, "graphemes", graphemes)),
+        ("dm", TextLimit(CHAT_LIMIT, "graphemes", graphemes)),
+    ),
+)
+
 SPEC = ConnectorSpec(
     kind="bluesky",
     title="Bluesky",
@@ -527,7 +534,7 @@ SPEC = ConnectorSpec(
     settings=(("handle", "Handle (e.g. shop.bsky.social)", ""), ("pds", "Server (PDS) address", DEFAULT_PDS)),
     secret_label="App password",
     needs="A Bluesky app password (Settings → Privacy and security → App passwords); tick DM access to get DMs.",
-    text_limit=POST_LIMIT,
+    traits=TRAITS,
     factory=lambda settings, secrets: BlueskyConnector(settings, secrets),
     secret_name="password",  # the app password; the session tokens are stored next to it
     secret_names=("password", "access_token", "refresh_token"),

@@ -3,8 +3,14 @@
 Decisions:
 - Deterministic: the opening scene and every later message follow from (channel, sequence number), so
   tests and screenshots are reproducible. Time comes from an injected `now` callable.
-- One demo account per channel (setting `channel`): the queue shows realistic icons and kinds for
-  email, Instagram, Facebook, X, Google reviews, Telegram and Mastodon without any network.
+- One demo account per channel (setting `channel`), for the platforms an owner can add today (email,
+  Mastodon, Bluesky, Telegram): the account points at that platform's traits (`self.traits`, the same
+  `traits.of(channel)` the queue and composer read), so it shows the platform's badge and name, is
+  addressed the platform's way, produces only the kinds that platform produces, and refuses a reply
+  over the platform's limit for that kind, as the real connector would. Platforms without a connector
+  (Facebook, Instagram, X, Google reviews) are not simulated: a demo must not promise what cannot be
+  added; each comes back with its connector and traits. The demo's own SPEC.traits (name "Demo", a
+  5 s poll) apply to an account without a channel and to how the demo connector itself behaves.
 - Cursor: {"epoch": ISO time of the first fetch, "seq": live messages already delivered}. The opening
   scene is delivered with the first fetch; afterwards one message per `interval_s` seconds (default 20)
   per account, at most `max_live` in total so a demo left running does not grow without bound.
@@ -34,67 +40,65 @@ from socialdesk.connectors.base import (
     ReplyTarget,
     TransientError,
 )
+from socialdesk.connectors.traits import Badge, PlatformTraits
 
-CHANNELS = ("email", "instagram", "facebook", "x", "google_reviews", "telegram", "mastodon")
+# The platforms a demo account can simulate: those an owner can add today (registry.kinds()). Each
+# simulates its platform's traits (name, badge, addressing, limits) and the kinds it really produces.
+CHANNELS = ("email", "mastodon", "bluesky", "telegram")
+DEFAULT_CHANNEL = "telegram"
 
-# (minutes ago, conversation key, kind, public, author id, display name, text, rating, subject)
+# (minutes ago, conversation key, kind, public, author id ("prefix:handle"), display name, text, subject)
 OPENING: dict[str, list[tuple]] = {
     "email": [
         (190, "wedding", "email", False, "maria.lopez@example.org", "Maria Lopez",
          "Hello! We're getting married on 14 June and would love a three-tier lemon and elderflower cake "
          "for about 80 guests. Do you still have that date free, and could we come in for a tasting?",
-         None, "Wedding cake for 14 June"),
+         "Wedding cake for 14 June"),
         (75, "invoice", "email", False, "accounts@harbourcafe.example", "Harbour Café accounts",
          "Hi, could you resend invoice #2291 for last week's wholesale order? The PDF we got was empty.\n\n"
-         "Thanks, Priya", None, "Invoice #2291"),
+         "Thanks, Priya", "Invoice #2291"),
         (22, "allergy", "email", False, "tom.becker@example.net", "Tom Becker",
          "Do your seeded rye loaves contain sesame? My son is allergic and I can't find it on the website.",
-         None, "Sesame in the seeded rye?"),
+         "Sesame in the seeded rye?"),
     ],
-    "instagram": [
-        (48, "ig-post-croissant", "comment", True, "ig:sunny.days", "Sunny ☀️",
-         "Are the pistachio croissants back this weekend?? 😍🥐", None, ""),
-        (31, "ig-dm-lea", "dm", False, "ig:lea.m", "Léa Martin",
-         "Hi! Can I pre-order 12 cinnamon buns for Saturday morning pick-up?", None, ""),
-        (9, "ig-dm-lea", "dm", False, "ig:lea.m", "Léa Martin",
-         "Sorry, make that 14 — two more friends are coming 🙈", None, ""),
-        (4, "ig-dm-lea", "dm", False, "ig:lea.m", "Léa Martin", "Hello? Just checking you got this 🙂",
-         None, ""),
-    ],
-    "facebook": [
-        (130, "fb-comment-hours", "comment", True, "fb:1001", "Gary Holt",
-         "What time do you open on bank holiday Monday?", None, ""),
-        (57, "fb-dm-refund", "dm", False, "fb:1002", "Nadia Rahman",
-         "I picked up a birthday cake yesterday and it was the wrong flavour (chocolate instead of carrot). "
-         "My daughter was really upset. I'd like a refund please.", None, ""),
-        (12, "fb-comment-html", "comment", True, "fb:1003", "<b>Definitely Not Bold</b>",
-         "Your site shows <script>alert('hi')</script> in the footer, and <img src=x onerror=alert(1)> "
-         "— thought you'd want to know!", None, ""),
-    ],
-    "x": [
-        (65, "x-mention-queue", "mention", True, "x:44521", "Daniel Okafor",
-         "@juniperandrye queue out the door again this morning 😅 any chance of a pre-order option?",
-         None, ""),
-        (18, "x-mention-gluten", "mention", True, "x:88210", "Ava Chen",
-         "@juniperandrye do you do anything gluten free? asking for my coeliac sister", None, ""),
-    ],
-    "google_reviews": [
-        (300, "review-2star", "review", True, "g:rev-1", "Peter Vance",
-         "Bread is lovely but I waited 25 minutes on Saturday and the staff seemed overwhelmed. "
-         "Nobody apologised.", 2, ""),
-        (140, "review-5star", "review", True, "g:rev-2", "Fatima Zahra",
-         "Best sourdough in town, and the team remembered my name after two visits. Thank you!", 5, ""),
-    ],
-    "telegram": [
-        (36, "tg-chat-901", "dm", False, "tg:901", "Yusuf",
-         "Salam! Do you deliver to Marine Parade? We'd like bread for a community iftar on Friday.",
-         None, ""),
-        (6, "tg-chat-902", "dm", False, "tg:902", "נועה",
-         "שלום! האם יש לכם חלות ביום שישי? Do you have challah on Fridays?", None, ""),
+    "bluesky": [
+        (48, "bs-post-croissant", "mention", True, "bs:sunnydays.bsky.social", "Sunny ☀️",
+         "Are the pistachio croissants back this weekend?? 😍🥐", ""),
+        (31, "bs-dm-lea", "dm", False, "bs:lea-m.bsky.social", "Léa Martin",
+         "Hi! Can I pre-order 12 cinnamon buns for Saturday morning pick-up?", ""),
+        (9, "bs-dm-lea", "dm", False, "bs:lea-m.bsky.social", "Léa Martin",
+         "Sorry, make that 14 — two more friends are coming 🙈", ""),
+        (4, "bs-dm-lea", "dm", False, "bs:lea-m.bsky.social", "Léa Martin", "Hello? Just checking you got this 🙂",
+         ""),
     ],
     "mastodon": [
-        (95, "md-thread-1", "mention", True, "md:77", "Robin (they/them)",
-         "@juniperandrye@bakers.social is your rye starter vegan? No honey or milk?", None, ""),
+        (300, "md-wait", "mention", True, "md:pvance@mastodon.social", "Peter Vance",
+         "Bread is lovely but I waited 25 minutes on Saturday and the staff seemed overwhelmed. Nobody "
+         "apologised. @juniperandrye@bakers.social", ""),
+        (140, "md-praise", "mention", True, "md:fatimaz@mastodon.social", "Fatima Zahra",
+         "Best sourdough in town, and the team at @juniperandrye@bakers.social remembered my name after two "
+         "visits. Thank you! 🥖", ""),
+        (95, "md-thread-1", "mention", True, "md:robin@bakers.social", "Robin (they/them)",
+         "@juniperandrye@bakers.social is your rye starter vegan? No honey or milk?", ""),
+        (65, "md-queue", "mention", True, "md:dokafor@mastodon.social", "Daniel Okafor",
+         "Queue out the door again this morning 😅 any chance of a pre-order option, "
+         "@juniperandrye@bakers.social?", ""),
+        (57, "md-dm-refund", "dm", False, "md:nadia@fosstodon.org", "Nadia Rahman",
+         "I picked up a birthday cake yesterday and it was the wrong flavour (chocolate instead of carrot). "
+         "My daughter was really upset. I'd like a refund please.", ""),
+        (12, "md-html", "mention", True, "md:notbold@mastodon.social", "<b>Definitely Not Bold</b>",
+         "Your site shows <script>alert('hi')</script> in the footer, and <img src=x onerror=alert(1)> — "
+         "thought you'd want to know! @juniperandrye@bakers.social", ""),
+    ],
+    "telegram": [
+        (130, "tg-chat-904", "dm", False, "tg:garyholt", "Gary Holt",
+         "What time do you open on bank holiday Monday?", ""),
+        (36, "tg-chat-901", "dm", False, "tg:yusuf_k", "Yusuf",
+         "Salam! Do you deliver to Marine Parade? We'd like bread for a community iftar on Friday.", ""),
+        (18, "tg-chat-903", "dm", False, "tg:ava_chen", "Ava Chen",
+         "Hi! Do you do anything gluten free? Asking for my coeliac sister", ""),
+        (6, "tg-chat-902", "dm", False, "tg:noa_levi", "נועה",
+         "שלום! האם יש לכם חלות ביום שישי? Do you have challah on Fridays?", ""),
     ],
 }
 
@@ -104,18 +108,19 @@ LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
         ("email", False, "Hi, do you have any availability for a small birthday cake next Friday?"),
         ("email", False, "Could I collect my order an hour later than planned? Something came up."),
     ],
-    "instagram": [
-        ("comment", True, "That sourdough looks unreal 🤤 what time do you sell out usually?"),
+    "bluesky": [
+        ("mention", True, "That sourdough looks unreal 🤤 what time do you sell out usually?"),
         ("dm", False, "Hey, do you take custom cookie orders for a baby shower?"),
     ],
-    "facebook": [
-        ("comment", True, "Are dogs allowed on the terrace?"),
+    "mastodon": [
+        ("mention", True, "@juniperandrye@bakers.social what's the bread of the day?"),
+        ("mention", True, "@juniperandrye@bakers.social are dogs allowed on the terrace?"),
         ("dm", False, "Hi, my order number is 4471 — is it ready to collect?"),
     ],
-    "x": [("mention", True, "@juniperandrye any vegan options today?")],
-    "google_reviews": [("review", True, "Friendly staff, great coffee, a bit pricey.")],
-    "telegram": [("dm", False, "Hi! Is the shop open on Sunday?")],
-    "mastodon": [("mention", True, "@juniperandrye@bakers.social what's the bread of the day?")],
+    "telegram": [
+        ("dm", False, "Hi! Is the shop open on Sunday?"),
+        ("dm", False, "Any vegan options today?"),
+    ],
 }
 LIVE_NAMES = ["Sam Taylor", "Chloé Dubois", "Kenji Sato", "Olivia Brown", "Mateo García", "Zainab Ali",
               "Finn O'Brien", "Ines Costa", "Jonas Weber", "Amara Nwosu"]
@@ -133,9 +138,14 @@ class DemoConnector:
     kind = "demo"
 
     def __init__(self, settings: dict, secrets=None, now: Callable[[], datetime] | None = None):
-        self.channel = settings.get("channel", "instagram")
+        self.channel = settings.get("channel", DEFAULT_CHANNEL)
         if self.channel not in CHANNELS:
-            raise PermanentError(f"Unknown demo channel {self.channel!r}")
+            raise PermanentError(
+                f"The demo does not simulate {self.channel!r}; choose one of: {', '.join(CHANNELS)}."
+            )
+        from socialdesk.connectors import registry, traits  # lazily: the registry imports this module
+
+        self.traits = traits.of(self.channel)
         self.interval = max(1, int(settings.get("interval_s", 20)))
         self.max_live = int(settings.get("max_live", 200))
         self.fail = settings.get("fail", "")
@@ -145,7 +155,8 @@ class DemoConnector:
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.sent: list[tuple[str, str]] = []  # (idempotency key, text), for tests
         kinds = {k for _, _, k, *_ in OPENING[self.channel]} | {k for k, _, _ in LIVE_TEMPLATES[self.channel]}
-        self.capabilities = frozenset(kinds | ({"post_status"} if self.channel != "email" else set()))
+        posts = "post_status" in registry.spec(self.channel).capabilities  # as the simulated platform
+        self.capabilities = frozenset(kinds | ({"post_status"} if posts else set()))
 
     def _maybe_fail(self) -> None:
         if self.fail:
@@ -158,7 +169,7 @@ class DemoConnector:
         if not cursor and not self.opening:
             cursor = {"epoch": self.epoch or now.isoformat(), "seq": 0}
         elif not cursor:
-            for minutes, conv, kind, public, author_id, name, text, rating, subject in OPENING[self.channel]:
+            for minutes, conv, kind, public, author_id, name, text, subject in OPENING[self.channel]:
                 items.append(
                     InboundItem(
                         external_id=f"{self.channel}:open:{conv}:{minutes}",
@@ -170,7 +181,6 @@ class DemoConnector:
                         created_at=now - timedelta(minutes=minutes),
                         permalink=f"https://demo.invalid/{self.channel}/{conv}",
                         subject=subject,
-                        rating=rating,
                     )
                 )
             return items, {"epoch": now.isoformat(), "seq": 0}
@@ -199,13 +209,15 @@ class DemoConnector:
             created_at=created_at,
             permalink=f"https://demo.invalid/{self.channel}/live/{seq}",
             subject="Question" if kind == "email" else "",
-            rating=rng.choice([3, 4, 5]) if kind == "review" else None,
         )
 
     def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
         self._maybe_fail()
         if not text.strip():
             raise PermanentError("Empty message.")
+        rule = self.traits.limit_for(target.kind)
+        if rule.limit is not None and rule.counter(text) > rule.limit:
+            raise PermanentError(f"{self.traits.name} allows at most {rule.limit} {rule.unit} here (simulated).")
         self.sent.append((idempotency_key, text))
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
         return OutboundResult(external_id=f"{self.channel}:out:{digest}")
@@ -226,13 +238,20 @@ class DemoConnector:
         pass
 
 
+# The demo connector itself: polled often so the simulated customers arrive while someone watches, and
+# never retried blindly after an interruption (it stands in for platforms that may not dedupe).
+TRAITS = PlatformTraits(name="Demo", badge=Badge("#6a994e", "D"), spoken_name="demo", poll_seconds=5)
+
 SPEC = ConnectorSpec(
     kind="demo",
     title="Demo (simulated bakery)",
-    capabilities=frozenset({"dm", "comment", "mention", "review", "email", "post_status"}),
-    settings=(("channel", "Simulated channel", "instagram"), ("interval_s", "Seconds between messages", "20")),
+    capabilities=frozenset({"dm", "mention", "email", "post_status"}),
+    settings=(
+        ("channel", f"Simulated channel ({', '.join(CHANNELS)})", DEFAULT_CHANNEL),
+        ("interval_s", "Seconds between messages", "20"),
+    ),
     secret_label="",
     needs="Nothing: it simulates customers locally, for trying socialdesk out.",
-    text_limit=None,
+    traits=TRAITS,
     factory=lambda settings, secrets: DemoConnector(settings, secrets),
 )

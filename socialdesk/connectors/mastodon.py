@@ -105,6 +105,8 @@ from socialdesk.connectors.oauth import (
     Tokens,
     watch_unauthorized,
 )
+from socialdesk.connectors.text_counting import mastodon_length
+from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
 log = logging.getLogger("socialdesk.connectors.mastodon")
 
@@ -592,6 +594,16 @@ class MastodonLogin(AuthCodeLogin):
         return [LoginAccount(label=label, info=info, secrets=dict(secrets.values))]
 
 
+# 500 is Mastodon's default; an instance's own limit is learned at check time and passed as an override.
+# Statuses carry an Idempotency-Key header, which Mastodon honours, so an interrupted send is retried.
+TRAITS = PlatformTraits(
+    name="Mastodon",
+    badge=Badge("#6364ff", "M"),
+    address_style="@handle",
+    limits=(("*", TextLimit(TEXT_LIMIT, "characters", mastodon_length)),),
+    idempotent_sends=True,
+)
+
 SPEC = ConnectorSpec(
     kind="mastodon",
     title="Mastodon",
@@ -599,7 +611,7 @@ SPEC = ConnectorSpec(
     settings=(("instance", "Instance address", DEFAULT_INSTANCE),),
     secret_label="",
     needs="A Mastodon account; you sign in in your browser and allow socialdesk.",
-    text_limit=TEXT_LIMIT,
+    traits=TRAITS,
     factory=lambda settings, secrets: MastodonConnector(settings, secrets),
     secret_name="token",  # `account add --secret-stdin` stores an existing access token here
     # TOKEN_ENTRY since the shared OAuth layer; "token", "client_scopes" and "pkce_verifier" were

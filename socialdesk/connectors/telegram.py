@@ -55,6 +55,8 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.connectors.html_text import clean_text
 from socialdesk.connectors.http import BodyFailure, ErrorRule, ErrorTable, Http, call_interruptible, utcnow
+from socialdesk.connectors.text_counting import utf16_units
+from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
 log = logging.getLogger("socialdesk.connectors.telegram")
 
@@ -247,7 +249,7 @@ class TelegramConnector:
 
     # -- outbound ------------------------------------------------------------------------------
     def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
-        if len(text.encode("utf-16-le")) // 2 > TEXT_LIMIT:
+        if utf16_units(text) > TEXT_LIMIT:
             raise PermanentError(f"Telegram messages may have at most {TEXT_LIMIT} characters.")
         meta = target.parent_meta or {}
         chat_id = meta.get("chat_id")
@@ -280,6 +282,14 @@ class TelegramConnector:
         self.http.close()
 
 
+# Telegram's 4096 is in UTF-16 code units after entity parsing; we send plain text.
+TRAITS = PlatformTraits(
+    name="Telegram",
+    badge=Badge("#229ed9", "T"),
+    address_style="@handle",
+    limits=(("*", TextLimit(TEXT_LIMIT, "characters", utf16_units)),),
+)
+
 SPEC = ConnectorSpec(
     kind="telegram",
     title="Telegram",
@@ -287,7 +297,7 @@ SPEC = ConnectorSpec(
     settings=(("api_base", "Bot API address", DEFAULT_API),),
     secret_label="Bot token",
     needs="A bot token from @BotFather; connect the bot in Telegram Business settings to answer your own chats.",
-    text_limit=TEXT_LIMIT,
+    traits=TRAITS,
     factory=lambda settings, secrets: TelegramConnector(settings, secrets),
     secret_name="token",
     secret_names=("token",),

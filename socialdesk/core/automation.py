@@ -67,7 +67,7 @@ from zoneinfo import ZoneInfo
 
 import peewee as pw
 
-from socialdesk.connectors import email_reply
+from socialdesk.connectors import email_reply, traits
 from socialdesk.core import outbox, personalize, queue, snippets
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
@@ -187,7 +187,7 @@ class AutomationConfig:
         for channel, rule in self.channels.items():
             where = f"auto-reply on {'every other channel' if channel == '*' else channel}"
             if not isinstance(channel, str) or not _CHANNEL_RE.match(channel):
-                raise AutomationConfigError(f"{where}: channel must be '*' or a name like 'instagram'")
+                raise AutomationConfigError(f"{where}: channel must be '*' or a name like 'telegram'")
             if not isinstance(rule, ChannelRule):
                 raise AutomationConfigError(f"{where}: not a ChannelRule")
             _check_bool(rule.private, f"{where}: private messages")
@@ -466,13 +466,13 @@ def _key_instant(key: str) -> datetime | None:
 
 
 def can_post(account: Account) -> bool:
-    """Whether this account's platform can publish a status post (demo email channels cannot)."""
+    """Whether this account's platform can publish a status post: the capability of the platform it
+    posts to (a demo account answers as the platform it simulates, so a demo email channel cannot)."""
     from socialdesk.connectors import registry
 
-    if queue.channel_of(account) == "email":
-        return False
+    channel = queue.channel_of(account)
     try:
-        return "post_status" in registry.spec(account.kind).capabilities
+        return "post_status" in registry.spec(channel if traits.known(channel) else account.kind).capabilities
     except registry.UnknownKindError:
         return False
 
@@ -641,7 +641,7 @@ def _email_accounts() -> dict[int, frozenset[str]]:
         "SELECT id, kind, settings FROM account"
     ).fetchall():
         settings = json.loads(settings) if settings else {}
-        if queue.channel_from(kind, settings) == "email":
+        if traits.of(queue.channel_from(kind, settings)).replies_by_email:
             found[account_id] = frozenset(email_reply.own_addresses(settings))
     return found
 
@@ -784,7 +784,7 @@ class Automation:
         authors = _identities({m.author_id for m in messages.values() if m.author_id})
         contact_ids = {c.contact_id for c in convs.values() if c.contact_id is not None}
         addresses: dict[int, str] = {}  # contact id -> email address, on an email channel
-        if channel == "email":
+        if traits.of(channel).replies_by_email:
             for conv_id, message_id in newest.items():
                 conv, message = convs.get(conv_id), messages.get(message_id)
                 author = authors.get(message.author_id) if message and message.author_id else None

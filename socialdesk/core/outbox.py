@@ -5,7 +5,7 @@ Decisions:
   "sending" in its own committed transaction *before* the network call, and "sent"/"failed" after, so
   a crash in between leaves evidence: on start-up `recover_interrupted` turns "sending" into "unknown"
   and the owner decides (mark as sent / send again). Only platforms that honour an Idempotency-Key
-  header (Mastodon) are retried automatically with the same key.
+  header (traits' `idempotent_sends`: Mastodon) are retried automatically with the same key.
 - A reply counts as the owner's response the moment it is queued (the owner acted; the queue should
   move on). The outbound message appears in the thread at once with its state; if sending fails for
   good, the conversation's waiting time is recomputed from the messages and it returns to the queue.
@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
+from socialdesk.connectors import traits
 from socialdesk.connectors.base import (
     AuthError,
     Connector,
@@ -52,7 +53,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 NOT_SENT = "Not sent: "  # the queue preview of a conversation whose reply failed for good
-IDEMPOTENT_KINDS = frozenset({"mastodon"})  # platforms that dedupe on an Idempotency-Key header
 HUMAN_VIA = ("manual", "snippet")
 
 
@@ -189,7 +189,8 @@ def recover_interrupted(store: Store, now: datetime) -> list[int]:
     changed = []
     with store.write():
         for row in Outbox.select(Outbox, Account).join(Account).where(Outbox.state == "sending"):
-            if row.account.kind in IDEMPOTENT_KINDS:
+            # Only a connector whose platform dedupes on the idempotency key may be retried blindly.
+            if traits.of(row.account.kind).idempotent_sends:
                 row.state = "pending"
                 row.last_error = "Interrupted while sending; retrying with the same idempotency key."
             else:

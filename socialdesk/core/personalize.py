@@ -8,11 +8,11 @@ Decisions:
 - first_name: Contact.first_name (the owner may have corrected it), else the first word of the display
   name when it looks like a name (ingest.first_name_of: no digits, no "@", starts with a letter), else ""
   so the snippet's `{first_name|there}` fallback applies. We never guess from a handle.
-- handle: the customer's identity on the conversation's account (the author of their latest message);
-  on social channels it gets a leading "@" (Mastodon "user@host" becomes "@user@host"); e-mail
-  addresses and review authors stay as they are.
-- channel: the platform as a customer names it, lower-case "email" because it reads in a sentence
-  ("thanks for your email"); demo accounts use the channel they simulate.
+- handle: the customer's identity on the conversation's account (the author of their latest message),
+  written as the platform addresses people (its traits' `address_style`): where that is "@handle" it
+  gets a leading "@" (Mastodon "user@host" becomes "@user@host"); e-mail addresses stay as they are.
+- channel: the platform as a customer names it (traits' `customer_name`), lower-case "email" because it
+  reads in a sentence ("thanks for your email"); demo accounts use the channel they simulate.
 - next_open: "now" while open; "at 14:00 today", "at 9:00 tomorrow", "Monday at 8:00" within a week,
   "Monday 7 December at 8:00" beyond; 24-hour clock without a leading zero, in the schedule's zone. A
   schedule that is never open gives "" (the fallback, if any, is used) rather than a wrong promise.
@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from socialdesk.connectors import traits
 from socialdesk.core import metrics, snippets
 from socialdesk.core.hours import ScheduleError
 from socialdesk.core.ingest import first_name_of
@@ -35,19 +36,6 @@ _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )
-CHANNEL_NAMES = {
-    "email": "email",
-    "instagram": "Instagram",
-    "facebook": "Facebook",
-    "x": "X",
-    "google_reviews": "Google",
-    "telegram": "Telegram",
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "demo": "demo",
-}
-# Channels where people are addressed as @handle.
-_AT_CHANNELS = frozenset({"instagram", "facebook", "x", "telegram", "mastodon", "bluesky"})
 
 
 def _zone(tz: ZoneInfo | str) -> ZoneInfo:
@@ -83,14 +71,11 @@ def format_today(now: datetime, tz: ZoneInfo | str) -> str:
 
 
 def channel_name(channel: str) -> str:
-    return CHANNEL_NAMES.get(channel, channel.replace("_", " "))
+    return traits.of(channel).customer_name
 
 
 def format_handle(handle: str, channel: str) -> str:
-    handle = handle.strip()
-    if handle and channel in _AT_CHANNELS and not handle.startswith("@"):
-        return "@" + handle
-    return handle
+    return traits.of(channel).address(handle)
 
 
 def next_open_text(schedule: Any, now: datetime) -> str:

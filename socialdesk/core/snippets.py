@@ -46,8 +46,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable
 
+from socialdesk.connectors import traits
 from socialdesk.core.store import Snippet, Store
-from socialdesk.core.text_limits import LIMITS
 
 PLACEHOLDERS: dict[str, str] = {
     "first_name": "The customer's first name",
@@ -308,13 +308,20 @@ def _clean_list(value: Any, what: str) -> list[str]:
     return seen
 
 
+def channel_problem(channels: Iterable[str]) -> str:
+    """"" when every name is a platform socialdesk can connect to (traits.known), else the problem, in
+    the owner's words (the snippet editor shows the same sentence)."""
+    unknown = [c for c in channels if not traits.known(c)]
+    if unknown:
+        return f"Unknown channel {_shown(unknown[0])}; choose from: {', '.join(sorted(traits.platforms()))}."
+    return ""
+
+
 def _clean_channels(value: Any) -> list[str]:
     channels = _clean_list(value, "channels")
-    unknown = [c for c in channels if c not in LIMITS]
-    if unknown:
-        raise SnippetError(
-            f"Unknown channel {_shown(unknown[0])}; choose from: {', '.join(sorted(LIMITS))}."
-        )
+    problem = channel_problem(channels)
+    if problem:
+        raise SnippetError(problem)
     return channels
 
 

@@ -4,9 +4,10 @@ Decisions:
 - Qt-free and thread-based, so the GUI and the headless daemon (`socialdesk sync`) run the very same
   engine. `on_change` receives every ChangeSet (core/changes.py); app.build_core points it at the
   profile's ChangeBus, where the window's relay and `socialdesk sync` listen.
-- Per account: a poll interval (setting `poll_seconds`, default 60 s; demo 5 s), exponential backoff
-  with jitter on TransientError (15 s doubling to 15 min), RateLimited honoured to the second, AuthError
-  marks the account `auth_error` and stops polling it until the owner re-logs in (`reset_account`).
+- Per account: a poll interval (setting `poll_seconds`, else its connector's traits: 60 s, demo 5 s),
+  exponential backoff with jitter on TransientError (15 s doubling to 15 min), RateLimited honoured to
+  the second, AuthError marks the account `auth_error` and stops polling it until the owner re-logs in
+  (`reset_account`).
   One account's trouble never stops the others.
 - One worker per account (issue 13 item 6): in the background run every enabled account has one
   thread that does all its network work serially, sends first (the owner is waiting), then its fetch
@@ -44,6 +45,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Callable, Iterator
 
+from socialdesk.connectors import traits
 from socialdesk.connectors.base import (
     AuthError,
     Connector,
@@ -62,8 +64,6 @@ from socialdesk.secrets import redact
 
 log = logging.getLogger(__name__)
 
-DEFAULT_POLL_SECONDS = {"demo": 5}
-FALLBACK_POLL_SECONDS = 60
 BACKOFF_BASE_S = 15
 BACKOFF_MAX_S = 900
 TICK_SECONDS = 5
@@ -491,10 +491,12 @@ class SyncEngine:
 
     def _interval(self, account: Account) -> float:
         settings = account.settings or {}
+        # The connector's default (by account kind: a demo account polls like the demo, whatever it simulates).
+        default = traits.of(account.kind).poll_seconds
         try:
-            return max(1.0, float(settings.get("poll_seconds", DEFAULT_POLL_SECONDS.get(account.kind, FALLBACK_POLL_SECONDS))))
+            return max(1.0, float(settings.get("poll_seconds", default)))
         except (TypeError, ValueError):
-            return FALLBACK_POLL_SECONDS
+            return default
 
     def _record_error(self, account: Account, exc: ConnectorError) -> None:
         now = self.clock.now()

@@ -2,8 +2,9 @@
 snippet insertion (`;abbr` expansion, favourites, palette) with the "Add their name?" nudge.
 
 Decisions: pasted rich text is inserted as plain text (QPlainTextEdit), so nothing formatted or remote
-sneaks into a reply. The counter uses core/text_limits (graphemes for Bluesky, weighted characters for X,
-...), and the composer itself refuses to emit a send over the limit; the window's Send action asks
+sneaks into a reply. The counter uses core/text_limits, which reads the platform's traits for the
+conversation's kind (graphemes for Bluesky, 300 a post and 1,000 a DM; UTF-16 units for Telegram, ...),
+and the composer itself refuses to emit a send over the limit; the window's Send action asks
 `can_send()`. Sending itself is the window's job (it goes through the outbox off the GUI thread).
 
 Snippets (the data comes from ui/snippet_palette.SnippetsFeature, which owns all I/O):
@@ -94,6 +95,7 @@ class Composer(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.channel = ""
+        self.kind = ""  # the conversation kind: a Bluesky DM allows 1,000 graphemes, a post 300
         self.row = None
         self.limit_override: int | None = None
         self.abbreviations: dict[str, SnippetRef] = {}
@@ -155,6 +157,7 @@ class Composer(QWidget):
         changed = self.row is None or self.row.id != row.id
         self.row = row
         self.channel = row.channel
+        self.kind = row.kind
         self.limit_override = row.text_limit  # e.g. a Mastodon instance that allows 5,000 characters
         if changed:
             self._pending.clear()
@@ -332,7 +335,7 @@ class Composer(QWidget):
 
     def _count(self) -> text_limits.LimitCount | None:
         try:
-            return text_limits.count(self.text(), self.channel, self.limit_override)
+            return text_limits.count(self.text(), self.channel, self.kind, self.limit_override)
         except ValueError:
             return None
 

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from socialdesk.connectors import traits
 from socialdesk.core import automation
 from socialdesk.core.hours import (
     AwayPeriod,
@@ -55,7 +56,6 @@ from socialdesk.core.hours import (
     format_windows,
     parse_windows,
 )
-from socialdesk.ui import icons
 
 DAY_TITLES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PREVIEW_DELAY_MS = 300
@@ -324,7 +324,7 @@ class HoursDialog(QDialog):
         row = QHBoxLayout()
         self.new_channel = QComboBox(page)
         self.new_channel.setEditable(True)
-        known = sorted({a[2] for a in self.accounts} | set(icons.CHANNELS) - {"demo"})
+        known = sorted({a[2] for a in self.accounts} | set(traits.platforms()))
         self.new_channel.addItems([c for c in known if c not in self.config.channels])
         add = QPushButton("Add channel rule", page)
         add.clicked.connect(self._add_channel)

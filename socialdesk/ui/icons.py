@@ -8,7 +8,8 @@ Decisions:
   lines; anything overdue turns the icon into a red warning triangle holding the count (rounded and
   shaded like the tile). A live number is why the tray is painted, not a fixed file.
 - Channel badges and state marks are painted with QPainter: no assets to keep in sync with the list of
-  platforms, crisp at any DPI. Every state has a distinct *shape* as well as a colour (never colour
+  platforms, crisp at any DPI. A badge's colour and label, and the channel's name, are the platform's
+  traits (`traits.of(channel)`); an unknown channel gets a grey badge with its initial. Every state has a distinct *shape* as well as a colour (never colour
   alone): a clock for due soon, an exclamation mark in a triangle for overdue, a check for done.
 """
 
@@ -33,24 +34,13 @@ from PySide6.QtGui import (
 )
 from PySide6.QtSvg import QSvgRenderer
 
-CHANNELS = {
-    # channel: (label shown to the owner, badge colour, badge letter)
-    "email": ("Email", "#5b6b7f", "@"),
-    "instagram": ("Instagram", "#c13584", "IG"),
-    "facebook": ("Facebook", "#1877f2", "f"),
-    "x": ("X", "#14171a", "X"),
-    "google_reviews": ("Google reviews", "#e8a317", "G"),
-    "telegram": ("Telegram", "#229ed9", "T"),
-    "mastodon": ("Mastodon", "#6364ff", "M"),
-    "bluesky": ("Bluesky", "#1185fe", "B"),
-    "demo": ("Demo", "#6a994e", "D"),
-}
+from socialdesk.connectors import traits
 
 STATE_COLOURS = {"ok": "#2e7d32", "due_soon": "#b26a00", "overdue": "#c62828"}
 
 
 def channel_label(channel: str) -> str:
-    return CHANNELS.get(channel, (channel.title(), "", ""))[0]
+    return traits.of(channel).name
 
 
 def _pixmap(size: int) -> QPixmap:
@@ -61,7 +51,8 @@ def _pixmap(size: int) -> QPixmap:
 
 @lru_cache(maxsize=64)
 def channel_icon(channel: str, size: int = 32) -> QIcon:
-    _label, colour, letter = CHANNELS.get(channel, (channel, "#777777", channel[:1].upper() or "?"))
+    badge = traits.of(channel).badge
+    colour, letter = badge.colour, badge.label
     pm = _pixmap(size)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -47,10 +47,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from socialdesk.connectors import traits
 from socialdesk.core import personalize
 from socialdesk.core import snippets as snip
 from socialdesk.core.store import Snippet
-from socialdesk.core.text_limits import LIMITS
 
 _ABBREVIATION = re.compile(r"[\w-]{1,32}")
 SAMPLE_FIRST_NAME = "Alex"
@@ -117,8 +117,8 @@ class SnippetsWindow(QDialog):
         self.tags_edit = QLineEdit(self)
         self.tags_edit.setPlaceholderText("comma-separated, e.g. greeting, hours")
         self.channels_edit = QLineEdit(self)
-        self.channels_edit.setPlaceholderText("empty = every channel; e.g. instagram, email")
-        self.channels_edit.setToolTip("Channels: " + ", ".join(sorted(LIMITS)))
+        self.channels_edit.setPlaceholderText("empty = every channel; e.g. telegram, email")
+        self.channels_edit.setToolTip("Channels: " + ", ".join(sorted(traits.platforms())))
         self.slot_combo = QComboBox(self)
         self.slot_combo.addItem("None", None)
         for n in range(1, 10):
@@ -212,7 +212,7 @@ class SnippetsWindow(QDialog):
                 schedule = core.policy().schedule
                 sample = snip.RenderContext(
                     first_name=SAMPLE_FIRST_NAME, name=f"{SAMPLE_FIRST_NAME} Morgan", handle="@alex",
-                    business=core.settings.get("business.name") or "", channel="Instagram",
+                    business=core.settings.get("business.name") or "", channel="Telegram",
                     my_name=core.settings.get("business.my_name") or "",
                     next_open=personalize.next_open_text(schedule, now), typical_response="within 2 hours",
                     today=personalize.format_today(now, schedule.timezone),
@@ -291,9 +291,9 @@ class SnippetsWindow(QDialog):
         abbr = self.abbr_edit.text().strip()
         if not _ABBREVIATION.fullmatch(abbr):
             problems.append("The abbreviation must be 1–32 letters, digits, '_' or '-' (no spaces).")
-        unknown = [c for c in _split(self.channels_edit.text()) if c not in LIMITS]
-        if unknown:
-            problems.append(f"Unknown channel '{unknown[0]}'; choose from: {', '.join(sorted(LIMITS))}.")
+        channel_problem = snip.channel_problem(_split(self.channels_edit.text()))
+        if channel_problem:
+            problems.append(channel_problem)
         body = self.body_edit.toPlainText()
         for problem in snip.validate_body(body):
             line = body.count("\n", 0, problem.position) + 1

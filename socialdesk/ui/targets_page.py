@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from socialdesk.connectors import traits
 from socialdesk.core.targets import (
     CONVERSATION_KINDS,
     MAX_MINUTES,
@@ -145,7 +146,7 @@ class TargetsDialog(QDialog):
         self.new_channel = QComboBox(self)
         self.new_channel.setObjectName("new_channel")
         self.new_channel.setEditable(True)
-        self.new_channel.addItems(sorted(set(channels) | (set(icons.CHANNELS) - {"demo"})))
+        self.new_channel.addItems(sorted(set(channels) | set(traits.platforms())))
         add = QPushButton("&Add channel rule", self)
         add.clicked.connect(self.add_rule)
         remove = QPushButton("&Remove rule", self)

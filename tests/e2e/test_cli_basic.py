@@ -63,18 +63,18 @@ def test_version(cli):
 
 
 def test_demo_account_sync_queue_reply_done_snooze(cli):
-    out = cli.ok("account", "add", "demo", "Demo IG", "--set", "channel=instagram")
-    assert "Added" in out and "Demo IG" in out
+    out = cli.ok("account", "add", "demo", "Demo Bluesky", "--set", "channel=bluesky")
+    assert "Added" in out and "Demo Bluesky" in out
     accounts = cli.json("account", "list")
-    assert [(a["name"], a["kind"], a["settings"]["channel"]) for a in accounts] == [("Demo IG", "demo", "instagram")]
+    assert [(a["name"], a["kind"], a["settings"]["channel"]) for a in accounts] == [("Demo Bluesky", "demo", "bluesky")]
     assert accounts[0]["state"] == "new"
 
     out = cli.ok("sync", "--once")
-    assert f"{len(OPENING['instagram'])} new message(s)" in out
+    assert f"{len(OPENING['bluesky'])} new message(s)" in out
     assert cli.json("account", "list")[0]["state"] == "ok"
 
     items = cli.json("queue")
-    assert len(items) == 2  # Léa's three DMs are one conversation, plus Sunny's comment
+    assert len(items) == 2  # Léa's three DMs are one conversation, plus Sunny's public mention
     for item in items:
         assert QUEUE_KEYS <= set(item)
         assert item["status"] == "open" and item["awaiting_since"] is not None
@@ -142,7 +142,7 @@ def test_usage_errors_exit_2(cli, args, needle):
 
 
 def test_unknown_conversation_exits_1(cli):
-    cli.ok("account", "add", "demo", "Demo IG", "--set", "channel=instagram")  # the profile exists
+    cli.ok("account", "add", "demo", "Demo Bluesky", "--set", "channel=bluesky")  # the profile exists
     for args in (["show", "999"], ["reply", "999", "--text", "hi"], ["done", "999"]):
         result = cli(*args)
         assert result.returncode == 1, (args, result.stderr)
@@ -177,7 +177,7 @@ def test_newer_schema_is_refused_and_left_untouched(cli):
 
 
 def test_second_writer_is_refused_while_the_lock_is_held(cli):
-    cli.ok("account", "add", "demo", "Demo IG", "--set", "channel=instagram")
+    cli.ok("account", "add", "demo", "Demo Bluesky", "--set", "channel=bluesky")
     lock_file = cli.home / "profiles" / "default" / "socialdesk.lock"
     with ProfileLock(lock_file):
         result = cli("sync", "--once")

@@ -173,8 +173,8 @@ def test_a_read_only_profile_folder_is_one_line(cli):
         folder.chmod(0o555)
     try:
         for args in (["queue"], ["sync", "--once"], ["hours", "set", "--week", "closed"],
-                     ["account", "add", "demo", "Second", "--set", "channel=x"],
-                     ["--profile", "empty", "account", "add", "demo", "Third", "--set", "channel=x"],
+                     ["account", "add", "demo", "Second", "--set", "channel=mastodon"],
+                     ["--profile", "empty", "account", "add", "demo", "Third", "--set", "channel=mastodon"],
                      ["--profile", "empty", "queue"]):
             line = one_line(cli(*args, preexec=without_root_privilege), 1)
             assert "cannot write to" in line and "read-only" in line, (args, line)
@@ -185,7 +185,7 @@ def test_a_read_only_profile_folder_is_one_line(cli):
 
 
 def test_a_full_disk_is_one_line_and_loses_nothing(cli):
-    cli.ok("account", "add", "demo", "Demo", "--set", "channel=instagram")
+    cli.ok("account", "add", "demo", "Demo", "--set", "channel=bluesky")
     limit = 40_000  # bytes any file may grow to: the -shm index fits, the sync's writes do not
     (cli.profile() / "socialdesk.log").write_text("x" * (limit - 1) + "\n")  # and the log is full too
 
@@ -197,7 +197,7 @@ def test_a_full_disk_is_one_line_and_loses_nothing(cli):
     assert cli("queue", preexec=full_disk).returncode == 0  # reading still works
 
     # Space again: everything arrives, once.
-    assert f"{len(OPENING['instagram'])} new message(s)" in cli.ok("sync", "--once")
+    assert f"{len(OPENING['bluesky'])} new message(s)" in cli.ok("sync", "--once")
     assert len(json.loads(cli.ok("queue", "--json"))) == 2
 
 
@@ -216,7 +216,7 @@ def foreign_database(path: Path, *, user_version: int, tables: tuple[str, ...]) 
 def test_a_database_that_is_not_ours_is_refused_and_untouched(cli, user_version, tables):
     path = cli.profile() / "socialdesk.sqlite3"
     before = foreign_database(path, user_version=user_version, tables=tables)
-    for args in (["queue"], ["sync", "--once"], ["account", "add", "demo", "Demo", "--set", "channel=x"]):
+    for args in (["queue"], ["sync", "--once"], ["account", "add", "demo", "Demo", "--set", "channel=mastodon"]):
         line = one_line(cli(*args), 1)
         assert "another program" in line and "untouched" in line, line
     assert path.read_bytes() == before
@@ -241,7 +241,7 @@ def test_a_profile_that_does_not_exist_is_not_created(cli):
     assert not (cli.home / "profiles").exists()
 
     cli.ok("account", "add", "demo", "Demo", "--set", "channel=telegram")  # creates "default"
-    cli.ok("--profile", "demo", "account", "add", "demo", "Demo", "--set", "channel=x")
+    cli.ok("--profile", "demo", "account", "add", "demo", "Demo", "--set", "channel=mastodon")
     for args in READ_AND_WRITE_COMMANDS:
         line = one_line(cli("--profile", "nosuchprofile", *args), 1)
         assert line == "socialdesk: No profile 'nosuchprofile' (profiles: default, demo).", (args, line)

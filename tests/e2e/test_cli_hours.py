@@ -80,14 +80,14 @@ def test_hours_set_show_away_and_errors(cli):
 
 def test_status_post_preview(cli):
     assert cli("hours", "set", "--week", "mon-sun 09:00-17:00", "--timezone", "UTC").returncode == 0
-    assert cli("account", "add", "demo", "IG", "--set", "channel=instagram", "--no-test").returncode == 0
+    assert cli("account", "add", "demo", "Masto", "--set", "channel=mastodon", "--no-test").returncode == 0
     assert show(cli)["status_posts"] == []
-    result = cli("hours", "posts", "IG", "on")
+    result = cli("hours", "posts", "Masto", "on")
     assert result.returncode == 0, result.stderr
     posts = show(cli)["status_posts"]
     assert 13 <= len(posts) <= 14  # an opening and a closing each day of the next 7 days
     assert {p["kind"] for p in posts} == {"opening", "closing"}
-    assert {p["account"] for p in posts} == {"IG"}
+    assert {p["account"] for p in posts} == {"Masto"}
     assert "Good morning! We're online until 17:00." in {p["text"] for p in posts}
     text = cli("hours", "show").stdout
-    assert "Automatic posts in the next 7 days:" in text and "IG  opening" in text
+    assert "Automatic posts in the next 7 days:" in text and "Masto  opening" in text

@@ -33,7 +33,7 @@ def sd(tmp_path, socialdesk_home):
             assert proc.returncode == 0, proc.stderr
         return proc
 
-    run("account", "add", "demo", "D", "--set", "channel=instagram")
+    run("account", "add", "demo", "D", "--set", "channel=bluesky")
     run("sync", "--once")
     return run
 

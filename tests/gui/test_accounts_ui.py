@@ -60,13 +60,13 @@ def test_platform_list_shows_every_kind_with_what_it_needs(window, qtbot):
     dialog = feature(window).add_dialog
     items = [dialog.chooser.list.item(i).text() for i in range(dialog.chooser.list.count())]
     specs = registry.all_specs()
-    assert len(items) == len(registry.KINDS) == len(specs)  # the demo profile also lists "demo"
+    assert len(items) == len(registry.kinds()) == len(specs)  # the demo profile also lists "demo"
     for spec, text in zip(specs, items, strict=True):
         assert text.startswith(spec.title)
         assert spec.needs in text
-    email_text = items[registry.KINDS.index("email")]
+    email_text = items[registry.kinds().index("email")]
     assert "Can: email, real time" in email_text
-    mastodon_text = items[registry.KINDS.index("mastodon")]
+    mastodon_text = items[registry.kinds().index("mastodon")]
     assert "direct messages" in mastodon_text and "status posts" in mastodon_text
     # Other profiles never offer the simulated platform.
     assert "demo" not in [s.kind for s in visible_specs("default")]

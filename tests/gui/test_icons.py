@@ -59,3 +59,16 @@ def test_overdue_changes_the_shape_not_only_the_colour(qapp):
 def test_tray_icon_has_the_small_sizes_trays_use(qapp):
     sizes = {s.width() for s in icons.tray_icon(5, True).availableSizes()}
     assert {16, 22, 24, 32} <= sizes
+
+
+def test_channel_badges_are_the_platforms_traits(qapp):
+    from socialdesk.connectors import registry, traits
+
+    for kind in registry.kinds():
+        badge = traits.of(kind).badge
+        img = image(icons.channel_icon(kind), 32)
+        corner = img.pixelColor(6, 3)  # inside the rounded tile, clear of the label
+        assert corner.name() == badge.colour and corner.alpha() == 255
+        assert icons.channel_label(kind) == traits.of(kind).name
+    unknown = image(icons.channel_icon("myspace"), 32).pixelColor(6, 3)
+    assert unknown.name() == "#777777" and icons.channel_label("google_reviews") == "Google Reviews"

@@ -188,3 +188,25 @@ def test_composer_counts_to_the_accounts_own_limit(qtbot, window, demo_core):
     qtbot.waitUntil(lambda: window.composer.limit_override is None, timeout=5000)
     window.composer.update_counter()
     assert "500" in window.composer.why_not() and not window.composer.send_button.isEnabled()
+
+
+def test_composer_counts_a_bluesky_dm_to_1000_graphemes_and_a_mention_to_300(qtbot, window):
+    """Regression: a Bluesky DM was refused above 300 graphemes, the limit of a post; chat messages
+    allow 1,000 (the platform's traits hold a limit per conversation kind)."""
+
+    def select(kind):
+        r, row = _row_for(window, lambda row: row.channel == "bluesky" and row.kind == kind)
+        window._select_row(r)
+        qtbot.waitUntil(lambda: window.composer.row is not None and window.composer.row.id == row.id, timeout=5000)
+
+    select("dm")
+    window.composer.edit.setPlainText("👍🏽" * 500)
+    assert window.composer.counter.text() == "500 / 1000 graphemes"
+    assert window.composer.why_not() == "" and window.composer.send_button.isEnabled()
+    window.composer.edit.setPlainText("a" * 1001)
+    assert "1 over the Bluesky limit" in window.composer.why_not() and not window.composer.send_button.isEnabled()
+
+    select("mention")
+    window.composer.edit.setPlainText("👍🏽" * 301)
+    assert window.composer.why_not() == "301 / 300 graphemes — 1 over the Bluesky limit"
+    assert not window.composer.send_button.isEnabled()

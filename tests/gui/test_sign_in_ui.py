@@ -121,7 +121,7 @@ class TwoPagesLogin:
     def finish(self, params):
         return [LoginAccount(label=label, info=AccountInfo(display_name=label),
                              secrets={"password": f"token of {label}"}, settings={"channel": channel})
-                for label, channel in (("Bakery Page", "facebook"), ("Bakery Instagram", "instagram"))]
+                for label, channel in (("Bakery Page", "mastodon"), ("Bakery Instagram", "bluesky"))]
 
     def cancel(self):
         pass
@@ -153,6 +153,6 @@ def test_several_accounts_of_one_sign_in_are_picked_with_check_boxes(window, qtb
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
     added = Account.get(Account.name == "Shop")
-    assert added.settings["channel"] == "instagram"
+    assert added.settings["channel"] == "bluesky"
     assert keyring_entries(memory_keyring) == {"demo/Shop/password": "token of Bakery Instagram"}
     assert registry.secret_names("demo") == ("password",)

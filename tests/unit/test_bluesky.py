@@ -39,7 +39,8 @@ def target_for(item, **kwargs) -> ReplyTarget:
 
 def test_spec_settings_and_limit():
     assert dict((k, d) for k, _, d in SPEC.settings) == {"handle": "", "pds": "https://bsky.social"}
-    assert SPEC.text_limit == 300 and SPEC.login_flow is None and SPEC.secret_name == "password"
+    assert SPEC.traits.limit_for("mention").limit == 300 and SPEC.traits.limit_for("dm").limit == 1000
+    assert SPEC.login_flow is None and SPEC.secret_name == "password"
 
 
 def test_login_once_then_reuse_tokens_across_instances(fake):

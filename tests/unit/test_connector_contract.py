@@ -50,7 +50,7 @@ class DemoHarness:
     def connector(self):
         from socialdesk.connectors.demo import DemoConnector
 
-        settings = {"channel": "instagram", "opening": "no", "epoch": self.epoch, "interval_s": self.interval,
+        settings = {"channel": "mastodon", "opening": "no", "epoch": self.epoch, "interval_s": self.interval,
                     "max_live": 1000, "fail": self.fail}
         connector = DemoConnector(settings, None, now=lambda: self.now)
         self.connectors.append(connector)
@@ -60,7 +60,7 @@ class DemoHarness:
         from datetime import timedelta
 
         self.now += timedelta(seconds=n * self.interval)
-        ids = [f"instagram:live:{k}" for k in range(self.delivered + 1, self.delivered + n + 1)]
+        ids = [f"mastodon:live:{k}" for k in range(self.delivered + 1, self.delivered + n + 1)]
         self.delivered += n
         return ids
 

@@ -88,7 +88,7 @@ def test_settings_defaults_and_spec():
     assert validate_settings({"address": "a@b.co", "imap_host": "localhost", "imap_tls": "none",
                               "smtp_tls": "none"}).smtp_port == 25
     assert SPEC.kind == "email" and SPEC.capabilities == frozenset({"email", "stream"})
-    assert SPEC.secret_label == "Password" and SPEC.text_limit is None
+    assert SPEC.secret_label == "Password" and SPEC.traits.limit_for("email").limit is None
     assert {key for key, _, _ in SPEC.settings} >= {"imap_host", "imap_port", "imap_tls", "smtp_host", "smtp_port",
                                                      "smtp_tls", "username", "address", "display_name", "mailbox",
                                                      "sent_mailbox", "initial_days"}

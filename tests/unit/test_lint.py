@@ -67,7 +67,7 @@ def test_importing_core_does_not_load_qt():
         "import sys\n"
         "import socialdesk.core.sync, socialdesk.core.outbox, socialdesk.core.alerts, socialdesk.cli\n"
         "import socialdesk.connectors.registry as r\n"
-        "[r.spec(k) for k in r.KINDS]\n"
+        "[r.spec(k) for k in r.kinds()]\n"
         "print(sorted(m for m in sys.modules if m.startswith('PySide6')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

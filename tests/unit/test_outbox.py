@@ -56,7 +56,7 @@ class FakeConnector:
 @pytest.fixture
 def conv(store):
     with store.write():
-        account = Account.create(kind="demo", name="Demo", settings={"channel": "instagram"}, created_at=T0)
+        account = Account.create(kind="demo", name="Demo", settings={"channel": "telegram"}, created_at=T0)
     item = InboundItem("in-1", "c1", "dm", False, Author("u1", "lea", "Léa Martin"), "Can I pre-order?", T0)
     ingest.ingest(store, account.id, [item], None, POLICY, T0)
     return Conversation.get()
@@ -88,12 +88,12 @@ def test_empty_reply_rejected(store, conv):
 
 def test_flush_with_demo_connector_sends_and_takes_platform_id(store, conv):
     row = outbox.enqueue_reply(store, conv.id, "Yes!", POLICY, NOW)
-    demo = DemoConnector({"channel": "instagram"}, None, now=lambda: NOW)
+    demo = DemoConnector({"channel": "telegram"}, None, now=lambda: NOW)
     report = outbox.flush(store, lambda account_id: demo, POLICY, NOW)
     assert report.sent == [row.id] and report.changed_conversation_ids == {conv.id}
     row = Outbox.get_by_id(row.id)
     assert row.state == "sent" and row.sent_at == NOW and row.attempts == 1
-    assert row.external_id.startswith("instagram:out:")
+    assert row.external_id.startswith("telegram:out:")
     message = _message(row)
     assert message.external_id == row.external_id
     assert message.meta["state"] == ""

@@ -71,14 +71,14 @@ def test_format_today():
 
 
 def test_context_for_fills_every_placeholder(core):
-    conv = conversation(core, "instagram", Author("u1", handle="ana.lima", display_name="Ana Lima"))
+    conv = conversation(core, "bluesky", Author("u1", handle="ana.lima", display_name="Ana Lima"))
     ctx = personalize.context_for(core, conv)
     assert ctx == snippets.RenderContext(
         first_name="Ana",
         name="Ana Lima",
         handle="@ana.lima",
         business="Juniper & Rye",
-        channel="Instagram",
+        channel="Bluesky",
         my_name="Sam",
         next_open="at 9:00 tomorrow",
         typical_response="within a few hours",
@@ -99,14 +99,14 @@ def test_owner_corrected_first_name_wins_and_email_handles_stay_plain(core):
 
 
 def test_non_name_display_names_leave_first_name_empty_for_the_fallback(core):
-    conv = conversation(core, "x", Author("42", handle="@shop4u", display_name="shop4u"))
+    conv = conversation(core, "telegram", Author("42", handle="@shop4u", display_name="shop4u"))
     ctx = personalize.context_for(core, conv)
-    assert ctx.first_name == "" and ctx.handle == "@shop4u" and ctx.channel == "X"
+    assert ctx.first_name == "" and ctx.handle == "@shop4u" and ctx.channel == "Telegram"
     assert snippets.render("Thanks {first_name|there}!", ctx) == "Thanks there!"
 
 
 def test_next_open_is_now_while_open_and_empty_when_never_open(core):
-    conv = conversation(core, "instagram", Author("u1", display_name="Ana"))
+    conv = conversation(core, "mastodon", Author("u1", display_name="Ana"))
     core.clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))  # Monday 10:00 Berlin
     assert personalize.context_for(core, conv).next_open == "now"
     away = Schedule(timezone="Europe/Berlin", week={0: [(time(9), time(17))]},

@@ -139,8 +139,8 @@ def test_anything_but_a_known_name_inside_braces_is_rejected(inner):
 
 
 def test_create_and_find_by_abbreviation_case_insensitively(store):
-    s = make(store, "Thx", "Thanks {first_name|there}!", tags=["thanks", " thanks ", ""], channels=["x"])
-    assert s.abbreviation == "thx" and s.tags == ["thanks"] and s.channels == ["x"]
+    s = make(store, "Thx", "Thanks {first_name|there}!", tags=["thanks", " thanks ", ""], channels=["bluesky"])
+    assert s.abbreviation == "thx" and s.tags == ["thanks"] and s.channels == ["bluesky"]
     assert sn.find_by_abbreviation("THX").id == s.id
     assert sn.find_by_abbreviation("nope") is None
     assert make(store, "Réponse_2-b", "Merci !").abbreviation == "réponse_2-b"
@@ -250,10 +250,10 @@ def test_typed_query_matches_subsequence_prefix_and_abbreviation(store):
 
 
 def test_channel_restricted_snippets_are_left_out(store):
-    make(store, "review", "Thanks for the review!", channels=["google_reviews"])
+    make(store, "review", "Thanks for the review!", channels=["mastodon"])
     make(store, "thx", "Thanks!")
     assert [s.abbreviation for s in sn.rank_snippets(store, "th", "", "telegram")] == ["thx"]
-    assert {s.abbreviation for s in sn.rank_snippets(store, "th", "", "google_reviews")} == {"review", "thx"}
+    assert {s.abbreviation for s in sn.rank_snippets(store, "th", "", "mastodon")} == {"review", "thx"}
 
 
 def test_empty_query_and_message_lists_favourites_then_most_used(store):
@@ -317,7 +317,7 @@ def test_name_nudge_only_for_an_unchanged_snippet_without_the_name():
 
 def _tricky_library(store):
     make(store, "zz", 'Line one, "quoted"\nline two; with ; semis 😊', title="Multi, line", tags=["a b", "c"])
-    make(store, "aa", "Back {next_open}", title="Closed", channels=["telegram", "x"], favorite_slot=3)
+    make(store, "aa", "Back {next_open}", title="Closed", channels=["telegram", "bluesky"], favorite_slot=3)
     make(store, "mm", "Hi {first_name|there} {{literal}}", title="Ünïcode title")
 
 

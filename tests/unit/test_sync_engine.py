@@ -51,10 +51,10 @@ class Harness:
 
 def test_run_once_ingests_every_account(store):
     h = Harness(store)
-    ig = h.add("IG", channel="instagram")
+    ig = h.add("IG", channel="bluesky")
     mail = h.add("Mail", channel="email")
     change = h.engine.run_once()
-    expected = len(OPENING["instagram"]) + len(OPENING["email"])
+    expected = len(OPENING["bluesky"]) + len(OPENING["email"])
     assert Message.select().count() == expected
     assert len(change.new_inbound) == expected
     assert change.accounts == {ig.id, mail.id}
@@ -70,7 +70,7 @@ def test_run_once_ingests_every_account(store):
 
 def test_disabled_account_is_not_synced(store):
     h = Harness(store)
-    h.add("IG", channel="instagram")
+    h.add("IG", channel="bluesky")
     with store.write():
         Account.update(enabled=False).execute()
     assert not h.engine.run_once()
@@ -82,8 +82,8 @@ def test_disabled_account_is_not_synced(store):
 )
 def test_failing_account_records_state_and_others_continue(store, fail, state):
     h = Harness(store)
-    bad = h.add("Bad", channel="x", fail=fail)
-    good = h.add("Good", channel="instagram")
+    bad = h.add("Bad", channel="mastodon", fail=fail)
+    good = h.add("Good", channel="bluesky")
     h.engine.run_once()
     b = Account.get_by_id(bad.id)
     assert b.state == state
@@ -95,13 +95,13 @@ def test_failing_account_records_state_and_others_continue(store, fail, state):
     if fail == "rate":
         assert b.next_sync_at == T0 + timedelta(seconds=30)
     assert Account.get_by_id(good.id).state == "ok"
-    assert Message.select().where(Message.account == good.id).count() == len(OPENING["instagram"])
+    assert Message.select().where(Message.account == good.id).count() == len(OPENING["bluesky"])
     assert Message.select().where(Message.account == bad.id).count() == 0
 
 
 def test_auth_error_is_skipped_until_reset(store):
     h = Harness(store)
-    acc = h.add("Bad", channel="x", fail="auth")
+    acc = h.add("Bad", channel="mastodon", fail="auth")
     h.engine.run_once()
     assert h.fetches == {"Bad": 1}
     h.clock.advance(hours=1)
@@ -111,18 +111,18 @@ def test_auth_error_is_skipped_until_reset(store):
     assert h.engine.connector(acc.id) is None
     # The owner fixes the login (here: the setting) and re-logs in.
     with store.write():
-        Account.update(settings={"channel": "x"}).where(Account.id == acc.id).execute()
+        Account.update(settings={"channel": "mastodon"}).where(Account.id == acc.id).execute()
     h.engine.reset_account(acc.id)
     assert Account.get_by_id(acc.id).state == "new"
     h.engine.run_once()
     assert h.fetches == {"Bad": 2}
     assert Account.get_by_id(acc.id).state == "ok"
-    assert Message.select().count() == len(OPENING["x"])
+    assert Message.select().count() == len(OPENING["mastodon"])
 
 
 def test_backoff_grows_with_jitter_and_resets_after_success(store):
     h = Harness(store, rng=random.Random(0))
-    acc = h.add("Bad", channel="x", fail="transient")
+    acc = h.add("Bad", channel="mastodon", fail="transient")
     expected_rng = random.Random(0)
     for failures in (1, 2, 3):
         h.engine.sync_account(acc.id)
@@ -136,12 +136,12 @@ def test_backoff_grows_with_jitter_and_resets_after_success(store):
     # A transient failure rebuilds the connector next time.
     assert h.built.count("Bad") == 3
     with store.write():
-        Account.update(settings={"channel": "x"}).where(Account.id == acc.id).execute()
+        Account.update(settings={"channel": "mastodon"}).where(Account.id == acc.id).execute()
     h.engine.invalidate(acc.id)
     h.engine.sync_account(acc.id)
     assert Account.get_by_id(acc.id).state == "ok"
     with store.write():
-        Account.update(settings={"channel": "x", "fail": "transient"}).where(Account.id == acc.id).execute()
+        Account.update(settings={"channel": "mastodon", "fail": "transient"}).where(Account.id == acc.id).execute()
     h.engine.invalidate(acc.id)
     h.engine.sync_account(acc.id)
     delay = (Account.get_by_id(acc.id).next_sync_at - h.clock.now()).total_seconds()
@@ -151,7 +151,7 @@ def test_backoff_grows_with_jitter_and_resets_after_success(store):
 def test_connector_that_cannot_be_built_marks_error(store):
     h = Harness(store)
     acc = h.add("Odd", channel="myspace")
-    ok = h.add("Good", channel="instagram")
+    ok = h.add("Good", channel="bluesky")
     h.engine.run_once()
     assert Account.get_by_id(acc.id).state == "error"
     assert "myspace" in Account.get_by_id(acc.id).last_error
@@ -160,7 +160,7 @@ def test_connector_that_cannot_be_built_marks_error(store):
 
 def test_crashing_connector_becomes_backoff(store):
     h = Harness(store)
-    acc = h.add("IG", channel="instagram")
+    acc = h.add("IG", channel="bluesky")
     connector = h.engine.connector(acc.id)
 
     def crash(cursor):
@@ -175,7 +175,7 @@ def test_crashing_connector_becomes_backoff(store):
 
 def test_tick_wakes_snoozes_and_flushes_outbox(store):
     h = Harness(store)
-    h.add("IG", channel="instagram")
+    h.add("IG", channel="bluesky")
     h.engine.run_once()
     conv_id = queue.list_ids("awaiting", h.clock.now())[0]
     row = outbox.enqueue_reply(store, conv_id, "On it!", POLICY, h.clock.now())
@@ -193,7 +193,7 @@ def test_tick_wakes_snoozes_and_flushes_outbox(store):
 
 def test_recover_turns_sending_into_unknown(store):
     h = Harness(store)
-    h.add("IG", channel="instagram")
+    h.add("IG", channel="bluesky")
     h.engine.run_once()
     conv_id = queue.list_ids("awaiting", h.clock.now())[0]
     row = outbox.enqueue_reply(store, conv_id, "On it!", POLICY, h.clock.now())
@@ -205,7 +205,7 @@ def test_recover_turns_sending_into_unknown(store):
 
 def test_hooks_run_and_their_failures_are_contained(store):
     h = Harness(store)
-    h.add("IG", channel="instagram")
+    h.add("IG", channel="bluesky")
     seen = []
 
     def ingest_hook(account, result, now):
@@ -218,7 +218,7 @@ def test_hooks_run_and_their_failures_are_contained(store):
     h.engine.ingest_hooks += [broken_hook, ingest_hook]
     h.engine.tick_hooks.append(lambda now: (_ for _ in ()).throw(PermanentError("tick bug")))
     change = h.engine.run_once()
-    assert seen == [("IG", len(OPENING["instagram"]))]
+    assert seen == [("IG", len(OPENING["bluesky"]))]
     assert 12345 in change.conversation_ids
 
 
@@ -232,7 +232,7 @@ def test_changeset_merge_and_truth():
 def test_background_run_reports_changes(store):
     """A real, short background run: the scheduler polls the account and on_change gets a ChangeSet."""
     h = Harness(store)
-    h.add("IG", channel="instagram")
+    h.add("IG", channel="bluesky")
     got: list[ChangeSet] = []
     arrived = threading.Event()
 
@@ -248,22 +248,22 @@ def test_background_run_reports_changes(store):
     finally:
         h.engine.stop(timeout=2.0)
     assert all(isinstance(c, ChangeSet) for c in got)
-    assert sum(len(c.new_inbound) for c in got) == len(OPENING["instagram"])
-    assert Message.select().count() == len(OPENING["instagram"])
+    assert sum(len(c.new_inbound) for c in got) == len(OPENING["bluesky"])
+    assert Message.select().count() == len(OPENING["bluesky"])
     assert not any(t.is_alive() for t in h.engine._threads)
 
 
 def test_connector_factory_bug_does_not_stop_other_accounts(store):
     """A settings value the connector cannot read (interval_s=abc) must not break the whole pass."""
     h = Harness(store)
-    bad = h.add("Bad", channel="x", interval_s="abc")
-    good = h.add("Good", channel="instagram")
+    bad = h.add("Bad", channel="mastodon", interval_s="abc")
+    good = h.add("Good", channel="bluesky")
     h.engine.run_once()
     fresh = Account.get_by_id(bad.id)
     assert fresh.state == "error"
     assert "ValueError" in fresh.last_error
     assert Account.get_by_id(good.id).state == "ok"
-    assert Message.select().where(Message.account == good.id).count() == len(OPENING["instagram"])
+    assert Message.select().where(Message.account == good.id).count() == len(OPENING["bluesky"])
     assert h.engine.connector(bad.id) is None
     # Retried later, not on every scheduler pass.
     assert Account.get_by_id(bad.id).next_sync_at > h.clock.now()
@@ -318,7 +318,7 @@ def _live_count(account: Account) -> int:
 @pytest.mark.parametrize("mode", ["background", "once"])
 def test_a_hung_send_holds_up_only_its_own_account(store, mode):
     h = HangingSends(store, hang={"Slow"})
-    slow = h.add("Slow", channel="instagram")
+    slow = h.add("Slow", channel="bluesky")
     fast = h.add("Fast", channel="email", interval_s=60)
     h.engine.run_once()  # opening scenes, nothing to send yet
     slow_row = _reply_to_first_conversation(h, slow, "Slow account's reply")  # queued first

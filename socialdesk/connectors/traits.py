@@ -1,0 +1,131 @@
+"""Platform facts in one place: `PlatformTraits`, declared by each connector module on its ConnectorSpec,
+and `of(name)`, the one lookup core and UI read them through.
+
+What a trait answers: the platform's name and badge, how a person is addressed there, how long a reply
+may be for each conversation kind and how the platform counts it, whether a send may be retried without
+risk of a duplicate, how often to poll, whether replies go out as email, and what one API call costs
+where the platform bills per call. Adding a platform means declaring its traits next to its connector
+(e.g. `TRAITS = PlatformTraits(...)`, `SPEC = ConnectorSpec(..., traits=TRAITS)`); nothing in core or
+UI lists platforms.
+
+Decisions:
+- The lookup key is a platform name, which is a connector kind ("email", "bluesky", ...). Core asks by
+  *channel* (queue.channel_of: the account kind, or the platform a demo account simulates) for what
+  the customer and the owner see: name, badge, addressing, limits, replies by email. It asks by
+  *account kind*, the connector that does the work, for how that connector behaves on the wire: poll
+  interval and whether its sends are idempotent. So a demo account simulating Telegram shows
+  Telegram's badge and limits, but polls every 5 s and is never retried blindly like the demo it is.
+- An unknown name (an account of a kind this version no longer has, a typo in a config file) gets
+  `unknown(name)`: its own name, a grey badge, no limit, nothing idempotent. Callers that must refuse
+  unknown names ask `known(name)`.
+- Limits are per conversation kind (`connectors.base.KINDS`), with "*" for every kind not listed:
+  Bluesky allows 300 graphemes in a post and 1,000 in a chat message. The counting functions live in
+  connectors/text_counting.py, below core, so connectors can refuse an over-long send with the same
+  counter and no module imports core from here.
+- `call_cost` is None for every platform we have: none bills per call. A platform that does (X's
+  pay-per-use API) declares what one call costs, so the engine and the owner can see the bill coming.
+- The reply-window rule (base.ReplyWindowRule) is still a field of ConnectorSpec, added for issue 13.4
+  while these traits were written; it belongs here with the other platform facts and moves when both
+  have landed (see `reply_window_of`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable, Literal
+
+from socialdesk.connectors.text_counting import codepoints
+
+AddressStyle = Literal["@handle", "plain"]
+
+
+@dataclass(frozen=True)
+class TextLimit:
+    """How long a reply may be, in what unit, counted how (a function of connectors/text_counting.py)."""
+
+    limit: int | None  # None: no limit
+    unit: str  # "characters" | "graphemes" | "bytes", as the owner reads it
+    counter: Callable[[str], int]
+
+
+NO_LIMIT = TextLimit(None, "characters", codepoints)
+
+
+@dataclass(frozen=True)
+class Badge:
+    """The channel badge the UI paints (ui/icons.py): a rounded square of `colour` with `label` on it."""
+
+    colour: str  # "#rrggbb"
+    label: str  # one or two characters
+
+
+@dataclass(frozen=True)
+class CallCost:
+    """What one API call costs where the platform bills per call."""
+
+    amount: Decimal
+    currency: str  # ISO 4217, e.g. "USD"
+    per: str = "call"  # what is billed, in the platform's words ("call", "post read", ...)
+
+
+@dataclass(frozen=True)
+class PlatformTraits:
+    name: str  # the platform as the owner knows it: "Email", "Bluesky"
+    badge: Badge
+    address_style: AddressStyle = "plain"  # "@handle": people are addressed as @name there
+    # (conversation kind, limit) pairs; "*" for every kind not listed. Empty: no limit anywhere.
+    limits: tuple[tuple[str, TextLimit], ...] = ()
+    idempotent_sends: bool = False  # the platform dedupes a retried send (Idempotency-Key): safe to retry
+    poll_seconds: float = 60.0  # default interval between fetches (an account's `poll_seconds` wins)
+    replies_by_email: bool = False  # replies are emails: RFC 3834 loop guards, one person per address
+    spoken_name: str = ""  # how a customer names it in a sentence ("thanks for your email"); default: name
+    call_cost: CallCost | None = None  # None: the platform does not bill per call
+
+    def limit_for(self, kind: str) -> TextLimit:
+        """The limit for a conversation kind ("dm", "mention", ...; "post" for a status post)."""
+        fallback = NO_LIMIT
+        for key, limit in self.limits:
+            if key == kind:
+                return limit
+            if key == "*":
+                fallback = limit
+        return fallback
+
+    @property
+    def customer_name(self) -> str:
+        return self.spoken_name or self.name
+
+    def address(self, handle: str) -> str:
+        """A person's handle as written in a message here: "@sam" where people are @-addressed."""
+        handle = handle.strip()
+        if handle and self.address_style == "@handle" and not handle.startswith("@"):
+            return "@" + handle
+        return handle
+
+
+def unknown(name: str) -> PlatformTraits:
+    """Traits for a name no connector declares: shown as itself, no limit, nothing assumed."""
+    return PlatformTraits(name=name.replace("_", " ").title() or "?", badge=Badge("#777777", name[:1].upper() or "?"))
+
+
+def known(name: str) -> bool:
+    from socialdesk.connectors import registry  # lazily: the registry imports this module's users
+
+    return name in registry.kinds()
+
+
+def of(name: str) -> PlatformTraits:
+    """The traits of platform `name` (a connector kind), or `unknown(name)`."""
+    from socialdesk.connectors import registry
+
+    if not known(name):
+        return unknown(name)
+    return registry.spec(name).traits
+
+
+def platforms() -> tuple[str, ...]:
+    """The names of the platforms socialdesk can connect to (the demo is not one)."""
+    from socialdesk.connectors import registry
+
+    return tuple(k for k in registry.kinds() if k != "demo")
