@@ -24,9 +24,9 @@ Decisions:
   counter and no module imports core from here.
 - `call_cost` is None for every platform we have: none bills per call. A platform that does (X's
   pay-per-use API) declares what one call costs, so the engine and the owner can see the bill coming.
-- The reply-window rule (base.ReplyWindowRule) is still a field of ConnectorSpec, added for issue 13.4
-  while these traits were written; it belongs here with the other platform facts and moves when both
-  have landed (see `reply_window_of`).
+- The reply-window rule (base.ReplyWindowRule, issue 13.4) is still a field of ConnectorSpec: it was
+  added while these traits were written. It belongs here with the other platform facts; moving it is
+  one field and one reader (core/queue.reply_window_rule).
 """
 
 from __future__ import annotations
@@ -106,7 +106,8 @@ class PlatformTraits:
 
 def unknown(name: str) -> PlatformTraits:
     """Traits for a name no connector declares: shown as itself, no limit, nothing assumed."""
-    return PlatformTraits(name=name.replace("_", " ").title() or "?", badge=Badge("#777777", name[:1].upper() or "?"))
+    initial = name[:1].upper() or "?"
+    return PlatformTraits(name=name.replace("_", " ").title() or "?", badge=Badge("#777777", initial))
 
 
 def known(name: str) -> bool:

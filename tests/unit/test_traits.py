@@ -34,7 +34,7 @@ def test_every_connector_module_declares_its_kind_and_traits(kind):
 
 
 def test_the_facts_each_platform_declares():
-    email, mastodon, bluesky, telegram, demo = (traits.of(k) for k in ("email", "mastodon", "bluesky", "telegram", "demo"))
+    email, mastodon, bluesky, telegram, demo = map(traits.of, ("email", "mastodon", "bluesky", "telegram", "demo"))
     assert [t.name for t in (email, mastodon, bluesky, telegram)] == ["Email", "Mastodon", "Bluesky", "Telegram"]
     # Only Mastodon dedupes a retried status on its Idempotency-Key.
     assert [k for k in registry.kinds() if traits.of(k).idempotent_sends] == ["mastodon"]
@@ -71,7 +71,7 @@ def _string_constants(path: Path) -> set[str]:
 def test_core_and_ui_name_no_platform():
     """Platform facts live with the connectors: core and UI ask the traits, never compare names. (Before,
     about seven tables in core and UI listed platforms, and automation branched on `== "email"`.)"""
-    names = set(registry.kinds()) - {"demo", "email"} | {"instagram", "facebook", "x", "google_reviews"}
+    names = set(registry.kinds()) - {"demo", "email"} | {"instagram", "facebook", "google_reviews"}
     offenders = {}
     for folder in ("core", "ui"):
         for path in sorted((ROOT / folder).rglob("*.py")):
