@@ -161,6 +161,7 @@ def ui_features(core: Core, tasks) -> tuple:
     """The window's optional parts, each an object with ACTIONS (ui/actions.ActionSpec) and attach(window)."""
     # Plain imports (not __import__ by name), so PyInstaller's analysis sees and bundles them.
     from socialdesk.ui.accounts_dialog import AccountsFeature
+    from socialdesk.ui.first_run import FirstRunFeature
     from socialdesk.ui.settings_feature import SettingsFeature
     from socialdesk.ui.snippet_palette import SnippetsFeature
 
@@ -169,6 +170,7 @@ def ui_features(core: Core, tasks) -> tuple:
     features.append(SnippetsFeature(core, tasks))
     features.append(AccountsFeature(core, tasks))
     features.append(SettingsFeature(core, tasks))
+    features.append(FirstRunFeature(core, tasks))
     return tuple(features)
 
 
@@ -270,6 +272,10 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
         tray.show()
     window.show()
     window.start()
+    if not demo:
+        from socialdesk.ui.first_run import offer_first_run
+
+        offer_first_run(window)  # business name, hours, first account: only on a new profile
     core.engine.recover()
     core.engine.start()
     try:

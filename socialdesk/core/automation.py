@@ -349,13 +349,7 @@ def render_text(body: str, ctx: snippets.RenderContext, next_close: str = "") ->
 
 
 def _base_context(settings: Settings, schedule: Schedule, now: datetime, typical: str) -> snippets.RenderContext:
-    return snippets.RenderContext(
-        business=settings.get("business.name") or "",
-        my_name=settings.get("business.my_name") or "",
-        next_open=personalize.next_open_text(schedule, now),
-        typical_response=typical,
-        today=personalize.format_today(now, schedule.timezone),
-    )
+    return personalize.business_context(settings, schedule, now, typical)
 
 
 # --- the auto-reply decision ----------------------------------------------------------------------------

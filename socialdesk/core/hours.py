@@ -739,24 +739,27 @@ def parse_week_spec(spec: str) -> dict[int, list[Window]]:
     return week
 
 
-def format_week_spec(week: dict[int, list[Window]]) -> str:
-    """The inverse of parse_week_spec: days with equal windows grouped, consecutive days as ranges."""
-    groups: list[tuple[list[Window], list[int]]] = []
+def week_groups(week: dict[int, list[Window]]) -> list[tuple[list[Window], list[list[int]]]]:
+    """The days grouped by equal windows (in the order of each group's first day), each group's days as
+    runs of consecutive days: what the week spec and the customers' wording ({hours}) are written from."""
+    groups: list[tuple[list[Window], list[list[int]]]] = []
     for d in sorted(week):
-        for windows, days in groups:
+        for windows, runs in groups:
             if windows == week[d]:
-                days.append(d)
+                if runs[-1][-1] == d - 1:
+                    runs[-1].append(d)
+                else:
+                    runs.append([d])
                 break
         else:
-            groups.append((week[d], [d]))
+            groups.append((week[d], [[d]]))
+    return groups
+
+
+def format_week_spec(week: dict[int, list[Window]]) -> str:
+    """The inverse of parse_week_spec: days with equal windows grouped, consecutive days as ranges."""
     parts = []
-    for windows, days in groups:
-        runs: list[list[int]] = []
-        for d in days:
-            if runs and runs[-1][-1] == d - 1:
-                runs[-1].append(d)
-            else:
-                runs.append([d])
+    for windows, runs in week_groups(week):
         day_text = ",".join(
             DAY_NAMES[r[0]] if len(r) == 1 else f"{DAY_NAMES[r[0]]}-{DAY_NAMES[r[-1]]}" for r in runs
         )

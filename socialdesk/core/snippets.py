@@ -11,7 +11,12 @@ Decisions:
   send time; `render` refuses an invalid body with `SnippetError`.
 - An empty placeholder without fallback renders as nothing, and we tidy only the seam it leaves:
   "Hi {name}, thanks" -> "Hi, thanks", "Hi {name} and" -> "Hi and"; at the start of a line the
-  leading space or ", " after it goes too. The owner's own spacing elsewhere is never touched.
+  leading space or ", " after it goes too. A separator it would leave dangling goes with it: before
+  the end of a line or closing punctuation ("Thanks, {name}!" -> "Thanks!", "soon. — {my_name}" ->
+  "soon."), and after a dash ("— {my_name}, {business}" -> "— Rye"). A line where a value was dropped
+  and only spaces and punctuation remain is removed with its line break, so an unset signature line
+  ("— {my_name}, {business}") disappears instead of sending "—,". The owner's own spacing elsewhere
+  is never touched.
 - Abbreviations are stored lower-case (1–32 of letters in any script, digits, `_`, `-`) so `Thx` and `thx` cannot
   both exist and lookup is case-insensitive. Favourite slots 1–9 are unique: giving a slot to one
   snippet frees it from the previous holder.
@@ -28,7 +33,11 @@ Decisions:
   multi-row upserts. Export is sorted by abbreviation with a fixed key order so export -> import -> export is
   byte-identical. Usage statistics are not exported: they belong to this profile.
 - Starter snippets are loaded once (setting "snippets.starter_loaded"), so deleting them is permanent,
-  and they never overwrite an existing abbreviation or take an occupied favourite slot.
+  and they never overwrite an existing abbreviation or take an occupied favourite slot. When the pack
+  changes (setting "snippets.starter_version"), a starter snippet whose body is still exactly an earlier
+  starter text gets the new text; one the owner edited keeps the owner's words.
+- Starter texts render cleanly on a new profile too: business and owner names sit on their own
+  signature line (dropped when unset) or have a fallback, and hours come from `{hours}`/`{next_open}`.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ import itertools
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -56,7 +66,8 @@ PLACEHOLDERS: dict[str, str] = {
     "business": "Your business name",
     "channel": "The channel this reply goes to (e.g. Instagram)",
     "my_name": "Your own name, to sign off",
-    "next_open": "When you are next open (e.g. tomorrow at 9:00)",
+    "hours": "Your opening hours (e.g. Monday to Friday 9:00–17:00, Saturday 10:00–14:00)",
+    "next_open": "When you are next open (e.g. at 9:00 tomorrow; while open: now until 17:00)",
     "typical_response": "Your typical response time (e.g. within 2 hours)",
     "today": "Today's date",
 }
@@ -104,6 +115,7 @@ class RenderContext:
     business: str = ""
     channel: str = ""
     my_name: str = ""
+    hours: str = ""
     next_open: str = ""
     typical_response: str = ""
     today: str = ""
@@ -225,16 +237,42 @@ def validate_body(body: str) -> list[SnippetProblem]:
     return problems
 
 
-_TIDY_PUNCTUATION = ",.!?;:)"
+_SEPARATORS = ",;:–—"  # what may be left dangling next to a dropped value ("— {my_name}," -> "—,")
+_CLOSING = "\r\n.!?)"  # a dropped value right before these (or the end) leaves no separator before it
+
+
+def _trim_separators(out: str) -> str:
+    """`out` without the spaces, tabs and separators at its end ("Thanks, " -> "Thanks", "soon. —" ->
+    "soon."); an ASCII hyphen counts only after a space ("Thanks - "), not in "555-". Linear: a long run
+    of spaces in a customer's name is walked once."""
+    i = len(out)
+    while i > 0:
+        ch = out[i - 1]
+        if ch in " \t" or ch in _SEPARATORS or (ch == "-" and i >= 2 and out[i - 2] in " \t"):
+            i -= 1
+        else:
+            break
+    return out[:i]
+
+
+def _ends_with_separator(out: str) -> bool:
+    stripped = out.rstrip(" \t")
+    return bool(stripped) and (stripped[-1] in _SEPARATORS or (stripped[-1] == "-" and stripped[-2:-1] in (" ", "\t")))
+
+
+def _has_words(line: str) -> bool:
+    """True when a line holds more than spaces and punctuation (an emoji counts as words)."""
+    return any(not (ch.isspace() or unicodedata.category(ch).startswith("P")) for ch in line)
 
 
 def render(body: str, ctx: RenderContext) -> str:
-    """Substitute placeholders; raises SnippetError if the body has problems."""
+    """Substitute placeholders; raises SnippetError if the body has problems (module docstring: seams)."""
     parts, problems = _parse(body)
     if problems:
         raise SnippetError(problems[0].message)
     out = ""
     gap = False  # an empty placeholder was just dropped: tidy the seam with the next text
+    dropped_on: set[int] = set()  # lines (0-based) where a value was dropped
     for part in parts:
         if isinstance(part, _Placeholder):
             value = getattr(ctx, part.name)
@@ -245,18 +283,25 @@ def render(body: str, ctx: RenderContext) -> str:
                 gap = False
             else:
                 gap = True
+                dropped_on.add(out.count("\n"))
             continue
         text = part.text
         if gap:
-            at_line_start = out == "" or out.endswith("\n")
-            if at_line_start:
+            if out == "" or out.endswith("\n"):
                 text = re.sub(r"^(?:[ \t]*[,;:][ \t]*|[ \t]+)", "", text, count=1)
-            elif out.endswith((" ", "\t")) and (text == "" or text[0] in " \t" + _TIDY_PUNCTUATION):
+            elif text[0] in _CLOSING:
+                out = _trim_separators(out)
+            elif text.lstrip(" \t")[:1] in (",", ";", ":") and _ends_with_separator(out):
+                text = re.sub(r"^[ \t]*[,;:][ \t]*", "", text, count=1)  # "— {my_name}, Rye" -> "— Rye"
+            elif out.endswith((" ", "\t")) and text[0] in " \t,;:":
                 out = out.rstrip(" \t")
             gap = text == ""
         out += text
     if gap:
-        out = out.rstrip(" \t")
+        out = _trim_separators(out)
+    if dropped_on:
+        lines = out.split("\n")
+        out = "\n".join(line for n, line in enumerate(lines) if n not in dropped_on or _has_words(line))
     return out
 
 
@@ -941,13 +986,15 @@ def _upgrade_starter_snippets(store: Store, now: datetime) -> int:
 
 
 def load_starter_snippets(store: Store, now: datetime) -> int:
-    """Load the starter pack on first run only; returns how many snippets were added."""
+    """Load the starter pack on first run only; returns how many snippets were added. On later runs,
+    starter snippets of an older pack that the owner never edited get the current text."""
     if store.get_setting(STARTER_SETTING):
+        _upgrade_starter_snippets(store, now)
         return 0
-    text = resources.files("socialdesk").joinpath("resources", "snippets.json").read_text("utf-8")
-    rows = parse_json(text)
+    rows = _starter_rows()
     added = 0
     with store.write():
+        store.set_setting(STARTER_VERSION_SETTING, STARTER_VERSION)
         for row in rows:
             if Snippet.get_or_none(Snippet.abbreviation == row["abbreviation"]) is not None:
                 continue

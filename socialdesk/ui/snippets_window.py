@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -210,12 +211,10 @@ class SnippetsWindow(QDialog):
             else:
                 now = core.clock.now()
                 schedule = core.policy().schedule
-                sample = snip.RenderContext(
+                sample = replace(
+                    personalize.business_context(core.settings, schedule, now, "within 2 hours"),
                     first_name=SAMPLE_FIRST_NAME, name=f"{SAMPLE_FIRST_NAME} Morgan", handle="@alex",
-                    business=core.settings.get("business.name") or "", channel="Telegram",
-                    my_name=core.settings.get("business.my_name") or "",
-                    next_open=personalize.next_open_text(schedule, now), typical_response="within 2 hours",
-                    today=personalize.format_today(now, schedule.timezone),
+                    channel="Telegram",
                 )
             return rows, sample, select_id
 

@@ -80,6 +80,7 @@ def test_context_for_fills_every_placeholder(core):
         business="Juniper & Rye",
         channel="Bluesky",
         my_name="Sam",
+        hours="Monday to Friday 9:00–17:00",
         next_open="at 9:00 tomorrow",
         typical_response="within a few hours",
         today="Sunday 22 November",
@@ -105,10 +106,10 @@ def test_non_name_display_names_leave_first_name_empty_for_the_fallback(core):
     assert snippets.render("Thanks {first_name|there}!", ctx) == "Thanks there!"
 
 
-def test_next_open_is_now_while_open_and_empty_when_never_open(core):
+def test_next_open_says_until_when_while_open_and_is_empty_when_never_open(core):
     conv = conversation(core, "mastodon", Author("u1", display_name="Ana"))
     core.clock.set(datetime(2026, 11, 23, 9, 0, tzinfo=UTC))  # Monday 10:00 Berlin
-    assert personalize.context_for(core, conv).next_open == "now"
+    assert personalize.context_for(core, conv).next_open == "now until 17:00"
     away = Schedule(timezone="Europe/Berlin", week={0: [(time(9), time(17))]},
                     away=[AwayPeriod(NOW - timedelta(days=1), None)])
     core.settings.set("hours.schedule", away.to_json())

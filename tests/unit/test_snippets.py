@@ -441,7 +441,7 @@ def test_starter_pack_content(store):
     sn.load_starter_snippets(store, NOW)
     all_snippets = list(Snippet.select())
     bodies = " ".join(s.body for s in all_snippets)
-    assert "{first_name|there}" in bodies and "{next_open}" in bodies and "refund" in bodies
+    assert "{first_name|there}" in bodies and "{next_open|" in bodies and "{hours|" in bodies and "refund" in bodies
     assert any("review" in s.title.lower() and "thank" in s.body.lower() for s in all_snippets)
     assert 3 <= sum(1 for s in all_snippets if s.favorite_slot) <= 5
     for s in all_snippets:
