@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from peewee import SQL
-
 from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import targets as targets_mod
 from socialdesk.core.hours import Schedule, ScheduleError
@@ -508,34 +506,9 @@ def wake_snoozed(store: Store, policy: Policy, now: datetime) -> list[int]:
     return due
 
 
-@dataclass(frozen=True)
-class ContactChoice:
-    id: int
-    name: str
-    channels: tuple[str, ...]
-
-
-def find_contacts(text: str, exclude_id: int | None = None, limit: int = 50) -> list[ContactChoice]:
-    """People whose name matches what the owner typed (for "same person as…"); most recent first."""
-    query = Contact.select(Contact.id, Contact.display_name)
-    match = fts_query(text)
-    if text.strip() and not match:
-        return []
-    if match:
-        query = query.where(Contact.id.in_(SQL("SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?", [match])))
-    if exclude_id is not None:
-        query = query.where(Contact.id != exclude_id)
-    contacts = list(query.order_by(Contact.id.desc()).limit(limit))
-    channels: dict[int, set[str]] = {c.id: set() for c in contacts}
-    accounts = {a.id: channel_of(a) for a in Account.select()}
-    if contacts:
-        for identity in Identity.select(Identity.contact, Identity.account).where(Identity.contact.in_(list(channels))):
-            channels[identity.contact_id].add(accounts.get(identity.account_id, ""))
-    return [ContactChoice(c.id, c.display_name, tuple(sorted(channels[c.id]))) for c in contacts]
-
-
 def merge_contacts(store: Store, keep_id: int, drop_id: int) -> None:
-    """One person, two identities: move everything of `drop` onto `keep` (the owner's decision)."""
+    """One person, two identities: move everything of `drop` onto `keep` (the owner's decision; who may
+    be the same person is core/contact_match.py's ranking)."""
     if keep_id == drop_id:
         raise QueueError("Cannot merge a contact with itself.")
     with store.write():

@@ -768,49 +768,17 @@ class MainWindow(QMainWindow):
             self._open_link(QUrl(self.current_row.permalink))
 
     def same_person(self) -> None:
-        """Merge the selected customer with another person (one person, several channels)."""
+        """Merge the selected customer with another person (ui/same_person.py ranks the candidates)."""
+        from socialdesk.ui.same_person import SamePersonDialog
+
         row = self.current_row
         if row is None or row.contact_id is None:
             return
-        dialog = QDialog(self)
-        dialog.setObjectName("same_person")
-        dialog.setWindowTitle(f"{row.contact_name} is the same person as…")
-        search = QLineEdit(dialog)
-        search.setPlaceholderText("Type a name…")
-        listing = QListWidget(dialog)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, dialog)
-        merge = buttons.addButton("Merge", QDialogButtonBox.ButtonRole.AcceptRole)
-        merge.setEnabled(False)
-        buttons.rejected.connect(dialog.reject)
-        buttons.accepted.connect(dialog.accept)
-        listing.currentItemChanged.connect(lambda current, _prev: merge.setEnabled(current is not None))
-        listing.itemActivated.connect(lambda _item: dialog.accept())
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel("Their conversations on every channel will show as one person.", dialog))
-        layout.addWidget(search)
-        layout.addWidget(listing)
-        layout.addWidget(buttons)
-        keep = row.contact_id
+        self.same_person_dialog = SamePersonDialog(self.core, self.tasks, row.contact_id, row.contact_name, self)
+        self.same_person_dialog.chosen.connect(self._merge_contacts)
+        self.same_person_dialog.open()
 
-        def show(choices) -> None:
-            listing.clear()
-            for choice in choices:
-                label = f"{choice.name}    ({', '.join(icons.channel_label(c) for c in choice.channels)})"
-                item = QListWidgetItem(label)  # QListWidget shows plain text
-                item.setData(Qt.ItemDataRole.UserRole, choice.id)
-                listing.addItem(item)
-            if listing.count():
-                listing.setCurrentRow(0)
-
-        def lookup(text: str) -> None:
-            self.tasks.run(lambda: queue.find_contacts(text, exclude_id=keep), show, self._task_failed)
-
-        search.textChanged.connect(lookup)
-        lookup("")
-        self.same_person_dialog = dialog
-        if dialog.exec() != QDialog.DialogCode.Accepted or listing.currentItem() is None:
-            return
-        drop = listing.currentItem().data(Qt.ItemDataRole.UserRole)
+    def _merge_contacts(self, keep: int, drop: int) -> None:
         owner = self.core.owner
 
         def done(_result):
