@@ -526,7 +526,7 @@ class EmailConnector:
 
     def derived_message_id(self, raw: bytes) -> str:
         digest = hashlib.sha256(self.account_key.encode() + b"\0" + raw).hexdigest()[:32]
-        return f"<derived-{digest}@socialdesk.invalid>"
+        return f"<derived-{digest}@{email_reply.DERIVED_ID_DOMAIN}>"
 
     def parse(self, raw: bytes, *, internaldate: datetime | None = None, truncated: bool = False) -> InboundItem:
         """One raw RFC 5322 message → InboundItem; never raises. A message that cannot be read whole

@@ -18,6 +18,8 @@ Decisions:
   - a Message-ID (ours, In-Reply-To, References) must be `<left@right>` of RFC 5322 atext and dots
     (right may be a [literal]), without whitespace or "=?", at most 250 characters; anything else is
     dropped (no In-Reply-To when the parent's own id is unusable; the valid References still thread);
+    an id we derived for mail without a readable Message-ID (`@DERIVED_ID_DOMAIN`, connectors/email.py)
+    is ours alone, so it is dropped too: the customer's program never knew it, it cannot thread there;
   - an address must be a plain ASCII addr-spec (atext-and-dots local part, LDH domain with a dot, no
     "=?"), is lowercased, and is serialised by email.headerregistry.Address, never by string joining.
     Internationalised local parts are refused (we send without SMTPUTF8); IDN domains are IDNA-encoded.
@@ -70,6 +72,7 @@ from socialdesk.connectors.base import PermanentError, ReplyTarget
 
 MAX_SUBJECT_CHARS = 500
 MAX_MESSAGE_ID_CHARS = 250
+DERIVED_ID_DOMAIN = "socialdesk.invalid"  # RFC 6761 .invalid: ids we make up for mail without a readable one
 MAX_REFERENCES = 11  # the root and the last 10 (RFC 5322 3.6.4 leaves the trimming to us)
 AUTOMATED_LOCALPARTS = frozenset({
     "mailer-daemon", "noreply", "no-reply", "postmaster", "donotreply", "do-not-reply", "listserv",
@@ -127,6 +130,12 @@ def valid_message_id(value: object) -> str:
     if len(text) > MAX_MESSAGE_ID_CHARS or "=?" in text or not _MESSAGE_ID.fullmatch(text):
         return ""
     return text
+
+
+def thread_id(value: object) -> str:
+    """`value` if it may thread our reply: a valid Message-ID that the customer's mail has, not one we derived."""
+    text = valid_message_id(value)
+    return "" if text.lower().endswith(f"@{DERIVED_ID_DOMAIN}>") else text
 
 
 def header_text(value: object, limit: int = MAX_SUBJECT_CHARS) -> str:
@@ -240,10 +249,10 @@ def build_reply(
         recipients = reply_recipients(parent, target.recipient_external_id)
     if not recipients:
         raise PermanentError("This message has no valid sender address to reply to.")
-    parent_id = valid_message_id(_first_id(parent.get("message_id") or target.parent_external_id))
-    references = [r for r in (valid_message_id(r) for r in _listed(parent.get("references"))) if r]
+    parent_id = thread_id(_first_id(parent.get("message_id") or target.parent_external_id))
+    references = [r for r in (thread_id(r) for r in _listed(parent.get("references"))) if r]
     if not references:
-        references = [r for r in (valid_message_id(r) for r in mime_text.message_ids(
+        references = [r for r in (thread_id(r) for r in mime_text.message_ids(
             str(parent.get("in_reply_to") or ""))) if r]
     if parent_id:  # without it (an unusable id) the valid chain still threads the reply
         references = [r for r in references if r != parent_id] + [parent_id]

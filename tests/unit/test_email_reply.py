@@ -96,6 +96,18 @@ def test_crafted_parent_id_without_valid_references_leaves_threading_out():
     assert_exactly(data, ["From", "To", "Subject", "Date", "Message-ID", *AUTO, *MIME], "We are closed until 9:00.\n")
 
 
+@pytest.mark.parametrize("auto", [True, False])
+def test_an_id_we_derived_never_threads_our_reply(auto):
+    """A mail without a readable Message-ID (none, or behind a header block over the bound) is stored under
+    an id we made up; the customer's program never knew it, so our reply must not name it."""
+    for message in (raw("Subject: Question"),
+                    raw("Subject: " + "\r\n ".join(["=?utf-8?q?ab?="] * 40_000), "Message-ID: <q@customer.example>")):
+        data = reply_bytes(message, auto=auto)
+        assert b"invalid" not in data
+        assert_exactly(data, ["From", "To", "Subject", "Date", "Message-ID", *(AUTO if auto else []), *MIME],
+                       "We are closed until 9:00.\n")
+
+
 def test_encoded_word_address_in_reply_to_is_not_a_recipient():
     hostile = "=?utf-8?q?x=0D=0ABcc=3A_attacker=40evil.example?=@evil.example"
     data = reply_bytes(raw("Subject: Question", "Message-ID: <q@customer.example>", f"Reply-To: {hostile}"),
