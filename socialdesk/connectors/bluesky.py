@@ -69,7 +69,16 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.connectors.bluesky_richtext import build_facets
 from socialdesk.connectors.html_text import clean_text
-from socialdesk.connectors.http import ErrorRule, ErrorTable, Http, error_detail, parse_iso, utcnow
+from socialdesk.connectors.http import (
+    ErrorRule,
+    ErrorTable,
+    Http,
+    error_detail,
+    json_object,
+    json_string,
+    parse_iso,
+    utcnow,
+)
 from socialdesk.connectors.text_counting import graphemes
 from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
@@ -346,11 +355,11 @@ class BlueskyConnector:
         return items, cursor
 
     def _post_item(self, note: dict[str, Any]) -> InboundItem:
-        record = note.get("record") if isinstance(note.get("record"), dict) else {}
-        reply = record.get("reply") if isinstance(record.get("reply"), dict) else {}
-        root = reply.get("root") if isinstance(reply.get("root"), dict) else {}
-        parent = reply.get("parent") if isinstance(reply.get("parent"), dict) else {}
-        author = note.get("author") if isinstance(note.get("author"), dict) else {}
+        record = json_object(note.get("record"))
+        reply = json_object(record.get("reply"))
+        root = json_object(reply.get("root"))
+        parent = json_object(reply.get("parent"))
+        author = json_object(note.get("author"))
         handle = author.get("handle") or author.get("did") or ""
         root_uri = root.get("uri") or note["uri"]
         return InboundItem(
@@ -364,7 +373,7 @@ class BlueskyConnector:
                 display_name=author.get("displayName") or handle,
                 profile_url=f"https://bsky.app/profile/{handle}",
             ),
-            text=clean_text(record.get("text") if isinstance(record.get("text"), str) else ""),
+            text=clean_text(json_string(record.get("text"))),
             created_at=parse_iso(note["indexedAt"]) or self.now(),
             permalink=f"https://bsky.app/profile/{handle}/post/{_rkey(note['uri'])}",
             in_reply_to=parent.get("uri") or "",
@@ -418,7 +427,7 @@ class BlueskyConnector:
                 display_name=member.get("displayName") or handle,
                 profile_url=f"https://bsky.app/profile/{handle}",
             ),
-            text=clean_text(message.get("text") if isinstance(message.get("text"), str) else ""),
+            text=clean_text(json_string(message.get("text"))),
             created_at=parse_iso(message.get("sentAt")) or self.now(),
             outbound=sender == me,
             meta={"convo_id": convo_id, "message_id": str(message.get("id"))},
@@ -431,7 +440,10 @@ class BlueskyConnector:
                 members = (convo.get("convo") or {}).get("members") or []
             except PermanentError:
                 members = []
-            self._members[convo_id] = {m.get("did"): m for m in members if isinstance(m, dict)}
+            # Keyed by DID; a member without one could never be looked up, so it is left out.
+            self._members[convo_id] = {
+                m["did"]: m for m in members if isinstance(m, dict) and isinstance(m.get("did"), str)
+            }
         return self._members[convo_id].get(did, {})
 
     # -- outbound ------------------------------------------------------------------------------

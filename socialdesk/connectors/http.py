@@ -216,6 +216,17 @@ DETAIL_PATHS = ("error_description", "message", "description", "error", "detail"
 PRESENT = "<present>"  # BodyFailure.value: the path only has to exist
 
 
+def json_object(value: Any) -> dict[str, Any]:
+    """`value` where it is a JSON object, else an empty one: hostile JSON may hold anything where a
+    platform documents an object, and an empty object reads as "every field missing"."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_string(value: Any) -> str:
+    """`value` where it is a JSON string, else "" (as json_object, for text fields)."""
+    return value if isinstance(value, str) else ""
+
+
 def json_values(body: Any, path: str) -> list[Any]:
     """The values at a dotted `path` in a JSON body; "*" stands for every element of a list
     ("errors.*.reason"). Missing keys, wrong types and odd shapes give no values, never an error."""

@@ -304,8 +304,8 @@ class MastodonConnector:
             for request in self._requests() or []:
                 if str(request["account"].get("id") or "") == account_id:
                     url = f"/api/v1/notifications/requests/{request['id']}/accept"
-                    response = self.auth.call(lambda headers, url=url: self.http.request(
-                        "POST", url, headers=headers, ok_statuses=(403, 404),  # 404: accepted or dismissed meanwhile
+                    response = self.auth.call(lambda headers: self.http.request(  # runs now: `url` cannot change under it
+                        "POST", url, headers=headers, ok_statuses=(403, 404),  # noqa: B023 - 404: accepted or dismissed meanwhile
                     ))
                     if response.status_code == 403:  # "outside the authorized scopes": an older login
                         self.notice = NEEDS_WRITE_NOTIFICATIONS
@@ -434,8 +434,8 @@ class MastodonConnector:
             statuses = (info.get("configuration") or {}).get("statuses") or {}
             for value in (statuses.get("max_characters") if isinstance(statuses, dict) else None,
                           info.get("max_toot_chars")):
-                if valid_text_limit(value) is not None and value <= 1_000_000:
-                    return value
+                if (limit := valid_text_limit(value)) is not None and limit <= 1_000_000:
+                    return limit
         return None
 
     # -- real time -----------------------------------------------------------------------------

@@ -54,7 +54,15 @@ from socialdesk.connectors.base import (
     convert_items,
 )
 from socialdesk.connectors.html_text import clean_text
-from socialdesk.connectors.http import BodyFailure, ErrorRule, ErrorTable, Http, call_interruptible, utcnow
+from socialdesk.connectors.http import (
+    BodyFailure,
+    ErrorRule,
+    ErrorTable,
+    Http,
+    call_interruptible,
+    json_object,
+    utcnow,
+)
 from socialdesk.connectors.text_counting import utf16_units
 from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
@@ -167,7 +175,7 @@ class TelegramConnector:
         if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
             return None
         chat = message["chat"]
-        sender = message.get("from") if isinstance(message.get("from"), dict) else {}
+        sender = json_object(message.get("from"))
         connection = message.get("business_connection_id") if "business_message" in update else None
         chat_id, message_id = chat.get("id"), message.get("message_id")
         private = chat.get("type") == "private"
@@ -182,7 +190,7 @@ class TelegramConnector:
             text = f"(sent {media})"
         name = " ".join(p for p in (sender.get("first_name"), sender.get("last_name")) if p)
         username = sender.get("username") or ""
-        reply_to = message.get("reply_to_message") if isinstance(message.get("reply_to_message"), dict) else {}
+        reply_to = json_object(message.get("reply_to_message"))
         meta: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "chat_type": chat.get("type"),
                                 "update_id": update["update_id"]}
         if connection:
