@@ -95,6 +95,12 @@ def from_micros(value: int, _epoch: datetime = _EPOCH, _delta: type[timedelta] =
     return _epoch + _delta(0, 0, value)
 
 
+def tuples(query: pw.BaseQuery) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query` as plain tuples, as `query.tuples()` gives them; peewee's stubs type that as
+    yielding model instances, so code that unpacks rows goes through here to be type-checked."""
+    return iter(query.tuples())
+
+
 _T = TypeVar("_T")
 
 
@@ -156,6 +162,10 @@ class EnumField(pw.CharField, Generic[_E]):
 
 
 class JSONField(pw.TextField):
+    @overload
+    def db_value(self, value: None) -> None: ...
+    @overload
+    def db_value(self, value: list | dict | str | int | float) -> str: ...
     def db_value(self, value: Any) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
