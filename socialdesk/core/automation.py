@@ -71,6 +71,7 @@ from socialdesk.connectors import email_reply, traits
 from socialdesk.core import outbox, personalize, queue, snippets
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
+from socialdesk.core.states import OutboxPurpose, OutboxState, Via
 from socialdesk.core.store import (
     Account,
     Activity,
@@ -533,21 +534,21 @@ def activity(limit: int = 200) -> list[ActivityEntry]:
         .join(Account)
         .switch(Outbox)
         .join(Contact, pw.JOIN.LEFT_OUTER)
-        .where(Outbox.purpose.in_(["auto_reply", "status_post"]))
+        .where(Outbox.purpose.in_([OutboxPurpose.AUTO_REPLY, OutboxPurpose.STATUS_POST]))
         .order_by(Outbox.created_at.desc(), Outbox.id.desc())
         .limit(limit)
     )
     for row in rows:
         contact = row.contact.display_name if row.contact_id and row.contact else ""
         detail = row.last_error
-        if row.state == "sent" and row.sent_at:
+        if row.state == OutboxState.SENT and row.sent_at:
             detail = f"sent {row.sent_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         entries.append(
             ActivityEntry(
                 when=row.created_at,
                 kind=row.purpose,
                 account=row.account.name,
-                to_whom=contact or ("public post" if row.purpose == "status_post" else "customer"),
+                to_whom=contact or ("public post" if row.purpose == OutboxPurpose.STATUS_POST else "customer"),
                 why=row.reason,
                 result=row.state,
                 text=row.text,
@@ -958,7 +959,7 @@ class Automation:
                     self._record_skipped_post(account.id, key, label, f"the text has a problem: {exc}", now)
                     continue
                 outbox.enqueue_automatic(
-                    self.store, account_id=account.id, purpose="status_post", text=text,
+                    self.store, account_id=account.id, purpose=OutboxPurpose.STATUS_POST, text=text,
                     idempotency_key=key, reason=label, now=now,
                 )
         return changed
@@ -969,8 +970,8 @@ class Automation:
             if Outbox.select().where(Outbox.idempotency_key == key).exists():
                 return
             row = Outbox.create(
-                account=account_id, purpose="status_post", text="", idempotency_key=key, state="skipped",
-                reason=label, via="status", last_error=f"skipped: {why}", created_at=now,
+                account=account_id, purpose=OutboxPurpose.STATUS_POST, text="", idempotency_key=key,
+                state=OutboxState.SKIPPED, reason=label, via=Via.STATUS, last_error=f"skipped: {why}", created_at=now,
             )
             Activity.create(created_at=now, kind="skipped", account=account_id, outbox=row.id,
                             text=f"{label} skipped: {why}")
@@ -982,10 +983,11 @@ class Automation:
         period = schedule.closed_period_key(now)
         with self.store.write():
             for row in Outbox.select().where(
-                (Outbox.state == "pending") & Outbox.purpose.in_(["auto_reply", "status_post"])
+                (Outbox.state == OutboxState.PENDING)
+                & Outbox.purpose.in_([OutboxPurpose.AUTO_REPLY, OutboxPurpose.STATUS_POST])
             ):
                 why = ""
-                if row.purpose == "status_post":
+                if row.purpose == OutboxPurpose.STATUS_POST:
                     instant = _key_instant(row.idempotency_key) or row.created_at
                     if now - instant > grace:
                         why = f"could not be posted within {config.grace_minutes} min of its time"
@@ -995,7 +997,7 @@ class Automation:
                         why = "the closed period ended before it could be sent"
                 if not why:
                     continue
-                row.state = "skipped"
+                row.state = OutboxState.SKIPPED
                 row.last_error = f"skipped: {why}"
                 row.save()
                 Activity.create(created_at=now, kind="skipped", account=row.account_id,

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from socialdesk.core import queue
-from socialdesk.core.store import Account, Contact, Conversation, from_micros
+from socialdesk.core.store import Account, Contact, Conversation, from_micros, tuples
 
 PRESELECT = 0.6
 RECENT = timedelta(days=14)
@@ -298,9 +298,8 @@ def _activity_pool(me: _Person, now: datetime) -> set[int]:
         .where(Conversation.last_inbound_at.between(low, high) & Conversation.contact.is_null(False))
         .order_by(Conversation.last_inbound_at.desc())
         .limit(POOL_LIMIT)
-        .tuples()
     )
-    return {row[0] for row in query}
+    return {row[0] for row in tuples(query)}
 
 
 def _typed_pool(text: str) -> set[int]:
@@ -326,7 +325,7 @@ def rank_candidates(contact_id: int, text: str = "", *, now: datetime, limit: in
     if text.strip():
         pool = _typed_pool(text)
     else:
-        newest = {row[0] for row in Contact.select(Contact.id).order_by(Contact.id.desc()).limit(NEWEST_SHOWN).tuples()}
+        newest = {row[0] for row in tuples(Contact.select(Contact.id).order_by(Contact.id.desc()).limit(NEWEST_SHOWN))}
         pool = _name_pool(me.words, typed=False) | _handle_pool(me) | _activity_pool(me, now) | newest
     pool.discard(contact_id)
     people = _people(pool)

@@ -33,6 +33,7 @@ from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.hours import Schedule, ScheduleError, end_away, start_away
 from socialdesk.core.settings import POLICY_KEYS, Settings
+from socialdesk.core.states import AccountState
 from socialdesk.core.store import Account, Conversation, Outbox, Store
 
 log = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class OwnerActions:
     def sync_now(self) -> None:
         """Every account that can be fetched is fetched at once (not the ones that need a new login)."""
         with self.store.write():
-            Account.update(next_sync_at=None).where(Account.state != "auth_error").execute()
+            Account.update(next_sync_at=None).where(Account.state != AccountState.AUTH_ERROR).execute()
         self.poke()
 
     def snooze_choices(self) -> list[tuple[str, datetime]]:

@@ -39,6 +39,7 @@ from socialdesk.connectors import traits
 from socialdesk.core import metrics, snippets
 from socialdesk.core.hours import ScheduleError, week_groups
 from socialdesk.core.ingest import first_name_of
+from socialdesk.core.states import Direction
 from socialdesk.core.store import Account, Contact, Identity, Message
 
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -165,7 +166,7 @@ def _customer_identity(conversation_id: int, account_id: int, contact_id: int | 
         Message.select(Message.author)
         .where(
             (Message.conversation == conversation_id)
-            & (Message.direction == "in")
+            & (Message.direction == Direction.IN)
             & Message.author.is_null(False)
         )
         .order_by(Message.created_at.desc(), Message.id.desc())

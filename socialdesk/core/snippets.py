@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from socialdesk.connectors import traits
-from socialdesk.core.store import Snippet, Store
+from socialdesk.core.store import Snippet, Store, tuples
 
 PLACEHOLDERS: dict[str, str] = {
     "first_name": "The customer's first name",
@@ -884,7 +884,7 @@ def import_snippets(store: Store, rows: list[dict[str, Any]], now: datetime) -> 
                row["favorite_slot"], 0, stamp, stamp) for row in cleaned]
     slots = [row["favorite_slot"] for row in cleaned if row["favorite_slot"] is not None]
     with store.write():
-        existing = {abbr for (abbr,) in Snippet.select(Snippet.abbreviation).tuples()}
+        existing = {abbr for (abbr,) in tuples(Snippet.select(Snippet.abbreviation))}
         updated = sum(1 for row in cleaned if row["abbreviation"] in existing)
         if slots:
             Snippet.update(favorite_slot=None).where(Snippet.favorite_slot.in_(slots)).execute()

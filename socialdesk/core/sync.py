@@ -59,6 +59,7 @@ from socialdesk.core import ingest as ingest_mod
 from socialdesk.core import outbox, queue
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.clock import Clock
+from socialdesk.core.states import AccountState
 from socialdesk.core.store import Account, Store, storage_problem
 from socialdesk.secrets import redact
 
@@ -146,7 +147,7 @@ class _Worker:
     def _fetch_or_stream(self, resume: bool) -> None:
         engine, account_id = self.engine, self.account_id
         account = Account.get_or_none(Account.id == account_id)
-        if account is None or not account.enabled or account.state == "auth_error":
+        if account is None or not account.enabled or account.state == AccountState.AUTH_ERROR:
             return
         if not resume and account.next_sync_at is not None and account.next_sync_at > engine.clock.now():
             return  # asked while the previous fetch ran; that fetch answered it
@@ -166,14 +167,16 @@ class _Worker:
         while not self.stream_stop.is_set():
             engine._emit(engine.sync_account(account_id))
             account = Account.get_or_none(Account.id == account_id)
-            if account is None or not account.enabled or account.state != "ok":
+            if account is None or not account.enabled or account.state != AccountState.OK:
                 return
             connector = engine.connector(account_id)
             if connector is None:
                 return
             try:
-                connector.stream(account.cursor, lambda items, cursor, live=connector: engine._emit(
-                    engine._ingest(account_id, items, cursor, live)), self.stream_stop)
+                def on_items(items: list[InboundItem], cursor: dict, live: Connector = connector) -> None:
+                    engine._emit(engine._ingest(account_id, items, cursor, live))
+
+                connector.stream(account.cursor, on_items, self.stream_stop)
             except ConnectorError as exc:
                 engine._record_error(Account.get_by_id(account_id), exc)
                 engine._emit(ChangeSet(accounts={account_id}))
@@ -243,17 +246,17 @@ class SyncEngine:
         """The live connector for an account, or None if it cannot be used now (disabled, auth)."""
         with self._lock:
             account = Account.get_or_none(Account.id == account_id)
-            if account is None or not account.enabled or account.state == "auth_error":
+            if account is None or not account.enabled or account.state == AccountState.AUTH_ERROR:
                 return None
             if account_id not in self._connectors:
                 try:
                     connector = self.make_connector(account)
                 except ConnectorError as exc:
-                    self._set_state(account, "error", str(exc))
+                    self._set_state(account, AccountState.ERROR, str(exc))
                     return None
                 except Exception as exc:  # e.g. a setting the connector cannot read: this account only
                     log.exception("building the connector of %s failed", account.name)
-                    self._set_state(account, "error", f"Cannot start this account: {type(exc).__name__}: {exc}",
+                    self._set_state(account, AccountState.ERROR, f"Cannot start this account: {type(exc).__name__}: {exc}",
                                     next_in=self._interval(account) * 5)
                     return None
                 # The account's rate-limit memory outlives the connector (see the module docstring).
@@ -278,7 +281,7 @@ class SyncEngine:
         """After a re-login: clear the error state and poll now."""
         self.invalidate(account_id)
         with self.store.write():
-            Account.update(state="new", last_error="", next_sync_at=None).where(Account.id == account_id).execute()
+            Account.update(state=AccountState.NEW, last_error="", next_sync_at=None).where(Account.id == account_id).execute()
         self._state(account_id).failures = 0
         self._wake.set()
 
@@ -288,7 +291,7 @@ class SyncEngine:
         """Fetch one account once and ingest. Errors are recorded on the account, never raised."""
         change = ChangeSet()
         account = Account.get_or_none(Account.id == account_id)
-        if account is None or not account.enabled or account.state == "auth_error":
+        if account is None or not account.enabled or account.state == AccountState.AUTH_ERROR:
             return change
         with self._account_lock(account_id) as state:
             connector = self.connector(account_id)
@@ -300,7 +303,7 @@ class SyncEngine:
                 change.merge(self._ingest(account_id, items, cursor, connector))
                 state.failures = 0
                 notice = getattr(connector, "notice", "")
-                self._set_state(account, "ok", notice if isinstance(notice, str) else "", next_in=self._interval(account))
+                self._set_state(account, AccountState.OK, notice if isinstance(notice, str) else "", next_in=self._interval(account))
             except ConnectorError as exc:
                 self._record_error(account, exc)
             except Exception as exc:  # a connector bug must not stop the other accounts
@@ -398,7 +401,7 @@ class SyncEngine:
         accounts are fetched at once instead of waiting out the poll interval of the previous run
         (backoff and rate-limit times are still honoured)."""
         with self.store.write():
-            Account.update(next_sync_at=None).where(Account.state.in_(["ok", "new"])).execute()
+            Account.update(next_sync_at=None).where(Account.state.in_([AccountState.OK, AccountState.NEW])).execute()
         return ChangeSet(outbox=bool(outbox.recover_interrupted(self.store, self.clock.now())))
 
     # --- background -------------------------------------------------------------------------------
@@ -451,7 +454,7 @@ class SyncEngine:
                 accounts = list(Account.select().where(Account.enabled == True))  # noqa: E712
                 workers = self._staff({a.id for a in accounts})
                 for account in accounts:
-                    if account.state != "auth_error" and (account.next_sync_at is None or account.next_sync_at <= now):
+                    if account.state != AccountState.AUTH_ERROR and (account.next_sync_at is None or account.next_sync_at <= now):
                         workers[account.id].request(fetch=True)
                 if self._wake.is_set() or last_tick is None or (now - last_tick).total_seconds() >= TICK_SECONDS:
                     self._wake.clear()
@@ -502,20 +505,20 @@ class SyncEngine:
         now = self.clock.now()
         if isinstance(exc, AuthError):
             self.invalidate(account.id)
-            self._set_state(account, "auth_error", str(exc))
+            self._set_state(account, AccountState.AUTH_ERROR, str(exc))
         elif isinstance(exc, RateLimited):
-            self._set_state(account, "rate_limited", str(exc), at=max(exc.retry_at, now))
+            self._set_state(account, AccountState.RATE_LIMITED, str(exc), at=max(exc.retry_at, now))
         elif isinstance(exc, PermanentError):
-            self._set_state(account, "error", str(exc), next_in=self._interval(account) * 5)
+            self._set_state(account, AccountState.ERROR, str(exc), next_in=self._interval(account) * 5)
         else:
             state = self._state(account.id)
             state.failures += 1
             delay = min(BACKOFF_BASE_S * 2 ** (state.failures - 1), BACKOFF_MAX_S) * self.rng.uniform(0.5, 1.5)
             self.invalidate(account.id)  # a fresh connection next time; the account's state stays
-            self._set_state(account, "backoff", str(exc), next_in=delay)
+            self._set_state(account, AccountState.BACKOFF, str(exc), next_in=delay)
 
     def _set_state(
-        self, account: Account, state: str, error: str, *, next_in: float | None = None, at: datetime | None = None
+        self, account: Account, state: AccountState, error: str, *, next_in: float | None = None, at: datetime | None = None
     ) -> None:
         error = redact(error)  # the one place an account's error text is stored: never a secret
         now = self.clock.now()
