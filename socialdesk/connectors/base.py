@@ -30,6 +30,12 @@ Decisions:
   (e-mail stores what it could read). The cursor still moves past the entry, so it is never re-fetched
   for ever. Only the exception's type is logged: its message may quote hostile input or a secret.
   Ingest validates stored items with the same helper.
+- Items that change: a connector delivers an edited item again under its id with `edited_at` (the
+  platform's edit time) and a deleted one with `deleted=True`; ingest keeps every version and marks the
+  deletion (core/ingest.py says when a delivery counts as an edit). A platform that limits how long a
+  conversation may be answered stamps each item with `reply_window_ends_at` and declares what still
+  works afterwards in its spec's `reply_window` (ReplyWindowRule); replies sent after the window get
+  `ReplyTarget.late` so the connector sends the platform's tagged late reply.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar, runtime_checkable
 
 from socialdesk.connectors.traits import PlatformTraits
@@ -178,6 +184,15 @@ class InboundItem:
     in_reply_to: str = ""  # external id of the parent message, when the platform says
     outbound: bool = False  # True for messages the business itself sent (seen on the platform)
     meta: dict[str, Any] = field(default_factory=dict)  # small JSON-able extras (headers, ids)
+    # When the platform says this version was made by an edit (Google's updateTime, YouTube's updatedAt,
+    # Mastodon's edited_at), or when the item was deleted. A known id delivered again is stored as a new
+    # revision only with an edited_at newer than the stored version's and a different text or rating
+    # (core/ingest.py), so a re-delivery, or the same version rendered anew, is never taken for an edit.
+    edited_at: datetime | None = None
+    deleted: bool = False  # the platform reports this (known) item deleted; text may then be empty
+    # Until when the platform accepts an ordinary reply after this message (Messenger and Instagram DMs:
+    # 24 h after the person's last message); None when it sets no limit. See ReplyWindowRule.
+    reply_window_ends_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -232,6 +247,9 @@ class ReplyTarget:
     recipient_handle: str = ""
     recipient_name: str = ""
     auto_reply: bool = False  # True for automatic off-hours replies (e.g. Auto-Submitted header)
+    # The conversation's reply window has closed: send the platform's tagged late reply
+    # (ReplyWindowRule.late_reply_how) instead of an ordinary one.
+    late: bool = False
 
 
 @runtime_checkable
@@ -264,6 +282,25 @@ class Connector(Protocol):
 
 
 @dataclass(frozen=True)
+class ReplyWindowRule:
+    """What a platform allows once a conversation's reply window has closed.
+
+    The connector stamps every inbound item with the end of the window that message opens
+    (`InboundItem.reply_window_ends_at`); the conversation keeps the latest end. Until then Send works as
+    usual and the deadline shown is the earlier of the response target and the window
+    (core/conversation_clock.py). After it closes, Send stays possible only for `late_reply` more, as
+    the platform's tagged late reply (`ReplyTarget.late`: Messenger's and Instagram's HUMAN_AGENT tag,
+    up to 7 days after the person's last message, i.e. 6 days after the 24 h window); after that the
+    owner is told `after_close`. One rule per platform, declared on its ConnectorSpec (it will move into
+    the platform's traits with the other platform facts).
+    """
+
+    late_reply: timedelta = timedelta(0)  # how long after the window a tagged reply is still accepted
+    late_reply_how: str = ""  # owner-readable: how that reply goes out, e.g. "tagged as a human agent's reply"
+    after_close: str = "open the conversation in the platform's app"  # what still works once Send is off
+
+
+@dataclass(frozen=True)
 class ConnectorSpec:
     """What the "Add account" flow shows for one platform, and what it needs from the owner."""
 
@@ -283,6 +320,9 @@ class ConnectorSpec:
     # For platforms that sign in through a browser (OAuth, connectors/oauth.py): makes one sign-in
     # attempt from the form's settings. None for platforms that take a typed secret.
     login_flow: "Callable[[dict], LoginFlow] | None" = None
+    # How long the platform accepts replies to a conversation, and what works after (ReplyWindowRule);
+    # None: no window, a reply is always possible.
+    reply_window: ReplyWindowRule | None = None
 
 
 class LoginFlow(Protocol):

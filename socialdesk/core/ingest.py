@@ -18,6 +18,19 @@ Decisions:
   is inserted once with its final queue columns.
 - Text is stored as received except NUL, which SQLite text functions and FTS5 truncate at; it becomes
   U+2400 (a visible NUL symbol) so nothing after it is lost.
+- Edits: a known id delivered again is a new version only when it carries an `edited_at` newer than
+  the stored version's and its text or rating differs; then the stored text is replaced and the old
+  version kept as a MessageRevision row, shown in the thread. Anything else (the same item re-delivered,
+  the same version rendered anew by a newer connector, an older version arriving late) is a duplicate:
+  no write, and the duplicate path reads nothing but the ids. A changed customer message reopens the
+  conversation with a fresh clock (the rule is core/conversation_clock.py's `Edited`).
+- Deletions: `deleted=True` for a known id sets the message's `deleted_at`; the text stays (the thread
+  greys it and says "deleted by the customer"), and no clock changes. A deletion of an id never stored,
+  and any later delivery of a deleted message, changes nothing.
+- Reply windows: each customer message may bring the end of the platform's reply window
+  (`reply_window_ends_at`); the conversation keeps the latest (conversation_clock).
+- Every clock column (status, unanswered run, deadline, ...) is written by conversation_clock's fold;
+  ingest's rows are ClockStates in stored microseconds, which is what keeps the fold fast here.
 """
 
 from __future__ import annotations
@@ -31,8 +44,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from socialdesk.connectors.base import KINDS, Author, InboundItem, SkipItem, convert_items
+from socialdesk.core import conversation_clock as clock
 from socialdesk.core import queue
-from socialdesk.core.store import Account, Conversation, Store, from_micros, to_micros
+from socialdesk.core.store import Account, Conversation, Store, to_micros
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +59,9 @@ class IngestResult:
     new_message_ids: list[int] = field(default_factory=list)
     changed_conversation_ids: set[int] = field(default_factory=set)
     new_inbound: list[tuple[int, int]] = field(default_factory=list)  # (conversation id, message id)
-    duplicates: int = 0
+    duplicates: int = 0  # items that changed nothing: known ids, versions already stored
+    edited_message_ids: list[int] = field(default_factory=list)  # messages that got a new version
+    deleted_message_ids: list[int] = field(default_factory=list)  # messages the platform reported deleted
     skipped: list[str] = field(default_factory=list)  # external ids (or reasons) of malformed items
 
 
@@ -66,14 +82,22 @@ def _problem(item: object) -> str | None:
         return "not an InboundItem"
     if not isinstance(item.external_id, str) or not item.external_id:
         return "missing external id"
+    if not isinstance(item.created_at, datetime) or item.created_at.tzinfo is None:
+        return "created_at is not an aware datetime"
+    if not isinstance(item.deleted, bool):
+        return "deleted is not true/false"
+    for name in ("edited_at", "reply_window_ends_at"):
+        value = getattr(item, name)
+        if value is not None and not (isinstance(value, datetime) and value.tzinfo is not None):
+            return f"{name} is not an aware datetime"
+    if item.deleted:
+        return None  # only its id counts: a platform reporting a deletion may know nothing else
     if not isinstance(item.conversation_external_id, str) or not item.conversation_external_id:
         return "missing conversation id"
     if item.kind not in KINDS:
         return f"unknown kind {item.kind!r}"
     if not isinstance(item.text, str):
         return "text is not a string"
-    if not isinstance(item.created_at, datetime) or item.created_at.tzinfo is None:
-        return "created_at is not an aware datetime"
     author = item.author
     if not isinstance(author, Author) or not isinstance(author.external_id, str) or not author.external_id:
         return "missing author id"
@@ -119,7 +143,8 @@ def ingest(
     policy: "queue.Policy",
     now: datetime,
 ) -> IngestResult:
-    """Store new items and the cursor covering them atomically. Returns what changed."""
+    """Store new items, edits and deletions, and the cursor covering them, atomically. Returns what
+    changed."""
     result = IngestResult()
     valid: list[InboundItem] = convert_items(
         items, _checked, what=f"malformed item from account {account_id}",
@@ -134,6 +159,16 @@ def ingest(
             "SELECT external_id, id FROM message WHERE account_id = %d AND external_id IN ({})" % account_id,
             list({i.external_id for i in valid}),
         )
+        # Stored messages an item may change (an edit or a deletion of a known id): their current version.
+        versions: dict[str, _Version] = {
+            key: _Version(*row)
+            for key, row in _fetch_map(
+                db,
+                "SELECT external_id, id, conversation_id, direction, text, rating, created_at, edited_at,"
+                " deleted_at, awaiting_from FROM message WHERE account_id = %d AND external_id IN ({})" % account_id,
+                list({i.external_id for i in valid if (i.edited_at is not None or i.deleted) and i.external_id in existing}),
+            ).items()
+        }
         # identity external id -> (identity id, contact id); the contact's current name (the owner may
         # have renamed it) is what a new conversation shows.
         identities: dict[str, tuple[int, int]] = {}
@@ -143,7 +178,7 @@ def ingest(
             "SELECT i.external_id, i.id, i.contact_id, c.display_name FROM identity i"
             " JOIN contact c ON c.id = i.contact_id WHERE i.account_id = %d AND i.external_id IN ({})"
             % account_id,
-            list({i.author.external_id for i in valid}),
+            list({i.author.external_id for i in valid if not i.deleted}),
         ).items():
             identities[key] = (identity_id, contact_id)
             contact_names[contact_id] = name
@@ -151,11 +186,11 @@ def ingest(
             db,
             "SELECT external_id, id FROM conversation WHERE account_id = %d AND external_id IN ({})"
             % account_id,
-            list({i.conversation_external_id for i in valid}),
+            list({i.conversation_external_id for i in valid if not i.deleted}),
         )
         parents = _fetch_map(
             db,
-            "SELECT external_id, conversation_id, direction FROM message"
+            "SELECT external_id, conversation_id, direction, created_at FROM message"
             " WHERE account_id = %d AND external_id IN ({})" % account_id,
             list({i.in_reply_to for i in valid if i.in_reply_to}),
         )
@@ -164,13 +199,29 @@ def ingest(
         new_identities: list[tuple] = []
         new_convs: dict[int, tuple] = {}  # id -> the insert-only columns of a conversation made here
         messages: list[tuple] = []
-        seen: set[str] = set()
-        conv_updates: dict[int, dict] = {}
+        seen: dict[str, tuple] = {}  # external id -> message row, for the messages this batch adds
+        conv_updates: dict[int, _Change] = {}
         for item in valid:
-            if item.external_id in existing or item.external_id in seen:
-                result.duplicates += 1
+            known = item.external_id in existing
+            if known or item.external_id in seen:
+                if item.edited_at is None and not item.deleted:
+                    result.duplicates += 1
+                    continue
+                version = versions.get(item.external_id)
+                if version is None:
+                    if known:  # deleted from the store meanwhile (its account's data was cleared)
+                        result.duplicates += 1
+                        continue
+                    version = versions[item.external_id] = _Version.of_row(seen[item.external_id])
+                change = conv_updates.get(version.conversation_id)
+                if change is None:
+                    change = conv_updates[version.conversation_id] = _Change()
+                change.ops.append((_DELETE if item.deleted else _EDIT, item, version))
+                change.edits = change.edits or not item.deleted
                 continue
-            seen.add(item.external_id)
+            if item.deleted:
+                result.duplicates += 1  # a deletion of something never stored: nothing to show
+                continue
             if item.outbound:
                 # The business's own message: its author is not a customer, so no contact is made
                 # (else a thread the business started would show the business as its customer).
@@ -206,44 +257,53 @@ def ingest(
             direction = "out" if item.outbound else "in"
             message_id = ids.next("message")
             at = to_micros(item.created_at)
-            messages.append(
-                (
-                    message_id,
-                    conv_id,
-                    account_id,
-                    item.external_id,
-                    direction,
-                    identity_id,
-                    clean_text(item.text),
-                    at,
-                    "platform" if item.outbound else "",
-                    0,
-                    _EMPTY_META if _is_empty_dict(item.meta) else json.dumps(item.meta, ensure_ascii=False, sort_keys=True),
-                )
+            since = at  # when it begins awaiting an answer
+            if not item.outbound and item.in_reply_to:
+                parent = parents.get(item.in_reply_to)
+                if parent is not None and parent[1] == "out" and parent[2] >= at:
+                    # An answer to our message stamped before it (clocks disagree): it awaits an
+                    # answer from just after ours, so no reply of ours is taken to have answered it.
+                    since = parent[2] + 1
+            row = (
+                message_id,
+                conv_id,
+                account_id,
+                item.external_id,
+                direction,
+                identity_id,
+                clean_text(item.text),
+                at,
+                "platform" if item.outbound else "",
+                0,
+                _EMPTY_META if _is_empty_dict(item.meta) else json.dumps(item.meta, ensure_ascii=False, sort_keys=True),
+                item.rating,
+                None if since == at else since,
             )
-            parents[item.external_id] = (conv_id, direction)
+            messages.append(row)
+            seen[item.external_id] = row
+            parents[item.external_id] = (conv_id, direction, at)
             result.new_message_ids.append(message_id)
             result.changed_conversation_ids.add(conv_id)
-            update = conv_updates.get(conv_id)
-            if update is None:
-                update = conv_updates[conv_id] = {"inbound": [], "outbound": []}
+            change = conv_updates.get(conv_id)
+            if change is None:
+                change = conv_updates[conv_id] = _Change()
             if item.outbound:
-                update["outbound"].append((at, item))
+                change.ops.append((_OUT, item, at))
+                change.replies = True
             else:
-                update["inbound"].append((at, item))
-                update.setdefault("contact_id", contact_id)
+                if change.contact_id is None:
+                    change.contact_id = contact_id
                 result.new_inbound.append((conv_id, message_id))
-                parent = parents.get(item.in_reply_to) if item.in_reply_to else None
-                if parent is not None and parent[1] == "out":
-                    # An answer to our reply is new even if clocks disagree about which came first.
-                    update.setdefault("answers_to_us", set()).add(item.external_id)
+                change.ops.append((_IN, item, at, since))
         _insert_rows(db, "contact", _CONTACT_COLUMNS, new_contacts)
         _insert_rows(db, "identity", _IDENTITY_COLUMNS, new_identities)
         account = db.execute_sql("SELECT kind, settings FROM account WHERE id = ?", (account_id,)).fetchone()
         if account is None:
             raise Account.DoesNotExist(f"no account with id {account_id}")
         channel = queue.channel_from(account[0], Account.settings.python_value(account[1]))
-        _apply_conversation_updates(db, conv_updates, new_convs, messages, contact_names, channel, policy, now)
+        _apply_conversation_updates(
+            db, ids, conv_updates, new_convs, messages, contact_names, channel, policy, now, result
+        )
         db.execute_sql(
             "UPDATE account SET cursor = ?, last_sync_at = ?, first_synced_at = coalesce(first_synced_at, ?)"
             " WHERE id = ?",
@@ -303,7 +363,7 @@ _CONTACT_COLUMNS = ("id", "display_name", "first_name", "notes", "created_at")
 _IDENTITY_COLUMNS = ("id", "contact_id", "account_id", "external_id", "handle", "display_name", "profile_url", "is_self")
 _MESSAGE_COLUMNS = (
     "id", "conversation_id", "account_id", "external_id", "direction", "author_id", "text", "created_at", "via",
-    "edited_after_snippet", "meta",
+    "edited_after_snippet", "meta", "rating", "awaiting_from",
 )
 
 
@@ -344,14 +404,17 @@ def first_name_of(display_name: str) -> str:
     return word[:40]
 
 
-# Conversation columns ingest may change; written back with one executemany per batch.
+# Conversation columns ingest may change; written back with one executemany per batch. Every clock
+# column is among them: the fold (core/conversation_clock.py) may change any.
 _CONV_COLUMNS = (
     "last_message_at", "first_inbound_at", "last_inbound_at", "preview", "rating", "status", "snoozed_until",
     "resolved_at", "paused_remaining_s", "resumed_at", "last_outbound_at", "first_response_at",
-    "unanswered_count", "awaiting_since", "due_at", "due_soon_at", "target_minutes", "contact", "contact_name",
+    "acknowledged_at", "unanswered_count", "awaiting_since", "reply_window_ends_at", "due_at", "due_soon_at",
+    "target_minutes", "contact", "contact_name",
 )
 _FIELDS = [Conversation._meta.fields[name] for name in _CONV_COLUMNS]
 _ATTRS = tuple(f.column_name for f in _FIELDS)  # "contact" is read and written as contact_id
+assert set(clock.FIELDS) <= set(_ATTRS)
 _SELECT_SQL = "SELECT id, kind, " + ", ".join(_ATTRS) + " FROM conversation WHERE id IN ({})"
 _UPDATE_SQL = "UPDATE conversation SET " + ", ".join(f"{a} = ?" for a in _ATTRS) + " WHERE id = ?"
 # contact_id and contact_name come last in _ATTRS and rarely change. Leaving them out of the SET list
@@ -361,30 +424,69 @@ assert _ATTRS[-2:] == ("contact_id", "contact_name")
 # A new conversation's insert-only columns (as built in ingest) followed by _ATTRS.
 _NEW_CONV_HEAD = ("id", "account_id", "external_id", "kind", "public", "subject", "permalink", "created_at")
 _NEW_CONV_COLUMNS = _NEW_CONV_HEAD + _ATTRS
+_UPDATE_MESSAGE_SQL = (
+    "UPDATE message SET text = ?, rating = ?, edited_at = ?, deleted_at = ?, awaiting_from = ? WHERE id = ?"
+)
+_REVISION_COLUMNS = ("id", "message_id", "text", "rating", "made_at", "replaced_at")
+
+# What happened to a conversation in this batch, in order: (_IN, item, at, answers us), (_OUT, item,
+# at), (_EDIT or _DELETE, item, the message's _Version).
+_IN, _OUT, _EDIT, _DELETE = range(4)
+
+
+class _Change:
+    __slots__ = ("ops", "replies", "edits", "contact_id", "contact_changed")
+
+    def __init__(self) -> None:
+        self.ops: list[tuple] = []
+        self.replies = False  # one of our replies is among them: the run is recounted from the thread
+        self.edits = False  # an edit is among them: whether it reopens depends on our last reply
+        self.contact_id: int | None = None  # the customer of the first customer message
+        self.contact_changed = False
+
+
+class _Version:
+    """The current version of a message an edit or deletion names; the batch updates it in place."""
+
+    __slots__ = ("id", "conversation_id", "direction", "text", "rating", "created_at", "edited_at",
+                 "deleted_at", "awaiting_from")
+
+    def __init__(self, id: int, conversation_id: int, direction: str, text: str, rating: int | None,
+                 created_at: int, edited_at: int | None, deleted_at: int | None, awaiting_from: int | None):
+        self.id, self.conversation_id, self.direction = id, conversation_id, direction
+        self.text, self.rating, self.created_at = text, rating, created_at
+        self.edited_at, self.deleted_at, self.awaiting_from = edited_at, deleted_at, awaiting_from
+
+    @classmethod
+    def of_row(cls, row: tuple) -> "_Version":
+        """A message this batch inserts (a row as _MESSAGE_COLUMNS orders it)."""
+        return cls(row[0], row[1], row[4], row[6], row[11], row[7], None, None, row[12])
 
 
 def _apply_conversation_updates(
     db,
-    updates: dict[int, dict],
+    ids: "_IdAllocator",
+    updates: dict[int, _Change],
     new_convs: dict[int, tuple],
     messages: list[tuple],
     contact_names: dict[int, str],
-    account_kind: str,
+    channel: str,
     policy: "queue.Policy",
     now: datetime,
+    result: IngestResult,
 ) -> None:
-    """Write the new conversations and messages, and fold the messages into the queue columns.
+    """Fold each conversation's changes into its columns, and write conversations, messages, edits.
 
-    A conversation made by this batch is inserted once, with its final queue columns, unless it holds
-    one of our replies: the unanswered run is then counted from the stored thread (as for older
-    conversations), so it is inserted first and updated after its messages. Older conversations are
-    loaded with one query per chunk and written back with one executemany.
+    The clock columns go through conversation_clock's fold, one event per message in time order, as
+    one call per item would (the batch and one-at-a-time paths agree). A conversation made by this
+    batch is inserted once with its final columns, unless it holds one of our replies: which customer
+    messages a reply answered is counted from the stored thread (queue.unanswered_runs), so such
+    conversations are inserted or updated after their messages. Older conversations are loaded with
+    one query per chunk and written back with one executemany.
 
-    Times stay integer microseconds (as stored) throughout the fold; only the target maths sees
-    datetimes. An older conversation whose clock inputs did not change (a customer adding to a thread
-    that was already waiting for us) keeps its stored deadline: evaluating the same inputs under the
-    same policy gives the same answer, and every other writer of those inputs re-evaluates (queue,
-    outbox), as does a policy change (queue.recompute_all).
+    Times stay integer microseconds (as stored) throughout; only the target maths sees datetimes, and
+    only for a conversation whose clock inputs changed (a customer adding to a thread that already
+    waits keeps its stored deadline).
     """
     convs = _load_conversations(db, [cid for cid in updates if cid not in new_convs])
     for cid, head in new_convs.items():
@@ -393,139 +495,141 @@ def _apply_conversation_updates(
         conv.id, conv.kind = cid, head[3]
         conv.status, conv.unanswered_count, conv.preview = "open", 0, ""
         conv.contact_id, conv.contact_name = head[8], head[9]
-        conv.clock_before = None
         convs.append(conv)
+    n_now = to_micros(now)
+    last_replies = queue.last_human_replies([cid for cid, change in updates.items() if change.edits])
+    touched: dict[int, _Version] = {}
+    revisions: list[tuple] = []
+    folded: list[_ConvRow] = []
     for conv in convs:
+        conv.channel = channel
         change = updates[conv.id]
-        inbound: list[tuple[int, InboundItem]] = change["inbound"]
-        outbound: list[tuple[int, InboundItem]] = change["outbound"]
-        latest = max(at for at, _item in inbound + outbound)
-        if conv.last_message_at is None or latest > conv.last_message_at:
-            conv.last_message_at = latest
-        if inbound:
-            if conv.contact_id is None and change.get("contact_id") is not None:
-                # A thread the business started gets its customer from the first customer message.
-                conv.contact_id = change["contact_id"]
-                conv.contact_name = contact_names[conv.contact_id]
-                change["contact_changed"] = True
-            newest_at, newest = inbound[-1]
-            first = inbound[0][0]
-            if conv.first_inbound_at is None or first < conv.first_inbound_at:
-                conv.first_inbound_at = first
-            if conv.last_inbound_at is None or newest_at >= conv.last_inbound_at:
-                conv.last_inbound_at = newest_at
-                conv.preview = preview_of(clean_text(newest.text))
-            if newest.rating is not None:
-                conv.rating = newest.rating
-            if conv.status in ("waiting", "snoozed", "done"):
-                # A new message from the customer reopens. A paused clock (snoozed/waiting while
-                # unanswered) resumes with the time it had left, from this message; otherwise the
-                # clock runs from the oldest unanswered message as usual.
-                resumes = conv.status in ("waiting", "snoozed") and conv.paused_remaining_s is not None
-                conv.status = "open"
-                conv.snoozed_until = None
-                conv.resolved_at = None
-                conv.resumed_at = newest_at if resumes else None
-                if not resumes:
-                    conv.paused_remaining_s = None
-        if outbound:
-            last_out = outbound[-1][0]
-            if conv.last_outbound_at is None or last_out > conv.last_outbound_at:
-                conv.last_outbound_at = last_out
-            if conv.first_response_at is None:
-                conv.first_response_at = outbound[0][0]
-        if not outbound:
-            # Only new inbound messages: extend the unanswered run without re-reading the thread.
-            last_reply = conv.last_outbound_at
-            answers = change.get("answers_to_us", ())
-            fresh = sorted(
-                at
-                for at, item in inbound
-                if last_reply is None or at > last_reply or item.external_id in answers
-            )
-            if fresh:
-                conv.unanswered_count += len(fresh)
-                if conv.awaiting_since is None or fresh[0] < conv.awaiting_since:
-                    conv.awaiting_since = fresh[0]
-    later = {c.id for c in convs if updates[c.id]["outbound"]}
-    inserts = []
-    for conv in convs:
-        if conv.id in new_convs:
-            if conv.id not in later:
-                _apply_target(conv, policy, now, account_kind)
-            inserts.append(new_convs[conv.id][: len(_NEW_CONV_HEAD)] + tuple(conv.db_values()[:-1]))
-    _insert_rows(db, "conversation", _NEW_CONV_COLUMNS, inserts)
+        if conv.contact_id is None and change.contact_id is not None:
+            # A thread the business started gets its customer from the first customer message.
+            conv.contact_id = change.contact_id
+            conv.contact_name = contact_names[conv.contact_id]
+            change.contact_changed = True
+        events: list[clock.Event] = []
+        newest: str | None = None  # the latest customer message's text, when it changed
+        last_reply = last_replies.get(conv.id)  # our last human reply so far (read only where edits are)
+        # Locals while folding (attribute writes per message cost more), written back below.
+        last_at, first_in, last_in, rating = conv.last_message_at, conv.first_inbound_at, conv.last_inbound_at, conv.rating
+        for op in change.ops:
+            code = op[0]
+            if code == _IN:
+                _code, item, at, since = op
+                if last_at is None or at > last_at:
+                    last_at = at
+                if first_in is None or at < first_in:
+                    first_in = at
+                if last_in is None or at >= last_in:
+                    last_in = at
+                    newest = item.text
+                if item.rating is not None:
+                    rating = item.rating
+                window = item.reply_window_ends_at
+                events.append(clock.Inbound(since, None if window is None else to_micros(window)))
+            elif code == _OUT:
+                _code, item, at = op
+                if last_at is None or at > last_at:
+                    last_at = at
+                if last_reply is None or at > last_reply:
+                    last_reply = at
+                events.append(clock.Replied(at))
+            else:
+                _code, item, version = op
+                if version.deleted_at is not None:
+                    result.duplicates += 1  # a deleted message stays as it was deleted
+                    continue
+                if code == _DELETE:
+                    version.deleted_at = n_now if item.edited_at is None else to_micros(item.edited_at)
+                    touched[version.id] = version
+                    result.deleted_message_ids.append(version.id)
+                    result.changed_conversation_ids.add(conv.id)
+                    continue
+                at = to_micros(item.edited_at)
+                made = version.created_at if version.edited_at is None else version.edited_at
+                text = clean_text(item.text)
+                rerated = item.rating is not None and version.rating is not None and item.rating != version.rating
+                if at <= made or (text == version.text and not rerated):
+                    # An older version delivered late, or this version again: nothing changed.
+                    result.duplicates += 1
+                    continue
+                revisions.append((ids.next("message_revision"), version.id, version.text, version.rating, made, n_now))
+                version.text, version.edited_at = text, at
+                if item.rating is not None:
+                    version.rating = item.rating
+                touched[version.id] = version
+                result.edited_message_ids.append(version.id)
+                result.changed_conversation_ids.add(conv.id)
+                if version.direction != "in":
+                    continue  # the business edited its own message: history only, no clock
+                if last_in is not None and version.created_at >= last_in:
+                    newest = text
+                if item.rating is not None:
+                    rating = item.rating
+                # A message a human reply came after was answered; edited after that reply, it awaits an
+                # answer again from the edit (unanswered_runs' rule, which reads awaiting_from).
+                since = version.created_at if version.awaiting_from is None else version.awaiting_from
+                reopened = last_reply is not None and since <= last_reply < at
+                if reopened:
+                    version.awaiting_from = at
+                events.append(clock.Edited(at, reopened))
+        conv.last_message_at, conv.first_inbound_at, conv.last_inbound_at, conv.rating = last_at, first_in, last_in, rating
+        if newest is not None:
+            conv.preview = preview_of(clean_text(newest))
+        folded.append(clock.fold_all(conv, events, policy, now) if events else conv)
+    later = {c.id for c in folded if updates[c.id].replies}
+    _insert_rows(db, "conversation", _NEW_CONV_COLUMNS, [
+        new_convs[c.id][: len(_NEW_CONV_HEAD)] + tuple(c.db_values()[:-1]) for c in folded if c.id in new_convs
+    ])
     _insert_rows(db, "message", _MESSAGE_COLUMNS, messages)
+    if touched:
+        db.cursor().executemany(_UPDATE_MESSAGE_SQL, [
+            (v.text, v.rating, v.edited_at, v.deleted_at, v.awaiting_from, v.id) for v in touched.values()
+        ])
+    _insert_rows(db, "message_revision", _REVISION_COLUMNS, revisions)
     # Which customer messages our replies answer depends on the whole stored thread: count it there.
     runs = queue.unanswered_runs(sorted(later))
-    for conv in convs:
-        if conv.id in later:
-            conv.unanswered_count, conv.awaiting_since = runs.get(conv.id, (0, None))
     values, keep_contact = [], []
-    for conv in convs:
-        if conv.id not in new_convs or conv.id in later:
-            if conv.id in later or not conv.clock_unchanged():
-                _apply_target(conv, policy, now, account_kind)
-            row = conv.db_values()
-            if updates[conv.id].get("contact_changed"):
-                values.append(row)
-            else:
-                keep_contact.append(row[:-3] + row[-1:])
+    for conv in folded:
+        if conv.id in later:
+            count, oldest = runs.get(conv.id, (0, None))
+            conv = clock.fold(conv, clock.Recounted(count, oldest), policy, now)
+        elif conv.id in new_convs:
+            continue
+        row = conv.db_values()
+        if updates[conv.id].contact_changed:
+            values.append(row)
+        else:
+            keep_contact.append(row[:-3] + row[-1:])
     if values:
         db.cursor().executemany(_UPDATE_SQL, values)
     if keep_contact:
         db.cursor().executemany(_UPDATE_KEEP_CONTACT_SQL, keep_contact)
 
 
-def _apply_target(conv: "_ConvRow", policy: "queue.Policy", now: datetime, account_kind: str) -> None:
-    """queue.apply_target for a row held in microseconds."""
-    if conv.awaiting_since is None:
-        conv.paused_remaining_s = None
-        conv.resumed_at = None
-    result = queue.target_for(
-        conv.kind,
-        account_kind,
-        conv.status,
-        _datetime(conv.awaiting_since),
-        _datetime(conv.first_response_at),
-        conv.paused_remaining_s,
-        _datetime(conv.resumed_at),
-        policy,
-        now,
-    )
-    conv.due_at = None if result.due_at is None else to_micros(result.due_at)
-    conv.due_soon_at = None if result.due_soon_at is None else to_micros(result.due_soon_at)
-    conv.target_minutes = result.target_minutes
-
-
-def _datetime(micros: int | None) -> datetime | None:
-    return None if micros is None else from_micros(micros)
-
-
 _NO_VALUES = dict.fromkeys(_ATTRS)
 _GET_VALUES = operator.attrgetter(*_ATTRS)
 
 
-class _ConvRow:
-    """The queue columns of one conversation as plain attributes, times as stored (integer
-    microseconds); loading and saving Conversation models cost more than the SQL. Attributes live in
-    the instance __dict__ (no __slots__) so a row is filled with one dict.update and read with one
-    attrgetter: 19 columns × thousands of rows per batch."""
+class _ConvRow(clock.ClockState):
+    """The columns ingest may change of one conversation as plain attributes, times as stored (integer
+    microseconds): a ClockState with the queue's display columns besides. Loading and saving
+    Conversation models cost more than the SQL; a row is filled with one dict.update and read with one
+    attrgetter: 21 columns × thousands of rows per batch."""
 
     id: int
-    kind: str
-    clock_before: tuple | None
+    last_message_at: int | None
+    first_inbound_at: int | None
+    last_inbound_at: int | None
+    preview: str
+    rating: int | None
+    contact_id: int | None
+    contact_name: str
 
-    def clock_inputs(self) -> tuple:
-        """What the response-target clock depends on (besides the policy)."""
-        return (self.status, self.awaiting_since, self.first_response_at, self.paused_remaining_s, self.resumed_at)
-
-    def clock_unchanged(self) -> bool:
-        """True when the stored deadline is still the answer: same clock inputs as loaded, and not a
-        paused remainder without its resume moment (that clock would count from `now`)."""
-        return self.clock_before == self.clock_inputs() and (
-            self.paused_remaining_s is None or self.resumed_at is not None
-        )
+    def __init__(self) -> None:  # filled by the caller with one dict.update
+        pass
 
     def db_values(self) -> list:
         out = list(_GET_VALUES(self))
@@ -541,6 +645,5 @@ def _load_conversations(db, ids: list[int]) -> list[_ConvRow]:
             conv = _ConvRow()
             conv.id, conv.kind = row[0], row[1]
             conv.__dict__.update(zip(_ATTRS, row[2:], strict=True))
-            conv.clock_before = conv.clock_inputs()
             convs.append(conv)
     return convs

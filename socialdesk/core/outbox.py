@@ -10,6 +10,12 @@ Decisions:
   move on). The outbound message appears in the thread at once with its state; if sending fails for
   good, the conversation's waiting time is recomputed from the messages and it returns to the queue.
 - Auto-replies and status posts acknowledge but never count as a response (DESIGN.md targets).
+- The conversation's clock columns change only through core/conversation_clock.py's fold: queuing a
+  reply folds `Replied` (and the owner's "done"), a reply that fails for good or is withdrawn folds
+  `SendFailed`, the owner's verdict on an "unknown" send `Recounted`, a sent auto-reply `Acknowledged`.
+- Reply windows: once a conversation's window has closed, a reply is queued only where the platform
+  still takes one (ReplyWindowRule.late_reply), and goes out as that late reply (`ReplyTarget.late`);
+  otherwise `enqueue_reply` refuses with what the owner can still do (conversation_clock.window_notice).
 - Sending runs per account (`flush(..., account_id=...)`, `due_account_ids`): the sync engine gives
   every account its own worker, so a send that hangs holds only its own account's rows.
 - Retries: TransientError backs off exponentially with jitter (30 s .. 30 min, 8 attempts, then failed);
@@ -45,8 +51,9 @@ from socialdesk.connectors.base import (
     ReplyTarget,
     TransientError,
 )
+from socialdesk.core import conversation_clock as clock
 from socialdesk.core import ingest, queue
-from socialdesk.core.store import Account, Activity, Conversation, Identity, Message, Outbox, Store
+from socialdesk.core.store import Account, Activity, Conversation, Identity, Message, Outbox, Store, to_micros
 from socialdesk.secrets import error_text
 
 log = logging.getLogger(__name__)
@@ -94,6 +101,9 @@ def enqueue_reply(
         raise OutboxError(f"unknown via {via!r}")
     with store.write():
         conv = queue.get_conversation(conversation_id)
+        window = _window_notice(conv, now)
+        if window is not None and not window.can_send:
+            raise OutboxError(window.text)
         row = Outbox.create(
             account=conv.account_id,
             conversation=conv.id,
@@ -121,21 +131,23 @@ def enqueue_reply(
             edited_after_snippet=edited_after_snippet,
             meta={"state": "pending", "outbox_id": row.id},
         )
-        conv.last_outbound_at = now
         conv.last_message_at = now
-        if conv.first_response_at is None:
-            conv.first_response_at = now
-        queue.recompute_awaiting(conv)
+        at = to_micros(now)
+        events: list[clock.Event] = [clock.Replied(at), queue.recount(conv.id)]
         if mark_done:
-            conv.status = "done"
-            conv.resolved_at = now
-        elif conv.status in ("snoozed",):
-            conv.status = "open"
-            conv.snoozed_until = None
-        queue.apply_target(conv, policy, now)
+            events.append(clock.StatusChanged("done", at))
+        elif conv.status == "snoozed":
+            events.append(clock.StatusChanged("open", at))  # answering a snoozed item brings it back
+        queue.fold_conversation(conv, events, policy, now)
         _restore_preview(conv)
         conv.save()
     return row
+
+
+def _window_notice(conv: Conversation, now: datetime) -> clock.WindowNotice | None:
+    if conv.reply_window_ends_at is None:
+        return None
+    return clock.window_notice(conv.reply_window_ends_at, queue.reply_window_rule(conv.account.kind), now)
 
 
 def enqueue_automatic(
@@ -205,8 +217,11 @@ def recover_interrupted(store: Store, now: datetime) -> list[int]:
     return changed
 
 
-def resolve_unknown(store: Store, outbox_id: int, *, sent: bool, now: datetime) -> Outbox:
-    """The owner's decision about an "unknown" row: it did arrive (sent) or send it again (pending)."""
+def resolve_unknown(
+    store: Store, outbox_id: int, *, sent: bool, now: datetime, policy: "queue.Policy | None" = None
+) -> Outbox:
+    """The owner's decision about an "unknown" row: it did arrive (sent) or send it again (pending).
+    `policy`: the target policy (loaded from the settings when not given)."""
     with store.write():
         row = Outbox.get_or_none(Outbox.id == outbox_id)
         if row is None or row.state not in ("unknown", "failed"):
@@ -222,13 +237,13 @@ def resolve_unknown(store: Store, outbox_id: int, *, sent: bool, now: datetime) 
         row.save()
         _sync_message_state(row)
         if row.conversation_id and row.purpose == "reply":
+            if policy is None:
+                from socialdesk.core.settings import Settings
+
+                policy = queue.Policy.load(Settings(store))
             conv = Conversation.get_by_id(row.conversation_id)
-            queue.recompute_awaiting(conv)
-            if conv.awaiting_since is None:
-                # Answered after all: drop the deadline a failed send reinstated (what apply_target
-                # gives for an item nobody awaits), or it would keep alerting and counting down.
-                conv.due_at = conv.due_soon_at = conv.target_minutes = None
-                conv.paused_remaining_s = conv.resumed_at = None
+            # Answered after all (or awaiting its resend): the deadline a failed send reinstated goes.
+            queue.fold_conversation(conv, [queue.recount(conv.id)], policy, now)
             _restore_preview(conv)
             conv.save()
     return row
@@ -263,8 +278,9 @@ def due_account_ids(now: datetime) -> list[int]:
     return [row.account_id for row in Outbox.select(Outbox.account).where(_due(now)).distinct()]
 
 
-def reply_target(conv: Conversation, *, auto_reply: bool = False) -> ReplyTarget:
-    """What a connector needs to answer this conversation (the latest inbound message is the parent)."""
+def reply_target(conv: Conversation, *, auto_reply: bool = False, now: datetime | None = None) -> ReplyTarget:
+    """What a connector needs to answer this conversation (the latest inbound message is the parent).
+    `now`: when it is sent, which decides whether it goes out as a late reply (reply window closed)."""
     parent = (
         Message.select()
         .where((Message.conversation == conv.id) & (Message.direction == "in"))
@@ -283,6 +299,7 @@ def reply_target(conv: Conversation, *, auto_reply: bool = False) -> ReplyTarget
         recipient_handle=identity.handle if identity else "",
         recipient_name=identity.display_name if identity else "",
         auto_reply=auto_reply,
+        late=bool(now is not None and (notice := _window_notice(conv, now)) is not None and notice.late),
     )
 
 
@@ -318,7 +335,8 @@ def flush(
             target = None
             if fresh.conversation_id is not None:
                 target = reply_target(
-                    Conversation.get_by_id(fresh.conversation_id), auto_reply=fresh.purpose == "auto_reply"
+                    Conversation.get_by_id(fresh.conversation_id), auto_reply=fresh.purpose == "auto_reply",
+                    now=now,
                 )
         try:
             if fresh.purpose == "status_post":
@@ -344,14 +362,16 @@ def flush(
             if fresh.conversation_id:
                 changed.add(fresh.conversation_id)
             continue
-        _record_success(store, fresh, result.external_id, result.permalink, now)
+        _record_success(store, fresh, result.external_id, result.permalink, policy, now)
         sent.append(fresh.id)
         if fresh.conversation_id:
             changed.add(fresh.conversation_id)
     return FlushReport(sent, failed, retrying, changed, locked_out)
 
 
-def _record_success(store: Store, row: Outbox, external_id: str, permalink: str, now: datetime) -> None:
+def _record_success(
+    store: Store, row: Outbox, external_id: str, permalink: str, policy: "queue.Policy", now: datetime
+) -> None:
     with store.write():
         row.state = "sent"
         row.sent_at = now
@@ -389,7 +409,7 @@ def _record_success(store: Store, row: Outbox, external_id: str, permalink: str,
             )
         conv = Conversation.get_by_id(row.conversation_id)
         if row.purpose == "auto_reply":
-            conv.acknowledged_at = now
+            queue.fold_conversation(conv, [clock.Acknowledged(to_micros(now))], policy, now)
             Activity.create(
                 created_at=now,
                 kind="auto_reply",
@@ -450,11 +470,8 @@ def _reopen_after_unsent(
         _restore_preview(conv)
     else:
         conv.preview = ingest.preview_of(NOT_SENT + (not_sent or "the platform refused it"))
-    queue.recompute_awaiting(conv)
-    if conv.awaiting_since is not None and conv.status == "done":
-        conv.status = "open"
-        conv.resolved_at = None
-    queue.apply_target(conv, policy, now)
+    count, oldest = queue.recount(conv.id)
+    queue.fold_conversation(conv, [clock.SendFailed(count, oldest)], policy, now)
     conv.save()
 
 

@@ -8,11 +8,12 @@ Decisions:
   higher; items without a target after, oldest awaiting first.
 - `due_at` is denormalised on Conversation and recomputed here whenever a conversation changes (and in
   bulk when targets or hours change), so ordering never needs Python per row.
-- Pausing: "waiting" and "snoozed" store the target time left (`paused_remaining_s`); when the item
-  comes back (snooze ends, or the owner reopens it) the clock resumes with that remainder. A new
-  inbound message reopens a waiting/snoozed/done conversation and the clock runs from that message.
-- `awaiting_since` is recomputed from the messages (oldest inbound after the last human reply), never
-  incremented blindly, so a failed send or a late-arriving message cannot leave it wrong.
+- The clock columns change only through core/conversation_clock.py's fold (`fold_conversation` is its
+  adapter for a Conversation row): pausing ("waiting", "snoozed" keep the target time left), resuming,
+  reopening on a new message or an edit, and the deadline.
+- `awaiting_since` is recounted from the messages (`unanswered_runs`: oldest customer message after the
+  last human reply), never incremented blindly, so a failed send or a late-arriving message cannot
+  leave it wrong.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
+from socialdesk.connectors.base import ReplyWindowRule
 from socialdesk.core import accounts as accounts_mod
+from socialdesk.core import conversation_clock as clock
 from socialdesk.core import targets as targets_mod
-from socialdesk.core.hours import Schedule, ScheduleError
+from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
 from socialdesk.core.store import (
     Account,
@@ -33,12 +36,14 @@ from socialdesk.core.store import (
     Conversation,
     Identity,
     Message,
+    MessageRevision,
     Outbox,
     Store,
+    UTCField,
     from_micros,
     to_micros,
 )
-from socialdesk.core.targets import TargetConfig, TargetInput
+from socialdesk.core.targets import TargetConfig
 
 STATUSES = ("open", "waiting", "snoozed", "done", "spam")
 VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "spam", "all")
@@ -101,6 +106,8 @@ class QueueRow:
     snoozed_until: datetime | None
     permalink: str
     text_limit: int | None = None  # the account's own limit for replies, when its check learned one
+    reply_window_ends_at: datetime | None = None  # until when the platform takes an ordinary reply
+    reply_window: ReplyWindowRule | None = None  # what the platform allows once that window closed
 
     def state(self, now: datetime) -> str | None:
         return targets_mod.state(self.due_at, self.due_soon_at, now)
@@ -108,6 +115,16 @@ class QueueRow:
 
 def channel_of(account: Account) -> str:
     return channel_from(account.kind, account.settings)
+
+
+def reply_window_rule(account_kind: str) -> ReplyWindowRule | None:
+    """The reply-window rule of a platform's connector spec (None: no window, or a kind no longer known)."""
+    from socialdesk.connectors import registry  # lazily: the registry imports connector modules
+
+    try:
+        return registry.spec(account_kind).reply_window
+    except registry.UnknownKindError:
+        return None
 
 
 def channel_from(kind: str, settings: dict | None) -> str:
@@ -241,6 +258,8 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
                 snoozed_until=c.snoozed_until,
                 permalink=c.permalink,
                 text_limit=accounts_mod.text_limit(account.settings) if account else None,
+                reply_window_ends_at=c.reply_window_ends_at,
+                reply_window=reply_window_rule(account.kind) if account and c.reply_window_ends_at else None,
             )
     return result
 
@@ -288,6 +307,19 @@ class ThreadMessage:
     via: str
     state: str  # "" for stored messages; pending/sending/failed/unknown for outbox copies
     meta: dict
+    rating: int | None = None
+    edited_at: datetime | None = None  # the current text is an edit made then
+    deleted_at: datetime | None = None  # the customer deleted it (the text is kept)
+    revisions: tuple["Revision", ...] = ()  # earlier versions, oldest first
+
+
+@dataclass(frozen=True)
+class Revision:
+    """An earlier version of an edited message."""
+
+    text: str
+    rating: int | None
+    made_at: datetime
 
 
 def thread(conversation_id: int) -> list[ThreadMessage]:
@@ -296,6 +328,13 @@ def thread(conversation_id: int) -> list[ThreadMessage]:
     )
     author_ids = {m.author_id for m in messages if m.author_id}
     authors = {i.id: i for i in Identity.select().where(Identity.id.in_(author_ids))} if author_ids else {}
+    edited = [m.id for m in messages if m.edited_at is not None]
+    revisions: dict[int, list[Revision]] = {}
+    if edited:
+        for r in MessageRevision.select().where(MessageRevision.message.in_(edited)).order_by(
+            MessageRevision.made_at, MessageRevision.id
+        ):
+            revisions.setdefault(r.message_id, []).append(Revision(r.text, r.rating, r.made_at))
     result = []
     for m in messages:
         author = authors.get(m.author_id)
@@ -310,6 +349,10 @@ def thread(conversation_id: int) -> list[ThreadMessage]:
                 via=m.via,
                 state=(m.meta or {}).get("state", ""),
                 meta=m.meta or {},
+                rating=m.rating,
+                edited_at=m.edited_at,
+                deleted_at=m.deleted_at,
+                revisions=tuple(revisions.get(m.id, ())),
             )
         )
     return result
@@ -335,11 +378,10 @@ def linked_conversations(conversation_id: int) -> list[int]:
 # --- the clock -------------------------------------------------------------------------------------
 
 
-def recompute_awaiting(conv: Conversation) -> None:
-    """Derive awaiting_since / unanswered_count from the messages (human replies only end waiting)."""
-    count, oldest = unanswered_runs([conv.id]).get(conv.id, (0, None))
-    conv.unanswered_count = count
-    conv.awaiting_since = from_micros(oldest) if oldest is not None else None
+def recount(conversation_id: int) -> clock.Recounted:
+    """The conversation's unanswered run, counted from its stored messages (see unanswered_runs)."""
+    count, oldest = unanswered_runs([conversation_id]).get(conversation_id, (0, None))
+    return clock.Recounted(count, oldest)
 
 
 def unanswered_runs(conversation_ids: list[int]) -> dict[int, tuple[int, int]]:
@@ -347,8 +389,11 @@ def unanswered_runs(conversation_ids: list[int]) -> dict[int, tuple[int, int]]:
 
     The rule: a customer message is unanswered when no human reply (manual, snippet or seen on the
     platform; auto-replies and status posts only acknowledge, and a reply that failed for good answered
-    no one) came after it. Returns id -> (unanswered count, oldest unanswered message time in stored
-    microseconds) for the conversations that have unanswered messages; the others are answered.
+    no one) came after the moment it began awaiting one: its `awaiting_from` when ingest set one (an
+    edit that made it await again, conversation_clock's edit rule; an answer to our message stamped
+    before that message, as clocks disagree), else its created_at. Returns id -> (unanswered count,
+    oldest such moment in stored microseconds) for the conversations that have unanswered messages;
+    the others are answered.
     """
     db = Conversation._meta.database
     found: dict[int, tuple[int, int]] = {}
@@ -357,72 +402,71 @@ def unanswered_runs(conversation_ids: list[int]) -> dict[int, tuple[int, int]]:
         marks = ",".join("?" * len(chunk))
         # No reply yet: compare with the smallest 64-bit integer, below any time a datetime can store.
         for row in db.execute_sql(
-            "SELECT m.conversation_id, count(*), min(m.created_at) FROM message m"
-            f" WHERE m.conversation_id IN ({marks}) AND m.direction = 'in' AND m.created_at > coalesce(("
-            "SELECT max(o.created_at) FROM message o WHERE o.conversation_id = m.conversation_id"
-            " AND o.direction = 'out' AND o.via IN ('manual', 'snippet', 'platform')"
-            " AND coalesce(json_extract(o.meta, '$.state'), '') != 'failed'), -9223372036854775808)"
-            " GROUP BY m.conversation_id",
+            "SELECT m.conversation_id, count(*), min(coalesce(m.awaiting_from, m.created_at)) FROM message m"
+            f" WHERE m.conversation_id IN ({marks}) AND m.direction = 'in'"
+            " AND coalesce(m.awaiting_from, m.created_at) > coalesce(("
+            f"SELECT max(o.created_at) FROM message o WHERE o.conversation_id = m.conversation_id AND {_HUMAN_REPLY}"
+            "), -9223372036854775808) GROUP BY m.conversation_id",
             chunk,
         ).fetchall():
             found[row[0]] = (row[1], row[2])
     return found
 
 
+# A human reply in a conversation's thread (`o`): ours, manual or from a snippet, or seen on the platform,
+# and not failed for good. Auto-replies and status posts only acknowledge.
+_HUMAN_REPLY = (
+    "o.direction = 'out' AND o.via IN ('manual', 'snippet', 'platform')"
+    " AND coalesce(json_extract(o.meta, '$.state'), '') != 'failed'"
+)
+
+
+def last_human_replies(conversation_ids: list[int]) -> dict[int, int]:
+    """When each conversation last had a human reply (stored microseconds); absent: never."""
+    db = Conversation._meta.database
+    found: dict[int, int] = {}
+    for start in range(0, len(conversation_ids), 500):
+        chunk = conversation_ids[start : start + 500]
+        for cid, at in db.execute_sql(
+            f"SELECT o.conversation_id, max(o.created_at) FROM message o"
+            f" WHERE o.conversation_id IN ({','.join('?' * len(chunk))}) AND {_HUMAN_REPLY} GROUP BY o.conversation_id",
+            chunk,
+        ).fetchall():
+            found[cid] = at
+    return found
+
+
+def clock_state(conv: Conversation, channel: str) -> clock.ClockState:
+    """The clock columns of a Conversation row, as the fold takes them (stored microseconds)."""
+    data = conv.__data__
+    return clock.ClockState(
+        kind=conv.kind, channel=channel, **{name: _stored(data.get(name)) for name in clock.FIELDS}
+    )
+
+
+def _stored(value: object) -> object:
+    return to_micros(value) if isinstance(value, datetime) else value
+
+
+def fold_conversation(
+    conv: Conversation, events: list[clock.Event], policy: Policy, now: datetime, *, channel: str | None = None
+) -> None:
+    """Fold `events` into a Conversation row's clock columns (the caller saves it). `channel`: the
+    account kind the target rules are keyed by, looked up from the row's account when not given."""
+    state = clock.fold_all(clock_state(conv, channel if channel is not None else channel_of(conv.account)),
+                           events, policy, now)
+    for name, value in state.values().items():
+        setattr(conv, name, from_micros(value) if isinstance(value, int) and name in _TIME_FIELDS else value)
+
+
+_TIME_FIELDS = frozenset(name for name in clock.FIELDS if isinstance(Conversation._meta.fields[name], UTCField))
+
+
 def apply_target(
     conv: Conversation, policy: Policy, now: datetime, *, account_kind: str | None = None
 ) -> None:
-    """Set due_at / due_soon_at / target_minutes from the policy (see target_for)."""
-    if conv.awaiting_since is None:
-        conv.paused_remaining_s = None
-        conv.resumed_at = None
-    result = target_for(
-        conv.kind,
-        account_kind if account_kind is not None else channel_of(conv.account),
-        conv.status,
-        conv.awaiting_since,
-        conv.first_response_at,
-        conv.paused_remaining_s,
-        conv.resumed_at,
-        policy,
-        now,
-    )
-    conv.due_at = result.due_at
-    conv.due_soon_at = result.due_soon_at
-    conv.target_minutes = result.target_minutes
-
-
-def target_for(
-    kind: str,
-    account_kind: str,
-    status: str,
-    awaiting_since: datetime | None,
-    first_response_at: datetime | None,
-    paused_remaining_s: int | None,
-    resumed_at: datetime | None,
-    policy: Policy,
-    now: datetime,
-) -> targets_mod.TargetResult:
-    """The response target of a conversation with these columns.
-
-    A resumed clock (paused_remaining_s with resumed_at) counts its remainder from the resume moment,
-    so re-evaluating later gives the same deadline; so does every other clock (it runs from
-    awaiting_since), which is what lets ingest keep a deadline whose inputs did not change.
-    """
-    clock_from = resumed_at if paused_remaining_s is not None and resumed_at else now
-    item = TargetInput(
-        kind=kind,
-        account_kind=account_kind,
-        status=status,
-        awaiting_since=awaiting_since,
-        first_response_at=first_response_at,
-        paused_remaining_s=paused_remaining_s,
-    )
-    try:
-        return targets_mod.evaluate(item, policy.targets, policy.schedule, clock_from)
-    except ScheduleError:
-        # Business hours that never open again (away with no end): no deadline can be promised.
-        return targets_mod.TargetResult(None, None, None)
+    """Evaluate the deadline again (due_at / due_soon_at / target_minutes), as after a policy change."""
+    fold_conversation(conv, [clock.Reevaluated()], policy, now, channel=account_kind)
 
 
 def recompute_all(store: Store, policy: Policy, now: datetime) -> int:
@@ -442,18 +486,6 @@ def recompute_all(store: Store, policy: Policy, now: datetime) -> int:
 # --- status changes ---------------------------------------------------------------------------------
 
 
-def _remaining_at(conv: Conversation, policy: Policy, now: datetime) -> int | None:
-    """Target time left at `now`, in the kind of time the rule counts (0 when already overdue)."""
-    if conv.due_at is None:
-        return None
-    rule = policy.targets.rule_for(conv.kind, channel_of(conv.account))
-    if conv.due_at <= now:
-        return 0
-    if rule.business_hours:
-        return int(policy.schedule.open_seconds_between(now, conv.due_at))
-    return int((conv.due_at - now).total_seconds())
-
-
 def set_status(
     store: Store,
     conversation_id: int,
@@ -470,25 +502,10 @@ def set_status(
         raise QueueError("Snooze needs a time in the future.")
     with store.write():
         conv = get_conversation(conversation_id)
-        previous = conv.status
-        if status in ("waiting", "snoozed") and previous == "open":
-            conv.paused_remaining_s = _remaining_at(conv, policy, now)
-            conv.resumed_at = None
-        conv.status = status
-        conv.snoozed_until = snoozed_until if status == "snoozed" else None
-        if status == "done":
-            conv.resolved_at = now
-            conv.paused_remaining_s = None
-            conv.resumed_at = None
-        elif status == "open":
-            conv.resolved_at = None
-            recompute_awaiting(conv)
-            if previous in ("waiting", "snoozed") and conv.paused_remaining_s is not None:
-                conv.resumed_at = now
-            else:
-                conv.paused_remaining_s = None
-                conv.resumed_at = None
-        apply_target(conv, policy, now)
+        change = clock.StatusChanged(status, to_micros(now), to_micros(snoozed_until) if snoozed_until else None)
+        # Reopening counts what awaits an answer afresh from the thread.
+        events: list[clock.Event] = [recount(conv.id), change] if status == "open" else [change]
+        fold_conversation(conv, events, policy, now)
         conv.save()
     return conv
 

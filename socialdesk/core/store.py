@@ -301,9 +301,9 @@ class Message(BaseModel):
     rating = pw.IntegerField(null=True)  # the stars this message gave (reviews), as last delivered
     edited_at = UTCField(null=True)  # when the current text was made by an edit; older ones: MessageRevision
     deleted_at = UTCField(null=True)  # when the platform reported it deleted (the text is kept, shown greyed)
-    # When an edit made this answered customer message await an answer again; None: it awaits from
-    # created_at (queue.unanswered_runs, conversation_clock's edit rule).
-    reopened_at = UTCField(null=True)
+    # When this customer message began awaiting an answer, where that is not created_at (None): an edit
+    # made it await again, or it answers our message but is stamped before it (queue.unanswered_runs).
+    awaiting_from = UTCField(null=True)
 
     class Meta:
         indexes = (
@@ -453,7 +453,7 @@ def _migrate_2_to_3(db: pw.SqliteDatabase) -> None:
         ("message", "rating"),
         ("message", "edited_at"),
         ("message", "deleted_at"),
-        ("message", "reopened_at"),
+        ("message", "awaiting_from"),
         ("conversation", "reply_window_ends_at"),
     ):
         if column not in {c.name for c in db.get_columns(table)}:  # a migration may be run again

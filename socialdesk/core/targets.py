@@ -281,12 +281,13 @@ def format_countdown(due_at: datetime, now: datetime) -> str:
     seconds = (due_at - now).total_seconds()
     if seconds > 0:
         minutes = math.ceil(seconds / 60)
-        return f"{_amount(minutes)} left"
+        return f"{format_minutes(minutes)} left"
     minutes = max(1, math.floor(-seconds / 60))
-    return f"overdue {_amount(minutes)}"
+    return f"overdue {format_minutes(minutes)}"
 
 
-def _amount(minutes: int) -> str:
+def format_minutes(minutes: int) -> str:
+    """"12 min", "2 h 05", "3 d": an amount of time as countdowns show it (days rounded down)."""
     if minutes < 60:
         return f"{minutes} min"
     if minutes < 24 * 60:

@@ -11,7 +11,7 @@ from socialdesk.connectors.base import Author, InboundItem
 from socialdesk.core import ingest as ingest_mod
 from socialdesk.core import queue
 from socialdesk.core.hours import Schedule
-from socialdesk.core.store import Account, Contact, Conversation, Identity, Message
+from socialdesk.core.store import Account, Contact, Conversation, Identity, Message, to_micros
 from socialdesk.core.targets import TargetConfig
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
@@ -258,3 +258,114 @@ def test_thread_started_by_the_business_gets_the_customer_as_contact(store, acco
     assert conv.contact_id == Contact.get().id
     assert conv.awaiting_since == T0 + timedelta(minutes=5)
     assert [c.display_name for c in Contact.select()] == ["Léa Martin"]
+
+
+# --- issue 13 item 4: edits, deletions and reply windows ----------------------------------------------------
+
+
+def review(**kw) -> InboundItem:
+    kw.setdefault("rating", 5)
+    kw.setdefault("text", "Lovely croissants!")
+    return item("r1", "place-1", kind="review", public=True, **kw)
+
+
+def answered_and_done(store, account) -> Conversation:
+    """A 5-star review at T0, answered on the platform an hour later, then marked done."""
+    run(store, account, [review(), item("o1", "place-1", minutes=60, outbound=True, author="shop",
+                                        kind="review", text="Thank you!")])
+    conv = Conversation.get()
+    queue.set_status(store, conv.id, "done", POLICY, T0 + timedelta(hours=2))
+    return conv
+
+
+def test_an_edited_review_is_a_new_revision_and_reopens_with_a_fresh_clock(store, account):
+    conv = answered_and_done(store, account)
+    edited_at = T0 + timedelta(hours=30)
+    result = run(store, account, [review(text="Stale bread, rude staff.", rating=1, edited_at=edited_at)],
+                 now=edited_at + timedelta(minutes=5))
+    message = Message.get(Message.external_id == "r1")
+    assert result.edited_message_ids == [message.id] and result.new_message_ids == []
+    assert result.changed_conversation_ids == {conv.id}
+    assert (message.text, message.rating, message.edited_at) == ("Stale bread, rude staff.", 1, edited_at)
+    [old] = queue.thread(conv.id)[0].revisions
+    assert (old.text, old.rating, old.made_at) == ("Lovely croissants!", 5, T0)
+    conv = Conversation.get()
+    assert (conv.status, conv.rating, conv.preview) == ("open", 1, "Stale bread, rude staff.")
+    assert (conv.unanswered_count, conv.awaiting_since) == (1, edited_at)
+    assert conv.due_at == edited_at + timedelta(hours=24)  # the review target, counted from the edit
+    # The stored thread says the same as the fold: the edit awaits an answer (queue.unanswered_runs).
+    assert queue.recount(conv.id) == (1, to_micros(edited_at))
+
+
+def test_the_same_version_again_changes_nothing(store, account):
+    answered_and_done(store, account)
+    edit = review(text="Stale bread.", rating=1, edited_at=T0 + timedelta(hours=30))
+    run(store, account, [edit], now=T0 + timedelta(hours=31))
+    before = snapshot(store)
+    again = [
+        edit,  # the same edit re-delivered
+        review(),  # the original again, without an edit time
+        review(text="Stale bread. ", rating=1),  # the same version rendered anew: no newer edit time
+        review(text="Older draft", rating=3, edited_at=T0 + timedelta(hours=20)),  # an older version, late
+        replace(edit, edited_at=T0 + timedelta(hours=40)),  # a newer time, but nothing changed
+    ]
+    result = run(store, account, again, cursor={"seq": 2}, now=T0 + timedelta(hours=50))
+    assert result.duplicates == 5 and result.edited_message_ids == []
+    assert snapshot(store) == before
+
+
+def test_an_item_edited_in_the_batch_that_brings_it(store, account):
+    """Telegram delivers a message and its edit in one getUpdates batch."""
+    result = run(store, account, [item("m1", text="see you at 5"),
+                                  item("m1", text="see you at 6", edited_at=T0 + timedelta(minutes=2))])
+    message = Message.get()
+    assert (message.text, message.edited_at) == ("see you at 6", T0 + timedelta(minutes=2))
+    assert result.edited_message_ids == [message.id]
+    assert [r.text for r in queue.thread(message.conversation_id)[0].revisions] == ["see you at 5"]
+    conv = Conversation.get()
+    # Still the same unanswered message: no second count, no time earned.
+    assert (conv.unanswered_count, conv.awaiting_since, conv.due_at) == (1, T0, T0 + timedelta(hours=1))
+    assert store.db.execute_sql("SELECT count(*) FROM message_fts WHERE message_fts MATCH '6'").fetchone()[0] == 1
+
+
+def test_a_deleted_item_is_kept_marked_and_moves_no_clock(store, account):
+    run(store, account, [item("m1", text="You are all idiots"), item("m2", minutes=1, text="and another thing")])
+    conv_before = Conversation.get()
+    deleted_at = T0 + timedelta(minutes=7)
+    result = run(store, account, [
+        InboundItem("m1", "", "dm", False, Author(""), "", created_at=T0, deleted=True, edited_at=deleted_at),
+        replace(item("never-seen"), deleted=True),
+    ], now=T0 + timedelta(minutes=9))
+    message = Message.get(Message.external_id == "m1")
+    assert result.deleted_message_ids == [message.id] and result.skipped == []
+    assert (message.text, message.deleted_at) == ("You are all idiots", deleted_at)
+    assert Message.select().count() == 2  # nothing stored for a deletion of an unknown id
+    conv = Conversation.get()
+    assert (conv.unanswered_count, conv.awaiting_since, conv.due_at) == (2, T0, conv_before.due_at)
+    # A deleted message stays as it was deleted, whatever comes later.
+    again = run(store, account, [item("m1", text="sorry", edited_at=T0 + timedelta(minutes=20))])
+    assert again.duplicates == 1 and Message.get(Message.external_id == "m1").text == "You are all idiots"
+
+
+def test_reply_window_is_kept_and_brings_the_deadline_forward(store, account):
+    run(store, account, [item("m1", kind="review", reply_window_ends_at=T0 + timedelta(hours=3))])
+    conv = Conversation.get()
+    assert conv.reply_window_ends_at == T0 + timedelta(hours=3)
+    assert conv.due_at == T0 + timedelta(hours=3)  # the window closes before the 24 h review target
+    run(store, account, [item("m2", kind="review", minutes=60, reply_window_ends_at=T0 + timedelta(hours=25))])
+    conv = Conversation.get()
+    assert conv.reply_window_ends_at == T0 + timedelta(hours=25)
+    assert conv.due_at == T0 + timedelta(hours=24)  # now the target comes first
+
+
+def test_bad_edit_fields_are_skipped(store, account):
+    result = run(store, account, [item("a", edited_at=datetime(2026, 3, 2, 10, 0)), item("b", deleted="yes"),
+                                  item("c", reply_window_ends_at="tomorrow")])
+    assert [s.split(":")[0] for s in result.skipped] == ["a", "b", "c"]
+
+
+def snapshot(store) -> dict:
+    return {
+        table: store.db.execute_sql(f"SELECT * FROM {table} ORDER BY id").fetchall()
+        for table in ("conversation", "message", "message_revision")
+    }

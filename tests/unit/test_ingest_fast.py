@@ -7,9 +7,12 @@ then goes through the load-fold-update path, which the bulk path must match colu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from socialdesk.connectors.base import Author, InboundItem
 from socialdesk.core import ingest as ingest_mod
@@ -203,3 +206,74 @@ def test_stored_deadlines_always_equal_a_fresh_evaluation(tmp_path):
         checked += conv.due_at is not None
     assert checked >= 5  # the check compared real deadlines, not only empty ones
     store.close()
+
+
+# --- issue 13 item 5: one clock, batch and one item at a time agree ------------------------------------------
+
+def _items_from(plan: list[tuple]) -> list[InboundItem]:
+    """Items for a plan of (what, conversation, minute, variant): a customer message, our reply seen on the
+    platform, an edit or a deletion of an earlier customer message, a message with a reply window."""
+    items: list[InboundItem] = []
+    customer: list[InboundItem] = []
+    for n, (what, conv, minute, variant) in enumerate(plan):
+        if what in ("edit", "delete") and customer:
+            target = customer[variant % len(customer)]
+            if what == "delete":
+                items.append(replace(target, deleted=True, text=""))
+            else:
+                items.append(replace(target, text=f"{target.text} (edit {n})", rating=1 + variant % 5,
+                                     edited_at=T0 + timedelta(minutes=minute + 300)))
+            continue
+        if what == "out":
+            items.append(item(f"o{n}", f"c{conv}", seconds=minute * 60, author="biz", name="Shop", outbound=True,
+                              kind="review", text=f"reply {n}"))
+            continue
+        window = T0 + timedelta(minutes=minute + 30 * variant) if what == "window" else None
+        answers = [i.external_id for i in items if i.outbound and i.conversation_external_id == f"c{conv}"]
+        new = item(f"m{n}", f"c{conv}", seconds=minute * 60, author=f"p{conv}", name=f"Person {conv}",
+                   kind="review", rating=1 + n % 5, text=f"{WORDS[n % len(WORDS)]} {n}",
+                   in_reply_to=answers[-1] if answers and variant % 2 else "", reply_window_ends_at=window)
+        items.append(new)
+        customer.append(new)
+    return sorted(items, key=lambda i: i.created_at)  # ingest's order, so one call per item sees the same
+
+
+def _rows(store: Store) -> dict:
+    db = store.db
+    return {
+        "conversation": db.execute_sql("SELECT * FROM conversation ORDER BY id").fetchall(),
+        "message": db.execute_sql("SELECT * FROM message ORDER BY id").fetchall(),
+        # Revision ids follow the order conversations are folded in; their contents must agree.
+        "message_revision": sorted(db.execute_sql(
+            "SELECT message_id, text, rating, made_at, replaced_at FROM message_revision").fetchall()),
+    }
+
+
+steps = st.tuples(st.sampled_from(["in", "in", "window", "out", "edit", "delete"]), st.integers(0, 2),
+                  st.integers(0, 600), st.integers(0, 9))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(steps, max_size=8), st.lists(st.sampled_from(["snoozed", "waiting", "done", "open"]), max_size=3),
+       st.lists(steps, min_size=1, max_size=12))
+def test_a_batch_and_one_item_at_a_time_give_the_same_rows(tmp_path_factory, before, statuses, batch):
+    """Whatever the thread went through (statuses, our replies, edits, deletions, windows), ingesting a
+    batch at once writes what ingesting its items one call at a time writes, clock columns included."""
+    history = _items_from(before)
+    every = _items_from(before + batch)
+    later = [i for i in every if i not in history]
+    results = []
+    for mode in ("batch", "single"):
+        store, acc = open_store(tmp_path_factory.mktemp(mode), mode)
+        ingest_mod.ingest(store, acc, history, None, BUSINESS, NOW)
+        for n, (conv, status) in enumerate(zip(Conversation.select().order_by(Conversation.id), statuses, strict=False)):
+            until = NOW + timedelta(hours=2) if status == "snoozed" else None
+            queue.set_status(store, conv.id, status, BUSINESS, NOW + timedelta(minutes=n), snoozed_until=until)
+        if mode == "batch":
+            ingest_mod.ingest(store, acc, later, None, BUSINESS, NOW + timedelta(hours=1))
+        else:
+            for it in later:
+                ingest_mod.ingest(store, acc, [it], None, BUSINESS, NOW + timedelta(hours=1))
+        results.append(_rows(store))
+        store.close()
+    assert results[0] == results[1]

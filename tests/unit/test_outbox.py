@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -15,6 +16,7 @@ from socialdesk.connectors.base import (
     OutboundResult,
     PermanentError,
     RateLimited,
+    ReplyWindowRule,
     TransientError,
 )
 from socialdesk.connectors.demo import DemoConnector
@@ -359,3 +361,65 @@ def test_connector_crash_reports_the_reopened_conversation(store, conv):
     report = outbox.flush(store, lambda account_id: FakeConnector(ZeroDivisionError("bug")), POLICY, NOW)
     assert Conversation.get_by_id(conv.id).awaiting_since == T0
     assert report.changed_conversation_ids == {conv.id}  # the queue must refresh the row that came back
+
+
+# --- issue 13 items 4 and 5: one clock, edits and reply windows -----------------------------------------------
+
+
+def test_resolving_a_failed_send_as_sent_counts_the_deadline_from_what_still_awaits(store, conv):
+    """The customer wrote again after the failed reply; once the owner says it arrived after all, the
+    deadline runs from that later message (the next-response target), not from the first one."""
+    row = outbox.enqueue_reply(store, conv.id, "Yes!", POLICY, NOW)
+    outbox.flush(store, lambda account_id: FakeConnector(PermanentError("no")), POLICY, NOW)
+    later = InboundItem("in-2", "c1", "dm", False, Author("u1", "lea", "Léa Martin"), "Hello?", NOW + timedelta(minutes=5))
+    ingest.ingest(store, conv.account_id, [later], None, POLICY, NOW + timedelta(minutes=5))
+    assert Conversation.get_by_id(conv.id).awaiting_since == T0
+    outbox.resolve_unknown(store, row.id, sent=True, now=NOW + timedelta(minutes=6), policy=POLICY)
+    c = Conversation.get_by_id(conv.id)
+    assert (c.unanswered_count, c.awaiting_since) == (1, NOW + timedelta(minutes=5))
+    assert c.due_at == NOW + timedelta(minutes=65)  # was still T0 + 1 h, from the first message
+
+
+def test_withdrawing_a_reply_to_an_edited_review_leaves_it_awaiting_from_the_edit(store, conv):
+    review = InboundItem("r1", "place", "review", True, Author("u2", "sam", "Sam"), "Lovely", T0, rating=5)
+    ingest.ingest(store, conv.account_id, [review], None, POLICY, T0)
+    rid = Conversation.get(Conversation.external_id == "place").id
+    outbox.enqueue_reply(store, rid, "Thank you!", POLICY, NOW)
+    edited = T0 + timedelta(hours=30)
+    ingest.ingest(store, conv.account_id, [replace(review, text="Awful", rating=1, edited_at=edited)], None, POLICY,
+                  edited)
+    second = outbox.enqueue_reply(store, rid, "So sorry, what happened?", POLICY, edited + timedelta(minutes=1))
+    outbox.cancel(store, second.id, POLICY, edited + timedelta(minutes=2))
+    c = Conversation.get_by_id(rid)
+    assert (c.unanswered_count, c.awaiting_since, c.due_at) == (1, edited, edited + timedelta(hours=24))
+
+
+WINDOW_RULE = ReplyWindowRule(late_reply=timedelta(days=6), late_reply_how="tagged as a human agent's reply",
+                              after_close="open the conversation in the Messenger app")
+
+
+def _windowed(store, conv, monkeypatch, rule) -> Conversation:
+    monkeypatch.setattr(queue, "reply_window_rule", lambda kind: rule)
+    item = InboundItem("in-w", "cw", "dm", False, Author("u3", "kim", "Kim"), "Still open?", T0,
+                       reply_window_ends_at=T0 + timedelta(hours=24))
+    ingest.ingest(store, conv.account_id, [item], None, POLICY, T0)
+    return Conversation.get(Conversation.external_id == "cw")
+
+
+def test_after_the_reply_window_send_is_refused_where_the_platform_takes_no_reply(store, conv, monkeypatch):
+    windowed = _windowed(store, conv, monkeypatch, ReplyWindowRule())
+    with pytest.raises(outbox.OutboxError, match="reply window closed .* platform's app"):
+        outbox.enqueue_reply(store, windowed.id, "Sorry for the wait", POLICY, T0 + timedelta(hours=25))
+    assert Outbox.select().count() == 0
+    outbox.enqueue_reply(store, windowed.id, "Yes!", POLICY, T0 + timedelta(hours=23))  # still open: fine
+
+
+def test_after_the_reply_window_a_late_reply_goes_out_tagged(store, conv, monkeypatch):
+    windowed = _windowed(store, conv, monkeypatch, WINDOW_RULE)
+    late_at = T0 + timedelta(hours=30)
+    row = outbox.enqueue_reply(store, windowed.id, "Sorry for the wait", POLICY, late_at)
+    fake = FakeConnector()
+    assert outbox.flush(store, lambda account_id: fake, POLICY, late_at).sent == [row.id]
+    assert fake.targets[-1].late is True
+    with pytest.raises(outbox.OutboxError, match="Messenger app"):
+        outbox.enqueue_reply(store, windowed.id, "Hello?", POLICY, T0 + timedelta(days=8))

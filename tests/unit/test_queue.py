@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from socialdesk.connectors.base import Author, InboundItem
+from socialdesk.connectors.base import Author, InboundItem, ReplyWindowRule
 from socialdesk.core import ingest, queue
 from socialdesk.core.hours import Schedule
 from socialdesk.core.store import Account, Conversation
@@ -254,3 +254,39 @@ def test_thread_order_and_authors(store, account):
     assert messages[0].author_name == "Customer"
     assert messages[2].author_name == "You"
     assert all(m.state == "" for m in messages)
+
+
+# --- issue 13 items 4 and 5: edits, deletions and reply windows in what the queue shows -------------------------
+
+
+def test_the_thread_shows_each_version_and_what_was_deleted(store, account):
+    ids = add(store, account, [item("r1", "place", kind="review", public=True, rating=5, text="Lovely"),
+                               item("r2", "place", minutes=1, kind="review", public=True, text="and fast")])
+    add(store, account, [item("r1", "place", kind="review", public=True, rating=1, text="Awful",
+                              edited_at=T0 + timedelta(hours=3)),
+                         item("r2", "place", deleted=True)], now=T0 + timedelta(hours=4))
+    first, second = queue.thread(ids["place"])
+    assert (first.text, first.rating, first.edited_at, first.deleted_at) == ("Awful", 1, T0 + timedelta(hours=3), None)
+    assert [(r.text, r.rating, r.made_at) for r in first.revisions] == [("Lovely", 5, T0)]
+    assert (second.text, second.deleted_at, second.revisions) == ("and fast", T0 + timedelta(hours=4), ())
+
+
+def test_rows_carry_the_reply_window_and_the_platforms_rule(store, account, monkeypatch):
+    rule = ReplyWindowRule(after_close="open the conversation in the Instagram app")
+    monkeypatch.setattr(queue, "reply_window_rule", lambda kind: rule)
+    ids = add(store, account, [item("w", "windowed", reply_window_ends_at=T0 + timedelta(minutes=45)),
+                               item("n", "plain", author="u2")])
+    rows = queue.rows([ids["windowed"], ids["plain"]])
+    windowed, plain = rows[ids["windowed"]], rows[ids["plain"]]
+    assert (windowed.reply_window_ends_at, windowed.reply_window) == (T0 + timedelta(minutes=45), rule)
+    assert windowed.due_at == T0 + timedelta(minutes=45)  # before the DM's 1 h target
+    assert (plain.reply_window_ends_at, plain.reply_window) == (None, None)
+
+
+def test_a_snooze_keeps_what_was_left_before_the_window_closes(store, account):
+    ids = add(store, account, [item("w", "windowed", kind="review", reply_window_ends_at=T0 + timedelta(hours=3))])
+    conv = queue.set_status(store, ids["windowed"], "snoozed", POLICY, T0 + timedelta(hours=1),
+                            snoozed_until=T0 + timedelta(hours=2))
+    assert conv.paused_remaining_s == 2 * 3600  # to the window, not to the 24 h review target
+    conv = queue.set_status(store, ids["windowed"], "open", POLICY, T0 + timedelta(hours=2))
+    assert (conv.status, conv.resumed_at, conv.due_at) == ("open", T0 + timedelta(hours=2), T0 + timedelta(hours=3))

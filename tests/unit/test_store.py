@@ -15,6 +15,7 @@ from socialdesk.core.store import (
     Contact,
     Conversation,
     Message,
+    MessageRevision,
     Store,
     StoreCorruptError,
     StoreTooNewError,
@@ -322,3 +323,53 @@ def test_storage_problem_names_read_only_places_and_ignores_other_errors(tmp_pat
     assert "read-only" in store_mod.storage_problem(readonly, tmp_path)
     assert store_mod.storage_problem(ValueError("no")) is None
     assert store_mod.storage_problem(sqlite3.IntegrityError("UNIQUE constraint failed")) is None
+
+
+# --- issue 13 item 4: schema 3, edits, deletions and reply windows ---------------------------------------------
+
+_SCHEMA_3_COLUMNS = {"message": ("rating", "edited_at", "deleted_at", "awaiting_from"),
+                     "conversation": ("reply_window_ends_at",)}
+
+
+def _columns(db) -> dict[str, list[tuple]]:
+    tables = [r[0] for r in db.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall()]
+    return {t: sorted(db.execute_sql(f'PRAGMA table_info("{t}")').fetchall(), key=lambda c: c[1]) for t in tables}
+
+
+def test_schema_2_file_is_backed_up_and_gains_edits_deletions_and_windows(tmp_path):
+    """A version-2 file (no revision table, none of the new columns) ends with a fresh file's tables and
+    columns; its rows are kept and need no rewrite (NULL: never edited, not deleted, no window)."""
+    fresh = Store.open(tmp_path / "fresh.sqlite3")
+    expected = {t: [c[1:] for c in cols] for t, cols in _columns(fresh.db).items()}  # without positions
+    fresh.close()
+
+    path = tmp_path / "old.sqlite3"
+    s = Store.open(path)
+    with s.write():
+        account = Account.create(kind="demo", name="Demo", created_at=NOW)
+        conv = Conversation.create(account=account, external_id="c1", kind="review", created_at=NOW)
+        Message.create(conversation=conv, account=account, external_id="m1", direction="in", text="Lovely",
+                       created_at=NOW)
+    s.close()
+    conn = sqlite3.connect(path)
+    conn.execute('DROP TABLE "message_revision"')
+    for table, columns in _SCHEMA_3_COLUMNS.items():
+        for column in columns:
+            conn.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    s = Store.open(path)
+    try:
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert {t: [c[1:] for c in cols] for t, cols in _columns(s.db).items()} == expected
+        kept = Message.get(Message.external_id == "m1")
+        assert (kept.text, kept.rating, kept.edited_at, kept.deleted_at, kept.awaiting_from) == ("Lovely", None, None,
+                                                                                                None, None)
+        assert Conversation.get().reply_window_ends_at is None
+        assert MessageRevision.select().count() == 0
+    finally:
+        s.close()
+    assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v2-" in p.name]
