@@ -7,6 +7,13 @@ conversation's kind (graphemes for Bluesky, 300 a post and 1,000 a DM; UTF-16 un
 and the composer itself refuses to emit a send over the limit; the window's Send action asks
 `can_send()`. Sending itself is the window's job (it goes through the outbox off the GUI thread).
 
+Reply windows: when the platform limits how long a conversation may be answered, a line above the text
+says so ("Reply window closes in 2 h 05."), turns into a warning in its last hour, and once it closed
+says what still works: Send stays on only where the platform takes a late reply (it then goes out
+tagged), else it is off and the owner is sent to the platform's app. The wording and the rule are
+core/conversation_clock.window_notice; the composer asks it again on every counter update and on the
+window's 30-second tick (`update_window`), with the injected clock.
+
 Snippets (the data comes from ui/snippet_palette.SnippetsFeature, which owns all I/O):
 - The keypress path does no I/O: expansion looks `;abbr` up in an in-memory map the feature fills in the
   background (`set_snippet_index`), and renders with the conversation's RenderContext cached here
@@ -28,13 +35,15 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from socialdesk.core import conversation_clock, text_limits
 from socialdesk.core import snippets as snip
-from socialdesk.core import text_limits
 from socialdesk.ui.qtcompat import emit
 
 CONTEXT_MAX_AGE_S = 300  # "today" and "next open" drift: refresh a cached context after five minutes
@@ -92,8 +101,9 @@ class Composer(QWidget):
     snippet_inserted = Signal(int)  # snippet id, to record its use
     palette_requested = Signal()  # "/" in an empty composer
 
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, now: Callable[[], datetime] | None = None):
         super().__init__(parent)
+        self.now = now or (lambda: datetime.now(timezone.utc))  # the app's clock (tests move it)
         self.channel = ""
         self.kind = ""  # the conversation kind: a Bluesky DM allows 1,000 graphemes, a post 300
         self.row = None
@@ -119,6 +129,11 @@ class Composer(QWidget):
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setWordWrap(True)
         self.hint.hide()
+        self.window_line = QLabel(self)
+        self.window_line.setObjectName("composer_window")
+        self.window_line.setTextFormat(Qt.TextFormat.PlainText)
+        self.window_line.setWordWrap(True)
+        self.window_line.hide()
         self.nudge = QWidget(self)
         self.nudge.setObjectName("composer_nudge")
         self.nudge_label = QLabel(self.nudge)
@@ -145,6 +160,7 @@ class Composer(QWidget):
         row.addWidget(self.send_done_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.window_line)
         layout.addWidget(self.hint)
         layout.addWidget(self.nudge)
         layout.addWidget(self.edit)
@@ -348,12 +364,35 @@ class Composer(QWidget):
         else:
             self.counter.setText(text_limits.limit_message(count))
             self.counter.setStyleSheet("color:#c62828; font-weight:bold" if count.over else "")
-        ok = not blank and not (count is not None and count.over)
+        window = self.update_window()
+        ok = not blank and not (count is not None and count.over) and (window is None or window.can_send)
         self.send_button.setEnabled(ok)
         self.send_done_button.setEnabled(ok)
 
+    def window_notice(self) -> conversation_clock.WindowNotice | None:
+        """The reply window's state for the selected conversation now (None: it has no window)."""
+        if self.row is None:
+            return None
+        return conversation_clock.window_notice(self.row.reply_window_ends_at, self.row.reply_window, self.now())
+
+    def update_window(self) -> conversation_clock.WindowNotice | None:
+        """Show the reply-window line (called on every counter update and on the window's tick)."""
+        notice = self.window_notice()
+        if notice is None:
+            self.window_line.hide()
+            return None
+        self.window_line.setText(notice.text)
+        colour = {"info": "#555", "warning": "#e65100", "closed": "#c62828"}[notice.level]
+        weight = "" if notice.level == "info" else "; font-weight:bold"
+        self.window_line.setStyleSheet(f"color:{colour}{weight}")
+        self.window_line.show()
+        return notice
+
     def why_not(self) -> str:
         """Empty when the text can be sent, else the reason (shown to the owner)."""
+        window = self.window_notice()
+        if window is not None and not window.can_send:
+            return window.text
         if not self.text().strip():
             return "The reply is empty."
         count = self._count()

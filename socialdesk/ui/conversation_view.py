@@ -4,6 +4,12 @@ Decisions: message text is untrusted. We build the HTML ourselves and every piec
 `html.escape` first; only then are http(s) URLs turned into links (on the escaped text, so a crafted
 "URL" cannot break out of the attribute). Nothing is ever fetched: QTextBrowser's resource loading is
 disabled, links open only on click, and only http/https/mailto are handed to the desktop.
+
+Edits and deletions (core/ingest.py keeps both): an edited message shows its current text with an
+"edited <time>" mark and, below it, each earlier version with its time and rating, escaped like any
+text. A message the customer deleted keeps its text, greyed, under "deleted by the customer": the owner
+already received it and may need it (an abusive comment, a changed order), and vanishing text would
+make the thread lie about what was said.
 """
 
 from __future__ import annotations
@@ -38,9 +44,31 @@ def linkify_escaped(escaped: str) -> str:
     return _URL_RE.sub(repl, escaped)
 
 
+def stars(rating: int) -> str:
+    """★★☆☆☆ for a rating of 2 (of 5)."""
+    return "★" * rating + "☆" * (5 - rating)
+
+
+def _rich(text: str) -> str:
+    """Untrusted plain text as HTML: escaped, links made clickable, line breaks kept."""
+    return linkify_escaped(html.escape(text)).replace("\n", "<br>")
+
+
+def _time(when) -> str:
+    return html.escape(when.astimezone().strftime("%a %d %b %H:%M"))
+
+
 def message_html(m: ThreadMessage) -> str:
-    text = linkify_escaped(html.escape(m.text)).replace("\n", "<br>")
-    when = html.escape(m.created_at.astimezone().strftime("%a %d %b %H:%M"))
+    text = _rich(m.text)
+    if m.rating:
+        text = f"{stars(m.rating)}<br>{text}"
+    if m.deleted_at is not None:
+        text = f'<span style="color:#9e9e9e">{text}</span>'
+    for old in m.revisions:
+        rated = f"{stars(old.rating)} " if old.rating else ""
+        text += (f'<br><span style="color:#777; font-size:small">Before, {_time(old.made_at)}: '
+                 f"{rated}{_rich(old.text)}</span>")
+    when = _time(m.created_at)
     who = html.escape(m.author_name or ("You" if m.direction == "out" else "Customer"))
     badge = ""
     if m.via == "auto":
@@ -54,6 +82,11 @@ def message_html(m: ThreadMessage) -> str:
     if state:
         colour = "#c62828" if m.state in ("failed", "unknown") or error else "#777"
         badge += f' · <span style="color:{colour}">{state}{(": " + html.escape(error)) if error else ""}</span>'
+    if m.edited_at is not None:
+        badge += f" · edited {_time(m.edited_at)}"
+    if m.deleted_at is not None:
+        by = "on the platform" if m.direction == "out" else "by the customer"
+        badge += f' · <span style="color:#c62828">deleted {by} {_time(m.deleted_at)}</span>'
     align = "right" if m.direction == "out" else "left"
     background = "#e8f1fb" if m.direction == "out" else "#f3f3f3"
     return (

@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self.details.linkActivated.connect(self._details_link)
         self.thread_view = ConversationView(right)
         self.thread_view.link_activated.connect(self._open_link)
-        self.composer = Composer(right)
+        self.composer = Composer(right, now=self.core.clock.now)
         self.composer.send_clicked.connect(self._send)
         right_layout.addWidget(self.header)
         right_layout.addWidget(self.details)
@@ -445,6 +445,7 @@ class MainWindow(QMainWindow):
     def on_minute_tick(self) -> None:
         """Every 30 s: countdowns repaint, deadline alerts are collected, the tray follows."""
         self.model.refresh_countdowns()
+        self.composer.update_counter()  # the reply window's line, and Send once the window closed
         self.load_view()  # time moves conversations into Overdue
         self.refresh_accounts()  # also the "Open until 17:00" label, which changes with time
         self.check_alerts()

@@ -24,6 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from socialdesk.core import targets
 from socialdesk.core.queue import QueueRow
 from socialdesk.ui import icons
+from socialdesk.ui.conversation_view import stars
 from socialdesk.ui.qtcompat import emit
 
 COLUMNS = ("channel", "customer", "message", "kind", "due", "status")
@@ -119,7 +120,7 @@ class QueueModel(QAbstractTableModel):
         if column == "message":
             text = row.preview or row.subject
             if row.rating:
-                text = "★" * row.rating + "☆" * (5 - row.rating) + "  " + text
+                text = stars(row.rating) + "  " + text
             return text
         if column == "kind":
             label = KIND_LABELS.get(row.kind, row.kind)
