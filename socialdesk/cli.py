@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 from socialdesk import __version__, paths
+from socialdesk.core.states import AccountState, ConversationStatus, Direction, OutboxState, Via
 
 
 class CliError(Exception):
@@ -212,7 +213,7 @@ def cmd_show(args) -> int:
             print(f"Subject: {row.subject}")
         for m in messages:
             when = m.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            who = "You" if m.direction == "out" else m.author_name
+            who = "You" if m.direction == Direction.OUT else m.author_name
             state = f" [{m.state}]" if m.state else ""
             print(f"\n{when}  {who}{state}\n{m.text}")
     return 0
@@ -229,10 +230,10 @@ def cmd_reply(args) -> int:
             queue.get_conversation(conv_id)
         except queue.QueueError as exc:
             raise CliError(str(exc)) from None
-        text, via, snippet_id = args.text, "manual", None
+        text, via, snippet_id = args.text, Via.MANUAL, None
         if args.snippet:
             text, snippet_id = _render_snippet_for(core, args.snippet, conv_id)
-            via = "snippet"
+            via = Via.SNIPPET
         try:
             row = core.owner.reply(conv_id, text, via=via, snippet_id=snippet_id, mark_done=args.done)
         except outbox.OutboxError as exc:
@@ -240,9 +241,9 @@ def cmd_reply(args) -> int:
         # tick, not a bare flush: automation first retires status posts that are too late to send
         core.engine.tick()
         row = type(row).get_by_id(row.id)
-        if row.state == "sent":
+        if row.state == OutboxState.SENT:
             print(f"Sent to conversation {conv_id}.")
-        elif row.state == "pending":
+        elif row.state == OutboxState.PENDING:
             print(f"Queued for conversation {conv_id}; it will be sent by the next sync ({row.last_error or 'account not reachable now'}).")
         else:
             raise CliError(f"Sending failed: {row.last_error}")
@@ -296,7 +297,9 @@ def cmd_sync(args) -> int:
             change = core.engine.run_once()
             failing = []
             for account in Account.select().order_by(Account.name):
-                if account.state in ("auth_error", "error", "backoff", "rate_limited"):
+                if account.state in (
+                    AccountState.AUTH_ERROR, AccountState.ERROR, AccountState.BACKOFF, AccountState.RATE_LIMITED
+                ):
                     failing.append(f"{account.name}: {account.state} — {account.last_error}")
             print(f"{len(change.new_inbound)} new message(s); {queue.awaiting_count()} awaiting an answer.")
             for line in failing:
@@ -615,10 +618,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reply)
 
     for name, status, help_text in [
-        ("done", "done", "mark a conversation done"),
-        ("waiting", "waiting", "mark as waiting on the customer (pauses the clock)"),
-        ("spam", "spam", "mark as spam"),
-        ("reopen", "open", "put a conversation back in the queue"),
+        ("done", ConversationStatus.DONE, "mark a conversation done"),
+        ("waiting", ConversationStatus.WAITING, "mark as waiting on the customer (pauses the clock)"),
+        ("spam", ConversationStatus.SPAM, "mark as spam"),
+        ("reopen", ConversationStatus.OPEN, "put a conversation back in the queue"),
     ]:
         p = sub.add_parser(name, parents=[common], help=help_text)
         p.add_argument("conversation")
@@ -626,7 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("snooze", parents=[common], help="hide a conversation until a time")
     p.add_argument("conversation")
     p.add_argument("--until", required=True, help="ISO time (local) or 30m / 2h / 1d")
-    p.set_defaults(func=cmd_status, status="snoozed")
+    p.set_defaults(func=cmd_status, status=ConversationStatus.SNOOZED)
 
     p = sub.add_parser("sync", parents=[common], help="fetch, ingest, automate and send; keeps running without --once")
     p.add_argument("--once", action="store_true")
