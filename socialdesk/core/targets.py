@@ -37,10 +37,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from socialdesk.core.hours import Schedule
+from socialdesk.core.states import ConversationStatus
 
 UTC = timezone.utc
 CONVERSATION_KINDS = ("dm", "comment", "mention", "review", "email")
-STATUSES = ("open", "waiting", "snoozed", "done", "spam")
+STATUSES = tuple(ConversationStatus)  # every status, in the enum's order (for messages)
 MAX_MINUTES = 43200  # 30 days
 _ACCOUNT_KIND_RE = re.compile(r"^(\*|[a-z][a-z0-9_]*)$")
 
@@ -142,9 +143,10 @@ class TargetConfig:
         if not isinstance(raw_rules, list):
             raise TargetConfigError("targets: rules must be a list")
         rules: dict[tuple[str, str], TargetRule] = {}
-        for r in raw_rules:
-            if not isinstance(r, dict):
-                raise TargetConfigError(f"target rule {r!r} must be an object")
+        for item in raw_rules:
+            if not isinstance(item, dict):
+                raise TargetConfigError(f"target rule {item!r} must be an object")
+            r: Any = item  # values of any JSON type: validate() (from __post_init__) checks them
             kind, account_kind = r.get("kind"), r.get("account_kind", "*")
             where = f"target for {kind} on {account_kind}"
             if (kind, account_kind) in rules:
@@ -212,7 +214,7 @@ def _clock(item: TargetInput, config: TargetConfig, now: datetime) -> tuple[Targ
 
     The caller has checked item.status with _check_status.
     """
-    if item.status in ("done", "spam") or item.awaiting_since is None:
+    if item.status in (ConversationStatus.DONE, ConversationStatus.SPAM) or item.awaiting_since is None:
         return None
     rule = config.rule_for(item.kind, item.account_kind)
     minutes = rule.first_response_minutes if item.first_response_at is None else rule.next_response_minutes
@@ -225,7 +227,7 @@ def evaluate(item: TargetInput, config: TargetConfig, schedule: Schedule, now: d
     """Due time and due-soon time of the response target running for `item` at `now`."""
     now = _aware(now, "now")
     _check_status(item.status)
-    if item.status != "open":
+    if item.status != ConversationStatus.OPEN:
         return _NO_TARGET
     clock = _clock(item, config, now)
     if clock is None:
