@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
+from peewee import Expression
+
 from socialdesk.connectors import traits
 from socialdesk.connectors.base import (
     AuthError,
@@ -53,6 +55,14 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.core import conversation_clock as clock
 from socialdesk.core import ingest, queue
+from socialdesk.core.states import (
+    AccountState,
+    ConversationStatus,
+    Direction,
+    OutboxPurpose,
+    OutboxState,
+    Via,
+)
 from socialdesk.core.store import Account, Activity, Conversation, Identity, Message, Outbox, Store, to_micros
 from socialdesk.secrets import error_text
 
@@ -60,7 +70,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 NOT_SENT = "Not sent: "  # the queue preview of a conversation whose reply failed for good
-HUMAN_VIA = ("manual", "snippet")
+HUMAN_VIA = (Via.MANUAL, Via.SNIPPET)  # what enqueue_reply accepts (PLATFORM: written outside socialdesk)
 
 
 class OutboxError(ValueError):
@@ -88,7 +98,7 @@ def enqueue_reply(
     policy: "queue.Policy",
     now: datetime,
     *,
-    via: str = "manual",
+    via: str = Via.MANUAL,
     snippet_id: int | None = None,
     edited_after_snippet: bool = False,
     mark_done: bool = False,
@@ -108,10 +118,10 @@ def enqueue_reply(
             account=conv.account_id,
             conversation=conv.id,
             contact=conv.contact_id,
-            purpose="reply",
+            purpose=OutboxPurpose.REPLY,
             text=text,
             idempotency_key=idempotency_key or new_key(),
-            state="pending",
+            state=OutboxState.PENDING,
             via=via,
             snippet=snippet_id,
             edited_after_snippet=edited_after_snippet,
@@ -123,21 +133,22 @@ def enqueue_reply(
             conversation=conv.id,
             account=conv.account_id,
             external_id=f"outbox:{row.idempotency_key}",
-            direction="out",
+            direction=Direction.OUT,
             text=text,
             created_at=now,
             via=via,
             snippet=snippet_id,
             edited_after_snippet=edited_after_snippet,
-            meta={"state": "pending", "outbox_id": row.id},
+            meta={"state": OutboxState.PENDING, "outbox_id": row.id},
         )
         conv.last_message_at = now
         at = to_micros(now)
         events: list[clock.Event] = [clock.Replied(at), queue.recount(conv.id)]
         if mark_done:
-            events.append(clock.StatusChanged("done", at))
-        elif conv.status == "snoozed":
-            events.append(clock.StatusChanged("open", at))  # answering a snoozed item brings it back
+            events.append(clock.StatusChanged(ConversationStatus.DONE, at))
+        elif conv.status == ConversationStatus.SNOOZED:
+            # answering a snoozed item brings it back
+            events.append(clock.StatusChanged(ConversationStatus.OPEN, at))
         queue.fold_conversation(conv, events, policy, now)
         _restore_preview(conv)
         conv.save()
@@ -167,7 +178,7 @@ def enqueue_automatic(
     Must be called inside `store.write()` by callers that also write a ledger row atomically; it
     opens its own (nested) transaction otherwise.
     """
-    if purpose not in ("auto_reply", "status_post"):
+    if purpose not in (OutboxPurpose.AUTO_REPLY, OutboxPurpose.STATUS_POST):
         raise OutboxError(f"unknown purpose {purpose!r}")
     with store.write():
         if Outbox.select().where(Outbox.idempotency_key == idempotency_key).exists():
@@ -179,8 +190,8 @@ def enqueue_automatic(
             purpose=purpose,
             text=text,
             idempotency_key=idempotency_key,
-            state="pending",
-            via="auto" if purpose == "auto_reply" else "status",
+            state=OutboxState.PENDING,
+            via=Via.AUTO if purpose == OutboxPurpose.AUTO_REPLY else Via.STATUS,
             reason=reason,
             created_at=now,
             next_attempt_at=now,
@@ -200,13 +211,13 @@ def recover_interrupted(store: Store, now: datetime) -> list[int]:
     """At start-up: rows left "sending" by a crash become "unknown" (or pending where retry is safe)."""
     changed = []
     with store.write():
-        for row in Outbox.select(Outbox, Account).join(Account).where(Outbox.state == "sending"):
+        for row in Outbox.select(Outbox, Account).join(Account).where(Outbox.state == OutboxState.SENDING):
             # Only a connector whose platform dedupes on the idempotency key may be retried blindly.
             if traits.of(row.account.kind).idempotent_sends:
-                row.state = "pending"
+                row.state = OutboxState.PENDING
                 row.last_error = "Interrupted while sending; retrying with the same idempotency key."
             else:
-                row.state = "unknown"
+                row.state = OutboxState.UNKNOWN
                 row.last_error = (
                     "socialdesk stopped while this was being sent; it may or may not have arrived. "
                     "Check on the platform, then mark it as sent or send it again."
@@ -224,19 +235,19 @@ def resolve_unknown(
     `policy`: the target policy (loaded from the settings when not given)."""
     with store.write():
         row = Outbox.get_or_none(Outbox.id == outbox_id)
-        if row is None or row.state not in ("unknown", "failed"):
+        if row is None or row.state not in (OutboxState.UNKNOWN, OutboxState.FAILED):
             raise OutboxError("Only messages in the 'unknown' or 'failed' state can be resolved.")
         if sent:
-            row.state = "sent"
+            row.state = OutboxState.SENT
             row.sent_at = row.sent_at or now
         else:
-            row.state = "pending"
+            row.state = OutboxState.PENDING
             row.attempts = 0
             row.next_attempt_at = now
             row.last_error = ""
         row.save()
         _sync_message_state(row)
-        if row.conversation_id and row.purpose == "reply":
+        if row.conversation_id and row.purpose == OutboxPurpose.REPLY:
             if policy is None:
                 from socialdesk.core.settings import Settings
 
@@ -253,19 +264,21 @@ def cancel(store: Store, outbox_id: int, policy: "queue.Policy", now: datetime) 
     """Withdraw a pending or failed reply (undo send); the conversation awaits again."""
     with store.write():
         row = Outbox.get_or_none(Outbox.id == outbox_id)
-        if row is None or row.state not in ("pending", "failed", "unknown"):
+        if row is None or row.state not in (OutboxState.PENDING, OutboxState.FAILED, OutboxState.UNKNOWN):
             raise OutboxError("Only messages that have not been sent can be cancelled.")
-        row.state = "cancelled"
+        row.state = OutboxState.CANCELLED
         row.save()
         Message.delete().where(Message.external_id == f"outbox:{row.idempotency_key}").execute()
         if row.conversation_id:
             _reopen_after_unsent(row.conversation_id, policy, now)
 
 
-def _due(now: datetime, account_id: int | None = None):  # type: ignore[no-untyped-def]
+def _due(now: datetime, account_id: int | None = None) -> Expression:
     # An account whose login needs the owner sends nothing until the re-login (module docstring).
-    locked_out = Account.select(Account.id).where(Account.state == "auth_error")
-    due = (Outbox.state == "pending") & (Outbox.next_attempt_at <= now) & Outbox.account.not_in(locked_out)
+    locked_out = Account.select(Account.id).where(Account.state == AccountState.AUTH_ERROR)
+    due = (
+        (Outbox.state == OutboxState.PENDING) & (Outbox.next_attempt_at <= now) & Outbox.account.not_in(locked_out)
+    )
     return due if account_id is None else due & (Outbox.account == account_id)
 
 
@@ -283,7 +296,7 @@ def reply_target(conv: Conversation, *, auto_reply: bool = False, now: datetime 
     `now`: when it is sent, which decides whether it goes out as a late reply (reply window closed)."""
     parent = (
         Message.select()
-        .where((Message.conversation == conv.id) & (Message.direction == "in"))
+        .where((Message.conversation == conv.id) & (Message.direction == Direction.IN))
         .order_by(Message.created_at.desc(), Message.id.desc())
         .first()
     )
@@ -316,7 +329,10 @@ def flush(
     """Send what is due (of one account, when given). `connector_for(account_id)` returns None for
     accounts that cannot send now."""
     rng = rng or random.Random()
-    sent, failed, retrying, changed = [], [], [], set()
+    sent: list[int] = []
+    failed: list[int] = []
+    retrying: list[int] = []
+    changed: set[int] = set()
     locked_out: set[int] = set()  # accounts whose login failed during this flush
     for row in pending_rows(now, limit, account_id):
         if row.account_id in locked_out:
@@ -326,20 +342,21 @@ def flush(
             continue
         with store.write():
             fresh = Outbox.get_by_id(row.id)
-            if fresh.state != "pending":
+            if fresh.state != OutboxState.PENDING:
                 continue
-            fresh.state = "sending"
+            fresh.state = OutboxState.SENDING
             fresh.attempts += 1
             fresh.save()
             _sync_message_state(fresh)
             target = None
             if fresh.conversation_id is not None:
                 target = reply_target(
-                    Conversation.get_by_id(fresh.conversation_id), auto_reply=fresh.purpose == "auto_reply",
+                    Conversation.get_by_id(fresh.conversation_id),
+                    auto_reply=fresh.purpose == OutboxPurpose.AUTO_REPLY,
                     now=now,
                 )
         try:
-            if fresh.purpose == "status_post":
+            if fresh.purpose == OutboxPurpose.STATUS_POST:
                 result = connector.post_status(fresh.text, idempotency_key=fresh.idempotency_key)
             else:
                 if target is None:
@@ -347,7 +364,7 @@ def flush(
                 result = connector.reply(target, fresh.text, idempotency_key=fresh.idempotency_key)
         except ConnectorError as exc:
             outcome = _record_failure(store, fresh, exc, policy, now, rng)
-            (failed if outcome == "failed" else retrying).append(fresh.id)
+            (failed if outcome == OutboxState.FAILED else retrying).append(fresh.id)
             if isinstance(exc, AuthError):
                 locked_out.add(fresh.account_id)
             if fresh.conversation_id:
@@ -373,7 +390,7 @@ def _record_success(
     store: Store, row: Outbox, external_id: str, permalink: str, policy: "queue.Policy", now: datetime
 ) -> None:
     with store.write():
-        row.state = "sent"
+        row.state = OutboxState.SENT
         row.sent_at = now
         row.external_id = external_id or ""
         row.last_error = ""
@@ -396,19 +413,19 @@ def _record_success(
                 message.external_id = external_id
             message.meta = meta
             message.save()
-        elif row.purpose == "auto_reply" and not taken:
+        elif row.purpose == OutboxPurpose.AUTO_REPLY and not taken:
             Message.create(
                 conversation=row.conversation_id,
                 account=row.account_id,
                 external_id=external_id or f"outbox:{row.idempotency_key}",
-                direction="out",
+                direction=Direction.OUT,
                 text=row.text,
                 created_at=now,
-                via="auto",
+                via=Via.AUTO,
                 meta=meta,
             )
         conv = Conversation.get_by_id(row.conversation_id)
-        if row.purpose == "auto_reply":
+        if row.purpose == OutboxPurpose.AUTO_REPLY:
             queue.fold_conversation(conv, [clock.Acknowledged(to_micros(now))], policy, now)
             Activity.create(
                 created_at=now,
@@ -424,27 +441,27 @@ def _record_success(
 
 def _record_failure(
     store: Store, row: Outbox, exc: ConnectorError, policy: "queue.Policy", now: datetime, rng: random.Random
-) -> str:
+) -> OutboxState:
     with store.write():
         row.last_error = error_text(exc)[:500]  # never quotes a secret (secrets.error_text)
         if isinstance(exc, RateLimited):
-            row.state = "pending"
+            row.state = OutboxState.PENDING
             row.next_attempt_at = max(exc.retry_at, now)
         elif isinstance(exc, AuthError):
             # Held, not failed: it goes out as soon as the owner has logged in again.
-            row.state = "pending"
+            row.state = OutboxState.PENDING
             row.next_attempt_at = now
-            Account.update(state="auth_error", last_error=row.last_error, next_sync_at=None).where(
+            Account.update(state=AccountState.AUTH_ERROR, last_error=row.last_error, next_sync_at=None).where(
                 Account.id == row.account_id
             ).execute()
         elif isinstance(exc, TransientError) and row.attempts < MAX_ATTEMPTS:
-            row.state = "pending"
+            row.state = OutboxState.PENDING
             row.next_attempt_at = now + backoff_delay(row.attempts, rng)
         else:
-            row.state = "failed"
+            row.state = OutboxState.FAILED
         row.save()
         _sync_message_state(row)
-        if row.state == "failed":
+        if row.state == OutboxState.FAILED:
             Activity.create(
                 created_at=now,
                 kind="error",
@@ -453,7 +470,7 @@ def _record_failure(
                 outbox=row.id,
                 text=f"{row.purpose} failed: {row.last_error}",
             )
-            if row.purpose == "reply" and row.conversation_id:
+            if row.purpose == OutboxPurpose.REPLY and row.conversation_id:
                 _reopen_after_unsent(row.conversation_id, policy, now, not_sent=row.last_error)
         return row.state
 
@@ -481,7 +498,7 @@ def _restore_preview(conv: Conversation) -> None:
         return
     latest = (
         Message.select(Message.text)
-        .where((Message.conversation == conv.id) & (Message.direction == "in"))
+        .where((Message.conversation == conv.id) & (Message.direction == Direction.IN))
         .order_by(Message.created_at.desc(), Message.id.desc())
         .first()
     )
@@ -490,13 +507,13 @@ def _restore_preview(conv: Conversation) -> None:
 
 def _sync_message_state(row: Outbox) -> None:
     """Mirror the outbox state onto the thread's copy of the message ("" once sent)."""
-    if row.purpose != "reply":
+    if row.purpose != OutboxPurpose.REPLY:
         return
     message = Message.get_or_none(Message.external_id == f"outbox:{row.idempotency_key}")
     if message is None:
         return
     meta = dict(message.meta or {})
-    meta["state"] = "" if row.state == "sent" else row.state
+    meta["state"] = "" if row.state == OutboxState.SENT else row.state
     if row.last_error:
         meta["error"] = row.last_error
     else:
