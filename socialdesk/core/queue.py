@@ -29,6 +29,7 @@ from socialdesk.core import conversation_clock as clock
 from socialdesk.core import targets as targets_mod
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
+from socialdesk.core.states import ConversationStatus, Direction
 from socialdesk.core.store import (
     Account,
     AutoReplyLedger,
@@ -43,9 +44,8 @@ from socialdesk.core.store import (
     from_micros,
     to_micros,
 )
-from socialdesk.core.targets import TargetConfig
+from socialdesk.core.targets import STATUSES, TargetConfig
 
-STATUSES = ("open", "waiting", "snoozed", "done", "spam")
 VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "spam", "all")
 VIEW_TITLES = {
     "awaiting": "Awaiting",
@@ -267,7 +267,7 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
 def awaiting_count() -> int:
     return (
         Conversation.select()
-        .where((Conversation.status == "open") & Conversation.awaiting_since.is_null(False))
+        .where((Conversation.status == ConversationStatus.OPEN) & Conversation.awaiting_since.is_null(False))
         .count()
     )
 
@@ -276,7 +276,7 @@ def overdue_count(now: datetime) -> int:
     return (
         Conversation.select()
         .where(
-            (Conversation.status == "open")
+            (Conversation.status == ConversationStatus.OPEN)
             & Conversation.awaiting_since.is_null(False)
             & Conversation.due_at.is_null(False)
             & (Conversation.due_at <= now)
@@ -337,8 +337,8 @@ def thread(conversation_id: int) -> list[ThreadMessage]:
             revisions.setdefault(r.message_id, []).append(Revision(r.text, r.rating, r.made_at))
     result = []
     for m in messages:
-        author = authors.get(m.author_id)
-        name = (author.display_name or author.handle) if author else ("You" if m.direction == "out" else "")
+        author = authors.get(m.author_id) if m.author_id is not None else None
+        name = (author.display_name or author.handle) if author else ("You" if m.direction == Direction.OUT else "")
         result.append(
             ThreadMessage(
                 id=m.id,
@@ -369,7 +369,7 @@ def linked_conversations(conversation_id: int) -> list[int]:
         .where(
             (Conversation.contact == conv.contact_id)
             & (Conversation.id != conv.id)
-            & (Conversation.status.not_in(["spam"]))
+            & (Conversation.status.not_in([ConversationStatus.SPAM]))
         )
         .order_by(Conversation.last_message_at.desc())
     ]
@@ -475,7 +475,7 @@ def recompute_all(store: Store, policy: Policy, now: datetime) -> int:
     with store.write():
         count = 0
         for conv in Conversation.select().where(
-            (Conversation.status == "open") & Conversation.awaiting_since.is_null(False)
+            (Conversation.status == ConversationStatus.OPEN) & Conversation.awaiting_since.is_null(False)
         ):
             apply_target(conv, policy, now, account_kind=kinds.get(conv.account_id, ""))
             conv.save(only=[Conversation.due_at, Conversation.due_soon_at, Conversation.target_minutes])
@@ -498,13 +498,14 @@ def set_status(
     """Move a conversation to a status. Returns the saved row. Raises QueueError for bad requests."""
     if status not in STATUSES:
         raise QueueError(f"Unknown status {status!r}; choose one of: {', '.join(STATUSES)}")
-    if status == "snoozed" and (snoozed_until is None or snoozed_until <= now):
+    status = ConversationStatus(status)  # the member, also when the caller passed its string
+    if status == ConversationStatus.SNOOZED and (snoozed_until is None or snoozed_until <= now):
         raise QueueError("Snooze needs a time in the future.")
     with store.write():
         conv = get_conversation(conversation_id)
         change = clock.StatusChanged(status, to_micros(now), to_micros(snoozed_until) if snoozed_until else None)
         # Reopening counts what awaits an answer afresh from the thread.
-        events: list[clock.Event] = [recount(conv.id), change] if status == "open" else [change]
+        events: list[clock.Event] = [recount(conv.id), change] if status == ConversationStatus.OPEN else [change]
         fold_conversation(conv, events, policy, now)
         conv.save()
     return conv
@@ -515,11 +516,11 @@ def wake_snoozed(store: Store, policy: Policy, now: datetime) -> list[int]:
     due = [
         c.id
         for c in Conversation.select(Conversation.id).where(
-            (Conversation.status == "snoozed") & (Conversation.snoozed_until <= now)
+            (Conversation.status == ConversationStatus.SNOOZED) & (Conversation.snoozed_until <= now)
         )
     ]
     for conv_id in due:
-        set_status(store, conv_id, "open", policy, now)
+        set_status(store, conv_id, ConversationStatus.OPEN, policy, now)
     return due
 
 
