@@ -34,8 +34,8 @@ Decisions:
   platform's edit time) and a deleted one with `deleted=True`; ingest keeps every version and marks the
   deletion (core/ingest.py says when a delivery counts as an edit). A platform that limits how long a
   conversation may be answered stamps each item with `reply_window_ends_at` and declares what still
-  works afterwards in its spec's `reply_window` (ReplyWindowRule); replies sent after the window get
-  `ReplyTarget.late` so the connector sends the platform's tagged late reply.
+  works afterwards in its traits' `reply_window` (traits.ReplyWindowRule); replies sent after the
+  window get `ReplyTarget.late` so the connector sends the platform's tagged late reply.
 """
 
 from __future__ import annotations
@@ -43,10 +43,11 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar, runtime_checkable
 
-from socialdesk.connectors.traits import PlatformTraits
+# ReplyWindowRule is a platform trait; connectors also find it here, with the other types they use.
+from socialdesk.connectors.traits import PlatformTraits, ReplyWindowRule  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -282,25 +283,6 @@ class Connector(Protocol):
 
 
 @dataclass(frozen=True)
-class ReplyWindowRule:
-    """What a platform allows once a conversation's reply window has closed.
-
-    The connector stamps every inbound item with the end of the window that message opens
-    (`InboundItem.reply_window_ends_at`); the conversation keeps the latest end. Until then Send works as
-    usual and the deadline shown is the earlier of the response target and the window
-    (core/conversation_clock.py). After it closes, Send stays possible only for `late_reply` more, as
-    the platform's tagged late reply (`ReplyTarget.late`: Messenger's and Instagram's HUMAN_AGENT tag,
-    up to 7 days after the person's last message, i.e. 6 days after the 24 h window); after that the
-    owner is told `after_close`. One rule per platform, declared on its ConnectorSpec (it will move into
-    the platform's traits with the other platform facts).
-    """
-
-    late_reply: timedelta = timedelta(0)  # how long after the window a tagged reply is still accepted
-    late_reply_how: str = ""  # owner-readable: how that reply goes out, e.g. "tagged as a human agent's reply"
-    after_close: str = "open the conversation in the platform's app"  # what still works once Send is off
-
-
-@dataclass(frozen=True)
 class ConnectorSpec:
     """What the "Add account" flow shows for one platform, and what it needs from the owner."""
 
@@ -320,9 +302,6 @@ class ConnectorSpec:
     # For platforms that sign in through a browser (OAuth, connectors/oauth.py): makes one sign-in
     # attempt from the form's settings. None for platforms that take a typed secret.
     login_flow: "Callable[[dict], LoginFlow] | None" = None
-    # How long the platform accepts replies to a conversation, and what works after (ReplyWindowRule);
-    # None: no window, a reply is always possible.
-    reply_window: ReplyWindowRule | None = None
 
 
 class LoginFlow(Protocol):

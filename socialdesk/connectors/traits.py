@@ -3,8 +3,8 @@ and `of(name)`, the one lookup core and UI read them through.
 
 What a trait answers: the platform's name and badge, how a person is addressed there, how long a reply
 may be for each conversation kind and how the platform counts it, whether a send may be retried without
-risk of a duplicate, how often to poll, whether replies go out as email, and what one API call costs
-where the platform bills per call. Adding a platform means declaring its traits next to its connector
+risk of a duplicate, how often to poll, whether replies go out as email, what still works once a
+reply window closed, and what one API call costs where the platform bills per call. Adding a platform means declaring its traits next to its connector
 (e.g. `TRAITS = PlatformTraits(...)`, `SPEC = ConnectorSpec(..., traits=TRAITS)`); nothing in core or
 UI lists platforms.
 
@@ -24,14 +24,14 @@ Decisions:
   counter and no module imports core from here.
 - `call_cost` is None for every platform we have: none bills per call. A platform that does (X's
   pay-per-use API) declares what one call costs, so the engine and the owner can see the bill coming.
-- The reply-window rule (base.ReplyWindowRule, issue 13.4) is still a field of ConnectorSpec: it was
-  added while these traits were written. It belongs here with the other platform facts; moving it is
-  one field and one reader (core/queue.reply_window_rule).
+- The reply window (`reply_window`, a ReplyWindowRule: what still works once a conversation's window
+  closed) is asked by channel like the other customer-facing facts (core/queue.reply_window_rule).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Callable, Literal
 
@@ -70,6 +70,24 @@ class CallCost:
 
 
 @dataclass(frozen=True)
+class ReplyWindowRule:
+    """What a platform allows once a conversation's reply window has closed.
+
+    The connector stamps every inbound item with the end of the window that message opens
+    (`InboundItem.reply_window_ends_at`); the conversation keeps the latest end. Until then Send works as
+    usual and the deadline shown is the earlier of the response target and the window
+    (core/conversation_clock.py). After it closes, Send stays possible only for `late_reply` more, as
+    the platform's tagged late reply (`ReplyTarget.late`: Messenger's and Instagram's HUMAN_AGENT tag,
+    up to 7 days after the person's last message, i.e. 6 days after the 24 h window); after that the
+    owner is told `after_close`. One rule per platform: its traits' `reply_window`.
+    """
+
+    late_reply: timedelta = timedelta(0)  # how long after the window a tagged reply is still accepted
+    late_reply_how: str = ""  # owner-readable: how that reply goes out, e.g. "tagged as a human agent's reply"
+    after_close: str = "open the conversation in the platform's app"  # what still works once Send is off
+
+
+@dataclass(frozen=True)
 class PlatformTraits:
     name: str  # the platform as the owner knows it: "Email", "Bluesky"
     badge: Badge
@@ -81,6 +99,8 @@ class PlatformTraits:
     replies_by_email: bool = False  # replies are emails: RFC 3834 loop guards, one person per address
     spoken_name: str = ""  # how a customer names it in a sentence ("thanks for your email"); default: name
     call_cost: CallCost | None = None  # None: the platform does not bill per call
+    # How long the platform accepts replies to a conversation, and what works after; None: no window.
+    reply_window: ReplyWindowRule | None = None
 
     def limit_for(self, kind: str) -> TextLimit:
         """The limit for a conversation kind ("dm", "mention", ...; "post" for a status post)."""

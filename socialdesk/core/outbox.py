@@ -158,7 +158,8 @@ def enqueue_reply(
 def _window_notice(conv: Conversation, now: datetime) -> clock.WindowNotice | None:
     if conv.reply_window_ends_at is None:
         return None
-    return clock.window_notice(conv.reply_window_ends_at, queue.reply_window_rule(conv.account.kind), now)
+    rule = queue.reply_window_rule(queue.channel_of(conv.account))
+    return clock.window_notice(conv.reply_window_ends_at, rule, now)
 
 
 def enqueue_automatic(

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from socialdesk.connectors.base import ReplyWindowRule
+from socialdesk.connectors import traits
+from socialdesk.connectors.traits import ReplyWindowRule
 from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import conversation_clock as clock
 from socialdesk.core import targets as targets_mod
@@ -117,14 +118,9 @@ def channel_of(account: Account) -> str:
     return channel_from(account.kind, account.settings)
 
 
-def reply_window_rule(account_kind: str) -> ReplyWindowRule | None:
-    """The reply-window rule of a platform's connector spec (None: no window, or a kind no longer known)."""
-    from socialdesk.connectors import registry  # lazily: the registry imports connector modules
-
-    try:
-        return registry.spec(account_kind).reply_window
-    except registry.UnknownKindError:
-        return None
+def reply_window_rule(channel: str) -> ReplyWindowRule | None:
+    """The reply-window rule of the platform a conversation is on (None: no window, or unknown)."""
+    return traits.of(channel).reply_window
 
 
 def channel_from(kind: str, settings: dict | None) -> str:
@@ -259,7 +255,7 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
                 permalink=c.permalink,
                 text_limit=accounts_mod.text_limit(account.settings) if account else None,
                 reply_window_ends_at=c.reply_window_ends_at,
-                reply_window=reply_window_rule(account.kind) if account and c.reply_window_ends_at else None,
+                reply_window=reply_window_rule(channel_of(account)) if account and c.reply_window_ends_at else None,
             )
     return result
 

@@ -79,3 +79,20 @@ def test_core_and_ui_name_no_platform():
             if found:
                 offenders[str(path.relative_to(ROOT))] = sorted(found)
     assert offenders == {}
+
+
+def test_the_reply_window_rule_is_a_trait_of_the_platform_a_conversation_is_on(monkeypatch):
+    import dataclasses
+    from datetime import timedelta
+
+    from socialdesk.connectors import telegram
+    from socialdesk.connectors.traits import ReplyWindowRule
+    from socialdesk.core import queue
+
+    assert all(traits.of(k).reply_window is None for k in registry.kinds())  # no platform of today has one
+    rule = ReplyWindowRule(late_reply=timedelta(days=6), late_reply_how="tagged")
+    monkeypatch.setattr(telegram, "SPEC", dataclasses.replace(
+        telegram.SPEC, traits=dataclasses.replace(telegram.TRAITS, reply_window=rule)))
+    # A demo account simulating the platform follows the platform's rule, like its badge and limits.
+    assert queue.reply_window_rule(queue.channel_from("demo", {"channel": "telegram"})) is rule
+    assert queue.reply_window_rule("telegram") is rule and queue.reply_window_rule("myspace") is None
