@@ -52,13 +52,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, Self, Typ
 
 from socialdesk.core import targets as targets_mod
 from socialdesk.core.hours import ScheduleError
+from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import from_micros, to_micros
 
 if TYPE_CHECKING:
     from socialdesk.connectors.base import ReplyWindowRule
     from socialdesk.core.queue import Policy
 
-PAUSING = ("waiting", "snoozed")
+PAUSING = (ConversationStatus.WAITING, ConversationStatus.SNOOZED)
+_REOPENABLE = (*PAUSING, ConversationStatus.DONE)  # module constants: the fold runs per event in bulk ingest
 WINDOW_WARNING_S = 3600  # the composer warns when the reply window closes within the hour
 
 
@@ -113,7 +115,7 @@ FIELDS = (
     "due_at", "due_soon_at", "target_minutes",
 )
 _NEW = dict.fromkeys(FIELDS)
-_NEW.update(kind="dm", channel="", status="open", unanswered_count=0)
+_NEW.update(kind="dm", channel="", status=ConversationStatus.OPEN, unanswered_count=0)
 
 
 # --- events -----------------------------------------------------------------------------------------
@@ -231,10 +233,10 @@ def _edited(s: ClockState, e: Edited, run: _Run) -> None:
 def _reopen(s: ClockState, at: int, *, fresh: bool) -> None:
     """A customer message (or edit) at `at` brings a waiting, snoozed or done conversation back. A
     paused clock resumes with what it had left, from `at`, unless the clock is to start afresh."""
-    if s.status not in ("waiting", "snoozed", "done"):
+    if s.status not in _REOPENABLE:
         return
     resumes = not fresh and s.status in PAUSING and s.paused_remaining_s is not None
-    s.status = "open"
+    s.status = ConversationStatus.OPEN
     s.snoozed_until = None
     s.resolved_at = None
     s.resumed_at = at if resumes else None
@@ -271,9 +273,9 @@ def _acknowledged(s: ClockState, e: Acknowledged, run: _Run) -> None:
 
 def _send_failed(s: ClockState, e: SendFailed, run: _Run) -> None:
     _recounted(s, e, run)
-    if s.awaiting_since is not None and s.status == "done":
+    if s.awaiting_since is not None and s.status == ConversationStatus.DONE:
         # Marked done together with a reply that never arrived: the customer still waits.
-        s.status = "open"
+        s.status = ConversationStatus.OPEN
         s.resolved_at = None
 
 
@@ -281,17 +283,17 @@ def _status_changed(s: ClockState, e: StatusChanged, run: _Run) -> None:
     if e.status not in targets_mod.STATUSES:
         raise ValueError(f"unknown conversation status {e.status!r}")
     previous = s.status
-    if e.status in PAUSING and previous == "open":
+    if e.status in PAUSING and previous == ConversationStatus.OPEN:
         _settle(s, run)  # the deadline of the clock being paused, current with this fold's events
         s.paused_remaining_s = _remaining_at(s, run.policy, e.at)
         s.resumed_at = None
     s.status = e.status
-    s.snoozed_until = e.snoozed_until if e.status == "snoozed" else None
-    if e.status == "done":
+    s.snoozed_until = e.snoozed_until if e.status == ConversationStatus.SNOOZED else None
+    if e.status == ConversationStatus.DONE:
         s.resolved_at = e.at
         s.paused_remaining_s = None
         s.resumed_at = None
-    elif e.status == "open":
+    elif e.status == ConversationStatus.OPEN:
         s.resolved_at = None
         if previous in PAUSING and s.paused_remaining_s is not None:
             s.resumed_at = e.at

@@ -46,6 +46,7 @@ from datetime import datetime
 from socialdesk.connectors.base import KINDS, Author, InboundItem, SkipItem, convert_items
 from socialdesk.core import conversation_clock as clock
 from socialdesk.core import queue
+from socialdesk.core.states import ConversationStatus, Direction, Via
 from socialdesk.core.store import Account, Conversation, Store, to_micros
 
 log = logging.getLogger(__name__)
@@ -254,13 +255,13 @@ def ingest(
                     contact_names.get(contact_id, "") if contact_id is not None else "",
                 )
                 conversations[item.conversation_external_id] = (conv_id,)
-            direction = "out" if item.outbound else "in"
+            direction = _DIR_OUT if item.outbound else _DIR_IN
             message_id = ids.next("message")
             at = to_micros(item.created_at)
             since = at  # when it begins awaiting an answer
             if not item.outbound and item.in_reply_to:
                 parent = parents.get(item.in_reply_to)
-                if parent is not None and parent[1] == "out" and parent[2] >= at:
+                if parent is not None and parent[1] == _DIR_OUT and parent[2] >= at:
                     # An answer to our message stamped before it (clocks disagree): it awaits an
                     # answer from just after ours, so no reply of ours is taken to have answered it.
                     since = parent[2] + 1
@@ -273,7 +274,7 @@ def ingest(
                 identity_id,
                 clean_text(item.text),
                 at,
-                "platform" if item.outbound else "",
+                _VIA_PLATFORM if item.outbound else _VIA_INBOUND,
                 0,
                 _EMPTY_META if _is_empty_dict(item.meta) else json.dumps(item.meta, ensure_ascii=False, sort_keys=True),
                 item.rating,
@@ -313,6 +314,10 @@ def ingest(
 
 
 _EMPTY_META = json.dumps({})
+# The members' plain string values for the per-item raw-SQL path: the same values (equal to the members),
+# without an enum attribute lookup per use or sqlite3's slower binding of a str subclass.
+_DIR_IN, _DIR_OUT = Direction.IN.value, Direction.OUT.value
+_VIA_PLATFORM, _VIA_INBOUND = Via.PLATFORM.value, Via.INBOUND.value
 
 
 def _is_empty_dict(value: object) -> bool:
@@ -493,7 +498,7 @@ def _apply_conversation_updates(
         conv = _ConvRow()
         conv.__dict__.update(_NO_VALUES)
         conv.id, conv.kind = cid, head[3]
-        conv.status, conv.unanswered_count, conv.preview = "open", 0, ""
+        conv.status, conv.unanswered_count, conv.preview = ConversationStatus.OPEN, 0, ""
         conv.contact_id, conv.contact_name = head[8], head[9]
         convs.append(conv)
     n_now = to_micros(now)
@@ -562,7 +567,7 @@ def _apply_conversation_updates(
                 touched[version.id] = version
                 result.edited_message_ids.append(version.id)
                 result.changed_conversation_ids.add(conv.id)
-                if version.direction != "in":
+                if version.direction != Direction.IN:
                     continue  # the business edited its own message: history only, no clock
                 if last_in is not None and version.created_at >= last_in:
                     newest = text
