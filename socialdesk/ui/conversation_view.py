@@ -22,6 +22,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QTextBrowser
 
 from socialdesk.core.queue import ThreadMessage
+from socialdesk.core.states import Direction, OutboxState, Via
 from socialdesk.ui.qtcompat import emit
 
 _URL_RE = re.compile(r"\bhttps?://[^\s<>&\"']+(?:&amp;[^\s<>&\"']+)*", re.IGNORECASE)
@@ -69,26 +70,27 @@ def message_html(m: ThreadMessage) -> str:
         text += (f'<br><span style="color:#777; font-size:small">Before, {_time(old.made_at)}: '
                  f"{rated}{_rich(old.text)}</span>")
     when = _time(m.created_at)
-    who = html.escape(m.author_name or ("You" if m.direction == "out" else "Customer"))
+    outbound = m.direction == Direction.OUT
+    who = html.escape(m.author_name or ("You" if outbound else "Customer"))
     badge = ""
-    if m.via == "auto":
+    if m.via == Via.AUTO:
         badge = " · automatic reply"
-    elif m.via == "snippet":
+    elif m.via == Via.SNIPPET:
         badge = " · snippet"
     state = STATE_LABELS.get(m.state, "")
-    error = str(m.meta.get("error") or "") if m.state in ("failed", "unknown", "pending") else ""
-    if m.state == "pending" and error:
+    error = str(m.meta.get("error") or "") if m.state in (OutboxState.FAILED, OutboxState.UNKNOWN, OutboxState.PENDING) else ""
+    if m.state == OutboxState.PENDING and error:
         state = "not sent yet"  # held until the account's login works again (core/outbox.py)
     if state:
-        colour = "#c62828" if m.state in ("failed", "unknown") or error else "#777"
+        colour = "#c62828" if m.state in (OutboxState.FAILED, OutboxState.UNKNOWN) or error else "#777"
         badge += f' · <span style="color:{colour}">{state}{(": " + html.escape(error)) if error else ""}</span>'
     if m.edited_at is not None:
         badge += f" · edited {_time(m.edited_at)}"
     if m.deleted_at is not None:
-        by = "on the platform" if m.direction == "out" else "by the customer"
+        by = "on the platform" if outbound else "by the customer"
         badge += f' · <span style="color:#c62828">deleted {by} {_time(m.deleted_at)}</span>'
-    align = "right" if m.direction == "out" else "left"
-    background = "#e8f1fb" if m.direction == "out" else "#f3f3f3"
+    align = "right" if outbound else "left"
+    background = "#e8f1fb" if outbound else "#f3f3f3"
     return (
         f'<table width="100%" cellspacing="0" cellpadding="0"><tr><td align="{align}">'
         f'<table cellpadding="8" style="background:{background}; border-radius:6px; margin:4px">'

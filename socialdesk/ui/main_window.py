@@ -56,6 +56,7 @@ from PySide6.QtWidgets import (
 from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import queue
 from socialdesk.core.changes import ChangeSet
+from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Account
 from socialdesk.ui import actions as actions_mod
 from socialdesk.ui import icons
@@ -508,7 +509,7 @@ class MainWindow(QMainWindow):
         self.thread_view.show_thread(messages, row.subject)
         kind = KIND_LABELS.get(row.kind, row.kind).lower()
         parts = [html.escape(("Public " if row.public else "Private ") + kind), html.escape(row.status)]
-        if row.due_at and row.status == "open":
+        if row.due_at and row.status == ConversationStatus.OPEN:
             from socialdesk.core import targets
 
             parts.append(html.escape(targets.format_countdown(row.due_at, self.core.clock.now())))

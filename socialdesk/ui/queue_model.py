@@ -23,6 +23,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from socialdesk.core import targets
 from socialdesk.core.queue import QueueRow
+from socialdesk.core.states import ConversationStatus
 from socialdesk.ui import icons
 from socialdesk.ui.conversation_view import stars
 from socialdesk.ui.qtcompat import emit
@@ -99,7 +100,7 @@ class QueueModel(QAbstractTableModel):
                 return icons.channel_icon(row.channel)
             if column == "due" and state:
                 return icons.state_icon(state)
-            if column == "status" and row.status == "done":
+            if column == "status" and row.status == ConversationStatus.DONE:
                 return icons.state_icon("done")
         if role == Qt.ItemDataRole.ForegroundRole and column == "due" and state in ("overdue", "due_soon"):
             return QBrush(QColor(icons.STATE_COLOURS[state]))
@@ -126,7 +127,7 @@ class QueueModel(QAbstractTableModel):
             label = KIND_LABELS.get(row.kind, row.kind)
             return f"Public {label.lower()}" if row.public and row.kind != "review" else label
         if column == "due":
-            if row.status == "snoozed" and row.snoozed_until:
+            if row.status == ConversationStatus.SNOOZED and row.snoozed_until:
                 return "snoozed until " + row.snoozed_until.astimezone().strftime("%a %H:%M")
             if row.due_at is None:
                 return age_text(row.awaiting_since or row.last_message_at, now)
