@@ -618,7 +618,8 @@ class Http:
             when = rate.reset_at
         if when is None and rule is not None and rule.wait is not None:
             when = rule.wait(now)
-        return when if when is not None and when > now else now + timedelta(seconds=60)
+        # "retry after 0" means now (Telegram sends it); only a missing or past time falls back to 60 s.
+        return when if when is not None and when >= now else now + timedelta(seconds=60)
 
 
 class _WatchedHTTPConnection(HTTPConnection):

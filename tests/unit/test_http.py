@@ -317,6 +317,9 @@ TABLE_CASES = [
     (telegram.ERRORS, 200, {"ok": False, "error_code": 401, "description": "Unauthorized"}, {}, AuthError, None),
     (telegram.ERRORS, 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",
                             "parameters": {"retry_after": 7}}, {}, RateLimited, NOW + timedelta(seconds=7)),
+    # "retry after 0" is now, not the 60 s fallback (the crash-safety test relies on it)
+    (telegram.ERRORS, 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 0",
+                            "parameters": {"retry_after": 0}}, {}, RateLimited, NOW),
     (telegram.ERRORS, 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}, {},
      PermanentError, None),
     # Mastodon: a 403 is the login only when it says so.
