@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from socialdesk.core import first_run, personalize, snippets
 from socialdesk.core.hours import ScheduleError, Window, parse_windows
 from socialdesk.ui.actions import ActionSpec
+from socialdesk.ui.qtcompat import emit
 
 SIGNATURE_PREVIEW = "— {my_name}, {business}"  # the starter ;bye's signature line
 ERROR_COLOURS = ("#b3261e", "#ffb4ab")  # (light palette, dark palette): both above 4.5:1 on the window
@@ -181,7 +182,7 @@ class _HoursPage(QWizardPage):
         self.summary.setVisible(self.week is not None)  # never a stale week next to an error
         if self.week is not None:
             self.summary.setText(self.hours_text())
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def hours_text(self) -> str:
         hours = personalize.format_hours(self.week or {})

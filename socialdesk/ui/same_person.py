@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from socialdesk.core import contact_match
 from socialdesk.ui import icons
+from socialdesk.ui.qtcompat import emit
 
 LOOKUP_DELAY_MS = 150
 MIN_NAME_WIDTH, MAX_NAME_WIDTH = 160, 280
@@ -179,4 +180,4 @@ class SamePersonDialog(QDialog):
         if drop is None:
             return
         super().accept()
-        self.chosen.emit(self.contact_id, drop)
+        emit(self.chosen, self.contact_id, drop)
