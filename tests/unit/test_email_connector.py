@@ -502,10 +502,15 @@ def test_a_garbled_idle_response_reconnects_without_an_error(imap, mailbox, monk
     failures = _garble_idle_checks(monkeypatch, 2)
     stop, thread, _, errors, wait_for_ids = run_stream(connector(imap, mailbox=mailbox))
     try:
-        time.sleep(0.5)
+        # Wait for both garbled answers (each one a reconnect), then deliver: a fixed sleep lost the race
+        # on a loaded machine, where a pymap connect takes ~0.4 s.
+        give_up = time.monotonic() + 20
+        while failures[0] < 2 and time.monotonic() < give_up:
+            time.sleep(0.05)
+        assert failures[0] == 2
         imap.append(make_message(message_id="<after-garble@c.example>"), mailbox)
-        assert wait_for_ids(1, 5) == ["<after-garble@c.example>"]
-        assert failures[0] == 2 and errors == []
+        assert wait_for_ids(1, 10) == ["<after-garble@c.example>"]
+        assert errors == []
     finally:
         stop.set()
         thread.join(3)
