@@ -542,6 +542,9 @@ def storage_problem(exc: BaseException, where: Path | str | None = None) -> str 
         number = error.errno if isinstance(error, OSError) else None
         place = (error.filename if isinstance(error, OSError) and error.filename else None) or where
         at = f" to {place}" if place else ""
+        if number in (errno.EISDIR, errno.ENOTDIR):
+            return (f"socialdesk cannot use {place or 'its database'}: a folder stands where its database file "
+                    "belongs (or a file where a folder belongs). Move it away, or use another --profile.")
         if primary in _FULL_CODES or number in _FULL_ERRNOS or "database or disk is full" in text:
             return (f"The disk is full: socialdesk could not write{at}. Free some space and try again; "
                     "what was saved before is intact.")
