@@ -283,3 +283,14 @@ def test_arguments_are_checked_before_the_profile_lock(cli):
     # Closing every day is said explicitly.
     assert "closed every day" in cli.ok("hours", "set", "--week", "closed")
     assert json.loads(cli.ok("hours", "show", "--json"))["week"] == ""
+
+
+def test_a_folder_where_the_database_belongs_is_one_line(cli):
+    cli.ok("account", "add", "demo", "Demo", "--set", "channel=telegram")
+    database = cli.profile() / "socialdesk.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    database.mkdir()
+    line = one_line(cli("queue"), 1)
+    assert "folder stands where its database file belongs" in line and str(database) in line
+    assert database.is_dir() and not any(database.iterdir())  # left as it was
