@@ -31,8 +31,11 @@ Decisions:
 - The finished message is parsed back with a strict parser (policy.default, raise_on_defect) and its
   header names, values and body are compared with what we set; any difference refuses the send with a
   PermanentError. This catches whatever a future Python or a value we did not think of might do.
-- Manual replies go where a mail program's "Reply" goes: every valid Reply-To address, else From,
-  else the stored identity (RFC 5322 3.6.2). The owner chose to answer; we do not second-guess.
+- Manual replies go where a mail program's "Reply" goes (RFC 5322 3.6.2): the valid Reply-To
+  addresses, else From, else the stored identity; but never to our own addresses or an automated
+  mailbox named in Reply-To (the customer would never get the answer while the queue shows it
+  answered), and a Reply-To of more than MAX_REPLY_TO addresses is ignored in favour of From (a
+  hostile Reply-To once made one reply go to 500 strangers).
 - Automatic replies (RFC 3834) go to exactly one address, and the guard judges that address, not only
   From. A Reply-To naming several addresses gets NO automatic reply: picking one would be a guess, and
   sending to all is how one message made us write to 500 people. The owner still sees the message and
@@ -73,6 +76,7 @@ from socialdesk.connectors.base import PermanentError, ReplyTarget
 MAX_SUBJECT_CHARS = 500
 MAX_MESSAGE_ID_CHARS = 250
 DERIVED_ID_DOMAIN = "socialdesk.invalid"  # RFC 6761 .invalid: ids we make up for mail without a readable one
+MAX_REPLY_TO = 5  # more Reply-To addresses than this: a manual reply goes to From (see reply_recipients)
 MAX_REFERENCES = 11  # the root and the last 10 (RFC 5322 3.6.4 leaves the trimming to us)
 AUTOMATED_LOCALPARTS = frozenset({
     "mailer-daemon", "noreply", "no-reply", "postmaster", "donotreply", "do-not-reply", "listserv",
@@ -154,11 +158,19 @@ def reply_subject(subject: object) -> str:
 # --- where a reply goes, and whether an automatic one may go ---------------------------------------
 
 
-def reply_recipients(meta: dict, fallback: object = "") -> list[str]:
-    """A manual reply's recipients: every valid Reply-To address, else From, else `fallback`."""
-    reply_to = [valid_address(a) for a in _listed(meta.get("reply_to")) if is_valid_address(a)]
-    if reply_to:
-        return list(dict.fromkeys(reply_to))
+def reply_recipients(meta: dict, fallback: object = "", own: str | Iterable[str] = ()) -> list[str]:
+    """A manual reply's recipients: the valid Reply-To addresses, else From, else `fallback`.
+
+    Reply-To is the sender's word, but not blindly: our own addresses and automated mailboxes
+    (mailer-daemon, list robots) are dropped from it, since a reply there never reaches the customer
+    and the conversation would look answered; and a Reply-To naming more than MAX_REPLY_TO addresses
+    is not a person asking for an answer, so the reply goes to From instead.
+    """
+    own_set = {person_address(own)} if isinstance(own, str) else {person_address(a) for a in own}
+    listed = [valid_address(a) for a in _listed(meta.get("reply_to")) if is_valid_address(a)]
+    reply_to = [a for a in dict.fromkeys(listed) if a not in own_set and not _is_automated_mailbox(a)]
+    if reply_to and len(reply_to) <= MAX_REPLY_TO:
+        return reply_to
     for candidate in (meta.get("from"), fallback):
         if is_valid_address(candidate):
             return [valid_address(candidate)]
@@ -226,7 +238,7 @@ def auto_reply_recipient(meta: dict, fallback: object = "", own: str | Iterable[
     refusal = auto_reply_refusal(meta, fallback, own)
     if refusal:
         raise PermanentError(f"No automatic reply: {refusal}.")
-    return reply_recipients(meta, fallback)[0]
+    return reply_recipients(meta, fallback, own)[0]
 
 
 def is_automated(meta: dict, own: str | Iterable[str]) -> bool:
@@ -246,7 +258,7 @@ def build_reply(
     if target.auto_reply:
         recipients = [auto_reply_recipient(parent, target.recipient_external_id, own)]
     else:
-        recipients = reply_recipients(parent, target.recipient_external_id)
+        recipients = reply_recipients(parent, target.recipient_external_id, own)
     if not recipients:
         raise PermanentError("This message has no valid sender address to reply to.")
     parent_id = thread_id(_first_id(parent.get("message_id") or target.parent_external_id))

@@ -169,13 +169,29 @@ def test_a_value_the_validation_misses_is_caught_by_the_parse_back(monkeypatch):
 # --- who an automatic reply goes to (RFC 3834) ------------------------------------------------------
 
 
-def test_auto_reply_to_many_reply_to_addresses_is_refused_manual_reply_keeps_them():
+def test_auto_reply_to_many_reply_to_addresses_is_refused_manual_reply_goes_to_the_sender():
     many = ", ".join(f"p{i}@list.example" for i in range(500))
     message = raw("Subject: Q", "Message-ID: <q@customer.example>", f"Reply-To: {many}")
     with pytest.raises(PermanentError, match="Reply-To names 500 addresses"):
         reply_bytes(message, auto=True)
     manual = strict(reply_bytes(message, auto=False))
-    assert len(manual["To"].addresses) == 500  # the owner's own reply goes where the sender asked
+    # 500 addresses are not a person asking for an answer: the owner's reply goes to From, once.
+    assert [a.addr_spec for a in manual["To"].addresses] == ["bob@customer.example"]
+
+
+def test_a_manual_reply_keeps_a_few_reply_to_addresses():
+    message = raw("Subject: Q", "Message-ID: <q@customer.example>",
+                  "Reply-To: Bob Home <bob@home.example>, Ana <ana@customer.example>")
+    manual = strict(reply_bytes(message, auto=False))
+    assert [a.addr_spec for a in manual["To"].addresses] == ["bob@home.example", "ana@customer.example"]
+
+
+@pytest.mark.parametrize("reply_to", [OURS, "Help <HELP@example.com>", "MAILER-DAEMON@mx.example.net",
+                                      f"{OURS}, news-request@lists.example"])
+def test_a_manual_reply_never_goes_to_us_or_a_robot_named_in_reply_to(reply_to):
+    message = raw("Subject: Q", "Message-ID: <q@customer.example>", f"Reply-To: {reply_to}")
+    manual = strict(reply_bytes(message, auto=False, aliases="help@example.com"))
+    assert [a.addr_spec for a in manual["To"].addresses] == ["bob@customer.example"]
 
 
 @pytest.mark.parametrize("reply_to, why", [
