@@ -19,6 +19,7 @@ from socialdesk.core import snippets as sn
 from socialdesk.core.clock import ManualClock
 from socialdesk.core.hours import AwayPeriod, Schedule, parse_week_spec
 from socialdesk.core.ingest import ingest
+from socialdesk.core.snippets import transfer
 from socialdesk.core.store import Account, Conversation, Setting, Snippet
 
 UTC = timezone.utc
@@ -195,6 +196,6 @@ def test_unedited_starters_of_an_older_pack_get_the_new_text_and_edited_ones_are
 
 def test_no_earlier_starter_text_is_the_current_one():
     current = {row["abbreviation"]: row["body"] for row in _STARTERS}
-    for abbreviation, earlier in sn._EARLIER_STARTER_BODIES.items():
+    for abbreviation, earlier in transfer._EARLIER_STARTER_BODIES.items():
         assert abbreviation in current and current[abbreviation] not in earlier
 
