@@ -2,7 +2,7 @@
 wording of "when we are next open" and "today".
 
 `context_for(core, conversation_id)` builds a `snippets.RenderContext`; `format_next_open` and
-`format_today` are shared with core/automation.py ("we're closed — back {next_open}").
+`format_today` are shared with core/automation/ ("we're closed — back {next_open}").
 
 Decisions:
 - first_name: Contact.first_name (the owner may have corrected it), else the first word of the display

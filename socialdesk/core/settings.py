@@ -30,7 +30,7 @@ OPTIONS: dict[str, Option] = {
         Option("hours.schedule", dict, None, "Opening hours, holidays and away periods (core/hours.py)."),
         Option("targets.config", dict, None, "Response-time targets per kind and channel (core/targets.py)."),
         Option("automation.paused", bool, False, "Pause every automatic reply and status post."),
-        Option("automation.config", dict, None, "Auto-reply and status-post texts and switches (core/automation.py)."),
+        Option("automation.config", dict, None, "Auto-reply and status-post texts and switches (core/automation/)."),
         Option("notifications.enabled", bool, True, "Show desktop notifications."),
         Option("notifications.quiet_when_closed", bool, True, "No pop-ups while the business is closed."),
         Option("ui.tray_hint_shown", bool, False, "Whether the 'still running in the tray' hint was shown."),

@@ -1,4 +1,4 @@
-"""Unit tests for core/automation.py: auto-replies, loop guards, the cap, status posts, grace, Activity.
+"""Unit tests for core/automation/: auto-replies, loop guards, the cap, status posts, grace, Activity.
 
 Time is a ManualClock; connectors are scripted in-process fakes driven through the real SyncEngine,
 ingest and outbox, so what is tested is what `socialdesk sync` does.

@@ -1,14 +1,8 @@
-"""Automatic messages: off-hours auto-replies and open/close/away status posts, plus the Activity view.
-
-This module decides; core/outbox.py sends. Nothing here talks to a platform, and nothing is sent that
-does not first become an Outbox row with a unique idempotency key (DESIGN.md's at-most-once rule).
+"""The engine hooks: `Automation.on_ingest` queues off-hours auto-replies for a batch of ingested
+messages, `Automation.on_tick` queues or skips status posts and expires stale auto-replies; `install`
+hooks both into a SyncEngine. The decisions themselves live in `decision` and `status`.
 
 Decisions:
-- Configuration is one `AutomationConfig` (setting "automation.config"), validated with owner-readable
-  errors. Auto-replies are switched per channel (`queue.channel_of`: the account kind, or the channel a
-  demo account simulates) with a "*" rule for every other channel; private messages (DMs, email,
-  Telegram) are on by default, public comments, mentions and reviews off. A rule's empty text means the
-  shared default text. Status posts are per account and off by default.
 - One auto-reply per person per closed period, across all of that person's channels: the
   AutoReplyLedger row (unique on contact + `Schedule.closed_period_key`) and the outbox row are written
   in the same `store.write()` transaction, so two channels ingesting at once still yield one reply.
@@ -25,50 +19,47 @@ Decisions:
   conversation. Reads and writes are plain SQL: peewee query building cost more than the queries.
   On top, a hard cap of `max_per_day` (3)
   auto-replies per person in any 24 hours, whatever the schedule does (away on/off flapping).
-- The decision itself (`decide_auto_reply`) is a pure function of `AutoReplyFacts`, returning a reason
-  that the Activity view shows. Skips the owner may wonder about (automated sender, already answered
-  this period, cap reached, paused, history at first sync) are logged; "we were open" and "public kind
-  off" are not, or every daytime message would fill the log.
-- A message must be at most 24 h old: at an account's first sync this keeps imported history from
-  messaging customers; later it stops a reset cursor or a long outage from answering old mail.
-- Email loop guards (RFC 3834): `email_reply.auto_reply_refusal`, the one rule, judging the address
-  the reply would actually go to (Reply-To, else From): several Reply-To addresses, an automated
-  mailbox, or any of the profile's own addresses (every email-channel account's address and aliases)
-  mean no auto-reply, with the reason in the Activity view; plus the connector's `meta["automated"]`.
-  What we send carries `Auto-Submitted: auto-replied` (ReplyTarget.auto_reply, set by the outbox), and
-  the email connector checks the same rule again before sending.
 - The auto-reply is decided when the message is ingested and only while the business is closed at that
   moment. A queued auto-reply that could not be sent before the business opened again is skipped
   (state "skipped"): "we're closed right now" must never arrive while we are open.
 - While away with a message (`socialdesk away on --message`), that message is the auto-reply text.
-- Status posts: the tick hook finds the transitions (opening, closing, away start, away end) of the last
-  24 hours. Each has the key "status:<account id>:<kind>:<UTC instant>". Within `grace_minutes` (15) of
-  the instant it is queued; later it is recorded as a "skipped" outbox row with the reason (N min late),
-  which logs it exactly once and consumes the key so it can never be posted later. A pending status
-  post whose instant is older than the grace window (account offline, retries) is skipped the same way.
-  Transitions before an account's `enabled_since` are ignored, so enabling posts does not log a day
-  of "missed" posts.
-- A break shorter than `MIN_CLOSED_GAP` (3 h, e.g. lunch) is no opening/closing for posts, and an
-  opening or closing caused by an away period is announced by the away post instead.
-- `{next_close}` (status posts only) is substituted here, around snippets.render, because the snippet
-  placeholder list is for replies; everything else is snippets.render's plain substitution.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections import namedtuple
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-import peewee as pw
-
 from socialdesk.connectors import email_reply, traits
 from socialdesk.core import outbox, personalize, queue, snippets
+from socialdesk.core.automation.config import (
+    STATUS_LABELS,
+    AutomationConfig,
+    AutomationConfigError,
+    is_paused,
+    load_config,
+)
+from socialdesk.core.automation.decision import (
+    AutoReplyFacts,
+    decide_auto_reply,
+    email_guard,
+)
+from socialdesk.core.automation.render import (
+    _base_context,
+    format_next_close,
+    render_text,
+)
+from socialdesk.core.automation.status import (
+    _key_instant,
+    can_post,
+    status_key,
+    status_transitions,
+)
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
 from socialdesk.core.states import OutboxPurpose, OutboxState, Via
@@ -76,7 +67,6 @@ from socialdesk.core.store import (
     Account,
     Activity,
     AutoReplyLedger,
-    Contact,
     Conversation,
     Outbox,
     Store,
@@ -86,502 +76,12 @@ from socialdesk.core.store import (
 
 log = logging.getLogger(__name__)
 
-UTC = timezone.utc
-CONFIG_KEY = "automation.config"
-PAUSED_KEY = "automation.paused"
-HISTORY_LIMIT = timedelta(hours=24)  # older messages never get an auto-reply
+
 CAP_WINDOW = timedelta(hours=24)
 STATUS_LOOKBACK = timedelta(hours=24)
-MIN_CLOSED_GAP = timedelta(hours=3)
+
+
 TYPICAL_REUSE = timedelta(minutes=1)  # the typical response time moves slowly: one query per minute
-STATUS_KINDS = ("opening", "closing", "away_start", "away_end")
-STATUS_LABELS = {"opening": "opening", "closing": "closing", "away_start": "away start", "away_end": "back from away"}
-_CHANNEL_RE = re.compile(r"^(\*|[a-z][a-z0-9_]{0,39})$")
-_NEXT_CLOSE_RE = re.compile(r"(?<!\{)\{\s*next_close\s*(?:\|([^{}]*))?\}")
-MAX_TEXT = 2000
-_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-DEFAULT_AUTO_REPLY = (
-    "Hi {first_name|there}, thanks for your message to {business|us}! We're closed right now — back "
-    "{next_open|soon} — and we usually answer {typical_response}."
-)
-DEFAULT_STATUS_TEXTS = {
-    "opening": "Good morning! We're online until {next_close}.",
-    "closing": "Signing off for today — back {next_open|soon}. We read every message first thing.",
-    "away_start": "We're away for a little while — back {next_open|soon}. Your messages are safe with us.",
-    "away_end": "We're back! Thanks for your patience — we're catching up on messages now.",
-}
-
-
-class AutomationConfigError(ValueError):
-    """Invalid automation settings; `str(e)` is meant for the owner."""
-
-
-# --- configuration ----------------------------------------------------------------------------------
-
-
-def text_problems(text: str) -> list[str]:
-    """What is wrong with an automatic message text (placeholders as in snippets, plus {next_close})."""
-    if not isinstance(text, str):
-        return ["the text must be a string"]
-    if len(text) > MAX_TEXT:
-        return [f"the text is longer than {MAX_TEXT} characters"]
-    return [p.message for p in snippets.validate_body(_NEXT_CLOSE_RE.sub("", text))] if text.strip() else []
-
-
-def _check_text(text: Any, where: str, *, allow_empty: bool) -> str:
-    if not isinstance(text, str):
-        raise AutomationConfigError(f"{where}: the text must be a string")
-    if not text.strip():
-        if allow_empty:
-            return ""
-        raise AutomationConfigError(f"{where}: the text is empty")
-    problems = text_problems(text)
-    if problems:
-        raise AutomationConfigError(f"{where}: {problems[0]}")
-    return text
-
-
-def _check_bool(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise AutomationConfigError(f"{where} must be true or false")
-    return value
-
-
-@dataclass
-class ChannelRule:
-    """Auto-replies on one channel: private messages, public items, and the text ("" = default)."""
-
-    private: bool = True
-    public: bool = False
-    text: str = ""
-
-
-@dataclass
-class StatusPosts:
-    """Status posts of one account. An empty text switches that kind of post off."""
-
-    enabled: bool = False
-    enabled_since: datetime | None = None
-    texts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_TEXTS))
-
-
-@dataclass
-class AutomationConfig:
-    auto_reply_text: str = DEFAULT_AUTO_REPLY
-    channels: dict[str, ChannelRule] = field(default_factory=lambda: {"*": ChannelRule()})
-    status_posts: dict[int, StatusPosts] = field(default_factory=dict)  # account id -> posts
-    grace_minutes: int = 15
-    max_per_day: int = 3
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    @classmethod
-    def default(cls) -> AutomationConfig:
-        return cls()
-
-    def validate(self) -> None:
-        _check_text(self.auto_reply_text, "default auto-reply", allow_empty=False)
-        if "*" not in self.channels:
-            raise AutomationConfigError("auto-replies need a rule for every other channel ('*')")
-        for channel, rule in self.channels.items():
-            where = f"auto-reply on {'every other channel' if channel == '*' else channel}"
-            if not isinstance(channel, str) or not _CHANNEL_RE.match(channel):
-                raise AutomationConfigError(f"{where}: channel must be '*' or a name like 'telegram'")
-            if not isinstance(rule, ChannelRule):
-                raise AutomationConfigError(f"{where}: not a ChannelRule")
-            _check_bool(rule.private, f"{where}: private messages")
-            _check_bool(rule.public, f"{where}: public comments, mentions and reviews")
-            _check_text(rule.text, where, allow_empty=True)
-        for account_id, posts in self.status_posts.items():
-            where = f"status posts of account {account_id}"
-            if isinstance(account_id, bool) or not isinstance(account_id, int):
-                raise AutomationConfigError(f"{where}: the account must be an id")
-            if not isinstance(posts, StatusPosts):
-                raise AutomationConfigError(f"{where}: not a StatusPosts")
-            _check_bool(posts.enabled, f"{where}: enabled")
-            if posts.enabled_since is not None and (
-                not isinstance(posts.enabled_since, datetime) or posts.enabled_since.tzinfo is None
-            ):
-                raise AutomationConfigError(f"{where}: enabled_since must be an aware date-time")
-            if not isinstance(posts.texts, dict) or set(posts.texts) - set(STATUS_KINDS):
-                raise AutomationConfigError(f"{where}: texts are keyed by {', '.join(STATUS_KINDS)}")
-            for kind, text in posts.texts.items():
-                _check_text(text, f"{where}: {STATUS_LABELS[kind]} text", allow_empty=True)
-        g = self.grace_minutes
-        if isinstance(g, bool) or not isinstance(g, int) or not 1 <= g <= 180:
-            raise AutomationConfigError(f"the grace window must be 1 to 180 minutes, got {g!r}")
-        m = self.max_per_day
-        if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 10:
-            raise AutomationConfigError(f"the auto-reply cap must be 1 to 10 per person per 24 h, got {m!r}")
-
-    def rule_for(self, channel: str) -> ChannelRule:
-        return self.channels.get(channel) or self.channels["*"]
-
-    def reply_text_for(self, channel: str) -> str:
-        return self.rule_for(channel).text or self.auto_reply_text
-
-    def posts_for(self, account_id: int) -> StatusPosts | None:
-        posts = self.status_posts.get(account_id)
-        return posts if posts is not None and posts.enabled else None
-
-    def with_status_posts(self, account_id: int, enabled: bool, now: datetime, **texts: str) -> AutomationConfig:
-        """A copy with an account's status posts switched (and texts changed); validates."""
-        old = self.status_posts.get(account_id) or StatusPosts()
-        merged = dict(old.texts)
-        merged.update(texts)
-        since = old.enabled_since if (old.enabled and enabled) else (now if enabled else None)
-        posts = dict(self.status_posts)
-        posts[account_id] = StatusPosts(enabled, since, merged)
-        return replace(self, status_posts=posts)
-
-    def to_json(self) -> dict:
-        return {
-            "auto_reply_text": self.auto_reply_text,
-            "channels": {
-                c: {"private": r.private, "public": r.public, "text": r.text} for c, r in sorted(self.channels.items())
-            },
-            "status_posts": {
-                str(a): {
-                    "enabled": p.enabled,
-                    "enabled_since": p.enabled_since.astimezone(UTC).isoformat() if p.enabled_since else None,
-                    "texts": dict(sorted(p.texts.items())),
-                }
-                for a, p in sorted(self.status_posts.items())
-            },
-            "grace_minutes": self.grace_minutes,
-            "max_per_day": self.max_per_day,
-        }
-
-    @classmethod
-    def from_json(cls, d: Any) -> AutomationConfig:
-        if not isinstance(d, dict):
-            raise AutomationConfigError("automation settings must be a JSON object")
-        channels_raw = d.get("channels", {"*": {}})
-        if not isinstance(channels_raw, dict):
-            raise AutomationConfigError("channels must be an object keyed by channel")
-        channels = {}
-        for channel, raw in channels_raw.items():
-            if not isinstance(raw, dict):
-                raise AutomationConfigError(f"auto-reply on {channel}: expected an object")
-            channels[channel] = ChannelRule(
-                private=raw.get("private", True), public=raw.get("public", False), text=raw.get("text", "")
-            )
-        channels.setdefault("*", ChannelRule())
-        posts_raw = d.get("status_posts", {})
-        if not isinstance(posts_raw, dict):
-            raise AutomationConfigError("status_posts must be an object keyed by account id")
-        posts = {}
-        for key, raw in posts_raw.items():
-            if not isinstance(key, str) or not key.isdigit() or not isinstance(raw, dict):
-                raise AutomationConfigError(f"status posts {key!r}: expected an account id and an object")
-            since_raw = raw.get("enabled_since")
-            try:
-                since = datetime.fromisoformat(since_raw) if since_raw is not None else None
-            except (TypeError, ValueError):
-                raise AutomationConfigError(f"status posts of account {key}: bad enabled_since {since_raw!r}") from None
-            texts = dict(DEFAULT_STATUS_TEXTS)
-            texts_raw = raw.get("texts", {})
-            if not isinstance(texts_raw, dict):
-                raise AutomationConfigError(f"status posts of account {key}: texts must be an object")
-            texts.update(texts_raw)
-            posts[int(key)] = StatusPosts(enabled=raw.get("enabled", False), enabled_since=since, texts=texts)
-        return cls(
-            auto_reply_text=d.get("auto_reply_text", DEFAULT_AUTO_REPLY),
-            channels=channels,
-            status_posts=posts,
-            grace_minutes=d.get("grace_minutes", 15),
-            max_per_day=d.get("max_per_day", 3),
-        )
-
-
-def load_config(settings: Settings) -> AutomationConfig:
-    raw = settings.get(CONFIG_KEY)
-    return AutomationConfig.from_json(raw) if raw else AutomationConfig.default()
-
-
-def save_config(settings: Settings, config: AutomationConfig) -> None:
-    config.validate()
-    settings.set(CONFIG_KEY, config.to_json())
-
-
-def is_paused(settings: Settings) -> bool:
-    return bool(settings.get(PAUSED_KEY))
-
-
-def pause(settings: Settings, paused: bool) -> None:
-    """The one switch that stops every automatic reply and status post (and starts them again)."""
-    settings.set(PAUSED_KEY, bool(paused))
-
-
-# --- rendering ----------------------------------------------------------------------------------------
-
-
-def _clock(local: datetime) -> str:
-    return f"{local.hour}:{local.minute:02d}"
-
-
-def format_next_close(when: datetime | None, now: datetime, tz: str) -> str:
-    """"17:00", "2:00 tomorrow", "Friday 17:00"; "" when there is no closing within the horizon."""
-    if when is None:
-        return ""
-    zone = ZoneInfo(tz)
-    local = when.astimezone(zone)
-    days = (local.date() - now.astimezone(zone).date()).days
-    if days <= 0:
-        return _clock(local)
-    if days == 1:
-        return f"{_clock(local)} tomorrow"
-    return f"{_DAYS[local.weekday()]} {_clock(local)}"
-
-
-def render_text(body: str, ctx: snippets.RenderContext, next_close: str = "") -> str:
-    """snippets.render plus {next_close}; values are inserted verbatim, never re-scanned."""
-    pieces = _NEXT_CLOSE_RE.split(body)
-    # split() with one group gives [text, fallback, text, fallback, ..., text]
-    out = snippets.render(pieces[0], ctx) if pieces[0] else ""
-    for i in range(1, len(pieces), 2):
-        fallback = pieces[i]
-        out += next_close or (fallback or "")
-        tail = pieces[i + 1]
-        out += snippets.render(tail, ctx) if tail else ""
-    return out
-
-
-def _base_context(settings: Settings, schedule: Schedule, now: datetime, typical: str) -> snippets.RenderContext:
-    return personalize.business_context(settings, schedule, now, typical)
-
-
-# --- the auto-reply decision ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AutoReplyFacts:
-    """Everything the decision needs, gathered from the store (so the decision itself is pure)."""
-
-    now: datetime
-    period_key: str | None  # None = open
-    channel: str
-    public: bool
-    message_created_at: datetime
-    first_sync: bool
-    automated_sender: bool
-    already_replied: bool  # the ledger has this person for this closed period
-    sent_last_24h: int  # auto-replies to this person in the last 24 h
-    paused: bool
-    has_contact: bool = True
-    guard_reason: str = ""  # why the loop guard refused (shown instead of "automated sender")
-
-
-@dataclass(frozen=True)
-class Decision:
-    send: bool
-    reason: str
-    log: bool  # worth a line in the Activity view
-
-
-def decide_auto_reply(facts: AutoReplyFacts, config: AutomationConfig) -> Decision:
-    if facts.period_key is None:
-        return Decision(False, "open", False)
-    rule = config.rule_for(facts.channel)
-    if facts.public and not rule.public:
-        return Decision(False, "public kind off", False)
-    if not facts.public and not rule.private:
-        return Decision(False, "channel off", False)
-    if not facts.has_contact:
-        return Decision(False, "no contact", False)
-    if facts.automated_sender:
-        return Decision(False, facts.guard_reason or email_reply.AUTOMATED, True)
-    if facts.now - facts.message_created_at > HISTORY_LIMIT:
-        if facts.first_sync:
-            return Decision(False, "history at first sync", True)
-        return Decision(False, "message older than 24 h", True)
-    if facts.already_replied:
-        return Decision(False, "already replied this period", True)
-    if facts.sent_last_24h >= config.max_per_day:
-        return Decision(False, "cap reached", True)
-    if facts.paused:
-        return Decision(False, "paused", True)
-    return Decision(True, "closed", True)
-
-
-def email_guard(meta: dict, sender: str, own_addresses: Any) -> str:
-    """Why the RFC 3834 guard refuses an auto-reply to this message ("" = it may go; non-email senders
-    always pass). The rule is `email_reply.auto_reply_refusal`; the connector's precomputed
-    meta["automated"] also refuses."""
-    address = str(meta.get("from") or sender or "").strip()
-    if "@" in address:
-        refusal = email_reply.auto_reply_refusal({**meta, "from": address}, sender, own_addresses)
-        if refusal:
-            return refusal
-    return email_reply.AUTOMATED if meta.get("automated") else ""
-
-
-# --- status post schedule --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Transition:
-    when: datetime
-    kind: str  # opening | closing | away_start | away_end
-
-
-def status_transitions(schedule: Schedule, start: datetime, end: datetime) -> list[Transition]:
-    """Transitions worth a status post with `start < when <= end`, earliest first."""
-    tiny = timedelta(microseconds=1)
-    out: list[Transition] = []
-    intervals = list(schedule.open_intervals(start - MIN_CLOSED_GAP, end + MIN_CLOSED_GAP))
-    for i, (s, e) in enumerate(intervals):
-        if start < s <= end and schedule.away_at(s - tiny) is None:
-            if i == 0 or intervals[i - 1][1] <= s - MIN_CLOSED_GAP:
-                out.append(Transition(s, "opening"))
-        if start < e <= end and schedule.away_at(e) is None:
-            if i + 1 == len(intervals) or intervals[i + 1][0] >= e + MIN_CLOSED_GAP:
-                out.append(Transition(e, "closing"))
-    for p in schedule.away:
-        if start < p.start <= end and schedule.away_at(p.start - tiny) is None:
-            out.append(Transition(p.start, "away_start"))
-        if p.end is not None and start < p.end <= end and schedule.away_at(p.end) is None:
-            out.append(Transition(p.end, "away_end"))
-    unique = {(t.when, t.kind): t for t in out}
-    return sorted(unique.values(), key=lambda t: (t.when, STATUS_KINDS.index(t.kind)))
-
-
-def status_key(account_id: int, kind: str, when: datetime) -> str:
-    return f"status:{account_id}:{kind}:{when.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ}"
-
-
-def _key_instant(key: str) -> datetime | None:
-    parts = key.split(":", 3)  # status, account id, kind, instant (which has colons of its own)
-    try:
-        return datetime.strptime(parts[3], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except (ValueError, IndexError):
-        return None
-
-
-def can_post(account: Account) -> bool:
-    """Whether this account's platform can publish a status post: the capability of the platform it
-    posts to (a demo account answers as the platform it simulates, so a demo email channel cannot)."""
-    from socialdesk.connectors import registry
-
-    channel = queue.channel_of(account)
-    try:
-        return "post_status" in registry.spec(channel if traits.known(channel) else account.kind).capabilities
-    except registry.UnknownKindError:
-        return False
-
-
-@dataclass(frozen=True)
-class PlannedPost:
-    when: datetime
-    account_id: int
-    account_name: str
-    kind: str
-    text: str
-
-
-def preview_status_posts(
-    settings: Settings, schedule: Schedule, now: datetime, days: int = 7, config: AutomationConfig | None = None
-) -> list[PlannedPost]:
-    """The automatic posts of the next `days` days, for the hours editor and `hours show`.
-
-    `config` is the automation configuration to preview (the hours editor's unsaved edits); by default
-    the stored one."""
-    config = config if config is not None else load_config(settings)
-    accounts = [
-        a for a in Account.select().where(Account.enabled == True).order_by(Account.name)  # noqa: E712
-        if config.posts_for(a.id) is not None and can_post(a)
-    ]
-    if not accounts:
-        return []
-    from socialdesk.core import metrics
-
-    typical = metrics.typical_response_text(now)
-    out = []
-    for t in status_transitions(schedule, now, now + timedelta(days=days)):
-        ctx = _base_context(settings, schedule, t.when, typical)
-        next_close = format_next_close(schedule.next_close(t.when), t.when, schedule.timezone)
-        for account in accounts:
-            body = config.status_posts[account.id].texts.get(t.kind, "")
-            if body.strip():
-                out.append(PlannedPost(t.when, account.id, account.name, t.kind, render_text(body, ctx, next_close)))
-    return out
-
-
-# --- the Activity view --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ActivityEntry:
-    when: datetime
-    kind: str  # auto_reply | status_post | skipped | error
-    account: str
-    to_whom: str  # the customer, or "public post"
-    why: str
-    result: str  # pending | sending | sent | failed | unknown | skipped | cancelled | not sent
-    text: str
-    conversation_id: int | None
-    outbox_id: int | None
-    detail: str = ""  # last error, or when it was sent
-
-
-def activity(limit: int = 200) -> list[ActivityEntry]:
-    """Every automatic message (queued, sent, failed, unknown, skipped) and every logged skip, newest first."""
-    entries: list[ActivityEntry] = []
-    rows = (
-        Outbox.select(Outbox, Account, Contact)
-        .join(Account)
-        .switch(Outbox)
-        .join(Contact, pw.JOIN.LEFT_OUTER)
-        .where(Outbox.purpose.in_([OutboxPurpose.AUTO_REPLY, OutboxPurpose.STATUS_POST]))
-        .order_by(Outbox.created_at.desc(), Outbox.id.desc())
-        .limit(limit)
-    )
-    for row in rows:
-        contact = row.contact.display_name if row.contact_id and row.contact else ""
-        detail = row.last_error
-        if row.state == OutboxState.SENT and row.sent_at:
-            detail = f"sent {row.sent_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
-        entries.append(
-            ActivityEntry(
-                when=row.created_at,
-                kind=row.purpose,
-                account=row.account.name,
-                to_whom=contact or ("public post" if row.purpose == OutboxPurpose.STATUS_POST else "customer"),
-                why=row.reason,
-                result=row.state,
-                text=row.text,
-                conversation_id=row.conversation_id,
-                outbox_id=row.id,
-                detail=detail,
-            )
-        )
-    skips = (
-        Activity.select(Activity, Account, Conversation)
-        .join(Account, pw.JOIN.LEFT_OUTER)
-        .switch(Activity)
-        .join(Conversation, pw.JOIN.LEFT_OUTER)
-        .where((Activity.kind == "skipped") & Activity.outbox.is_null(True))
-        .order_by(Activity.created_at.desc(), Activity.id.desc())
-        .limit(limit)
-    )
-    for a in skips:
-        entries.append(
-            ActivityEntry(
-                when=a.created_at,
-                kind="skipped",
-                account=a.account.name if a.account_id and a.account else "",
-                to_whom=(a.conversation.contact_name if a.conversation_id and a.conversation else ""),
-                why=a.text,
-                result="not sent",
-                text="",
-                conversation_id=a.conversation_id,
-                outbox_id=None,
-            )
-        )
-    entries.sort(key=lambda e: e.when, reverse=True)
-    return entries[:limit]
 
 
 # --- batched reads for the ingest hook ----------------------------------------------------------------------
