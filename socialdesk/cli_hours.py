@@ -19,7 +19,7 @@ Decisions:
 - Every change is saved through core/owner_actions.py (the window's path too): the target clock of every
   awaiting conversation is recomputed and the cached policy invalidated, so `socialdesk queue` and a
   running window agree at once. A recompute that fails keeps the edit and prints the warning.
-- Windows text ("09:00-12:30", "closed") and the week summary are core/hours.py's, as in the window.
+- Windows text ("09:00-12:30", "closed") and the week summary are core/hours/week_spec.py's, as in the window.
 - `hours posts ACCOUNT on|off` switches an account's status posts (texts are edited in the window).
 - `hours show --json` keys (stable): timezone, week (spec text), week_windows, holidays, closed_dates,
   special_hours (date -> windows text), away [{start, end, message, active}], state, open, next_open,

@@ -27,7 +27,7 @@ OPTIONS: dict[str, Option] = {
     for o in [
         Option("business.name", str, "", "Your business's name, used in {business} and automatic messages."),
         Option("business.my_name", str, "", "Your first name, used in {my_name} when you sign replies."),
-        Option("hours.schedule", dict, None, "Opening hours, holidays and away periods (core/hours.py)."),
+        Option("hours.schedule", dict, None, "Opening hours, holidays and away periods (core/hours/)."),
         Option("targets.config", dict, None, "Response-time targets per kind and channel (core/targets.py)."),
         Option("automation.paused", bool, False, "Pause every automatic reply and status post."),
         Option("automation.config", dict, None, "Auto-reply and status-post texts and switches (core/automation/)."),

@@ -4,7 +4,7 @@ Decisions:
 - The week is a grid of seven line edits, one per day, holding windows as text ("09:00-12:30,
   13:30-17:00"; empty or "closed" = closed): quickest with the keyboard (Tab from day to day), and the
   errors are parse_week_spec's own, prefixed with the day. The text forms (one day's windows, the week
-  summary) are core/hours.py's, shared with `socialdesk hours`.
+  summary) are core/hours/week_spec.py's, shared with `socialdesk hours`.
 - Everything is validated live on every edit; the first problems are listed in red under the tabs and
   Save stays disabled while there are any. Save builds the Schedule and AutomationConfig from the
   fields (their own validation is the final word) and hands the values to the feature's save path.
