@@ -85,14 +85,23 @@ def _problem(item: object) -> str | None:
         return "missing external id"
     if not isinstance(item.created_at, datetime) or item.created_at.tzinfo is None:
         return "created_at is not an aware datetime"
-    if not isinstance(item.deleted, bool):
-        return "deleted is not true/false"
-    for name in ("edited_at", "reply_window_ends_at"):
-        value = getattr(item, name)
-        if value is not None and not (isinstance(value, datetime) and value.tzinfo is not None):
-            return f"{name} is not an aware datetime"
-    if item.deleted:
-        return None  # only its id counts: a platform reporting a deletion may know nothing else
+    # The edit fields are checked one by one, without a loop: this runs for every item of every batch.
+    edited_at = item.edited_at
+    if edited_at is not None and not (isinstance(edited_at, datetime) and edited_at.tzinfo is not None):
+        return "edited_at is not an aware datetime"
+    window = item.reply_window_ends_at
+    if window is not None and not (isinstance(window, datetime) and window.tzinfo is not None):
+        return "reply_window_ends_at is not an aware datetime"
+    deleted = item.deleted
+    if deleted is not False:
+        if deleted is not True:
+            return "deleted is not true/false"
+        # Only its id counts (a platform reporting a deletion may know nothing else), but ingest looks
+        # its author and conversation up with the rest of the batch: they must be strings, even empty.
+        if not (isinstance(item.author, Author) and isinstance(item.author.external_id, str)
+                and isinstance(item.conversation_external_id, str)):
+            return "author or conversation id is not a string"
+        return None
     if not isinstance(item.conversation_external_id, str) or not item.conversation_external_id:
         return "missing conversation id"
     if item.kind not in KINDS:
@@ -167,7 +176,7 @@ def ingest(
                 db,
                 "SELECT external_id, id, conversation_id, direction, text, rating, created_at, edited_at,"
                 " deleted_at, awaiting_from FROM message WHERE account_id = %d AND external_id IN ({})" % account_id,
-                list({i.external_id for i in valid if (i.edited_at is not None or i.deleted) and i.external_id in existing}),
+                [key for key in {i.external_id for i in valid if i.edited_at is not None or i.deleted} if key in existing],
             ).items()
         }
         # identity external id -> (identity id, contact id); the contact's current name (the owner may
@@ -179,7 +188,7 @@ def ingest(
             "SELECT i.external_id, i.id, i.contact_id, c.display_name FROM identity i"
             " JOIN contact c ON c.id = i.contact_id WHERE i.account_id = %d AND i.external_id IN ({})"
             % account_id,
-            list({i.author.external_id for i in valid if not i.deleted}),
+            list({i.author.external_id for i in valid}),
         ).items():
             identities[key] = (identity_id, contact_id)
             contact_names[contact_id] = name
@@ -187,7 +196,7 @@ def ingest(
             db,
             "SELECT external_id, id FROM conversation WHERE account_id = %d AND external_id IN ({})"
             % account_id,
-            list({i.conversation_external_id for i in valid if not i.deleted}),
+            list({i.conversation_external_id for i in valid}),
         )
         parents = _fetch_map(
             db,
@@ -202,6 +211,7 @@ def ingest(
         messages: list[tuple] = []
         seen: dict[str, tuple] = {}  # external id -> message row, for the messages this batch adds
         conv_updates: dict[int, _Change] = {}
+        edited: set[int] = set()  # conversations with an edit: whether it reopens depends on our last reply
         for item in valid:
             known = item.external_id in existing
             if known or item.external_id in seen:
@@ -218,7 +228,8 @@ def ingest(
                 if change is None:
                     change = conv_updates[version.conversation_id] = _Change()
                 change.ops.append((_DELETE if item.deleted else _EDIT, item, version))
-                change.edits = change.edits or not item.deleted
+                if not item.deleted:
+                    edited.add(version.conversation_id)
                 continue
             if item.deleted:
                 result.duplicates += 1  # a deletion of something never stored: nothing to show
@@ -303,7 +314,7 @@ def ingest(
             raise Account.DoesNotExist(f"no account with id {account_id}")
         channel = queue.channel_from(account[0], Account.settings.python_value(account[1]))
         _apply_conversation_updates(
-            db, ids, conv_updates, new_convs, messages, contact_names, channel, policy, now, result
+            db, ids, conv_updates, new_convs, messages, contact_names, channel, policy, now, result, edited
         )
         db.execute_sql(
             "UPDATE account SET cursor = ?, last_sync_at = ?, first_synced_at = coalesce(first_synced_at, ?)"
@@ -440,12 +451,11 @@ _IN, _OUT, _EDIT, _DELETE = range(4)
 
 
 class _Change:
-    __slots__ = ("ops", "replies", "edits", "contact_id", "contact_changed")
+    __slots__ = ("ops", "replies", "contact_id", "contact_changed")
 
     def __init__(self) -> None:
         self.ops: list[tuple] = []
         self.replies = False  # one of our replies is among them: the run is recounted from the thread
-        self.edits = False  # an edit is among them: whether it reopens depends on our last reply
         self.contact_id: int | None = None  # the customer of the first customer message
         self.contact_changed = False
 
@@ -479,6 +489,7 @@ def _apply_conversation_updates(
     policy: "queue.Policy",
     now: datetime,
     result: IngestResult,
+    edited: set[int],
 ) -> None:
     """Fold each conversation's changes into its columns, and write conversations, messages, edits.
 
@@ -502,7 +513,7 @@ def _apply_conversation_updates(
         conv.contact_id, conv.contact_name = head[8], head[9]
         convs.append(conv)
     n_now = to_micros(now)
-    last_replies = queue.last_human_replies([cid for cid, change in updates.items() if change.edits])
+    last_replies = queue.last_human_replies(sorted(edited)) if edited else {}
     touched: dict[int, _Version] = {}
     revisions: list[tuple] = []
     folded: list[_ConvRow] = []
@@ -633,8 +644,8 @@ class _ConvRow(clock.ClockState):
     contact_id: int | None
     contact_name: str
 
-    def __init__(self) -> None:  # filled by the caller with one dict.update
-        pass
+    # Filled by the caller with one dict.update; object's __init__ (in C) skips ClockState's defaults.
+    __init__ = object.__init__
 
     def db_values(self) -> list:
         out = list(_GET_VALUES(self))

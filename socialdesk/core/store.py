@@ -29,6 +29,11 @@ Decisions:
   earlier version as a MessageRevision row; `deleted_at` marks what the customer deleted (kept, never
   removed); `Conversation.reply_window_ends_at` holds the platform's reply window. The new columns are
   nullable, so the migration adds them without rewriting a row.
+- NULL parameters skip sqlite3's adaptation protocol (a registered adapter for None): without it the
+  module looks for `__adapt__` on its protocol type for every None it binds, and raises and formats an
+  AttributeError each time. Ingest binds about nine NULLs per new item; with the adapter a NULL costs
+  half as much, and ingesting 10,000 items (then the same again) takes about 5 % fewer instructions
+  (callgrind). Stored values are the same NULLs.
 """
 
 from __future__ import annotations
@@ -61,6 +66,15 @@ APPLICATION_ID = 0x534F4344  # "SOCD": PRAGMA application_id of every database s
 _OUR_TABLES = {"account", "conversation", "message"}
 
 database = pw.DatabaseProxy()
+
+
+def _null(value: None) -> None:
+    """None is bound as NULL either way; this adapter only spares sqlite3 the failed protocol lookup it
+    would make for every None (see the module docstring)."""
+    return None
+
+
+sqlite3.register_adapter(type(None), _null)
 
 
 class StoreError(Exception):

@@ -360,8 +360,9 @@ def test_reply_window_is_kept_and_brings_the_deadline_forward(store, account):
 
 def test_bad_edit_fields_are_skipped(store, account):
     result = run(store, account, [item("a", edited_at=datetime(2026, 3, 2, 10, 0)), item("b", deleted="yes"),
-                                  item("c", reply_window_ends_at="tomorrow")])
-    assert [s.split(":")[0] for s in result.skipped] == ["a", "b", "c"]
+                                  item("c", reply_window_ends_at="tomorrow"),
+                                  replace(item("d"), deleted=True, author=None)])
+    assert [s.split(":")[0] for s in result.skipped] == ["a", "b", "c", "d"]
 
 
 def snapshot(store) -> dict:
