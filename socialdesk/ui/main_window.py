@@ -23,23 +23,17 @@ from __future__ import annotations
 import gc
 import html
 import logging
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from PySide6.QtCore import QDate, QDateTime, QModelIndex, Qt, QTime, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateTimeEdit,
-    QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -47,8 +41,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTabBar,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -62,9 +54,11 @@ from socialdesk.ui import actions as actions_mod
 from socialdesk.ui import icons
 from socialdesk.ui.composer import Composer
 from socialdesk.ui.conversation_view import ConversationView, open_url
+from socialdesk.ui.keyboard_help import cheat_sheet_dialog, command_palette_dialog
 from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
 from socialdesk.ui.qtcompat import emit
 from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel
+from socialdesk.ui.snooze_dialog import ask_snooze_until
 from socialdesk.ui.workers import Tasks
 
 log = logging.getLogger(__name__)
@@ -653,27 +647,13 @@ class MainWindow(QMainWindow):
 
     def _show_snooze_custom(self, result) -> None:
         zone_name, now = result
-        zone = ZoneInfo(zone_name)
-        dialog = QDialog(self)
-        dialog.setWindowTitle(f"Snooze until ({zone_name})")
-        edit = QDateTimeEdit(dialog)
-        edit.setCalendarPopup(True)
-        start = (now + timedelta(hours=2)).astimezone(zone)
-        edit.setDateTime(QDateTime(QDate(start.year, start.month, start.day), QTime(start.hour, start.minute)))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
-        buttons.accepted.connect(dialog.accept)
-        buttons.rejected.connect(dialog.reject)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(edit)
-        layout.addWidget(buttons)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            # The wall-clock value read in the schedule's zone (Qt's own zone handling is bypassed).
-            day, wall = edit.date().toPython(), edit.time().toPython()
-            until = datetime.combine(day, wall.replace(second=0, microsecond=0), tzinfo=zone)
-            if until <= self.core.clock.now():
-                QMessageBox.warning(self, "Snooze", "Pick a time in the future.")
-                return
-            self._status("snoozed", until)
+        until = ask_snooze_until(self, zone_name, now)
+        if until is None:
+            return
+        if until <= self.core.clock.now():
+            QMessageBox.warning(self, "Snooze", "Pick a time in the future.")
+            return
+        self._status("snoozed", until)
 
     def send_reply(self) -> None:
         self._send(False)
@@ -796,66 +776,13 @@ class MainWindow(QMainWindow):
     # --- palette and cheat sheet ----------------------------------------------------------------------------
 
     def command_palette(self) -> None:
-        dialog = QDialog(self)
-        dialog.setObjectName("command_palette")
-        dialog.setWindowTitle("Commands")
-        dialog.resize(440, 420)
-        line = QLineEdit(dialog)
-        line.setPlaceholderText("Type a command…")
-        listing = QListWidget(dialog)
-        for spec in self.action_specs:
-            item = QListWidgetItem(f"{spec.title}    —    {actions_mod.key_text(spec)}")
-            item.setData(Qt.ItemDataRole.UserRole, spec.id)
-            listing.addItem(item)
-
-        def filter_items(text: str) -> None:
-            words = text.lower().split()
-            first = None
-            for i in range(listing.count()):
-                item = listing.item(i)
-                hidden = not all(w in item.text().lower() for w in words)
-                item.setHidden(hidden)
-                if not hidden and first is None:
-                    first = item
-            if first is not None:
-                listing.setCurrentItem(first)
-
-        def run_current() -> None:
-            item = listing.currentItem()
-            if item is not None and not item.isHidden():
-                dialog.accept()
-                action = self.actions[item.data(Qt.ItemDataRole.UserRole)]
-                if action.isEnabled():
-                    action.trigger()
-
-        line.textChanged.connect(filter_items)
-        line.returnPressed.connect(run_current)
-        listing.itemActivated.connect(lambda _item: run_current())
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(line)
-        layout.addWidget(listing)
-        filter_items("")
+        dialog, line = command_palette_dialog(self, self.action_specs, self.actions)
         self.palette_dialog = dialog
         dialog.open()
         line.setFocus()
 
     def cheat_sheet(self) -> None:
-        dialog = QDialog(self)
-        dialog.setObjectName("cheat_sheet")
-        dialog.setWindowTitle("Keyboard shortcuts")
-        table = QTableWidget(len(self.action_specs), 2, dialog)
-        table.setHorizontalHeaderLabels(["Action", "Keys"])
-        table.verticalHeader().hide()
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        for row, spec in enumerate(self.action_specs):
-            table.setItem(row, 0, QTableWidgetItem(spec.title))
-            table.setItem(row, 1, QTableWidgetItem(actions_mod.key_text(spec)))
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setStretchLastSection(True)
-        layout = QVBoxLayout(dialog)
-        layout.addWidget(QLabel("Single keys work in the queue and the thread, never while you type."))
-        layout.addWidget(table)
-        dialog.resize(460, 560)
+        dialog = cheat_sheet_dialog(self, self.action_specs)
         self.cheat_sheet_dialog = dialog
         dialog.open()
 
