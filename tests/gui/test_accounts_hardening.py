@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 
 from socialdesk.connectors.base import AccountInfo, PermanentError
 from socialdesk.core.store import Account
-from socialdesk.ui import accounts_dialog
+from socialdesk.ui import account_dialog, account_form
 from tests import mailserver
 from tests.gui.test_accounts_ui import fill_email, open_email_form
 
@@ -22,8 +22,8 @@ email_harness = mailserver.email_harness
 def test_save_without_a_keyring_creates_nothing_and_says_what_to_install(window, qtbot, email_harness,
                                                                         monkeypatch):
     tested = []
-    real_check = accounts_dialog.check_connection
-    monkeypatch.setattr(accounts_dialog, "check_connection", lambda *a, **k: tested.append(a) or real_check(*a, **k))
+    real_check = account_dialog.check_connection
+    monkeypatch.setattr(account_dialog, "check_connection", lambda *a, **k: tested.append(a) or real_check(*a, **k))
     keyring.set_keyring(fail.Keyring())  # the conftest fixture restores the test keyring afterwards
     dialog = open_email_form(window, qtbot)
     fill_email(dialog, qtbot, email_harness)
@@ -73,7 +73,7 @@ def test_a_server_echoing_the_typed_password_is_redacted():
 
     typed = "typed-Pässwort-42"
     try:
-        accounts_dialog.check_connection(Spec, {}, MemorySecrets({"password": typed}))
+        account_dialog.check_connection(Spec, {}, MemorySecrets({"password": typed}))
     except PermanentError as exc:
-        shown = accounts_dialog._error_text(exc)
+        shown = account_form._error_text(exc)
     assert shown == "the server refused the password [secret]"

@@ -1,4 +1,4 @@
-"""GUI tests for Tools → Accounts… and the Add account flow (socialdesk/ui/accounts_dialog.py).
+"""GUI tests for Tools → Accounts… and the Add account flow (socialdesk/ui/accounts_dialog.py, account_dialog.py, account_form.py).
 
 The email account is added against real local servers (pymap IMAP + aiosmtpd SMTP from
 tests/mailserver.py); the keyring is the in-memory backend from tests/conftest.py.
@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QMessageBox
 from socialdesk.connectors import registry
 from socialdesk.core.store import Account
 from socialdesk.secrets import KeyringSecrets
-from socialdesk.ui.accounts_dialog import AccountDialog, AccountsDialog, AccountsFeature, visible_specs
+from socialdesk.ui.account_dialog import AccountDialog, visible_specs
+from socialdesk.ui.accounts_dialog import AccountsDialog, AccountsFeature
 from tests import mailserver
 from tests.mailserver import HOST, PASSWORD, USER
 

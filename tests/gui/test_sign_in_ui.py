@@ -1,4 +1,4 @@
-"""GUI tests of the browser sign-in in Add account (ui/accounts_dialog.py on connectors/oauth.py).
+"""GUI tests of the browser sign-in in Add account (ui/account_dialog.py on connectors/oauth.py).
 
 The browser is simulated: the dialog's `open_url` is replaced by an HTTP GET (on a helper thread, as a
 browser is another process) to the fake Mastodon instance, which plays the owner pressing "Authorize"
@@ -20,7 +20,7 @@ from socialdesk.connectors import demo, registry
 from socialdesk.connectors.base import AccountInfo
 from socialdesk.connectors.oauth import AuthRequest, LoginAccount
 from socialdesk.core.store import Account
-from socialdesk.ui import accounts_dialog
+from socialdesk.ui import account_dialog
 from tests.fakes import mastodon as fakes_mastodon
 from tests.gui.test_accounts_ui import feature, keyring_entries
 
@@ -130,7 +130,7 @@ class TwoPagesLogin:
 @pytest.fixture
 def two_pages(monkeypatch):
     spec = dataclasses.replace(demo.SPEC, title="Pages (test)", login_flow=TwoPagesLogin)
-    monkeypatch.setattr(accounts_dialog, "visible_specs", lambda profile: [spec])
+    monkeypatch.setattr(account_dialog, "visible_specs", lambda profile: [spec])
     return spec
 
 
