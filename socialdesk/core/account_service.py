@@ -1,8 +1,8 @@
 """Accounts: adding, testing, re-login, enabling and removing, one implementation for window and CLI.
 
 This module owns every rule about what makes an account acceptable and the order in which one is
-created or removed. ui/accounts_dialog.py and `socialdesk account ...` (cli.py) only gather the
-owner's input and show the outcome; before, each had its own copy and they disagreed (the dialog
+created or removed. ui/account_dialog.py (Add account / Re-login) and `socialdesk account ...` (cli.py)
+only gather the owner's input and show the outcome; before, each had its own copy and they disagreed (the dialog
 took names of any length, the command line stored `--set text_limit=...` and then ignored it).
 
 Decisions:
