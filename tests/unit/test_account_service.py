@@ -32,13 +32,6 @@ def core():
     c.close()
 
 
-@pytest.fixture
-def published(core) -> list[ChangeSet]:
-    got: list[ChangeSet] = []
-    core.changes.subscribe(got.append)
-    return got
-
-
 class FakeConnector:
     """Stands in for a platform: `check` answers, refuses, or rotates the token it was given."""
 

@@ -34,13 +34,6 @@ def core():
     c.close()
 
 
-@pytest.fixture
-def published(core) -> list[ChangeSet]:
-    got: list[ChangeSet] = []
-    core.changes.subscribe(got.append)
-    return got
-
-
 def conversation(core) -> int:
     with core.store.write():
         account_id = Account.create(kind="demo", name="Shop", settings={"channel": "telegram"}, created_at=NOW).id
