@@ -581,6 +581,9 @@ class LoginAccount:
     info: AccountInfo
     secrets: Mapping[str, str]  # every keyring entry this account needs (names in the spec's secret_names)
     settings: Mapping[str, Any] = field(default_factory=dict)  # added to the form's settings (a Page id)
+    # The account kind it is added as; "" is the kind whose sign-in this was. One Google sign-in gives
+    # review locations and YouTube channels, one Meta sign-in Facebook Pages and Instagram accounts.
+    kind: str = ""
 
 
 def account_names(name: str, accounts: list[LoginAccount]) -> list[str]:

@@ -254,8 +254,9 @@ class AccountService:
             self.ensure_free(name)
         infos = []
         for name, account in zip(names, picked, strict=True):
-            info = self.add(spec, name, {**settings, **account.settings}, dict(account.secrets), test=False,
-                            info=account.info)
+            account_spec = registry.spec(account.kind) if getattr(account, "kind", "") else spec
+            info = self.add(account_spec, name, {**settings, **account.settings}, dict(account.secrets),
+                            test=False, info=account.info)
             infos.append(info or account.info)
         return infos
 

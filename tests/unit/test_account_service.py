@@ -144,3 +144,15 @@ def test_test_enable_disable_and_remove_publish_and_clean_up(core, spec, publish
     assert published == [ChangeSet(accounts={account_id})] * 3
     with pytest.raises(service.AccountError, match="No account named 'Shop'"):
         core.account_service.by_name("Shop")
+
+
+def test_one_sign_in_adds_accounts_of_the_kinds_it_names(core, spec):
+    """One Google sign-in gives review locations and YouTube channels, one Meta sign-in Pages and
+    Instagram accounts: each picked account is added as the kind it names ("" is the sign-in's own)."""
+    from socialdesk.connectors.oauth import LoginAccount
+
+    picked = [LoginAccount(label="Chat", info=AccountInfo("Chat"), secrets={"token": TOKEN}),
+              LoginAccount(label="Inbox", info=AccountInfo("Inbox"), secrets={"api_key": "k"}, kind="demo")]
+    core.account_service.add_signed_in(spec, ["Shop chat", "Shop inbox"], {}, picked)
+    kinds = {a.name: a.kind for a in Account.select()}
+    assert kinds == {"Shop chat": "telegram", "Shop inbox": "demo"}
