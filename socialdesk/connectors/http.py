@@ -7,8 +7,10 @@ Decisions:
   DEFAULT_DEADLINE_S = 60 s, covering connect, TLS, headers, body and every retry). The timeouts
   bound each socket read only, and requests documents that they are "not a time limit on the entire
   response download": a server trickling one byte per second kept `sync --once` running for more
-  than 300 s. Every socket of a request is watched by connectors/deadline.py (the session's adapter
-  hooks urllib3's connection creation and reuse), so at the deadline the socket is shut and the call
+  than 300 s. Every socket of a request is watched by connectors/deadline.py (the session's adapter,
+  in connectors/http_transport.py, hooks urllib3's connection creation and reuse; that module holds
+  everything that needs requests or urllib3 at import, so importing a connector for its traits does
+  not load them), so at the deadline the socket is shut and the call
   ends with DeadlineExceeded (a TransientError). Why 60 s: an API answer takes well under 2 s and a
   page of notifications is far below 1 MB (40 s even at 0.2 Mbit/s); it is twice the read timeout,
   so one slow-but-moving answer is not cut, and no more than the default poll interval, so a stuck
@@ -57,13 +59,8 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, TypeVar
 from urllib.parse import urlsplit
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from socialdesk import __version__
 from socialdesk.connectors import deadline as deadlines
@@ -77,6 +74,9 @@ from socialdesk.connectors.base import (
     TransientError,
     require_secure_transport,
 )
+
+if TYPE_CHECKING:  # requests and urllib3 load with the first Http (connectors/http_transport.py)
+    import requests
 
 log = logging.getLogger("socialdesk.http")
 
@@ -405,9 +405,9 @@ class Http:
         # the dict with the account's own (see the module docstring).
         self.limits: dict[str, RateLimit] = {} if limits is None else limits
         self._secrets: set[str] = set()
-        self.session = requests.Session()
-        self.session.mount("https://", _DeadlineAdapter())
-        self.session.mount("http://", _DeadlineAdapter())
+        from socialdesk.connectors.http_transport import new_session
+
+        self.session = new_session()
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
 
@@ -449,6 +449,8 @@ class Http:
         Statuses in `ok_statuses` are returned instead of raised (for callers that read the body).
         The whole call, retries included, ends within `deadline` seconds (see the module docstring).
         """
+        import requests  # loaded already by __init__; here for the exception classes
+
         method = method.upper()
         url = self.url(path_or_url)
         host = urlsplit(url).hostname or ""
@@ -622,60 +624,9 @@ class Http:
         return when if when is not None and when >= now else now + timedelta(seconds=60)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
-    """urllib3's connection, with its socket watched by the running request's deadline."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        deadlines.watch(sock)  # before TLS: a trickled handshake is bounded too
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        deadlines.watch(self.sock)  # a kept-alive connection opened by an earlier request
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        deadlines.watch(sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        deadlines.watch(self.sock)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose connections are watched by connectors/deadline.py.
-
-    urllib3 picks the connection class through the pool manager's `pool_classes_by_scheme`; SOCKS
-    proxies keep their own pools (and only the per-read timeouts).
-    """
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if not proxy.lower().startswith("socks"):
-            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-        return manager
-
-
 def _network_reason(exc: Exception) -> str:
+    import requests
+
     if isinstance(exc, requests.Timeout):
         return "timed out"
     return "connection failed"
