@@ -28,12 +28,19 @@ import logging
 import threading
 import traceback
 import urllib.parse
+from types import ModuleType
 from typing import Iterable
 
-import keyring
-import keyring.errors
-
 SERVICE = "socialdesk"
+
+
+def _keyring() -> ModuleType:
+    """The keyring module, imported on first use: it costs about 70 ms, and nothing on the way to the
+    window's first paint needs a secret."""
+    import keyring
+    import keyring.errors  # noqa: F401 - loaded for the callers' `keyring.errors.*`
+
+    return keyring
 
 
 class NoKeyringError(RuntimeError):
@@ -49,6 +56,7 @@ NO_KEYRING_MESSAGE = (
 
 def _unusable_reason() -> str | None:
     """Why keyring's selected backend cannot keep a secret, or None if it can."""
+    keyring = _keyring()
     from keyring.backends import chainer, fail, null
 
     try:
@@ -81,6 +89,7 @@ class KeyringSecrets:
         self.prefix = f"{profile}/{account}/"
 
     def get(self, name: str) -> str | None:
+        keyring = _keyring()
         require_keyring()
         try:
             value = keyring.get_password(SERVICE, self.prefix + name)
@@ -90,6 +99,7 @@ class KeyringSecrets:
         return value
 
     def set(self, name: str, value: str) -> None:
+        keyring = _keyring()
         remember(value)
         require_keyring()
         try:
@@ -98,6 +108,7 @@ class KeyringSecrets:
             raise NoKeyringError(f"The keyring refused to store a secret: {type(exc).__name__}") from None
 
     def delete(self, name: str) -> None:
+        keyring = _keyring()
         require_keyring()
         try:
             keyring.delete_password(SERVICE, self.prefix + name)

@@ -24,8 +24,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays as holidays_pkg
-
 UTC = timezone.utc
 HORIZON = timedelta(days=400)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -107,6 +105,10 @@ def _holiday_calendar(country: str, subdiv: str) -> Any:
     with _holiday_lock:
         cal = _holiday_cache.get(key)
         if cal is None:
+            # Imported here: the package costs ~40 ms at start-up, and a schedule without a holiday
+            # country (the default) never needs it.
+            import holidays as holidays_pkg
+
             try:
                 cal = holidays_pkg.country_holidays(key[0], subdiv=key[1] or None)
             except NotImplementedError as e:
