@@ -356,11 +356,12 @@ def cmd_account_add(args) -> int:
         raise UsageError("--pick chooses among the accounts of a browser sign-in; this platform has none.")
     secret = None
     if args.secret_stdin:
-        secret = sys.stdin.readline().rstrip("\r\n")
+        # The one reader of standard input: a browser sign-in reads pasted answers after this line.
+        secret = (_next_line() or "").rstrip("\r\n")
         if not secret:
             raise UsageError("No secret was given on standard input.")
         remember(secret)  # from now on no error text of this process can quote it
-    elif spec.login_flow is None and spec.secret_label:
+    elif spec.secret_label:  # a password or token, or the owner's own app's secret for its sign-in
         raise UsageError(f"{spec.title} needs a {spec.secret_label.lower()}: pass it with --secret-stdin.")
     try:
         # The keyring first: without one nothing is created, not even the profile.
@@ -371,13 +372,16 @@ def cmd_account_add(args) -> int:
         accounts = core.account_service
         try:
             accounts.ensure_free(name)
-            if secret is not None or spec.login_flow is None:
+            # A platform with a secret label and a sign-in takes the secret for the sign-in (the owner's
+            # own app); elsewhere a given secret is stored as is (Mastodon: an existing access token).
+            app_secret = spec.login_flow is not None and bool(spec.secret_label)
+            if spec.login_flow is None or (secret is not None and not app_secret):
                 values = {spec.secret_name: secret} if secret is not None else {}
                 infos = [accounts.add(spec, name, settings, values, test=not args.no_test)]
                 names = [name]
             else:
                 # A browser sign-in: nothing reaches the keyring before the owner picked the accounts.
-                picked = _pick(_browser_login(spec, settings, args), args.pick)
+                picked = _pick(_browser_login(spec, settings, args, secret if app_secret else None), args.pick)
                 names = account_names(name, picked)
                 infos = accounts.add_signed_in(spec, names, settings, picked)
         except (service.AccountError, ConnectorError, NoKeyringError) as exc:
@@ -391,14 +395,19 @@ def cmd_account_add(args) -> int:
     return 0
 
 
-def _browser_login(spec, settings: dict, args) -> list:
+def _browser_login(spec, settings: dict, args, app_secret: str | None = None) -> list:
     """The browser sign-in (connectors/oauth.py): loopback unless --paste; the owner may paste the
-    code or the address the browser ended on at any time. Returns the accounts it gives access to."""
+    code or the address the browser ended on at any time. Returns the accounts it gives access to.
+    `app_secret`: the owner's own app's secret, for platforms that need one (spec.secret_label)."""
     import webbrowser
 
+    from socialdesk.connectors.base import MemorySecrets
     from socialdesk.connectors.oauth import parse_pasted
 
-    flow = spec.login_flow(dict(settings))
+    if app_secret is not None:
+        flow = spec.login_flow(dict(settings), secrets=MemorySecrets({spec.secret_name: app_secret}))
+    else:
+        flow = spec.login_flow(dict(settings))
     try:
         browser = None if args.paste or args.no_browser else webbrowser.open
         request = flow.start(loopback=not args.paste, browser=browser)

@@ -300,8 +300,10 @@ class ConnectorSpec:
     # account deletes each of them, so nothing is left behind (registry.secret_names).
     secret_names: tuple[str, ...] = ("password",)
     # For platforms that sign in through a browser (OAuth, connectors/oauth.py): makes one sign-in
-    # attempt from the form's settings. None for platforms that take a typed secret.
-    login_flow: "Callable[[dict], LoginFlow] | None" = None
+    # attempt from the form's settings. None for platforms that take a typed secret. A platform with
+    # both (the owner brings their own app: Google's client secret) gets the typed secret too, as
+    # `login_flow(settings, secrets=AccountSecrets)` holding it under `secret_name`.
+    login_flow: "Callable[..., LoginFlow] | None" = None
 
 
 class LoginFlow(Protocol):

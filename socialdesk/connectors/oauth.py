@@ -605,8 +605,12 @@ class AuthCodeLogin:
     oob_redirect: str | None = None  # the platform's out-of-band redirect, if it has one (paste mode)
 
     def __init__(self, settings: Mapping[str, Any], *, now: Callable[[], datetime] = utcnow,
-                 listen_timeout: float = LISTEN_TIMEOUT_S):
+                 listen_timeout: float = LISTEN_TIMEOUT_S, secrets: AccountSecrets | None = None):
         self.settings = dict(settings)
+        # The owner's typed secret for a platform where they bring their own app (Google's client
+        # secret, under the spec's `secret_name`); given only when the spec has a `secret_label`.
+        # Read it in `make_client`, which runs off the GUI thread (it may be the keyring on re-login).
+        self.secrets = secrets
         self.now = now
         self.listen_timeout = listen_timeout
         self.state = new_state()

@@ -49,7 +49,7 @@ from socialdesk.connectors.base import (
     MemorySecrets,
 )
 from socialdesk.connectors.oauth import AuthRequest, LoginAccount, LoginCancelled, account_names, parse_pasted
-from socialdesk.core.account_service import check_connection, name_problem
+from socialdesk.core.account_service import check_connection
 from socialdesk.ui.account_form import (
     AccountForm,
     PlatformChooser,
@@ -202,14 +202,18 @@ class AccountDialog(QDialog):
         form = self.form
         if form is None or self.busy:
             return
-        problem = name_problem(form.name.text().strip())
+        problem = form.problem()  # the name, and the app secret where the owner brings their own app
         if problem:
             form.show_error(problem)
             return
         form.end_login()  # a new sign-in: the earlier one's listener stops, its answers are ignored
         form.show_accounts([])
         form.memory = MemorySecrets()
-        flow = form.flow = form.spec.login_flow(form.settings())
+        if form.spec.secret_label:  # the owner's own app: its secret, typed or (re-login) stored
+            flow = form.spec.login_flow(form.settings(), secrets=form.secrets(self.core.profile.name))
+        else:
+            flow = form.spec.login_flow(form.settings())
+        form.flow = flow
         self._run(lambda: flow.start(loopback=True), lambda request: self._login_started(flow, request),
                   "Preparing the sign-in page…")
 
