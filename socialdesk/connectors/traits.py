@@ -4,7 +4,8 @@ and `of(name)`, the one lookup core and UI read them through.
 What a trait answers: the platform's name and badge, how a person is addressed there, how long a reply
 may be for each conversation kind and how the platform counts it, whether a send may be retried without
 risk of a duplicate, how often to poll, whether replies go out as email, what still works once a
-reply window closed, and what one API call costs where the platform bills per call. Adding a platform means declaring its traits next to its connector
+reply window closed, and what its calls cost where the platform bills or rations them (`usage`).
+Adding a platform means declaring its traits next to its connector
 (e.g. `TRAITS = PlatformTraits(...)`, `SPEC = ConnectorSpec(..., traits=TRAITS)`); nothing in core or
 UI lists platforms.
 
@@ -22,8 +23,9 @@ Decisions:
   Bluesky allows 300 graphemes in a post and 1,000 in a chat message. The counting functions live in
   connectors/text_counting.py, below core, so connectors can refuse an over-long send with the same
   counter and no module imports core from here.
-- `call_cost` is None for every platform we have: none bills per call. A platform that does (X's
-  pay-per-use API) declares what one call costs, so the engine and the owner can see the bill coming.
+- `usage` (a connectors/usage.UsagePlan) is None where calls are free. A platform that bills per call
+  (X's pay-per-use API) or rations them (YouTube's daily quota) declares its prices there, so the
+  usage meter (core/usage.py) can show the bill coming and pace polling to the owner's budget.
 - The reply window (`reply_window`, a ReplyWindowRule: what still works once a conversation's window
   closed) is asked by channel like the other customer-facing facts (core/queue.reply_window_rule).
 """
@@ -32,10 +34,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
 from typing import Callable, Literal
 
 from socialdesk.connectors.text_counting import codepoints
+from socialdesk.connectors.usage import UsagePlan
 
 AddressStyle = Literal["@handle", "plain"]
 
@@ -58,15 +60,6 @@ class Badge:
 
     colour: str  # "#rrggbb"
     label: str  # one or two characters
-
-
-@dataclass(frozen=True)
-class CallCost:
-    """What one API call costs where the platform bills per call."""
-
-    amount: Decimal
-    currency: str  # ISO 4217, e.g. "USD"
-    per: str = "call"  # what is billed, in the platform's words ("call", "post read", ...)
 
 
 @dataclass(frozen=True)
@@ -98,7 +91,10 @@ class PlatformTraits:
     poll_seconds: float = 60.0  # default interval between fetches (an account's `poll_seconds` wins)
     replies_by_email: bool = False  # replies are emails: RFC 3834 loop guards, one person per address
     spoken_name: str = ""  # how a customer names it in a sentence ("thanks for your email"); default: name
-    call_cost: CallCost | None = None  # None: the platform does not bill per call
+    usage: UsagePlan | None = None  # None: calls are free (connectors/usage.py)
+    # The default poll interval while the business is closed (None: poll_seconds); core/usage.pace
+    # may stretch either further for a budget, never beyond what off-hours auto-replies need.
+    poll_seconds_closed: float | None = None
     # How long the platform accepts replies to a conversation, and what works after; None: no window.
     reply_window: ReplyWindowRule | None = None
 

@@ -11,7 +11,8 @@ Decisions:
   the dialog checks on every keystroke. A name is 1–80 characters after trimming, without "/"
   (keyring keys are "<profile>/<account>/<name>": a slash could reach another account's secrets) and
   without control characters. Settings are the platform's own (ConnectorSpec.settings) plus
-  `poll_seconds` (1 s to a day). `text_limit` is refused: it is learned from the platform at every
+  `poll_seconds` (1 s to a day), plus the budget setting where the platform bills or rations calls
+  (core/usage.py). `text_limit` is refused: it is learned from the platform at every
   check (connectors.base.LEARNED_TEXT_LIMIT); a value set by hand was stored and never used.
 - The keyring comes first: an add that stores secrets (a typed secret or a browser sign-in) calls
   `secrets.require_keyring()` before anything else (`require_keyring_for`; the CLI runs it even
@@ -46,6 +47,7 @@ from socialdesk.connectors.base import (
     with_learned,
 )
 from socialdesk.core import accounts as learned
+from socialdesk.core import usage
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.store import Account, Store
@@ -109,6 +111,12 @@ def settings_problem(spec: ConnectorSpec, settings: Mapping[str, Any]) -> str:
         return (f"{LEARNED_TEXT_LIMIT} cannot be set: socialdesk learns the platform's limit when it checks "
                 "the account.")
     known = [key for key, _label, _default in spec.settings] + list(GENERIC_SETTINGS)
+    plan = spec.traits.usage
+    if plan is not None:  # a platform that bills or rations calls: the owner's budget (core/usage.py)
+        known.append(plan.budget_setting)
+        problem = usage.budget_problem(plan, settings.get(plan.budget_setting))
+        if problem:
+            return problem
     unknown = sorted(set(settings) - set(known))
     if unknown:
         return f"Unknown setting(s) for {spec.kind}: {', '.join(unknown)}. Known: {', '.join(sorted(known))}"

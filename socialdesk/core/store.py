@@ -29,6 +29,7 @@ Decisions:
   earlier version as a MessageRevision row; `deleted_at` marks what the customer deleted (kept, never
   removed); `Conversation.reply_window_ends_at` holds the platform's reply window. The new columns are
   nullable, so the migration adds them without rewriting a row.
+- Schema 4 (the usage meter): table `usage`, units per account, day and bucket (core/usage.py).
 - NULL parameters skip sqlite3's adaptation protocol (a registered adapter for None): without it the
   module looks for `__adapt__` on its protocol type for every None it binds, and raises and formats an
   AttributeError each time. Ingest binds about nine NULLs per new item; with the adapter a NULL costs
@@ -61,7 +62,7 @@ from socialdesk.core.states import (
     Via,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x534F4344  # "SOCD": PRAGMA application_id of every database socialdesk creates
 _OUR_TABLES = {"account", "conversation", "message"}
 
@@ -388,6 +389,20 @@ class Activity(BaseModel):
     text = pw.TextField()
 
 
+class Usage(BaseModel):
+    """Units an account spent where its platform bills or rations calls (core/usage.py): one row per
+    day (in the platform's zone, ISO date) and bucket ("owned_read", "post_create", ...)."""
+
+    account = pw.ForeignKeyField(Account, on_delete="CASCADE", index=False)
+    account_id: int
+    day = pw.CharField()
+    bucket = pw.CharField()
+    units = pw.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = ((("account", "day", "bucket"), True),)
+
+
 class Setting(BaseModel):
     key = pw.CharField(primary_key=True)
     value = JSONField()
@@ -404,6 +419,7 @@ MODELS = [
     Outbox,
     AutoReplyLedger,
     Activity,
+    Usage,
     Setting,
 ]
 
@@ -475,8 +491,13 @@ def _migrate_2_to_3(db: pw.SqliteDatabase) -> None:
     db.create_tables([MessageRevision])
 
 
+def _migrate_3_to_4(db: pw.SqliteDatabase) -> None:
+    """The usage meter: a new table, nothing else changes."""
+    db.create_tables([Usage])
+
+
 # version -> function migrating a database at that version to version + 1.
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

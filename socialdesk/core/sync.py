@@ -32,6 +32,12 @@ Decisions:
 - Everything time-related takes the injected clock, so `run_once` is deterministic in tests.
 - The optional connector members `after_stored(cursor)` (after each commit of items + cursor) and
   `notice` (the account's note while its state is "ok") are honoured as connectors/base.py describes.
+- The usage meter (core/usage.py): a connector with a `usage` counter gets the account's own (like the
+  rate-limit dict, so daily dedup memory outlives it); the engine drains it after each fetch, stream
+  batch and send into the `usage` table. The poll interval is paced: the traits' `poll_seconds_closed`
+  while the business is closed (an account's own `poll_seconds` wins over both defaults), stretched
+  above 80 % of the account's budget, and at 100 % polling stops with a notice (state rate_limited
+  until the budget renews; raising the budget resets the account).
 """
 
 from __future__ import annotations
@@ -55,8 +61,9 @@ from socialdesk.connectors.base import (
     RateLimited,
     TransientError,
 )
+from socialdesk.connectors.usage import UsageCounter
 from socialdesk.core import ingest as ingest_mod
-from socialdesk.core import outbox, queue
+from socialdesk.core import outbox, queue, usage
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.states import AccountState
@@ -83,6 +90,8 @@ class _AccountState:
         # The platform's rate-limit windows as connectors/http.py's Http records them ("read" and
         # "write" buckets); every connector built for the account shares this one dict.
         self.rate_limits: dict[str, Any] = {}
+        # The usage counter of the first connector built for the account, handed to every later one.
+        self.usage: UsageCounter | None = None
         # Held for each piece of network work of the account: its connector has one user at a time.
         self.lock = threading.RLock()
         self.worker: _Worker | None = None
@@ -263,6 +272,13 @@ class SyncEngine:
                 http = getattr(connector, "http", None)
                 if isinstance(getattr(http, "limits", None), dict):
                     http.limits = self._state(account_id).rate_limits  # type: ignore[union-attr]
+                counter = getattr(connector, "usage", None)
+                if isinstance(counter, UsageCounter):
+                    state = self._state(account_id)
+                    if state.usage is None or state.usage.plan != counter.plan:
+                        state.usage = counter
+                    else:
+                        connector.usage = state.usage  # type: ignore[attr-defined]
                 self._connectors[account_id] = connector
             return self._connectors[account_id]
 
@@ -298,6 +314,12 @@ class SyncEngine:
             if connector is None:
                 change.accounts.add(account_id)
                 return change
+            stopped = usage.stop_notice(account, self.clock.now())
+            if stopped is not None:  # the owner's budget is spent: no fetch until it renews or is raised
+                notice, resume_at = stopped
+                self._set_state(account, AccountState.RATE_LIMITED, notice, at=resume_at)
+                change.accounts.add(account_id)
+                return change
             try:
                 items, cursor = connector.fetch(account.cursor)
                 change.merge(self._ingest(account_id, items, cursor, connector))
@@ -311,14 +333,29 @@ class SyncEngine:
                     raise  # a full disk or read-only profile is not the account's fault: the caller says so
                 log.exception("connector %s crashed", account.name)
                 self._record_error(account, TransientError(f"Internal error in the connector: {type(exc).__name__}"))
+            finally:
+                self._record_usage(account_id)
         change.accounts.add(account_id)
         return change
+
+    def _record_usage(self, account_id: int) -> None:
+        """Store what the account's connector counted (core/usage.py); kept for later if the write fails."""
+        counter = self._state(account_id).usage
+        if counter is None:
+            return
+        events = counter.drain()
+        try:
+            usage.record(self.store, account_id, events)
+        except Exception:
+            counter.restore(events)
+            raise
 
     def _ingest(
         self, account_id: int, items: list[InboundItem], cursor: dict, connector: Connector | None = None
     ) -> ChangeSet:
         now = self.clock.now()
         result = ingest_mod.ingest(self.store, account_id, items, cursor, self.policy(), now)
+        self._record_usage(account_id)
         after_stored = getattr(connector, "after_stored", None)
         if callable(after_stored):
             try:
@@ -363,9 +400,12 @@ class SyncEngine:
     def flush_account(self, account_id: int) -> ChangeSet:
         """Send what is due for one account (holding the account's lock)."""
         with self._account_lock(account_id):
-            report = outbox.flush(
-                self.store, self.connector, self.policy(), self.clock.now(), rng=self.rng, account_id=account_id
-            )
+            try:
+                report = outbox.flush(
+                    self.store, self.connector, self.policy(), self.clock.now(), rng=self.rng, account_id=account_id
+                )
+            finally:
+                self._record_usage(account_id)
         return ChangeSet(set(report.changed_conversation_ids), accounts=set(report.changed_account_ids),
                          outbox=bool(report.sent or report.failed or report.retrying))
 
@@ -495,11 +535,17 @@ class SyncEngine:
     def _interval(self, account: Account) -> float:
         settings = account.settings or {}
         # The connector's default (by account kind: a demo account polls like the demo, whatever it simulates).
-        default = traits.of(account.kind).poll_seconds
+        platform = traits.of(account.kind)
+        default = platform.poll_seconds
+        now = self.clock.now()
+        if platform.poll_seconds_closed is not None and not self.policy().schedule.is_open(now):
+            default = platform.poll_seconds_closed
         try:
-            return max(1.0, float(settings.get("poll_seconds", default)))
+            base = max(1.0, float(settings.get("poll_seconds", default)))
         except (TypeError, ValueError):
-            return default
+            base = default
+        # Above 80 % of the budget the interval stretches; at 100 % sync_account stops polling instead.
+        return usage.pace(account, base, now) or base
 
     def _record_error(self, account: Account, exc: ConnectorError) -> None:
         now = self.clock.now()

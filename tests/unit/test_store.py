@@ -224,7 +224,7 @@ def test_schema_1_file_migrates_to_the_same_indexes_as_a_new_file(tmp_path):
     s = Store.open(path)
     try:
         assert _indexes(s.db) == expected
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert s.get_setting("business.name") == "Kept"
     finally:
         s.close()
@@ -363,7 +363,7 @@ def test_schema_2_file_is_backed_up_and_gains_edits_deletions_and_windows(tmp_pa
 
     s = Store.open(path)
     try:
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         assert {t: [c[1:] for c in cols] for t, cols in _columns(s.db).items()} == expected
         kept = Message.get(Message.external_id == "m1")
         assert (kept.text, kept.rating, kept.edited_at, kept.deleted_at, kept.awaiting_from) == ("Lovely", None, None,
@@ -373,3 +373,25 @@ def test_schema_2_file_is_backed_up_and_gains_edits_deletions_and_windows(tmp_pa
     finally:
         s.close()
     assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v2-" in p.name]
+
+
+def test_schema_3_file_is_backed_up_and_gains_the_usage_table(tmp_path):
+    """A version-3 file (before the usage meter) gains the `usage` table; its rows are kept."""
+    path = tmp_path / "old.sqlite3"
+    s = Store.open(path)
+    s.set_setting("business.name", "Kept")
+    s.close()
+    conn = sqlite3.connect(path)
+    conn.execute('DROP TABLE "usage"')
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+
+    s = Store.open(path)
+    try:
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert "usage" in s.db.get_tables()
+        assert s.get_setting("business.name") == "Kept"
+    finally:
+        s.close()
+    assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v3-" in p.name]

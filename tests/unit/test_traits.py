@@ -26,7 +26,7 @@ def test_every_connector_module_declares_its_kind_and_traits(kind):
     assert t.name and re.fullmatch(r"#[0-9a-f]{6}", t.badge.colour) and 1 <= len(t.badge.label) <= 2
     assert t.address_style in ("@handle", "plain")
     assert t.poll_seconds >= 1
-    assert t.call_cost is None  # no platform we connect to bills per call
+    assert t.usage is None or (t.usage.prices and t.usage.budget_period in ("day", "month"))  # None: free
     for conversation_kind, limit in t.limits:
         assert conversation_kind in (*KINDS, "post", "*")
         assert limit.limit is None or limit.limit > 0
