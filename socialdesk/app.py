@@ -224,8 +224,10 @@ def _raise_running_instance(name: str) -> bool:
     return True
 
 
-def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
-    """Start the window and tray (Qt is imported here only)."""
+def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = False) -> int:
+    """Start the window and tray (Qt is imported here only). `hidden` (`--tray`, the start at login,
+    socialdesk/autostart.py) keeps the window hidden in the tray; without a tray it is shown anyway, or
+    nothing would tell the owner that socialdesk runs."""
     import sys
 
     from PySide6.QtNetwork import QLocalServer
@@ -270,7 +272,8 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False) -> int:
     server.newConnection.connect(lambda: (server.nextPendingConnection(), window.show_window()))
     if tray is not None:
         tray.show()
-    window.show()
+    if not (hidden and tray is not None):
+        window.show()
     window.start()
     if not demo:
         from socialdesk.ui.first_run import offer_first_run

@@ -604,6 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"socialdesk {__version__}")
     parser.add_argument("--demo", action="store_true", help="open the window on the separate demo profile")
+    parser.add_argument("--tray", action="store_true",
+                        help="start in the tray without showing the window (as at login); shown if there is no tray")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("queue", parents=[common], help="the unified queue, most urgent first")
@@ -700,7 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             from socialdesk.app import run_gui
 
-            return run_gui(profile, demo=args.demo)
+            return run_gui(profile, demo=args.demo, hidden=args.tray)
         return args.func(args)
     except (UsageError, paths.ProfileNameError) as exc:
         return _fail(str(exc), 2)
