@@ -47,7 +47,7 @@ from socialdesk.core.store import (
 )
 from socialdesk.core.targets import STATUSES, TargetConfig
 
-VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "spam", "all")
+VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "sent", "spam", "all")
 VIEW_TITLES = {
     "awaiting": "Awaiting",
     "overdue": "Overdue",
@@ -57,9 +57,25 @@ VIEW_TITLES = {
     "waiting": "Waiting",
     "snoozed": "Snoozed",
     "done": "Done",
+    "sent": "Sent",
     "spam": "Spam",
     "all": "All",
 }
+
+# Where a conversation is, in one word (the queue's status column, and where a search found matches):
+# each conversation is in exactly one place, and each place is listed by the view of the same name
+# ("open": neither awaiting nor answered by us, e.g. only our own post; listed in All).
+PLACES = ("awaiting", "waiting", "snoozed", "done", "sent", "open", "spam")
+PLACE_TITLES = {place: VIEW_TITLES.get(place, "Open") for place in PLACES}
+PLACE_VIEW = {place: place if place in VIEW_TITLES and place != "spam" else "all" for place in PLACES}
+
+
+def place_of(status: str, awaiting: bool, answered: bool) -> str:
+    """The place of a conversation with this status, awaiting an answer or not, answered by a human reply
+    of ours or not (the `sent` view's rule: answered and nothing awaits since)."""
+    if status == ConversationStatus.OPEN:
+        return "awaiting" if awaiting else ("sent" if answered else "open")
+    return str(status)
 
 
 class QueueError(ValueError):
@@ -99,6 +115,7 @@ class QueueRow:
     status: str
     awaiting_since: datetime | None
     last_message_at: datetime | None
+    last_outbound_at: datetime | None
     due_at: datetime | None
     due_soon_at: datetime | None
     target_minutes: int | None
@@ -112,6 +129,10 @@ class QueueRow:
 
     def state(self, now: datetime) -> str | None:
         return targets_mod.state(self.due_at, self.due_soon_at, now)
+
+    @property
+    def place(self) -> str:
+        return place_of(self.status, self.awaiting_since is not None, self.last_outbound_at is not None)
 
 
 def channel_of(account: Account) -> str:
@@ -151,6 +172,9 @@ def _view_where(view: str, now: datetime) -> tuple[str, list]:
         return "c.kind = 'review' AND c.status IN ('open', 'waiting', 'snoozed')", []
     if view in ("waiting", "snoozed", "done", "spam"):
         return "c.status = ?", [view]
+    if view == "sent":
+        # Answered by a human reply of ours, and nothing awaits an answer since (done ones too).
+        return "c.status != 'spam' AND c.last_outbound_at IS NOT NULL AND c.awaiting_since IS NULL", []
     if view == "all":
         return "c.status != 'spam'", []
     raise QueueError(f"Unknown view {view!r}; choose one of: {', '.join(VIEWS)}")
@@ -175,18 +199,37 @@ def list_ids(
     search: str = "",
     limit: int | None = None,
 ) -> list[int]:
-    """Conversation ids of a view, most urgent first (done/spam: most recent first)."""
-    where, params = _view_where(view, now)
-    sql = "SELECT c.id FROM conversation c WHERE " + where
+    """Conversation ids of a view, most urgent first (done/spam/all: most recent first; sent: most
+    recently answered first). A search in "all" covers every conversation, spam included."""
+    where, params = ("1", []) if view == "all" and search.strip() else _view_where(view, now)
+    filters = _filters(account_ids, search)
+    if filters is None:
+        return []
+    sql = "SELECT c.id FROM conversation c WHERE " + where + filters[0]
+    params += filters[1]
+    if view == "sent":
+        sql += " ORDER BY c.last_outbound_at DESC, c.id DESC"
+    elif view in ("done", "spam", "all"):
+        sql += " ORDER BY c.last_message_at DESC, c.id DESC"
+    else:
+        sql += _ORDER_SQL
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [r[0] for r in Conversation._meta.database.execute_sql(sql, params).fetchall()]
+
+
+def _filters(account_ids: Iterable[int] | None, search: str) -> tuple[str, list] | None:
+    """The account filter and the search as " AND ..." SQL and its parameters; None: nothing can match."""
+    sql, params = "", []
     if account_ids is not None:
         ids = [int(i) for i in account_ids]
         if not ids:
-            return []
+            return None
         sql += f" AND c.account_id IN ({','.join('?' * len(ids))})"
         params += ids
     tokens = search_tokens(search)
     if search.strip() and not tokens:
-        return []
+        return None
     for token in tokens:
         # Each word may be found in a message, the customer's name or the subject ("Léa sourdough");
         # all words must be found.
@@ -199,13 +242,22 @@ def list_ids(
         )
         like = "%" + token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         params += [term, term, like]
-    if view in ("done", "spam", "all"):
-        sql += " ORDER BY c.last_message_at DESC, c.id DESC"
-    else:
-        sql += _ORDER_SQL
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [r[0] for r in Conversation._meta.database.execute_sql(sql, params).fetchall()]
+    return sql, params
+
+
+def search_places(search: str, *, account_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Where the conversations a search finds are: place (PLACES) -> count, over every conversation.
+    For an empty result to say where the matches are ("3 in Done")."""
+    filters = _filters(account_ids, search)
+    if filters is None or not search.strip():
+        return {}
+    sql = ("SELECT c.status, c.awaiting_since IS NOT NULL, c.last_outbound_at IS NOT NULL, count(*)"
+           " FROM conversation c WHERE 1" + filters[0] + " GROUP BY 1, 2, 3")
+    found: dict[str, int] = {}
+    for status, awaiting, answered, count in Conversation._meta.database.execute_sql(sql, filters[1]).fetchall():
+        place = place_of(status, bool(awaiting), bool(answered))
+        found[place] = found.get(place, 0) + count
+    return {place: found[place] for place in PLACES if place in found}
 
 
 _TOKEN_RE = re.compile(r"\w+", re.UNICODE)
@@ -246,6 +298,7 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
                 status=c.status,
                 awaiting_since=c.awaiting_since,
                 last_message_at=c.last_message_at,
+                last_outbound_at=c.last_outbound_at,
                 due_at=c.due_at,
                 due_soon_at=c.due_soon_at,
                 target_minutes=c.target_minutes,

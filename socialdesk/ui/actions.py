@@ -53,6 +53,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("view_awaiting", "Show awaiting", "View", ("Alt+A",), "show_awaiting"),
     ActionSpec("view_overdue", "Show overdue", "View", ("Alt+O",), "show_overdue"),
     ActionSpec("view_done", "Show done", "View", ("Alt+D",), "show_done"),
+    ActionSpec("view_sent", "Show sent", "View", ("Alt+S",), "show_sent", "Conversations you answered, latest first"),
+    ActionSpec("view_all", "Show all", "View", ("Alt+L",), "show_all", "Every conversation; a search here covers spam too"),
     ActionSpec("palette", "Command palette", "Help", ("Ctrl+K",), "command_palette"),
     ActionSpec("cheatsheet", "Keyboard shortcuts", "Help", ("?",), "cheat_sheet"),
     ActionSpec("sync_now", "Sync now", "File", ("F5", "Ctrl+R"), "sync_now"),

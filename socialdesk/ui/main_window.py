@@ -15,6 +15,10 @@ Decisions:
   refreshed view no longer lists the triaged one (or, if it stays, at the first refresh after the
   write), so the owner can clear the queue with the keyboard alone. Drafts are kept per conversation
   while switching, and a failed send leaves the text in the composer: nothing typed is ever lost.
+- Nothing the owner did is hidden: Sent lists what was answered (latest first), All everything, and a
+  search in All covers spam too; a search that finds nothing in the current view says where its matches
+  are ("1 in Sent", core/queue.search_places) and Enter shows them in All. The status column says
+  where each row is (queue.PLACES) in views that mix places and in search results.
 - Customer text is plain text everywhere (list, thread, notifications, tooltips).
 """
 
@@ -63,7 +67,9 @@ from socialdesk.ui.workers import Tasks
 
 log = logging.getLogger(__name__)
 
-TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done")
+TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "sent", "all")
+# Views whose rows are in different places (the status column says which); a search shows it too.
+STATUS_COLUMN_VIEWS = ("all", "reviews", "sent")
 COUNTDOWN_REFRESH_MS = 30_000
 NEW_MESSAGE_BATCH_MS = 2_000
 
@@ -95,6 +101,7 @@ class MainWindow(QMainWindow):
         self._accounts_shown: tuple | None = None  # what queue rows show of each account (refresh_accounts)
         self.accounts_generation = 0
         self.pending_new: list[tuple[int, int]] = []
+        self.search_places: dict[str, int] = {}  # where an empty search result's matches are
         self.tray = tray  # ui/tray.Tray when a system tray exists
         self.quitting = False
         self.setWindowTitle("socialdesk — demo" if demo else "socialdesk")
@@ -158,6 +165,7 @@ class MainWindow(QMainWindow):
         empty_layout = QVBoxLayout(self.empty_panel)
         self.empty_label = QLabel("Nothing awaiting an answer. 🎉", self.empty_panel)
         self.empty_label.setObjectName("empty_label")
+        self.empty_label.setTextFormat(Qt.TextFormat.PlainText)  # it may quote the owner's search
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
         self.empty_label.setStyleSheet("color:#666; padding:12px 24px")
@@ -257,19 +265,24 @@ class MainWindow(QMainWindow):
         now = self.core.clock.now()
 
         def work():
-            ids = queue.list_ids(view, now, account_ids=None if accounts is None else [accounts], search=search)
+            account_ids = None if accounts is None else [accounts]
+            ids = queue.list_ids(view, now, account_ids=account_ids, search=search)
             first = queue.rows(ids[:80])
             counts = (queue.awaiting_count(), queue.overdue_count(now), queue.most_urgent(now))
-            return generation, ids, first, counts, select_id
+            # Nothing here: say where the search found something instead ("3 in Done").
+            places = queue.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
+            return generation, ids, first, counts, select_id, places
 
         self.tasks.run(work, self._view_loaded, self._task_failed)
 
     def _view_loaded(self, result) -> None:
-        generation, ids, first, counts, select_id = result
+        generation, ids, first, counts, select_id, places = result
         if generation != self.view_generation:
             return  # a newer load is on its way
-        # Every row of a triage view is "open": the status column only earns its space elsewhere.
-        self.table.setColumnHidden(COLUMNS.index("status"), self.view not in ("all", "reviews"))
+        self.search_places = places
+        # Every row of a triage view is "open": the status column only earns its space where rows differ.
+        self.table.setColumnHidden(COLUMNS.index("status"),
+                                   self.view not in STATUS_COLUMN_VIEWS and not self.search.text().strip())
         self.model.update_rows(first)
         self.model.set_ids(ids)
         self.model.update_rows(first)
@@ -342,10 +355,22 @@ class MainWindow(QMainWindow):
                 "customer message lands here, most urgent first. More can be added any time from Tools → Accounts.\n\n"
                 "To look around first with a sample bakery, start:  socialdesk --demo"
             )
-        elif self.view == "awaiting" and not self.search.text():
+        elif self.search.text().strip():
+            self.empty_label.setText(self._no_match_text())
+        elif self.view == "awaiting":
             self.empty_label.setText("Nothing awaiting an answer. 🎉")
+        elif self.view == "sent":
+            self.empty_label.setText("Nothing answered yet: conversations you reply to are listed here.")
         else:
             self.empty_label.setText("No conversations here.")
+
+    def _no_match_text(self) -> str:
+        """An empty search result says where its matches are: "No matches in Awaiting. 3 in Done, 1 in
+        Sent. Enter shows them all." (Enter in the search box opens All, which a search covers whole)."""
+        if not self.search_places:
+            return "No conversation matches."
+        found = ", ".join(f"{n} in {queue.PLACE_TITLES[p]}" for p, n in self.search_places.items())
+        return f"No matches in {queue.VIEW_TITLES[self.view]}: {found}.\nPress Enter to show them in All."
 
     def _add_first_account(self) -> None:
         self.actions["add_account"].trigger()
@@ -714,7 +739,10 @@ class MainWindow(QMainWindow):
 
     def _search_enter(self) -> None:
         self.search_timer.stop()
-        self.load_view()
+        if self.search_places and not self.model.ids and self.view != "all":
+            self.show_all()  # the matches are elsewhere: All lists every one of them (tab change loads)
+        else:
+            self.load_view()
         self.table.setFocus()
 
     def back_to_queue(self) -> None:
@@ -744,6 +772,12 @@ class MainWindow(QMainWindow):
 
     def show_done(self) -> None:
         self.tabs.setCurrentIndex(TAB_VIEWS.index("done"))
+
+    def show_sent(self) -> None:
+        self.tabs.setCurrentIndex(TAB_VIEWS.index("sent"))
+
+    def show_all(self) -> None:
+        self.tabs.setCurrentIndex(TAB_VIEWS.index("all"))
 
     def open_on_platform(self) -> None:
         if self.current_row is not None and self.current_row.permalink:

@@ -22,7 +22,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from socialdesk.core import targets
-from socialdesk.core.queue import QueueRow
+from socialdesk.core.queue import PLACE_TITLES, QueueRow
 from socialdesk.core.states import ConversationStatus
 from socialdesk.ui import icons
 from socialdesk.ui.conversation_view import stars
@@ -133,7 +133,7 @@ class QueueModel(QAbstractTableModel):
                 return age_text(row.awaiting_since or row.last_message_at, now)
             return targets.format_countdown(row.due_at, now)
         if column == "status":
-            return row.status
+            return PLACE_TITLES[row.place]
         return ""
 
     def _tooltip(self, row: QueueRow, state: str | None, now: datetime) -> str:

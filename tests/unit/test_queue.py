@@ -290,3 +290,36 @@ def test_a_snooze_keeps_what_was_left_before_the_window_closes(store, account):
     assert conv.paused_remaining_s == 2 * 3600  # to the window, not to the 24 h review target
     conv = queue.set_status(store, ids["windowed"], "open", POLICY, T0 + timedelta(hours=2))
     assert (conv.status, conv.resumed_at, conv.due_at) == ("open", T0 + timedelta(hours=2), T0 + timedelta(hours=3))
+
+
+def test_sent_view_lists_answered_conversations_most_recently_answered_first(store, account):
+    """A reply used to make a conversation vanish from every view but "all" (issue 17 item 1)."""
+    from socialdesk.core import outbox
+
+    ids, now = _scene(store, account)
+    outbox.enqueue_reply(store, ids["private"], "Yes, until Friday.", POLICY, now + timedelta(minutes=1))
+    outbox.enqueue_reply(store, ids["public"], "They are!", POLICY, now + timedelta(minutes=2))
+    outbox.enqueue_reply(store, ids["done"], "Thanks again", POLICY, now + timedelta(minutes=3), mark_done=True)
+    later = now + timedelta(minutes=4)
+    assert queue.list_ids("sent", later) == [ids["done"], ids["public"], ids["private"]]
+    assert "sent" in queue.views_of(ids["private"], later)
+    assert queue.rows([ids["private"]])[ids["private"]].place == "sent"
+    assert queue.rows([ids["done"]])[ids["done"]].place == "done"
+    # The customer writes again: no longer answered, so out of Sent and back in Awaiting.
+    add(store, account, [item("d2", "private", minutes=10, author="d", name="Léa Martin", text="And Saturday?")],
+        now=later)
+    assert queue.list_ids("sent", later) == [ids["done"], ids["public"]]
+    assert queue.rows([ids["private"]])[ids["private"]].place == "awaiting"
+
+
+def test_search_in_all_covers_every_conversation_and_places_say_where(store, account):
+    ids, now = _scene(store, account)
+    assert queue.list_ids("all", now, search="followers") == [ids["spam"]]  # spam too, when searching
+    assert ids["spam"] not in queue.list_ids("all", now)
+    assert queue.list_ids("awaiting", now, search="followers") == []
+    assert queue.search_places("followers") == {"spam": 1}
+    assert queue.search_places("hello") == {"waiting": 1, "snoozed": 1, "done": 1}
+    assert queue.search_places("hello", account_ids=[]) == {}
+    assert queue.search_places("") == {}
+    assert {queue.PLACE_VIEW[p] for p in queue.PLACES} <= set(queue.VIEWS)
+    assert queue.PLACE_TITLES["done"] == "Done" and queue.PLACE_VIEW["spam"] == "all"
