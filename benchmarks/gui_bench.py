@@ -1,6 +1,7 @@
 """Window measurements, each in a fresh process: first paint and scrolling, GUI stall, leak check.
 
-Run as `python -m benchmarks.gui_bench MODE HOME` with MODE first_paint | stall | leak; prints one JSON line.
+Run as `python -m benchmarks.gui_bench MODE HOME` with MODE first_paint | bare_table | stall | leak; prints one
+JSON line.
 
 Decisions:
 - The window is built exactly as `app.run_gui` builds it (build_core + wire_window, show, start) on the
@@ -268,7 +269,47 @@ def leak(home: Path) -> dict:
     return result
 
 
-MODES = {"first_paint": first_paint, "stall": stall, "leak": leak}
+def bare_table(home: Path) -> dict:
+    """The reference for first paint (issue 17.15): PySide6 and sqlite3 alone, no socialdesk import,
+    showing the same 80 rows the window shows first (the awaiting view, most urgent first) from the
+    same database file in a plain QTableWidget, timed from process start to its first painted row."""
+    import sqlite3
+
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
+
+    app = _app()
+    database = next(home.rglob("socialdesk.sqlite3"))
+    connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    rows = connection.execute(
+        "SELECT contact_name, kind, preview, due_at, status FROM conversation c"
+        " WHERE c.status = 'open' AND c.awaiting_since IS NOT NULL"
+        " ORDER BY (c.due_at IS NULL), c.due_at, c.unanswered_count DESC, c.id LIMIT 80"
+    ).fetchall()
+    table = QTableWidget(len(rows), 5)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem("" if value is None else str(value)))
+    painted: list[float] = []
+
+    class Filter(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+            if event.type() == QEvent.Type.Paint and not painted:
+                painted.append(time.monotonic())
+            return False
+
+    watch = Filter()
+    table.viewport().installEventFilter(watch)
+    table.resize(1280, 800)
+    table.show()
+    ok = _wait(app, lambda: bool(painted), 30)
+    at = painted[0] if painted else time.monotonic()
+    connection.close()
+    return {"painted": ok, "rows": len(rows), "first_paint_s": round(at - SPAWN, 3),
+            "peak_rss_at_first_paint_mb": machine.peak_rss_mb()}
+
+
+MODES = {"first_paint": first_paint, "bare_table": bare_table, "stall": stall, "leak": leak}
 
 if __name__ == "__main__":
     print(json.dumps(MODES[sys.argv[1]](Path(sys.argv[2]))), flush=True)

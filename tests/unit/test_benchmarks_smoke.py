@@ -6,6 +6,7 @@ fast anything was (benchmarks report; they do not gate CI).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -76,6 +77,14 @@ def test_fixture_builds_through_ingest_and_core_bench_measures(tmp_path):
     assert figures["dedupe"]["new"] == 0 and figures["dedupe"]["duplicates"] == 10_000
     for key in ("queue_query", "search", "search_name"):
         assert figures[key]["median_ms"] > 0
+
+    # The first-paint reference: PySide6 + sqlite3 alone paint the first rows of the same file.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    bare = json.loads(subprocess.run(
+        [sys.executable, "-m", "benchmarks.gui_bench", "bare_table", str(cache_home)],
+        cwd=REPO, check=True, capture_output=True, text=True, timeout=120, env=env,
+    ).stdout.splitlines()[-1])
+    assert bare["painted"] and bare["rows"] == min(80, awaiting) and bare["first_paint_s"] > 0
 
 
 def test_machine_info_and_memory_readings():
