@@ -15,7 +15,9 @@ Decisions:
   the background, so nothing reads the disk on the GUI thread.
 - Finish saves through core (first_run.settings_values + OwnerActions.save_settings on a worker); the
   assistant closes only once that succeeded, and a failure is shown on the page with everything typed
-  still there. Then, if ticked, Tools → Add account… opens ("Add your first account").
+  still there. Then, if ticked, Tools → Add account… opens ("Add your first account"). The box "Start
+  socialdesk when I log in (in the tray)" shows whether the login entry is on (loaded with the setup
+  data) and, when changed, is written on the same worker (socialdesk/autostart.py).
 - Skip, Esc and the window's close button all go through `reject`: with nothing typed it records
   "skipped" and closes; once anything was typed it asks first (Keep editing is the default and Esc's
   answer; Save and close; Discard), so a stray Esc never loses the owner's words.
@@ -42,12 +44,14 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from socialdesk import autostart
 from socialdesk.core import first_run, personalize, snippets
 from socialdesk.core.hours import ScheduleError, Window, parse_windows
 from socialdesk.ui.actions import ActionSpec
 from socialdesk.ui.qtcompat import emit
 
 SIGNATURE_PREVIEW = "— {my_name}, {business}"  # the starter ;bye's signature line
+START_AT_LOGIN = "&Start socialdesk when I log in (in the tray)"  # also Tools → (settings_feature.py)
 ERROR_COLOURS = ("#b3261e", "#ffb4ab")  # (light palette, dark palette): both above 4.5:1 on the window
 
 
@@ -209,6 +213,9 @@ class _ReadyPage(QWizardPage):
         self.add_account = QCheckBox("&Next, add your first account (email, Telegram, Mastodon or Bluesky)", self)
         self.add_account.setObjectName("add_first_account")
         self.add_account.setChecked(True)
+        # Off unless it is already on: writing a login entry is the owner's choice (socialdesk/autostart.py).
+        self.start_at_login = QCheckBox(START_AT_LOGIN, self)
+        self.start_at_login.setObjectName("start_at_login")
         self.status = _label("", self, "save_status")
         self.summary = _label("", self, "summary")
         layout = QVBoxLayout(self)
@@ -219,6 +226,7 @@ class _ReadyPage(QWizardPage):
             "Starter snippets are ready: type ; in a reply, e.g. ;hours or ;bye.", self))
         layout.addSpacing(12)
         layout.addWidget(self.add_account)
+        layout.addWidget(self.start_at_login)
         layout.addWidget(self.status)
         layout.addStretch(1)
 
@@ -248,6 +256,7 @@ class SetupWizard(QWizard):
         self.business_page = _BusinessPage(data, self)
         self.hours_page = _HoursPage(data, self)
         self.ready_page = _ReadyPage(self)
+        self.ready_page.start_at_login.setChecked(feature.start_at_login)
         for page in (self.business_page, self.hours_page, self.ready_page):
             self.addPage(page)
         self.initial = self._answers()
@@ -289,6 +298,8 @@ class SetupWizard(QWizard):
             ),
             lambda: self._saved(add_account),
             self._save_failed,
+            start_at_login=(None if self.ready_page.start_at_login.isChecked() == self.feature.start_at_login
+                            else self.ready_page.start_at_login.isChecked()),
         )
 
     def _saved(self, add_account: bool) -> None:
@@ -354,13 +365,22 @@ class FirstRunFeature:
         self.core, self.tasks = core, tasks
         self.window = None
         self.wizard: SetupWizard | None = None
+        self.start_at_login = False  # whether the login entry is ours and on, loaded with the setup data
 
     def attach(self, window) -> None:
         self.window = window
 
     def _load(self, then: Callable[[first_run.SetupData], None]) -> None:
         core = self.core
-        self.tasks.run(lambda: first_run.load(core.settings, core.policy().schedule), then, self._failed)
+
+        def work() -> tuple[first_run.SetupData, bool]:
+            return first_run.load(core.settings, core.policy().schedule), autostart.is_enabled()
+
+        def loaded(result: tuple[first_run.SetupData, bool]) -> None:
+            self.start_at_login = result[1]
+            then(result[0])
+
+        self.tasks.run(work, loaded, self._failed)
 
     def offer(self) -> None:
         """Open the assistant if this profile needs it (never on the demo)."""
@@ -382,11 +402,22 @@ class FirstRunFeature:
         self.wizard = SetupWizard(self, data, self.window)
         self.wizard.open()
 
-    def save(self, base, answers: dict, on_done: Callable[[], None], on_error: Callable[[Exception], None]) -> None:
+    def save(self, base, answers: dict, on_done: Callable[[], None], on_error: Callable[[Exception], None],
+             *, start_at_login: bool | None = None) -> None:
+        """Save the answers; `start_at_login` switches the login entry (None: leave it as it is)."""
         owner = self.core.owner
+        profile = self.core.profile.name
 
         def work() -> str:
-            return owner.save_settings(first_run.settings_values(base, **answers))
+            warning = owner.save_settings(first_run.settings_values(base, **answers))
+            if start_at_login is not None:
+                try:
+                    autostart.set_enabled(start_at_login, profile)
+                except autostart.AutostartError as exc:  # the answers are saved; say what did not work
+                    warning = " ".join(filter(None, [warning, f"Start at login was not changed: {exc}."]))
+                else:
+                    self.start_at_login = start_at_login
+            return warning
 
         def done(warning: str) -> None:
             if warning and self.window is not None:

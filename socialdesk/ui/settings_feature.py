@@ -9,6 +9,9 @@ Decisions:
 - One save path (`save_settings`): core/owner_actions.OwnerActions.save_settings writes the values,
   recomputes every awaiting conversation's due time when hours or targets changed, and publishes the
   change; the window refreshes its rows and hours label from that notification (no reload here).
+- Tools → "Start socialdesk when I log in (in the tray)" is a checkable action that writes or removes
+  the platform's login entry (socialdesk/autostart.py, the same call as the first-run assistant's box)
+  on a worker; its check mark is what is on disk.
 - "Pause automation" is one checkable QAction shared by the Tools menu, the tray menu and the
   Activity view's toggle button, so they can never disagree.
 - "Away now…" while already away changes the current away period (end, message) instead of stacking a
@@ -28,11 +31,13 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog
 
+from socialdesk import autostart
 from socialdesk.core import automation, queue
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.hours import Schedule
 from socialdesk.core.store import Account
 from socialdesk.ui.actions import ActionSpec
+from socialdesk.ui.first_run import START_AT_LOGIN
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class SettingsFeature:
                    "Closed from now until you are back; customers get your away message"),
         ActionSpec("pause_automation", "Pause automation", "Tools", ("Ctrl+Alt+P",), "toggle_pause",
                    "Stop (or restart) every automatic reply and status post"),
+        ActionSpec("start_at_login", START_AT_LOGIN.replace("&", ""), "Tools", (), "toggle_start_at_login",
+                   "Start socialdesk hidden in the tray when you log in to this computer"),
         ActionSpec("activity", "Activity", "View", ("Ctrl+Shift+L",), "open_activity",
                    "Every automatic message: when, to whom, why, and what happened"),
         ActionSpec("today", "Today", "View", ("Ctrl+T",), "open_today",
@@ -81,6 +88,7 @@ class SettingsFeature:
         self.tasks = tasks
         self.window = None
         self.pause_action: QAction | None = None
+        self.login_action: QAction | None = None
         self.hours_dialog = None
         self.targets_dialog = None
         self.activity_dialog = None
@@ -96,6 +104,9 @@ class SettingsFeature:
         QTimer.singleShot(0, self._add_tray_items)
         settings = self.core.settings
         self.tasks.run(lambda: automation.is_paused(settings), self._paused_loaded, self._failed)
+        self.login_action = window.actions["start_at_login"]
+        self.login_action.setCheckable(True)
+        self.tasks.run(autostart.is_enabled, self.login_action.setChecked, self._failed)
         window.engine_changed.connect(self._changed)
 
     def _changed(self, change: ChangeSet) -> None:
@@ -161,6 +172,32 @@ class SettingsFeature:
             self.window.statusBar().showMessage(
                 "Automation paused: no automatic replies or posts." if paused else "Automation is on again.", 5000
             )
+
+    # --- start at login -------------------------------------------------------------------------------
+
+    def toggle_start_at_login(self) -> None:
+        """Write or remove the login entry (socialdesk/autostart.py) off the GUI thread; the check mark
+        follows what is on disk afterwards, also when the switch failed."""
+        if self.login_action is None:
+            return
+        wanted = self.login_action.isChecked()  # already flipped by the menu or palette
+        profile = self.core.profile.name
+
+        def work() -> tuple[bool, str]:
+            try:
+                where = autostart.set_enabled(wanted, profile)
+            except autostart.AutostartError as exc:
+                return autostart.is_enabled(), f"Start at login was not changed: {exc}"
+            return autostart.is_enabled(), (f"socialdesk starts in the tray when you log in ({where})." if wanted
+                                            else "socialdesk no longer starts when you log in.")
+
+        def done(result: tuple[bool, str]) -> None:
+            if self.login_action is not None:
+                self.login_action.setChecked(result[0])
+            if self.window is not None:
+                self.window.statusBar().showMessage(result[1], 8000)
+
+        self.tasks.run(work, done, self._failed)
 
     # --- hours -----------------------------------------------------------------------------------------
 
