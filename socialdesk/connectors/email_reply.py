@@ -83,6 +83,10 @@ AUTOMATED_LOCALPARTS = frozenset({
     "majordomo", "bounce", "bounces",
 })
 AUTOMATED = "automated sender"  # the refusal the Activity view shows for RFC 3834 reasons
+# Headers that mark a message as list or robot mail, and Precedence values of bulk mail: never auto-answered
+# (the app's rule below, and the mail server's Sieve script, connectors/sieve.py, from the same lists).
+LIST_HEADERS = ("List-Id", "List-Unsubscribe", "X-Auto-Response-Suppress")
+BULK_PRECEDENCE = ("bulk", "list", "junk")
 
 _ATEXT = r"A-Za-z0-9!#$%&'*+/=?^_`{|}~\-"
 _LOCAL = re.compile(rf"[{_ATEXT}.]{{1,64}}")
@@ -210,7 +214,7 @@ def auto_reply_refusal(meta: dict, fallback: object = "", own: str | Iterable[st
     auto = str(meta.get("auto_submitted") or "").strip().lower()
     if auto and not auto.startswith("no"):
         return AUTOMATED
-    if str(meta.get("precedence") or "").strip().lower() in ("bulk", "list", "junk"):
+    if str(meta.get("precedence") or "").strip().lower() in BULK_PRECEDENCE:
         return AUTOMATED
     if meta.get("list_id") or meta.get("list_unsubscribe") or meta.get("x_auto_response_suppress"):
         return AUTOMATED
