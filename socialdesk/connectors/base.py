@@ -251,6 +251,8 @@ class ReplyTarget:
     # The conversation's reply window has closed: send the platform's tagged late reply
     # (ReplyWindowRule.late_reply_how) instead of an ordinary one.
     late: bool = False
+    # The platform's other way to answer chosen by the owner (traits.ReplyMode.key, e.g. "private"); "" ordinary.
+    mode: str = ""
 
 
 @runtime_checkable
