@@ -81,6 +81,20 @@ class ReplyWindowRule:
 
 
 @dataclass(frozen=True)
+class ReplyMode:
+    """Another way to answer a conversation than the ordinary reply, offered by the platform: Meta's
+    private reply to a public comment ("take it private": one message in the person's inbox). The
+    composer and `socialdesk reply --mode KEY` offer it for the conversation kinds in `kinds`; the
+    choice reaches the connector as `ReplyTarget.mode` (core stores it with the outgoing message)."""
+
+    key: str  # what the connector receives, e.g. "private"
+    label: str  # owner-readable, e.g. "Reply privately (Messenger)"
+    kinds: tuple[str, ...]  # the conversation kinds it applies to, e.g. ("comment",)
+    help: str = ""  # one sentence: what happens, what the platform limits
+    once_per_message: bool = False  # the platform takes it once per customer message (core refuses a second)
+
+
+@dataclass(frozen=True)
 class PlatformTraits:
     name: str  # the platform as the owner knows it: "Email", "Bluesky"
     badge: Badge
@@ -97,6 +111,12 @@ class PlatformTraits:
     poll_seconds_closed: float | None = None
     # How long the platform accepts replies to a conversation, and what works after; None: no window.
     reply_window: ReplyWindowRule | None = None
+    # Other ways to answer than the ordinary reply (a private reply to a comment); () where there are none.
+    reply_modes: tuple[ReplyMode, ...] = ()
+
+    def reply_mode(self, key: str, kind: str) -> ReplyMode | None:
+        """The reply mode `key` where it applies to conversations of `kind`, else None."""
+        return next((m for m in self.reply_modes if m.key == key and kind in m.kinds), None)
 
     def limit_for(self, kind: str) -> TextLimit:
         """The limit for a conversation kind ("dm", "mention", ...; "post" for a status post)."""
