@@ -83,6 +83,7 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.connectors.http import (
     ErrorRule,
+    ErrorTable,
     Http,
     check_base_url,
     json_object,
@@ -101,7 +102,7 @@ from socialdesk.connectors.oauth import (
     Tokens,
 )
 from socialdesk.connectors.platform_errors import GRAPH_ERRORS
-from socialdesk.connectors.traits import ReplyWindowRule
+from socialdesk.connectors.traits import ReplyMode, ReplyWindowRule
 
 log = logging.getLogger("socialdesk.connectors.meta")
 
@@ -159,10 +160,36 @@ REPLY_WINDOW = ReplyWindowRule(
     after_close="open the conversation in Meta's own app (Messenger, Instagram or Meta Business Suite)",
 )
 
-# Meta rows tried before the shared Graph table: the permission codes mean different things by call.
-ERRORS = GRAPH_ERRORS.with_first(
-    # A private reply to a comment already answered privately, or older than 7 days (code 10 with the
-    # Messenger subcodes is caught by the shared table's window row first).
+PRIVATE_REPLY = ReplyMode(
+    key="private",
+    label="Reply privately (in the person's inbox)",
+    kinds=("comment",),
+    help="Sends one private message about this comment to the person's Messenger or Instagram inbox; "
+         "possible once per comment, within 7 days. The conversation continues there only if they answer.",
+    once_per_message=True,
+)
+
+class PermissionMissing(AuthError):
+    """Graph 10 or 200-299 without a messaging subcode: the login lacks a permission, or the app lacks
+    Advanced Access. An AuthError (the owner must act), but a connector may catch it for one part of an
+    account (Messenger refused, comments fine) and say so in its notice instead of stopping the account."""
+
+
+def _permission_row(rule: ErrorRule) -> ErrorRule:
+    if rule.error is AuthError and isinstance(rule.code, tuple) and 10 in rule.code:
+        return ErrorRule(where=rule.where, code=rule.code, error=PermissionMissing,
+                         message="Meta refused this for lack of a permission{suffix}. Sign in again and allow "
+                                 "every permission socialdesk asks for. " + ADVANCED_ACCESS)
+    return rule
+
+
+# Meta rows tried before the shared Graph table; its permission row raises PermissionMissing.
+ERRORS = ErrorTable(tuple(_permission_row(r) for r in GRAPH_ERRORS.rules), GRAPH_ERRORS.failures,
+                    GRAPH_ERRORS.status_at, GRAPH_ERRORS.detail).with_first(
+    # A private reply to a comment already answered privately, or older than 7 days. These subcodes are
+    # not confirmed in a reference we could read (Meta's error page lists no private-reply rows); a
+    # refusal without them still fails the send for good (PermanentError by status). Code 10 with the
+    # Messenger window subcodes is caught by the shared table's rows.
     ErrorRule(where="error.error_subcode", code=(2018320, 1545040, 2018162), error=NotAllowed,
               message="Meta does not take a private reply to this comment (already answered privately, or "
                       "older than 7 days){suffix}."),

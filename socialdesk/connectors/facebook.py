@@ -1,0 +1,465 @@
+"""Facebook Page: Messenger conversations, comments and replies on the Page's posts, public and private
+replies, status posts to the Page feed.
+
+Wire facts (Graph API Page, Page Feed, Comment, Conversations and Send API references; shared/
+CONNECTORS.md "Facebook Page"); every call goes through `meta.Graph` (version, Page token,
+appsecret_proof, usage-header pacing, the Graph error table):
+- Messenger: `GET /{page-id}/conversations?platform=messenger&fields=id,updated_time` (newest first,
+  cursor paging only), then `GET /{conversation-id}/messages?fields=id,created_time,from,to,message`
+  (newest first). Send `POST /{page-id}/messages {recipient: {id: PSID}, messaging_type, message: {text}}`
+  through `meta.send_message` (24 h window, HUMAN_AGENT up to 7 days when the owner enabled it).
+- Comments: `GET /{page-id}/feed?fields=id,message,created_time,updated_time,permalink_url` (a post's
+  updated_time moves with every new comment), then `GET /{post-id}/comments?filter=stream&order=
+  reverse_chronological&fields=id,from,message,created_time,permalink_url,parent{id}` (stream: replies
+  too, flat, each naming its parent). Reply `POST /{comment-id}/comments {message}` → `{id}`.
+- Private reply ("take it private"): `POST /{page-id}/messages {recipient: {comment_id}, message}`, one
+  per comment within 7 days; it opens a Messenger conversation that continues only if the person answers.
+- Status posts: `POST /{page-id}/feed {message}` → `{id}`. Meta's native scheduled posts (`published=
+  false&scheduled_publish_time`, 10 minutes to 30 days ahead) would let a closing post go out while the
+  laptop sleeps; the status-post schedule (core/automation) sends at the moment instead, which works on
+  every platform. Using native scheduling is left to the coverage issue (18): `post_status` would take
+  a `publish_at`.
+- Ratings/recommendations are deprecated (error 12 since v22): no reviews, said in the account notes.
+- Opening hours: the Page reference lists `hours` as a readable field; writing it (`POST /{page-id}`
+  with `hours`) needs a Page token with pages_manage_metadata and is not documented as supported for New
+  Pages Experience Pages, so socialdesk does not write hours to Facebook (README says so).
+
+Decisions:
+- Messenger is walked by `updated_time` until the watermark (`dm_at`; the first poll reads one page as
+  history), then each updated conversation's messages newest first until a known id (`dm_last`: the newest
+  message id per conversation, for the conversations of the last TRACK days) or the watermark. No Graph
+  cursor is stored: they die when messages are deleted. Inbound messages carry `reply_window_ends_at`;
+  the Page's own messages (sent from Meta's apps, or our private replies) come back as outbound items.
+  A conversation is "dm:<PSID>", so a private reply and the chat that follows are one conversation.
+- Comments: the newest `max_posts` posts of the feed; a post is walked when its updated_time passed
+  the last complete walk, when an earlier walk is unfinished, or every `rewalk` (edits move nothing).
+  At most `max_pages` comment pages per poll in all: a post with 1,000 comments is read over several
+  polls, resuming from the stored `after` cursor; a refused cursor (comments changed) restarts that post.
+- Comments are remembered in the cursor (`seen`: id → post, root, text digest, time) while younger than
+  TRACK (7 days, the private-reply window); older ones met on a first walk are not delivered (the first
+  poll does not bring a year of comments). New ids are delivered; a remembered comment whose text
+  changed is delivered again with `edited_at` = when we saw it (Graph gives no edit time); a remembered
+  comment missing from a complete walk of its post is delivered `deleted=True`.
+- A top-level comment and its replies are one conversation ("comment:<top-level id>"); the Page's own
+  comments come back as outbound items.
+- A part Meta refuses for lack of a permission (PermissionMissing: Messenger without Advanced Access)
+  does not stop the other: it becomes the connector's `notice`, with meta.ADVANCED_ACCESS. So does a
+  first poll that finds nothing at all. Code 190 (the login is gone) stops the account (AuthError).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from socialdesk.connectors import meta
+from socialdesk.connectors.base import (
+    AccountInfo,
+    AccountSecrets,
+    Author,
+    ConnectorSpec,
+    InboundItem,
+    NotAllowed,
+    OutboundResult,
+    PermanentError,
+    ReplyTarget,
+    TransientError,
+    convert_items,
+)
+from socialdesk.connectors.http import json_object, json_string, utcnow
+from socialdesk.connectors.text_counting import codepoints
+from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+
+log = logging.getLogger("socialdesk.connectors.facebook")
+
+TRACK = timedelta(days=7)
+PRIVATE = "private"  # ReplyTarget.mode of a private reply (traits ReplyMode key)
+COMMENT_FIELDS = "id,from,message,created_time,permalink_url,parent{id}"
+MESSAGE_FIELDS = "id,created_time,from,to,message"
+MESSENGER_LIMIT = 2000  # Send API: text up to 2,000 characters
+COMMENT_LIMIT = 8000
+POST_LIMIT = 63206
+MAX_SEEN = 2000  # remembered comments (bounded cursor)
+
+
+def _digest(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "replace"))
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def _when(value: Any) -> datetime | None:
+    return meta.parse_time(value) if isinstance(value, str) else None
+
+
+def _graph_id(value: Any) -> str:
+    """A Graph id from hostile JSON: digits and underscores (post ids are "<page>_<post>"), else ""."""
+    text = json_string(value)
+    return text if text and len(text) <= 64 and all(c.isdigit() or c in "_" for c in text) else ""
+
+
+class FacebookConnector:
+    kind = "facebook"
+    capabilities = frozenset({"dm", "comment", "post_status"})
+
+    def __init__(
+        self,
+        settings: dict,
+        secrets: AccountSecrets,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], None] = time.sleep,
+        limits: dict | None = None,
+        page_size: int = 25,
+        max_posts: int = 10,
+        max_pages: int = 10,
+        rewalk: timedelta = timedelta(hours=1),
+    ):
+        self.settings = settings
+        self.page_id = _graph_id(settings.get(meta.PAGE_ID))
+        if not self.page_id:
+            raise PermanentError("This Facebook account has no Page id: add it again through the Meta sign-in.")
+        self.page_name = str(settings.get(meta.PAGE_NAME) or "")
+        self.human_agent = str(settings.get(meta.HUMAN_AGENT) or "").strip().lower() in ("yes", "true", "1", "on")
+        self.now = now
+        self.graph = meta.Graph(settings, secrets, service="Facebook", now=now, sleep=sleep, limits=limits)
+        self.http = self.graph.http  # the engine hands it the account's rate-limit and usage memory
+        self.page_size = page_size
+        self.max_posts = max_posts
+        self.max_pages = max_pages
+        self.rewalk = rewalk
+        self.notice = ""
+
+    # -- inbound ---------------------------------------------------------------------------------
+    def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
+        cursor = dict(cursor or {})
+        first = not cursor
+        refused: list[str] = []
+        items: list[InboundItem] = []
+        try:
+            dm_items, dm_cursor = self._messenger(cursor)
+            items += dm_items
+            cursor.update(dm_cursor)
+        except meta.PermissionMissing:
+            refused.append("Messenger conversations")
+        try:
+            comment_items, comment_cursor = self._comments(cursor)
+            items += comment_items
+            cursor.update(comment_cursor)
+        except meta.PermissionMissing:
+            refused.append("comments on the Page's posts")
+        if refused:
+            self.notice = "Facebook refused " + " and ".join(refused) + ". " + meta.ADVANCED_ACCESS
+        elif first and not items:
+            self.notice = "Facebook returned no conversations or comments yet. " + meta.ADVANCED_ACCESS
+        else:
+            self.notice = ""
+        if refused and len(refused) == 2:
+            raise meta.PermissionMissing(self.notice)
+        items.sort(key=lambda i: i.created_at)
+        return items, cursor
+
+    # Messenger ---------------------------------------------------------------------------------------
+    def _messenger(self, cursor: dict) -> tuple[list[InboundItem], dict]:
+        mark = _when(cursor.get("dm_at"))
+        # conversation id -> [newest message id, when the conversation was updated]
+        known: dict[str, list] = {k: v for k, v in json_object(cursor.get("dm_last")).items()
+                                  if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)}
+        updated: list[tuple[str, datetime]] = []
+        newest = mark
+        done = False
+        for page in self.graph.pages(f"{self.page_id}/conversations", {
+            "platform": "messenger", "fields": "id,updated_time", "limit": self.page_size,
+        }, max_pages=1 if mark is None else self.max_pages):
+            for conv in page:
+                conv_id, at = json_string(conv.get("id")), _when(conv.get("updated_time"))
+                if not conv_id or at is None or len(conv_id) > 128:
+                    continue
+                if mark is not None and at <= mark:
+                    done = True
+                    break
+                updated.append((conv_id, at))
+                newest = at if newest is None or at > newest else newest
+            if done:
+                break
+        raw: list[tuple[str, dict[str, Any]]] = []
+        for conv_id, at in updated:
+            stop_id = known.get(conv_id, ["", ""])[0]
+            first_id = ""
+            for page in self.graph.pages(f"{conv_id}/messages", {"fields": MESSAGE_FIELDS, "limit": self.page_size},
+                                         max_pages=self.max_pages):
+                hit = False
+                for message in page:
+                    message_id = json_string(message.get("id"))
+                    created = _when(message.get("created_time"))
+                    if not message_id:
+                        continue
+                    first_id = first_id or message_id
+                    if message_id == stop_id or (mark is not None and created is not None and created <= mark
+                                                 and not stop_id):
+                        hit = True
+                        break
+                    raw.append((conv_id, message))
+                if hit:
+                    break
+            if first_id:
+                known[conv_id] = [first_id, _iso(at)]
+        # Forget conversations not updated for TRACK, so the cursor stays small.
+        horizon = self.now() - TRACK
+        kept = {k: v for k, v in known.items() if (_when(v[1]) or horizon) >= horizon}
+        items = convert_items(raw, lambda entry: self._dm_item(*entry), what="Messenger message",
+                              ident=lambda entry: entry[1].get("id"))
+        out: dict[str, Any] = {"dm_last": kept}
+        if newest is not None:
+            out["dm_at"] = _iso(newest)
+        return items, out
+
+    def _dm_item(self, conv_id: str, message: dict[str, Any]) -> InboundItem | None:
+        sender = json_object(message.get("from"))
+        sender_id = json_string(sender.get("id"))
+        ours = sender_id == self.page_id
+        if ours:
+            recipients = json_object(message.get("to")).get("data")
+            other = next((json_object(r) for r in recipients or [] if json_object(r).get("id") != self.page_id), {})
+        else:
+            other = sender
+        psid = json_string(other.get("id"))
+        if not psid:
+            raise ValueError("a Messenger message without a person")
+        created = _when(message.get("created_time")) or self.now()
+        return InboundItem(
+            external_id=json_string(message["id"]),
+            conversation_external_id=f"dm:{psid}",
+            kind="dm",
+            public=False,
+            author=Author(external_id=sender_id, display_name=json_string(sender.get("name"))),
+            text=json_string(message.get("message")) or "(a message without text: open it in Messenger)",
+            created_at=created,
+            outbound=ours,
+            meta={"psid": psid, "conversation_id": conv_id, "created_time": _iso(created)},
+            reply_window_ends_at=None if ours else meta.window_end(created),
+        )
+
+    # Comments ----------------------------------------------------------------------------------------
+    def _comments(self, cursor: dict) -> tuple[list[InboundItem], dict]:
+        now = self.now()
+        horizon = now - TRACK
+        seen: dict[str, list] = {k: v for k, v in json_object(cursor.get("seen")).items()
+                                 if isinstance(v, list) and len(v) == 4}
+        posts_state: dict[str, dict] = {k: json_object(v) for k, v in json_object(cursor.get("posts")).items()}
+        posts: list[dict[str, Any]] = []
+        for page in self.graph.pages(f"{self.page_id}/feed", {
+            "fields": "id,message,created_time,updated_time,permalink_url", "limit": self.max_posts,
+        }, max_pages=1):
+            posts.extend(page)
+        budget = self.max_pages
+        raw: list[tuple[dict[str, Any], dict[str, Any], str]] = []  # (comment, post, how)
+        for post in posts[: self.max_posts]:
+            post_id = _graph_id(post.get("id"))
+            updated = _when(post.get("updated_time"))
+            if not post_id or updated is None:
+                continue
+            state = posts_state.get(post_id, {})
+            walked_at = _when(state.get("at"))
+            after = json_string(state.get("after"))
+            due = (after or walked_at is None or updated > walked_at
+                   or (updated >= horizon and now - walked_at >= self.rewalk))
+            if not due or budget <= 0:
+                continue
+            params: dict[str, Any] = {"filter": "stream", "order": "reverse_chronological",
+                                      "fields": COMMENT_FIELDS, "limit": 100}
+            complete_from_top = not after
+            if after:
+                params["after"] = after
+            found: list[dict[str, Any]] = []
+            next_after = ""
+            reached_old = False
+            try:
+                body = self.graph.get(f"{post_id}/comments", params)
+            except PermanentError:
+                if not after:
+                    raise
+                body = self.graph.get(f"{post_id}/comments", {k: v for k, v in params.items() if k != "after"})
+                complete_from_top = True
+            while True:
+                budget -= 1
+                data = body.get("data") if isinstance(body.get("data"), list) else []
+                for comment in data:
+                    if not isinstance(comment, dict):
+                        continue
+                    created = _when(comment.get("created_time"))
+                    if created is not None and created < horizon:
+                        reached_old = True
+                        break
+                    found.append(comment)
+                if reached_old:
+                    break
+                cursors = json_object(json_object(body.get("paging")).get("cursors"))
+                has_next = bool(json_string(json_object(body.get("paging")).get("next")))
+                if not has_next:
+                    break
+                if budget <= 0:
+                    next_after = json_string(cursors.get("after"))[:512]
+                    break
+                try:
+                    body = self.graph.get(f"{post_id}/comments", {**params, "after": json_string(cursors.get("after"))})
+                except PermanentError:  # a dead cursor: restart this post next poll
+                    next_after = ""
+                    complete_from_top = False
+                    break
+            roots = {json_string(c.get("id")): json_string(json_object(c.get("parent")).get("id")) for c in found}
+            for comment in found:
+                raw.append((comment, post, self._root(json_string(comment.get("id")), roots)))
+            if next_after:
+                posts_state[post_id] = {"after": next_after, "at": state.get("at")}
+            else:
+                posts_state[post_id] = {"at": _iso(updated if updated > now - self.rewalk else now)}
+                if complete_from_top:  # everything of this post younger than TRACK was read: deletions
+                    present = {json_string(c.get("id")) for c in found}
+                    for comment_id, (seen_post, root, _digest_value, at) in list(seen.items()):
+                        if seen_post == post_id and comment_id not in present and isinstance(at, str):
+                            raw.append(({"id": comment_id, "created_time": at, "deleted": True}, post, root))
+        items: list[InboundItem] = []
+        for comment, post, root in raw:
+            converted = convert_items([comment], lambda c: self._comment_item(c, post, root, seen),
+                                      what="Facebook comment", ident=lambda c: c.get("id"))
+            items += converted
+        # Forget what is older than TRACK and what is too much.
+        seen = {k: v for k, v in seen.items() if (_when(v[3]) or now) >= horizon}
+        if len(seen) > MAX_SEEN:
+            seen = dict(sorted(seen.items(), key=lambda kv: str(kv[1][3]))[-MAX_SEEN:])
+        live_posts = {_graph_id(p.get("id")) for p in posts}
+        posts_state = {k: v for k, v in posts_state.items() if k in live_posts}
+        return items, {"seen": seen, "posts": posts_state}
+
+    @staticmethod
+    def _root(comment_id: str, parents: dict[str, str]) -> str:
+        current, hops = comment_id, 0
+        while parents.get(current) and hops < 10:
+            current, hops = parents[current], hops + 1
+        return current
+
+    def _comment_item(self, comment: dict[str, Any], post: dict[str, Any], root: str,
+                      seen: dict[str, list]) -> InboundItem | None:
+        comment_id = json_string(comment.get("id"))
+        if not comment_id:
+            raise ValueError("a comment without an id")
+        post_id = _graph_id(post.get("id"))
+        known = seen.get(comment_id)
+        if comment.get("deleted") is True:
+            seen.pop(comment_id, None)
+            return InboundItem(external_id=comment_id, conversation_external_id=f"comment:{root}", kind="comment",
+                               public=True, author=Author(external_id=""), text="",
+                               created_at=_when(comment.get("created_time")) or self.now(), deleted=True)
+        text = json_string(comment.get("message"))
+        digest = _digest(text)
+        created = _when(comment.get("created_time")) or self.now()
+        edited_at = None
+        if known is not None:
+            if known[2] == digest:
+                return None
+            edited_at = self.now()
+        seen[comment_id] = [post_id, root, digest, _iso(created)]
+        sender = json_object(comment.get("from"))
+        sender_id = json_string(sender.get("id"))
+        parent_id = json_string(json_object(comment.get("parent")).get("id"))
+        return InboundItem(
+            external_id=comment_id,
+            conversation_external_id=f"comment:{root}",
+            kind="comment",
+            public=True,
+            author=Author(external_id=sender_id, display_name=json_string(sender.get("name"))),
+            text=text or "(a comment without text, e.g. a photo or sticker: open it on Facebook)",
+            created_at=created,
+            permalink=json_string(comment.get("permalink_url")),
+            subject=(json_string(post.get("message")).split("\n", 1)[0])[:120],
+            in_reply_to=parent_id,
+            outbound=sender_id == self.page_id,
+            edited_at=edited_at,
+            meta={"post_id": post_id, "created_time": _iso(created), **({"parent_id": parent_id} if parent_id else {})},
+        )
+
+    # -- outbound --------------------------------------------------------------------------------
+    def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
+        meta_ = target.parent_meta or {}
+        if target.kind == "dm":
+            limit_check(text, MESSENGER_LIMIT, "A Messenger message")
+            psid = str(meta_.get("psid") or target.conversation_external_id.removeprefix("dm:"))
+            if not psid:
+                raise PermanentError("This Messenger conversation names no person to answer.")
+            return meta.send_message(self.graph, f"{self.page_id}/messages", {"id": psid}, text, late=target.late,
+                                     human_agent=self.human_agent, last_inbound_at=_when(meta_.get("created_time")),
+                                     open_in="Messenger")
+        comment_id = target.parent_external_id
+        if not comment_id:
+            raise PermanentError("This comment conversation has nothing to answer.")
+        if target.mode == PRIVATE:
+            limit_check(text, MESSENGER_LIMIT, "A private reply")
+            created = _when(meta_.get("created_time"))
+            if created is not None and self.now() - created > meta.PRIVATE_REPLY_WINDOW:
+                raise NotAllowed("Facebook takes a private reply only within 7 days of the comment: answer it "
+                                 "publicly, or open it on Facebook.")
+            return meta.send_message(self.graph, f"{self.page_id}/messages", {"comment_id": comment_id}, text,
+                                     late=False, human_agent=self.human_agent, open_in="Messenger")
+        if target.mode:
+            raise PermanentError(f"Facebook has no reply mode {target.mode!r}.")
+        limit_check(text, COMMENT_LIMIT, "A comment")
+        answer = self.graph.post(f"{comment_id}/comments", data={"message": text})
+        new_id = json_string(answer.get("id"))
+        if not new_id:
+            raise TransientError("Facebook did not confirm the comment. Will try again.")
+        return OutboundResult(external_id=new_id)
+
+    def post_status(self, text: str, *, idempotency_key: str) -> OutboundResult:
+        limit_check(text, POST_LIMIT, "A Page post")
+        answer = self.graph.post(f"{self.page_id}/feed", data={"message": text})
+        post_id = json_string(answer.get("id"))
+        if not post_id:
+            raise TransientError("Facebook did not confirm the post. Will try again.")
+        return OutboundResult(external_id=post_id)
+
+    def check(self) -> AccountInfo:
+        page = self.graph.get(self.page_id, {"fields": "id,name"})
+        name = json_string(page.get("name")) or self.page_name or self.page_id
+        return AccountInfo(display_name=name, handle=self.page_id, notes=(meta.FACEBOOK_NOTE,))
+
+    def close(self) -> None:
+        self.graph.close()
+
+
+def limit_check(text: str, limit: int, what: str) -> None:
+    if codepoints(text) > limit:
+        raise PermanentError(f"{what} may be at most {limit:,} characters on Facebook.")
+
+
+TRAITS = PlatformTraits(
+    name="Facebook",
+    badge=Badge("#1877f2", "f"),
+    limits=(("dm", TextLimit(MESSENGER_LIMIT, "characters", codepoints)),
+            ("post", TextLimit(POST_LIMIT, "characters", codepoints)),
+            ("*", TextLimit(COMMENT_LIMIT, "characters", codepoints))),
+    poll_seconds=60.0,
+    reply_window=meta.REPLY_WINDOW,
+    reply_modes=(meta.PRIVATE_REPLY,),
+)
+
+SPEC = ConnectorSpec(
+    kind="facebook",
+    title="Facebook Page (and Instagram)",
+    capabilities=FacebookConnector.capabilities,
+    settings=meta.SETTINGS,
+    secret_label="Meta app secret",
+    needs="Your own Meta app (App ID and App Secret) and a Facebook Page you manage; you sign in in your "
+          "browser, then pick the Pages and their Instagram accounts. No reviews: Facebook no longer offers "
+          "Page ratings to apps.",
+    traits=TRAITS,
+    factory=lambda settings, secrets: FacebookConnector(settings, secrets),
+    secret_name=meta.APP_SECRET,
+    secret_names=meta.SECRET_NAMES,
+    login_flow=meta.MetaLogin,
+)
