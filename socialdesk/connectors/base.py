@@ -306,6 +306,9 @@ class ConnectorSpec:
     # both (the owner brings their own app: Google's client secret) gets the typed secret too, as
     # `login_flow(settings, secrets=AccountSecrets)` holding it under `secret_name`.
     login_flow: "Callable[..., LoginFlow] | None" = None
+    # For platforms whose own server can answer off-hours messages while socialdesk is not running (a mail
+    # server's Sieve): a connectors/server_replies.ServerAutoReply. None for the others.
+    server_auto_reply: Any = None
 
 
 class LoginFlow(Protocol):
