@@ -20,6 +20,7 @@ MODULES: dict[str, str] = {
     "mastodon": "socialdesk.connectors.mastodon",
     "bluesky": "socialdesk.connectors.bluesky",
     "telegram": "socialdesk.connectors.telegram",
+    "facebook": "socialdesk.connectors.facebook",
 }
 
 
