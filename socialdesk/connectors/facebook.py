@@ -324,11 +324,8 @@ class FacebookConnector:
                     for comment_id, (seen_post, root, _digest_value, at) in list(seen.items()):
                         if seen_post == post_id and comment_id not in present and isinstance(at, str):
                             raw.append(({"id": comment_id, "created_time": at, "deleted": True}, post, root))
-        items: list[InboundItem] = []
-        for comment, post, root in raw:
-            converted = convert_items([comment], lambda c: self._comment_item(c, post, root, seen),
-                                      what="Facebook comment", ident=lambda c: c.get("id"))
-            items += converted
+        items = convert_items(raw, lambda entry: self._comment_item(entry[0], entry[1], entry[2], seen),
+                              what="Facebook comment", ident=lambda entry: entry[0].get("id"))
         # Forget what is older than TRACK and what is too much.
         seen = {k: v for k, v in seen.items() if (_when(v[3]) or now) >= horizon}
         if len(seen) > MAX_SEEN:
