@@ -35,6 +35,8 @@ Decisions:
   appended to sent_mailbox when configured; a failure there does not fail the (already delivered) reply.
 - `aliases` (optional setting): other addresses that deliver into this mailbox; they count as our own
   for the auto-reply guard (we never auto-reply to ourselves).
+- Off-hours replies kept by the mail server while socialdesk is closed (settings sieve, sieve_host,
+  sieve_port, sieve_tls): connectors/sieve.py, declared on the SPEC as its `server_auto_reply`.
 - stream(): IDLE when the server offers it, idle_check(timeout=1 s) so stop_event is honoured within
   a second, a fetch pass on every (re)connect, whenever the server reports EXISTS, and after every
   IDLE cycle of at most IDLE_RENEW_SECONDS (60 s; servers drop IDLE after 10-30 min). The pass after a
@@ -100,7 +102,7 @@ from imapclient import imap4 as imapclient_imap4
 from imapclient import tls as imapclient_tls
 from imapclient.exceptions import LoginError
 
-from socialdesk.connectors import deadline, email_reply, mime_text
+from socialdesk.connectors import deadline, email_reply, mime_text, sieve
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
@@ -846,10 +848,15 @@ SPEC = ConnectorSpec(
         ("sent_mailbox", "Folder to save sent replies in (optional, e.g. Sent)", ""),
         ("initial_days", "Days of existing mail to import", "14"),
         ("poll_seconds", "Check interval when the server has no IDLE (seconds)", "60"),
+        ("sieve", "Off-hours replies by the mail server while socialdesk is closed (Sieve): auto or off", "auto"),
+        ("sieve_host", "ManageSieve server (empty: the IMAP server)", ""),
+        ("sieve_port", "ManageSieve port", "4190"),
+        ("sieve_tls", "ManageSieve security: starttls or none", "starttls"),
     ),
     secret_label="Password",
     needs="The mailbox's IMAP and SMTP server names and its password (an app password if the "
     "provider uses two-step login).",
     traits=TRAITS,
     factory=lambda settings, secrets: EmailConnector(settings, secrets),
+    server_auto_reply=sieve.SERVER_AUTO_REPLY,
 )
