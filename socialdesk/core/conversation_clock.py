@@ -14,7 +14,9 @@ Decisions:
   reply, through socialdesk or seen on the platform), `Recounted` (the unanswered run as the stored
   thread gives it, queue.unanswered_runs), `Acknowledged` (an auto-reply or status post went out),
   `SendFailed` (a human reply that will not arrive: failed for good or withdrawn), `StatusChanged` (the
-  owner, or a snooze ending) and `Reevaluated` (targets or hours changed).
+  owner, or a snooze ending), `Reevaluated` (targets or hours changed) and `Restored` (the owner undid
+  a status change: the columns go back to what they were before it, the deadline evaluated again,
+  which under the same policy gives the old one).
 - Which customer messages a reply answered depends on the whole stored thread (late-arriving messages,
   failed sends), so that rule stays in SQL (queue.unanswered_runs) and reaches the fold as `Recounted`.
   Alone, `Replied` answers everything before it, which is exact for a batch sorted by time.
@@ -172,7 +174,14 @@ class Reevaluated(NamedTuple):
     """The policy changed (targets or hours): evaluate the deadline again."""
 
 
-Event = Union[Inbound, Edited, Replied, Recounted, Acknowledged, SendFailed, StatusChanged, Reevaluated]
+class Restored(NamedTuple):
+    """The owner undid a status change: `values` are the clock columns (FIELDS) from before it. Only
+    offered while nothing else changed the conversation since (owner_actions.undo checks)."""
+
+    values: dict
+
+
+Event = Union[Inbound, Edited, Replied, Recounted, Acknowledged, SendFailed, StatusChanged, Reevaluated, Restored]
 State = TypeVar("State", bound=ClockState)  # ingest folds its own rows, which are ClockStates
 
 
@@ -200,6 +209,9 @@ def fold_all(state: State, events: Iterable[Event], policy: "Policy", now: datet
         if kind is StatusChanged:
             due_for = _status_changed(work, cast(StatusChanged, event), policy, now, due_for)
         elif kind is Reevaluated:
+            due_for = None
+        elif kind is Restored:
+            work.__dict__.update({name: cast(Restored, event).values[name] for name in FIELDS})
             due_for = None
         else:
             _HANDLERS[kind](work, event)

@@ -17,6 +17,10 @@ Decisions:
   owner to read.
 - Away mode (`go_away`, `come_back`) edits a private copy of the schedule with hours.start_away /
   end_away and saves it through `save_settings`; the cached policy's schedule is never mutated.
+- Undo: done, waiting, spam, snooze, reopen and merge return an `Undo` holding what reverses them
+  (the clock columns before and after; the merge's `queue.MergeRecord`); `undo(u)` applies it and
+  publishes like any action. A status undo is refused once something else changed the conversation
+  (a new message, a snooze ending): the newer fact wins, the owner is told.
 - Snooze choices are computed in the schedule's timezone, the zone the business keeps its hours in:
   "this evening (18:00)" is 18:00 where the shop is, not where the computer's clock is set.
 """
@@ -24,6 +28,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -66,6 +71,20 @@ def snooze_choices(schedule: Schedule, now: datetime) -> list[tuple[str, datetim
     return [(label, until.astimezone(timezone.utc)) for label, until in choices]
 
 
+STATUS_LABELS = {"done": "Marked done", "waiting": "Waiting on the customer", "spam": "Marked as spam",
+                 "snoozed": "Snoozed", "open": "Reopened"}
+
+
+@dataclass(frozen=True)
+class Undo:
+    """What reverses one owner action; returned by the action, applied by `OwnerActions.undo`."""
+
+    label: str  # what was done, for the owner: "Marked done"
+    conversation_ids: frozenset[int]
+    status: tuple[int, dict, dict] | None = None  # conversation id, clock columns before and after
+    merge: queue.MergeRecord | None = None
+
+
 class OwnerActions:
     """The owner's conversation and settings actions for one profile (see the module docstring)."""
 
@@ -87,12 +106,27 @@ class OwnerActions:
 
     # --- conversations ------------------------------------------------------------------------------
 
-    def set_status(self, conversation_id: int, status: str, snoozed_until: datetime | None = None) -> Conversation:
+    def set_status(self, conversation_id: int, status: str, snoozed_until: datetime | None = None) -> Undo:
         """Done, waiting, spam, snoozed (until a time) or open. Raises queue.QueueError."""
-        conv = queue.set_status(self.store, conversation_id, status, self.policy(), self.clock.now(),
-                                snoozed_until=snoozed_until)
+        with self.store.write():  # what it was and what it became, read in the one transaction
+            before = queue.clock_values(queue.get_conversation(conversation_id))
+            conv = queue.set_status(self.store, conversation_id, status, self.policy(), self.clock.now(),
+                                    snoozed_until=snoozed_until)
         self.changes.publish(ChangeSet({conversation_id}))
-        return conv
+        return Undo(STATUS_LABELS.get(str(status), "Changed"), frozenset({conversation_id}),
+                    status=(conversation_id, before, queue.clock_values(conv)))
+
+    def undo(self, undo: Undo) -> str:
+        """Reverse what `undo` came from; returns what the owner is told. Raises queue.QueueError when
+        it cannot be undone any more."""
+        changed = set(undo.conversation_ids)
+        if undo.status is not None:
+            conv_id, before, after = undo.status
+            queue.restore_clock(self.store, conv_id, before, after, self.policy(), self.clock.now())
+        if undo.merge is not None:
+            changed |= queue.unmerge_contacts(self.store, undo.merge)
+        self.changes.publish(ChangeSet(changed))
+        return f"Undone: {undo.label[0].lower() + undo.label[1:]}."
 
     def reply(self, conversation_id: int, text: str, *, mark_done: bool = False, **meta: Any) -> Outbox:
         """Queue the owner's reply and wake the engine to send it. Raises outbox.OutboxError."""
@@ -102,12 +136,13 @@ class OwnerActions:
         self.poke()
         return row
 
-    def merge_contacts(self, keep_id: int, drop_id: int) -> None:
+    def merge_contacts(self, keep_id: int, drop_id: int) -> Undo:
         """One person across channels. Every conversation of either contact shows the kept name."""
         affected = {c.id for c in Conversation.select(Conversation.id).where(
             Conversation.contact.in_([keep_id, drop_id]))}
-        queue.merge_contacts(self.store, keep_id, drop_id)
+        record = queue.merge_contacts(self.store, keep_id, drop_id)
         self.changes.publish(ChangeSet(affected))
+        return Undo("Linked as one person", frozenset(affected), merge=record)
 
     def resolve_automatic(self, outbox_id: int, *, sent: bool) -> Outbox:
         """An automatic message of unknown fate: it did arrive (`sent`), or send it again."""

@@ -220,7 +220,8 @@ def list_ids(
 
 def _filters(account_ids: Iterable[int] | None, search: str) -> tuple[str, list] | None:
     """The account filter and the search as " AND ..." SQL and its parameters; None: nothing can match."""
-    sql, params = "", []
+    sql = ""
+    params: list[object] = []
     if account_ids is not None:
         ids = [int(i) for i in account_ids]
         if not ids:
@@ -560,6 +561,25 @@ def set_status(
     return conv
 
 
+def clock_values(conv: Conversation) -> dict:
+    """A conversation's clock columns as stored (what an undo of a status change restores)."""
+    data = conv.__data__
+    return {name: _stored(data.get(name)) for name in clock.FIELDS}
+
+
+def restore_clock(store: Store, conversation_id: int, before: dict, after: dict, policy: Policy,
+                  now: datetime) -> Conversation:
+    """Undo a status change: the clock columns go back to `before`, provided they are still `after`,
+    what the change left (a new message or a snooze ending since then wins: QueueError)."""
+    with store.write():
+        conv = get_conversation(conversation_id)
+        if clock_values(conv) != after:
+            raise QueueError("It changed since (a new message, or its snooze ended), so it was left as it is.")
+        fold_conversation(conv, [clock.Restored(before)], policy, now)
+        conv.save()
+    return conv
+
+
 def wake_snoozed(store: Store, policy: Policy, now: datetime) -> list[int]:
     """Snoozes whose time has come go back to open; returns their ids."""
     due = [
@@ -573,9 +593,23 @@ def wake_snoozed(store: Store, policy: Policy, now: datetime) -> list[int]:
     return due
 
 
-def merge_contacts(store: Store, keep_id: int, drop_id: int) -> None:
+@dataclass(frozen=True)
+class MergeRecord:
+    """What a merge moved and removed: exactly what `unmerge_contacts` puts back."""
+
+    keep_id: int
+    drop: dict  # the removed contact's row
+    identities: tuple[int, ...]
+    outbox: tuple[int, ...]
+    conversations: tuple[tuple[int, str], ...]  # id and the contact name it showed
+    ledger_moved: tuple[int, ...]
+    ledger_deleted: tuple[dict, ...]  # rows of closed periods both had (the kept person's row stays)
+    keep_notes: tuple[str, str]  # the kept person's notes before and after
+
+
+def merge_contacts(store: Store, keep_id: int, drop_id: int) -> MergeRecord:
     """One person, two identities: move everything of `drop` onto `keep` (the owner's decision; who may
-    be the same person is core/contact_match.py's ranking)."""
+    be the same person is core/contact_match.py's ranking). Returns what undoing it needs."""
     if keep_id == drop_id:
         raise QueueError("Cannot merge a contact with itself.")
     with store.write():
@@ -583,6 +617,12 @@ def merge_contacts(store: Store, keep_id: int, drop_id: int) -> None:
         drop = Contact.get_or_none(Contact.id == drop_id)
         if keep is None or drop is None:
             raise QueueError("Both contacts must exist to merge them.")
+        identities = tuple(i.id for i in Identity.select(Identity.id).where(Identity.contact == drop))
+        outboxes = tuple(o.id for o in Outbox.select(Outbox.id).where(Outbox.contact == drop))
+        conversations = tuple((c.id, c.contact_name) for c in Conversation.select(
+            Conversation.id, Conversation.contact_name).where(Conversation.contact == drop))
+        notes_before = keep.notes
+        moved, deleted = [], []
         Identity.update(contact=keep).where(Identity.contact == drop).execute()
         # Auto-reply history follows the person, so a merge never allows a second reply in one
         # closed period or escapes the daily cap (a period both already had keeps one row).
@@ -591,8 +631,10 @@ def merge_contacts(store: Store, keep_id: int, drop_id: int) -> None:
                 (AutoReplyLedger.contact == keep) & (AutoReplyLedger.closed_period_key == row.closed_period_key)
             ).exists()
             if taken:
+                deleted.append(dict(row.__data__))
                 row.delete_instance()
             else:
+                moved.append(row.id)
                 row.contact = keep
                 row.save()
         Outbox.update(contact=keep).where(Outbox.contact == drop).execute()
@@ -602,4 +644,35 @@ def merge_contacts(store: Store, keep_id: int, drop_id: int) -> None:
         if drop.notes and drop.notes not in keep.notes:
             keep.notes = (keep.notes + "\n" + drop.notes).strip()
             keep.save()
+        record = MergeRecord(keep_id, dict(drop.__data__), identities, outboxes, conversations, tuple(moved),
+                             tuple(deleted), (notes_before, keep.notes))
         drop.delete_instance()
+    return record
+
+
+def unmerge_contacts(store: Store, record: MergeRecord) -> set[int]:
+    """Undo a merge exactly: the removed person comes back with their id, identities, conversations (and
+    the names they showed), outbox rows, auto-reply history and the kept person's notes as they were.
+    What arrived since stays with the kept person. Returns the conversations that changed."""
+    drop_id = record.drop["id"]
+    with store.write():
+        keep = Contact.get_or_none(Contact.id == record.keep_id)
+        if keep is None or Contact.get_or_none(Contact.id == drop_id) is not None:
+            raise QueueError("These people were changed since, so the link cannot be undone.")
+        Contact.insert(**record.drop).execute()
+        Identity.update(contact=drop_id).where(
+            Identity.id.in_(record.identities) & (Identity.contact == keep)).execute()
+        Outbox.update(contact=drop_id).where(Outbox.id.in_(record.outbox) & (Outbox.contact == keep)).execute()
+        changed = set()
+        for conv_id, name in record.conversations:
+            if Conversation.update(contact=drop_id, contact_name=name).where(
+                    (Conversation.id == conv_id) & (Conversation.contact == keep)).execute():
+                changed.add(conv_id)
+        AutoReplyLedger.update(contact=drop_id).where(
+            AutoReplyLedger.id.in_(record.ledger_moved) & (AutoReplyLedger.contact == keep)).execute()
+        for row in record.ledger_deleted:
+            AutoReplyLedger.insert(**row).execute()
+        if keep.notes == record.keep_notes[1]:
+            keep.notes = record.keep_notes[0]
+            keep.save()
+    return changed

@@ -45,6 +45,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("snooze", "Snooze…", "Conversation", ("s",), "snooze_menu"),
     ActionSpec("spam", "Mark as spam", "Conversation", ("!",), "mark_spam"),
     ActionSpec("reopen", "Reopen", "Conversation", ("Shift+U",), "reopen"),
+    ActionSpec("undo", "Undo", "Conversation", ("Ctrl+Z",), "undo_last",
+               "Reverse the last done, waiting, spam, snooze or merge (offered for a few seconds)"),
     ActionSpec("open_platform", "Open on platform", "Conversation", ("Ctrl+Shift+O",), "open_on_platform"),
     ActionSpec("same_person", "Same person as…", "Conversation", ("Ctrl+Shift+M",), "same_person",
                "Link this customer with their conversations on other channels"),

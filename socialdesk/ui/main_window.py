@@ -30,10 +30,11 @@ import logging
 from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -52,6 +53,7 @@ from PySide6.QtWidgets import (
 from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import queue
 from socialdesk.core.changes import ChangeSet
+from socialdesk.core.owner_actions import STATUS_LABELS, Undo
 from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Account
 from socialdesk.ui import actions as actions_mod
@@ -71,6 +73,7 @@ TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "
 # Views whose rows are in different places (the status column says which); a search shows it too.
 STATUS_COLUMN_VIEWS = ("all", "reviews", "sent")
 COUNTDOWN_REFRESH_MS = 30_000
+UNDO_MS = 8_000  # how long "Marked done. Undo (Ctrl+Z)" is offered
 NEW_MESSAGE_BATCH_MS = 2_000
 
 
@@ -183,6 +186,7 @@ class MainWindow(QMainWindow):
         left_layout.addLayout(filters)
         left_layout.addWidget(self.table, 1)
         left_layout.addWidget(self.empty_panel, 1)
+        left_layout.addWidget(self._build_undo_bar(left))
 
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
@@ -237,6 +241,34 @@ class MainWindow(QMainWindow):
         self.new_message_timer.setSingleShot(True)
         self.new_message_timer.setInterval(NEW_MESSAGE_BATCH_MS)
         self.new_message_timer.timeout.connect(self._announce_new_messages)
+
+    def _build_undo_bar(self, parent: QWidget) -> QWidget:
+        """The "Marked done. Undo (Ctrl+Z)" line under the queue, shown for UNDO_MS after an action."""
+        bar = QFrame(parent)
+        bar.setObjectName("undo_bar")
+        bar.setFrameShape(QFrame.Shape.StyledPanel)
+        bar.setAutoFillBackground(True)
+        bar.setBackgroundRole(QPalette.ColorRole.ToolTipBase)  # a light/dark pair the style provides
+        bar.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(10, 4, 4, 4)
+        self.undo_label = QLabel(bar)
+        self.undo_label.setObjectName("undo_label")
+        self.undo_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.undo_label.setForegroundRole(QPalette.ColorRole.ToolTipText)
+        self.undo_button = QPushButton("&Undo (Ctrl+Z)", bar)
+        self.undo_button.setObjectName("undo_button")
+        self.undo_button.clicked.connect(self.undo_last)
+        row.addWidget(self.undo_label, 1)
+        row.addWidget(self.undo_button)
+        bar.hide()
+        self.undo_bar = bar
+        self.undoable: Undo | None = None
+        self.undo_timer = QTimer(self)
+        self.undo_timer.setSingleShot(True)
+        self.undo_timer.setInterval(UNDO_MS)
+        self.undo_timer.timeout.connect(self._undo_expired)
+        return bar
 
     def _build_menus(self) -> None:
         menus: dict[str, QMenu] = {}
@@ -629,10 +661,8 @@ class MainWindow(QMainWindow):
             return
         next_id = self._next_after_current() if self.view in TAB_VIEWS[:5] else conv_id
         owner = self.core.owner
-        self._triage(lambda: owner.set_status(conv_id, status, until), conv_id, next_id)
-        label = {"done": "Marked done", "waiting": "Waiting on the customer", "spam": "Marked as spam",
-                 "snoozed": "Snoozed", "open": "Reopened"}[status]
-        self.statusBar().showMessage(f"{label}.", 4000)
+        self._triage(lambda: owner.set_status(conv_id, status, until), conv_id, next_id, self._offer_undo)
+        self.statusBar().showMessage(f"{STATUS_LABELS[status]}.", 4000)
 
     def mark_done(self) -> None:
         self._status("done")
@@ -797,11 +827,43 @@ class MainWindow(QMainWindow):
     def _merge_contacts(self, keep: int, drop: int) -> None:
         owner = self.core.owner
 
-        def done(_result):
-            # The rows of both people and the open thread follow the change notification.
-            self.statusBar().showMessage("Linked: one person across their channels.", 5000)
+        # The rows of both people and the open thread follow the change notification.
+        self.tasks.run(lambda: owner.merge_contacts(keep, drop), self._offer_undo, self._task_failed)
 
-        self.tasks.run(lambda: owner.merge_contacts(keep, drop), done, self._task_failed)
+    # --- undo -------------------------------------------------------------------------------------------
+
+    def _offer_undo(self, undo: Undo) -> None:
+        """An action was written: offer to reverse it for UNDO_MS (the bar, or Ctrl+Z anywhere but in text)."""
+        self.undoable = undo
+        self.undo_label.setText(f"{undo.label}.")
+        self.undo_bar.show()
+        self.undo_timer.start()
+
+    def _undo_expired(self) -> None:
+        self.undoable = None
+        self.undo_bar.hide()
+
+    def undo_last(self) -> None:
+        """Ctrl+Z: reverse the last done, waiting, spam, snooze or merge while it is offered."""
+        undo, self.undoable = self.undoable, None
+        self.undo_timer.stop()
+        self.undo_bar.hide()
+        if undo is None:
+            self.statusBar().showMessage("Nothing to undo.", 3000)
+            return
+        owner = self.core.owner
+        select = next(iter(undo.conversation_ids)) if undo.status is not None else None
+
+        def undone(message: str) -> None:
+            self.statusBar().showMessage(message, 5000)
+            if select is not None:
+                self.triage = None
+                self.load_view(select_id=select)  # it is back in the view: select it again
+
+        def refused(exc: Exception) -> None:
+            self.statusBar().showMessage(f"Could not undo: {exc}", 8000)
+
+        self.tasks.run(lambda: owner.undo(undo), undone, refused)
 
     def sync_now(self) -> None:
         owner = self.core.owner

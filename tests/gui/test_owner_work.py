@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from socialdesk.core.store import Outbox
+from socialdesk.core.store import Conversation, Outbox
 from socialdesk.ui.main_window import TAB_VIEWS
 from socialdesk.ui.queue_model import COLUMNS
 
@@ -46,3 +46,58 @@ def test_a_sent_reply_is_in_sent_and_all_and_search_says_where(qtbot, window):
     status = window.model.index(0, COLUMNS.index("status"))
     qtbot.waitUntil(lambda: window.model.data(status) == "Sent", timeout=5000)
     assert not window.table.isColumnHidden(COLUMNS.index("status"))  # a search shows where rows are
+
+
+def test_done_offers_undo_and_ctrl_z_brings_it_back(qtbot, window, demo_core):
+    window.table.setFocus()
+    first = window.current_id
+    qtbot.keyClick(window.table, "e")
+    qtbot.waitUntil(lambda: window.undo_bar.isVisible() and first not in window.model.ids, timeout=5000)
+    assert window.undo_label.text() == "Marked done."
+    assert window.undo_button.text().replace("&", "") == "Undo (Ctrl+Z)"
+    assert window.undo_timer.isActive() and window.undo_timer.interval() <= 10_000
+    assert Conversation.get_by_id(first).status == "done"
+    qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: Conversation.get_by_id(first).status == "open", timeout=5000)
+    qtbot.waitUntil(lambda: window.current_id == first and first in window.model.ids, timeout=5000)
+    assert not window.undo_bar.isVisible()
+    assert window.statusBar().currentMessage() == "Undone: marked done."
+
+
+def test_snooze_waiting_spam_undo_and_the_offer_expires(qtbot, window, demo_core):
+    from datetime import timedelta
+
+    for status in ("waiting", "spam", "snoozed"):
+        conv_id = window.current_id
+        until = demo_core.clock.now() + timedelta(hours=2) if status == "snoozed" else None
+        window._status(status, until)
+        qtbot.waitUntil(lambda c=conv_id: window.undo_bar.isVisible() and c not in window.model.ids, timeout=5000)
+        window.undo_button.click()
+        qtbot.waitUntil(lambda c=conv_id: Conversation.get_by_id(c).status == "open", timeout=5000)
+        qtbot.waitUntil(lambda c=conv_id: window.current_id == c, timeout=5000)
+    conv_id = window.current_id
+    window.mark_done()
+    qtbot.waitUntil(window.undo_bar.isVisible, timeout=5000)
+    window.undo_timer.timeout.emit()  # the few seconds passed
+    assert not window.undo_bar.isVisible()
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    _wait_idle(qtbot, window)
+    assert Conversation.get_by_id(conv_id).status == "done"
+    assert window.statusBar().currentMessage() == "Nothing to undo."
+
+
+def test_merge_undo_unmerges(qtbot, window, demo_core):
+    from socialdesk.core.store import Contact
+
+    rows = [c for c in Conversation.select().where(Conversation.contact.is_null(False)).order_by(Conversation.id)]
+    keep, drop = rows[0].contact_id, next(c.contact_id for c in rows if c.contact_id != rows[0].contact_id)
+    drop_name = Contact.get_by_id(drop).display_name
+    window._merge_contacts(keep, drop)
+    qtbot.waitUntil(lambda: window.undo_bar.isVisible(), timeout=5000)
+    assert Contact.get_or_none(Contact.id == drop) is None
+    assert window.undo_label.text() == "Linked as one person."
+    window.table.setFocus()
+    qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: Contact.get_or_none(Contact.id == drop) is not None, timeout=5000)
+    assert Contact.get_by_id(drop).display_name == drop_name
