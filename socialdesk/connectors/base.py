@@ -36,6 +36,12 @@ Decisions:
   conversation may be answered stamps each item with `reply_window_ends_at` and declares what still
   works afterwards in its traits' `reply_window` (traits.ReplyWindowRule); replies sent after the
   window get `ReplyTarget.late` so the connector sends the platform's tagged late reply.
+- Posts the platform publishes by itself at a given time (capability "schedule_status", issue 18): the
+  connector then has `schedule_status(text, at, idempotency_key=...) -> ScheduledPost`,
+  `cancel_scheduled(scheduled_id) -> bool` (False: the platform no longer has it, published or deleted)
+  and `list_scheduled() -> list[ScheduledPost]`. They are optional members (not in the `Connector`
+  Protocol), like `after_stored`; core/automation/platform_schedule.py is their one caller. A refused
+  schedule (too soon, the platform's limits) is a PermanentError with the platform's reason.
 """
 
 from __future__ import annotations
@@ -55,7 +61,7 @@ log = logging.getLogger(__name__)
 KINDS = ("dm", "comment", "mention", "review", "email")
 
 # Capabilities a connector may declare.
-CAPABILITIES = ("dm", "comment", "mention", "review", "email", "post_status", "stream")
+CAPABILITIES = ("dm", "comment", "mention", "review", "email", "post_status", "schedule_status", "stream")
 
 
 class ConnectorError(Exception):
@@ -201,6 +207,18 @@ class OutboundResult:
     external_id: str  # the platform's id for what we sent
     permalink: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScheduledPost:
+    """A post the platform holds to publish at `at` (capability "schedule_status")."""
+
+    scheduled_id: str  # the platform's id of the scheduled post (what cancelling needs)
+    at: datetime  # when the platform publishes it (UTC)
+    text: str = ""
+    idempotency_key: str = ""  # the key it was scheduled with, where the platform keeps it
+    # True when the platform published it at once instead of holding it (its time had passed).
+    published: bool = False
 
 
 @dataclass(frozen=True)

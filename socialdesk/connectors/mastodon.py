@@ -54,6 +54,19 @@ Decisions:
   in a row the stream raises TransientError for the engine to back off. Filtered notifications are
   never pushed to the stream, so a heartbeat also triggers the fetch once `catchup_interval` seconds
   have passed since the last one.
+- Scheduled status posts (capability "schedule_status", issue 18): `POST /api/v1/statuses` with
+  `scheduled_at` (ISO 8601, UTC) returns a ScheduledStatus (`id`, `scheduled_at`, `params` with `text`
+  and `idempotency`) instead of a Status. Mastodon (app/models/scheduled_status.rb, PostStatusService)
+  refuses a time less than 5 minutes ahead (422 "Validation failed: Scheduled at The scheduled date must
+  be in the future"), more than 25 scheduled posts on one (UTC) day or 300 in all (422 "You have
+  exceeded the limit of N scheduled posts [for that day]"); a time already past is NOT refused: the
+  status is published at once (a Status comes back, `published=True`), which is why core never asks
+  for less than its own lead time. The Idempotency-Key header works for scheduled posts too (the same
+  ScheduledStatus comes back), and Mastodon keeps the key in `params.idempotency`, so
+  `list_scheduled` (`GET /api/v1/scheduled_statuses`, 20 by default, 40 at most, paged with `max_id`)
+  shows which are ours. `DELETE /api/v1/scheduled_statuses/:id` cancels (404: already published or
+  deleted; `cancel_scheduled` then returns False). Reading needs `read:statuses`, the rest
+  `write:statuses`, both already in SCOPES.
 - HTML content becomes plain text with `html_to_text` (scripts dropped, entities decoded once). A
   content warning is kept as a first line "CW: ...".
 """
@@ -63,7 +76,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -80,6 +93,7 @@ from socialdesk.connectors.base import (
     OutboundResult,
     PermanentError,
     ReplyTarget,
+    ScheduledPost,
     TransientError,
     convert_items,
     valid_text_limit,
@@ -136,6 +150,9 @@ ERRORS = ErrorTable(
         ErrorRule(status=422, where="error", code="This method requires an authenticated user", error=AuthError,
                   message="Mastodon: this token belongs to no user. " + RELOGIN),
         ErrorRule(status=403, error=NotAllowed, message="Mastodon does not allow this here{suffix}."),
+        # Scheduling refused: too soon, or the limits per day and in all (older servers say "toots").
+        ErrorRule(status=422, where="error", contains="scheduled", error=PermanentError,
+                  message="Mastodon refused to schedule the post{suffix}."),
     ),
     detail=("error", "error_description"),
 )
@@ -154,7 +171,7 @@ def _instance(settings: dict) -> str:
 
 class MastodonConnector:
     kind = "mastodon"
-    capabilities = frozenset({"mention", "dm", "post_status", "stream"})
+    capabilities = frozenset({"mention", "dm", "post_status", "schedule_status", "stream"})
 
     def __init__(
         self,
@@ -410,6 +427,48 @@ class MastodonConnector:
             meta={"visibility": status.get("visibility", body["visibility"])},
         )
 
+    # -- scheduled posts (see the module docstring) -------------------------------------------------
+    def schedule_status(self, text: str, at: datetime, *, idempotency_key: str) -> ScheduledPost:
+        when = at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        body = {"status": text, "visibility": "public", "scheduled_at": when}
+        answer = self.auth.call(lambda headers: self.http.post_json(
+            "/api/v1/statuses", json=body, headers={**headers, "Idempotency-Key": idempotency_key},
+            retry=True,  # the Idempotency-Key returns the same scheduled post on a repeat
+        ))
+        if isinstance(answer, dict) and isinstance(answer.get("params"), dict):
+            post = _scheduled(answer)
+            if post is not None:
+                return post
+        if isinstance(answer, dict) and isinstance(answer.get("id"), str) and "content" in answer:
+            # Mastodon publishes at once when the time has passed: say so, the post is out.
+            return ScheduledPost(answer["id"], parse_iso(answer.get("created_at")) or self.http.now(), text,
+                                 idempotency_key, published=True)
+        raise TransientError("Mastodon sent an unexpected answer to a scheduled post.")
+
+    def cancel_scheduled(self, scheduled_id: str) -> bool:
+        if not scheduled_id.isdigit():  # it goes into the URL path: only Mastodon's numeric ids
+            return False
+        response = self.auth.call(lambda headers: self.http.request(
+            "DELETE", f"/api/v1/scheduled_statuses/{scheduled_id}", headers=headers, ok_statuses=(404,),
+        ))
+        gone = response.status_code == 404
+        response.close()
+        return not gone
+
+    def list_scheduled(self) -> list[ScheduledPost]:
+        found: list[ScheduledPost] = []
+        params: dict[str, Any] = {"limit": 40}
+        for _ in range(10):  # 300 at most on a server, 40 a page
+            page = self._get("/api/v1/scheduled_statuses", params=params)
+            if not isinstance(page, list):
+                raise TransientError("Mastodon sent an unexpected list of scheduled posts. Will try again.")
+            posts = [p for p in (_scheduled(entry) for entry in page) if p is not None]
+            found.extend(posts)
+            if len(page) < 40 or not posts:
+                break
+            params = {"limit": 40, "max_id": min((p.scheduled_id for p in posts), key=lambda i: (len(i), i))}
+        return found
+
     def check(self) -> AccountInfo:
         self._me = None
         me = self.me()
@@ -506,6 +565,20 @@ class MastodonConnector:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _scheduled(entry: Any) -> ScheduledPost | None:
+    """A ScheduledStatus entity, or None when it is not one (hostile input: checked field by field)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"].isdigit():
+        return None
+    at = parse_iso(entry.get("scheduled_at"))
+    params = entry.get("params")
+    if not isinstance(params, dict):
+        params = {}
+    if at is None:
+        return None
+    text, key = params.get("text"), params.get("idempotency")
+    return ScheduledPost(entry["id"], at, text if isinstance(text, str) else "", key if isinstance(key, str) else "")
 
 
 def _sse_events(lines: Any) -> Any:

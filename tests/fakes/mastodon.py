@@ -24,6 +24,14 @@ author's notification request (`notifications_count` is a string, as Mastodon se
 policy` exist (the owner changing the policy is `fake.policy[...] = ...`); accepting (scope `write:notifications`, else 403 `{"error": "This action is
 outside the authorized scopes"}`) records the permission, clears `filtered` on that author's
 notifications (same ids) and deletes the request. Changing the policy affects only later notifications.
+Scheduled statuses as Mastodon has them (app/models/scheduled_status.rb, PostStatusService,
+Api::V1::ScheduledStatusesController): `scheduled_at` on `POST /api/v1/statuses` at least 5 minutes after
+the fake's `now()` returns a ScheduledStatus (`params.text`, `params.idempotency`); a time already past
+publishes at once and returns the Status; a time less than 5 minutes ahead is 422, as are a 301st
+scheduled post (`TOTAL_LIMIT`) and a 26th on one UTC date (`DAILY_LIMIT`), with Mastodon's "Validation
+failed: ..." texts. `GET /api/v1/scheduled_statuses` (newest id first, 20 by default, 40 at most,
+`max_id`/`min_id`/`since_id`), `GET` and `DELETE /api/v1/scheduled_statuses/:id` (404 when gone).
+`publish_due()` is Mastodon's scheduler worker: what is due becomes a status; tests call it.
 `version` below (4, 3) behaves like Mastodon before 4.3: nothing is filtered, `include_filtered` is
 ignored, the requests and policy endpoints answer 404. Tokens carry scopes (`token_scopes`);
 `/oauth/token` refuses a scope the app was not registered with (`invalid_scope`).
@@ -62,6 +70,7 @@ ALL_SCOPES = frozenset({"read:accounts", "read:notifications", "read:statuses", 
 DEFAULT_POLICY = {"for_not_following": "accept", "for_not_followers": "accept", "for_new_accounts": "accept",
                   "for_private_mentions": "filter", "for_limited_accounts": "filter"}
 OUT_OF_SCOPE = {"error": "This action is outside the authorized scopes"}
+TOTAL_LIMIT, DAILY_LIMIT, MIN_SCHEDULE_OFFSET = 300, 25, timedelta(minutes=5)
 _MENTION = re.compile(r"(?<![\w@])@([\w.-]+(?:@[\w.-]+)?)")
 
 
@@ -106,6 +115,8 @@ class MastodonFake(FakeServer):
         self.permissions: set[str] = set()  # account ids whose request was accepted
         self.notification_requests: dict[str, dict[str, Any]] = {}  # from-account id -> NotificationRequest
         self.accounts: dict[str, dict[str, Any]] = {SELF["acct"]: SELF}  # acct -> account, for mentions
+        self.scheduled: dict[str, dict[str, Any]] = {}  # id -> ScheduledStatus
+        self.now = lambda: datetime.now(timezone.utc)  # the server's clock (tests set their own)
 
     # -- programming -----------------------------------------------------------------------------
     def _next_id(self) -> str:
@@ -209,6 +220,18 @@ class MastodonFake(FakeServer):
             self.codes[code] = (client_id, challenge, OOB)
             return code
 
+    def publish_due(self) -> list[dict[str, Any]]:
+        """Mastodon's scheduler: every scheduled status whose time has come is published (in time order)."""
+        with self.lock:
+            due = sorted((s for s in self.scheduled.values() if _time(s["scheduled_at"]) <= self.now()),
+                         key=lambda s: s["scheduled_at"])
+            out = []
+            for entry in due:
+                del self.scheduled[entry["id"]]
+                out.append(self._publish(entry["params"]["text"], entry["params"]["visibility"] or "public", None,
+                                         entry["params"]["idempotency"]))
+            return out
+
     def drop_streams(self) -> None:
         """Cut every open SSE connection (as a proxy restart would)."""
         with self.lock:
@@ -267,6 +290,8 @@ class MastodonFake(FakeServer):
                 return self._context(req.path.split("/")[4], headers)
             if req.path == "/api/v1/statuses" and req.method == "POST":
                 return self._post_status(req, headers)
+            if req.path.startswith("/api/v1/scheduled_statuses"):
+                return self._scheduled_statuses(req, scopes, headers)
             if req.path == "/api/v1/streaming/user/notification":
                 stream: queue.Queue[Any] = queue.Queue()
                 self.streams.append(stream)
@@ -413,6 +438,8 @@ class MastodonFake(FakeServer):
         if key and key in self.idempotency:
             return Reply(200, self.idempotency[key], headers)
         form = req.form()
+        if form.get("scheduled_at"):
+            return self._schedule(form, key, headers)
         text = form.get("status", "")
         if not text.strip():
             return Reply(422, {"error": "Validation failed: Text can't be blank"}, headers)
@@ -421,17 +448,78 @@ class MastodonFake(FakeServer):
         reply_to = form.get("in_reply_to_id") or None
         if reply_to and reply_to not in self.statuses:
             return Reply(404, {"error": "Record not found"}, headers)
+        return Reply(200, self._publish(text, form.get("visibility", "public"), reply_to, key), headers)
+
+    def _publish(self, text: str, visibility: str, reply_to: str | None, key: str | None) -> dict[str, Any]:
         status_id = self._next_id()
         mentioned = [self.accounts[a] for a in dict.fromkeys(_MENTION.findall(text)) if a in self.accounts]
-        status = {"id": status_id, "content": f"<p>{text}</p>", "visibility": form.get("visibility", "public"),
+        status = {"id": status_id, "content": f"<p>{text}</p>", "visibility": visibility,
                   "in_reply_to_id": reply_to, "account": SELF, "url": f"https://fake/@shop/{status_id}",
-                  "created_at": datetime.now(timezone.utc).isoformat(),
+                  "created_at": self.now().isoformat(),
                   "mentions": [{"id": a["id"], "acct": a["acct"], "username": a["username"]} for a in mentioned]}
         self.statuses[status_id] = status
         self.posted.append({**status, "text": text, "idempotency_key": key})
         if key:
             self.idempotency[key] = status
-        return Reply(200, status, headers)
+        return status
+
+    def _schedule(self, form: dict[str, Any], key: str | None, headers: dict[str, str]) -> Reply:
+        text = form.get("status", "")
+        at = _time(form["scheduled_at"])
+        if at is None:
+            return Reply(422, {"error": "Validation failed: Scheduled at is invalid"}, headers)
+        if not text.strip():
+            return Reply(422, {"error": "Validation failed: Text can't be blank"}, headers)
+        if len(text) > 500:
+            return Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"}, headers)
+        if at <= self.now():  # PostStatusService: a time already past is no schedule at all
+            return Reply(200, self._publish(text, form.get("visibility", "public"), None, key), headers)
+        errors = []
+        if at <= self.now() + MIN_SCHEDULE_OFFSET:
+            errors.append("Scheduled at The scheduled date must be in the future")
+        if len(self.scheduled) >= TOTAL_LIMIT:
+            errors.append(f"You have exceeded the limit of {TOTAL_LIMIT} scheduled posts")
+        if sum(_time(s["scheduled_at"]).date() == at.date() for s in self.scheduled.values()) >= DAILY_LIMIT:
+            errors.append(f"You have exceeded the limit of {DAILY_LIMIT} scheduled posts for today")
+        if errors:
+            return Reply(422, {"error": "Validation failed: " + ", ".join(errors)}, headers)
+        scheduled_id = self._next_id()
+        entry = {
+            "id": scheduled_id,
+            "scheduled_at": at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "params": {"text": text, "poll": None, "media_ids": None, "sensitive": None,
+                       "visibility": form.get("visibility"), "idempotency": key, "scheduled_at": None,
+                       "spoiler_text": None, "application_id": 7, "in_reply_to_id": None, "language": None},
+            "media_attachments": [],
+        }
+        self.scheduled[scheduled_id] = entry
+        if key:
+            self.idempotency[key] = entry
+        return Reply(200, entry, headers)
+
+    def _scheduled_statuses(self, req: Request, scopes: frozenset[str], headers: dict[str, str]) -> Reply:
+        rest = req.path.removeprefix("/api/v1/scheduled_statuses").strip("/")
+        write = req.method in ("PUT", "DELETE")
+        if not ({"write:statuses", "write"} if write else {"read:statuses", "read"}) & scopes:
+            return Reply(403, OUT_OF_SCOPE, headers)
+        if not rest and req.method == "GET":
+            limit = min(int(req.arg("limit", "20") or 20), 40)
+            order = lambda i: (len(str(i)), str(i))  # noqa: E731 - ids are numeric strings (tests add odd ones)
+            items = sorted(self.scheduled.values(), key=lambda s: order(s["id"]), reverse=True)
+            if req.arg("max_id"):
+                items = [s for s in items if order(s["id"]) < order(req.arg("max_id"))]
+            if req.arg("min_id"):
+                items = [s for s in items if order(s["id"]) > order(req.arg("min_id"))][-limit:]
+            return Reply(200, items[:limit], headers)
+        entry = self.scheduled.get(rest)
+        if entry is None:
+            return Reply(404, {"error": "Record not found"}, headers)
+        if req.method == "GET":
+            return Reply(200, entry, headers)
+        if req.method == "DELETE":
+            del self.scheduled[rest]
+            return Reply(200, {}, headers)
+        return Reply(404, {"error": "Record not found"}, headers)
 
     def _sse(self, stream: queue.Queue[Any]) -> Iterator[bytes]:
         try:
@@ -450,6 +538,14 @@ class MastodonFake(FakeServer):
             with self.lock:
                 if stream in self.streams:
                     self.streams.remove(stream)
+
+
+def _time(value: Any) -> Any:
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
 class MastodonHarness(HttpFakeHarness):
