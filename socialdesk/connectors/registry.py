@@ -21,6 +21,7 @@ MODULES: dict[str, str] = {
     "bluesky": "socialdesk.connectors.bluesky",
     "telegram": "socialdesk.connectors.telegram",
     "facebook": "socialdesk.connectors.facebook",
+    "instagram": "socialdesk.connectors.instagram",
 }
 
 
