@@ -102,7 +102,7 @@ from imapclient import imap4 as imapclient_imap4
 from imapclient import tls as imapclient_tls
 from imapclient.exceptions import LoginError
 
-from socialdesk.connectors import deadline, email_reply, mime_text, sieve
+from socialdesk.connectors import deadline, email_reply, mime_text, network_errors, sieve
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
@@ -338,8 +338,11 @@ class EmailConnector:
         except smtplib.SMTPResponseException as exc:
             message = f"The SMTP server answered {exc.smtp_code}: {self._scrub(exc.smtp_error)}"
             raise (PermanentError if exc.smtp_code >= 500 else TransientError)(message) from None
-        except (imaplib.IMAP4.abort, smtplib.SMTPException, OSError, EOFError) as exc:
-            # OSError covers socket errors, refused connections, timeouts and TLS failures.
+        except (OSError, EOFError) as exc:
+            # Socket errors, refused connections, timeouts and TLS failures, said in the owner's words.
+            host, port = (s.imap_host, s.imap_port) if where == "IMAP" else (s.smtp_host, s.smtp_port)
+            raise TransientError(network_errors.explain(exc, host, port, f"{where} server")) from None
+        except (imaplib.IMAP4.abort, smtplib.SMTPException) as exc:
             host, port = (s.imap_host, s.imap_port) if where == "IMAP" else (s.smtp_host, s.smtp_port)
             reason = self._scrub(exc) or type(exc).__name__
             raise TransientError(f"Cannot talk to the {where} server {host}:{port}: {reason}") from None
