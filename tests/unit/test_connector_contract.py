@@ -25,6 +25,7 @@ from socialdesk.connectors.base import ConnectorError, OutboundResult, ReplyTarg
 from socialdesk.connectors.registry import spec
 from tests import mailserver
 from tests.fakes.bluesky import bluesky_harness  # noqa: F401  (fixtures used by name below)
+from tests.fakes.instagram import instagram_harness  # noqa: F401
 from tests.fakes.mastodon import mastodon_harness  # noqa: F401
 from tests.fakes.telegram import telegram_harness  # noqa: F401
 
@@ -82,7 +83,8 @@ def demo_harness():
     return DemoHarness()
 
 
-HARNESSES = ["mastodon_harness", "bluesky_harness", "telegram_harness", "email_harness", "demo_harness"]
+HARNESSES = ["instagram_harness",
+             "mastodon_harness", "bluesky_harness", "telegram_harness", "email_harness", "demo_harness"]
 STREAMING = [name for name in HARNESSES if "stream" in spec(name.removesuffix("_harness")).capabilities]
 MAX_FETCHES = 20
 
