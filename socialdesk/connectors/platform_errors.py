@@ -79,8 +79,25 @@ GRAPH_ERRORS = ErrorTable(
 )
 
 _GOOGLE_REASON = "error.errors.*.reason"
+# Before Google approves a project's Business Profile API access its quota is 0: every call is a 429
+# RESOURCE_EXHAUSTED whose google.rpc.ErrorInfo detail names the limit, `"quota_limit_value": "0"`.
+# Approval takes days, so it is tried again hourly (not every minute), and the owner is told exactly why.
+GOOGLE_NOT_APPROVED_WAIT = timedelta(hours=1)
+
+
+def _an_hour_later(now: datetime) -> datetime:
+    return now + GOOGLE_NOT_APPROVED_WAIT
+
+
+GOOGLE_NOT_APPROVED = (
+    "{service}: Google has not approved this app's access to the API yet, so its quota is 0 and every call "
+    "fails. Request access for your Google Cloud project (for the Business Profile APIs: Google's "
+    "\"Application for Basic API Access\" form) and wait for the approval; trying again at {until} UTC."
+)
 GOOGLE_ERRORS = ErrorTable(
     rules=(
+        ErrorRule(status=429, where="error.details.*.metadata.quota_limit_value", code="0", error=QuotaExceeded,
+                  wait=_an_hour_later, message=GOOGLE_NOT_APPROVED),
         ErrorRule(status=403, where=_GOOGLE_REASON, code=("quotaExceeded", "dailyLimitExceeded"), error=QuotaExceeded,
                   wait=next_pacific_midnight,
                   message="{service}: this app's daily quota is used up. It renews at midnight Pacific time "
@@ -94,6 +111,9 @@ GOOGLE_ERRORS = ErrorTable(
                   message="{service}: this login lacks a permission socialdesk needs. Sign in again and grant it."),
         ErrorRule(status=403, where=_GOOGLE_REASON, code="commentsDisabled", error=NotAllowed,
                   message="{service}: comments are turned off here{suffix}."),
+        ErrorRule(status=403, where="error.details.*.reason", code="SERVICE_DISABLED", error=PermanentError,
+                  message="{service}: this API is not enabled in your Google Cloud project{suffix}. Enable it "
+                          "in the Google Cloud console (APIs & Services), then try again."),
     ),
     detail=("error.message", "error_description"),
 )

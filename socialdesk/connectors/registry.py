@@ -22,6 +22,8 @@ MODULES: dict[str, str] = {
     "telegram": "socialdesk.connectors.telegram",
     "facebook": "socialdesk.connectors.facebook",
     "instagram": "socialdesk.connectors.instagram",
+    "google": "socialdesk.connectors.google_reviews",
+    "youtube": "socialdesk.connectors.youtube",
 }
 
 

@@ -26,8 +26,11 @@ from socialdesk.connectors.registry import spec
 from tests import mailserver
 from tests.fakes.bluesky import bluesky_harness  # noqa: F401  (fixtures used by name below)
 from tests.fakes.instagram import instagram_harness  # noqa: F401
+from tests.fakes.google import google_harness  # noqa: F401
 from tests.fakes.mastodon import mastodon_harness  # noqa: F401
+from tests.fakes.meta import facebook_harness  # noqa: F401
 from tests.fakes.telegram import telegram_harness  # noqa: F401
+from tests.fakes.youtube import youtube_harness  # noqa: F401
 
 email_harness = mailserver.email_harness
 
@@ -84,7 +87,8 @@ def demo_harness():
 
 
 HARNESSES = ["instagram_harness",
-             "mastodon_harness", "bluesky_harness", "telegram_harness", "email_harness", "demo_harness"]
+             "mastodon_harness", "bluesky_harness", "telegram_harness", "email_harness", "demo_harness",
+             "google_harness", "youtube_harness", "facebook_harness"]
 STREAMING = [name for name in HARNESSES if "stream" in spec(name.removesuffix("_harness")).capabilities]
 MAX_FETCHES = 20
 

@@ -300,6 +300,13 @@ TABLE_CASES = [
     (GOOGLE_ERRORS, 403, google(403, "insufficientPermissions"), {}, AuthError, None),
     (GOOGLE_ERRORS, 403, google(403, "commentsDisabled"), {}, NotAllowed, None),
     (GOOGLE_ERRORS, 403, google(403, "forbidden"), {}, PermanentError, None),
+    # Before Google approves Business Profile API access the quota is 0: its own QuotaExceeded, retried hourly.
+    (GOOGLE_ERRORS, 429, {"error": {"code": 429, "message": "Quota exceeded for quota metric 'Requests'",
+                                    "status": "RESOURCE_EXHAUSTED", "details": [
+                                        {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                                         "reason": "RATE_LIMIT_EXCEEDED",
+                                         "metadata": {"quota_limit_value": "0"}}]}}, {},
+     QuotaExceeded, NOW + timedelta(hours=1)),
     # X: problem JSON; a 200 with errors and no data failed.
     (X_ERRORS, 429, problem("usage-capped", 429), {}, QuotaExceeded, NOW + timedelta(days=1)),
     (X_ERRORS, 429, problem("rate-limit-exceeded", 429), {}, RateLimited, NOW + timedelta(seconds=60)),

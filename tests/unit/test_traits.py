@@ -36,8 +36,8 @@ def test_every_connector_module_declares_its_kind_and_traits(kind):
 def test_the_facts_each_platform_declares():
     email, mastodon, bluesky, telegram, demo = map(traits.of, ("email", "mastodon", "bluesky", "telegram", "demo"))
     assert [t.name for t in (email, mastodon, bluesky, telegram)] == ["Email", "Mastodon", "Bluesky", "Telegram"]
-    # Only Mastodon dedupes a retried status on its Idempotency-Key.
-    assert [k for k in registry.kinds() if traits.of(k).idempotent_sends] == ["mastodon"]
+    # Mastodon dedupes a retried status on its Idempotency-Key; a Google review reply is a PUT that replaces.
+    assert [k for k in registry.kinds() if traits.of(k).idempotent_sends] == ["mastodon", "google"]
     assert [k for k in registry.kinds() if traits.of(k).replies_by_email] == ["email"]
     assert demo.poll_seconds == 5 and email.poll_seconds == 60
     assert (bluesky.limit_for("dm").limit, bluesky.limit_for("mention").limit) == (1000, 300)
