@@ -34,6 +34,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from typing import Any, Mapping
 
@@ -44,6 +45,7 @@ from socialdesk.connectors.base import (
     ConnectorError,
     ConnectorSpec,
     MemorySecrets,
+    TransientError,
     with_learned,
 )
 from socialdesk.core import accounts as learned
@@ -187,8 +189,15 @@ def check_connection(spec: ConnectorSpec, settings: Mapping[str, Any], secrets: 
     connector = spec.factory(dict(settings), secrets)
     try:
         return connector.check()
+    except TransientError as exc:
+        # Connectors speak for the sync engine, which retries ("Will try again."); after a test
+        # nothing retries, so the promise is dropped rather than misleading the owner.
+        raise TransientError(_RETRY_PROMISE.sub("", str(exc))) from None
     finally:
         _close_quietly(connector)
+
+
+_RETRY_PROMISE = re.compile(r"\s*(?:Will try again|Try again|reconnecting)\.?\s*$", re.IGNORECASE)
 
 
 # --- the service -----------------------------------------------------------------------------------------

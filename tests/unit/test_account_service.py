@@ -156,3 +156,12 @@ def test_one_sign_in_adds_accounts_of_the_kinds_it_names(core, spec):
     core.account_service.add_signed_in(spec, ["Shop chat", "Shop inbox"], {}, picked)
     kinds = {a.name: a.kind for a in Account.select()}
     assert kinds == {"Shop chat": "telegram", "Shop inbox": "demo"}
+
+
+def test_a_connection_test_promises_no_retry(spec):
+    """After the dialog's test nothing retries: "Will try again." is the engine's promise, not the test's."""
+    FakeConnector.outcome = service.TransientError(
+        "Telegram: could not reach api.telegram.org (connection failed). Will try again.")
+    with pytest.raises(service.TransientError) as caught:
+        service.check_connection(spec, {}, service.MemorySecrets({"token": TOKEN}))
+    assert str(caught.value) == "Telegram: could not reach api.telegram.org (connection failed)."
