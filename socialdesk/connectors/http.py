@@ -64,6 +64,7 @@ from urllib.parse import urlsplit
 
 from socialdesk import __version__
 from socialdesk.connectors import deadline as deadlines
+from socialdesk.connectors import network_errors
 from socialdesk.connectors.base import (
     AuthError,
     ConnectorError,
@@ -482,9 +483,9 @@ class Http:
                 # failure like a reset, worth retrying; it must not mark the account as broken for good.
                 except (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
                     log.info("%s %s failed: %s", method, self.scrub(url), type(exc).__name__)
+                    port = urlsplit(url).port or (443 if url.startswith("https://") else 80)
                     error: ConnectorError = TransientError(
-                        f"{self.service}: could not reach {host} ({_network_reason(exc)}). "
-                        "Will try again."
+                        f"{self.service}: {network_errors.explain(exc, host, port)} Will try again."
                     )
                 except requests.RequestException as exc:
                     raise PermanentError(
@@ -622,14 +623,6 @@ class Http:
             when = rule.wait(now)
         # "retry after 0" means now (Telegram sends it); only a missing or past time falls back to 60 s.
         return when if when is not None and when >= now else now + timedelta(seconds=60)
-
-
-def _network_reason(exc: Exception) -> str:
-    import requests
-
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    return "connection failed"
 
 
 def check_base_url(base_url: str, service: str) -> str:
