@@ -124,6 +124,7 @@ DEMO_ACCOUNTS = [
     ("Mastodon (demo)", "mastodon"),
     ("Bluesky (demo)", "bluesky"),
     ("Telegram (demo)", "telegram"),
+    ("Instagram (demo)", "instagram"),
 ]
 
 

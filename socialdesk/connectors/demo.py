@@ -8,7 +8,7 @@ Decisions:
   `traits.of(channel)` the queue and composer read), so it shows the platform's badge and name, is
   addressed the platform's way, produces only the kinds that platform produces, and refuses a reply
   over the platform's limit for that kind, as the real connector would. Platforms without a connector
-  (Facebook, Instagram, X, Google reviews) are not simulated: a demo must not promise what cannot be
+  (Facebook, X, Google reviews) are not simulated: a demo must not promise what cannot be
   added; each comes back with its connector and traits. The demo's own SPEC.traits (name "Demo", a
   5 s poll) apply to an account without a channel and to how the demo connector itself behaves.
 - Cursor: {"epoch": ISO time of the first fetch, "seq": live messages already delivered}. The opening
@@ -44,7 +44,7 @@ from socialdesk.connectors.traits import Badge, PlatformTraits
 
 # The platforms a demo account can simulate: those an owner can add today (registry.kinds()). Each
 # simulates its platform's traits (name, badge, addressing, limits) and the kinds it really produces.
-CHANNELS = ("email", "mastodon", "bluesky", "telegram")
+CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram")
 DEFAULT_CHANNEL = "telegram"
 
 # (minutes ago, conversation key, kind, public, author id ("prefix:handle"), display name, text, subject)
@@ -90,6 +90,17 @@ OPENING: dict[str, list[tuple]] = {
          "Your site shows <script>alert('hi')</script> in the footer, and <img src=x onerror=alert(1)> — "
          "thought you'd want to know! @juniperandrye@bakers.social", ""),
     ],
+    "instagram": [
+        (220, "ig-comment-1", "comment", True, "ig:lucia.bakes", "lucia.bakes",
+         "Is this the seeded rye? Do you ship to Leith or is it pick-up only? 😍", "Fresh seeded rye, out of the oven"),
+        (160, "ig-comment-1", "comment", True, "ig:mo_eats_edi", "mo_eats_edi",
+         "@lucia.bakes pick-up only I think, I asked last week", "Fresh seeded rye, out of the oven"),
+        (70, "ig-dm-hana", "dm", False, "ig:hana.k", "hana.k",
+         "Hi! Could you write \"Happy 30th Jo\" on a lemon drizzle for Saturday? 🎂", ""),
+        (25, "ig-dm-hana", "dm", False, "ig:hana.k", "hana.k", "And can it be dairy free?", ""),
+        (14, "ig-comment-2", "comment", True, "ig:thebrunchclub", "thebrunchclub",
+         "Third time this month the cinnamon buns were gone by 10am. Please bake more!!", "Cinnamon bun Sunday"),
+    ],
     "telegram": [
         (130, "tg-chat-904", "dm", False, "tg:garyholt", "Gary Holt",
          "What time do you open on bank holiday Monday?", ""),
@@ -116,6 +127,11 @@ LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
         ("mention", True, "@juniperandrye@bakers.social what's the bread of the day?"),
         ("mention", True, "@juniperandrye@bakers.social are dogs allowed on the terrace?"),
         ("dm", False, "Hi, my order number is 4471 — is it ready to collect?"),
+    ],
+    "instagram": [
+        ("comment", True, "Do you do gluten free versions of these? 🙏"),
+        ("comment", True, "Saw this on my feed, are you open tomorrow?"),
+        ("dm", False, "Hi, can I order a birthday cake for next week?"),
     ],
     "telegram": [
         ("dm", False, "Hi! Is the shop open on Sunday?"),
