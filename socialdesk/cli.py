@@ -180,6 +180,7 @@ def _conversation_id(text: str) -> int:
 
 
 def cmd_show(args) -> int:
+    from socialdesk.connectors import traits
     from socialdesk.core import queue
 
     conv_id = _conversation_id(args.conversation)
@@ -206,11 +207,16 @@ def cmd_show(args) -> int:
                 for m in messages
             ]
             data["linked_conversations"] = queue.linked_conversations(conv_id)
+            data["reply_modes"] = [{"key": m.key, "label": m.label, "help": m.help}
+                                   for m in traits.of(row.channel).reply_modes if row.kind in m.kinds]
             emit_json(data)
             return 0
         print(f"#{row.id} {row.contact_name} — {row.channel} {row.kind} ({row.status})")
         if row.subject:
             print(f"Subject: {row.subject}")
+        for mode in traits.of(row.channel).reply_modes:
+            if row.kind in mode.kinds:
+                print(f"Reply mode {mode.key}: {mode.label}. {mode.help} (reply --mode {mode.key})")
         for m in messages:
             when = m.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
             who = "You" if m.direction == Direction.OUT else m.author_name
@@ -235,7 +241,8 @@ def cmd_reply(args) -> int:
             text, snippet_id = _render_snippet_for(core, args.snippet, conv_id)
             via = Via.SNIPPET
         try:
-            row = core.owner.reply(conv_id, text, via=via, snippet_id=snippet_id, mark_done=args.done)
+            row = core.owner.reply(conv_id, text, via=via, snippet_id=snippet_id, mark_done=args.done,
+                                   mode=args.mode or "")
         except outbox.OutboxError as exc:
             raise CliError(str(exc)) from None
         # tick, not a bare flush: automation first retires status posts that are too late to send
@@ -626,6 +633,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--text")
     group.add_argument("--snippet", metavar="ABBR")
     p.add_argument("--done", action="store_true", help="also mark the conversation done")
+    p.add_argument("--mode", metavar="KEY",
+                   help="another way to answer that the channel offers, e.g. private (a private reply to a "
+                        "comment); `show` lists the modes of a conversation")
     p.set_defaults(func=cmd_reply)
 
     for name, status, help_text in [

@@ -34,6 +34,7 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import uuid
@@ -103,14 +104,17 @@ def enqueue_reply(
     edited_after_snippet: bool = False,
     mark_done: bool = False,
     idempotency_key: str | None = None,
+    mode: str = "",
 ) -> Outbox:
-    """Queue the owner's reply; the conversation stops awaiting at once."""
+    """Queue the owner's reply; the conversation stops awaiting at once. `mode`: one of the channel's
+    reply modes (traits.ReplyMode key, e.g. a private reply to a comment); "" for the ordinary reply."""
     if not text.strip():
         raise OutboxError("The reply is empty.")
     if via not in HUMAN_VIA:
         raise OutboxError(f"unknown via {via!r}")
     with store.write():
         conv = queue.get_conversation(conversation_id)
+        reply_to = _check_mode(conv, mode) if mode else ""
         window = _window_notice(conv, now)
         if window is not None and not window.can_send:
             raise OutboxError(window.text)
@@ -139,7 +143,8 @@ def enqueue_reply(
             via=via,
             snippet=snippet_id,
             edited_after_snippet=edited_after_snippet,
-            meta={"state": OutboxState.PENDING, "outbox_id": row.id},
+            meta={"state": OutboxState.PENDING, "outbox_id": row.id,
+                  **({"reply_mode": mode, "reply_to": reply_to} if mode else {})},
         )
         conv.last_message_at = now
         at = to_micros(now)
@@ -153,6 +158,35 @@ def enqueue_reply(
         _restore_preview(conv)
         conv.save()
     return row
+
+
+def _latest_inbound(conv_id: int) -> Message | None:
+    return (Message.select()
+            .where((Message.conversation == conv_id) & (Message.direction == Direction.IN))
+            .order_by(Message.created_at.desc(), Message.id.desc())
+            .first())
+
+
+def _check_mode(conv: Conversation, mode: str) -> str:
+    """The external id of the message a reply in `mode` answers, after the channel's rules; else
+    OutboxError. One generic rule for every platform's reply modes (traits.ReplyMode)."""
+    platform = traits.of(queue.channel_of(conv.account))
+    rule = platform.reply_mode(mode, conv.kind)
+    if rule is None:
+        offered = [m.key for m in platform.reply_modes if conv.kind in m.kinds]
+        raise OutboxError(f"{platform.name} offers no reply mode {mode!r} here"
+                          + (f" (offered: {', '.join(offered)})." if offered else "."))
+    parent = _latest_inbound(conv.id)
+    if parent is None:
+        raise OutboxError("There is no customer message to answer that way.")
+    if rule.once_per_message:
+        for message in Message.select().where((Message.conversation == conv.id) & (Message.direction == Direction.OUT)):
+            meta = message.meta or {}
+            if (meta.get("reply_mode") == mode and meta.get("reply_to") == parent.external_id
+                    and meta.get("state") != OutboxState.FAILED):
+                raise OutboxError(f"{rule.label}: {platform.name} takes this once per message, and this one "
+                                  "was answered that way already.")
+    return parent.external_id
 
 
 def _window_notice(conv: Conversation, now: datetime) -> clock.WindowNotice | None:
@@ -356,6 +390,8 @@ def flush(
                     auto_reply=fresh.purpose == OutboxPurpose.AUTO_REPLY,
                     now=now,
                 )
+                if fresh.purpose == OutboxPurpose.REPLY:
+                    target = _with_mode(target, fresh)
         try:
             if fresh.purpose == OutboxPurpose.STATUS_POST:
                 result = connector.post_status(fresh.text, idempotency_key=fresh.idempotency_key)
@@ -504,6 +540,21 @@ def _restore_preview(conv: Conversation) -> None:
         .first()
     )
     conv.preview = ingest.preview_of(ingest.clean_text(latest.text)) if latest is not None else ""
+
+
+def _with_mode(target: ReplyTarget, row: Outbox) -> ReplyTarget:
+    """The target of a reply queued in a reply mode: that mode, answering the message it was chosen for."""
+    message = Message.get_or_none(Message.external_id == f"outbox:{row.idempotency_key}")
+    meta = (message.meta or {}) if message is not None else {}
+    mode = meta.get("reply_mode")
+    if not isinstance(mode, str) or not mode:
+        return target
+    parent = Message.get_or_none((Message.conversation == row.conversation_id)
+                                 & (Message.external_id == meta.get("reply_to")))
+    if parent is None:
+        return dataclasses.replace(target, mode=mode)
+    return dataclasses.replace(target, mode=mode, parent_external_id=parent.external_id,
+                               parent_meta=parent.meta or {})
 
 
 def _sync_message_state(row: Outbox) -> None:
