@@ -56,8 +56,7 @@ def explain(exc: BaseException, host: str, port: int | None = None, what: str = 
             if cause.errno in (socket.EAI_AGAIN,) or cause.errno in _OFFLINE:
                 return (f"The {what} address {host} could not be looked up just now. Check that this "
                         "computer is online.")
-            return (f"The {what} address {host} does not exist. Check it for typos (it usually looks "
-                    "like imap.example.com or mail.example.com).")
+            return f"The {what} address {host} does not exist. Check it for typos."
         if isinstance(cause, ConnectionRefusedError):
             return (f"{host} refused the connection on port {port}. Check the port number; the "
                     f"{what} may not offer this service on that port.")
