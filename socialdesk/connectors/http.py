@@ -444,10 +444,13 @@ class Http:
         stream: bool = False,
         ok_statuses: tuple[int, ...] = (),
         deadline: float | None = None,
+        bucket: str | None = None,
     ) -> requests.Response:
         """Send one request (with retries where safe); return the 2xx response or raise typed errors.
 
         Statuses in `ok_statuses` are returned instead of raised (for callers that read the body).
+        `bucket`: the rate-limit window this call counts against, where the platform limits each
+        endpoint on its own (X: mentions 300, DM events 15 per 15 min); default "read" or "write".
         The whole call, retries included, ends within `deadline` seconds (see the module docstring).
         """
         import requests  # loaded already by __init__; here for the exception classes
@@ -456,7 +459,7 @@ class Http:
         url = self.url(path_or_url)
         host = urlsplit(url).hostname or ""
         require_secure_transport(host, url.startswith("https://"), f"{self.service} connection")
-        bucket = "read" if method in ("GET", "HEAD") else "write"
+        bucket = bucket or ("read" if method in ("GET", "HEAD") else "write")
         self._respect_rate_limit(bucket)
         connect_s, read_s = timeout or self.timeout
         if deadline is None:

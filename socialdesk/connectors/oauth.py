@@ -8,7 +8,10 @@ What lives here, written once for every platform that signs in through a browser
   `cancel()` frees the port. A platform subclass provides only `make_client` (endpoints, client id;
   Mastodon registers an app there) and `accounts` (who the tokens belong to).
 - `LoopbackListener`: a one-shot HTTP listener on `http://127.0.0.1:<free port>/callback` (the literal
-  IP, RFC 8252 §7.3/§8.3). It stops by itself on the first callback carrying our `state`, at its
+  IP, RFC 8252 §7.3/§8.3). A platform that matches the redirect exactly, port included (X), cannot take
+  a port chosen afresh each time: its login names a fixed port (`AuthCodeLogin.loopback_port`, from a
+  setting), shows the owner the exact address to register, and a port in use is a clear error.
+  It stops by itself on the first callback carrying our `state`, at its
   timeout, or on `cancel()`, and then closes its socket. It answers the browser with a fixed plain-text
   page ("You can close this tab"): nothing from the request is ever reflected. Requests with another
   path, without our state, too long or not UTF-8 get a 400/404 and are otherwise ignored, so a page in
@@ -434,10 +437,12 @@ _PAGE_NOT_FOUND = "Not found.\n"
 class LoopbackListener:
     """A one-shot HTTP listener on 127.0.0.1 for the redirect (see the module docstring)."""
 
-    def __init__(self, state: str, *, timeout: float = LISTEN_TIMEOUT_S, service: str = "the platform"):
+    def __init__(self, state: str, *, timeout: float = LISTEN_TIMEOUT_S, service: str = "the platform",
+                 port: int = 0):
         self.state = state
         self.timeout = timeout
         self.service = service
+        self.wanted_port = port  # 0: any free port
         self._done = threading.Event()
         self._result: dict[str, str] | None = None
         self._ending: str = ""  # "cancelled" | "expired" once stopped without a result
@@ -483,7 +488,16 @@ class LoopbackListener:
                 self.wfile.write(data)
                 self.close_connection = True
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        try:
+            server = ThreadingHTTPServer(("127.0.0.1", self.wanted_port), Handler)
+        except OSError:
+            if not self.wanted_port:
+                raise
+            raise PermanentError(
+                f"Port {self.wanted_port} on this computer is in use, so the sign-in cannot come back to "
+                f"http://127.0.0.1:{self.wanted_port}{CALLBACK_PATH}. Close the program using it, or choose "
+                f"another port and register that address with {self.service}."
+            ) from None
         server.daemon_threads = True
         server.timeout = 0.1
         self._server = server
@@ -625,6 +639,11 @@ class AuthCodeLogin:
         LoopbackRefused when the platform will not take a loopback redirect."""
         raise NotImplementedError
 
+    def loopback_port(self) -> int:
+        """The port the listener must use; 0 (any free port) unless the platform matches the
+        registered redirect exactly, port included."""
+        return 0
+
     def accounts(self, tokens: Tokens, client: OAuthClient) -> list[LoginAccount]:
         """Who these tokens sign in as: one entry per account the owner may add."""
         raise NotImplementedError
@@ -641,7 +660,8 @@ class AuthCodeLogin:
         self.verifier, self.challenge = pkce_pair()
         client = None
         if loopback or self.oob_redirect is None:
-            self.listener = LoopbackListener(self.state, timeout=self.listen_timeout, service=self.service).start()
+            self.listener = LoopbackListener(self.state, timeout=self.listen_timeout, service=self.service,
+                                             port=self.loopback_port()).start()
             try:
                 client = self.make_client(self.listener.redirect_uri)
             except LoopbackRefused:
