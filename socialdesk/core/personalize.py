@@ -75,6 +75,13 @@ def format_next_open(when: datetime, now: datetime, tz: ZoneInfo | str) -> str:
     return f"{day} {local.day} {_MONTHS[local.month - 1]} at {at}"
 
 
+def format_opening_date(when: datetime, tz: ZoneInfo | str) -> str:
+    """An opening as a reply read at an unknown later time must say it: "at 09:00 Monday 7 December"
+    (no "today"/"tomorrow"; the mail server's off-hours replies, core/server_replies.py)."""
+    local = when.astimezone(_zone(tz))
+    return f"at {local:%H:%M} {_DAYS[local.weekday()]} {local.day} {_MONTHS[local.month - 1]}"
+
+
 def format_today(now: datetime, tz: ZoneInfo | str) -> str:
     """The date in the schedule's zone, e.g. "Sunday 22 November"."""
     local = now.astimezone(_zone(tz))

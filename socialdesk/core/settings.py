@@ -38,6 +38,8 @@ OPTIONS: dict[str, Option] = {
         Option("snippets.starter_version", int, 0, "Which starter pack the unedited starter snippets have."),
         Option("setup.done", bool, False, "Whether the first-run assistant was finished or skipped."),
         Option("demo.seeded", bool, False, "Whether the demo profile was filled with its opening scene."),
+        Option("coverage.server_replies", dict, None,
+               "Per account: the off-hours replies its server keeps while socialdesk is closed (core/server_replies.py)."),
     ]
 }
 

@@ -28,6 +28,9 @@ Decisions:
   settings change; before, that threw the platform's "0 requests left until T" away and the next call
   was spent on a 429. The engine hands each connector it builds the account's dict as its
   `http.limits` (connectors/http.py).
+- Other network work of an account (refreshing what its server keeps while socialdesk is closed,
+  core/coverage.py) is a job handed to its worker with `submit`, run after its sends; like a send, it
+  makes a running stream give way.
 - Writes go through `Store.write()` (one lane), whatever thread they come from.
 - Everything time-related takes the injected clock, so `run_once` is deterministic in tests.
 - The optional connector members `after_stored(cursor)` (after each commit of items + cursor) and
@@ -107,14 +110,17 @@ class _Worker:
         self.account_id = account_id
         self._cond = threading.Condition()
         self._send = self._fetch = self._resume = self._retired = False
+        self._jobs: list[Callable[[], ChangeSet]] = []  # other network work (SyncEngine.submit)
         self.stream_stop = threading.Event()  # the stop event the running stream() watches
         self.thread = threading.Thread(target=self._run, name=f"sync-account-{account_id}", daemon=True)
 
-    def request(self, *, fetch: bool = False, send: bool = False) -> None:
+    def request(self, *, fetch: bool = False, send: bool = False, job: Callable[[], ChangeSet] | None = None) -> None:
         with self._cond:
             self._fetch = self._fetch or fetch
             self._send = self._send or send
-            if send:
+            if job is not None:
+                self._jobs.append(job)
+            if send or job is not None:
                 self.stream_stop.set()
             self._cond.notify()
 
@@ -137,17 +143,23 @@ class _Worker:
         engine = self.engine
         while True:
             with self._cond:
-                while not (self._send or self._fetch or self._resume or self.finished):
+                while not (self._send or self._fetch or self._resume or self._jobs or self.finished):
                     self._cond.wait()
                 if self.finished:
                     return
-                send, fetch, resume = self._send, self._fetch, self._resume
+                send, fetch, resume, jobs = self._send, self._fetch, self._resume, self._jobs
                 self._send = self._fetch = self._resume = False
+                self._jobs = []
                 # Cleared under the lock: a send requested from now on stops the stream we start.
                 self.stream_stop.clear()
             try:
                 if send:
                     engine._emit(engine.flush_account(self.account_id))
+                for job in jobs:
+                    try:
+                        engine._emit(job())
+                    except Exception:  # one job's bug must not cost the account its fetch
+                        log.exception("job of account %s failed", self.account_id)
                 if fetch or resume:
                     self._fetch_or_stream(resume)
             except Exception:  # a bug here must not end the account's worker
@@ -478,6 +490,21 @@ class SyncEngine:
         with self._lock:
             workers = [s.worker.thread for s in self._accounts.values() if s.worker is not None]
         return [t for t in [self._scheduler_thread, *workers] if t is not None and t.is_alive()]
+
+    def submit(self, account_id: int, job: Callable[[], ChangeSet]) -> None:
+        """Run `job`, network work of the account other than a fetch or a send (core/coverage.py refreshes
+        what the account's server keeps), on the account's worker, after its sends; its ChangeSet is
+        published. Without a running worker (`sync --once`, tests) it runs here and now."""
+        with self._lock:
+            state = self._accounts.get(account_id)
+            worker = state.worker if state is not None else None
+        if worker is not None and worker.thread.is_alive() and not worker.finished:
+            worker.request(job=job)
+            return
+        try:
+            self._emit(job())
+        except Exception:
+            log.exception("job of account %s failed", account_id)
 
     def poke(self) -> None:
         """Something was queued (a reply): send and poll without waiting for the next tick."""

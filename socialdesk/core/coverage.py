@@ -1,0 +1,319 @@
+"""Coverage at a glance (issue 18 item 3): per account, what still happens while socialdesk is not running
+and what does not, and the one mechanism that refreshes the server-side parts.
+
+A *server part* is one thing socialdesk hands to a platform so that it happens while socialdesk is
+closed (the mail server's off-hours replies, core/server_replies.py; posts the platform schedules). Each
+part says, from stored state and without network, what it promises per account (`Promise`), whether it
+must be pushed again (`due`), and pushes (network, on the account's sync worker). The report, the
+`socialdesk coverage show|push` commands and the window's panel are built from `PARTS` alone, so no
+platform is named here or in the UI.
+
+Decisions:
+- Report lines: an account whose auto-replies a server keeps: "<platform> (<account>): <promise>". The
+  accounts where automation would answer (private auto-replies on for the channel, not paused) and no
+  server keeps it are grouped by platform name: "Telegram, Bluesky: no automatic reply while socialdesk
+  is closed — keep it running, or run `socialdesk sync` on an always-on machine"; one whose part failed
+  gets its own line with the reason. Accounts with status posts on and no part keeping them:
+  "<platforms>: no status posts while socialdesk is closed". Paused automation is one line.
+- `install` adds a tick hook to the sync engine: on the scheduler thread (no network) it asks every part
+  whether an enabled account is `due` and hands the push to that account's worker
+  (`SyncEngine.submit`), at most one job per (account, part) at a time. So hours, away, closed dates and
+  texts changed in the window, on the command line or by another process are on the server within a
+  tick, the parts refresh at least daily by their own rule, and no network work runs on the GUI
+  thread. A push job returns ChangeSet(settings={part's state key}), which the worker publishes, so
+  the panel follows.
+- `push_all` (`socialdesk coverage push`) runs every due-or-not push synchronously on the caller's
+  thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from socialdesk.connectors import traits
+from socialdesk.connectors.base import AccountSecrets
+from socialdesk.core import queue, server_replies
+from socialdesk.core.automation import AutomationConfig, AutomationConfigError, is_paused, load_config
+from socialdesk.core.changes import ChangeSet
+from socialdesk.core.hours import Schedule
+from socialdesk.core.settings import Settings
+from socialdesk.core.store import Account, Store
+
+log = logging.getLogger(__name__)
+
+UTC = timezone.utc
+KEEP_RUNNING = "keep it running, or run `socialdesk sync` on an always-on machine"
+
+
+@dataclass(frozen=True)
+class Promise:
+    """One thing that does or does not happen for one account while socialdesk is closed."""
+
+    what: str  # "auto_reply" | "status_posts"
+    kept_by: str  # "server": the platform or mail server keeps it; "app": only while socialdesk runs
+    text: str  # owner-readable, without the account name
+    until: datetime | None = None  # UTC end of what the server holds
+    note: str = ""  # why it is not kept (the part's last error), or a detail
+
+
+@dataclass(frozen=True)
+class CoverageContext:
+    store: Store
+    settings: Settings
+    schedule: Schedule
+    now: datetime
+    config: AutomationConfig | None  # None: the automation settings are invalid
+    secrets_for: Callable[[Account], AccountSecrets] | None = None  # pushes only
+    typical_response: Callable[[], str] = lambda: ""  # {typical_response} for texts a part renders
+
+
+@dataclass(frozen=True)
+class ServerPart:
+    """One thing socialdesk hands to a platform (see the module docstring)."""
+
+    name: str
+    applies: Callable[[Account], bool]
+    promises: Callable[[CoverageContext, Account], list[Promise]]
+    due: Callable[[CoverageContext, Account], str]  # "push", "withdraw" or ""
+    push: Callable[[CoverageContext, Account], str]  # network; an owner-readable line
+    withdraw: Callable[[CoverageContext, Account], str] | None = None
+    state_key: str = ""  # the setting its state lives in (published after a push)
+
+
+def make_context(store: Store, settings: Settings, schedule: Schedule, now: datetime,
+                 secrets_for: Callable[[Account], AccountSecrets] | None = None) -> CoverageContext:
+    try:
+        config: AutomationConfig | None = load_config(settings)
+    except AutomationConfigError:
+        config = None
+
+    def typical() -> str:
+        from socialdesk.core import metrics  # a query; only pushes need it
+
+        return metrics.typical_response_text(now)
+
+    return CoverageContext(store, settings, schedule, now, config, secrets_for, typical)
+
+
+# --- the mail server's off-hours replies (core/server_replies.py) -----------------------------------------
+
+
+def _server_reply_promises(ctx: CoverageContext, account: Account) -> list[Promise]:
+    part = server_replies.part_for(account)
+    if part is None or not server_replies.wanted(account, ctx.settings, ctx.config):
+        return []
+    state = server_replies.state_of(ctx.settings, account.id)
+    if state.active and state.covered_until is not None and state.covered_until > ctx.now:
+        local = state.covered_until.astimezone(ZoneInfo(ctx.schedule.timezone))
+        return [Promise("auto_reply", "server", f"off-hours replies by {part.server_name} until "
+                        f"{local.day} {local:%b}", state.covered_until, state.note)]
+    if state.attempt_at is not None and state.attempt_error:
+        return [Promise("auto_reply", "app", f"no off-hours replies by {part.server_name}",
+                        note=state.attempt_error)]
+    return [Promise("auto_reply", "app", f"off-hours replies by {part.server_name} not set up yet",
+                    note="socialdesk sets them up when it next syncs, or run `socialdesk coverage push`")]
+
+
+def _server_reply_push(ctx: CoverageContext, account: Account) -> str:
+    assert ctx.secrets_for is not None and ctx.config is not None
+    return server_replies.push(account, ctx.store, ctx.settings, ctx.schedule, ctx.config,
+                               ctx.secrets_for(account), ctx.now, ctx.typical_response())
+
+
+def _server_reply_withdraw(ctx: CoverageContext, account: Account) -> str:
+    assert ctx.secrets_for is not None
+    return server_replies.withdraw(account, ctx.store, ctx.settings, ctx.secrets_for(account), ctx.now)
+
+
+SERVER_REPLIES = ServerPart(
+    name="server_replies",
+    applies=lambda account: server_replies.part_for(account) is not None,
+    promises=_server_reply_promises,
+    due=lambda ctx, account: server_replies.due(account, ctx.settings, ctx.schedule, ctx.config, ctx.now),
+    push=lambda ctx, account: _server_reply_push(ctx, account) if ctx.config is not None else "",
+    withdraw=_server_reply_withdraw,
+    state_key=server_replies.STATE_KEY,
+)
+
+# Every server part, in report order. A new part is one line here.
+PARTS: list[ServerPart] = [SERVER_REPLIES]
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class CoverageReport:
+    now: datetime
+    accounts: list[tuple[Account, list[Promise]]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        def iso(value: datetime | None) -> str | None:
+            return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+        return {
+            "generated_at": iso(self.now),
+            "lines": list(self.lines),
+            "accounts": [
+                {
+                    "id": account.id,
+                    "name": account.name,
+                    "channel": queue.channel_of(account),
+                    "platform": _platform(account),
+                    "promises": [
+                        {"what": p.what, "kept_by": p.kept_by, "text": p.text, "until": iso(p.until), "note": p.note}
+                        for p in promises
+                    ],
+                }
+                for account, promises in self.accounts
+            ],
+        }
+
+
+def _platform(account: Account) -> str:
+    return traits.of(queue.channel_of(account)).name
+
+
+def _join(names: Iterable[str]) -> str:
+    return ", ".join(dict.fromkeys(names))
+
+
+def report(ctx: CoverageContext) -> CoverageReport:
+    """What happens per enabled account while socialdesk is closed (module docstring)."""
+    out = CoverageReport(ctx.now)
+    accounts = list(Account.select().where(Account.enabled == True).order_by(Account.id))  # noqa: E712
+    paused = is_paused(ctx.settings)
+    uncovered: list[Account] = []
+    no_posts: list[Account] = []
+    for account in accounts:
+        promises: list[Promise] = []
+        for part in PARTS:
+            if part.applies(account):
+                try:
+                    promises.extend(part.promises(ctx, account))
+                except Exception:  # one part's bug must not hide the others' promises
+                    log.exception("coverage part %s failed for account %s", part.name, account.id)
+        channel = queue.channel_of(account)
+        replies = ctx.config is not None and not paused and ctx.config.rule_for(channel).private
+        kept = [p for p in promises if p.what == "auto_reply" and p.kept_by == "server"]
+        failed = [p for p in promises if p.what == "auto_reply" and p.kept_by == "app"]
+        label = f"{_platform(account)} ({account.name})"
+        for p in kept:
+            out.lines.append(f"{label}: {p.text}" + (f" — {p.note}" if p.note else ""))
+        for p in failed:
+            out.lines.append(f"{label}: {p.text} ({p.note}) — no automatic reply while socialdesk is closed; "
+                             f"{KEEP_RUNNING}")
+        if replies and not kept and not failed:
+            uncovered.append(account)
+            promises.append(Promise("auto_reply", "app", "no automatic reply while socialdesk is closed"))
+        posts = ctx.config.posts_for(account.id) if ctx.config is not None else None
+        if posts is not None and not paused:
+            kept_posts = [p for p in promises if p.what == "status_posts" and p.kept_by == "server"]
+            for p in kept_posts:
+                out.lines.append(f"{label}: {p.text}")
+            if not kept_posts:
+                no_posts.append(account)
+                promises.append(Promise("status_posts", "app", "no status posts while socialdesk is closed"))
+        out.accounts.append((account, promises))
+    if uncovered:
+        out.lines.append(f"{_join(_platform(a) for a in uncovered)}: no automatic reply while socialdesk is closed — "
+                         f"{KEEP_RUNNING}")
+    if no_posts:
+        out.lines.append(f"{_join(_platform(a) for a in no_posts)}: no status posts while socialdesk is closed")
+    if paused:
+        out.lines.append("Automatic replies and status posts are paused.")
+    elif ctx.config is None:
+        out.lines.append("Automatic replies are off: their settings are invalid.")
+    if not accounts:
+        out.lines.append("No accounts yet.")
+    return out
+
+
+# --- pushing ------------------------------------------------------------------------------------------
+
+
+def push_all(ctx: CoverageContext, account_ids: Iterable[int] | None = None) -> list[str]:
+    """`socialdesk coverage push`: every part of every enabled account now, on this thread."""
+    wanted = set(account_ids) if account_ids is not None else None
+    lines = []
+    for account in Account.select().where(Account.enabled == True).order_by(Account.id):  # noqa: E712
+        if wanted is not None and account.id not in wanted:
+            continue
+        for part in PARTS:
+            if not part.applies(account):
+                continue
+            action = part.due(ctx, account)
+            if action == "withdraw":
+                line = part.withdraw(ctx, account) if part.withdraw is not None else ""
+            elif action == "push" or part.promises(ctx, account):  # wanted: push now, due or not
+                line = part.push(ctx, account)
+            else:
+                line = ""
+            if line:
+                lines.append(line)
+    return lines
+
+
+class _Refresher:
+    """The tick hook of `install` (module docstring)."""
+
+    def __init__(self, engine: Any, store: Store, settings: Settings, policy: Callable[[], Any],
+                 secrets_for: Callable[[Account], AccountSecrets]):
+        self.engine = engine
+        self.store = store
+        self.settings = settings
+        self.policy = policy
+        self.secrets_for = secrets_for
+        self._busy: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def on_tick(self, now: datetime) -> set[int]:
+        ctx = make_context(self.store, self.settings, self.policy().schedule, now, self.secrets_for)
+        for account in Account.select().where(Account.enabled == True):  # noqa: E712
+            for part in PARTS:
+                if not part.applies(account):
+                    continue
+                with self._lock:
+                    if (account.id, part.name) in self._busy:
+                        continue
+                action = part.due(ctx, account)
+                if not action:
+                    continue
+                with self._lock:
+                    self._busy.add((account.id, part.name))
+                self.engine.submit(account.id, self._job(part, account.id, action))
+        return set()
+
+    def _job(self, part: ServerPart, account_id: int, action: str) -> Callable[[], ChangeSet]:
+        def run() -> ChangeSet:
+            try:
+                account = Account.get_or_none(Account.id == account_id)
+                if account is None:
+                    return ChangeSet()
+                ctx = make_context(self.store, self.settings, self.policy().schedule, self.engine.clock.now(),
+                                   self.secrets_for)
+                if action == "withdraw" and part.withdraw is not None:
+                    line = part.withdraw(ctx, account)
+                else:
+                    line = part.push(ctx, account)
+                if line:
+                    log.info("coverage: %s", line)
+                return ChangeSet(settings={part.state_key} if part.state_key else set(), accounts={account_id})
+            finally:
+                with self._lock:
+                    self._busy.discard((account_id, part.name))
+
+        return run
+
+
+def install(engine: Any, store: Store, settings: Settings, policy: Callable[[], Any],
+            secrets_for: Callable[[Account], AccountSecrets]) -> None:
+    """Keep the server parts fresh from the sync engine (module docstring)."""
+    engine.tick_hooks.append(_Refresher(engine, store, settings, policy, secrets_for).on_tick)
