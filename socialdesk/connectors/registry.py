@@ -24,6 +24,7 @@ MODULES: dict[str, str] = {
     "instagram": "socialdesk.connectors.instagram",
     "google": "socialdesk.connectors.google_reviews",
     "youtube": "socialdesk.connectors.youtube",
+    "x": "socialdesk.connectors.x",
 }
 
 
