@@ -4,8 +4,8 @@ Decisions:
 - The queue is a list of conversation ids from one indexed query; rows are fetched in batches by id
   (`rows(ids)`) so the UI model stays lazy (Anki's browser model) and 20,000 conversations stay fast.
 - Urgency order: items with a target first, by `due_at` ascending (the longest overdue is the smallest
-  due_at, then the soonest due); among equal deadlines repeat contacts (more unanswered messages) rank
-  higher; items without a target after, oldest awaiting first.
+  due_at, then the soonest due); among equal deadlines low ratings (one or two stars, targets.LOW_RATING)
+  rank first, then repeat contacts (more unanswered messages) rank higher; items without a target after, oldest awaiting first.
 - `due_at` is denormalised on Conversation and recomputed here whenever a conversation changes (and in
   bulk when targets or hours change), so ordering never needs Python per row.
 - The clock columns change only through core/conversation_clock.py's fold (`fold_conversation` is its
@@ -152,7 +152,8 @@ def channel_from(kind: str, settings: dict | None) -> str:
 # --- ordering and views ----------------------------------------------------------------------------
 
 _ORDER_SQL = (
-    " ORDER BY (c.due_at IS NULL), c.due_at, c.unanswered_count DESC,"
+    " ORDER BY (c.due_at IS NULL), c.due_at,"
+    f" (c.rating IS NOT NULL AND c.rating BETWEEN 1 AND {int(targets_mod.LOW_RATING)}) DESC, c.unanswered_count DESC,"
     " (c.awaiting_since IS NULL), c.awaiting_since, c.last_message_at DESC, c.id"
 )
 
@@ -490,7 +491,8 @@ def clock_state(conv: Conversation, channel: str) -> clock.ClockState:
     """The clock columns of a Conversation row, as the fold takes them (stored microseconds)."""
     data = conv.__data__
     return clock.ClockState(
-        kind=conv.kind, channel=channel, **{name: _stored(data.get(name)) for name in clock.FIELDS}
+        kind=conv.kind, channel=channel, rating=conv.rating,
+        **{name: _stored(data.get(name)) for name in clock.FIELDS},
     )
 
 
