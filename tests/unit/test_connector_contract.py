@@ -30,6 +30,7 @@ from tests.fakes.google import google_harness  # noqa: F401
 from tests.fakes.mastodon import mastodon_harness  # noqa: F401
 from tests.fakes.meta import facebook_harness  # noqa: F401
 from tests.fakes.telegram import telegram_harness  # noqa: F401
+from tests.fakes.x import x_harness  # noqa: F401
 from tests.fakes.youtube import youtube_harness  # noqa: F401
 
 email_harness = mailserver.email_harness
@@ -88,7 +89,7 @@ def demo_harness():
 
 HARNESSES = ["instagram_harness",
              "mastodon_harness", "bluesky_harness", "telegram_harness", "email_harness", "demo_harness",
-             "google_harness", "youtube_harness", "facebook_harness"]
+             "google_harness", "youtube_harness", "facebook_harness", "x_harness"]
 STREAMING = [name for name in HARNESSES if "stream" in spec(name.removesuffix("_harness")).capabilities]
 MAX_FETCHES = 20
 
