@@ -113,7 +113,8 @@ FIELDS = (
     "due_at", "due_soon_at", "target_minutes",
 )
 _NEW = dict.fromkeys(FIELDS)
-_NEW.update(kind="dm", channel="", status=ConversationStatus.OPEN, unanswered_count=0)
+# rating is context too (the conversation's latest rating: low ones are "due soon" earlier).
+_NEW.update(kind="dm", channel="", status=ConversationStatus.OPEN, unanswered_count=0, rating=None)
 
 
 # --- events -----------------------------------------------------------------------------------------
@@ -359,6 +360,7 @@ def deadline(s: ClockState, policy: "Policy", now: datetime) -> tuple[int | None
         awaiting_since=_dt(s.awaiting_since),
         first_response_at=_dt(s.first_response_at),
         paused_remaining_s=s.paused_remaining_s,
+        rating=getattr(s, "rating", None),
     )
     try:
         result = targets_mod.evaluate(item, policy.targets, policy.schedule, clock_from)
@@ -369,9 +371,7 @@ def deadline(s: ClockState, policy: "Policy", now: datetime) -> tuple[int | None
     soon = None if result.due_soon_at is None else to_micros(result.due_soon_at)
     window = s.reply_window_ends_at
     if due is not None and window is not None and window < due:
-        minutes = result.target_minutes or 0
-        config = policy.targets
-        margin_s = max(config.due_soon_fraction * minutes * 60, config.due_soon_min_minutes * 60)
+        margin_s = targets_mod.due_soon_margin_s(policy.targets, result.target_minutes or 0, item.rating)
         soon = min(soon if soon is not None else window, window - int(margin_s * 1_000_000))
         due = window
     return due, soon, result.target_minutes

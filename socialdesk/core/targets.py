@@ -26,6 +26,11 @@ Decisions:
   (budget - margin), clamped to the clock start when the margin is larger than the budget.
 - Business time is computed by `Schedule.add_open_time`: a message arriving while closed starts its
   clock at the next opening.
+- Low ratings (`is_low_rating`: one or two stars, from any platform that rates) are the messages a
+  business can least afford to leave: they get the "due soon" alert earlier, when
+  `low_rating_due_soon_fraction` (default half) of the target is left instead of `due_soon_fraction`
+  (a quarter), and core/queue.py ranks them above others with the same deadline. The margin rule is
+  `due_soon_margin_s`, the one place it is written (the reply-window deadline uses it too).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ UTC = timezone.utc
 CONVERSATION_KINDS = ("dm", "comment", "mention", "review", "email")
 STATUSES = tuple(ConversationStatus)  # every status, in the enum's order (for messages)
 MAX_MINUTES = 43200  # 30 days
+LOW_RATING = 2  # ratings up to this (of 5) are "low": alerted earlier, ranked first among equal deadlines
 _ACCOUNT_KIND_RE = re.compile(r"^(\*|[a-z][a-z0-9_]*)$")
 
 
@@ -84,6 +90,7 @@ class TargetConfig:
     rules: dict[tuple[str, str], TargetRule] = field(default_factory=_default_rules)
     due_soon_fraction: float = 0.25
     due_soon_min_minutes: int = 15
+    low_rating_due_soon_fraction: float = 0.5  # the due-soon fraction for one- and two-star reviews
 
     def __post_init__(self) -> None:
         self.validate()
@@ -105,6 +112,9 @@ class TargetConfig:
         f = self.due_soon_fraction
         if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f < 1:
             raise TargetConfigError(f"due soon fraction must be from 0 to below 1 (0.25 = 25%), got {f!r}")
+        low = self.low_rating_due_soon_fraction
+        if isinstance(low, bool) or not isinstance(low, (int, float)) or not 0 <= low < 1:
+            raise TargetConfigError(f"due soon fraction for low ratings must be from 0 to below 1 (0.5 = 50%), got {low!r}")
         m = self.due_soon_min_minutes
         if isinstance(m, bool) or not isinstance(m, int) or not 0 <= m <= MAX_MINUTES:
             raise TargetConfigError(f"due soon minimum must be a whole number of minutes from 0 to {MAX_MINUTES}")
@@ -133,6 +143,7 @@ class TargetConfig:
             ],
             "due_soon_fraction": self.due_soon_fraction,
             "due_soon_min_minutes": self.due_soon_min_minutes,
+            "low_rating_due_soon_fraction": self.low_rating_due_soon_fraction,
         }
 
     @classmethod
@@ -166,6 +177,7 @@ class TargetConfig:
             rules=rules,
             due_soon_fraction=d.get("due_soon_fraction", 0.25),
             due_soon_min_minutes=d.get("due_soon_min_minutes", 15),
+            low_rating_due_soon_fraction=d.get("low_rating_due_soon_fraction", 0.5),
         )
 
 
@@ -177,6 +189,7 @@ class TargetInput:
     awaiting_since: datetime | None
     first_response_at: datetime | None
     paused_remaining_s: int | None
+    rating: int | None = None  # the conversation's latest rating (reviews), 1..5
 
 
 @dataclass(frozen=True)
@@ -223,6 +236,19 @@ def _clock(item: TargetInput, config: TargetConfig, now: datetime) -> tuple[Targ
     return rule, minutes, _aware(item.awaiting_since, "awaiting_since"), minutes * 60.0
 
 
+def is_low_rating(rating: int | None) -> bool:
+    return rating is not None and 1 <= rating <= LOW_RATING
+
+
+def due_soon_margin_s(config: TargetConfig, minutes: int, rating: int | None = None) -> float:
+    """How long before the deadline "due soon" starts: a share of the target (a larger one for low
+    ratings), at least `due_soon_min_minutes`."""
+    fraction = config.due_soon_fraction
+    if is_low_rating(rating):
+        fraction = max(fraction, config.low_rating_due_soon_fraction)
+    return max(fraction * minutes * 60, config.due_soon_min_minutes * 60)
+
+
 def evaluate(item: TargetInput, config: TargetConfig, schedule: Schedule, now: datetime) -> TargetResult:
     """Due time and due-soon time of the response target running for `item` at `now`."""
     now = _aware(now, "now")
@@ -233,7 +259,7 @@ def evaluate(item: TargetInput, config: TargetConfig, schedule: Schedule, now: d
     if clock is None:
         return _NO_TARGET
     rule, minutes, start, budget = clock
-    margin = max(config.due_soon_fraction * minutes * 60, config.due_soon_min_minutes * 60)
+    margin = due_soon_margin_s(config, minutes, item.rating)
     soon_budget = max(0.0, budget - margin)
     if rule.business_hours:
         # One walk over the open intervals for both instants (bulk ingest evaluates thousands).

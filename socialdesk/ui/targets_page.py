@@ -138,6 +138,16 @@ class TargetsDialog(QDialog):
         due_row.addWidget(self.minimum)
         due_row.addWidget(QLabel("is left, whichever is more.", self))
         due_row.addStretch(1)
+        # One- and two-star reviews get their alert earlier (core/targets.py due_soon_margin_s).
+        self.low_fraction = QSpinBox(self)
+        self.low_fraction.setObjectName("low_rating_due_soon_percent")
+        self.low_fraction.setRange(0, 99)
+        self.low_fraction.setSuffix(" % of the target")
+        low_row = QHBoxLayout()
+        low_row.addWidget(QLabel("One- and two-star reviews: “due soon” when less than", self))
+        low_row.addWidget(self.low_fraction)
+        low_row.addWidget(QLabel("is left.", self))
+        low_row.addStretch(1)
 
         self.new_kind = QComboBox(self)
         self.new_kind.setObjectName("new_kind")
@@ -178,10 +188,12 @@ class TargetsDialog(QDialog):
         layout.addWidget(self.table, 1)
         layout.addLayout(add_row)
         layout.addLayout(due_row)
+        layout.addLayout(low_row)
         layout.addWidget(self.errors)
         layout.addWidget(self.buttons)
         self.fraction.valueChanged.connect(self.validate)
         self.minimum.valueChanged.connect(self.validate)
+        self.low_fraction.valueChanged.connect(self.validate)
         self.load(config)
         self.resize(820, 480)
         self.table.setFocus()
@@ -199,6 +211,9 @@ class TargetsDialog(QDialog):
         self.minimum.blockSignals(True)
         self.fraction.setValue(round(config.due_soon_fraction * 100))
         self.minimum.setValue(config.due_soon_min_minutes)
+        self.low_fraction.blockSignals(True)
+        self.low_fraction.setValue(round(config.low_rating_due_soon_fraction * 100))
+        self.low_fraction.blockSignals(False)
         self.fraction.blockSignals(False)
         self.minimum.blockSignals(False)
         self.validate()
@@ -283,7 +298,8 @@ class TargetsDialog(QDialog):
         if problems:
             return None, problems
         try:
-            return TargetConfig(rules, self.fraction.value() / 100, self.minimum.value()), []
+            return TargetConfig(rules, self.fraction.value() / 100, self.minimum.value(),
+                                self.low_fraction.value() / 100), []
         except TargetConfigError as exc:
             return None, [str(exc)]
 
