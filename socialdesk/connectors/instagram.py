@@ -3,8 +3,9 @@ public replies to comments, DM replies and private replies to comments.
 
 Wire facts (Meta's IG User/IG Media/IG Comment references, the Conversations API and the Send API pages;
 shared/CONNECTORS.md "Instagram"):
-- The account comes from the one Meta sign-in (`meta.MetaLogin`, the Facebook spec's flow, which also
-  offers this SPEC): an Instagram professional account linked to a Facebook Page, reached on
+- The account comes from the one Meta sign-in (`meta.MetaLogin`; "Add account → Instagram" runs it as
+  `InstagramLogin`, which only offers the Instagram accounts and adds their notes): an Instagram
+  professional account linked to a Facebook Page, reached on
   graph.facebook.com with that Page's token ("Instagram API with Facebook Login"). Every call goes through
   `meta.Graph` (version, appsecret_proof, Graph's error table, usage-header throttling), never a second
   Graph client. Settings: `ig_user_id` (media and comments), `page_id` (conversations and the Send API:
@@ -47,8 +48,15 @@ Decisions:
   own app does. A hidden comment is refused (NotAllowed) before any call.
 - What cannot be polled is said in the account notes (AccountInfo.notes): @mentions of the account in
   other people's captions and comments reach apps only by webhook; DM requests inactive for 30 days are
-  not returned. Tokens: the Page token of a long-lived user token does not expire, so nothing is refreshed;
-  if Meta invalidates it (password change, app removed) Graph answers 190 and the owner signs in again.
+  not returned.
+- Tokens: the Page token of a long-lived user token does not expire, so nothing is refreshed; if Meta
+  invalidates it (password change, app removed) Graph answers 190 and the owner signs in again.
+  "Instagram API with Instagram Login" (graph.instagram.com, 60-day tokens renewed with
+  `GET /refresh_access_token?grant_type=ig_refresh_token` once a day old) is not offered: its
+  authorization window redirects only to an exactly registered https address, which a desktop app has
+  no page at, and Meta's documented desktop redirect (login_success.html) belongs to Facebook Login. An
+  Instagram account must therefore be linked to a Facebook Page (Instagram app → Settings → Business
+  tools); it then has comments, DMs and private replies as here, with a token that needs no renewal.
 - A part of the account that Meta refuses (DMs without Advanced Access, comments without the comments
   permission) does not stop the other part: its refusal becomes the connector's `notice`.
 """
