@@ -180,7 +180,9 @@ class FacebookConnector:
                 conv_id, at = json_string(conv.get("id")), _when(conv.get("updated_time"))
                 if not conv_id or at is None or len(conv_id) > 128:
                     continue
-                if mark is not None and at <= mark:
+                # Strictly older: a conversation updated in the watermark's own second is walked again
+                # (its known newest id stops that walk at once), so a same-second message is not lost.
+                if mark is not None and at < mark:
                     done = True
                     break
                 updated.append((conv_id, at))
@@ -200,7 +202,7 @@ class FacebookConnector:
                     if not message_id:
                         continue
                     first_id = first_id or message_id
-                    if message_id == stop_id or (mark is not None and created is not None and created <= mark
+                    if message_id == stop_id or (mark is not None and created is not None and created < mark
                                                  and not stop_id):
                         hit = True
                         break

@@ -244,7 +244,8 @@ class MetaFake(FakeServer):
         if edge == "messages":
             for conv in self.conversations.values():
                 if conv["id"] == node:
-                    return self._page(req, list(reversed(conv["messages"])))
+                    return self._page(req, sorted(conv["messages"], key=lambda m: (m["created_time"], int(m["id"][2:])),
+                                                    reverse=True))
         if node == PAGE_ID and edge == "feed":
             return self._page(req, [{k: v for k, v in p.items() if not k.startswith("_")}
                                     for p in reversed(self.posts)])
@@ -256,6 +257,7 @@ class MetaFake(FakeServer):
                 else:
                     ids = list(post["_comments"])
                 found = [{k: v for k, v in self.comments[c].items() if not k.startswith("_")} for c in ids]
+                found.sort(key=lambda c: (c["created_time"], int(c["id"].split("_")[1])))  # chronological is the default order
                 if req.arg("order") == "reverse_chronological":
                     found.reverse()
                 return self._page(req, found)
