@@ -329,8 +329,8 @@ class YouTubeConnector:
 
     def _read_titles(self, state: "_Cursor", poll: _Poll) -> None:
         """Titles of the videos this poll's threads are under, where not known yet: one call for 50."""
-        missing = sorted({v for t in poll.threads if _is_text(v := json_object(t.get("snippet")).get("videoId"))
-                          and v not in state.titles})
+        videos = (json_string(json_object(t.get("snippet")).get("videoId")) for t in poll.threads)
+        missing = sorted({v for v in videos if v and v not in state.titles})
         if not missing:
             return
         try:
@@ -366,8 +366,8 @@ class YouTubeConnector:
         return list(unique.values())
 
     def _item(self, state: "_Cursor", comment: dict[str, Any], thread: dict[str, Any]) -> InboundItem:
-        comment_id = comment.get("id")
-        if not _is_text(comment_id):
+        comment_id = json_string(comment.get("id"))
+        if not comment_id:
             raise SkipItem("a comment without an id")
         snippet = json_object(comment.get("snippet"))
         thread_snippet = json_object(thread.get("snippet"))
@@ -443,6 +443,9 @@ class YouTubeConnector:
 
     def post_status(self, text: str, *, idempotency_key: str) -> OutboundResult:
         raise PermanentError("YouTube has no status posts; socialdesk answers comments there.")
+
+    def stream(self, cursor: dict | None, on_items: Callable[[list[InboundItem], dict], None], stop_event: Any) -> None:
+        raise PermanentError("YouTube has no live connection for comments; it is polled.")
 
     def check(self) -> AccountInfo:
         params: dict[str, Any] = {"part": "snippet"}
