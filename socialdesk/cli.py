@@ -538,13 +538,15 @@ def _pick(accounts: list, pick: str | None) -> list:
 
 def cmd_account_list(args) -> int:
     from socialdesk.connectors import registry
+    from socialdesk.core import usage
     from socialdesk.core.store import Account
 
     with open_core(args, write=False) as core:
-        del core
+        now = core.clock.now()
         accounts = list(Account.select().order_by(Account.name))
-        data = [
-            {
+        data = []
+        for a in accounts:
+            row = {
                 "name": a.name,
                 "kind": a.kind,
                 "title": registry.spec(a.kind).title if a.kind in registry.kinds() else a.kind,
@@ -554,8 +556,10 @@ def cmd_account_list(args) -> int:
                 "last_sync_at": iso(a.last_sync_at),
                 "settings": a.settings,
             }
-            for a in accounts
-        ]
+            spent = usage.summary(a, now)  # where the platform bills or rations calls
+            if spent is not None:
+                row["usage"] = spent.as_json()
+            data.append(row)
         if args.json:
             emit_json(data)
         elif not data:
@@ -563,7 +567,8 @@ def cmd_account_list(args) -> int:
         else:
             for a in data:
                 err = f" — {a['last_error']}" if a["last_error"] else ""
-                print(f"{a['name']:<28} {a['kind']:<10} {a['state']}{err}")
+                cost = f" ({a['usage']['text']})" if "usage" in a else ""
+                print(f"{a['name']:<28} {a['kind']:<10} {a['state']}{cost}{err}")
     return 0
 
 

@@ -25,6 +25,7 @@ from socialdesk.connectors import registry
 from socialdesk.connectors.base import (
     PermanentError,
 )
+from socialdesk.core import usage
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.store import Account
 from socialdesk.ui.account_dialog import AccountDialog
@@ -43,7 +44,8 @@ STATE_WORDS = {"new": "waiting for first sync", "ok": "OK", "syncing": "syncing"
 class AccountsDialog(QDialog):
     """The list of accounts with Add, Test, Re-login, Enable/Disable and Remove."""
 
-    COLUMNS = ("Name", "Platform", "State", "Last error")
+    # "Usage": what the account spent where its platform bills or rations calls (core/usage.py).
+    COLUMNS = ("Name", "Platform", "State", "Last error", "Usage")
 
     def __init__(self, window):
         super().__init__(window)
@@ -96,12 +98,16 @@ class AccountsDialog(QDialog):
     # --- listing ----------------------------------------------------------------------------------------
 
     def load(self) -> None:
+        now = self.core.clock.now()
+
         def work():
-            return [
-                {"id": a.id, "name": a.name, "kind": a.kind, "enabled": a.enabled, "state": a.state,
-                 "last_error": a.last_error, "settings": dict(a.settings or {})}
-                for a in Account.select().order_by(Account.name)
-            ]
+            rows = []
+            for a in Account.select().order_by(Account.name):
+                spent = usage.summary(a, now)
+                rows.append({"id": a.id, "name": a.name, "kind": a.kind, "enabled": a.enabled, "state": a.state,
+                             "last_error": a.last_error, "settings": dict(a.settings or {}),
+                             "usage": spent.text if spent is not None else ""})
+            return rows
 
         self.window_.tasks.run(work, self._loaded, self._failed)
 
@@ -112,7 +118,8 @@ class AccountsDialog(QDialog):
         titles = {s.kind: s.title for s in registry.all_specs()}
         for i, account in enumerate(rows):
             state = STATE_WORDS.get(account["state"], account["state"]) if account["enabled"] else "disabled"
-            values = (account["name"], titles.get(account["kind"], account["kind"]), state, account["last_error"])
+            values = (account["name"], titles.get(account["kind"], account["kind"]), state, account["last_error"],
+                      account.get("usage", ""))
             for col, value in enumerate(values):
                 self.table.setItem(i, col, QTableWidgetItem(value))
         self.table.resizeColumnsToContents()
