@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QElapsedTimer, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QProgressBar,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -75,6 +76,8 @@ class AccountDialog(QDialog):
         self.account = account
         self.generation = 0
         self.busy = False
+        self.stoppable = False  # the running job is a test, which the owner may stop (a save is not)
+        self.busy_message = ""
         self.form: AccountForm | None = None
         self.setObjectName("account_dialog")
         self.setWindowTitle("Add account" if account is None else "Re-login")
@@ -97,8 +100,21 @@ class AccountDialog(QDialog):
         self.test_button.clicked.connect(self.test_connection)
         self.save_button.clicked.connect(self.save)
         self.cancel_button.clicked.connect(self.reject)
+        # While a test or sign-in runs: a busy bar and the seconds waited, so a slow server is never
+        # 60 s of silence; the Test button becomes Stop (connectors end every call within their deadline).
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("busy_indicator")
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumWidth(120)
+        self.progress.setVisible(False)
+        self.waited = QElapsedTimer()
+        self.tick = QTimer(self)
+        self.tick.setInterval(1000)
+        self.tick.timeout.connect(self._show_waited)
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)
+        buttons.addWidget(self.progress)
         buttons.addStretch(1)
         for button in (self.next_button, self.test_button, self.save_button, self.cancel_button):
             buttons.addWidget(button)
@@ -154,23 +170,46 @@ class AccountDialog(QDialog):
         self.save_button.setVisible(on_form)
         for button in (self.back_button, self.next_button, self.test_button, self.save_button):
             button.setEnabled(not self.busy)
+        self.test_button.setText("S&top test" if self.busy and self.stoppable else "&Test connection")
+        self.test_button.setEnabled(not self.busy or self.stoppable)
         if self.form is not None and self.form.login_button is not None:
             self.form.login_button.setEnabled(not self.busy)
 
-    def _set_busy(self, busy: bool, message: str = "") -> None:
+    def _set_busy(self, busy: bool, message: str = "", stoppable: bool = False) -> None:
         self.busy = busy
+        self.stoppable = busy and stoppable
+        self.busy_message = message if busy else ""
         if busy and self.form is not None:
             self.form.error.clear()
             self.form.result.setText(message)
+        self.progress.setVisible(busy)
+        if busy:
+            self.waited.start()
+            self.tick.start()
+        else:
+            self.tick.stop()
         self._update_buttons()
+
+    def _show_waited(self) -> None:
+        seconds = self.waited.elapsed() // 1000
+        if self.busy and self.form is not None and seconds >= 3:
+            self.form.result.setText(f"{self.busy_message} {seconds} s")
+
+    def stop_test(self) -> None:
+        """Stop waiting for a connection test: its answer, when it comes, is ignored."""
+        if not (self.busy and self.stoppable) or self.form is None:
+            return
+        self.generation += 1
+        self._set_busy(False)
+        self.form.show_result("Test stopped. Nothing was saved.")
 
     # --- background work --------------------------------------------------------------------------------
 
-    def _run(self, work, on_done, message: str) -> None:
+    def _run(self, work, on_done, message: str, *, stoppable: bool = False) -> None:
         """Run `work` in the background; only the newest job's outcome reaches the form."""
         self.generation += 1
         generation = self.generation
-        self._set_busy(True, message)
+        self._set_busy(True, message, stoppable)
         self._on_done = on_done
 
         def job():
@@ -295,6 +334,9 @@ class AccountDialog(QDialog):
         return None
 
     def test_connection(self) -> None:
+        if self.busy and self.stoppable:
+            self.stop_test()
+            return
         inputs = self._inputs()
         if inputs is None:
             return
@@ -306,7 +348,8 @@ class AccountDialog(QDialog):
                 form.show_error("Tick the accounts to add first.")
                 return
             secrets, settings = MemorySecrets(dict(chosen[0].secrets)), {**settings, **chosen[0].settings}
-        self._run(lambda: check_connection(spec, settings, secrets), self._tested, "Testing the connection…")
+        self._run(lambda: check_connection(spec, settings, secrets), self._tested, "Testing the connection…",
+                  stoppable=True)
 
     def _tested(self, info: AccountInfo) -> None:
         self.form.show_result(_info_text(info))

@@ -129,7 +129,7 @@ class AccountForm(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.name = QLineEdit(self)
         self.name.setObjectName("field_name")
-        self.name.setPlaceholderText("How socialdesk calls this account, e.g. Shop email")
+        self.name.setPlaceholderText(f"How socialdesk calls this account, e.g. Shop {spec.traits.name}")
         if account is not None:
             self.name.setText(account["name"])
             self.name.setReadOnly(True)

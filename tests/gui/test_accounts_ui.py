@@ -252,3 +252,33 @@ def test_first_start_without_accounts_says_how_to_begin(qtbot, memory_keyring):
     finally:
         tasks.wait(5000)
         core.close()
+
+
+def test_a_slow_test_shows_that_it_waits_and_can_be_stopped(window, qtbot, email_harness):
+    """Issue 17.12: a test in progress shows a busy bar, the seconds waited and a Stop button, instead of
+    a minute of silence; stopping it ignores the late answer and saves nothing."""
+    import socket
+
+    dialog = open_email_form(window, qtbot)
+    assert dialog.form.name.placeholderText().endswith("e.g. Shop Email")  # the platform's own example
+    fill_email(dialog, qtbot, email_harness)
+    with socket.socket() as silent:  # accepts the connection, never sends the IMAP greeting
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        dialog.form.fields["imap_port"].clear()
+        qtbot.keyClicks(dialog.form.fields["imap_port"], str(silent.getsockname()[1]))
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.busy, timeout=5000)
+        assert dialog.progress.isVisible() and dialog.test_button.isEnabled()
+        assert dialog.test_button.text().replace("&", "") == "Stop test"
+        assert not dialog.save_button.isEnabled()
+        qtbot.waitUntil(lambda: dialog.form.result.text().endswith(" s"), timeout=10000)  # seconds waited
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        assert not dialog.busy and not dialog.progress.isVisible()
+        assert dialog.form.result.text() == "Test stopped. Nothing was saved."
+        assert dialog.save_button.isEnabled() and dialog.test_button.text().replace("&", "") == "Test connection"
+    # The abandoned test ends now (the socket closed); its answer must not reach the form.
+    qtbot.wait(300)
+    window.tasks.wait(10000)
+    assert dialog.form.result.text() == "Test stopped. Nothing was saved." and dialog.form.error.text() == ""
+    assert Account.get_or_none(Account.name == "Shop email") is None
