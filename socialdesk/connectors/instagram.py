@@ -154,6 +154,7 @@ class InstagramConnector:
                                  "through the Meta sign-in (Accounts → Add account → Instagram).")
         self.username = str(settings.get(meta.IG_USERNAME) or "")
         self.graph = meta.Graph(settings, secrets, service="Instagram", now=now, sleep=sleep, limits=limits)
+        self.http = self.graph.http  # the engine hands it the account's rate-limit and usage memory
         self.page_limit = page_limit
         self.recent_media = recent_media
         self.max_pages = max_pages

@@ -278,6 +278,21 @@ def test_usage_headers_slow_down_and_a_regain_time_stops_calls(fake, clock):
     assert caught.value.retry_at == T0 + timedelta(minutes=7)
 
 
+def test_the_usage_memory_outlives_a_rebuilt_connector_as_the_engine_hands_it_over(fake, clock):
+    fake.usage = {"call_count": 100, "total_cputime": 1, "total_time": 1, "estimated_time_to_regain_access": 30}
+    shared: dict = {}  # the engine's per-account dict, set on `connector.http.limits` (core/sync.py)
+    first = connector(fake, clock)
+    first.http.limits = shared
+    with pytest.raises(RateLimited):
+        first.fetch(None)
+    rebuilt = connector(fake, clock)
+    rebuilt.http.limits = shared
+    before = len(fake.requests)
+    with pytest.raises(RateLimited):
+        rebuilt.fetch(None)
+    assert len(fake.requests) == before
+
+
 @pytest.mark.parametrize("code", [4, 17, 32, 613, 80002])
 def test_throttling_codes_in_a_400_body_are_rate_limits(fake, clock, code):
     fake.inject(400, {"error": {"message": "(#%d) Application request limit reached" % code, "type": "OAuthException",
