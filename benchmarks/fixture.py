@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-BUILDER_VERSION = 3  # 2: schema 2 (fewer indexes); 3: schema 3 (edits, deletions, reply windows)
+BUILDER_VERSION = 5  # 2: schema 2 (fewer indexes); 3: schema 3 (edits, deletions, reply windows); 5: schema 5 (drafts)
 PROFILE_NAME = "bench"
 BATCH = 1_000
 

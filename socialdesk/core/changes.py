@@ -13,6 +13,8 @@ Decisions:
 - A listener that raises is logged and skipped: one broken view must not stop the engine.
 - `settings` carries the keys that changed; `policy_changed` says whether due times may have moved
   (core/settings.POLICY_KEYS), the one case where every row is stale.
+- `drafts` names conversations whose saved draft changed: their rows show it, their order and every
+  other view stay as they are (saved as the owner types, so it must cost a row fetch, not a reload).
 - `activity` marks a change of the automatic-message log that carries no other sign (a skipped status
   post, an unknown send resolved by the owner); new messages and outbox changes imply it.
 """
@@ -39,10 +41,11 @@ class ChangeSet:
     outbox: bool = False
     settings: set[str] = field(default_factory=set)  # setting keys written
     activity: bool = False  # the Activity log changed (see the module docstring)
+    drafts: set[int] = field(default_factory=set)  # conversations whose saved draft changed
 
     def __bool__(self) -> bool:
         return bool(self.conversation_ids or self.new_inbound or self.accounts or self.outbox or self.settings
-                    or self.activity)
+                    or self.activity or self.drafts)
 
     def merge(self, other: "ChangeSet") -> None:
         self.conversation_ids |= other.conversation_ids
@@ -51,6 +54,7 @@ class ChangeSet:
         self.outbox = self.outbox or other.outbox
         self.settings |= other.settings
         self.activity = self.activity or other.activity
+        self.drafts |= other.drafts
 
     @property
     def policy_changed(self) -> bool:

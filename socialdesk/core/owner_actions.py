@@ -1,7 +1,7 @@
 """What the owner does to conversations and settings, written once for the window and the command line.
 
 This module owns the owner's actions that are not about accounts (those are core/account_service.py):
-status changes (done, waiting, spam, snooze, reopen), replies, "same person" merges, resolving an
+status changes (done, waiting, spam, snooze, reopen), replies and their drafts, "same person" merges, resolving an
 automatic message of unknown fate, "sync now", and every settings write with what must follow it.
 Each action writes through the core modules (queue, outbox, automation, hours) and then publishes a
 ChangeSet on the profile's ChangeBus (core/changes.py), exactly as the sync engine does, so every view
@@ -33,7 +33,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from socialdesk.core import automation, outbox, queue
+from socialdesk.core import automation, drafts, outbox, queue
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.hours import Schedule, ScheduleError, end_away, start_away
@@ -129,12 +129,20 @@ class OwnerActions:
         return f"Undone: {undo.label[0].lower() + undo.label[1:]}."
 
     def reply(self, conversation_id: int, text: str, *, mark_done: bool = False, **meta: Any) -> Outbox:
-        """Queue the owner's reply and wake the engine to send it. Raises outbox.OutboxError."""
-        row = outbox.enqueue_reply(self.store, conversation_id, text, self.policy(), self.clock.now(),
-                                   mark_done=mark_done, **meta)
+        """Queue the owner's reply and wake the engine to send it; its draft goes in the same
+        transaction. Raises outbox.OutboxError."""
+        with self.store.write():
+            row = outbox.enqueue_reply(self.store, conversation_id, text, self.policy(), self.clock.now(),
+                                       mark_done=mark_done, **meta)
+            drafts.delete(self.store, conversation_id)
         self.changes.publish(ChangeSet({conversation_id}, outbox=True))
         self.poke()
         return row
+
+    def save_drafts(self, texts: dict[int, str]) -> None:
+        """What the owner is writing, per conversation (a blank text deletes the draft; core/drafts.py)."""
+        written = drafts.save(self.store, texts, self.clock.now())
+        self.changes.publish(ChangeSet(drafts=written))
 
     def merge_contacts(self, keep_id: int, drop_id: int) -> Undo:
         """One person across channels. Every conversation of either contact shows the kept name."""

@@ -27,6 +27,7 @@ from socialdesk.connectors import traits
 from socialdesk.connectors.traits import ReplyWindowRule
 from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import conversation_clock as clock
+from socialdesk.core import drafts
 from socialdesk.core import targets as targets_mod
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
@@ -126,6 +127,7 @@ class QueueRow:
     text_limit: int | None = None  # the account's own limit for replies, when its check learned one
     reply_window_ends_at: datetime | None = None  # until when the platform takes an ordinary reply
     reply_window: ReplyWindowRule | None = None  # what the platform allows once that window closed
+    draft: str = ""  # the reply the owner is writing (core/drafts.py), "" when none
 
     def state(self, now: datetime) -> str | None:
         return targets_mod.state(self.due_at, self.due_soon_at, now)
@@ -284,6 +286,7 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
     accounts = {a.id: a for a in Account.select()}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
+        draft_texts = drafts.texts(chunk)
         for c in Conversation.select().where(Conversation.id.in_(chunk)):
             account = accounts.get(c.account_id)
             result[c.id] = QueueRow(
@@ -311,6 +314,7 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
                 text_limit=accounts_mod.text_limit(account.settings) if account else None,
                 reply_window_ends_at=c.reply_window_ends_at,
                 reply_window=reply_window_rule(channel_of(account)) if account and c.reply_window_ends_at else None,
+                draft=draft_texts.get(c.id, ""),
             )
     return result
 

@@ -30,6 +30,8 @@ Decisions:
   removed); `Conversation.reply_window_ends_at` holds the platform's reply window. The new columns are
   nullable, so the migration adds them without rewriting a row.
 - Schema 4 (the usage meter): table `usage`, units per account, day and bucket (core/usage.py).
+- Schema 5 (drafts): table `draft`, the reply the owner is writing, one row per conversation
+  (core/drafts.py); a new table, nothing else is rewritten.
 - NULL parameters skip sqlite3's adaptation protocol (a registered adapter for None): without it the
   module looks for `__adapt__` on its protocol type for every None it binds, and raises and formats an
   AttributeError each time. Ingest binds about nine NULLs per new item; with the adapter a NULL costs
@@ -62,7 +64,7 @@ from socialdesk.core.states import (
     Via,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 APPLICATION_ID = 0x534F4344  # "SOCD": PRAGMA application_id of every database socialdesk creates
 _OUR_TABLES = {"account", "conversation", "message"}
 
@@ -403,6 +405,15 @@ class Usage(BaseModel):
         indexes = ((("account", "day", "bucket"), True),)
 
 
+class Draft(BaseModel):
+    """The reply the owner is writing in a conversation, kept across restarts (core/drafts.py)."""
+
+    conversation = pw.ForeignKeyField(Conversation, primary_key=True, on_delete="CASCADE")
+    conversation_id: int
+    text = pw.TextField()
+    updated_at = UTCField()
+
+
 class Setting(BaseModel):
     key = pw.CharField(primary_key=True)
     value = JSONField()
@@ -420,6 +431,7 @@ MODELS = [
     AutoReplyLedger,
     Activity,
     Usage,
+    Draft,
     Setting,
 ]
 
@@ -496,8 +508,13 @@ def _migrate_3_to_4(db: pw.SqliteDatabase) -> None:
     db.create_tables([Usage])
 
 
+def _migrate_4_to_5(db: pw.SqliteDatabase) -> None:
+    """Drafts: a new table, nothing else changes."""
+    db.create_tables([Draft])
+
+
 # version -> function migrating a database at that version to version + 1.
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

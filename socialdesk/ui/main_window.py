@@ -13,8 +13,9 @@ Decisions:
   the minute tick) is `load_view`.
 - Triage flow: after done/waiting/spam/snooze/send, the next most urgent item is selected once the
   refreshed view no longer lists the triaged one (or, if it stays, at the first refresh after the
-  write), so the owner can clear the queue with the keyboard alone. Drafts are kept per conversation
-  while switching, and a failed send leaves the text in the composer: nothing typed is ever lost.
+  write), so the owner can clear the queue with the keyboard alone. Drafts are stored per conversation
+  as the owner types (ui/drafts.DraftKeeper, core/drafts.py), on switching and before Ctrl+Q quits,
+  and a failed send leaves the text in the composer: nothing typed is ever lost.
 - Nothing the owner did is hidden: Sent lists what was answered (latest first), All everything, and a
   search in All covers spam too; a search that finds nothing in the current view says where its matches
   are ("1 in Sent", core/queue.search_places) and Enter shows them in All. The status column says
@@ -30,7 +31,7 @@ import logging
 from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QPalette
+from PySide6.QtGui import QCloseEvent, QPalette, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -60,6 +61,7 @@ from socialdesk.ui import actions as actions_mod
 from socialdesk.ui import icons
 from socialdesk.ui.composer import Composer
 from socialdesk.ui.conversation_view import ConversationView, open_url
+from socialdesk.ui.drafts import DraftKeeper
 from socialdesk.ui.keyboard_help import cheat_sheet_dialog, command_palette_dialog
 from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
 from socialdesk.ui.qtcompat import emit
@@ -73,7 +75,8 @@ TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "
 # Views whose rows are in different places (the status column says which); a search shows it too.
 STATUS_COLUMN_VIEWS = ("all", "reviews", "sent")
 COUNTDOWN_REFRESH_MS = 30_000
-UNDO_MS = 8_000  # how long "Marked done. Undo (Ctrl+Z)" is offered
+UNDO_MS = 8_000
+QUIT_SAVE_WAIT_MS = 3_000  # Ctrl+Q waits at most this long for the last draft to be stored  # how long "Marked done. Undo (Ctrl+Z)" is offered
 NEW_MESSAGE_BATCH_MS = 2_000
 
 
@@ -96,7 +99,8 @@ class MainWindow(QMainWindow):
         self.account_filter: int | None = None
         self.current_id: int | None = None
         self.current_row: queue.QueueRow | None = None
-        self.drafts: dict[int, str] = {}
+        self.keeper = DraftKeeper(tasks, core.owner.save_drafts, self._task_failed, self)
+        self._filling = False  # the composer's text is being set by the window, not typed
         self.view_generation = 0
         # The conversation being triaged and the one to select after it: (conv id, next id, written).
         self.triage: tuple[int, int | None, bool] | None = None
@@ -204,6 +208,7 @@ class MainWindow(QMainWindow):
         self.thread_view.link_activated.connect(self._open_link)
         self.composer = Composer(right, now=self.core.clock.now)
         self.composer.send_clicked.connect(self._send)
+        self.composer.edit.textChanged.connect(self._composer_edited)
         right_layout.addWidget(self.header)
         right_layout.addWidget(self.details)
         right_layout.addWidget(self.thread_view, 1)
@@ -457,6 +462,9 @@ class MainWindow(QMainWindow):
             visible = [i for i in change.conversation_ids if self.model.row_of(i) is not None]
             if visible:
                 self._fetch_rows(visible)
+        drafts = [i for i in change.drafts - change.conversation_ids if self.model.row_of(i) is not None]
+        if drafts and not every_row:
+            self._fetch_rows(drafts)  # "Draft: …" in the row; the order does not change
         if every_row or change.conversation_ids or change.outbox:
             self.load_view()
             if self.current_id is not None and (every_row or self.current_id in change.conversation_ids):
@@ -519,18 +527,29 @@ class MainWindow(QMainWindow):
         if conv_id == self.current_id:
             return
         if self.current_id is not None:
-            text = self.composer.text()
-            if text.strip():
-                self.drafts[self.current_id] = text
-            else:
-                self.drafts.pop(self.current_id, None)
+            self.keeper.flush()  # leaving it: what was typed there is stored now, not after the pause
         self.current_id = conv_id
-        self.composer.clear()
-        if conv_id is not None and conv_id in self.drafts:
-            self.composer.edit.setPlainText(self.drafts[conv_id])
-        self._set_conversation(self.model.cache.get(conv_id) if conv_id is not None else None)
+        row = self.model.cache.get(conv_id) if conv_id is not None else None
+        latest = self.keeper.latest(conv_id) if conv_id is not None else None
+        self._fill_composer(latest if latest is not None else (row.draft if row is not None else ""))
+        self._set_conversation(row)
         if conv_id is not None:
             self._load_thread(conv_id)
+
+    def _fill_composer(self, text: str) -> None:
+        """Set the composer's text as the window (a draft coming back, a sent reply leaving), not typing."""
+        self._filling = True
+        try:
+            self.composer.clear()
+            if text:
+                self.composer.edit.setPlainText(text)
+                self.composer.edit.moveCursor(QTextCursor.MoveOperation.End)
+        finally:
+            self._filling = False
+
+    def _composer_edited(self) -> None:
+        if not self._filling and self.current_id is not None:
+            self.keeper.typed(self.current_id, self.composer.text())
 
     def _set_conversation(self, row: queue.QueueRow | None) -> None:
         self.current_row = row
@@ -556,6 +575,8 @@ class MainWindow(QMainWindow):
         conv_id, row, messages, linked = result
         if conv_id != self.current_id or row is None:
             return
+        if row.draft and not self.composer.text() and self.keeper.latest(conv_id) is None:
+            self._fill_composer(row.draft)  # its row was not loaded yet when it was selected
         self._set_conversation(row)
         self.thread_view.show_thread(messages, row.subject)
         kind = KIND_LABELS.get(row.kind, row.kind).lower()
@@ -733,16 +754,19 @@ class MainWindow(QMainWindow):
         owner = self.core.owner
 
         def sent(_result):
-            self.drafts.pop(conv_id, None)
             if self.current_id == conv_id:
-                self.composer.clear()
+                self._fill_composer("")
             self.statusBar().showMessage("Reply queued — sending…" + (" Marked done." if mark_done else ""), 4000)
 
         def failed(exc):
-            # The text stays in the composer: nothing typed is lost.
+            # The text stays in the composer and as the draft: nothing typed is lost.
+            self.keeper.typed(conv_id, text)
             QMessageBox.warning(self, "Could not send", str(exc))
 
-        self._triage(lambda: owner.reply(conv_id, text, mark_done=mark_done, **meta), conv_id, next_id, sent, failed)
+        # The reply deletes the stored draft: it is written after any save of this text that is under way.
+        self.keeper.forget(conv_id)
+        self.keeper.when_saved(lambda: self._triage(
+            lambda: owner.reply(conv_id, text, mark_done=mark_done, **meta), conv_id, next_id, sent, failed))
 
     # --- navigation -----------------------------------------------------------------------------------------
 
@@ -891,12 +915,18 @@ class MainWindow(QMainWindow):
             self.showMinimized()
 
     def quit_app(self) -> None:
+        """Quit once every draft typed is stored (bounded: a disk that hangs must not keep the app up)."""
         self.quitting = True
+        self.keeper.flush(self._quit_now)
+        QTimer.singleShot(QUIT_SAVE_WAIT_MS, self._quit_now)
+
+    def _quit_now(self) -> None:
         from PySide6.QtWidgets import QApplication
 
         QApplication.instance().quit()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        self.keeper.flush()
         if self.quitting or self.tray is None or not self.tray.isVisible():
             event.accept()
             return

@@ -8,6 +8,8 @@ Decisions (Anki's browser model, Vorta's move to QAbstractTableModel):
   reorder goes through layoutChanged with persistent indexes moved by id, so selection and scroll
   position survive every refresh.
 - `update_rows()` replaces cached rows by id and emits dataChanged for just those rows.
+- A conversation with a draft shows "Draft: …" (in italics) instead of the customer's message, which
+  the tooltip keeps.
 - Every string from a message is displayed as plain text (Qt item views never interpret HTML in
   DisplayRole); tooltips, which Qt *would* treat as rich text, are escaped.
 """
@@ -21,7 +23,7 @@ from typing import Callable
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from socialdesk.core import targets
+from socialdesk.core import drafts, targets
 from socialdesk.core.queue import PLACE_TITLES, QueueRow
 from socialdesk.core.states import ConversationStatus
 from socialdesk.ui import icons
@@ -62,6 +64,8 @@ class QueueModel(QAbstractTableModel):
         self._requested: set[int] = set()
         self._bold = QFont()
         self._bold.setBold(True)
+        self._italic = QFont()
+        self._italic.setItalic(True)
 
     # --- Qt model API -------------------------------------------------------------------------------
 
@@ -106,6 +110,8 @@ class QueueModel(QAbstractTableModel):
             return QBrush(QColor(icons.STATE_COLOURS[state]))
         if role == Qt.ItemDataRole.FontRole and column in ("customer", "due") and state == "overdue":
             return self._bold
+        if role == Qt.ItemDataRole.FontRole and column == "message" and row.draft:
+            return self._italic
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, state, now)
         if role == Qt.ItemDataRole.AccessibleTextRole:
@@ -119,6 +125,8 @@ class QueueModel(QAbstractTableModel):
             repeat = f"  ·  {row.unanswered_count}× unanswered" if row.unanswered_count >= 2 else ""
             return (row.contact_name or "(unknown)") + repeat
         if column == "message":
+            if row.draft:  # the owner's unsent reply says more than the message it answers
+                return "Draft: " + drafts.preview(row.draft)
             text = row.preview or row.subject
             if row.rating:
                 text = stars(row.rating) + "  " + text
@@ -142,6 +150,8 @@ class QueueModel(QAbstractTableModel):
             f"<b>{html.escape(row.contact_name)}</b> — {html.escape(icons.channel_label(row.channel))}",
             html.escape(row.preview[:300]),
         ]
+        if row.draft:
+            parts.append("<i>Draft:</i> " + html.escape(drafts.preview(row.draft)))
         if row.due_at:
             due_local = row.due_at.astimezone().strftime("%a %d %b %H:%M")
             parts.append(f"Due {due_local} ({html.escape(targets.format_countdown(row.due_at, now))})")

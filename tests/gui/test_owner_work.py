@@ -101,3 +101,86 @@ def test_merge_undo_unmerges(qtbot, window, demo_core):
     qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: Contact.get_or_none(Contact.id == drop) is not None, timeout=5000)
     assert Contact.get_by_id(drop).display_name == drop_name
+
+
+def _draft_in_db(conv_id):
+    from socialdesk.core import drafts
+
+    return drafts.texts([conv_id]).get(conv_id)
+
+
+def test_a_draft_is_saved_as_you_type_off_the_gui_thread_and_shown_in_the_list(qtbot, window):
+    import threading
+
+    threads = []
+    save = window.keeper.save
+
+    def recording_save(texts):
+        threads.append(threading.current_thread())
+        save(texts)
+
+    window.keeper.save = recording_save
+    conv_id = window.current_id
+    window.focus_composer()
+    qtbot.keyClicks(window.composer.edit, "Hi! Yes, we")
+    assert window.keeper.timer.isActive() and _draft_in_db(conv_id) is None  # debounced
+    window.keeper.timer.timeout.emit()  # the pause after the last keystroke
+    qtbot.waitUntil(lambda: _draft_in_db(conv_id) == "Hi! Yes, we", timeout=5000)
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    message = window.model.index(window.model.row_of(conv_id), COLUMNS.index("message"))
+    qtbot.waitUntil(lambda: window.model.data(message) == "Draft: Hi! Yes, we", timeout=5000)
+    assert window.model.data(message, Qt.ItemDataRole.FontRole).italic()
+
+    # To the next conversation and back: the draft is there, the other composer empty.
+    window.table.setFocus()
+    qtbot.keyClick(window.table, "j")
+    qtbot.waitUntil(lambda: window.current_id != conv_id, timeout=5000)
+    assert window.composer.text() == ""
+    qtbot.keyClick(window.table, "k")
+    qtbot.waitUntil(lambda: window.current_id == conv_id, timeout=5000)
+    assert window.composer.text() == "Hi! Yes, we"
+
+
+def test_ctrl_q_with_a_draft_typed_loses_nothing(qtbot, window, demo_core):
+    from socialdesk.app import wire_window
+
+    quit_calls = []
+    window._quit_now = lambda: quit_calls.append(True)
+    conv_id = window.current_id
+    window.focus_composer()
+    qtbot.keyClicks(window.composer.edit, "Typed just before quitting")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(quit_calls), timeout=5000)  # it quit only once the draft was stored
+    assert _draft_in_db(conv_id) == "Typed just before quitting"
+
+    # The next start: the list and the composer show it.
+    again, tasks, _relay = wire_window(demo_core)
+    qtbot.addWidget(again)
+    again.show()
+    again.start()
+    qtbot.waitUntil(lambda: again.model.row_of(conv_id) is not None and again.current_id is not None, timeout=5000)
+    message = again.model.index(again.model.row_of(conv_id), COLUMNS.index("message"))
+    qtbot.waitUntil(lambda: again.model.data(message) == "Draft: Typed just before quitting", timeout=5000)
+    again._select_row(again.model.row_of(conv_id))
+    qtbot.waitUntil(lambda: again.composer.text() == "Typed just before quitting", timeout=5000)
+    tasks.wait(5000)
+
+
+def test_sending_clears_the_draft(qtbot, window):
+    conv_id = window.current_id
+    window.focus_composer()
+    qtbot.keyClicks(window.composer.edit, "Ready at 3!")
+    window.keeper.timer.timeout.emit()
+    qtbot.waitUntil(lambda: _draft_in_db(conv_id) == "Ready at 3!", timeout=5000)
+    qtbot.keyClicks(window.composer.edit, " See you")  # a save of this may be under way as it is sent
+    window.keeper.flush()
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: Outbox.select().where(Outbox.conversation == conv_id).exists(), timeout=5000)
+    _wait_idle(qtbot, window)
+    assert _draft_in_db(conv_id) is None
+    assert Outbox.get(Outbox.conversation == conv_id).text == "Ready at 3! See you"
+    window.show_sent()
+    qtbot.waitUntil(lambda: window.model.ids[:1] == [conv_id], timeout=5000)
+    message = window.model.index(0, COLUMNS.index("message"))
+    qtbot.waitUntil(lambda: window.model.data(message) is not None, timeout=5000)
+    assert not window.model.data(message).startswith("Draft:")

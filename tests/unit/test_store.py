@@ -224,7 +224,7 @@ def test_schema_1_file_migrates_to_the_same_indexes_as_a_new_file(tmp_path):
     s = Store.open(path)
     try:
         assert _indexes(s.db) == expected
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert s.get_setting("business.name") == "Kept"
     finally:
         s.close()
@@ -363,7 +363,7 @@ def test_schema_2_file_is_backed_up_and_gains_edits_deletions_and_windows(tmp_pa
 
     s = Store.open(path)
     try:
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert {t: [c[1:] for c in cols] for t, cols in _columns(s.db).items()} == expected
         kept = Message.get(Message.external_id == "m1")
         assert (kept.text, kept.rating, kept.edited_at, kept.deleted_at, kept.awaiting_from) == ("Lovely", None, None,
@@ -389,7 +389,7 @@ def test_schema_3_file_is_backed_up_and_gains_the_usage_table(tmp_path):
 
     s = Store.open(path)
     try:
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert "usage" in s.db.get_tables()
         assert s.get_setting("business.name") == "Kept"
     finally:
