@@ -61,8 +61,8 @@ _GRAPH_PERMISSION_CODES = (10,) + tuple(range(200, 300))
 GRAPH_ERRORS = ErrorTable(
     rules=(
         ErrorRule(where="error.error_subcode", code=(2018278, 2018065), error=NotAllowed,
-                  message="Meta no longer accepts a reply here: the person's last message is more than 24 hours "
-                          "old{suffix}."),
+                  message="Meta no longer accepts a reply here: outside the time it allows (24 hours after the "
+                          "person's last message; 7 days and once per comment for a private reply){suffix}."),
         ErrorRule(where="error.error_subcode", code=(2018108, 1545041), error=NotAllowed,
                   message="This person does not receive messages from the Page right now{suffix}."),
         ErrorRule(where="error.code", code=551, error=NotAllowed,
