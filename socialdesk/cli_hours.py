@@ -153,7 +153,7 @@ def hours_json(core, schedule: Schedule, now: datetime) -> dict:
         "business_name": core.settings.get("business.name") or "",
         "automation_paused": automation.is_paused(core.settings),
         "status_posts": [
-            {"when": cli.iso(p.when), "account": p.account_name, "kind": p.kind, "text": p.text}
+            {"when": cli.iso(p.when), "account": p.account_name, "kind": p.kind, "text": p.text, "where": p.where}
             for p in automation.preview_status_posts(core.settings, schedule, now)
         ],
     }
@@ -186,7 +186,8 @@ def cmd_hours_show(args) -> int:
         print("Automatic posts in the next 7 days:")
         for post in data["status_posts"]:
             when = _local(datetime.fromisoformat(post["when"]), tz)
-            print(f"  {when}  {post['account']}  {post['kind']}: {post['text']}")
+            where = f" [{post['where']}]" if post["where"] else ""
+            print(f"  {when}  {post['account']}  {post['kind']}{where}: {post['text']}")
     else:
         print("Automatic posts in the next 7 days: none")
     return 0
