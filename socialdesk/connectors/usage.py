@@ -58,6 +58,9 @@ class UsagePlan:
     default_budget: Decimal | None = None  # None: no cap unless the owner sets one
     dedupe_daily: bool = False  # the platform charges an id once per day in `zone`
     budget_setting: str = "usage_budget"  # the account setting holding the owner's budget
+    # The account setting naming a budget several accounts share ("" = each account its own): YouTube's
+    # quota belongs to the Google Cloud project, which the OAuth client id names, whatever the channel.
+    pool_setting: str = ""
 
     def price(self, bucket: str) -> Price | None:
         return next((p for p in self.prices if p.bucket == bucket), None)

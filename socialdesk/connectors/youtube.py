@@ -62,7 +62,10 @@ Decisions:
   sees no hole at the end of the day; each poll also stops when the share is spent (its rest is
   resumed later). Polls that are not due return nothing and spend nothing.
 - Every call is counted on the generic usage meter (connectors/usage.py, `self.usage`), which the
-  engine records per account and shows ("quota today: 1,240 of 10,000").
+  engine records per account; the plan's pool (`client_id`: Google counts quota per Cloud project) makes
+  the meter add up every channel of the same client, and show it on each ("quota today: 1,240 of
+  10,000 units"); the meter's own pacing (core/usage.pace) stretches polling near the whole quota.
+  The polling share below is per account: two channels on one project each keep theirs.
 """
 
 from __future__ import annotations
@@ -136,6 +139,9 @@ USAGE = UsagePlan(
         Price("list", Decimal(CALL_COST["list"]), "list call"),
         Price("insert", Decimal(CALL_COST["insert"]), "comment reply"),
     ),
+    # Google counts the quota per Cloud project, which the OAuth client id names: every channel signed
+    # in with the same client spends from one daily quota.
+    pool_setting="client_id",
 )
 
 

@@ -15,6 +15,10 @@ Decisions:
   currency per `budget_period` ("month" for X, "day" for a daily quota), else the plan's
   `default_budget`, else none. "This month" and "today" are calendar periods in the plan's zone (X
   bills per UTC day; a quota renews at its zone's midnight).
+- A shared budget (`UsagePlan.pool_setting`): accounts of one kind whose setting of that name is equal
+  spend from one budget (YouTube's daily quota is per Google Cloud project, named by the OAuth client
+  id, however many channels use it), so `summary`, `pace` and `stop_notice` of each add up all of them.
+  A daily quota reads "quota today: 1,240 of 10,000 units".
 - Pacing: up to STRETCH_FROM (80 %) of the budget the interval is the account's own; above it the
   interval grows linearly to MAX_STRETCH (4x) at 100 %; at 100 % polling stops (`pace` is None) and
   `stop_notice` says why and until when: the next period, or the owner raising the budget (a settings
@@ -86,6 +90,16 @@ def budget_of(account: Account, plan: UsagePlan) -> Decimal | None:
     return plan.default_budget
 
 
+def pool_of(account: Account, plan: UsagePlan) -> list[int]:
+    """The ids of the accounts whose spending counts against this account's budget: itself, and the
+    accounts of its kind naming the same pool (plan.pool_setting) as it does."""
+    pool = str((account.settings or {}).get(plan.pool_setting) or "") if plan.pool_setting else ""
+    if not pool:
+        return [account.id]
+    same = Account.select(Account.id, Account.settings).where(Account.kind == account.kind)
+    return sorted({account.id} | {a.id for a in same if str((a.settings or {}).get(plan.pool_setting) or "") == pool})
+
+
 @dataclass(frozen=True)
 class UsageSummary:
     currency: str
@@ -137,17 +151,21 @@ def summary(account: Account, now: datetime) -> UsageSummary | None:
     first = today.replace(day=1)
     today_amount = Decimal(0)
     month_amount = Decimal(0)
+    in_pool = Usage.account << pool_of(account, plan)
     rows = Usage.select(Usage.day, Usage.bucket, Usage.units).where(
-        (Usage.account == account.id) & (Usage.day >= first.isoformat()) & (Usage.day <= today.isoformat()))
+        in_pool & (Usage.day >= first.isoformat()) & (Usage.day <= today.isoformat()))
     for day, bucket, units in rows.tuples():
         amount = plan.amount(bucket, units)
         month_amount += amount
         if day == today.isoformat():
             today_amount += amount
     budget = budget_of(account, plan)
-    text = f"{plan.format(today_amount)} today · {plan.format(month_amount)} this month"
-    if budget is not None:
-        text += f" of {plan.format(budget)} {'a day' if plan.budget_period == 'day' else 'budget'}"
+    if plan.currency == "units" and plan.budget_period == "day" and budget is not None:
+        text = f"quota today: {int(today_amount):,} of {plan.format(budget)}"
+    else:
+        text = f"{plan.format(today_amount)} today · {plan.format(month_amount)} this month"
+        if budget is not None:
+            text += f" of {plan.format(budget)} {'a day' if plan.budget_period == 'day' else 'budget'}"
     return UsageSummary(plan.currency, today_amount, month_amount, budget, plan.budget_period,
                         _renewal(plan, today), text)
 
