@@ -280,6 +280,11 @@ class InstagramConnector:
         author = json_object(comment.get("from"))
         author_id = json_string(author.get("id")) or ""
         username = json_string(author.get("username")) or json_string(comment.get("username"))
+        if not author_id.isdigit():
+            # `from` (the commenter's IGSID) came with Graph in 2021; without it the username names them.
+            author_id = f"username:{username}" if username else ""
+        if not author_id:
+            raise SkipItem("no author")
         parent = json_string(comment.get("parent_id"))
         ours = author_id == self.ig_user_id or (bool(self.username) and username == self.username)
         if ours and not parent:

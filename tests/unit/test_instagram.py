@@ -332,8 +332,11 @@ def test_malformed_json_and_malformed_entries(fake, clock):
     bad = fake.add_comment("broken", at=T0 - timedelta(minutes=1))
     fake.comments[bad["id"]]["timestamp"] = "yesterday-ish"
     fake.comments[bad["id"]]["from"] = ["not", "an", "object"]
+    legacy = fake.add_comment("no from field", username="old.client", at=T0 - timedelta(seconds=30))
+    del fake.comments[legacy["id"]]["from"]
     items, _ = drain(connector(fake, clock))
-    assert [i.external_id for i in items] == [good["id"]]
+    assert [i.external_id for i in items] == [good["id"], legacy["id"]]
+    assert items[1].author.external_id == "username:old.client" and items[1].author.handle == "@old.client"
 
 
 def test_over_long_dm_is_refused_before_sending(fake, clock):
