@@ -174,6 +174,15 @@ class DemoConnector:
         posts = "post_status" in registry.spec(self.channel).capabilities  # as the simulated platform
         self.capabilities = frozenset(kinds | ({"post_status"} if posts else set()))
 
+    def _window_end(self, kind: str, created_at: datetime) -> datetime | None:
+        """Where the simulated platform limits how long a message may be answered (Meta's DMs: 24 h), the
+        end of that window, as its connector stamps it, so the demo shows the countdown."""
+        if self.traits.reply_window is None or kind != "dm":
+            return None
+        from socialdesk.connectors import meta  # the window is Meta's rule, written once there
+
+        return meta.window_end(created_at)
+
     def _maybe_fail(self) -> None:
         if self.fail:
             raise FAILURES[self.fail](self.now())
@@ -197,6 +206,7 @@ class DemoConnector:
                         created_at=now - timedelta(minutes=minutes),
                         permalink=f"https://demo.invalid/{self.channel}/{conv}",
                         subject=subject,
+                        reply_window_ends_at=self._window_end(kind, now - timedelta(minutes=minutes)),
                     )
                 )
             return items, {"epoch": now.isoformat(), "seq": 0}
@@ -225,6 +235,7 @@ class DemoConnector:
             created_at=created_at,
             permalink=f"https://demo.invalid/{self.channel}/live/{seq}",
             subject="Question" if kind == "email" else "",
+            reply_window_ends_at=self._window_end(kind, created_at),
         )
 
     def reply(self, target: ReplyTarget, text: str, *, idempotency_key: str) -> OutboundResult:
