@@ -21,6 +21,9 @@ Decisions:
   running window agree at once. A recompute that fails keeps the edit and prints the warning.
 - Windows text ("09:00-12:30", "closed") and the week summary are core/hours/week_spec.py's, as in the window.
 - `hours posts ACCOUNT on|off` switches an account's status posts (texts are edited in the window).
+- `hours publish [--dry-run] [--yes] [--account NAME] [--days N]` writes the schedule to every account
+  that can publish hours (core/hours_publish.py): it prints each one's differences first and asks (a
+  terminal) unless --yes; without a terminal --yes or --dry-run is required. Exit 1 when one failed.
 - `hours show --json` keys (stable): timezone, week (spec text), week_windows, holidays, closed_dates,
   special_hours (date -> windows text), away [{start, end, message, active}], state, open, next_open,
   next_close, business_name, automation_paused, status_posts [{when, account, kind, text}]. Times are
@@ -72,6 +75,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     p.add_argument("account", help="account name")
     p.add_argument("state", choices=("on", "off"))
     p.set_defaults(func=cmd_hours_posts)
+    p = hsub.add_parser("publish", parents=[common],
+                        help="write these opening hours to the platforms that list the business (Google Maps)")
+    p.add_argument("--dry-run", action="store_true", help="only show what would change")
+    p.add_argument("--yes", action="store_true", help="publish without asking")
+    p.add_argument("--account", metavar="NAME", help="only this account")
+    p.add_argument("--days", type=int, default=None, metavar="N",
+                   help="publish holidays, closed dates and away days of the next N days (default 90)")
+    p.set_defaults(func=cmd_hours_publish)
 
     away = sub.add_parser("away", parents=[common], help="away mode: closed until you are back")
     asub = away.add_subparsers(dest="away_command", metavar="ACTION", required=True)
@@ -279,6 +290,65 @@ def cmd_hours_posts(args) -> int:
         automation.save_config(core.settings, config)
         print(f"Status posts for {account.name}: {args.state}.")
     return 0
+
+
+def cmd_hours_publish(args) -> int:
+    """Show each listing's differences from the schedule; publish after the owner's yes (core/hours_publish.py)."""
+    from socialdesk.connectors.base import ConnectorError
+    from socialdesk.connectors.traits import of as traits_of
+    from socialdesk.core import hours_publish
+    from socialdesk.core.store import Account
+    from socialdesk.secrets import NoKeyringError
+
+    days = hours_publish.HORIZON_DAYS if args.days is None else args.days
+    if not 1 <= days <= 366:
+        raise cli.UsageError("--days is a number of days from 1 to 366.")
+    if not args.dry_run and not args.yes and not sys.stdin.isatty():
+        raise cli.UsageError("Confirm with --yes (or look first with --dry-run).")
+    with cli.open_core(args, write=False) as core:
+        schedule = _schedule(core)
+        now = core.clock.now()
+        today = now.astimezone(ZoneInfo(schedule.timezone)).date()
+        accounts = list(Account.select().order_by(Account.name))
+        if args.account:
+            accounts = [a for a in accounts if a.name == args.account]
+            if not accounts:
+                raise cli.UsageError(f"No account named {args.account!r} (see `socialdesk account list`).")
+        try:
+            found = hours_publish.publishers(accounts, core.engine.make_connector)
+        except (ConnectorError, NoKeyringError) as exc:
+            raise cli.CliError(str(exc)) from None
+        if not found:
+            raise cli.CliError("No account here can publish opening hours (add a Google Business Profile location).")
+        wanted = hours_publish.wanted(schedule, today, days)
+        failed = 0
+        for account, connector in found:
+            name = f"{traits_of(account.kind).name} ({account.name})"
+            try:
+                changes = hours_publish.differences(connector.current_hours(), wanted, today)
+                if not changes:
+                    print(f"{name}: already shows these hours.")
+                    continue
+                print(f"{name}: what would change:")
+                for line in changes:
+                    print(f"  {line}")
+                if args.dry_run:
+                    continue
+                if not args.yes:
+                    print(f"Publish these hours to {name}? [y/N] ", end="", flush=True)
+                    if (sys.stdin.readline() or "").strip().lower() not in ("y", "yes"):
+                        print("Not published.")
+                        continue
+                connector.publish_hours(wanted)
+                print(f"{name}: published.")
+            except ConnectorError as exc:
+                failed += 1
+                print(f"{name}: {exc}", file=sys.stderr)
+            finally:
+                connector.close()
+        if args.dry_run:
+            print("Dry run: nothing was published.")
+    return 1 if failed else 0
 
 
 # --- away ---------------------------------------------------------------------------------------------

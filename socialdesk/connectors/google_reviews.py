@@ -10,8 +10,12 @@ Wire facts (shared/CONNECTORS.md, Google's v4 and Business Information v1 refere
 - `PUT …/reviews/{r}/reply {comment}` creates or replaces the reply (verified locations only: else 400
   FAILED_PRECONDITION); `DELETE …/reviews/{r}/reply` removes it. The reply is at most 4,096 bytes.
 - Opening hours: Business Information v1 `GET /v1/locations/{l}?readMask=regularHours,specialHours` and
-  `PATCH /v1/locations/{l}?updateMask=regularHours,specialHours` (connectors/google_hours.py builds the
-  bodies; `publish_hours` here is the connector capability core/hours_publish.py calls).
+  `PATCH /v1/locations/{l}?updateMask=regularHours,specialHours`; `regularHours.periods[]` are TimePeriods
+  `{openDay, openTime{hours, minutes}, closeDay, closeTime}` ("24:00" = midnight ending the day),
+  `specialHours.specialHourPeriods[]` are `{startDate{year, month, day}, closed}` or `{startDate,
+  openTime, endDate, closeTime}` (endDate the next day for an overnight period). `current_hours` and
+  `publish_hours` are the connector capability (connectors/opening_hours.HoursPublisher) that
+  core/hours_publish.py uses.
 - Errors: Google's table (platform_errors.GOOGLE_ERRORS, quota 0 before approval included), with this
   API's own first: FAILED_PRECONDITION on a reply = the location is not verified (NotAllowed).
 
@@ -45,7 +49,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
 
 from socialdesk.connectors import google
@@ -63,6 +67,7 @@ from socialdesk.connectors.base import (
     convert_items,
 )
 from socialdesk.connectors.http import ErrorRule, json_object, json_string, parse_iso, utcnow
+from socialdesk.connectors.opening_hours import DAYS, OpeningHours, SpecialDay, WeeklyPeriod
 from socialdesk.connectors.text_counting import utf8_bytes
 from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
@@ -308,25 +313,85 @@ class GoogleReviewsConnector:
             "This location is not verified: Google takes replies to its reviews only once it is.",)
         return AccountInfo(display_name=json_string(body.get("title"))[:200] or location, handle=location, notes=notes)
 
-    # -- opening hours (core/hours_publish.py) ---------------------------------------------------
-    def current_hours(self) -> dict[str, Any]:
-        """What Google shows now: {"regularHours": ..., "specialHours": ...} (missing = none set)."""
+    # -- opening hours (connectors/opening_hours.HoursPublisher, core/hours_publish.py) -----------
+    def current_hours(self) -> OpeningHours:
+        """What Google shows now (`locations.get` with a readMask of the two hour fields)."""
         location = self.location.split("/", 2)[2]
         body = self.auth.call(lambda h: self.info_http.get_json(
             f"/{location}", params={"readMask": "regularHours,specialHours"}, headers=h))
-        body = json_object(body)
-        return {key: body[key] for key in ("regularHours", "specialHours") if isinstance(body.get(key), dict)}
+        return hours_from_google(json_object(body))
 
-    def publish_hours(self, hours: Mapping[str, Any]) -> None:
-        """Write regularHours and specialHours (both named in the updateMask: a missing one is cleared)."""
+    def publish_hours(self, hours: OpeningHours) -> None:
+        """`locations.patch` with updateMask=regularHours,specialHours: both are replaced (an empty one cleared)."""
         location = self.location.split("/", 2)[2]
-        body = {key: hours[key] for key in ("regularHours", "specialHours") if key in hours}
+        body = hours_to_google(hours)
         self.auth.call(lambda h: self.info_http.decode(self.info_http.request(
             "PATCH", f"/{location}", params={"updateMask": "regularHours,specialHours"}, json=body, headers=h)))
 
     def close(self) -> None:
         self.http.close()
         self.info_http.close()
+
+
+# --- opening hours in Google's shapes (Business Information API v1: BusinessHours, SpecialHours) ------
+
+
+def _time_of_day(text: str) -> dict[str, int]:
+    """"09:30" -> TimeOfDay {"hours": 9, "minutes": 30}; "24:00" is midnight at the end of the day.
+    Zero fields are left out, as proto3 JSON does."""
+    hours, minutes = (int(part) for part in text.split(":"))
+    return {k: v for k, v in (("hours", hours), ("minutes", minutes)) if v}
+
+
+def _hhmm(value: Any) -> str:
+    value = json_object(value)
+    hours, minutes = value.get("hours", 0), value.get("minutes", 0)
+    if type(hours) is not int or type(minutes) is not int or not (0 <= hours <= 24 and 0 <= minutes < 60):
+        raise ValueError("not a time of day")
+    return f"{hours:02d}:{minutes:02d}"
+
+
+def _date(value: date) -> dict[str, int]:
+    return {"year": value.year, "month": value.month, "day": value.day}
+
+
+def hours_to_google(hours: OpeningHours) -> dict[str, Any]:
+    periods = [{"openDay": DAYS[p.open_day], "openTime": _time_of_day(p.open_time), "closeDay": DAYS[p.close_day],
+                "closeTime": _time_of_day(p.close_time)} for p in hours.canonical().weekly]
+    special: list[dict[str, Any]] = []
+    for day in hours.canonical().special:
+        if not day.windows:
+            special.append({"startDate": _date(day.day), "closed": True})
+        for start, end in day.windows:
+            overnight = end != "24:00" and end <= start
+            special.append({"startDate": _date(day.day), "openTime": _time_of_day(start),
+                            "endDate": _date(day.day + timedelta(days=1) if overnight else day.day),
+                            "closeTime": _time_of_day(end)})
+    return {"regularHours": {"periods": periods}, "specialHours": {"specialHourPeriods": special}}
+
+
+def hours_from_google(body: Mapping[str, Any]) -> OpeningHours:
+    """A location's regularHours/specialHours as OpeningHours; entries that cannot be read are left out."""
+    weekly = []
+    for period in json_object(body.get("regularHours")).get("periods") or []:
+        try:
+            period = json_object(period)
+            weekly.append(WeeklyPeriod(DAYS.index(period.get("openDay")), _hhmm(period.get("openTime")),
+                                       DAYS.index(period.get("closeDay")), _hhmm(period.get("closeTime"))))
+        except ValueError:
+            continue
+    days: dict[date, list[tuple[str, str]]] = {}
+    for period in json_object(body.get("specialHours")).get("specialHourPeriods") or []:
+        try:
+            period = json_object(period)
+            start = json_object(period.get("startDate"))
+            day = date(start.get("year"), start.get("month"), start.get("day"))
+            windows = days.setdefault(day, [])
+            if period.get("closed") is not True:
+                windows.append((_hhmm(period.get("openTime")), _hhmm(period.get("closeTime"))))
+        except (TypeError, ValueError):
+            continue
+    return OpeningHours(tuple(weekly), tuple(SpecialDay(d, tuple(w)) for d, w in days.items())).canonical()
 
 
 TRAITS = PlatformTraits(
