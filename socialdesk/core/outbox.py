@@ -160,6 +160,9 @@ def enqueue_reply(
     return row
 
 
+_MODE_KEYS = ("reply_mode", "reply_to")  # kept on an outgoing message sent in a reply mode
+
+
 def _latest_inbound(conv_id: int) -> Message | None:
     return (Message.select()
             .where((Message.conversation == conv_id) & (Message.direction == Direction.IN))
@@ -448,7 +451,8 @@ def _record_success(
         if message is not None:
             if external_id and not taken:
                 message.external_id = external_id
-            message.meta = meta
+            # The reply mode and the message it answered stay: they decide whether another is allowed.
+            message.meta = {**{k: v for k, v in (message.meta or {}).items() if k in _MODE_KEYS}, **meta}
             message.save()
         elif row.purpose == OutboxPurpose.AUTO_REPLY and not taken:
             Message.create(

@@ -89,7 +89,8 @@ def test_the_reply_window_rule_is_a_trait_of_the_platform_a_conversation_is_on(m
     from socialdesk.connectors.traits import ReplyWindowRule
     from socialdesk.core import queue
 
-    assert all(traits.of(k).reply_window is None for k in registry.kinds())  # no platform of today has one
+    assert traits.of("telegram").reply_window is None  # Telegram sets none; Meta's platforms do
+    assert traits.of("facebook").reply_window is not None
     rule = ReplyWindowRule(late_reply=timedelta(days=6), late_reply_how="tagged")
     monkeypatch.setattr(telegram, "SPEC", dataclasses.replace(
         telegram.SPEC, traits=dataclasses.replace(telegram.TRAITS, reply_window=rule)))

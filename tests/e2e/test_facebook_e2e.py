@@ -1,0 +1,106 @@
+"""End to end, as a new user would from the command line: add a Facebook Page through the Meta sign-in
+(the owner's app secret on standard input, then the login_success.html address the browser ended on,
+picking the Page among the Page and its Instagram account), `sync --once`, `queue --json`, answer a
+comment publicly, another privately, and a Messenger message; a second private reply is refused.
+
+The CLI runs as a subprocess against the fake Graph API (tests/fakes/meta.py) on 127.0.0.1. The browser
+is this test: it GETs the address the CLI prints and pastes the address the fake redirects to.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fakes.meta import APP_ID, APP_SECRET, PAGE_ID, MetaFake
+from tests.keyring_backends import subprocess_env
+
+URL = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/v\d+\.\d+/dialog/oauth\?\S+)$", re.MULTILINE)
+
+
+@pytest.fixture
+def fake():
+    server = MetaFake(lifetime=120)
+    with server.running():
+        yield server
+
+
+class Cli:
+    def __init__(self, tmp: Path):
+        self.env = dict(subprocess_env(tmp / "keyring.json"), SOCIALDESK_HOME=str(tmp / "home"))
+        self.env.pop("QT_QPA_PLATFORM", None)
+
+    def run(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "socialdesk", *args], capture_output=True, text=True,
+                              env=self.env, timeout=60)
+
+    def ok(self, *args: str) -> str:
+        done = self.run(*args)
+        assert done.returncode == 0, (args, done.stdout, done.stderr)
+        return done.stdout
+
+
+def sign_in(cli: Cli, fake: MetaFake, *extra: str) -> subprocess.CompletedProcess:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "socialdesk", "account", "add", "facebook", "Shop", "--secret-stdin",
+         "--no-browser", "--set", f"app_id={APP_ID}", "--set", f"graph_url={fake.url}", *extra],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env)
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(APP_SECRET + "\n")
+    process.stdin.flush()
+    printed = ""
+    while (match := URL.search(printed)) is None:
+        line = process.stdout.readline()
+        assert line, process.communicate(timeout=30)
+        printed += line
+    # The owner allows the app; the browser ends on login_success.html?code=...&state=...
+    landed = requests.get(match.group(1), allow_redirects=False, timeout=10).headers["Location"]
+    out, err = process.communicate(landed + "\n", timeout=60)
+    return subprocess.CompletedProcess(process.args, process.returncode, printed + out, err)
+
+
+def test_sign_in_sync_queue_and_reply_publicly_privately_and_in_messenger(tmp_path, fake):
+    cli = Cli(tmp_path)
+    question = fake.add_comment("Do you have gluten free loaves on Saturday?", name="Ava")
+    complaint = fake.add_comment("Sold out again by 10am!! Third time!", name="Ben")
+    fake.add_message("Can I pre-order a birthday cake?", name="Cleo")
+
+    added = sign_in(cli, fake, "--pick", "1")
+    assert added.returncode == 0, (added.stdout, added.stderr)
+    assert "Added Facebook Page (and Instagram) account 'Shop'" in added.stdout
+    assert "login_success.html" in added.stdout and "Advanced Access" in added.stdout  # the dialog's steps
+    assert "no reviews tab" in added.stdout  # the honest note: Page ratings are gone
+    assert APP_SECRET not in added.stdout + added.stderr
+
+    cli.ok("sync", "--once")
+    queue = json.loads(cli.ok("queue", "--json"))
+    by_preview = {row["preview"]: row for row in queue}
+    assert {row["channel"] for row in queue} == {"facebook"}
+    assert {row["kind"] for row in queue} == {"comment", "dm"}
+    dm = by_preview["Can I pre-order a birthday cake?"]
+    assert dm["due_at"] is not None and not dm["public"]
+    assert "Reply mode private" in cli.ok("show", str(by_preview[complaint["message"]]["id"]))
+
+    before = len(fake.sent)  # the off-hours automatic answer to the DM may have gone out already
+    cli.ok("reply", str(by_preview[question["message"]]["id"]), "--text", "Yes, every Saturday!")
+    cli.ok("reply", str(by_preview[complaint["message"]]["id"]), "--text", "Sorry Ben! We'll message you.",
+           "--mode", "private")
+    cli.ok("reply", str(dm["id"]), "--text", "Of course, which day?")
+    assert [(s["kind"], s["text"]) for s in fake.sent[before:]] == [
+        ("comment", "Yes, every Saturday!"), ("private", "Sorry Ben! We'll message you."),
+        ("dm", "Of course, which day?")]
+    assert fake.sent[before]["parent"] == question["id"] and fake.sent[before + 1]["comment"] == complaint["id"]
+    again = cli.run("reply", str(by_preview[complaint["message"]]["id"]), "--text", "Hello?", "--mode", "private")
+    assert again.returncode == 1 and "once per message" in again.stderr
+    wrong = cli.run("reply", str(dm["id"]), "--text", "Hello?", "--mode", "private")
+    assert wrong.returncode == 1 and "offers no reply mode" in wrong.stderr
+    assert any(r.arg("appsecret_proof") for r in fake.requests if r.path.endswith(f"{PAGE_ID}/feed"))
+
+    cli.ok("sync", "--once")  # our own replies come back as sent, nothing is doubled
+    assert json.loads(cli.ok("queue", "--json")) == []
