@@ -373,3 +373,14 @@ def test_sign_in_offers_only_the_instagram_accounts(fake):
     accounts = flow.finish(parse_pasted(answer.headers["Location"]))
     assert [(a.kind, a.settings[meta.IG_USER_ID]) for a in accounts] == [("instagram", IG_USER_ID)]
     assert MENTIONS_NOTE in accounts[0].info.notes
+
+
+def test_the_demo_simulates_what_the_connector_produces():
+    from socialdesk.connectors.demo import DemoConnector
+
+    demo = DemoConnector({"channel": "instagram"}, None, now=lambda: T0)
+    items, _ = demo.fetch(None)
+    assert {i.kind for i in items} == set(SPEC.capabilities)
+    assert all(i.reply_window_ends_at == i.created_at + timedelta(hours=24) for i in items if i.kind == "dm")
+    assert all(i.reply_window_ends_at is None for i in items if i.kind == "comment")
+    assert demo.traits is SPEC.traits
