@@ -40,6 +40,9 @@ class OutboxState(StrEnum):
     UNKNOWN = "unknown"  # socialdesk stopped mid-send where a retry could send it twice: the owner decides
     CANCELLED = "cancelled"  # by the owner
     SKIPPED = "skipped"  # automatic, and no longer true or too late: never sent (kept for the Activity view)
+    # A status post handed to the platform, which publishes it by itself at its time (external_id = the
+    # platform's scheduled id, next_attempt_at = the time): never flushed (core/automation/platform_schedule.py).
+    SCHEDULED = "scheduled"
 
 
 class OutboxPurpose(StrEnum):

@@ -624,7 +624,9 @@ class HoursDialog(QDialog):
         tz = ZoneInfo(self.schedule.timezone if self.schedule else "UTC")
         for post in posts:
             when = post.when.astimezone(tz).strftime("%a %d %b %H:%M")
-            self.preview.addItem(f"{when}  {post.account_name}  ({automation.STATUS_LABELS[post.kind]}): {post.text}")
+            where = f"  [{post.where}]" if post.where else ""  # "scheduled on <platform>" (traits' name)
+            self.preview.addItem(
+                f"{when}  {post.account_name}  ({automation.STATUS_LABELS[post.kind]}){where}: {post.text}")
         if not posts:
             self.preview.addItem("None (no account has status posts switched on).")
 

@@ -55,6 +55,8 @@ def activity(limit: int = 200) -> list[ActivityEntry]:
         detail = row.last_error
         if row.state == OutboxState.SENT and row.sent_at:
             detail = f"sent {row.sent_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        elif row.state == OutboxState.SCHEDULED and row.next_attempt_at:  # held by the platform
+            detail = f"the platform publishes it {row.next_attempt_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
         entries.append(
             ActivityEntry(
                 when=row.created_at,

@@ -101,6 +101,7 @@ class PlannedPost:
     account_name: str
     kind: str
     text: str
+    where: str = ""  # "scheduled on Mastodon" when the platform holds it (platform_schedule), else ""
 
 
 def preview_status_posts(
@@ -118,8 +119,10 @@ def preview_status_posts(
     if not accounts:
         return []
     from socialdesk.core import metrics
+    from socialdesk.core.automation.platform_schedule import scheduled_keys
 
     typical = metrics.typical_response_text(now)
+    marks = scheduled_keys(a.id for a in accounts)
     out = []
     for t in status_transitions(schedule, now, now + timedelta(days=days)):
         ctx = _base_context(settings, schedule, t.when, typical)
@@ -127,5 +130,8 @@ def preview_status_posts(
         for account in accounts:
             body = config.status_posts[account.id].texts.get(t.kind, "")
             if body.strip():
-                out.append(PlannedPost(t.when, account.id, account.name, t.kind, render_text(body, ctx, next_close)))
+                text = render_text(body, ctx, next_close)
+                held_text, mark = marks.get(status_key(account.id, t.kind, t.when), ("", ""))
+                out.append(PlannedPost(t.when, account.id, account.name, t.kind, text,
+                                       mark if held_text == text else ""))
     return out
