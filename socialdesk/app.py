@@ -125,6 +125,7 @@ DEMO_ACCOUNTS = [
     ("Bluesky (demo)", "bluesky"),
     ("Telegram (demo)", "telegram"),
     ("Instagram (demo)", "instagram"),
+    ("Facebook (demo)", "facebook"),
 ]
 
 

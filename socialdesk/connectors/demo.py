@@ -44,7 +44,7 @@ from socialdesk.connectors.traits import Badge, PlatformTraits
 
 # The platforms a demo account can simulate: those an owner can add today (registry.kinds()). Each
 # simulates its platform's traits (name, badge, addressing, limits) and the kinds it really produces.
-CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram")
+CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram", "facebook")
 DEFAULT_CHANNEL = "telegram"
 
 # (minutes ago, conversation key, kind, public, author id ("prefix:handle"), display name, text, subject)
@@ -101,6 +101,16 @@ OPENING: dict[str, list[tuple]] = {
         (14, "ig-comment-2", "comment", True, "ig:thebrunchclub", "thebrunchclub",
          "Third time this month the cinnamon buns were gone by 10am. Please bake more!!", "Cinnamon bun Sunday"),
     ],
+    "facebook": [
+        (300, "fb-comment-1", "comment", True, "fb:7100001", "Moira Grant",
+         "Ordered a birthday cake for today, nobody answers the phone. Is it ready???", "Our week in bakes"),
+        (240, "fb-comment-1", "comment", True, "fb:7100001", "Moira Grant",
+         "Hello?? The party starts at 4. Can ANYONE from the bakery answer please", "Our week in bakes"),
+        (95, "fb-dm-dan", "dm", False, "fb:7100002", "Dan Whitfield",
+         "Hi, do you do sourdough starters to take home? Happy to pay.", ""),
+        (12, "fb-comment-2", "comment", True, "fb:7100003", "Eilidh Ross",
+         "Are you open on Boxing Day this year?", "Christmas opening hours"),
+    ],
     "telegram": [
         (130, "tg-chat-904", "dm", False, "tg:garyholt", "Gary Holt",
          "What time do you open on bank holiday Monday?", ""),
@@ -132,6 +142,10 @@ LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
         ("comment", True, "Do you do gluten free versions of these? 🙏"),
         ("comment", True, "Saw this on my feed, are you open tomorrow?"),
         ("dm", False, "Hi, can I order a birthday cake for next week?"),
+    ],
+    "facebook": [
+        ("comment", True, "Is the Saturday market stall on this week?"),
+        ("dm", False, "Hello! Can I collect an order after closing time?"),
     ],
     "telegram": [
         ("dm", False, "Hi! Is the shop open on Sunday?"),
