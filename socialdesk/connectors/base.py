@@ -327,6 +327,13 @@ class ConnectorSpec:
     # For platforms whose own server can answer off-hours messages while socialdesk is not running (a mail
     # server's Sieve): a connectors/server_replies.ServerAutoReply. None for the others.
     server_auto_reply: Any = None
+    # Settings the form can fill in by itself: `autofill(value of the setting autofill_from)` returns an
+    # object with `settings` (a dict of this spec's keys) and `source` (where they came from), or None.
+    # Network: called off the GUI thread (email: connectors/email_autoconfig.lookup from the address).
+    autofill: "Callable[[str], Any] | None" = None
+    autofill_from: str = ""
+    # Settings most owners never touch: the form folds them under "More settings".
+    advanced_settings: frozenset[str] = frozenset()
 
 
 class LoginFlow(Protocol):

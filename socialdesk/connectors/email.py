@@ -102,7 +102,7 @@ from imapclient import imap4 as imapclient_imap4
 from imapclient import tls as imapclient_tls
 from imapclient.exceptions import LoginError
 
-from socialdesk.connectors import deadline, email_reply, mime_text, network_errors, sieve
+from socialdesk.connectors import deadline, email_autoconfig, email_reply, mime_text, network_errors, sieve
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
@@ -862,4 +862,10 @@ SPEC = ConnectorSpec(
     traits=TRAITS,
     factory=lambda settings, secrets: EmailConnector(settings, secrets),
     server_auto_reply=sieve.SERVER_AUTO_REPLY,
+    autofill=lambda address: email_autoconfig.lookup(address),
+    autofill_from="address",
+    advanced_settings=frozenset({
+        "aliases", "username", "imap_port", "imap_tls", "smtp_port", "smtp_tls", "mailbox", "sent_mailbox",
+        "initial_days", "poll_seconds", "sieve", "sieve_host", "sieve_port", "sieve_tls",
+    }),
 )
