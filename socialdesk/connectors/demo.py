@@ -8,7 +8,7 @@ Decisions:
   `traits.of(channel)` the queue and composer read), so it shows the platform's badge and name, is
   addressed the platform's way, produces only the kinds that platform produces, and refuses a reply
   over the platform's limit for that kind, as the real connector would. Platforms without a connector
-  (Facebook, X, Google reviews) are not simulated: a demo must not promise what cannot be
+  (Facebook, Google reviews) are not simulated: a demo must not promise what cannot be
   added; each comes back with its connector and traits. The demo's own SPEC.traits (name "Demo", a
   5 s poll) apply to an account without a channel and to how the demo connector itself behaves.
 - Cursor: {"epoch": ISO time of the first fetch, "seq": live messages already delivered}. The opening
@@ -44,7 +44,7 @@ from socialdesk.connectors.traits import Badge, PlatformTraits
 
 # The platforms a demo account can simulate: those an owner can add today (registry.kinds()). Each
 # simulates its platform's traits (name, badge, addressing, limits) and the kinds it really produces.
-CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram", "facebook")
+CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram", "facebook", "x")
 DEFAULT_CHANNEL = "telegram"
 
 # (minutes ago, conversation key, kind, public, author id ("prefix:handle"), display name, text, subject)
@@ -111,6 +111,17 @@ OPENING: dict[str, list[tuple]] = {
         (12, "fb-comment-2", "comment", True, "fb:7100003", "Eilidh Ross",
          "Are you open on Boxing Day this year?", "Christmas opening hours"),
     ],
+    "x": [  # mentions (public, threaded by conversation) and DMs, as connectors/x.py produces them
+        (220, "x-thread-croissant", "mention", True, "x:mika_eats", "Mika 🥐",
+         "@juniperandrye you've sold out of almond croissants before 9 THREE Saturdays in a row. Bake more or "
+         "open earlier, please", ""),
+        (80, "x-thread-croissant", "mention", True, "x:mika_eats", "Mika 🥐",
+         "@juniperandrye still waiting for an answer… 👀", ""),
+        (44, "x-dm-omar", "dm", False, "x:omar_h", "Omar Haddad",
+         "Hi! Do you cater office breakfasts? About 30 people, next Thursday.", ""),
+        (7, "x-thread-rye", "mention", True, "x:lindqvist", "Sofia Lindqvist",
+         "@juniperandrye is the dark rye 100% rye or mixed with wheat? Baking for a friend who can't have wheat", ""),
+    ],
     "telegram": [
         (130, "tg-chat-904", "dm", False, "tg:garyholt", "Gary Holt",
          "What time do you open on bank holiday Monday?", ""),
@@ -146,6 +157,10 @@ LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
     "facebook": [
         ("comment", True, "Is the Saturday market stall on this week?"),
         ("dm", False, "Hello! Can I collect an order after closing time?"),
+    ],
+    "x": [
+        ("mention", True, "@juniperandrye what's the bread of the day? 🍞"),
+        ("dm", False, "Hey, can I still order a cake for tomorrow?"),
     ],
     "telegram": [
         ("dm", False, "Hi! Is the shop open on Sunday?"),
