@@ -126,6 +126,7 @@ DEMO_ACCOUNTS = [
     ("Telegram (demo)", "telegram"),
     ("Instagram (demo)", "instagram"),
     ("Facebook (demo)", "facebook"),
+    ("X (demo)", "x"),
 ]
 
 
