@@ -7,6 +7,14 @@ conversation's kind (graphemes for Bluesky, 300 a post and 1,000 a DM; UTF-16 un
 and the composer itself refuses to emit a send over the limit; the window's Send action asks
 `can_send()`. Sending itself is the window's job (it goes through the outbox off the GUI thread).
 
+Suggested reply: when a conversation opens with an empty reply box, the snippet ranking first for the
+customer's latest message (core.snippets.rank_snippets, asked by `suggestions_needed` and answered by
+the feature with `set_suggestions`) shows in the box as its placeholder, rendered for this customer:
+placeholder text (the palette's placeholder colour, light or dark) is never sent, so a suggestion
+cannot go out by itself. Tab in the empty box inserts it as a snippet, ready to edit (`reply_meta`
+counts it as one); Alt+Down / Alt+Up show the next / previous one, and also swap an inserted
+suggestion the owner has not edited. A draft or typed text hides it.
+
 Reply windows: when the platform limits how long a conversation may be answered, a line above the text
 says so ("Reply window closes in 2 h 05."), turns into a warning in its last hour, and once it closed
 says what still works: Send stays on only where the platform takes a late reply (it then goes out
@@ -46,6 +54,8 @@ from socialdesk.core import conversation_clock, text_limits
 from socialdesk.core import snippets as snip
 from socialdesk.ui.qtcompat import emit
 
+PLACEHOLDER = "Write a reply…  (;abbr + Space expands a snippet, Ctrl+; or / lists them, Ctrl+Enter sends)"
+SUGGESTIONS = 5  # how many ranked snippets Alt+Down cycles through
 CONTEXT_MAX_AGE_S = 300  # "today" and "next open" drift: refresh a cached context after five minutes
 _TRIGGER = re.compile(r"(?:^|(?<=\s));([\w-]{1,32})$")
 _GREETING = re.compile(r"^(\s*)(hi|hello|hey|dear|good (?:morning|afternoon|evening))\b( there\b)?", re.IGNORECASE)
@@ -100,6 +110,7 @@ class Composer(QWidget):
     context_needed = Signal(int)  # conversation id whose RenderContext should be loaded
     snippet_inserted = Signal(int)  # snippet id, to record its use
     palette_requested = Signal()  # "/" in an empty composer
+    suggestions_needed = Signal(int, str, str)  # conversation id, the customer's latest message, channel
 
     def __init__(self, parent=None, *, now: Callable[[], datetime] | None = None):
         super().__init__(parent)
@@ -114,11 +125,12 @@ class Composer(QWidget):
         self.contexts: dict[int, tuple[float, snip.RenderContext]] = {}
         self.inserted: tuple[int, str] | None = None  # last inserted snippet: id, rendered text
         self._pending: list[tuple[int, SnippetRef, tuple[int, int, str] | None]] = []
+        self.suggestions: list[SnippetRef] = []  # best first, for the current conversation
+        self.suggestion_at = 0
+        self._suggested_for: tuple[int, str] | None = None  # (conversation, message) they were ranked for
         self.edit = ReplyEdit(self)
         self.edit.setObjectName("composer_edit")
-        self.edit.setPlaceholderText(
-            "Write a reply…  (;abbr + Space expands a snippet, Ctrl+; or / lists them, Ctrl+Enter sends)"
-        )
+        self.edit.setPlaceholderText(PLACEHOLDER)
         self.edit.setAccessibleName("Reply")
         self.edit.setTabChangesFocus(False)
         self.edit.setMaximumHeight(160)
@@ -177,11 +189,17 @@ class Composer(QWidget):
         self.limit_override = row.text_limit  # e.g. a Mastodon instance that allows 5,000 characters
         if changed:
             self._pending.clear()
+            self.suggestions, self.suggestion_at = [], 0
         cached = self.contexts.get(row.id)
         if cached is None or time.monotonic() - cached[0] > CONTEXT_MAX_AGE_S:
             emit(self.context_needed, row.id)
+        message = row.preview or row.subject
+        if (row.id, message) != self._suggested_for:  # a new conversation, or the customer wrote again
+            self._suggested_for = (row.id, message)
+            emit(self.suggestions_needed, row.id, message, row.channel)
         self.update_counter()
         self._update_nudge()
+        self._update_suggestion()
 
     def reply_meta(self) -> dict:
         """How the text was written, for outbox.enqueue_reply: via, snippet_id, edited_after_snippet."""
@@ -204,6 +222,66 @@ class Composer(QWidget):
         self.hint.hide()
         self.nudge.hide()
 
+    # --- the suggested reply --------------------------------------------------------------------------
+
+    def set_suggestions(self, conversation_id: int, refs: list[SnippetRef]) -> None:
+        """The ranked snippets for a conversation's latest message arrived (best first)."""
+        if self.row is None or self.row.id != conversation_id:
+            return  # the owner moved on
+        self.suggestions, self.suggestion_at = list(refs), 0
+        if refs and self.current_context() is None:
+            emit(self.context_needed, conversation_id)  # rendering waits for the customer's details
+        self._update_suggestion()
+
+    def forget_suggestions(self) -> None:
+        """The snippet library changed: rank again at the next selection."""
+        self._suggested_for = None
+
+    def suggestion(self) -> tuple[SnippetRef, str] | None:
+        """The suggestion on offer now and its text rendered for this customer (None: nothing to offer)."""
+        ctx = self.current_context()
+        if not self.suggestions or ctx is None:
+            return None
+        ref = self.suggestions[self.suggestion_at % len(self.suggestions)]
+        try:
+            return ref, snip.render(ref.body, ctx)
+        except snip.SnippetError:
+            return None
+
+    def _update_suggestion(self) -> None:
+        offered = None if self.text() else self.suggestion()
+        if offered is None:
+            self.edit.setPlaceholderText(PLACEHOLDER)
+            return
+        n, count = self.suggestion_at % len(self.suggestions) + 1, len(self.suggestions)
+        more = f", Alt+↓ next ({n}/{count})" if count > 1 else ""
+        self.edit.setPlaceholderText(f"Suggested reply (Tab inserts it{more}):\n\n{offered[1]}")
+
+    def accept_suggestion(self) -> bool:
+        """Tab in the empty box: insert the suggestion, ready to edit (nothing is sent)."""
+        offered = None if self.text() else self.suggestion()
+        if offered is None:
+            return False
+        self.insert_snippet(offered[0])
+        return True
+
+    def cycle_suggestion(self, step: int = 1) -> bool:
+        """Alt+Down / Alt+Up: the next or previous suggestion, in the placeholder or in place of an
+        inserted suggestion the owner has not changed."""
+        if len(self.suggestions) < 2 or self.current_context() is None:
+            return False
+        current = self.suggestions[self.suggestion_at % len(self.suggestions)]
+        untouched = self.inserted is not None and self.inserted[0] == current.id and self.text() == self.inserted[1]
+        if self.text() and not untouched:
+            return False
+        self.suggestion_at = (self.suggestion_at + step) % len(self.suggestions)
+        if untouched:
+            self.edit.clear()
+            self.inserted = None
+            self.accept_suggestion()
+        self._update_suggestion()
+        return True
+
     # --- snippets -----------------------------------------------------------------------------------------
 
     def set_snippet_index(self, refs: list[SnippetRef]) -> None:
@@ -221,6 +299,7 @@ class Composer(QWidget):
             for _conv, ref, span in waiting:
                 self._insert_now(ref, ctx, span)
             self._update_nudge()
+            self._update_suggestion()
 
     def context_failed(self, conversation_id: int, message: str) -> None:
         """Loading the context failed: drop the insertions waiting for it and say so."""
@@ -280,6 +359,10 @@ class Composer(QWidget):
     def _before_key(self, event: QKeyEvent) -> tuple[bool, str]:
         """(consumed, hint to show after Qt handled the key)."""
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if event.key() == Qt.Key.Key_Tab and mods == Qt.KeyboardModifier.NoModifier and self.accept_suggestion():
+            return True, ""
+        if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up) and mods == Qt.KeyboardModifier.AltModifier:
+            return self.cycle_suggestion(1 if event.key() == Qt.Key.Key_Down else -1), ""
         if event.text() == "/" and not self.text() and mods in (
             Qt.KeyboardModifier.NoModifier, Qt.KeyboardModifier.ShiftModifier
         ):
@@ -348,6 +431,7 @@ class Composer(QWidget):
         self.hint.hide()
         self.update_counter()
         self._update_nudge()
+        self._update_suggestion()
 
     def _count(self) -> text_limits.LimitCount | None:
         try:

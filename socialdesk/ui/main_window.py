@@ -615,6 +615,7 @@ class MainWindow(QMainWindow):
         row = self.model.row_of(conv_id)
         if row is not None:
             self._select_row(row)
+            self.table.setFocus()  # the triage keys work at once: r, e, j...
             return
         now = self.core.clock.now()
         self.tasks.run(lambda: queue.views_of(conv_id, now), lambda views: self._open_in_view(conv_id, views),

@@ -3,7 +3,8 @@
 `SnippetsFeature(core, tasks)` is the UI feature registered in app.ui_features. It owns every snippet
 I/O of the window, always through `tasks.run`: the abbreviation/favourite index handed to the composer
 (loaded at attach time and after every change in the Snippets window), the per-conversation render
-context (core.personalize.context_for), record_use after an insertion, and the palette's ranking.
+context (core.personalize.context_for), record_use after an insertion, the palette's ranking, and the
+composer's suggested reply (the same ranking for the customer's latest message, no query).
 
 Keys: Ctrl+; opens the palette (so does "/" in an empty composer, see ui/composer.py), Alt+1…9 insert
 the favourites, Alt+N adds the customer's name, Ctrl+Shift+S opens the Snippets window.
@@ -37,7 +38,7 @@ from socialdesk.core import personalize
 from socialdesk.core import snippets as snip
 from socialdesk.core.store import Snippet
 from socialdesk.ui.actions import ActionSpec
-from socialdesk.ui.composer import SnippetRef
+from socialdesk.ui.composer import SUGGESTIONS, SnippetRef
 
 RANK_DELAY_MS = 120
 FAVORITE_SLOTS = range(1, 10)
@@ -80,6 +81,7 @@ class SnippetsFeature(QObject):
         self.composer.context_needed.connect(self._load_context)
         self.composer.snippet_inserted.connect(self._record_use)
         self.composer.palette_requested.connect(self.open_palette)
+        self.composer.suggestions_needed.connect(self._load_suggestions)
         # The nine favourite actions live in a submenu that shows which snippet each key inserts.
         tools = window.menus["Tools"]
         self.favorites_menu = tools.addMenu("Favourite snippets")
@@ -124,6 +126,19 @@ class SnippetsFeature(QObject):
             self.composer.set_context(conversation_id, payload)
         else:
             self.composer.context_failed(conversation_id, payload)
+
+    def _load_suggestions(self, conversation_id: int, customer_text: str, channel: str) -> None:
+        """The composer's suggested reply: the palette's ranking for the customer's latest message."""
+        store = self.core.store
+
+        def work():
+            ranked = snip.rank_snippets(store, "", customer_text, channel, limit=SUGGESTIONS)
+            return conversation_id, [SnippetRef(s.id, s.abbreviation, s.title, s.body, s.favorite_slot) for s in ranked]
+
+        self.tasks.run(work, self._suggestions_loaded, self._failed)
+
+    def _suggestions_loaded(self, result) -> None:
+        self.composer.set_suggestions(*result)
 
     def _record_use(self, snippet_id: int) -> None:
         store, now = self.core.store, self.core.clock.now()
@@ -179,6 +194,7 @@ class SnippetsFeature(QObject):
         """Called by the Snippets window after any change."""
         if deleted_id is not None:
             self.composer.forget_snippet(deleted_id)
+        self.composer.forget_suggestions()
         self.reload_index()
 
 
