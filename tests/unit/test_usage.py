@@ -5,7 +5,7 @@ today/month sums against the owner's budget, the stretch above 80 % and the stop
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -128,3 +128,24 @@ def test_engine_records_usage_across_rebuilt_connectors_and_stops_polling_at_the
     assert account.state == AccountState.RATE_LIMITED
     assert "budget of $0.02 is used" in account.last_error
     assert account.next_sync_at == datetime(2026, 4, 1, tzinfo=timezone.utc)
+
+
+def test_x_polls_slower_while_closed_and_stretches_near_its_budget(store):
+    """X's traits: 90 s open, 300 s closed (an off-hours auto-reply still goes out within about five
+    minutes); above 80 % of the monthly budget the interval grows; the owner's poll_seconds wins."""
+    clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc))  # a Monday
+    hours = Schedule.from_json(Schedule.default().to_json())
+    policy = queue.Policy(TargetConfig.default(), hours)
+    engine = SyncEngine(store, lambda account: None, clock, lambda: policy)
+    with store.write():
+        account = Account.create(kind="x", name="X", settings={"client_id": "c", "usage_budget": "1"},
+                                 created_at=T0)
+    opened = hours.next_open(clock.now())
+    clock.set(opened + timedelta(minutes=5))
+    assert engine._interval(account) == 90
+    clock.set(hours.next_close(clock.now()) + timedelta(minutes=5))
+    assert engine._interval(account) == 300
+    usage.record(store, account.id, [UsageEvent("dm_read", 90, clock.now().date())])  # $0.90 of $1
+    assert engine._interval(account) == pytest.approx(300 * 2.5)
+    account.settings = {**account.settings, "poll_seconds": 30}
+    assert engine._interval(account) == pytest.approx(30 * 2.5)
