@@ -10,6 +10,10 @@ answered 400 with Google's error shape (reason `unexpectedParameter`, `missingRe
 `invalidParameter`) and recorded in `violations`, which the fixtures assert empty: the connector cannot
 drift from Google's description, and neither can this fake.
 
+With `google` (a tests/fakes/google.GoogleFake, not started) the sign-in is Google's fake: its OAuth
+paths (authorize, token) are handed to it, and the access tokens it issued with the YouTube scope are
+taken here, so `account add youtube` signs in and then syncs against one server.
+
 Wire facts followed beyond the document (Google's reference pages, shared/CONNECTORS.md): the filters of
 commentThreads.list are exclusive ("specify exactly one"); threads come newest first; a thread's id is
 its top-level comment's id and a reply's id is "<parent id>.<suffix>"; `replies.comments` carries at
@@ -189,8 +193,9 @@ def rfc3339(moment: datetime) -> str:
 
 
 class YouTubeFake(FakeServer):
-    def __init__(self, lifetime: float = 300.0):
+    def __init__(self, lifetime: float = 300.0, google: Any = None):
         super().__init__(lifetime)
+        self.google = google
         self.counter = itertools.count(1)
         # Fake clock: one second per event, starting an hour ago, so seeded comments look recent.
         self.clock = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
@@ -286,6 +291,8 @@ class YouTubeFake(FakeServer):
     # -- serving -----------------------------------------------------------------------------------
     def handle(self, req: Request) -> Reply:
         with self.lock:
+            if self.google is not None and req.path.startswith(("/accounts.google.com/", TOKEN_PATH)):
+                return self.google.handle(req)  # the sign-in and refreshes: Google's fake
             if req.path == TOKEN_PATH and req.method == "POST":
                 return self._token(req)
             if not req.path.startswith(API_PREFIX):
@@ -295,7 +302,7 @@ class YouTubeFake(FakeServer):
                 self.violations.append(f"{req.method} {req.path}: no such method in the discovery document")
                 return google_error(404, "notFound", "Not Found", "global")
             name, method = found
-            if req.bearer() not in self.tokens:
+            if req.bearer() not in self.tokens and not self._signed_in(req):
                 return Reply(401, INVALID_CREDENTIALS)
             # Every request costs, invalid ones included; a spent quota refuses everything.
             cost = COST.get(name.split(".")[1], 1)
@@ -321,6 +328,13 @@ class YouTubeFake(FakeServer):
                     self.violations += [f"{name} answer: {p}" for p in wrong]
                     return Reply(500, {"error": {"code": 500, "message": "fake answer breaks the discovery document"}})
             return reply
+
+    def _signed_in(self, req: Request) -> bool:
+        """A token Google's fake issued with the YouTube scope (when this fake is mounted on it)."""
+        if self.google is None:
+            return False
+        scope = self.google._scope_of(req) or ""
+        return "https://www.googleapis.com/auth/youtube.force-ssl" in scope.split()
 
     def _token(self, req: Request) -> Reply:
         form = req.form()
