@@ -39,7 +39,13 @@ from zoneinfo import ZoneInfo
 from socialdesk.connectors import traits
 from socialdesk.connectors.base import AccountSecrets
 from socialdesk.core import queue, server_replies
-from socialdesk.core.automation import AutomationConfig, AutomationConfigError, is_paused, load_config
+from socialdesk.core.automation import (
+    AutomationConfig,
+    AutomationConfigError,
+    is_paused,
+    load_config,
+    platform_schedule,
+)
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
@@ -142,7 +148,7 @@ SERVER_REPLIES = ServerPart(
 )
 
 # Every server part, in report order. A new part is one line here.
-PARTS: list[ServerPart] = [SERVER_REPLIES]
+PARTS: list[ServerPart] = [SERVER_REPLIES, platform_schedule.part()]  # platform_schedule: posts the platform schedules
 
 
 # --- the report ---------------------------------------------------------------------------------------

@@ -436,7 +436,11 @@ class MastodonFake(FakeServer):
     def _post_status(self, req: Request, headers: dict[str, str]) -> Reply:
         key = req.headers.get("idempotency-key")
         if key and key in self.idempotency:
-            return Reply(200, self.idempotency[key], headers)
+            earlier = self.idempotency[key]
+            if "params" in earlier and earlier["id"] not in self.scheduled:
+                # Mastodon looks the remembered scheduled status up again: deleted or published, 404.
+                return Reply(404, {"error": "Record not found"}, headers)
+            return Reply(200, earlier, headers)
         form = req.form()
         if form.get("scheduled_at"):
             return self._schedule(form, key, headers)

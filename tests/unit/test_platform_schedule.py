@@ -190,3 +190,19 @@ def test_a_post_scheduled_before_a_crash_is_adopted_not_doubled(world):
     world.connector.schedule_status(wanted[0].text, wanted[0].when, idempotency_key=f"{wanted[0].key}@deadbeef")
     result = world.reconcile()
     assert (result.adopted, result.scheduled) == (1, 9) and len(world.fake.scheduled) == 10
+
+
+def test_coverage_reports_and_refreshes_the_scheduled_posts(world):
+    from socialdesk.connectors.base import MemorySecrets
+    from socialdesk.core import coverage
+
+    secrets = lambda account: MemorySecrets({"token": "good-token"})  # noqa: E731
+    coverage.install(world.engine, world.store, world.settings, world.policy, secrets)
+    ctx = coverage.make_context(world.store, world.settings, world.policy().schedule, world.clock.now(), secrets)
+    assert "Mastodon: no status posts while socialdesk is closed" in coverage.report(ctx).lines
+    world.engine.tick()  # the coverage tick finds the part due and runs the round (no worker: inline)
+    assert len(world.fake.scheduled) == 10
+    ctx = coverage.make_context(world.store, world.settings, world.policy().schedule, world.clock.now(), secrets)
+    assert "Mastodon (shop): opening and closing posts scheduled until Friday" in coverage.report(ctx).lines
+    world.engine.tick()
+    assert len(world.fake.scheduled) == 10  # not due again: nothing changed

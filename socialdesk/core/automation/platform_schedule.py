@@ -312,9 +312,66 @@ def promise_text(rows: list[Outbox], tz: str, now: datetime) -> str:
         name = {"opening": "opening", "closing": "closing", "away_start": "away", "away_end": "back-from-away"}.get(kind)
         if name and name not in kinds:
             kinds.append(name)
-    last = max(r.next_attempt_at for r in rows if r.next_attempt_at is not None)
+    last = max(t for r in rows if (t := r.next_attempt_at) is not None)
     local = last.astimezone(ZoneInfo(tz))
     days = (local.date() - now.astimezone(ZoneInfo(tz)).date()).days
     until = "today" if days <= 0 else "tomorrow" if days == 1 else f"{local:%A}" if days < 7 else f"{local:%d %b}"
     what = " and ".join([", ".join(kinds[:-1]), kinds[-1]] if len(kinds) > 1 else kinds) or "status"
     return f"{what} posts scheduled until {until}"
+
+
+# --- the coverage part (core/coverage.py lists it in PARTS) ------------------------------------------------
+
+
+def applies(account: Account) -> bool:
+    """The account's own connector can schedule (by account kind: a demo account simulating a platform
+    posts through the demo connector, which cannot)."""
+    from socialdesk.connectors import registry
+
+    try:
+        return CAPABILITY in registry.spec(account.kind).capabilities
+    except registry.UnknownKindError:
+        return False
+
+
+def _promises(ctx: Any, account: Account) -> list:
+    from socialdesk.core.coverage import Promise
+
+    rows = [r for r in scheduled_rows(account.id) if r.next_attempt_at is not None and r.next_attempt_at > ctx.now]
+    times = [t for r in rows if (t := r.next_attempt_at) is not None]
+    if not rows:
+        return []
+    return [Promise("status_posts", "server", promise_text(rows, ctx.schedule.timezone, ctx.now), max(times))]
+
+
+def _due(ctx: Any, account: Account) -> str:
+    has_rows = bool(scheduled_rows(account.id))
+    wanted = ctx.config is not None and ctx.config.posts_for(account.id) is not None
+    if not wanted and not has_rows:
+        return ""
+    return "push" if due(ctx.settings, account.id, ctx.now) else ""
+
+
+def _push(ctx: Any, account: Account) -> str:
+    """The round, with a connector built for it from the account's keyring (on the account's worker)."""
+    from socialdesk.connectors import registry
+    from socialdesk.core.automation.config import is_paused
+
+    if ctx.secrets_for is None:
+        return ""
+    connector = registry.spec(account.kind).factory(dict(account.settings or {}), ctx.secrets_for(account))
+    try:
+        result = reconcile(ctx.store, ctx.settings, ctx.schedule, ctx.config, account, connector, ctx.now,
+                           paused=is_paused(ctx.settings), typical=ctx.typical_response())
+    finally:
+        close = getattr(connector, "close", None)
+        if callable(close):
+            close()
+    return f"{account.name}: {result.line(platform_name(account))}"
+
+
+def part() -> Any:
+    """This module as a coverage ServerPart (core/coverage.py: PARTS)."""
+    from socialdesk.core.coverage import ServerPart
+
+    return ServerPart(name="scheduled_posts", applies=applies, promises=_promises, due=_due, push=_push)
