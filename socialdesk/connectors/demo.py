@@ -44,7 +44,7 @@ from socialdesk.connectors.traits import Badge, PlatformTraits
 
 # The platforms a demo account can simulate: those an owner can add today (registry.kinds()). Each
 # simulates its platform's traits (name, badge, addressing, limits) and the kinds it really produces.
-CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram", "facebook", "x")
+CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram", "facebook", "x", "youtube")
 DEFAULT_CHANNEL = "telegram"
 
 # (minutes ago, conversation key, kind, public, author id ("prefix:handle"), display name, text, subject)
@@ -122,6 +122,17 @@ OPENING: dict[str, list[tuple]] = {
         (7, "x-thread-rye", "mention", True, "x:lindqvist", "Sofia Lindqvist",
          "@juniperandrye is the dark rye 100% rye or mixed with wheat? Baking for a friend who can't have wheat", ""),
     ],
+    "youtube": [  # comments under the bakery's how-to videos, one thread each (connectors/youtube.py)
+        (400, "yt-thread-shaping", "comment", True, "yt:UCmarcobakes0000000000a", "@marcobakes",
+         "My loaf always spreads flat at 3:40 like yours doesn't. Is it the flour or am I under-proofing?",
+         "How we shape sourdough"),
+        (180, "yt-thread-shaping", "comment", True, "yt:UCpriyakitchen00000000b", "@priyaskitchen",
+         "Same problem here! Following for the answer 🙏", "How we shape sourdough"),
+        (45, "yt-thread-croissant", "comment", True, "yt:UCjonasweber0000000000c", "@jonas.weber",
+         "What butter do you laminate with? Mine keeps breaking through the dough.", "Croissants at 5 am"),
+        (8, "yt-thread-visit", "comment", True, "yt:UCdesmondtravels000000d", "@desmondtravels",
+         "Visiting Edinburgh next week — can we watch the bakers in the morning?", "A morning at Juniper & Rye"),
+    ],
     "telegram": [
         (130, "tg-chat-904", "dm", False, "tg:garyholt", "Gary Holt",
          "What time do you open on bank holiday Monday?", ""),
@@ -161,6 +172,10 @@ LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
     "x": [
         ("mention", True, "@juniperandrye what's the bread of the day? 🍞"),
         ("dm", False, "Hey, can I still order a cake for tomorrow?"),
+    ],
+    "youtube": [
+        ("comment", True, "What hydration is this dough? Looks like 75% to me"),
+        ("comment", True, "Do you sell the banneton you use in the video?"),
     ],
     "telegram": [
         ("dm", False, "Hi! Is the shop open on Sunday?"),
