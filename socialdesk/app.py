@@ -127,6 +127,7 @@ DEMO_ACCOUNTS = [
     ("Instagram (demo)", "instagram"),
     ("Facebook (demo)", "facebook"),
     ("X (demo)", "x"),
+    ("YouTube (demo)", "youtube"),
 ]
 
 
