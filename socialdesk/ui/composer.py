@@ -48,8 +48,17 @@ from typing import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QTextCursor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from socialdesk.connectors import traits
 from socialdesk.core import conversation_clock, text_limits
 from socialdesk.core import snippets as snip
 from socialdesk.ui.qtcompat import emit
@@ -166,8 +175,15 @@ class Composer(QWidget):
         self.send_done_button.setToolTip("Send and mark done (Ctrl+Shift+Enter)")
         self.send_button.clicked.connect(lambda: emit(self.send_clicked, False))
         self.send_done_button.clicked.connect(lambda: emit(self.send_clicked, True))
+        # The platform's other ways to answer this kind of conversation (traits.ReplyMode: a private
+        # reply to a public comment); hidden where there are none.
+        self.mode_box = QComboBox(self)
+        self.mode_box.setObjectName("composer_mode")
+        self.mode_box.setAccessibleName("How to answer")
+        self.mode_box.hide()
         row = QHBoxLayout()
         row.addWidget(self.counter, 1)
+        row.addWidget(self.mode_box)
         row.addWidget(self.send_button)
         row.addWidget(self.send_done_button)
         layout = QVBoxLayout(self)
@@ -188,6 +204,8 @@ class Composer(QWidget):
         self.kind = row.kind
         self.limit_override = row.text_limit  # e.g. a Mastodon instance that allows 5,000 characters
         if changed:
+            self._offer_modes(row.channel, row.kind)
+        if changed:
             self._pending.clear()
             self.suggestions, self.suggestion_at = [], 0
         cached = self.contexts.get(row.id)
@@ -201,8 +219,27 @@ class Composer(QWidget):
         self._update_nudge()
         self._update_suggestion()
 
+    def _offer_modes(self, channel: str, kind: str) -> None:
+        """The ordinary reply first, then the channel's reply modes for this kind of conversation."""
+        self.mode_box.clear()
+        modes = [m for m in traits.of(channel).reply_modes if kind in m.kinds]
+        self.mode_box.addItem("Reply", "")
+        for mode in modes:
+            self.mode_box.addItem(mode.label, mode.key)
+            self.mode_box.setItemData(self.mode_box.count() - 1, mode.help, Qt.ItemDataRole.ToolTipRole)
+        self.mode_box.setVisible(bool(modes))
+
     def reply_meta(self) -> dict:
-        """How the text was written, for outbox.enqueue_reply: via, snippet_id, edited_after_snippet."""
+        """What outbox.enqueue_reply needs besides the text: how it was written, and the reply mode
+        the owner chose ("mode", only when not the ordinary reply)."""
+        meta = self._written()
+        mode = self.mode_box.currentData() if not self.mode_box.isHidden() else ""
+        if mode:
+            meta["mode"] = mode
+        return meta
+
+    def _written(self) -> dict:
+        """How the text was written: via, snippet_id, edited_after_snippet."""
         manual = {"via": "manual", "snippet_id": None, "edited_after_snippet": False}
         if self.inserted is None:
             return manual
@@ -217,6 +254,7 @@ class Composer(QWidget):
 
     def clear(self) -> None:
         self.edit.clear()
+        self.mode_box.setCurrentIndex(0)  # the next reply is an ordinary one unless chosen again
         self.inserted = None
         self._pending.clear()
         self.hint.hide()
