@@ -39,7 +39,8 @@ Decisions:
 - Conversations: a top-level comment and its replies are one conversation ("comment:<top-level id>"),
   public; our own replies come back as outbound items. Our own top-level comments start no conversation.
   DMs group by the person ("dm:<IGSID>"), so a private reply and the DMs that follow are one conversation.
-- DMs are walked by `updated_time` until the watermark (one page as history on the first poll); the
+- DMs are walked by `updated_time` until the watermark (the newest HISTORY_CONVERSATIONS as history on the
+  first poll; each conversation's messages cost a call, paced to the Conversations API's 2 calls/s); the
   watermark and the ids delivered at exactly that second are the cursor, so nothing is skipped or doubled
   when two messages share a second. No Graph cursor is stored for DMs. Each inbound DM carries
   `reply_window_ends_at` (`meta.window_end`).
@@ -94,6 +95,8 @@ log = logging.getLogger("socialdesk.connectors.instagram")
 
 TRACK = timedelta(days=7)  # comments are followed (edits, deletions) this long after they were made
 REWALK = timedelta(minutes=15)  # a media with followed comments is re-read this often (edits change no count)
+HISTORY_CONVERSATIONS = 10  # conversations read as history on the first poll
+CONVERSATIONS_PACE_S = 0.5  # between calls for a conversation's messages (Conversations API: 2 calls/s)
 COMMENT_LIMIT = 2200  # characters in an Instagram comment
 DM_LIMIT = 1000  # bytes of UTF-8 in a message sent through the Send API
 _ITEM_FIELDS = "id,text,timestamp,from{id,username},username,hidden,parent_id"
@@ -153,6 +156,7 @@ class InstagramConnector:
             raise PermanentError("This Instagram account has no linked Page or account id: add it again "
                                  "through the Meta sign-in (Accounts → Add account → Instagram).")
         self.username = str(settings.get(meta.IG_USERNAME) or "")
+        self.sleep = sleep
         self.graph = meta.Graph(settings, secrets, service="Instagram", now=now, sleep=sleep, limits=limits)
         self.http = self.graph.http  # the engine hands it the account's rate-limit and usage memory
         self.page_limit = page_limit
@@ -332,7 +336,9 @@ class InstagramConnector:
     def _fetch_messages(self, cursor: dict, now: datetime) -> tuple[list[InboundItem], dict]:
         mark = meta.parse_time(cursor.get("dm_at")) if isinstance(cursor.get("dm_at"), str) else None
         at_mark = {i for i in cursor.get("dm_ids") or [] if isinstance(i, str)}
-        params = {"platform": "instagram", "fields": "id,updated_time", "limit": self.page_limit}
+        # First poll: the newest HISTORY_CONVERSATIONS as history (each costs a call), then everything changed.
+        params = {"platform": "instagram", "fields": "id,updated_time",
+                  "limit": HISTORY_CONVERSATIONS if mark is None else self.page_limit}
         changed: list[str] = []
         pages = 1 if mark is None else self.max_conversation_pages
         for page in self.graph.pages(f"{self.page_id}/conversations", params, max_pages=pages):
@@ -348,6 +354,8 @@ class InstagramConnector:
                 break
         messages: list[dict] = []
         for conv_id in changed:
+            # The Conversations API allows 2 calls a second per account: keep under it rather than be cut off.
+            self.sleep(CONVERSATIONS_PACE_S)
             body = self.graph.get(conv_id, params={"fields": MESSAGE_FIELDS})
             messages.extend(_data(json_object(json_object(body).get("messages"))))
         fresh = []

@@ -106,7 +106,7 @@ def test_paging_next_across_pages_then_nothing_twice(fake, clock):
     conn = connector(fake, clock, page_limit=3)
     items, cursor = drain(conn)
     assert [i.external_id for i in items if i.kind == "comment"] == first
-    assert len([i for i in items if i.kind == "dm"]) == 3  # first poll: one page of conversations as history
+    assert len([i for i in items if i.kind == "dm"]) == 5  # first poll: the newest conversations as history
     assert any("after" in r.query for r in fake.requests if r.path.endswith("/comments"))  # followed paging
     later = [fake.add_comment(f"later {i}", at=T0 + timedelta(seconds=i))["id"] for i in range(4)]
     fake.add_dm("new dm", username="person0", at=T0 + timedelta(seconds=9))
@@ -115,6 +115,15 @@ def test_paging_next_across_pages_then_nothing_twice(fake, clock):
     assert [i.external_id for i in more if i.kind == "comment"] == later
     assert [i.text for i in more if i.kind == "dm"] == ["new dm"]
     assert drain(connector(fake, clock, page_limit=3), cursor)[0] == []
+
+
+def test_first_poll_history_is_bounded_and_conversation_calls_are_paced(fake, clock):
+    for i in range(15):
+        fake.add_dm(f"dm {i}", username=f"buyer{i}", at=T0 - timedelta(minutes=30 - i))
+    waits: list[float] = []
+    items, _ = connector(fake, clock, sleep=waits.append).fetch(None)
+    assert [i.text for i in items] == [f"dm {i}" for i in range(5, 15)]  # the 10 newest conversations
+    assert waits == [0.5] * 10  # one pause per conversation read: under 2 calls a second
 
 
 def test_two_messages_in_the_same_second_are_neither_lost_nor_doubled(fake, clock):
