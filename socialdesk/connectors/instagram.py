@@ -65,6 +65,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import zlib
 from dataclasses import replace
@@ -484,6 +485,10 @@ class InstagramConnector:
             handle=f"@{username}" if username else "",
             notes=NOTES,
         )
+
+    def stream(self, cursor: dict | None, on_items: Callable[[list[InboundItem], dict], None],
+               stop_event: threading.Event) -> None:
+        raise PermanentError("Instagram has no stream an app can open without a server (webhooks): it is polled.")
 
     def close(self) -> None:
         self.graph.close()
