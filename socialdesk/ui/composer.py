@@ -229,6 +229,14 @@ class Composer(QWidget):
             self.mode_box.setItemData(self.mode_box.count() - 1, mode.help, Qt.ItemDataRole.ToolTipRole)
         self.mode_box.setVisible(bool(modes))
 
+    def leave(self) -> None:
+        """No conversation is selected: nothing to count, suggest or render for."""
+        self.row = None
+        self.suggestions, self.suggestion_at, self._suggested_for = [], 0, None
+        self._pending.clear()
+        self.update_counter()
+        self._update_suggestion()
+
     def reply_meta(self) -> dict:
         """What outbox.enqueue_reply needs besides the text: how it was written, and the reply mode
         the owner chose ("mode", only when not the ordinary reply)."""

@@ -54,7 +54,7 @@ from PySide6.QtWidgets import (
 from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import queue
 from socialdesk.core.changes import ChangeSet
-from socialdesk.core.owner_actions import STATUS_LABELS, Undo
+from socialdesk.core.owner_actions import Undo
 from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Account
 from socialdesk.ui import actions as actions_mod
@@ -561,6 +561,7 @@ class MainWindow(QMainWindow):
             self.header.setText("")
             self.details.setText("")
             self.thread_view.clear()
+            self.composer.leave()
             return
         self.header.setText(f"{row.contact_name or '(unknown)'}  ·  {icons.channel_label(row.channel)}")
         self.composer.set_conversation(row)
@@ -683,8 +684,8 @@ class MainWindow(QMainWindow):
             return
         next_id = self._next_after_current() if self.view in TAB_VIEWS[:5] else conv_id
         owner = self.core.owner
+        # Once written, the undo bar says what was done ("Marked done.") and offers Ctrl+Z.
         self._triage(lambda: owner.set_status(conv_id, status, until), conv_id, next_id, self._offer_undo)
-        self.statusBar().showMessage(f"{STATUS_LABELS[status]}.", 4000)
 
     def mark_done(self) -> None:
         self._status("done")

@@ -85,3 +85,13 @@ def test_a_draft_hides_the_suggestion(qtbot, window):
     assert "Suggested" not in window.composer.edit.placeholderText()
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Tab)  # no suggestion taken over typed text
     assert not window.composer.text().startswith(window.composer.suggestion()[1])
+
+
+def test_no_conversation_selected_no_suggestion(qtbot, window):
+    from socialdesk.ui.composer import PLACEHOLDER
+
+    _suggested(qtbot, window, window.current_id)
+    window.show_sent()  # nothing answered yet in the demo: nothing selected
+    qtbot.waitUntil(lambda: window.view == "sent" and window.empty_panel.isVisible(), timeout=5000)
+    assert window.current_id is None and window.composer.suggestion() is None
+    assert window.composer.edit.placeholderText() == PLACEHOLDER
