@@ -393,3 +393,28 @@ def test_the_demo_simulates_what_the_connector_produces():
     assert all(i.reply_window_ends_at == i.created_at + timedelta(hours=24) for i in items if i.kind == "dm")
     assert all(i.reply_window_ends_at is None for i in items if i.kind == "comment")
     assert demo.traits is SPEC.traits
+
+
+def test_edits_and_deletions_reach_the_store(fake, clock, store):
+    from socialdesk.core import ingest, queue
+    from socialdesk.core.hours import Schedule
+    from socialdesk.core.store import Account, Message, MessageRevision
+    from socialdesk.core.targets import TargetConfig
+
+    policy = queue.Policy(TargetConfig.default(), Schedule.always_open("UTC"))
+    with store.write():
+        account = Account.create(kind="instagram", name="Insta", settings={}, created_at=T0)
+    keep = fake.add_comment("Is the rye vegan?", at=T0 - timedelta(minutes=3))
+    gone = fake.add_comment("rude words", username="troll", at=T0 - timedelta(minutes=2))
+    items, cursor = connector(fake, clock).fetch(None)
+    ingest.ingest(store, account.id, items, cursor, policy, T0)
+    fake.edit_comment(keep["id"], "Is the seeded rye vegan?")
+    fake.delete_comment(gone["id"])
+    clock.now = T0 + timedelta(minutes=1)
+    items, cursor = connector(fake, clock).fetch(cursor)
+    ingest.ingest(store, account.id, items, cursor, policy, clock.now)
+    kept = Message.get(Message.external_id == keep["id"])
+    assert kept.text == "Is the seeded rye vegan?"
+    assert [r.text for r in MessageRevision.select().where(MessageRevision.message == kept.id)] == ["Is the rye vegan?"]
+    deleted = Message.get(Message.external_id == gone["id"])
+    assert deleted.deleted_at is not None and deleted.text == "rude words"
