@@ -25,8 +25,8 @@ from socialdesk.connectors.base import ConnectorError, OutboundResult, ReplyTarg
 from socialdesk.connectors.registry import spec
 from tests import mailserver
 from tests.fakes.bluesky import bluesky_harness  # noqa: F401  (fixtures used by name below)
-from tests.fakes.instagram import instagram_harness  # noqa: F401
 from tests.fakes.google import google_harness  # noqa: F401
+from tests.fakes.instagram import instagram_harness  # noqa: F401
 from tests.fakes.mastodon import mastodon_harness  # noqa: F401
 from tests.fakes.meta import facebook_harness  # noqa: F401
 from tests.fakes.telegram import telegram_harness  # noqa: F401
