@@ -50,6 +50,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import zlib
 from datetime import datetime, timedelta
@@ -290,8 +291,8 @@ class FacebookConnector:
                 complete_from_top = True
             while True:
                 budget -= 1
-                data = body.get("data") if isinstance(body.get("data"), list) else []
-                for comment in data:
+                data = body.get("data")
+                for comment in data if isinstance(data, list) else []:
                     if not isinstance(comment, dict):
                         continue
                     created = _when(comment.get("created_time"))
@@ -426,6 +427,11 @@ class FacebookConnector:
         page = self.graph.get(self.page_id, {"fields": "id,name"})
         name = json_string(page.get("name")) or self.page_name or self.page_id
         return AccountInfo(display_name=name, handle=self.page_id, notes=(meta.FACEBOOK_NOTE,))
+
+    def stream(self, cursor: dict | None, on_items: Callable[[list[InboundItem], dict], None],
+               stop_event: threading.Event) -> None:
+        """Not offered: Meta pushes only to webhooks (a public server), so Facebook is polled."""
+        raise PermanentError("Facebook is polled; it has no stream a desktop app can open.")
 
     def close(self) -> None:
         self.graph.close()

@@ -522,11 +522,11 @@ class MetaLogin(AuthCodeLogin):
         graph = Graph(self.settings, user, service="Meta", now=self.now)
         try:
             pages: list[dict[str, Any]] = []
-            for page in graph.pages("me/accounts", {
+            for batch in graph.pages("me/accounts", {
                 "fields": "id,name,access_token,tasks,instagram_business_account{id,username,name}",
                 "limit": 100,
             }, max_pages=10):
-                pages.extend(page)
+                pages.extend(batch)
         finally:
             graph.close()
         found: list[LoginAccount] = []
