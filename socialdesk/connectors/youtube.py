@@ -93,7 +93,6 @@ from socialdesk.connectors.base import (
     TransientError,
     convert_items,
 )
-from socialdesk.connectors.html_text import html_to_text
 from socialdesk.connectors.http import ErrorRule, json_object, json_string, parse_iso, utcnow
 from socialdesk.connectors.platform_errors import next_pacific_midnight
 from socialdesk.connectors.text_counting import codepoints
@@ -378,7 +377,9 @@ class YouTubeConnector:
         snippet = json_object(comment.get("snippet"))
         thread_snippet = json_object(thread.get("snippet"))
         top_id = json_string(json_object(thread_snippet.get("topLevelComment")).get("id")) or thread["id"]
-        text = json_string(snippet.get("textOriginal")) or html_to_text(json_string(snippet.get("textDisplay")))
+        # textOriginal is what the author typed; textDisplay, asked as plainText, is the fallback (never
+        # rendered as HTML anyway: every text is shown as plain text).
+        text = json_string(snippet.get("textOriginal")) or json_string(snippet.get("textDisplay"))
         if not text.strip():
             raise SkipItem("a comment without text")
         published = parse_iso(snippet.get("publishedAt"))
