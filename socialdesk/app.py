@@ -25,7 +25,7 @@ from typing import Callable
 from socialdesk import DESKTOP_ID, paths
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import Connector
-from socialdesk.core import automation, queue, snippets
+from socialdesk.core import automation, coverage, queue, snippets
 from socialdesk.core.account_service import AccountService
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock, SystemClock
@@ -115,6 +115,10 @@ def build_core(
     snippets.load_starter_snippets(store, clock.now())  # first run only; deleting them is permanent
     # Automatic replies and status posts run inside the engine, in the window and the daemon alike.
     automation.install(core.engine, core.store, core.settings, core.policy)
+    # What platforms keep while socialdesk is closed (the mail server's off-hours replies), refreshed on
+    # the accounts' worker threads whenever its inputs change and at least daily.
+    coverage.install(core.engine, core.store, core.settings, core.policy,
+                     lambda account: KeyringSecrets(profile.name, account.name))
     return core
 
 

@@ -27,8 +27,9 @@ Decisions:
   failure (at, kind: unavailable | kept | error, message) or None; `fingerprint`. Written under the
   store's write lock (read-modify-write of one JSON value from several workers).
 - No double replies: `answered_by_server(settings, account_id, when)` gives the closed-period key when a
-  message that arrived at `when` fell inside a period the server held at that time (pushed before it
-  arrived); core/automation then sends nothing itself and writes the ledger row, so the person's other
+  message that arrived at `when` fell inside a period the server held at that time (our script was on
+  the server since before it arrived: `since`, the first of an unbroken run of pushes; periods that
+  ended in the last KEEP_PAST stay known for mail fetched late); core/automation then sends nothing itself and writes the ledger row, so the person's other
   channels get no second reply in that period. The server applies the same RFC 3834 guards as the app
   (connectors/sieve.py), so a message the app would answer is one the server answered.
 """
@@ -54,8 +55,10 @@ from socialdesk.connectors.server_replies import (
     Unavailable,
 )
 from socialdesk.core import personalize, queue, snippets
-from socialdesk.core.automation import AutomationConfig, is_paused, render_text
-from socialdesk.core.automation.config import DEFAULT_AUTO_REPLY
+
+# The modules, not the package facade: core/automation's engine imports this module.
+from socialdesk.core.automation.config import DEFAULT_AUTO_REPLY, AutomationConfig, is_paused
+from socialdesk.core.automation.render import render_text
 from socialdesk.core.hours import Schedule, ScheduleError
 from socialdesk.core.settings import Settings
 from socialdesk.core.store import Account, Store
@@ -70,6 +73,7 @@ MAX_PERIODS = 120
 REFRESH_EVERY = timedelta(hours=24)
 RETRY_AFTER = timedelta(minutes=15)
 RETRY_UNAVAILABLE = timedelta(hours=24)
+KEEP_PAST = timedelta(days=7)  # ended periods remembered for `answered_by_server`
 
 
 def _iso(when: datetime) -> str:
@@ -189,6 +193,7 @@ class ServerState:
     """What socialdesk last left on one account's server (see the module docstring)."""
 
     pushed_at: datetime | None = None
+    since: datetime | None = None  # the first push of this unbroken stretch of pushes
     covered_until: datetime | None = None
     periods: tuple[tuple[datetime, datetime | None, str], ...] = ()
     note: str = ""
@@ -202,9 +207,19 @@ class ServerState:
     def active(self) -> bool:
         return self.pushed_at is not None
 
+    def answered(self, when: datetime) -> str | None:
+        """The key of the period the server held when a message arrived at `when`, or None."""
+        if self.pushed_at is None or when < (self.since or self.pushed_at):
+            return None
+        for start, end, key in self.periods:
+            if start <= when and (end is None or when < end):
+                return key
+        return None
+
     def to_json(self) -> dict:
         return {
             "pushed_at": _iso(self.pushed_at) if self.pushed_at else None,
+            "since": _iso(self.since) if self.since else None,
             "covered_until": _iso(self.covered_until) if self.covered_until else None,
             "periods": [[_iso(s), _iso(e) if e else None, k] for s, e, k in self.periods],
             "note": self.note,
@@ -227,6 +242,7 @@ class ServerState:
                     periods.append((start, end, str(item[2])))
         return cls(
             pushed_at=_parse(raw.get("pushed_at")) if raw.get("pushed_at") else None,
+            since=_parse(raw.get("since")) if raw.get("since") else None,
             covered_until=_parse(raw.get("covered_until")) if raw.get("covered_until") else None,
             periods=tuple(periods),
             note=str(raw.get("note") or ""),
@@ -254,13 +270,7 @@ def _save(store: Store, settings: Settings, account_id: int, state: ServerState 
 
 def answered_by_server(settings: Settings, account_id: int, when: datetime) -> str | None:
     """The closed-period key when a message that arrived at `when` got the server's reply (module docstring)."""
-    state = state_of(settings, account_id)
-    if state.pushed_at is None or when < state.pushed_at:
-        return None
-    for start, end, key in state.periods:
-        if start <= when and (end is None or when < end):
-            return key
-    return None
+    return state_of(settings, account_id).answered(when)
 
 
 # --- pushing ------------------------------------------------------------------------------------------
@@ -310,9 +320,15 @@ def push(account: Account, store: Store, settings: Settings, schedule: Schedule,
         _save(store, settings, account.id, replace(base, attempt_at=now, attempt_kind=kind, attempt_error=message,
                                                   fingerprint=stamp, withdrawn=False))
         return f"{account.name}: {message}"
+    periods = [(p.start, p.end, p.key) for p in result.periods]
+    keys = {key for _s, _e, key in periods}
+    # Periods that ended lately stay known: mail that arrived in them was answered by the server, even
+    # if socialdesk fetches it only now (woken from sleep).
+    past = [p for p in old.periods if old.active and p[1] is not None and now - KEEP_PAST < p[1] <= now
+            and p[2] not in keys]
     state = ServerState(
-        pushed_at=now, covered_until=result.covered_until,
-        periods=tuple((p.start, p.end, p.key) for p in result.periods), note=result.note, fingerprint=stamp,
+        pushed_at=now, since=old.since or old.pushed_at if old.active else now, covered_until=result.covered_until,
+        periods=tuple(sorted(past) + periods), note=result.note, fingerprint=stamp,
     )
     _save(store, settings, account.id, state)
     line = f"{account.name}: off-hours replies by {part.server_name} until {_short(result.covered_until, schedule)}"

@@ -6,6 +6,8 @@ Decisions:
   that the Activity view shows. Skips the owner may wonder about (automated sender, already answered
   this period, cap reached, paused, history at first sync) are logged; "we were open" and "public kind
   off" are not, or every daytime message would fill the log.
+- A message that arrived inside a closed period the platform's own server kept (the mail server's
+  Sieve vacation, core/server_replies.py) was answered there: no second reply from us (issue 18).
 - A message must be at most 24 h old: at an account's first sync this keeps imported history from
   messaging customers; later it stops a reset cursor or a long outage from answering old mail.
 - Email loop guards (RFC 3834): `email_reply.auto_reply_refusal`, the one rule, judging the address
@@ -49,6 +51,9 @@ class AutoReplyFacts:
     paused: bool
     has_contact: bool = True
     guard_reason: str = ""  # why the loop guard refused (shown instead of "automated sender")
+    # The platform's own server already answered this message (core/server_replies.py): its name, e.g.
+    # "your mail server"; "" when it did not.
+    server_answered: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ def decide_auto_reply(facts: AutoReplyFacts, config: AutomationConfig) -> Decisi
         return Decision(False, "no contact", False)
     if facts.automated_sender:
         return Decision(False, facts.guard_reason or email_reply.AUTOMATED, True)
+    if facts.server_answered:
+        return Decision(False, f"answered by {facts.server_answered}", True)
     if facts.now - facts.message_created_at > HISTORY_LIMIT:
         if facts.first_sync:
             return Decision(False, "history at first sync", True)

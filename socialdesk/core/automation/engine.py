@@ -23,6 +23,9 @@ Decisions:
   moment. A queued auto-reply that could not be sent before the business opened again is skipped
   (state "skipped"): "we're closed right now" must never arrive while we are open.
 - While away with a message (`socialdesk away on --message`), that message is the auto-reply text.
+- A message the account's own server answered while socialdesk was closed (core/server_replies.py,
+  the mail server's Sieve) gets no reply from us; a ledger row without an outbox row records the
+  person as answered for that period, so their other channels get no second reply (issue 18).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from socialdesk.connectors import email_reply, traits
-from socialdesk.core import outbox, personalize, queue, snippets
+from socialdesk.core import outbox, personalize, queue, server_replies, snippets
 from socialdesk.core.automation.config import (
     STATUS_LABELS,
     AutomationConfig,
@@ -273,6 +276,10 @@ class Automation:
         email_accounts = _email_accounts()
         own = frozenset().union(*email_accounts.values())
         paused = is_paused(self.settings)
+        # The account's own server may have answered already (core/server_replies.py): then no reply
+        # from us, and the ledger notes the period so the person's other channels get none either.
+        server = server_replies.part_for(account)
+        server_state = server_replies.state_of(self.settings, account.id) if server is not None else None
 
         convs = _conversations(newest)
         messages = _messages(newest.values())
@@ -294,6 +301,7 @@ class Automation:
 
         history = 0
         planned: list[tuple[Any, str]] = []  # (conversation row, text)
+        delegated: list[tuple[int, str]] = []  # (contact id, closed-period key) the server answered
         skips: list[tuple[int | None, str]] = []  # (conversation id, text), in decision order
         texts: _ReplyTexts | None = None  # built once, only if a reply is due
         for conv_id, message_id in sorted(newest.items()):
@@ -305,6 +313,7 @@ class Automation:
             person = people.get(contact_id, frozenset())
             guard = "" if author is not None and author.is_self else email_guard(
                 message.meta, author.external_id if author else "", own)
+            server_key = server_state.answered(message.created_at) if server_state is not None else None
             facts = AutoReplyFacts(
                 now=now,
                 period_key=period,
@@ -318,6 +327,7 @@ class Automation:
                 paused=paused,
                 has_contact=contact_id is not None,
                 guard_reason=guard,
+                server_answered=server.server_name if server is not None and server_key else "",
             )
             decision = decide_auto_reply(facts, config)
             if decision.reason == "history at first sync":
@@ -326,6 +336,9 @@ class Automation:
             if not decision.send:
                 if decision.log:
                     skips.append((conv_id, f"no auto-reply: {decision.reason}"))
+                if facts.server_answered and server_key and contact_id is not None:
+                    delegated.append((contact_id, server_key))
+                    replied.add(contact_id)
                 continue
             if texts is None:
                 texts = _ReplyTexts(self.settings, schedule, now, contact_ids, self._typical_response(now))
@@ -346,11 +359,12 @@ class Automation:
         if not planned and not skips:
             return set()
         return self._write_auto_replies(account.id, planned, skips, period, self._reason(schedule, now), now,
-                                        addresses, email_accounts)
+                                        addresses, email_accounts, delegated)
 
     def _write_auto_replies(
         self, account_id: int, planned: list[tuple[Any, str]], skips: list[tuple[int | None, str]],
         period: str, reason: str, now: datetime, addresses: dict[int, str], email_accounts: dict[int, frozenset],
+        delegated: list[tuple[int, str]] = (),  # type: ignore[assignment]  # read only
     ) -> set[int]:
         """One transaction: outbox + ledger + Activity rows for the replies, and the skip lines."""
         changed: set[int] = set()
@@ -393,6 +407,12 @@ class Automation:
             cursor.executemany(
                 "INSERT INTO auto_reply_ledger (contact_id, closed_period_key, outbox_id, created_at) VALUES (?,?,?,?)",
                 ledger,
+            )
+            # Answered by the account's server: the person counts as answered for that period (no outbox row).
+            cursor.executemany(
+                "INSERT OR IGNORE INTO auto_reply_ledger (contact_id, closed_period_key, outbox_id, created_at)"
+                " VALUES (?,?,NULL,?)",
+                [(contact_id, key, n_now) for contact_id, key in dict.fromkeys(delegated)],
             )
             cursor.executemany(
                 "INSERT INTO activity (created_at, kind, account_id, conversation_id, outbox_id, text)"
