@@ -295,6 +295,7 @@ def cmd_hours_posts(args) -> int:
 def cmd_hours_publish(args) -> int:
     """Show each listing's differences from the schedule; publish after the owner's yes (core/hours_publish.py)."""
     from socialdesk.connectors.base import ConnectorError
+    from socialdesk.connectors.opening_hours import kept
     from socialdesk.connectors.traits import of as traits_of
     from socialdesk.core import hours_publish
     from socialdesk.core.store import Account
@@ -325,7 +326,8 @@ def cmd_hours_publish(args) -> int:
         for account, connector in found:
             name = f"{traits_of(account.kind).name} ({account.name})"
             try:
-                changes = hours_publish.differences(connector.current_hours(), wanted, today)
+                target = kept(connector, wanted)  # only what this platform can hold (e.g. no special dates)
+                changes = hours_publish.differences(connector.current_hours(), target, today)
                 if not changes:
                     print(f"{name}: already shows these hours.")
                     continue
@@ -339,7 +341,7 @@ def cmd_hours_publish(args) -> int:
                     if (sys.stdin.readline() or "").strip().lower() not in ("y", "yes"):
                         print("Not published.")
                         continue
-                connector.publish_hours(wanted)
+                connector.publish_hours(target)
                 print(f"{name}: published.")
             except ConnectorError as exc:
                 failed += 1

@@ -46,6 +46,15 @@ class OpeningHours:
                             tuple(sorted({SpecialDay(s.day, tuple(sorted(s.windows))) for s in self.special})))
 
 
+def kept(publisher: object, hours: "OpeningHours") -> "OpeningHours":
+    """What of `hours` the platform can hold: all of it, or only the week where the connector declares
+    `special_days = False` (a Facebook Page lists a weekly schedule and no special dates). Differences
+    and publishing both use this, so a platform is never shown changes it cannot take."""
+    if getattr(publisher, "special_days", True):
+        return hours
+    return OpeningHours(hours.weekly, ())
+
+
 @runtime_checkable
 class HoursPublisher(Protocol):
     """A connector that can show and set the business's opening hours on the platform."""
