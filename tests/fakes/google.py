@@ -100,7 +100,9 @@ def _stamp(when: datetime) -> str:
 class GoogleFake(FakeServer):
     def __init__(self, lifetime: float = 300.0):
         super().__init__(lifetime)
-        self.clock = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)  # each review is 1 minute apart
+        # Review times: never behind the real clock (the app stamps its own replies with it), and each
+        # change at least a second after the previous one.
+        self.clock = datetime.now(timezone.utc) - timedelta(hours=1)
         self.ids = itertools.count(1)
         self.clients = {CLIENT_ID: CLIENT_SECRET_VALUE}
         self.codes: dict[str, tuple[str, str, str, str]] = {}  # code -> (client, challenge, redirect, scope)
@@ -126,7 +128,7 @@ class GoogleFake(FakeServer):
 
     # -- programming -----------------------------------------------------------------------------
     def _tick(self) -> datetime:
-        self.clock += timedelta(minutes=1)
+        self.clock = max(self.clock + timedelta(seconds=1), datetime.now(timezone.utc))
         return self.clock
 
     def add(self, text: str = "Lovely shop", rating: int = 5, *, name: str = "Alice Example",
