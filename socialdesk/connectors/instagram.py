@@ -28,14 +28,11 @@ Decisions:
   every `rewalk` (edits change no count), and at most `max_pages` comment pages per poll across all media:
   a post with 1,000 comments is read over several polls, resuming from the stored `after` cursor. Graph
   cursors die when comments change, so a resumed walk whose cursor is refused starts that media afresh.
-- Comments older than `TRACK` (7 days, the private-reply window) when first seen are not delivered: the
-  first poll does not fill the queue with a year of old comments, and nothing older can be answered
-  privately anyway. Comments we deliver are remembered in the cursor (`seen`: id → media, text digest,
-  creation time) until they are older than TRACK; that is what tells a new comment from a known one.
-- Edits: Instagram lets a comment be edited (briefly) but reports no edit time; a remembered comment whose
-  text digest changed is delivered again with `edited_at` = when we saw the change. Deletions: a
-  remembered comment missing from a complete walk (started at the first page in this poll) of its media is
-  delivered with `deleted=True`. Neither is seen for comments older than TRACK.
+- New, edited and deleted comments are told apart by `comment_memory.CommentMemory` (the cursor's
+  `seen`, one place for the Graph connectors): comments older than 7 days when first met are history and
+  not delivered; a followed comment whose text changed comes again with `edited_at` (Instagram lets a
+  comment be edited briefly and reports no edit time); one missing from a complete walk of its media
+  (started at the first page in this poll) comes with `deleted=True`.
 - Conversations: a top-level comment and its replies are one conversation ("comment:<top-level id>"),
   public; our own replies come back as outbound items. Our own top-level comments start no conversation.
   DMs group by the person ("dm:<IGSID>"), so a private reply and the DMs that follow are one conversation.
@@ -67,7 +64,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
@@ -87,6 +83,7 @@ from socialdesk.connectors.base import (
     TransientError,
     convert_items,
 )
+from socialdesk.connectors.comment_memory import CommentMemory
 from socialdesk.connectors.http import json_object, json_string, utcnow
 from socialdesk.connectors.oauth import LoginAccount, OAuthClient, Tokens
 from socialdesk.connectors.text_counting import codepoints, utf8_bytes
@@ -94,7 +91,6 @@ from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
 log = logging.getLogger("socialdesk.connectors.instagram")
 
-TRACK = timedelta(days=7)  # comments are followed (edits, deletions) this long after they were made
 REWALK = timedelta(minutes=15)  # a media with followed comments is re-read this often (edits change no count)
 HISTORY_CONVERSATIONS = 10  # conversations read as history on the first poll
 CONVERSATIONS_PACE_S = 0.5  # between calls for a conversation's messages (Conversations API: 2 calls/s)
@@ -122,10 +118,6 @@ TOKEN_NOTE = (
 )
 
 NOTES = (MENTIONS_NOTE, REQUESTS_NOTE, TOKEN_NOTE)
-
-
-def _digest(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8", "replace"))
 
 
 def _id_key(value: str) -> tuple[int, str]:
@@ -195,18 +187,17 @@ class InstagramConnector:
     def _fetch_comments(self, cursor: dict, now: datetime) -> tuple[list[InboundItem], dict]:
         media_state: dict[str, dict] = {k: dict(v) for k, v in json_object(cursor.get("media")).items()
                                         if isinstance(v, dict)}
-        seen: dict[str, list] = {k: v for k, v in json_object(cursor.get("seen")).items()
-                                 if isinstance(v, list) and len(v) == 3}
+        memory = CommentMemory(cursor.get("seen"), now)
         media_page = self.graph.get(f"{self.ig_user_id}/media",
                                     params={"fields": MEDIA_FIELDS, "limit": self.recent_media})
         media_list = [m for m in _data(media_page) if isinstance(m.get("id"), str) and m["id"].isdigit()]
         budget = [self.max_pages]
         entries: list[tuple[dict, dict]] = []  # (comment, media)
-        deleted: list[str] = []
+        deleted: list[tuple[str, str, datetime]] = []  # (comment id, media id, created)
         for media in media_list:
             state = media_state.get(media["id"], {})
             count = media.get("comments_count")
-            followed = any(v[0] == media["id"] for v in seen.values())
+            followed = memory.follows(media["id"])
             walked = meta.parse_time(state.get("at")) if isinstance(state.get("at"), str) else None
             due = (count != state.get("n") or "after" in state
                    or (followed and (walked is None or now - walked >= REWALK)))
@@ -217,20 +208,16 @@ class InstagramConnector:
             if complete:
                 media_state[media["id"]] = {"n": count, "at": now.isoformat()}
                 if from_start:
-                    present = {c["id"] for c in comments}
-                    deleted += [cid for cid, v in seen.items() if v[0] == media["id"] and cid not in present]
+                    present = {json_string(c.get("id")) for c in comments}
+                    deleted += [(cid, media["id"], at) for cid, at in memory.gone(media["id"], present)]
             else:
                 media_state[media["id"]] = {**{k: v for k, v in state.items() if k != "after"}, "after": after}
-        items = convert_items(entries, lambda e: self._comment_item(e[0], e[1], seen, now),
+        items = convert_items(entries, lambda e: self._comment_item(e[0], e[1], memory),
                               what="Instagram comment", ident=lambda e: e[0].get("id"))
-        for cid in deleted:
-            media_id, _digest_value, created = seen.pop(cid)
-            items.append(self._deleted_item(cid, media_id, created, now))
-        horizon = (now - TRACK).timestamp()
-        seen = {k: v for k, v in seen.items() if isinstance(v[2], (int, float)) and v[2] >= horizon}
+        items += [self._deleted_item(cid, media_id, created, now) for cid, media_id, created in deleted]
         recent = {m["id"] for m in media_list}
         media_state = {k: v for k, v in media_state.items() if k in recent}
-        return items, {"media": media_state, "seen": seen}
+        return items, {"media": media_state, "seen": memory.to_json()}
 
     def _walk_media(self, media_id: str, after: Any, budget: list[int]) -> tuple[bool, bool, list[dict], str]:
         """(complete, started at the first page, comments and replies read, cursor to resume from)."""
@@ -274,7 +261,7 @@ class InstagramConnector:
             after = _next_after(page)
         return out
 
-    def _comment_item(self, comment: dict, media: dict, seen: dict[str, list], now: datetime) -> InboundItem | None:
+    def _comment_item(self, comment: dict, media: dict, memory: CommentMemory) -> InboundItem | None:
         cid = comment.get("id")
         if not isinstance(cid, str) or not cid.isdigit():
             raise SkipItem("no usable id")
@@ -294,16 +281,9 @@ class InstagramConnector:
         ours = author_id == self.ig_user_id or (bool(self.username) and username == self.username)
         if ours and not parent:
             return None  # our own top-level comment starts no conversation
-        known = seen.get(cid)
-        digest = _digest(text)
-        edited_at = None
-        if known is not None:
-            if known[1] == digest:
-                return None  # delivered before, unchanged
-            edited_at = max(now, created)
-        elif now - created > TRACK:
-            return None  # too old when first seen: history we do not fill the queue with
-        seen[cid] = [str(media["id"]), digest, created.timestamp()]
+        deliver, edited_at = memory.take(cid, str(media["id"]), text, created)
+        if not deliver:
+            return None  # delivered before and unchanged, or history older than the comments we follow
         caption = " ".join(json_string(media.get("caption")).split())
         return InboundItem(
             external_id=cid,
@@ -326,10 +306,10 @@ class InstagramConnector:
             edited_at=edited_at,
         )
 
-    def _deleted_item(self, cid: str, media_id: str, created: float, now: datetime) -> InboundItem:
+    def _deleted_item(self, cid: str, media_id: str, created: datetime, now: datetime) -> InboundItem:
         return InboundItem(
             external_id=cid, conversation_external_id=f"comment:{cid}", kind="comment", public=True,
-            author=Author(external_id=""), text="", created_at=datetime.fromtimestamp(created, timezone.utc),
+            author=Author(external_id=""), text="", created_at=created,
             meta={"media_id": media_id}, edited_at=now, deleted=True,
         )
 
