@@ -113,6 +113,14 @@ class PlatformTraits:
     reply_window: ReplyWindowRule | None = None
     # Other ways to answer than the ordinary reply (a private reply to a comment); () where there are none.
     reply_modes: tuple[ReplyMode, ...] = ()
+    # What the owner should know before sending, per conversation kind ("*": every kind): Google's review
+    # replies are public and a new one replaces the last. The composer shows it above the text.
+    reply_notices: tuple[tuple[str, str], ...] = ()
+
+    def reply_notice(self, kind: str) -> str:
+        """The note the composer shows for replies to a conversation of `kind`, or ""."""
+        found = dict(self.reply_notices)
+        return found.get(kind, found.get("*", ""))
 
     def reply_mode(self, key: str, kind: str) -> ReplyMode | None:
         """The reply mode `key` where it applies to conversations of `kind`, else None."""
