@@ -42,10 +42,11 @@ class ChangeSet:
     settings: set[str] = field(default_factory=set)  # setting keys written
     activity: bool = False  # the Activity log changed (see the module docstring)
     drafts: set[int] = field(default_factory=set)  # conversations whose saved draft changed
+    woke: bool = False  # the computer slept and woke (core/wake.py): every countdown and alert is stale
 
     def __bool__(self) -> bool:
         return bool(self.conversation_ids or self.new_inbound or self.accounts or self.outbox or self.settings
-                    or self.activity or self.drafts)
+                    or self.activity or self.drafts or self.woke)
 
     def merge(self, other: "ChangeSet") -> None:
         self.conversation_ids |= other.conversation_ids
@@ -55,6 +56,7 @@ class ChangeSet:
         self.settings |= other.settings
         self.activity = self.activity or other.activity
         self.drafts |= other.drafts
+        self.woke = self.woke or other.woke
 
     @property
     def policy_changed(self) -> bool:

@@ -33,6 +33,12 @@ Decisions:
   makes a running stream give way.
 - Writes go through `Store.write()` (one lane), whatever thread they come from.
 - Everything time-related takes the injected clock, so `run_once` is deterministic in tests.
+- Waking up (issue 18 item 4): the scheduler compares the wall clock with the monotonic one at every
+  pass (core/wake.py). After a sleep it catches up at once: healthy accounts are fetched now (backoff
+  and rate-limit times still hold), every connector is rebuilt (its connections died in the sleep; a
+  stream would otherwise wait out its idle timeout), the `wake_hooks` run with (slept since, now)
+  (automation logs what it did not post), the time-driven work runs, and a ChangeSet(woke=True) tells
+  the window that every countdown and alert is stale.
 - The optional connector members `after_stored(cursor)` (after each commit of items + cursor) and
   `notice` (the account's note while its state is "ok") are honoured as connectors/base.py describes.
 - The usage meter (core/usage.py): a connector with a `usage` counter gets the account's own (like the
@@ -71,6 +77,7 @@ from socialdesk.core.changes import ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.states import AccountState
 from socialdesk.core.store import Account, Store, storage_problem
+from socialdesk.core.wake import SleepDetector, Slept
 from socialdesk.secrets import redact
 
 log = logging.getLogger(__name__)
@@ -82,6 +89,7 @@ TICK_SECONDS = 5
 
 IngestHook = Callable[[Account, "ingest_mod.IngestResult", datetime], set[int]]
 TickHook = Callable[[datetime], set[int]]
+WakeHook = Callable[[datetime, datetime], set[int]]  # (slept since, now) -> conversations touched
 
 
 class _AccountState:
@@ -224,6 +232,7 @@ class SyncEngine:
         ingest_hooks: list[IngestHook] | None = None,
         tick_hooks: list[TickHook] | None = None,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         self.store = store
         self.make_connector = make_connector
@@ -232,6 +241,8 @@ class SyncEngine:
         self.on_change = on_change or (lambda change: None)
         self.ingest_hooks = list(ingest_hooks or [])
         self.tick_hooks = list(tick_hooks or [])
+        self.wake_hooks: list[WakeHook] = []
+        self.sleep_detector = SleepDetector(clock.now, monotonic)
         self.rng = rng or random.Random()
         self._connectors: dict[int, Connector] = {}
         self._accounts: dict[int, _AccountState] = {}
@@ -516,6 +527,9 @@ class SyncEngine:
         touches the network itself, so nothing an account does can hold it up."""
         last_tick = None
         while not self._stop.is_set():
+            slept = self.sleep_detector.check()
+            if slept is not None:
+                self.woke(slept)
             now = self.clock.now()
             try:
                 accounts = list(Account.select().where(Account.enabled == True))  # noqa: E712
@@ -533,6 +547,30 @@ class SyncEngine:
             except Exception:
                 log.exception("sync scheduler pass failed")
             self._wake.wait(0.5)
+
+    def woke(self, slept: Slept) -> ChangeSet:
+        """Catch up after a sleep (module docstring); returns (and publishes) what changed."""
+        log.info("the computer slept from %s to %s (%s); catching up", f"{slept.since:%Y-%m-%d %H:%M:%S}",
+                 f"{slept.until:%H:%M:%S} UTC", slept.duration)
+        try:
+            with self.store.write():
+                Account.update(next_sync_at=None).where(
+                    Account.state.in_([AccountState.OK, AccountState.NEW])).execute()
+        except Exception:
+            log.exception("could not schedule the catch-up fetch")
+        with self._lock:
+            account_ids = list(self._connectors)
+        for account_id in account_ids:
+            self.invalidate(account_id)  # dead connections; a running stream ends and catches up
+        change = ChangeSet(woke=True, activity=True)
+        for hook in self.wake_hooks:
+            try:
+                change.conversation_ids |= hook(slept.since, slept.until) or set()
+            except Exception:
+                log.exception("wake hook failed")
+        self._wake.set()  # the time-driven work runs now, not at the next tick
+        self._emit(change)
+        return change
 
     def _staff(self, enabled: set[int]) -> dict[int, _Worker]:
         """A live worker for every enabled account; the workers of the others are retired."""
