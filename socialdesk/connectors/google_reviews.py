@@ -401,6 +401,8 @@ TRAITS = PlatformTraits(
     idempotent_sends=True,  # PUT replaces the one reply: sending it twice leaves one reply
     poll_seconds=300.0,  # reviews do not need minutes; the Business Profile APIs allow 300 calls a minute
     spoken_name="Google review",
+    reply_notices=(("review", "Your reply is public: it appears under the review on Google for everyone to "
+                              "read. Sending again replaces your earlier reply."),),
 )
 
 SPEC = ConnectorSpec(

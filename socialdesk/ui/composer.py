@@ -150,6 +150,13 @@ class Composer(QWidget):
         self.hint.setTextFormat(Qt.TextFormat.PlainText)
         self.hint.setWordWrap(True)
         self.hint.hide()
+        # The platform's note for this kind of reply (traits.reply_notices: "Your reply is public…").
+        self.notice_line = QLabel(self)
+        self.notice_line.setObjectName("composer_notice")
+        self.notice_line.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice_line.setWordWrap(True)
+        self.notice_line.setStyleSheet("color:#555")
+        self.notice_line.hide()
         self.window_line = QLabel(self)
         self.window_line.setObjectName("composer_window")
         self.window_line.setTextFormat(Qt.TextFormat.PlainText)
@@ -188,6 +195,7 @@ class Composer(QWidget):
         row.addWidget(self.send_done_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.notice_line)
         layout.addWidget(self.window_line)
         layout.addWidget(self.hint)
         layout.addWidget(self.nudge)
@@ -205,6 +213,9 @@ class Composer(QWidget):
         self.limit_override = row.text_limit  # e.g. a Mastodon instance that allows 5,000 characters
         if changed:
             self._offer_modes(row.channel, row.kind)
+            notice = traits.of(row.channel).reply_notice(row.kind)
+            self.notice_line.setText(notice)
+            self.notice_line.setVisible(bool(notice))
         if changed:
             self._pending.clear()
             self.suggestions, self.suggestion_at = [], 0
@@ -232,6 +243,7 @@ class Composer(QWidget):
     def leave(self) -> None:
         """No conversation is selected: nothing to count, suggest or render for."""
         self.row = None
+        self.notice_line.hide()
         self.suggestions, self.suggestion_at, self._suggested_for = [], 0, None
         self._pending.clear()
         self.update_counter()

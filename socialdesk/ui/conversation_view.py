@@ -63,6 +63,10 @@ def message_html(m: ThreadMessage) -> str:
     text = _rich(m.text)
     if m.rating:
         text = f"{stars(m.rating)}<br>{text}"
+        before = m.revisions[-1].rating if m.revisions else None  # the version this edit replaced
+        if before and before != m.rating:
+            text = (f'<span style="color:#c62828">Rating changed: was {stars(before)}, now {stars(m.rating)}</span>'
+                    f"<br>{text}")
     if m.deleted_at is not None:
         text = f'<span style="color:#9e9e9e">{text}</span>'
     for old in m.revisions:
