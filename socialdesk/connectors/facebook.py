@@ -20,9 +20,13 @@ appsecret_proof, usage-header pacing, the Graph error table):
   every platform. Using native scheduling is left to the coverage issue (18): `post_status` would take
   a `publish_at`.
 - Ratings/recommendations are deprecated (error 12 since v22): no reviews, said in the account notes.
-- Opening hours: the Page reference lists `hours` as a readable field; writing it (`POST /{page-id}`
-  with `hours`) needs a Page token with pages_manage_metadata and is not documented as supported for New
-  Pages Experience Pages, so socialdesk does not write hours to Facebook (README says so).
+- Opening hours (`socialdesk hours publish`, connectors/opening_hours.HoursPublisher): the Page's `hours`
+  field, a map `{day}_{n}_{open|close}` → "HH:MM" (day = mon..sun, n = 1 or 2: at most two ranges a day),
+  read with `GET /{page-id}?fields=hours` and written with `POST /{page-id}` `hours=<JSON map>` (Page
+  token, pages_manage_metadata; it replaces the whole map). A Page lists no special dates, so the
+  connector declares `special_days = False` and only the week is compared and written. Checked in the
+  Page reference as far as our search could reach it (and in a 2026 third-party API that writes the same
+  field); not tried against Meta itself. A day with more than two ranges is refused before any call.
 
 Decisions:
 - Messenger is walked by `updated_time` until the watermark (`dm_at`; the first poll reads one page as
@@ -49,7 +53,9 @@ Decisions:
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
 import zlib
@@ -71,12 +77,15 @@ from socialdesk.connectors.base import (
     convert_items,
 )
 from socialdesk.connectors.http import json_object, json_string, utcnow
+from socialdesk.connectors.opening_hours import OpeningHours, WeeklyPeriod
 from socialdesk.connectors.text_counting import codepoints
 from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
 
 log = logging.getLogger("socialdesk.connectors.facebook")
 
 TRACK = timedelta(days=7)
+HOURS_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # the Page `hours` keys, weekday() order
+_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 PRIVATE = "private"  # ReplyTarget.mode of a private reply (traits ReplyMode key)
 COMMENT_FIELDS = "id,from,message,created_time,permalink_url,parent{id}"
 MESSAGE_FIELDS = "id,created_time,from,to,message"
@@ -422,6 +431,42 @@ class FacebookConnector:
         if not post_id:
             raise TransientError("Facebook did not confirm the post. Will try again.")
         return OutboundResult(external_id=post_id)
+
+    # -- opening hours (connectors/opening_hours.HoursPublisher, core/hours_publish.py) -----------
+    special_days = False  # a Page lists its week only (opening_hours.kept)
+
+    def current_hours(self) -> OpeningHours:
+        page = self.graph.get(self.page_id, {"fields": "hours"})
+        hours = json_object(page.get("hours"))
+        weekly = []
+        for day_index, day in enumerate(HOURS_DAYS):
+            for n in (1, 2):
+                opens, closes = json_string(hours.get(f"{day}_{n}_open")), json_string(hours.get(f"{day}_{n}_close"))
+                if not (_HHMM.fullmatch(opens) and _HHMM.fullmatch(closes)):
+                    continue
+                if closes == "00:00":
+                    weekly.append(WeeklyPeriod(day_index, opens, day_index, "24:00"))
+                elif closes <= opens:  # overnight: closes the next day
+                    weekly.append(WeeklyPeriod(day_index, opens, (day_index + 1) % 7, closes))
+                else:
+                    weekly.append(WeeklyPeriod(day_index, opens, day_index, closes))
+        return OpeningHours(tuple(weekly)).canonical()
+
+    def publish_hours(self, hours: OpeningHours) -> None:
+        ranges: dict[int, list[WeeklyPeriod]] = {}
+        for period in sorted(hours.weekly):
+            ranges.setdefault(period.open_day, []).append(period)
+        out: dict[str, str] = {}
+        for day_index, periods in ranges.items():
+            if len(periods) > 2:
+                raise PermanentError(f"A Facebook Page takes at most two opening ranges a day; "
+                                     f"{HOURS_DAYS[day_index].title()} has {len(periods)}. Nothing was changed.")
+            for n, period in enumerate(periods, start=1):
+                out[f"{HOURS_DAYS[day_index]}_{n}_open"] = period.open_time
+                out[f"{HOURS_DAYS[day_index]}_{n}_close"] = "00:00" if period.close_time == "24:00" else period.close_time
+        answer = self.graph.post(self.page_id, data={"hours": json.dumps(out, sort_keys=True)})
+        if answer.get("success") is not True:
+            raise TransientError("Facebook did not confirm the new opening hours. Will try again.")
 
     def check(self) -> AccountInfo:
         page = self.graph.get(self.page_id, {"fields": "id,name"})

@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,18 @@ def test_sign_in_sync_queue_and_reply_publicly_privately_and_in_messenger(tmp_pa
 
     cli.ok("sync", "--once")  # our own replies come back as sent, nothing is doubled
     assert json.loads(cli.ok("queue", "--json")) == []
+
+
+def test_hours_publish_writes_the_week_to_the_page(tmp_path, fake):
+    cli = Cli(tmp_path)
+    closed = date.today() + timedelta(days=10)
+    assert sign_in(cli, fake, "--pick", "1").returncode == 0
+    cli.ok("hours", "set", "--timezone", "UTC", "--week", "mon-fri 09:00-18:00; sat 10:00-14:00",
+           "--closed", closed.isoformat())
+    dry = cli.ok("hours", "publish", "--dry-run")
+    # A Page lists no special dates: the closed day (inside the 90-day horizon) is not offered as a change.
+    assert "Tuesday: closed → 09:00–18:00" in dry and f"{closed:%d %b %Y}" not in dry
+    assert fake.hours == {"mon_1_open": "09:00", "mon_1_close": "17:00"}  # nothing written in a dry run
+    cli.ok("hours", "publish", "--yes")
+    assert fake.hours["sat_1_open"] == "10:00" and fake.hours["fri_1_close"] == "18:00" and "sun_1_open" not in fake.hours
+    assert "already shows these hours" in cli.ok("hours", "publish", "--dry-run")

@@ -21,7 +21,8 @@ Conversations / Send API references, Facebook Login's manual flow, the Messenger
   subcode 2018278) unless tagged HUMAN_AGENT (then up to 7 days); a private reply to a comment older than
   7 days or already answered privately is refused (code 10, subcode 2018278 / code 100) and opens a
   conversation with the commenter otherwise.
-- `GET /{page}?fields=...` the Page; `GET /{page}/ratings` error 12 (deprecated).
+- `GET /{page}?fields=...` the Page (with `hours`, a map `{day}_{n}_{open|close}` → "HH:MM");
+  `POST /{page} hours=<JSON map>` replaces it → `{success: true}`; `GET /{page}/ratings` error 12 (deprecated).
 - Sign-in: `GET /{v}/dialog/oauth` plays the owner pressing Continue (302 to login_success.html with
   `code` and `state`; the PKCE challenge is remembered and checked at the exchange); `GET /{v}/oauth/
   access_token` swaps a code for a short-lived user token and (`grant_type=fb_exchange_token`) that for a
@@ -100,6 +101,7 @@ class MetaFake(FakeServer):
         self.app_usage: dict[str, Any] | None = None
         self.messenger_refused = False  # answer the conversations edge with code 10 (no Advanced Access)
         self.malformed_once: set[str] = set()  # edges whose next answer is not JSON
+        self.hours: dict[str, str] = {"mon_1_open": "09:00", "mon_1_close": "17:00"}  # the Page's `hours` field
 
     # -- time --------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -228,7 +230,10 @@ class MetaFake(FakeServer):
 
     def _get(self, req: Request, node: str, edge: str) -> Reply:
         if node == PAGE_ID and not edge:
-            return Reply(200, {"id": PAGE_ID, "name": PAGE_NAME})
+            page = {"id": PAGE_ID, "name": PAGE_NAME}
+            if "hours" in (req.arg("fields") or "") and self.hours:
+                page["hours"] = dict(self.hours)
+            return Reply(200, page)
         if node == PAGE_ID and edge == "ratings":
             return graph_error(12, "(#12) ratings is deprecated for versions v22.0 and higher")
         if node == PAGE_ID and edge == "conversations":
@@ -274,6 +279,16 @@ class MetaFake(FakeServer):
             reply = self.add_comment(message, from_page=True, parent_id=top)
             self.sent.append({"kind": "comment", "parent": node, "text": message, "id": reply["id"]})
             return Reply(200, {"id": reply["id"]})
+        if node == PAGE_ID and not edge and "hours" in form:
+            try:
+                hours = json.loads(form["hours"])
+            except ValueError:
+                return graph_error(100, "(#100) Param hours must be a JSON object")
+            if not isinstance(hours, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in hours.items()):
+                return graph_error(100, "(#100) Param hours must be a JSON object")
+            self.hours = hours  # replaces the whole map, as Graph does
+            self.sent.append({"kind": "hours", "hours": hours})
+            return Reply(200, {"success": True})
         if node == PAGE_ID and edge == "feed":
             post = self.add_post(form.get("message") or "")
             self.sent.append({"kind": "post", "text": post["message"], "id": post["id"]})

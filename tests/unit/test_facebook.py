@@ -361,3 +361,38 @@ def test_meta_sign_in_refuses_an_answer_of_another_attempt_and_needs_the_secret(
         meta.MetaLogin(settings).start()
     with pytest.raises(PermanentError, match="App ID"):
         meta.MetaLogin({"graph_url": fake.url}, secrets=MemorySecrets({"app_secret": APP_SECRET})).start()
+
+
+# --- opening hours ----------------------------------------------------------------------------------------
+
+
+def test_page_hours_are_read_compared_and_written_week_only(fake):
+    from datetime import date
+
+    from socialdesk.connectors.opening_hours import (
+        HoursPublisher,
+        OpeningHours,
+        SpecialDay,
+        WeeklyPeriod,
+        kept,
+    )
+    from socialdesk.core import hours_publish
+
+    c = connector(fake)
+    assert isinstance(c, HoursPublisher)
+    assert c.current_hours() == OpeningHours((WeeklyPeriod(0, "09:00", 0, "17:00"),))
+    wanted = OpeningHours((WeeklyPeriod(0, "08:00", 0, "12:00"), WeeklyPeriod(0, "13:00", 0, "18:00"),
+                           WeeklyPeriod(4, "18:00", 5, "02:00"), WeeklyPeriod(5, "10:00", 5, "24:00")),
+                          (SpecialDay(date(2026, 12, 25), ()),))
+    target = kept(c, wanted)
+    assert target.special == ()  # a Page lists no special dates: never shown as a change it cannot take
+    changes = hours_publish.differences(c.current_hours(), target, date(2026, 12, 1))
+    assert changes[0] == "Monday: 09:00–17:00 → 08:00–12:00, 13:00–18:00" and not any("Dec" in line for line in changes)
+    c.publish_hours(target)
+    assert fake.hours == {"mon_1_open": "08:00", "mon_1_close": "12:00", "mon_2_open": "13:00", "mon_2_close": "18:00",
+                          "fri_1_open": "18:00", "fri_1_close": "02:00", "sat_1_open": "10:00", "sat_1_close": "00:00"}
+    assert c.current_hours() == target.canonical()
+    assert hours_publish.differences(c.current_hours(), target, date(2026, 12, 1)) == []
+    three = OpeningHours(tuple(WeeklyPeriod(1, f"{h:02d}:00", 1, f"{h:02d}:30") for h in (8, 10, 12)))
+    with pytest.raises(PermanentError, match="two opening ranges"):
+        c.publish_hours(three)
