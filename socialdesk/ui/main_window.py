@@ -911,6 +911,7 @@ class MainWindow(QMainWindow):
     # --- window lifecycle ---------------------------------------------------------------------------------
 
     def hide_to_tray(self) -> None:
+        self.keeper.flush()
         if self.tray is not None and self.tray.isVisible():
             self.hide()
         else:
