@@ -226,17 +226,19 @@ class InstagramConnector:
         params: dict[str, Any] = {"fields": COMMENT_FIELDS, "limit": self.page_limit}
         if not from_start:
             params["after"] = after
+        restarted = False
         while budget[0] > 0:
             budget[0] -= 1
             try:
                 page = self.graph.get(f"{media_id}/comments", params=params)
             except PermanentError:
-                if "after" not in params or not from_start and comments:
+                if "after" not in params or restarted:
                     raise
-                # A stored cursor Graph no longer knows (the comments under it changed): start afresh.
-                log.info("Instagram refused a stored comments cursor; reading media %s from the start", media_id)
+                # A cursor Graph no longer knows (the comments under it changed): read the media afresh.
+                log.info("Instagram refused a comments cursor; reading media %s from the start", media_id)
                 params.pop("after")
-                from_start = True
+                from_start, restarted = True, True
+                comments.clear()
                 continue
             for comment in _data(page):
                 comments.append(comment)

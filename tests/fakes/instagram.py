@@ -89,6 +89,7 @@ class InstagramFake(FakeServer):
         self.private_replied: set[str] = set()
         self.codes: set[str] = set()
         self.cursor_epoch = 0
+        self.expire_in: int | None = None  # comment pages served before every cursor dies
         self.usage: dict[str, Any] | None = None  # one usage figure set for the header
         self.add_media("Fresh sourdough today")
 
@@ -217,6 +218,11 @@ class InstagramFake(FakeServer):
             items = [dict(m, comments_count=self._count(m["id"])) for m in reversed(self.media)]
             return self._page(req, items)
         if edge == "comments" and any(m["id"] == node for m in self.media):
+            if self.expire_in is not None:  # the comments change under the walk after this many pages
+                self.expire_in -= 1
+                if self.expire_in < 0:
+                    self.expire_in = None
+                    self.cursor_epoch += 1
             tops = [c for c in self.comments.values() if c["_media"] == node and not c.get("parent_id")]
             tops.sort(key=lambda c: int(c["id"]), reverse=True)
             with_replies = "replies" in (req.arg("fields") or "")

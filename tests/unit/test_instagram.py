@@ -168,6 +168,17 @@ def test_an_expired_cursor_restarts_the_walk_without_losing_or_doubling(fake, cl
     assert sorted(i.external_id for i in items + rest) == sorted(ids + [late])
 
 
+def test_a_cursor_dying_in_the_middle_of_a_resumed_walk_restarts_it(fake, clock):
+    ids = [fake.add_comment(f"c{i}", at=T0 - timedelta(minutes=60 - i))["id"] for i in range(15)]
+    conn = connector(fake, clock, page_limit=3, max_pages=2)
+    items, cursor = conn.fetch(None)  # two pages read, the walk resumes at the third next time
+    fake.expire_in = 1  # the resumed page is served, then the comments change and every cursor dies
+    conn = connector(fake, clock, page_limit=3, max_pages=10)
+    rest, cursor = drain(conn, json.loads(json.dumps(cursor)))
+    assert sorted(i.external_id for i in items + rest) == sorted(ids)
+    assert "after" not in cursor["media"][next(iter(cursor["media"]))]
+
+
 def test_edited_and_deleted_comments(fake, clock):
     keep = fake.add_comment("Is the rye vegan?", at=T0 - timedelta(minutes=3))
     gone = fake.add_comment("rude words", username="troll", at=T0 - timedelta(minutes=2))
