@@ -26,7 +26,7 @@ Decisions:
   terminal) unless --yes; without a terminal --yes or --dry-run is required. Exit 1 when one failed.
 - `hours show --json` keys (stable): timezone, week (spec text), week_windows, holidays, closed_dates,
   special_hours (date -> windows text), away [{start, end, message, active}], state, open, next_open,
-  next_close, business_name, automation_paused, status_posts [{when, account, kind, text}]. Times are
+  next_close, business_name, automation_paused, status_posts [{when, account, kind, text, where, cost}]. Times are
   ISO 8601 UTC with "Z".
 """
 
@@ -164,7 +164,8 @@ def hours_json(core, schedule: Schedule, now: datetime) -> dict:
         "business_name": core.settings.get("business.name") or "",
         "automation_paused": automation.is_paused(core.settings),
         "status_posts": [
-            {"when": cli.iso(p.when), "account": p.account_name, "kind": p.kind, "text": p.text, "where": p.where}
+            {"when": cli.iso(p.when), "account": p.account_name, "kind": p.kind, "text": p.text, "where": p.where,
+             "cost": p.cost}
             for p in automation.preview_status_posts(core.settings, schedule, now)
         ],
     }
@@ -198,7 +199,8 @@ def cmd_hours_show(args) -> int:
         for post in data["status_posts"]:
             when = _local(datetime.fromisoformat(post["when"]), tz)
             where = f" [{post['where']}]" if post["where"] else ""
-            print(f"  {when}  {post['account']}  {post['kind']}{where}: {post['text']}")
+            cost = f" [{post['cost']}]" if post["cost"] else ""
+            print(f"  {when}  {post['account']}  {post['kind']}{where}{cost}: {post['text']}")
     else:
         print("Automatic posts in the next 7 days: none")
     return 0

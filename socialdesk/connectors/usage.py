@@ -58,6 +58,9 @@ class UsagePlan:
     default_budget: Decimal | None = None  # None: no cap unless the owner sets one
     dedupe_daily: bool = False  # the platform charges an id once per day in `zone`
     budget_setting: str = "usage_budget"  # the account setting holding the owner's budget
+    # The bucket a post of this text is billed under (X: a post with a link costs far more), so the
+    # connector counts it and the status-post preview shows its price from one rule; None: no posts.
+    post_bucket: Callable[[str], str] | None = None
     # The account setting naming a budget several accounts share ("" = each account its own): YouTube's
     # quota belongs to the Google Cloud project, which the OAuth client id names, whatever the channel.
     pool_setting: str = ""
@@ -74,10 +77,11 @@ class UsagePlan:
         """The plan's day `when` falls on."""
         return when.astimezone(ZoneInfo(self.zone)).date()
 
-    def format(self, amount: Decimal) -> str:
-        """"$1.23" for USD, "1,230 units" for a quota."""
+    def format(self, amount: Decimal, *, exact: bool = False) -> str:
+        """"$1.23" for USD (`exact`: a price keeps its tenths of a cent, "$0.015"), "1,230 units" for a quota."""
         if self.currency == "USD":
-            return f"${amount:,.2f}" if amount >= Decimal("0.01") or amount == 0 else f"${amount:,.3f}"
+            cents = amount.quantize(Decimal("0.01"))
+            return f"${amount:,.3f}" if exact and cents != amount else f"${cents:,.2f}"
         if self.currency == "units":
             return f"{int(amount):,} units"
         return f"{amount:,.2f} {self.currency}"

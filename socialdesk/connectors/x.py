@@ -117,6 +117,11 @@ USER_FIELDS = "username,name"
 _ID = re.compile(r"\d{1,20}")  # X ids are decimal snowflakes; anything else never reaches a URL path
 _URL = re.compile(r"(?:https?://|www\.)\S", re.IGNORECASE)
 
+def post_bucket(text: str, plain: str = "post_create") -> str:
+    """The usage bucket a post is billed under: a post with a URL costs the URL price."""
+    return "post_url_create" if _URL.search(text) else plain
+
+
 USAGE = UsagePlan(
     currency="USD",
     zone="UTC",  # X's day for dedup and billing
@@ -131,6 +136,7 @@ USAGE = UsagePlan(
         Price("post_url_create", Decimal("0.200"), "post with a link", "request"),
         Price("dm_create", Decimal("0.015"), "direct message", "request"),
     ),
+    post_bucket=post_bucket,
 )
 
 
@@ -396,7 +402,7 @@ class XConnector:
         data = json_object(answer.get("data"))
         if not _valid_id(data.get("id")):
             raise TransientError("X sent an unexpected answer to our post.")
-        self.usage.count("post_url_create" if _URL.search(body["text"]) else bucket)
+        self.usage.count(post_bucket(body["text"], bucket))
         username = (self._me or {}).get("username") or "i/web"
         return OutboundResult(external_id=data["id"], permalink=f"https://x.com/{username}/status/{data['id']}")
 

@@ -196,3 +196,16 @@ def stop_notice(account: Account, now: datetime) -> tuple[str, datetime] | None:
         f"(setting {plan.budget_setting}). Replies you send still go out.",
         s.renews_at,
     )
+
+
+def post_cost(account: Account, text: str) -> str:
+    """What one post of `text` costs on the account's platform, for the status-post preview ("" when
+    posting is free): "≈ $0.20 (post with a link)"."""
+    plan = plan_of(account)
+    if plan is None or plan.post_bucket is None:
+        return ""
+    bucket = plan.post_bucket(text)
+    price = plan.price(bucket)
+    if price is None:
+        return ""
+    return f"≈ {plan.format(price.amount, exact=True)} ({price.label})"

@@ -625,8 +625,9 @@ class HoursDialog(QDialog):
         for post in posts:
             when = post.when.astimezone(tz).strftime("%a %d %b %H:%M")
             where = f"  [{post.where}]" if post.where else ""  # "scheduled on <platform>" (traits' name)
+            cost = f"  [{post.cost}]" if post.cost else ""  # where the platform bills posts (a link costs more)
             self.preview.addItem(
-                f"{when}  {post.account_name}  ({automation.STATUS_LABELS[post.kind]}){where}: {post.text}")
+                f"{when}  {post.account_name}  ({automation.STATUS_LABELS[post.kind]}){where}{cost}: {post.text}")
         if not posts:
             self.preview.addItem("None (no account has status posts switched on).")
 

@@ -149,3 +149,18 @@ def test_x_polls_slower_while_closed_and_stretches_near_its_budget(store):
     assert engine._interval(account) == pytest.approx(300 * 2.5)
     account.settings = {**account.settings, "poll_seconds": 30}
     assert engine._interval(account) == pytest.approx(30 * 2.5)
+
+
+def test_the_status_post_preview_says_what_an_x_post_costs(store):
+    """A post with a link costs $0.20 on X, a plain one $0.015: the preview says which, before it goes out."""
+    from socialdesk.core.automation import AutomationConfig, StatusPosts, preview_status_posts, save_config
+    from socialdesk.core.settings import Settings
+
+    settings = Settings(store)
+    with store.write():
+        account = Account.create(kind="x", name="X", settings={"client_id": "c"}, created_at=T0)
+    texts = {"opening": "We're open! Menu: https://juniper.example/menu", "closing": "Closing now, see you tomorrow"}
+    save_config(settings, AutomationConfig(status_posts={account.id: StatusPosts(enabled=True, texts=texts)}))
+    posts = preview_status_posts(settings, Schedule.default(), datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc), days=1)
+    costs = {post.kind: post.cost for post in posts}
+    assert costs == {"opening": "≈ $0.20 (post with a link)", "closing": "≈ $0.015 (post)"}

@@ -102,6 +102,7 @@ class PlannedPost:
     kind: str
     text: str
     where: str = ""  # "scheduled on Mastodon" when the platform holds it (platform_schedule), else ""
+    cost: str = ""  # what the post costs where the platform bills posts (core/usage.post_cost), else ""
 
 
 def preview_status_posts(
@@ -118,7 +119,7 @@ def preview_status_posts(
     ]
     if not accounts:
         return []
-    from socialdesk.core import metrics
+    from socialdesk.core import metrics, usage
     from socialdesk.core.automation.platform_schedule import scheduled_keys
 
     typical = metrics.typical_response_text(now)
@@ -133,5 +134,5 @@ def preview_status_posts(
                 text = render_text(body, ctx, next_close)
                 held_text, mark = marks.get(status_key(account.id, t.kind, t.when), ("", ""))
                 out.append(PlannedPost(t.when, account.id, account.name, t.kind, text,
-                                       mark if held_text == text else ""))
+                                       mark if held_text == text else "", usage.post_cost(account, text)))
     return out
