@@ -132,6 +132,7 @@ DEMO_ACCOUNTS = [
     ("Facebook (demo)", "facebook"),
     ("X (demo)", "x"),
     ("YouTube (demo)", "youtube"),
+    ("Google reviews (demo)", "google"),
 ]
 
 

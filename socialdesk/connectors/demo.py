@@ -8,8 +8,9 @@ Decisions:
   `traits.of(channel)` the queue and composer read), so it shows the platform's badge and name, is
   addressed the platform's way, produces only the kinds that platform produces, and refuses a reply
   over the platform's limit for that kind, as the real connector would. Platforms without a connector
-  (Facebook, Google reviews) are not simulated: a demo must not promise what cannot be
-  added; each comes back with its connector and traits. The demo's own SPEC.traits (name "Demo", a
+  are not simulated: a demo must not promise what cannot be
+  added; each comes back with its connector and traits. Google reviews carry their star rating
+  (an optional ninth field of OPENING, a fourth of LIVE_TEMPLATES). The demo's own SPEC.traits (name "Demo", a
   5 s poll) apply to an account without a channel and to how the demo connector itself behaves.
 - Cursor: {"epoch": ISO time of the first fetch, "seq": live messages already delivered}. The opening
   scene is delivered with the first fetch; afterwards one message per `interval_s` seconds (default 20)
@@ -44,10 +45,11 @@ from socialdesk.connectors.traits import Badge, PlatformTraits
 
 # The platforms a demo account can simulate: those an owner can add today (registry.kinds()). Each
 # simulates its platform's traits (name, badge, addressing, limits) and the kinds it really produces.
-CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram", "facebook", "x", "youtube")
+CHANNELS = ("email", "mastodon", "bluesky", "telegram", "instagram", "facebook", "x", "youtube", "google")
 DEFAULT_CHANNEL = "telegram"
 
-# (minutes ago, conversation key, kind, public, author id ("prefix:handle"), display name, text, subject)
+# (minutes ago, conversation key, kind, public, author id ("prefix:handle"), display name, text, subject
+#  [, star rating for reviews])
 OPENING: dict[str, list[tuple]] = {
     "email": [
         (190, "wedding", "email", False, "maria.lopez@example.org", "Maria Lopez",
@@ -133,6 +135,16 @@ OPENING: dict[str, list[tuple]] = {
         (8, "yt-thread-visit", "comment", True, "yt:UCdesmondtravels000000d", "@desmondtravels",
          "Visiting Edinburgh next week — can we watch the bakers in the morning?", "A morning at Juniper & Rye"),
     ],
+    "google": [  # Business Profile reviews, one conversation each (connectors/google_reviews.py)
+        (600, "gr-review-1", "review", True, "review:gr-review-1", "Hamish Reid",
+         "Ordered a wedding cake three weeks ahead, picked it up and the tiers were leaning. Nobody apologised.",
+         "", 1),
+        (260, "gr-review-2", "review", True, "review:gr-review-2", "Anonymous Google user",
+         "Good bread, but the queue on Saturdays is a nightmare.", "", 3),
+        (50, "gr-review-3", "review", True, "review:gr-review-3", "Aisha Bello",
+         "The cardamom buns are the best thing in Edinburgh. Friendly team too!", "", 5),
+        (15, "gr-review-4", "review", True, "review:gr-review-4", "Callum Fraser", "", "", 2),
+    ],
     "telegram": [
         (130, "tg-chat-904", "dm", False, "tg:garyholt", "Gary Holt",
          "What time do you open on bank holiday Monday?", ""),
@@ -177,6 +189,11 @@ LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
         ("comment", True, "What hydration is this dough? Looks like 75% to me"),
         ("comment", True, "Do you sell the banneton you use in the video?"),
     ],
+    "google": [  # (kind, public, text, rating)
+        ("review", True, "Lovely staff and great coffee.", 5),
+        ("review", True, "Sold out of everything by 11. Disappointing.", 2),
+        ("review", True, "", 4),
+    ],
     "telegram": [
         ("dm", False, "Hi! Is the shop open on Sunday?"),
         ("dm", False, "Any vegan options today?"),
@@ -214,7 +231,7 @@ class DemoConnector:
         self.epoch = settings.get("epoch")
         self.now = now or (lambda: datetime.now(timezone.utc))
         self.sent: list[tuple[str, str]] = []  # (idempotency key, text), for tests
-        kinds = {k for _, _, k, *_ in OPENING[self.channel]} | {k for k, _, _ in LIVE_TEMPLATES[self.channel]}
+        kinds = {k for _, _, k, *_ in OPENING[self.channel]} | {k for k, *_ in LIVE_TEMPLATES[self.channel]}
         posts = "post_status" in registry.spec(self.channel).capabilities  # as the simulated platform
         self.capabilities = frozenset(kinds | ({"post_status"} if posts else set()))
 
@@ -238,7 +255,7 @@ class DemoConnector:
         if not cursor and not self.opening:
             cursor = {"epoch": self.epoch or now.isoformat(), "seq": 0}
         elif not cursor:
-            for minutes, conv, kind, public, author_id, name, text, subject in OPENING[self.channel]:
+            for minutes, conv, kind, public, author_id, name, text, subject, *rating in OPENING[self.channel]:
                 items.append(
                     InboundItem(
                         external_id=f"{self.channel}:open:{conv}:{minutes}",
@@ -250,6 +267,7 @@ class DemoConnector:
                         created_at=now - timedelta(minutes=minutes),
                         permalink=f"https://demo.invalid/{self.channel}/{conv}",
                         subject=subject,
+                        rating=rating[0] if rating else None,
                         reply_window_ends_at=self._window_end(kind, now - timedelta(minutes=minutes)),
                     )
                 )
@@ -264,7 +282,7 @@ class DemoConnector:
 
     def _live_item(self, seq: int, created_at: datetime) -> InboundItem:
         rng = random.Random(f"{self.channel}:{seq}")
-        kind, public, text = rng.choice(LIVE_TEMPLATES[self.channel])
+        kind, public, text, *rating = rng.choice(LIVE_TEMPLATES[self.channel])
         name = rng.choice(LIVE_NAMES)
         author_id = f"{self.channel}:live:{name.lower().replace(' ', '.')}"
         if kind == "email":
@@ -279,6 +297,7 @@ class DemoConnector:
             created_at=created_at,
             permalink=f"https://demo.invalid/{self.channel}/live/{seq}",
             subject="Question" if kind == "email" else "",
+            rating=rating[0] if rating else None,
             reply_window_ends_at=self._window_end(kind, created_at),
         )
 
@@ -316,7 +335,7 @@ TRAITS = PlatformTraits(name="Demo", badge=Badge("#6a994e", "D"), spoken_name="d
 SPEC = ConnectorSpec(
     kind="demo",
     title="Demo (simulated bakery)",
-    capabilities=frozenset({"dm", "mention", "email", "post_status"}),
+    capabilities=frozenset({"dm", "mention", "email", "post_status", "review"}),
     settings=(
         ("channel", f"Simulated channel ({', '.join(CHANNELS)})", DEFAULT_CHANNEL),
         ("interval_s", "Seconds between messages", "20"),

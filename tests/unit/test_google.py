@@ -265,3 +265,14 @@ def test_quota_rate_limits_and_malformed_answers_are_typed(google_fake):
     google_fake.approved = False
     with pytest.raises(QuotaExceeded, match="quota is 0"):
         c.fetch(None)
+
+
+def test_the_demo_google_reviews_use_googles_traits_and_carry_stars():
+    from socialdesk.app import DEMO_ACCOUNTS
+    from socialdesk.connectors.demo import DemoConnector
+
+    assert ("Google reviews (demo)", "google") in DEMO_ACCOUNTS
+    connector = DemoConnector({"channel": "google"}, None)
+    items, _ = connector.fetch(None)
+    assert connector.traits is SPEC.traits and connector.capabilities == {"review"}
+    assert [i.rating for i in items] == [1, 3, 5, 2] and {i.kind for i in items} == {"review"}
