@@ -75,8 +75,8 @@ TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "
 # Views whose rows are in different places (the status column says which); a search shows it too.
 STATUS_COLUMN_VIEWS = ("all", "reviews", "sent")
 COUNTDOWN_REFRESH_MS = 30_000
-UNDO_MS = 8_000
-QUIT_SAVE_WAIT_MS = 3_000  # Ctrl+Q waits at most this long for the last draft to be stored  # how long "Marked done. Undo (Ctrl+Z)" is offered
+UNDO_MS = 8_000  # how long "Marked done. Undo (Ctrl+Z)" is offered
+QUIT_SAVE_WAIT_MS = 3_000  # Ctrl+Q waits at most this long for the last draft to be stored
 NEW_MESSAGE_BATCH_MS = 2_000
 
 
@@ -402,8 +402,8 @@ class MainWindow(QMainWindow):
             self.empty_label.setText("No conversations here.")
 
     def _no_match_text(self) -> str:
-        """An empty search result says where its matches are: "No matches in Awaiting. 3 in Done, 1 in
-        Sent. Enter shows them all." (Enter in the search box opens All, which a search covers whole)."""
+        """An empty search result says where its matches are: "No matches in Awaiting: 3 in Done, 1 in
+        Sent." (Enter in the search box then opens All, which a search covers whole)."""
         if not self.search_places:
             return "No conversation matches."
         found = ", ".join(f"{n} in {queue.PLACE_TITLES[p]}" for p, n in self.search_places.items())
