@@ -62,6 +62,7 @@ Decisions:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import replace
@@ -331,7 +332,7 @@ class InstagramConnector:
                 if mark is not None and updated is not None and updated < mark:
                     stop = True
                     break
-                if isinstance(conv.get("id"), str) and conv["id"]:
+                if isinstance(conv.get("id"), str) and _SAFE_ID.fullmatch(conv["id"]):  # it goes into a path
                     changed.append(conv["id"])
             if stop:
                 break
@@ -345,8 +346,8 @@ class InstagramConnector:
         for message in messages:
             created = _time(message.get("created_time"))
             mid = message.get("id")
-            if created is None or not isinstance(mid, str):
-                continue
+            if created is None or not isinstance(mid, str) or not isinstance(message.get("from"), dict):
+                continue  # no details: older than the 20 newest messages, which are all the API describes
             if mark is not None and (created < mark or (created == mark and mid in at_mark)):
                 continue
             fresh.append((created, message))
@@ -492,6 +493,7 @@ class InstagramLogin(meta.MetaLogin):
         return found
 
 
+_SAFE_ID = re.compile(r"[A-Za-z0-9_\-=.:]{1,200}")
 _PART_KEYS = {"comments on your posts": ("media", "seen"), "direct messages": ("dm_at", "dm_ids")}
 
 

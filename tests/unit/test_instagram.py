@@ -359,6 +359,16 @@ def test_malformed_json_and_malformed_entries(fake, clock):
     assert items[1].author.external_id == "username:old.client" and items[1].author.handle == "@old.client"
 
 
+def test_hostile_conversation_ids_never_reach_a_path_and_old_messages_are_quietly_left(fake, clock):
+    fake.add_dm("hello", username="jo", at=T0 - timedelta(minutes=1))
+    for i in range(22):
+        fake.add_dm(f"long chat {i}", username="kim", at=T0 - timedelta(minutes=50 - i))
+    fake.conversations[next(iter(fake.conversations))]["id"] = "../me/accounts?x="
+    items, _ = drain(connector(fake, clock))
+    assert [i.text for i in items] == [f"long chat {i}" for i in range(2, 22)]  # the 20 the API describes
+    assert not any("accounts" in r.path for r in fake.requests)
+
+
 def test_over_long_dm_is_refused_before_sending(fake, clock):
     fake.add_dm("hi", username="ivy", at=T0 - timedelta(minutes=1))
     items, _ = drain(connector(fake, clock))
