@@ -7,6 +7,12 @@ Decisions:
   demo account simulates) with a "*" rule for every other channel; private messages (DMs, email,
   Telegram) are on by default, public comments, mentions and reviews off. A rule's empty text means the
   shared default text. Status posts are per account and off by default.
+- `catch_up` (issue 18 item 4): a message found after socialdesk was not running (the laptop slept) that
+  arrived in a closed stretch which has ended since (the business opened in between) gets no auto-reply
+  by default ("still_closed": only while the business is still closed since the message came; a message
+  that came while open and is found while closed is answered as before). "closed_now" answers it
+  whenever the business is closed now, with the current period's text. "we're closed right now" is
+  never sent while open, whatever this says.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ PAUSED_KEY = "automation.paused"
 
 
 STATUS_KINDS = ("opening", "closing", "away_start", "away_end")
+CATCH_UP_MODES = {
+    "still_closed": "only if the business is still closed since the message came",
+    "closed_now": "whenever the business is closed now",
+}
 STATUS_LABELS = {"opening": "opening", "closing": "closing", "away_start": "away start", "away_end": "back from away"}
 _CHANNEL_RE = re.compile(r"^(\*|[a-z][a-z0-9_]{0,39})$")
 
@@ -107,6 +117,7 @@ class AutomationConfig:
     status_posts: dict[int, StatusPosts] = field(default_factory=dict)  # account id -> posts
     grace_minutes: int = 15
     max_per_day: int = 3
+    catch_up: str = "still_closed"  # CATCH_UP_MODES (module docstring)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -146,6 +157,9 @@ class AutomationConfig:
         g = self.grace_minutes
         if isinstance(g, bool) or not isinstance(g, int) or not 1 <= g <= 180:
             raise AutomationConfigError(f"the grace window must be 1 to 180 minutes, got {g!r}")
+        if not isinstance(self.catch_up, str) or self.catch_up not in CATCH_UP_MODES:
+            raise AutomationConfigError(
+                f"late messages: choose {' or '.join(CATCH_UP_MODES)}, got {self.catch_up!r}")
         m = self.max_per_day
         if isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 10:
             raise AutomationConfigError(f"the auto-reply cap must be 1 to 10 per person per 24 h, got {m!r}")
@@ -186,6 +200,7 @@ class AutomationConfig:
             },
             "grace_minutes": self.grace_minutes,
             "max_per_day": self.max_per_day,
+            "catch_up": self.catch_up,
         }
 
     @classmethod
@@ -227,6 +242,7 @@ class AutomationConfig:
             status_posts=posts,
             grace_minutes=d.get("grace_minutes", 15),
             max_per_day=d.get("max_per_day", 3),
+            catch_up=d.get("catch_up", "still_closed"),
         )
 
 

@@ -8,6 +8,10 @@ Decisions:
   off" are not, or every daytime message would fill the log.
 - A message that arrived inside a closed period the platform's own server kept (the mail server's
   Sieve vacation, core/server_replies.py) was answered there: no second reply from us (issue 18).
+- A message found late (socialdesk was not running, the laptop slept) is judged by when it came: one that
+  came in a closed stretch which has ended since gets no reply unless `AutomationConfig.catch_up` is
+  "closed_now" (`came_in_ended_period`; issue 18 item 4). The reply, when there is one, is always the
+  current period's: "closed right now" is never sent while open.
 - A message must be at most 24 h old: at an account's first sync this keeps imported history from
   messaging customers; later it stops a reset cursor or a long outage from answering old mail.
 - Email loop guards (RFC 3834): `email_reply.auto_reply_refusal`, the one rule, judging the address
@@ -21,7 +25,7 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from socialdesk.connectors import email_reply
@@ -88,6 +92,21 @@ def decide_auto_reply(facts: AutoReplyFacts, config: AutomationConfig) -> Decisi
     if facts.paused:
         return Decision(False, "paused", True)
     return Decision(True, "closed", True)
+
+
+def came_in_ended_period(schedule: Any, period: str, created_at: datetime, now: datetime) -> bool:
+    """Whether a message that came at `created_at` came in a closed stretch other than the current one
+    (`period`, the key of the stretch we are in): the business opened since. A message that came while
+    open (now closed) is not one. Cheap for live messages: the current stretch's start is in its key."""
+    when = min(created_at, now)
+    try:
+        start = datetime.strptime(period, "closed:%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        start = None  # "closed:long": no start within the horizon
+    if start is not None and when >= start:
+        return False
+    arrived = schedule.closed_period_key(when)
+    return arrived is not None and arrived != period
 
 
 def email_guard(meta: dict, sender: str, own_addresses: Any) -> str:

@@ -23,6 +23,9 @@ Decisions:
   moment. A queued auto-reply that could not be sent before the business opened again is skipped
   (state "skipped"): "we're closed right now" must never arrive while we are open.
 - While away with a message (`socialdesk away on --message`), that message is the auto-reply text.
+- Waking up (issue 18 item 4): a message found late is judged by when it came (decision.
+  came_in_ended_period, setting `catch_up`); `on_wake` (an engine wake hook) logs every status post of
+  the time slept through as skipped, beyond the tick's 24 h look-back, up to WAKE_LOOKBACK (14 days).
 - A message the account's own server answered while socialdesk was closed (core/server_replies.py,
   the mail server's Sieve) gets no reply from us; a ledger row without an outbox row records the
   person as answered for that period, so their other channels get no second reply (issue 18).
@@ -49,6 +52,7 @@ from socialdesk.core.automation.config import (
 )
 from socialdesk.core.automation.decision import (
     AutoReplyFacts,
+    came_in_ended_period,
     decide_auto_reply,
     email_guard,
 )
@@ -82,6 +86,7 @@ log = logging.getLogger(__name__)
 
 CAP_WINDOW = timedelta(hours=24)
 STATUS_LOOKBACK = timedelta(hours=24)
+WAKE_LOOKBACK = timedelta(days=14)  # how far back a wake-up logs the status posts it did not make
 
 
 TYPICAL_REUSE = timedelta(minutes=1)  # the typical response time moves slowly: one query per minute
@@ -333,6 +338,11 @@ class Automation:
             if decision.reason == "history at first sync":
                 history += 1
                 continue
+            if decision.send and config.catch_up == "still_closed" and came_in_ended_period(
+                    schedule, period, message.created_at, now):
+                skips.append((conv_id, "no auto-reply: it came in a closed period that has ended (socialdesk was "
+                                       "not running); the business opened since"))
+                continue
             if not decision.send:
                 if decision.log:
                     skips.append((conv_id, f"no auto-reply: {decision.reason}"))
@@ -428,7 +438,14 @@ class Automation:
 
     # -- status posts and expiry --
 
-    def on_tick(self, now: datetime) -> set[int]:
+    def on_wake(self, since: datetime, now: datetime) -> set[int]:
+        """After a sleep (core/wake.py): every status post of the time slept through is logged as skipped,
+        also beyond the tick's 24 h look-back (at most WAKE_LOOKBACK); the tick covers the last 24 h."""
+        if since >= now - STATUS_LOOKBACK:
+            return self.on_tick(now)
+        return self.on_tick(now, lookback_from=max(since, now - WAKE_LOOKBACK))
+
+    def on_tick(self, now: datetime, lookback_from: datetime | None = None) -> set[int]:
         config = self._config()
         if config is None:
             return set()
@@ -440,7 +457,7 @@ class Automation:
         ]
         if not accounts:
             return changed
-        transitions = status_transitions(schedule, now - STATUS_LOOKBACK, now)
+        transitions = status_transitions(schedule, lookback_from or now - STATUS_LOOKBACK, now)
         if not transitions:
             return changed
         grace = timedelta(minutes=config.grace_minutes)
@@ -543,4 +560,5 @@ def install(engine: Any, store: Store, settings: Settings, policy: Callable[[], 
     automation = Automation(store, settings, policy)
     engine.ingest_hooks.append(automation.on_ingest)
     engine.tick_hooks.append(automation.on_tick)
+    engine.wake_hooks.append(automation.on_wake)
     return automation
