@@ -591,6 +591,23 @@ def cmd_account_test(args) -> int:
     return 0
 
 
+def cmd_account_set(args) -> int:
+    """`account set NAME KEY=VALUE...`: change settings without signing in again (KEY= removes one)."""
+    from socialdesk.core.account_service import AccountError, AccountInputError
+
+    changes = _parse_sets(args.pairs)
+    with open_core(args, write=True) as core:
+        try:
+            account = core.account_service.by_name(args.name)
+            core.account_service.set_settings(account.id, changes)
+        except AccountInputError as exc:
+            raise UsageError(str(exc)) from None
+        except AccountError as exc:
+            raise CliError(str(exc)) from None
+        print(f"Saved the settings of {args.name!r}; it polls again now.")
+    return 0
+
+
 def cmd_account_remove(args) -> int:
     from socialdesk.core.account_service import AccountError
 
@@ -683,6 +700,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = asub.add_parser("remove", parents=[common])
     p.add_argument("name")
     p.set_defaults(func=cmd_account_remove)
+    p = asub.add_parser("set", parents=[common], help="change an account's settings (e.g. its usage budget)")
+    p.add_argument("name")
+    p.add_argument("pairs", nargs="+", metavar="KEY=VALUE", help="KEY= removes the setting")
+    p.set_defaults(func=cmd_account_set)
 
     # Command groups that live in their own modules (each has `register(subparsers, common)`).
     from socialdesk import cli_hours, cli_report, cli_snippets

@@ -332,6 +332,28 @@ class AccountService:
         self.changes.publish(ChangeSet(accounts={account_id}))
         return info
 
+    def set_settings(self, account_id: int, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Change some of an account's own settings without signing in again (raising a usage budget,
+        the poll interval); an empty value removes the setting. Judged like an add's settings, then the
+        account polls again at once (a budget that stopped polling resumes). Returns the new settings."""
+        account = Account.get_by_id(account_id)
+        spec = registry.spec(account.kind)
+        problem = settings_problem(spec, {k: v for k, v in changes.items() if v not in ("", None)}) \
+            or settings_problem(spec, {k: "1" for k in changes if changes[k] in ("", None)})
+        if problem:
+            raise AccountInputError(problem)
+        settings = dict(account.settings or {})
+        for key, value in changes.items():
+            if value in ("", None):
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+        with self.store.write():
+            Account.update(settings=settings).where(Account.id == account_id).execute()
+        self.engine.reset_account(account_id)
+        self.changes.publish(ChangeSet(accounts={account_id}))
+        return settings
+
     def set_enabled(self, account_id: int, enabled: bool) -> None:
         with self.store.write():
             Account.update(enabled=enabled).where(Account.id == account_id).execute()

@@ -114,3 +114,12 @@ def test_the_budget_stops_polling_with_a_notice(cli, fake):
     assert account["state"] == "rate_limited" and "budget of $0.01 is used" in account["last_error"]
     assert account["usage"]["used_fraction"] >= 1
 
+    # The owner raises the budget: polling resumes at once, and the waiting message arrives.
+    raised = cli.run("account", "set", "Shop X", "usage_budget=5")
+    assert raised.returncode == 0, raised.stderr
+    sync = cli.run("sync", "--once")
+    assert "1 new message(s)" in sync.stdout, (sync.stdout, sync.stderr)
+    [account] = json.loads(cli.run("account", "list", "--json").stdout)
+    assert account["state"] == "ok" and account["usage"]["budget"] == "5"
+    refused = cli.run("account", "set", "Shop X", "usage_budget=lots")
+    assert refused.returncode == 2 and "usage_budget is an amount" in refused.stderr
