@@ -335,3 +335,11 @@ def test_a_poll_stops_where_its_share_ends_and_resumes_there(fake):
         got, cursor = yt.fetch(cursor)
         rest += [i.external_id for i in got]
     assert sorted([i.external_id for i in items] + rest) == sorted(new)
+
+
+def test_a_garbled_cursor_starts_afresh_instead_of_failing(fake):
+    fake.add("still here")
+    garbled = {"known": "x", "resume": 5, "poll_units": -3, "polls": True, "titles": [], "last_poll": "soon"}
+    items, cursor = connector(fake).fetch(garbled)
+    assert [i.text for i in items] == ["still here"] and cursor["poll_units"] >= 1
+    json.dumps(cursor)
