@@ -27,7 +27,7 @@ import hashlib
 import random
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable
 
 from socialdesk.connectors.base import (
     AccountInfo,
@@ -157,8 +157,8 @@ OPENING: dict[str, list[tuple]] = {
     ],
 }
 
-LIVE_TEMPLATES: dict[str, list[tuple[str, bool, str]]] = {
-    # (kind, public, text)
+LIVE_TEMPLATES: dict[str, list[tuple[Any, ...]]] = {
+    # (kind, public, text[, star rating])
     "email": [
         ("email", False, "Hi, do you have any availability for a small birthday cake next Friday?"),
         ("email", False, "Could I collect my order an hour later than planned? Something came up."),
@@ -282,7 +282,9 @@ class DemoConnector:
 
     def _live_item(self, seq: int, created_at: datetime) -> InboundItem:
         rng = random.Random(f"{self.channel}:{seq}")
-        kind, public, text, *rating = rng.choice(LIVE_TEMPLATES[self.channel])
+        template = rng.choice(LIVE_TEMPLATES[self.channel])
+        kind, public, text = template[:3]
+        rating: int | None = template[3] if len(template) > 3 else None
         name = rng.choice(LIVE_NAMES)
         author_id = f"{self.channel}:live:{name.lower().replace(' ', '.')}"
         if kind == "email":
@@ -297,7 +299,7 @@ class DemoConnector:
             created_at=created_at,
             permalink=f"https://demo.invalid/{self.channel}/live/{seq}",
             subject="Question" if kind == "email" else "",
-            rating=rating[0] if rating else None,
+            rating=rating,
             reply_window_ends_at=self._window_end(kind, created_at),
         )
 

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Mapping
@@ -181,7 +182,8 @@ class GoogleReviewsConnector:
                 reply = json_object(review.get("reviewReply"))
                 recent.pop(review_id, None)
                 recent[review_id] = [json_string(review.get("updateTime")), json_string(reply.get("updateTime"))]
-        newest = max((parse_iso(r.get("updateTime")) for r in collected if parse_iso(r.get("updateTime"))), default=None)
+        stamps = [t for r in collected if (t := parse_iso(r.get("updateTime"))) is not None]
+        newest = max(stamps, default=None)
         if newest is not None and (watermark is None or newest > watermark):
             cursor["watermark"] = newest.isoformat()
         kept = sorted(recent.items(), key=lambda kv: parse_iso(kv[1][0]) or now, reverse=True)[:self.recent_kept]
@@ -202,7 +204,7 @@ class GoogleReviewsConnector:
                 complete = True
                 break
         by_id = {json_string(r.get("reviewId")): r for r in listed}
-        oldest = min((parse_iso(r.get("updateTime")) for r in listed if parse_iso(r.get("updateTime"))), default=None)
+        oldest = min([t for r in listed if (t := parse_iso(r.get("updateTime"))) is not None], default=None)
         out: list[InboundItem] = []
         now = self.now()
         for review_id, (updated, replied) in list(recent.items()):
@@ -328,6 +330,10 @@ class GoogleReviewsConnector:
         self.auth.call(lambda h: self.info_http.decode(self.info_http.request(
             "PATCH", f"/{location}", params={"updateMask": "regularHours,specialHours"}, json=body, headers=h)))
 
+    def stream(self, cursor: dict | None, on_items: Callable[[list[InboundItem], dict], None],
+               stop_event: threading.Event) -> None:
+        raise PermanentError("Google reviews are polled; there is no stream.")
+
     def close(self) -> None:
         self.http.close()
         self.info_http.close()
@@ -385,11 +391,11 @@ def hours_from_google(body: Mapping[str, Any]) -> OpeningHours:
         try:
             period = json_object(period)
             start = json_object(period.get("startDate"))
-            day = date(start.get("year"), start.get("month"), start.get("day"))
+            day = date(start["year"], start["month"], start["day"])
             windows = days.setdefault(day, [])
             if period.get("closed") is not True:
                 windows.append((_hhmm(period.get("openTime")), _hhmm(period.get("closeTime"))))
-        except (TypeError, ValueError):
+        except (KeyError, TypeError, ValueError):
             continue
     return OpeningHours(tuple(weekly), tuple(SpecialDay(d, tuple(w)) for d, w in days.items())).canonical()
 

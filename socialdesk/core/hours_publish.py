@@ -87,9 +87,9 @@ def wanted(schedule: Schedule, today: date, days: int = HORIZON_DAYS) -> Opening
     special = []
     for offset in range(days):
         day = today + timedelta(days=offset)
-        windows = _minus_away(schedule, day, _base_windows(schedule, day))
-        if windows != _week_windows(schedule, day.weekday()):
-            special.append(SpecialDay(day, windows))
+        effective = _minus_away(schedule, day, _base_windows(schedule, day))
+        if effective != _week_windows(schedule, day.weekday()):
+            special.append(SpecialDay(day, effective))
     return OpeningHours(tuple(weekly), tuple(special)).canonical()
 
 
