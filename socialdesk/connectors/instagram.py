@@ -56,7 +56,8 @@ Decisions:
   Instagram account must therefore be linked to a Facebook Page (Instagram app → Settings → Business
   tools); it then has comments, DMs and private replies as here, with a token that needs no renewal.
 - A part of the account that Meta refuses (DMs without Advanced Access, comments without the comments
-  permission) does not stop the other part: its refusal becomes the connector's `notice`.
+  permission) does not stop the other part: its refusal becomes the connector's `notice`. So does a
+  first poll that finds nothing at all, which is how Meta answers an app without Advanced Access.
 """
 
 from __future__ import annotations
@@ -178,7 +179,13 @@ class InstagramConnector:
                 continue
             items.extend(got)
             out.update(state)
-        self.notice = ("Instagram refused " + " and ".join(refused) + ". " + meta.ADVANCED_ACCESS) if refused else ""
+        if refused:
+            self.notice = "Instagram refused " + " and ".join(refused) + ". " + meta.ADVANCED_ACCESS
+        elif not cursor and not items:
+            # Without Advanced Access the API answers with nothing rather than refusing: say why it may be.
+            self.notice = "Instagram returned no comments or messages yet. " + meta.ADVANCED_ACCESS
+        else:
+            self.notice = ""
         if len(refused) == 2:
             raise meta.PermissionMissing(self.notice)
         items.sort(key=lambda i: (i.created_at, _id_key(i.external_id)))

@@ -344,6 +344,15 @@ def test_a_refused_part_leaves_the_other_working(fake, clock):
         connector(fake, clock).fetch(cursor)
 
 
+def test_a_first_poll_that_finds_nothing_says_why_it_may_be(fake, clock):
+    conn = connector(fake, clock)
+    items, cursor = conn.fetch(None)
+    assert items == [] and meta.ADVANCED_ACCESS in conn.notice
+    fake.add_comment("first customer!", at=T0)
+    clock.now = T0 + timedelta(minutes=1)
+    assert conn.fetch(cursor)[0] and conn.notice == ""
+
+
 def test_malformed_json_and_malformed_entries(fake, clock):
     fake.inject(200, b"{not json", path="/media")
     with pytest.raises(TransientError):
