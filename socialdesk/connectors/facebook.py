@@ -14,11 +14,13 @@ appsecret_proof, usage-header pacing, the Graph error table):
   too, flat, each naming its parent). Reply `POST /{comment-id}/comments {message}` → `{id}`.
 - Private reply ("take it private"): `POST /{page-id}/messages {recipient: {comment_id}, message}`, one
   per comment within 7 days; it opens a Messenger conversation that continues only if the person answers.
-- Status posts: `POST /{page-id}/feed {message}` → `{id}`. Meta's native scheduled posts (`published=
-  false&scheduled_publish_time`, 10 minutes to 30 days ahead) would let a closing post go out while the
-  laptop sleeps; the status-post schedule (core/automation) sends at the moment instead, which works on
-  every platform. Using native scheduling is left to the coverage issue (18): `post_status` would take
-  a `publish_at`.
+- Status posts: `POST /{page-id}/feed {message}` → `{id}`. Scheduled ones (capability "schedule_status",
+  core/automation/platform_schedule.py), so a closing post goes out while the laptop sleeps: the same call
+  with `published=false&scheduled_publish_time=<unix time>` (Meta takes 10 minutes to 75 days ahead; a
+  refusal is a PermanentError with Meta's reason), listed with `GET /{page-id}/scheduled_posts`, cancelled
+  with `DELETE /{post-id}`. Meta keeps no idempotency key for them, so a post scheduled just before a crash
+  is not adopted by key: the next round schedules it again and cancels nothing it does not track (the
+  owner may see one duplicate scheduled post in Meta Business Suite after such a crash).
 - Ratings/recommendations are deprecated (error 12 since v22): no reviews, said in the account notes.
 - Opening hours (`socialdesk hours publish`, connectors/opening_hours.HoursPublisher): the Page's `hours`
   field, a map `{day}_{n}_{open|close}` → "HH:MM" (day = mon..sun, n = 1 or 2: at most two ranges a day),
@@ -59,7 +61,7 @@ import re
 import threading
 import time
 import zlib
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from socialdesk.connectors import meta
@@ -73,6 +75,7 @@ from socialdesk.connectors.base import (
     OutboundResult,
     PermanentError,
     ReplyTarget,
+    ScheduledPost,
     TransientError,
     convert_items,
 )
@@ -115,7 +118,7 @@ def _graph_id(value: Any) -> str:
 
 class FacebookConnector:
     kind = "facebook"
-    capabilities = frozenset({"dm", "comment", "post_status"})
+    capabilities = frozenset({"dm", "comment", "post_status", "schedule_status"})
 
     def __init__(
         self,
@@ -432,6 +435,38 @@ class FacebookConnector:
             raise TransientError("Facebook did not confirm the post. Will try again.")
         return OutboundResult(external_id=post_id)
 
+    # -- scheduled status posts (capability "schedule_status", connectors/base.py) ---------------
+    def schedule_status(self, text: str, at: datetime, *, idempotency_key: str) -> ScheduledPost:
+        limit_check(text, POST_LIMIT, "A Page post")
+        answer = self.graph.post(f"{self.page_id}/feed", data={
+            "message": text, "published": "false", "scheduled_publish_time": str(int(at.timestamp()))})
+        post_id = _graph_id(answer.get("id"))
+        if not post_id:
+            raise TransientError("Facebook did not confirm the scheduled post. Will try again.")
+        return ScheduledPost(post_id, at, text)
+
+    def cancel_scheduled(self, scheduled_id: str) -> bool:
+        if not _graph_id(scheduled_id):  # it goes into the URL path
+            return False
+        try:
+            answer = self.graph.call("DELETE", scheduled_id)
+        except PermanentError as exc:
+            if "does not exist" in str(exc).lower():
+                return False  # published or deleted meanwhile
+            raise
+        return answer.get("success") is True
+
+    def list_scheduled(self) -> list[ScheduledPost]:
+        found: list[ScheduledPost] = []
+        for page in self.graph.pages(f"{self.page_id}/scheduled_posts", {
+            "fields": "id,message,scheduled_publish_time", "limit": 100,
+        }, max_pages=5):
+            for entry in page:
+                post_id, when = _graph_id(entry.get("id")), _unix_or_iso(entry.get("scheduled_publish_time"))
+                if post_id and when is not None:
+                    found.append(ScheduledPost(post_id, when, json_string(entry.get("message"))))
+        return found
+
     # -- opening hours (connectors/opening_hours.HoursPublisher, core/hours_publish.py) -----------
     special_days = False  # a Page lists its week only (opening_hours.kept)
 
@@ -480,6 +515,13 @@ class FacebookConnector:
 
     def close(self) -> None:
         self.graph.close()
+
+
+def _unix_or_iso(value: Any) -> datetime | None:
+    """Graph gives scheduled_publish_time as a Unix time (or, in some answers, an ISO time)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 10_000_000_000:
+        return datetime.fromtimestamp(value, timezone.utc)
+    return _when(value)
 
 
 def limit_check(text: str, limit: int, what: str) -> None:

@@ -27,6 +27,8 @@ Conversations / Send API references, Facebook Login's manual flow, the Messenger
   `code` and `state`; the PKCE challenge is remembered and checked at the exchange); `GET /{v}/oauth/
   access_token` swaps a code for a short-lived user token and (`grant_type=fb_exchange_token`) that for a
   long-lived one; `GET /me/accounts` (user token only) lists the Page with its token and linked Instagram.
+- Scheduled posts: `POST /{page}/feed published=false scheduled_publish_time=<unix>` (10 min to 75 days
+  ahead, else code 100) → `{id}`; `GET /{page}/scheduled_posts`; `DELETE /{post}` → `{success: true}`.
 - Usage: `usage` (a dict of call_count/total_time/total_cputime/estimated_time_to_regain_access) is sent
   as `X-Business-Use-Case-Usage` keyed by the Page id; `app_usage` as `X-App-Usage`.
 """
@@ -101,6 +103,7 @@ class MetaFake(FakeServer):
         self.app_usage: dict[str, Any] | None = None
         self.messenger_refused = False  # answer the conversations edge with code 10 (no Advanced Access)
         self.malformed_once: set[str] = set()  # edges whose next answer is not JSON
+        self.scheduled: dict[str, dict[str, Any]] = {}  # post id -> unpublished post with scheduled_publish_time
         self.hours: dict[str, str] = {"mon_1_open": "09:00", "mon_1_close": "17:00"}  # the Page's `hours` field
 
     # -- time --------------------------------------------------------------------------------------
@@ -226,6 +229,11 @@ class MetaFake(FakeServer):
                 return self._get(req, node, edge)
             if req.method == "POST":
                 return self._post(req, node, edge)
+            if req.method == "DELETE":
+                if node in self.scheduled and not edge:
+                    del self.scheduled[node]
+                    return Reply(200, {"success": True})
+                return graph_error(100, "(#100) Unsupported delete request. Object with ID does not exist", 33)
         return graph_error(100, "Unsupported request")
 
     def _get(self, req: Request, node: str, edge: str) -> Reply:
@@ -234,6 +242,8 @@ class MetaFake(FakeServer):
             if "hours" in (req.arg("fields") or "") and self.hours:
                 page["hours"] = dict(self.hours)
             return Reply(200, page)
+        if node == PAGE_ID and edge == "scheduled_posts":
+            return self._page(req, sorted(self.scheduled.values(), key=lambda p: p["scheduled_publish_time"]))
         if node == PAGE_ID and edge == "ratings":
             return graph_error(12, "(#12) ratings is deprecated for versions v22.0 and higher")
         if node == PAGE_ID and edge == "conversations":
@@ -289,6 +299,16 @@ class MetaFake(FakeServer):
             self.hours = hours  # replaces the whole map, as Graph does
             self.sent.append({"kind": "hours", "hours": hours})
             return Reply(200, {"success": True})
+        if node == PAGE_ID and edge == "feed" and form.get("published") == "false":
+            when = int(form.get("scheduled_publish_time") or 0)
+            ahead = when - self.now().timestamp()
+            if not 600 <= ahead <= 75 * 86400:
+                return graph_error(100, "(#100) The specified scheduled publish time is invalid.")
+            post_id = f"{PAGE_ID}_{self._id()}"
+            self.scheduled[post_id] = {"id": post_id, "message": form.get("message") or "",
+                                       "scheduled_publish_time": when}
+            self.sent.append({"kind": "scheduled", "text": form.get("message") or "", "id": post_id, "at": when})
+            return Reply(200, {"id": post_id})
         if node == PAGE_ID and edge == "feed":
             post = self.add_post(form.get("message") or "")
             self.sent.append({"kind": "post", "text": post["message"], "id": post["id"]})

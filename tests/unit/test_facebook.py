@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -396,3 +396,49 @@ def test_page_hours_are_read_compared_and_written_week_only(fake):
     three = OpeningHours(tuple(WeeklyPeriod(1, f"{h:02d}:00", 1, f"{h:02d}:30") for h in (8, 10, 12)))
     with pytest.raises(PermanentError, match="two opening ranges"):
         c.publish_hours(three)
+
+
+# --- scheduled status posts (issue 18's platform_schedule) ---------------------------------------------
+
+
+def test_status_posts_are_scheduled_listed_and_cancelled_on_the_page(fake):
+    c = connector(fake)
+    assert "schedule_status" in c.capabilities
+    at = (fake.now() + timedelta(hours=3)).replace(microsecond=0)
+    post = c.schedule_status("Closed now, back at 9 tomorrow.", at, idempotency_key="status:1:close:x@abc")
+    assert fake.sent[-1] == {"kind": "scheduled", "text": "Closed now, back at 9 tomorrow.", "id": post.scheduled_id,
+                             "at": int(at.timestamp())}
+    assert [(p.scheduled_id, p.at, p.text) for p in c.list_scheduled()] == [(post.scheduled_id, at, post.text)]
+    assert c.cancel_scheduled(post.scheduled_id) is True and c.list_scheduled() == []
+    assert c.cancel_scheduled(post.scheduled_id) is False  # gone already (published or deleted)
+    assert c.cancel_scheduled("../me") is False
+    with pytest.raises(PermanentError, match="scheduled publish time"):
+        c.schedule_status("too soon", fake.now() + timedelta(minutes=5), idempotency_key="k")
+
+
+def test_the_automation_schedules_closing_posts_on_the_page(store, fake):
+    from zoneinfo import ZoneInfo
+
+    from socialdesk.core import automation, queue
+    from socialdesk.core.automation import platform_schedule as ps
+    from socialdesk.core.hours import Schedule, parse_week_spec
+    from socialdesk.core.settings import Settings
+    from socialdesk.core.store import Account
+
+    berlin = ZoneInfo("Europe/Berlin")
+    now = fake.now()
+    settings = Settings(store)
+    settings.set("hours.schedule", Schedule(timezone="Europe/Berlin", week=parse_week_spec("mon-sun 09:00-17:00")).to_json())
+    with store.write():
+        account = Account.create(kind="facebook", name="page", settings=facebook_settings(fake), created_at=now)
+    config = automation.AutomationConfig.default().with_status_posts(
+        account.id, True, now - timedelta(days=1), opening="Open until {next_close}.", closing="Closed for today.")
+    automation.save_config(settings, config)
+    ps.ROUNDS.last.clear()
+    c = connector(fake)
+    result = ps.reconcile(store, settings, queue.Policy.load(settings).schedule, automation.load_config(settings),
+                          Account.get_by_id(account.id), c, now, paused=False)
+    assert result.problem == "" and result.scheduled == len(fake.scheduled) >= 12  # 7 days, two posts a day
+    times = sorted(p["scheduled_publish_time"] for p in fake.scheduled.values())
+    assert all(t - now.timestamp() >= 600 for t in times)
+    assert {datetime.fromtimestamp(t, berlin).strftime("%H:%M") for t in times} == {"09:00", "17:00"}
