@@ -239,6 +239,7 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
     nothing would tell the owner that socialdesk runs."""
     import sys
 
+    from PySide6.QtCore import Qt
     from PySide6.QtNetwork import QLocalServer
     from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
@@ -281,6 +282,9 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
     server.newConnection.connect(lambda: (server.nextPendingConnection(), window.show_window()))
     if tray is not None:
         tray.show()
+    # Qt's word that the desktop is back (unlocked, woken, focused): the engine looks at its clocks now.
+    app.applicationStateChanged.connect(
+        lambda state: core.engine.poke() if state == Qt.ApplicationState.ApplicationActive else None)
     if not (hidden and tray is not None):
         window.show()
     window.start()

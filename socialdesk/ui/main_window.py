@@ -475,6 +475,8 @@ class MainWindow(QMainWindow):
             self.pending_new.extend(change.new_inbound)
             if not self.new_message_timer.isActive():
                 self.new_message_timer.start()
+        if change.woke:
+            self.on_minute_tick()  # the computer slept: countdowns and deadline alerts are stale (core/wake.py)
         emit(self.engine_changed, change)
 
     def _announce_new_messages(self) -> None:
@@ -647,6 +649,16 @@ class MainWindow(QMainWindow):
         self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
         self.raise_()
         self.activateWindow()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Shown again (from the tray, often right after the laptop woke): countdowns and alerts are made
+        right at once instead of at the next 30 s tick, and the engine looks at the clocks now (a sleep
+        it has not noticed yet is caught up, core/wake.py). The first show is start()'s."""
+        super().showEvent(event)
+        if getattr(self, "_shown_before", False):
+            self.on_minute_tick()
+            self.core.engine.poke()
+        self._shown_before = True
 
     # --- triage actions -------------------------------------------------------------------------------------
 
