@@ -547,13 +547,21 @@ class MetaLogin(AuthCodeLogin):
                 handle = f"@{username}" if username else ig_id
                 found.append(LoginAccount(
                     label=f"Instagram {handle} (linked to {shown})",
-                    info=AccountInfo(display_name=json_string(ig.get("name")) or username or ig_id, handle=handle),
+                    info=AccountInfo(display_name=json_string(ig.get("name")) or username or ig_id, handle=handle,
+                                     notes=_instagram_notes()),
                     secrets=secrets, kind="instagram",
                     settings={**base, PAGE_ID: page_id, PAGE_NAME: shown, IG_USER_ID: ig_id, IG_USERNAME: username}))
         if not found:
             raise PermanentError("This Meta sign-in gives access to no Facebook Page. Sign in again and tick your "
                                  "Page(s) when Meta asks which Pages socialdesk may use. " + ADVANCED_ACCESS)
         return found
+
+
+def _instagram_notes() -> tuple[str, ...]:
+    """What the owner should know about an Instagram account (the Instagram module says it, once)."""
+    from socialdesk.connectors import instagram  # lazily: instagram builds on this module
+
+    return tuple(instagram.NOTES)
 
 
 FACEBOOK_NOTE = ("Facebook no longer offers Page ratings and recommendations to apps (deprecated since Graph "

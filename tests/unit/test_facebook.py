@@ -346,6 +346,7 @@ def test_meta_sign_in_offers_pages_and_their_instagram_accounts(fake):
     assert page.settings["page_id"] == PAGE_ID and ig.settings["ig_user_id"] == IG_USER_ID
     assert Tokens.from_json(page.secrets[TOKEN_ENTRY]).access_token == PAGE_TOKEN
     assert page.secrets["app_secret"] == APP_SECRET
+    assert any("webhook" in note for note in ig.info.notes)  # the Instagram module's honest notes, also here
     assert not any("user-token" in v for a in accounts for v in a.secrets.values())  # the user token is not kept
 
 
