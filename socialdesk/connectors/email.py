@@ -857,8 +857,8 @@ SPEC = ConnectorSpec(
         ("sieve_tls", "ManageSieve security: starttls or none", "starttls"),
     ),
     secret_label="Password",
-    needs="The mailbox's IMAP and SMTP server names and its password (an app password if the "
-    "provider uses two-step login).",
+    needs="The mailbox's address and password (an app password if the provider uses two-step login). "
+    "The server names are filled in from the address where the provider publishes them.",
     traits=TRAITS,
     factory=lambda settings, secrets: EmailConnector(settings, secrets),
     server_auto_reply=sieve.SERVER_AUTO_REPLY,

@@ -26,6 +26,7 @@ Decisions:
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 from PySide6.QtCore import QElapsedTimer, QTimer, QUrl
@@ -33,6 +34,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -156,10 +158,48 @@ class AccountDialog(QDialog):
         first.setFocus()
         if self.account is not None and self.form.login_button is not None:
             self.form.login_button.setFocus()
-        # Tab order: the form's fields in creation order, then Test, Save, Cancel.
+        if spec.autofill is not None and spec.autofill_from in self.form.fields and self.account is None:
+            source = self.form.fields[spec.autofill_from]
+            if isinstance(source, QLineEdit):
+                source.editingFinished.connect(self._autofill)
+        # Tab order: the form's fields (form.focus_chain), then Test, Save, Cancel.
+        chain = self.form.focus_chain()
+        for before, after in itertools.pairwise(chain):
+            QWidget.setTabOrder(before, after)
         QWidget.setTabOrder(self.form.last_field(), self.test_button)
         QWidget.setTabOrder(self.test_button, self.save_button)
         QWidget.setTabOrder(self.save_button, self.cancel_button)
+
+    def _autofill(self) -> None:
+        """The owner finished typing the field settings are looked up from (the email address): look
+        them up in the background and fill in what the owner has not typed."""
+        form = self.form
+        if form is None or form.spec.autofill is None:
+            return
+        value = form.settings().get(form.spec.autofill_from, "")
+        if not value or value == form.autofilled_for:
+            return
+        form.autofilled_for = value
+        lookup, generation = form.spec.autofill, self.generation
+        form.show_result(f"Looking up the server settings for {value}…")
+        self.window_.tasks.run(lambda: lookup(value), lambda found: self._autofilled(form, value, generation, found),
+                               lambda _exc: self._autofilled(form, value, generation, None))
+
+    def _autofilled(self, form: AccountForm, value: str, generation: int, found) -> None:
+        if form is not self.form or generation != self.generation or self.busy:
+            return  # the owner moved on (another form, a test or a sign-in started)
+        if form.settings().get(form.spec.autofill_from, "") != value:
+            return  # typed again meanwhile: that lookup will answer
+        if found is None:
+            form.show_result(f"No published server settings were found for {value}: fill in the server "
+                             "names from your provider's help pages.")
+            form.show_more(True)
+            return
+        filled = form.apply_autofill(dict(found.settings))
+        if filled:
+            form.show_result(f"Server settings filled in from {found.source}. Check them, then press Test.")
+        else:
+            form.show_result(f"{found.source} has settings for {value}, but you typed your own; they were kept.")
 
     def _update_buttons(self) -> None:
         on_form = self.form is not None

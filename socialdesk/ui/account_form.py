@@ -135,6 +135,12 @@ class AccountForm(QWidget):
             self.name.setReadOnly(True)
         form.addRow("Account &name", self.name)
         self.fields: dict[str, QLineEdit | QComboBox] = {}
+        # Settings most owners never touch are folded under "More settings" (spec.advanced_settings).
+        self.more = QWidget(self)
+        self.more.setObjectName("more_settings")
+        more_form = QFormLayout(self.more)
+        more_form.setContentsMargins(0, 0, 0, 0)
+        more_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         current = (account or {}).get("settings") or {}
         for key, label, default in spec.settings:
             value = str(current.get(key, "" if account is not None else default))
@@ -151,7 +157,7 @@ class AccountForm(QWidget):
                 widget.textEdited.connect(self._edited)
             widget.setObjectName(f"field_{key}")
             self.fields[key] = widget
-            form.addRow(label, widget)
+            (more_form if key in spec.advanced_settings else form).addRow(label, widget)
         self.secret: QLineEdit | None = None
         if spec.secret_label:
             self.secret = QLineEdit(self)
@@ -191,12 +197,22 @@ class AccountForm(QWidget):
             form.addRow("Sign-in page", self.url)
             form.addRow("&Code", self.code)
             form.addRow("Accounts", self.picks)
-        for row in range(form.rowCount()):
-            item = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
-            field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
-            if item is not None and field is not None and isinstance(item.widget(), QLabel):
-                item.widget().setBuddy(field.widget())
+        for layout_ in (form, more_form):
+            for row in range(layout_.rowCount()):
+                item = layout_.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                field = layout_.itemAt(row, QFormLayout.ItemRole.FieldRole)
+                if item is not None and field is not None and isinstance(item.widget(), QLabel):
+                    item.widget().setBuddy(field.widget())
         layout.addLayout(form)
+        self.more_button = QPushButton("&More settings", self)
+        self.more_button.setObjectName("more_settings_toggle")
+        self.more_button.setCheckable(True)
+        self.more_button.setAutoDefault(False)
+        self.more_button.toggled.connect(self.show_more)
+        self.more_button.setVisible(more_form.rowCount() > 0)
+        layout.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addWidget(self.more)
+        self.show_more(False)
         self.error = _plain_label(self, ERROR_STYLE)
         self.error.setObjectName("form_error")
         self.result = _plain_label(self, OK_STYLE)
@@ -207,10 +223,47 @@ class AccountForm(QWidget):
         # Secrets typed and tokens obtained during this form's life; the keyring sees them only on Save.
         self.memory = MemorySecrets()
         self.secret_changed = account is None
+        self.autofilled_for = ""  # the value settings were last looked up for (spec.autofill)
+
+    def show_more(self, shown: bool) -> None:
+        """Unfold (or fold) the advanced settings."""
+        self.more.setVisible(shown)
+        self.more_button.setText("Fewer &settings" if shown else "&More settings")
+        if self.more_button.isChecked() != shown:
+            self.more_button.setChecked(shown)
+
+    def apply_autofill(self, settings: dict[str, str]) -> list[str]:
+        """Fill in found settings where the owner has not typed anything of their own (a field still
+        empty or at its default); returns the keys filled."""
+        defaults = {key: default for key, _label, default in self.spec.settings}
+        filled = []
+        for key, value in settings.items():
+            widget = self.fields.get(key)
+            if widget is None:
+                continue
+            if isinstance(widget, QComboBox):
+                index = widget.findData(value)
+                if index >= 0 and widget.currentData() == defaults.get(key):
+                    widget.setCurrentIndex(index)
+                    filled.append(key)
+            elif widget.text().strip() in ("", defaults.get(key, "")):
+                widget.setText(value)
+                filled.append(key)
+        self._edited()
+        return filled
+
+    def focus_chain(self) -> list[QWidget]:
+        """The form's widgets in Tab order: name, the everyday settings, the secret and sign-in, then
+        "More settings" and what it folds away."""
+        advanced = self.spec.advanced_settings
+        widgets = [self.name, *(w for k, w in self.fields.items() if k not in advanced), self.secret,
+                   self.login_button, self.url, self.code]
+        if self.more_button.isVisibleTo(self):
+            widgets += [self.more_button, *(w for k, w in self.fields.items() if k in advanced)]
+        return [w for w in widgets if w is not None]
 
     def last_field(self) -> QWidget:
-        widgets = [self.name, *self.fields.values(), self.secret, self.login_button, self.url, self.code]
-        return [w for w in widgets if w is not None][-1]
+        return self.focus_chain()[-1]
 
     def settings(self) -> dict:
         """The settings as the command line would store them: only the non-empty values."""

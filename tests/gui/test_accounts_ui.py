@@ -219,10 +219,20 @@ def test_relogin_with_a_new_password_stores_it_and_polls_again(window, qtbot, em
 def test_tab_order_runs_through_the_form_then_test_save_cancel(window, qtbot):
     dialog = open_email_form(window, qtbot)
     form = dialog.form
-    chain = [form.name, *form.fields.values(), form.secret, dialog.test_button, dialog.save_button,
+    advanced = form.spec.advanced_settings
+    assert advanced and not form.more.isVisible()  # folded away until asked for
+    chain = [form.name, *(w for k, w in form.fields.items() if k not in advanced), form.secret, form.more_button,
+             *(w for k, w in form.fields.items() if k in advanced), dialog.test_button, dialog.save_button,
              dialog.cancel_button]
+
+    def next_tab_stop(widget):  # the chain also holds containers, which Tab skips (no focus policy)
+        following = widget.nextInFocusChain()
+        while not following.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            following = following.nextInFocusChain()
+        return following
+
     for widget, following in zip(chain, chain[1:], strict=False):
-        assert widget.nextInFocusChain() is following
+        assert next_tab_stop(widget) is following
 
 
 def test_first_start_without_accounts_says_how_to_begin(qtbot, memory_keyring):
@@ -282,3 +292,37 @@ def test_a_slow_test_shows_that_it_waits_and_can_be_stopped(window, qtbot, email
     window.tasks.wait(10000)
     assert dialog.form.result.text() == "Test stopped. Nothing was saved." and dialog.form.error.text() == ""
     assert Account.get_or_none(Account.name == "Shop email") is None
+
+
+def test_the_address_fills_in_the_servers_and_the_rest_stays_folded(window, qtbot, monkeypatch):
+    """Issue 17.12: known providers fill the server settings from the address (looked up in the
+    background, from the provider's published autoconfig document); what the owner typed is kept."""
+    import functools
+
+    from socialdesk.connectors import email_autoconfig
+    from tests.unit.test_email_autoconfig import ISPDB_DOC, Server
+
+    server = Server({"/ispdb/shop.example": (200, ISPDB_DOC)})
+    try:
+        monkeypatch.setattr(email_autoconfig, "lookup",
+                            functools.partial(email_autoconfig.lookup, sources=server.sources()))
+        dialog = open_email_form(window, qtbot)
+        form = dialog.form
+        assert not form.more.isVisible() and form.fields["imap_host"].isVisible()
+        qtbot.keyClicks(form.fields["smtp_host"], "mail.my-own.example")  # typed first: must be kept
+        qtbot.keyClicks(form.fields["address"], "sam@shop.example")
+        form.fields["address"].editingFinished.emit()  # what the field sends when the owner tabs away
+        qtbot.waitUntil(lambda: "filled in from Thunderbird's provider list" in form.result.text(), timeout=10000)
+        assert form.fields["imap_host"].text() == "imap.shop.example"
+        assert form.fields["imap_port"].text() == "993"
+        assert form.fields["smtp_host"].text() == "mail.my-own.example"
+        assert form.fields["smtp_tls"].currentData() == "starttls" and form.fields["smtp_port"].text() == "587"
+        assert not form.more.isVisible()  # filled in, still folded away
+
+        qtbot.keyClicks(form.fields["address"], "x")  # sam@shop.examplex: nothing published
+        form.fields["address"].editingFinished.emit()
+        qtbot.waitUntil(lambda: "No published server settings" in form.result.text(), timeout=10000)
+        assert form.more.isVisible()  # unfolded: the owner fills in the rest
+        assert form.fields["imap_host"].text() == "imap.shop.example"  # nothing filled was taken away
+    finally:
+        server.close()
