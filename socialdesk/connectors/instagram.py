@@ -207,7 +207,7 @@ class InstagramConnector:
             count = media.get("comments_count")
             followed = memory.follows(media["id"])
             walked = meta.parse_time(state.get("at")) if isinstance(state.get("at"), str) else None
-            due = (count != state.get("n") or "after" in state
+            due = (count is None or count != state.get("n") or "after" in state
                    or (followed and (walked is None or now - walked >= REWALK)))
             if not due or budget[0] <= 0:
                 continue
@@ -457,7 +457,7 @@ class InstagramConnector:
                                  late=False, human_agent=False, open_in="Instagram")
 
     def _human_agent(self) -> bool:
-        return str(self.settings.get("human_agent") or "").strip().lower() in ("yes", "true", "1")
+        return str(self.settings.get(meta.HUMAN_AGENT) or "").strip().lower() in ("yes", "true", "1", "on")
 
     def _check_length(self, kind: str, text: str) -> None:
         rule = TRAITS.limit_for(kind)

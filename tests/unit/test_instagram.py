@@ -179,6 +179,14 @@ def test_a_cursor_dying_in_the_middle_of_a_resumed_walk_restarts_it(fake, clock)
     assert "after" not in cursor["media"][next(iter(cursor["media"]))]
 
 
+def test_media_without_a_comment_count_is_still_read(fake, clock):
+    comment = fake.add_comment("count me", at=T0 - timedelta(minutes=1))
+    fake.inject(200, {"data": [{"id": fake.media[-1]["id"], "caption": "x", "timestamp": "2026-11-20T10:00:00+0000"}]},
+                path="/media")
+    items, _ = connector(fake, clock).fetch(None)
+    assert [i.external_id for i in items] == [comment["id"]]
+
+
 def test_edited_and_deleted_comments(fake, clock):
     keep = fake.add_comment("Is the rye vegan?", at=T0 - timedelta(minutes=3))
     gone = fake.add_comment("rude words", username="troll", at=T0 - timedelta(minutes=2))
