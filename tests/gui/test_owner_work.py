@@ -57,6 +57,13 @@ def test_done_offers_undo_and_ctrl_z_brings_it_back(qtbot, window, demo_core):
     assert window.undo_button.text().replace("&", "") == "Undo (Ctrl+Z)"
     assert window.undo_timer.isActive() and window.undo_timer.interval() <= 10_000
     assert Conversation.get_by_id(first).status == "done"
+    window.focus_composer()  # in text, Ctrl+Z is the text's own undo
+    qtbot.keyClicks(window.composer.edit, "x")
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.composer.text() == "" and window.undo_bar.isVisible()
+    _wait_idle(qtbot, window)
+    assert Conversation.get_by_id(first).status == "done"
+    window.table.setFocus()
     qtbot.keyClick(window.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: Conversation.get_by_id(first).status == "open", timeout=5000)
     qtbot.waitUntil(lambda: window.current_id == first and first in window.model.ids, timeout=5000)
