@@ -343,3 +343,34 @@ def test_a_garbled_cursor_starts_afresh_instead_of_failing(fake):
     items, cursor = connector(fake).fetch(garbled)
     assert [i.text for i in items] == ["still here"] and cursor["poll_units"] >= 1
     json.dumps(cursor)
+
+
+def test_an_edit_is_stored_as_a_revision_and_our_studio_reply_answers(fake, store):
+    """Through ingest: the edited comment keeps its earlier text as a revision; a reply the channel wrote
+    in YouTube Studio (outbound) answers the thread."""
+    from socialdesk.core import ingest, queue
+    from socialdesk.core.hours import Schedule
+    from socialdesk.core.store import Account, Conversation, Message, MessageRevision
+    from socialdesk.core.targets import TargetConfig
+
+    policy = queue.Policy(TargetConfig.default(), Schedule.always_open("UTC"))
+    now = datetime.now(timezone.utc)
+    with store.write():
+        account = Account.create(name="tube", kind="youtube", settings={"channel_id": CHANNEL_ID}, created_at=now)
+    thread = fake.add("Lovely loaf")
+    yt = connector(fake)
+    items, cursor = yt.fetch(None)
+    ingest.ingest(store, account.id, items, cursor, policy, now)
+    fake.edit(thread["id"], "Lovely loaf, but it was burnt")
+    items, cursor = yt.fetch(cursor)
+    ingest.ingest(store, account.id, items, cursor, policy, now)
+    message = Message.get(Message.external_id == thread["id"])
+    assert message.text == "Lovely loaf, but it was burnt"
+    assert [r.text for r in MessageRevision.select().where(MessageRevision.message == message)] == ["Lovely loaf"]
+    conversation = Conversation.get(Conversation.account == account.id)
+    assert conversation.awaiting_since is not None and conversation.unanswered_count == 1
+    fake.add_reply(thread["id"], "Sorry! Come by for a fresh one.", ours=True)
+    items, cursor = yt.fetch(cursor)
+    ingest.ingest(store, account.id, items, cursor, policy, now + timedelta(minutes=1))
+    answered = Conversation.get_by_id(conversation.id)
+    assert answered.awaiting_since is None and answered.unanswered_count == 0 and answered.due_at is None
