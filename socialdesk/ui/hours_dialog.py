@@ -335,6 +335,20 @@ class HoursDialog(QDialog):
         row.addWidget(remove)
         row.addStretch(1)
         layout.addLayout(row)
+        # Messages found when socialdesk runs again (after the laptop slept): AutomationConfig.catch_up.
+        late = QHBoxLayout()
+        late_label = QLabel("Messages found later (socialdesk was closed) get the auto-&reply:", page)
+        self.catch_up = QComboBox(page)
+        self.catch_up.setObjectName("catch_up")
+        for mode, text in automation.CATCH_UP_MODES.items():
+            self.catch_up.addItem(text, mode)
+        self.catch_up.setCurrentIndex(max(0, self.catch_up.findData(self.config.catch_up)))
+        self.catch_up.currentIndexChanged.connect(self.validate)
+        late_label.setBuddy(self.catch_up)
+        late.addWidget(late_label)
+        late.addWidget(self.catch_up)
+        late.addStretch(1)
+        layout.addLayout(late)
         return page
 
     def _posts_tab(self) -> QWidget:
@@ -575,6 +589,7 @@ class HoursDialog(QDialog):
                 status_posts=dict(self.config.status_posts),
                 grace_minutes=self.config.grace_minutes,
                 max_per_day=self.config.max_per_day,
+                catch_up=self.catch_up.currentData() or self.config.catch_up,
             )
             for account_id, (enabled, texts) in sorted(self.post_edits.items()):
                 config = config.with_status_posts(account_id, enabled, self.now, **texts)

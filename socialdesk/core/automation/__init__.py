@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from socialdesk.core.automation.activity_log import ActivityEntry, activity
 from socialdesk.core.automation.config import (
+    CATCH_UP_MODES,
     CONFIG_KEY,
     DEFAULT_AUTO_REPLY,
     DEFAULT_STATUS_TEXTS,
@@ -54,7 +55,7 @@ from socialdesk.core.automation.status import (
 )
 
 __all__ = [
-    "CAP_WINDOW", "CONFIG_KEY", "DEFAULT_AUTO_REPLY", "DEFAULT_STATUS_TEXTS", "HISTORY_LIMIT", "MAX_TEXT",
+    "CAP_WINDOW", "CATCH_UP_MODES", "CONFIG_KEY", "DEFAULT_AUTO_REPLY", "DEFAULT_STATUS_TEXTS", "HISTORY_LIMIT", "MAX_TEXT",
     "MIN_CLOSED_GAP", "PAUSED_KEY", "STATUS_KINDS", "STATUS_LABELS", "STATUS_LOOKBACK", "ActivityEntry",
     "AutoReplyFacts", "Automation", "AutomationConfig", "AutomationConfigError", "ChannelRule", "Decision",
     "PlannedPost", "StatusPosts", "Transition", "activity", "can_post", "decide_auto_reply", "email_guard",
