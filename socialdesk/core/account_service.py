@@ -190,14 +190,18 @@ def check_connection(spec: ConnectorSpec, settings: Mapping[str, Any], secrets: 
     try:
         return connector.check()
     except TransientError as exc:
-        # Connectors speak for the sync engine, which retries ("Will try again."); after a test
-        # nothing retries, so the promise is dropped rather than misleading the owner.
-        raise TransientError(_RETRY_PROMISE.sub("", str(exc))) from None
+        raise TransientError(_no_retry_promise(str(exc))) from None
     finally:
         _close_quietly(connector)
 
 
 _RETRY_PROMISE = re.compile(r"\s*(?:Will try again|Try again|reconnecting)\.?\s*$", re.IGNORECASE)
+
+
+def _no_retry_promise(text: str) -> str:
+    """Connectors speak for the sync engine, which retries ("Will try again."); after a test nothing
+    retries (the dialog's Test, Save, `account add`), so the promise is dropped rather than mislead."""
+    return _RETRY_PROMISE.sub("", text)
 
 
 # --- the service -----------------------------------------------------------------------------------------
@@ -252,7 +256,8 @@ class AccountService:
                 try:
                     info = connector.check()
                 except (ConnectorError, NoKeyringError) as exc:
-                    raise AccountNotSaved(f"Connection test failed, nothing was saved: {error_text(exc)}") from exc
+                    raise AccountNotSaved(
+                        f"Connection test failed, nothing was saved: {_no_retry_promise(error_text(exc))}") from exc
         finally:
             _close_quietly(connector)
         if info is not None:

@@ -158,10 +158,13 @@ def test_one_sign_in_adds_accounts_of_the_kinds_it_names(core, spec):
     assert kinds == {"Shop chat": "telegram", "Shop inbox": "demo"}
 
 
-def test_a_connection_test_promises_no_retry(spec):
+def test_a_connection_test_promises_no_retry(core, spec):
     """After the dialog's test nothing retries: "Will try again." is the engine's promise, not the test's."""
     FakeConnector.outcome = service.TransientError(
         "Telegram: could not reach api.telegram.org (connection failed). Will try again.")
     with pytest.raises(service.TransientError) as caught:
         service.check_connection(spec, {}, service.MemorySecrets({"token": TOKEN}))
     assert str(caught.value) == "Telegram: could not reach api.telegram.org (connection failed)."
+    with pytest.raises(service.AccountNotSaved) as caught:  # Save (and `account add`) tests too
+        core.account_service.add(spec, "Shop", {}, {"token": TOKEN})
+    assert str(caught.value).endswith("could not reach api.telegram.org (connection failed).")
