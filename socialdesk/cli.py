@@ -545,18 +545,18 @@ def cmd_account_list(args) -> int:
         now = core.clock.now()
         accounts = list(Account.select().order_by(Account.name))
         data = []
-        for a in accounts:
+        for account in accounts:
             row = {
-                "name": a.name,
-                "kind": a.kind,
-                "title": registry.spec(a.kind).title if a.kind in registry.kinds() else a.kind,
-                "enabled": a.enabled,
-                "state": a.state,
-                "last_error": a.last_error,
-                "last_sync_at": iso(a.last_sync_at),
-                "settings": a.settings,
+                "name": account.name,
+                "kind": account.kind,
+                "title": registry.spec(account.kind).title if account.kind in registry.kinds() else account.kind,
+                "enabled": account.enabled,
+                "state": account.state,
+                "last_error": account.last_error,
+                "last_sync_at": iso(account.last_sync_at),
+                "settings": account.settings,
             }
-            spent = usage.summary(a, now)  # where the platform bills or rations calls
+            spent = usage.summary(account, now)  # where the platform bills or rations calls
             if spent is not None:
                 row["usage"] = spent.as_json()
             data.append(row)

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from socialdesk.connectors import traits
 from socialdesk.connectors.usage import UsageEvent, UsagePlan
-from socialdesk.core.store import Account, Store, Usage
+from socialdesk.core.store import Account, Store, Usage, tuples
 
 STRETCH_FROM = Decimal("0.8")
 MAX_STRETCH = 4.0
@@ -154,7 +154,7 @@ def summary(account: Account, now: datetime) -> UsageSummary | None:
     in_pool = Usage.account << pool_of(account, plan)
     rows = Usage.select(Usage.day, Usage.bucket, Usage.units).where(
         in_pool & (Usage.day >= first.isoformat()) & (Usage.day <= today.isoformat()))
-    for day, bucket, units in rows.tuples():
+    for day, bucket, units in tuples(rows):
         amount = plan.amount(bucket, units)
         month_amount += amount
         if day == today.isoformat():
