@@ -206,3 +206,15 @@ def test_coverage_reports_and_refreshes_the_scheduled_posts(world):
     assert "Mastodon (shop): opening and closing posts scheduled until Friday" in coverage.report(ctx).lines
     world.engine.tick()
     assert len(world.fake.scheduled) == 10  # not due again: nothing changed
+
+
+def test_withdraw_cancels_every_post_of_ours(world):
+    from socialdesk.core import coverage
+
+    world.reconcile()
+    own = world.connector.schedule_status("Sale!", _local(2026, 3, 4, 12, 0), idempotency_key="web-1")
+    part = next(p for p in coverage.PARTS if p.name == "scheduled_posts")
+    ctx = coverage.make_context(world.store, world.settings, world.policy().schedule, world.clock.now(),
+                                lambda account: MemorySecrets({"token": "good-token"}))
+    assert "10 cancelled" in part.withdraw(ctx, Account.get_by_id(world.account.id))
+    assert list(world.fake.scheduled) == [own.scheduled_id]

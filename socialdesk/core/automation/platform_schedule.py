@@ -352,8 +352,9 @@ def _due(ctx: Any, account: Account) -> str:
     return "push" if due(ctx.settings, account.id, ctx.now) else ""
 
 
-def _push(ctx: Any, account: Account) -> str:
-    """The round, with a connector built for it from the account's keyring (on the account's worker)."""
+def _push(ctx: Any, account: Account, *, withdraw: bool = False) -> str:
+    """The round, with a connector built for it from the account's keyring (on the account's worker).
+    `withdraw` (the account is being removed): cancel every post of ours the platform holds."""
     from socialdesk.connectors import registry
     from socialdesk.core.automation.config import is_paused
 
@@ -361,8 +362,9 @@ def _push(ctx: Any, account: Account) -> str:
         return ""
     connector = registry.spec(account.kind).factory(dict(account.settings or {}), ctx.secrets_for(account))
     try:
-        result = reconcile(ctx.store, ctx.settings, ctx.schedule, ctx.config, account, connector, ctx.now,
-                           paused=is_paused(ctx.settings), typical=ctx.typical_response())
+        result = reconcile(ctx.store, ctx.settings, ctx.schedule, None if withdraw else ctx.config, account,
+                           connector, ctx.now, paused=withdraw or is_paused(ctx.settings),
+                           typical=ctx.typical_response())
     finally:
         close = getattr(connector, "close", None)
         if callable(close):
@@ -374,4 +376,5 @@ def part() -> Any:
     """This module as a coverage ServerPart (core/coverage.py: PARTS)."""
     from socialdesk.core.coverage import ServerPart
 
-    return ServerPart(name="scheduled_posts", applies=applies, promises=_promises, due=_due, push=_push)
+    return ServerPart(name="scheduled_posts", applies=applies, promises=_promises, due=_due, push=_push,
+                      withdraw=lambda ctx, account: _push(ctx, account, withdraw=True))
