@@ -297,8 +297,6 @@ def cmd_hours_posts(args) -> int:
 def cmd_hours_publish(args) -> int:
     """Show each listing's differences from the schedule; publish after the owner's yes (core/hours_publish.py)."""
     from socialdesk.connectors.base import ConnectorError
-    from socialdesk.connectors.opening_hours import kept
-    from socialdesk.connectors.traits import of as traits_of
     from socialdesk.core import hours_publish
     from socialdesk.core.store import Account
     from socialdesk.secrets import NoKeyringError
@@ -309,47 +307,43 @@ def cmd_hours_publish(args) -> int:
     if not args.dry_run and not args.yes and not sys.stdin.isatty():
         raise cli.UsageError("Confirm with --yes (or look first with --dry-run).")
     with cli.open_core(args, write=False) as core:
-        schedule = _schedule(core)
-        now = core.clock.now()
-        today = now.astimezone(ZoneInfo(schedule.timezone)).date()
         accounts = list(Account.select().order_by(Account.name))
         if args.account:
             accounts = [a for a in accounts if a.name == args.account]
             if not accounts:
                 raise cli.UsageError(f"No account named {args.account!r} (see `socialdesk account list`).")
         try:
-            found = hours_publish.publishers(accounts, core.engine.make_connector)
+            listings = hours_publish.survey(accounts, core.engine.make_connector, _schedule(core),
+                                                    core.clock.now(), days)
         except (ConnectorError, NoKeyringError) as exc:
             raise cli.CliError(str(exc)) from None
-        if not found:
+        if not listings:
             raise cli.CliError("No account here can publish opening hours (add a Google Business Profile location).")
-        wanted = hours_publish.wanted(schedule, today, days)
         failed = 0
-        for account, connector in found:
-            name = f"{traits_of(account.kind).name} ({account.name})"
-            try:
-                target = kept(connector, wanted)  # only what this platform can hold (e.g. no special dates)
-                changes = hours_publish.differences(connector.current_hours(), target, today)
-                if not changes:
-                    print(f"{name}: already shows these hours.")
+        try:
+            for listing in listings:
+                if listing.problem:
+                    failed += 1
+                    print(f"{listing.name}: {listing.problem}", file=sys.stderr)
                     continue
-                print(f"{name}: what would change:")
-                for line in changes:
+                if not listing.changes:
+                    print(f"{listing.name}: already shows these hours.")
+                    continue
+                print(f"{listing.name}: what would change:")
+                for line in listing.changes:
                     print(f"  {line}")
                 if args.dry_run:
                     continue
                 if not args.yes:
-                    print(f"Publish these hours to {name}? [y/N] ", end="", flush=True)
+                    print(f"Publish these hours to {listing.name}? [y/N] ", end="", flush=True)
                     if (sys.stdin.readline() or "").strip().lower() not in ("y", "yes"):
                         print("Not published.")
                         continue
-                connector.publish_hours(target)
-                print(f"{name}: published.")
-            except ConnectorError as exc:
-                failed += 1
-                print(f"{name}: {exc}", file=sys.stderr)
-            finally:
-                connector.close()
+                outcome = hours_publish.publish(listing)
+                failed += not outcome.endswith(": published.")
+                print(outcome, file=sys.stdout if outcome.endswith(": published.") else sys.stderr)
+        finally:
+            hours_publish.close(listings)
         if args.dry_run:
             print("Dry run: nothing was published.")
     return 1 if failed else 0

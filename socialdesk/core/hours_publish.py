@@ -3,9 +3,11 @@ now), so what customers read there is what the schedule says.
 
 Decisions:
 - Generic: any account whose connector is a `connectors.opening_hours.HoursPublisher` takes part; no
-  platform is named here. `wanted(schedule, today)` builds the hours once; each account's connector says
-  what it shows now (`current_hours`), `differences` lists what would change, and only after the
-  owner confirmed (the CLI's prompt or --yes) is `publish_hours` called. Nothing is written in a dry run.
+  platform is named here. `survey` builds the hours once (`wanted`), keeps what each platform can hold
+  (`opening_hours.kept`), asks each connector what it shows now (`current_hours`) and lists what would
+  change (`differences`); only after the owner confirmed (the CLI's prompt or --yes, the hours editor's
+  Publish button) is `publish` called. Nothing is written in a dry run. The CLI and the window share
+  these three calls.
 - The week: every window of the weekly schedule, as local wall-clock times of the schedule's zone (a
   window ending at 00:00 closes at "24:00" of its day; one ending earlier than it opens closes the next
   day). Special days: every date of the next `days` (default HORIZON_DAYS = 90) whose hours differ
@@ -19,10 +21,19 @@ Decisions:
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Iterable
+from zoneinfo import ZoneInfo
 
-from socialdesk.connectors.opening_hours import DAYS, HoursPublisher, OpeningHours, SpecialDay, WeeklyPeriod
+from socialdesk.connectors.opening_hours import (
+    DAYS,
+    HoursPublisher,
+    OpeningHours,
+    SpecialDay,
+    WeeklyPeriod,
+    kept,
+)
 from socialdesk.core.hours import Schedule
 
 HORIZON_DAYS = 90
@@ -49,8 +60,6 @@ def _base_windows(schedule: Schedule, day: date) -> list[tuple[time, time]]:
 
 def _minus_away(schedule: Schedule, day: date, windows: list[tuple[time, time]]) -> tuple[tuple[str, str], ...]:
     """The windows of `day` minus the away periods, as local "HH:MM" pairs."""
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(schedule.timezone)
     out: list[tuple[str, str]] = []
     for a, b in windows:
@@ -137,3 +146,53 @@ def publishers(accounts: Iterable[Any], make_connector: Any) -> list[tuple[Any, 
             if close is not None:
                 close()
     return found
+
+
+@dataclass
+class Listing:
+    """One account's listing in a publication: what would change there (or why it could not be read)."""
+
+    name: str  # "Google (Shop)": the platform's name and the account's
+    connector: Any
+    target: OpeningHours  # what this platform can hold of the hours (opening_hours.kept)
+    changes: list[str] = field(default_factory=list)
+    problem: str = ""  # the platform's error, owner-readable; "" when its hours were read
+
+
+def survey(accounts: Iterable[Any], make_connector: Any, schedule: Schedule, now: datetime,
+           days: int = HORIZON_DAYS) -> list[Listing]:
+    """For every account that can publish hours, what would change (network: off the GUI thread). The
+    listings keep their connectors for `publish`; `close` them in any case."""
+    from socialdesk.connectors import traits
+    from socialdesk.connectors.base import ConnectorError
+
+    today = now.astimezone(ZoneInfo(schedule.timezone)).date()
+    target = wanted(schedule, today, days)
+    listings = []
+    for account, connector in publishers(accounts, make_connector):
+        listing = Listing(f"{traits.of(account.kind).name} ({account.name})", connector, kept(connector, target))
+        try:
+            listing.changes = differences(connector.current_hours(), listing.target, today)
+        except ConnectorError as exc:
+            listing.problem = str(exc)
+        listings.append(listing)
+    return listings
+
+
+def publish(listing: Listing) -> str:
+    """Write the hours to one listing; one owner-readable line saying how it went."""
+    from socialdesk.connectors.base import ConnectorError
+
+    try:
+        listing.connector.publish_hours(listing.target)
+    except ConnectorError as exc:
+        return f"{listing.name}: not published: {exc}"
+    return f"{listing.name}: published."
+
+
+def close(listings: Iterable[Listing]) -> None:
+    for listing in listings:
+        try:
+            listing.connector.close()
+        except Exception:  # noqa: BLE001 - closing must not hide what was published
+            pass
