@@ -154,18 +154,15 @@ class FacebookConnector:
         first = not cursor
         refused: list[str] = []
         items: list[InboundItem] = []
-        try:
-            dm_items, dm_cursor = self._messenger(cursor)
-            items += dm_items
-            cursor.update(dm_cursor)
-        except meta.PermissionMissing:
-            refused.append("Messenger conversations")
-        try:
-            comment_items, comment_cursor = self._comments(cursor)
-            items += comment_items
-            cursor.update(comment_cursor)
-        except meta.PermissionMissing:
-            refused.append("comments on the Page's posts")
+        parts = (("Messenger conversations", self._messenger), ("comments on the Page's posts", self._comments))
+        for what, part in parts:
+            try:
+                got, state = part(cursor)
+            except meta.PermissionMissing:
+                refused.append(what)
+                continue
+            items += got
+            cursor.update(state)
         if refused:
             self.notice = "Facebook refused " + " and ".join(refused) + ". " + meta.ADVANCED_ACCESS
         elif first and not items:
@@ -545,7 +542,7 @@ SPEC = ConnectorSpec(
     title="Facebook Page (and Instagram)",
     capabilities=FacebookConnector.capabilities,
     settings=meta.SETTINGS,
-    secret_label="Meta app secret",
+    secret_label=meta.SECRET_LABEL,
     needs="Your own Meta app (App ID and App Secret) and a Facebook Page you manage; you sign in in your "
           "browser, then pick the Pages and their Instagram accounts. No reviews: Facebook no longer offers "
           "Page ratings to apps.",

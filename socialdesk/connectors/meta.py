@@ -111,6 +111,7 @@ DEFAULT_GRAPH_URL = "https://graph.facebook.com"
 DIALOG_URL = "https://www.facebook.com"
 LOGIN_REDIRECT = "https://www.facebook.com/connect/login_success.html"
 APP_SECRET = "app_secret"
+SECRET_LABEL = "Meta app secret"  # the form's secret field on every Meta spec
 SECRET_NAMES = (TOKEN_ENTRY, APP_SECRET)
 PAGE_ID = "page_id"
 PAGE_NAME = "page_name"
