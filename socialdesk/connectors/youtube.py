@@ -57,7 +57,8 @@ Decisions:
   them without reading every thread); deletions are not reported by the API and are not shown.
 - The quota share: polling may use at most `quota_poll_share` % (default 50) of the day's quota
   (account setting `usage_budget`, default 10,000), so replies always have units left. The cursor keeps
-  what polling spent this Pacific day; a poll is due only after `remaining time × units per poll /
+  what this channel's polling spent this Pacific day, and the channels of one OAuth client (one Cloud
+  project) add theirs up in memory (`_PROJECT_POLLING`); a poll is due only after `remaining time × units per poll /
   units left` since the last one, so the interval stretches as the day's share is used and the owner
   sees no hole at the end of the day; each poll also stops when the share is spent (its rest is
   resumed later). Polls that are not due return nothing and spend nothing.
@@ -65,12 +66,13 @@ Decisions:
   engine records per account; the plan's pool (`client_id`: Google counts quota per Cloud project) makes
   the meter add up every channel of the same client, and show it on each ("quota today: 1,240 of
   10,000 units"); the meter's own pacing (core/usage.pace) stretches polling near the whole quota.
-  The polling share below is per account: two channels on one project each keep theirs.
+  The polling share below is the project's too: channels of one client poll within one share.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -142,6 +144,13 @@ USAGE = UsagePlan(
     # in with the same client spends from one daily quota.
     pool_setting="client_id",
 )
+
+
+# Polling units per Google Cloud project (OAuth client id) → channel id → (Pacific day, units), so channels
+# of one project keep to one polling share together. In memory: after a restart each channel's cursor
+# still bounds its own polling, and the others report theirs at their next poll.
+_PROJECT_POLLING: dict[str, dict[str, tuple[str, int]]] = {}
+_PROJECT_LOCK = threading.Lock()
 
 
 class _ShareSpent(Exception):
@@ -238,7 +247,7 @@ class YouTubeConnector:
         state = _Cursor.load(cursor)
         now = self.now()
         state.new_day(USAGE.day(now).isoformat())
-        left = self.poll_share() - state.poll_units
+        left = self.poll_share() - self._project_polling(state)
         if not state.due(now, left):
             self._set_notice(state, now)
             return [], state.dump()
@@ -256,13 +265,24 @@ class YouTubeConnector:
         self._set_notice(state, now)
         return items, state.dump()
 
+    def _project_polling(self, state: "_Cursor") -> int:
+        """What polling spent today on this account's Google Cloud project: this channel's units (from
+        its cursor) plus those the other channels of the same OAuth client reported in this process."""
+        project = str(self.settings.get(USAGE.pool_setting) or "")
+        with _PROJECT_LOCK:
+            channels = _PROJECT_POLLING.setdefault(project, {}) if project else {}
+            channels[self.channel_id] = (state.day, state.poll_units)
+            return sum(units for day, units in channels.values() if day == state.day) if project \
+                else state.poll_units
+
     def _set_notice(self, state: "_Cursor", now: datetime) -> None:
         """The account's note while polling waits for the next quota day ("" otherwise)."""
-        if state.poll_units < self.poll_share():
+        used = self._project_polling(state)
+        if used < self.poll_share():
             self.notice = ""
             return
         until = next_pacific_midnight(now)
-        self.notice = (f"Polling has used its share of today's YouTube quota ({state.poll_units:,} of "
+        self.notice = (f"Polling has used its share of today's YouTube quota ({used:,} of "
                        f"{self.daily_quota():,} units); comments are fetched again after midnight Pacific time "
                        f"({until:%H:%M} UTC). Replies still go out.")
 

@@ -374,3 +374,21 @@ def test_an_edit_is_stored_as_a_revision_and_our_studio_reply_answers(fake, stor
     ingest.ingest(store, account.id, items, cursor, policy, now + timedelta(minutes=1))
     answered = Conversation.get_by_id(conversation.id)
     assert answered.awaiting_since is None and answered.unanswered_count == 0 and answered.due_at is None
+
+
+def test_channels_of_one_google_project_poll_within_one_share(fake):
+    """Two channels signed in with the same OAuth client: their polling adds up against one share (50 of a
+    100-unit quota); a channel of another client keeps its own."""
+    clock = [datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)]
+    fake.add("hello")
+    shop = connector(fake, budget=100, now=lambda: clock[0], settings={"client_id": "project-share-test"})
+    _, cursor = shop.fetch(None)
+    shop.fetch({**cursor, "poll_units": 45, "polls": 45})  # the shop channel has polled a lot today
+    other_channel = connector(fake, budget=100, now=lambda: clock[0],
+                              settings={"client_id": "project-share-test", "channel_id": "UCtutorials00000000000b"})
+    before = fake.units
+    later = {**cursor, "poll_units": 5, "polls": 5, "last_poll": None}
+    assert other_channel.fetch(later)[0] == [] and fake.units == before  # 45 + 5: the project's share is spent
+    assert "share of today's YouTube quota (50 of 100 units)" in other_channel.notice
+    elsewhere = connector(fake, budget=100, now=lambda: clock[0], settings={"client_id": "another-project"})
+    assert [i.text for i in elsewhere.fetch(None)[0]] == ["hello"]
