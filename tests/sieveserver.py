@@ -9,6 +9,8 @@ Decisions:
   vacation, date, relational, include, envelope, ...) by extending `SieveCompiler.extensions` in the
   server process, and registers sievelib's missing RFC 6609 `include` (connectors/sieve.IncludeCommand)
   so CHECKSCRIPT parses it. `extensions` lets a test announce less (a server without `include`).
+- pymap refuses every literal but APPEND's above 4 KiB ("Bad command"), so PUTSCRIPT of a few weeks of
+  periods (~40 KB) would fail; the server here takes 1 MiB, Dovecot's default sieve_max_script_size.
 - Every wait is bounded; nothing listens anywhere but 127.0.0.1.
 """
 
@@ -41,6 +43,7 @@ class SieveServer:
         preamble = (
             "import socialdesk.connectors.sieve; from pymap.sieve import SieveCompiler; "
             f"SieveCompiler.extensions = [e.encode() for e in {list(self.extensions)!r}]; "
+            "from pymap.parsing.primitives import String; String._MAX_LEN = 1 << 20; "
             "from pymap.main import main; main()"
         )
         argv = [sys.executable, "-c", preamble, "--host", HOST, "--port", str(self.imap_port), "--no-tls",

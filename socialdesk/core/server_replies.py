@@ -115,6 +115,7 @@ def closed_stretches(schedule: Schedule, now: datetime, cover: timedelta = COVER
                      limit: int = MAX_PERIODS) -> tuple[list[tuple[datetime, datetime | None, str]], datetime]:
     """The closed stretches from now until `now + cover` as (start, end, key), and until when that
     list is complete (the plan is right until then)."""
+    now = now.astimezone(UTC)  # arithmetic on an aware local time would be wall-clock arithmetic
     until = now + cover
     out: list[tuple[datetime, datetime | None, str]] = []
     start: datetime | None = None
