@@ -49,7 +49,7 @@ from socialdesk.connectors.base import (
     with_learned,
 )
 from socialdesk.core import accounts as learned
-from socialdesk.core import usage
+from socialdesk.core import server_replies, usage
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.store import Account, Store
@@ -373,6 +373,10 @@ class AccountService:
         Returns its name."""
         account = Account.get_by_id(account_id)
         self.engine.invalidate(account_id)
+        # What the account's server keeps while socialdesk is closed (the mail server's off-hours filter) is
+        # taken off first, while its password is still in the keyring: the owner's own filter comes back.
+        server_replies.withdraw_before_removal(account, self.store, KeyringSecrets(self.profile_name, account.name),
+                                               self.clock.now())
         with self.store.write():
             Account.delete().where(Account.id == account_id).execute()
         forget_account(self.profile_name, account.name, registry.secret_names(account.kind))

@@ -352,9 +352,17 @@ def withdraw(account: Account, store: Store, settings: Settings, secrets: Accoun
     return f"{account.name}: {line}"
 
 
-def forget(store: Store, settings: Settings, account_id: int) -> None:
-    """The account is gone: drop its state."""
-    _save(store, settings, account_id, None)
+def withdraw_before_removal(account: Account, store: Store, secrets: AccountSecrets, now: datetime) -> str:
+    """The account is being removed: take ours off its server (network; best effort, a failure is logged
+    and returned) and drop its state."""
+    settings = Settings(store)
+    line = ""
+    if state_of(settings, account.id).active:
+        line = withdraw(account, store, settings, secrets, now)
+        if state_of(settings, account.id).active:
+            log.warning("could not restore the server's filters of removed account %s: %s", account.id, line)
+    _save(store, settings, account.id, None)
+    return line
 
 
 def _short(when: datetime | None, schedule: Schedule) -> str:

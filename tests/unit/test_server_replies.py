@@ -301,3 +301,17 @@ def test_the_coverage_report(world):
     assert mail["promises"][0]["until"] == "2026-04-21T21:00:00Z"
     assert data["accounts"][1]["promises"] == [{"what": "auto_reply", "kept_by": "app", "until": None, "note": "",
                                                 "text": "no automatic reply while socialdesk is closed"}]
+
+
+def test_removing_the_account_restores_the_owner_script(world):
+    from socialdesk.core.account_service import AccountService
+    from socialdesk.core.changes import ChangeBus
+    from socialdesk.secrets import KeyringSecrets
+
+    world.server.put("mine", 'require "fileinto";\r\nif header :is "subject" "x" { fileinto "X"; }\r\n', active=True)
+    world.engine.run_once()
+    assert world.server.scripts()[0] == sieve.SCRIPT_NAME
+    KeyringSecrets("default", "mail").set("password", world.server.password)
+    AccountService(world.store, world.clock, "default", world.engine, ChangeBus()).remove(world.mail.id)
+    assert world.server.scripts()[0] == "mine" and sieve.SCRIPT_NAME not in world.server.scripts()[1]
+    assert str(world.mail.id) not in (world.settings.get(server_replies.STATE_KEY) or {})
