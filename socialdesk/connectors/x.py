@@ -18,7 +18,9 @@ Wire facts (docs.x.com, shared/CONNECTORS.md "X API v2"; parameter names as in X
   `expansions=author_id`, `user.fields=username,name`; newest first, `meta.next_token` pages to older
   ones down to `since_id`. We follow next_token to the end (bounded by X's own 800-mention window:
   8 pages of 100) and only then store the first page's `meta.newest_id`, so nothing between two
-  polls is skipped. First run: one small page (FIRST_PAGE) as history. Responses are parsed in both
+  polls is skipped. First run: one small page (FIRST_PAGE) as history. Until a first mention or DM
+  gives an id to page to, later fetches find what came after the first one by time (cursor
+  `started_at`: `start_time` for mentions, `created_at` for DM events), so a burst is never cut to a page. Responses are parsed in both
   spellings X uses (`tweet`/`post`: `includes.tweets|posts`, `referenced_tweets|posts`).
 - DMs: `GET /2/dm_events` with `event_types=MessageCreate`, `dm_event.fields=id,text,created_at,
   sender_id,dm_conversation_id`, `expansions=sender_id`, `user.fields=username,name`, `max_results`
@@ -247,15 +249,20 @@ class XConnector:
     def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
         cursor = dict(cursor or {})
         me = self.me()["id"]
-        tweets, users, since_id = self._mentions(me, _valid_id(cursor.get("since_id")) or None)
+        # Until a first mention or DM gives an id to page to, what came after the first fetch is found
+        # by time: `start_time` for mentions, created_at for DMs (the first fetch only takes a small history).
+        started = parse_iso(cursor.get("started_at"))
         out = dict(cursor)
+        if started is None:
+            out["started_at"] = self.now().strftime("%Y-%m-%dT%H:%M:%SZ")
+        tweets, users, since_id = self._mentions(me, _valid_id(cursor.get("since_id")) or None, started)
         if since_id:
             out["since_id"] = since_id
         items = convert_items(tweets, lambda t: self._tweet_item(t, users, me), what="X mention",
                               ident=lambda t: t.get("id"))
         self.notice = ""
         try:
-            events, dm_users, dm_newest = self._dm_events(_valid_id(cursor.get("dm_newest")) or None)
+            events, dm_users, dm_newest = self._dm_events(_valid_id(cursor.get("dm_newest")) or None, started)
         except QuotaExceeded:
             raise  # the app's usage cap: nothing works until it renews
         except RateLimited as exc:
@@ -271,16 +278,20 @@ class XConnector:
                                    ident=lambda e: e.get("id"))
         return items, out
 
-    def _mentions(self, me: str, since_id: str | None) -> tuple[list[dict], dict[str, dict], str | None]:
+    def _mentions(self, me: str, since_id: str | None, started: datetime | None
+                  ) -> tuple[list[dict], dict[str, dict], str | None]:
+        first_run = not since_id and started is None
         params: dict[str, Any] = {"tweet.fields": TWEET_FIELDS, "expansions": "author_id",
                                   "user.fields": USER_FIELDS,
-                                  "max_results": self.mention_page if since_id else max(5, FIRST_PAGE)}
+                                  "max_results": max(5, FIRST_PAGE) if first_run else self.mention_page}
         if since_id:
             params["since_id"] = since_id
+        elif started is not None:
+            params["start_time"] = started.strftime("%Y-%m-%dT%H:%M:%SZ")
         tweets: dict[str, dict] = {}
         users: dict[str, dict] = {}
         newest: str | None = None
-        for page in range(self.max_pages if since_id else 1):
+        for page in range(1 if first_run else self.max_pages):
             body = json_object(self._call("GET", f"/2/users/{me}/mentions", "mentions", params=params))
             self._log_partial(body, "mentions")
             meta = json_object(body.get("meta"))
@@ -298,17 +309,17 @@ class XConnector:
                 break
             params = {**params, "pagination_token": token}
         else:
-            if since_id:
-                log.warning("X mentions: more than %d pages since the last poll; the oldest may be missed",
-                            self.max_pages)
+            log.warning("X mentions: more than %d pages since the last poll; the oldest may be missed", self.max_pages)
         ordered = sorted(tweets.values(), key=lambda t: (len(t["id"]), t["id"]))  # oldest first
         return ordered, users, newest if newest and newer(newest, since_id) else since_id
 
-    def _dm_events(self, known: str | None) -> tuple[list[dict], dict[str, dict], str | None]:
+    def _dm_events(self, known: str | None, started: datetime | None
+                   ) -> tuple[list[dict], dict[str, dict], str | None]:
         base = {"event_types": "MessageCreate", "dm_event.fields": DM_FIELDS, "expansions": "sender_id",
                 "user.fields": USER_FIELDS}
+        first_run = not known and started is None
         # The probe: one event. Unchanged newest event → nothing new, and X bills it once a UTC day.
-        params: dict[str, Any] = {**base, "max_results": 1 if known else FIRST_PAGE}
+        params: dict[str, Any] = {**base, "max_results": 1 if known else FIRST_PAGE if first_run else self.dm_page}
         events: dict[str, dict] = {}
         users: dict[str, dict] = {}
         newest: str | None = None
@@ -325,11 +336,15 @@ class XConnector:
                 if known and not newer(event["id"], known):
                     reached = True
                     continue
+                when = parse_iso(event.get("created_at"))
+                if not known and started is not None and when is not None and when < started:
+                    reached = True  # before the first fetch: that was the history we did not take
+                    continue
                 if event.get("event_type", "MessageCreate") == "MessageCreate":
                     events[event["id"]] = event
             token = json_string(json_object(body.get("meta")).get("next_token"))
-            if reached or not token or not known:
-                break  # at the stored newest, at the end of the 30 days, or the first run's history
+            if reached or not token or first_run:
+                break  # at the stored newest (or the first fetch), at the end of the 30 days, or the history
             params = {**base, "max_results": self.dm_page, "pagination_token": token}
         ordered = sorted(events.values(), key=lambda e: (len(e["id"]), e["id"]))
         return ordered, users, newest if newest and newer(newest, known) else known

@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import itertools
+import re
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
@@ -42,7 +43,6 @@ from tests.fakes import FakeServer, HttpFakeHarness, Reply, Request, serve_cli
 SELF = {"id": "1500000000000000001", "username": "juniperandrye", "name": "Juniper & Rye"}
 CLIENT_ID = "ZmFrZS1jbGllbnQtaWQ6MTpjaQ"
 PROBLEMS = "https://api.twitter.com/2/problems/"
-T0 = datetime(2026, 11, 30, 9, 0, tzinfo=timezone.utc)
 MENTION_PARAMS = {"since_id", "until_id", "max_results", "pagination_token", "start_time", "end_time",
                   "tweet.fields", "expansions", "user.fields", "media.fields", "place.fields", "poll.fields"}
 DM_PARAMS = {"event_types", "max_results", "pagination_token", "dm_event.fields", "expansions", "user.fields",
@@ -87,12 +87,13 @@ class XFake(FakeServer):
         self.posted: list[dict[str, Any]] = []
         self.dms_sent: list[dict[str, Any]] = []
         self.partial_errors = False
-        self.now = T0
+        self.now = datetime.now(timezone.utc) - timedelta(hours=1)
         self._page_tokens: dict[str, int] = {}
 
     # -- seeding ---------------------------------------------------------------------------------
     def _next_time(self) -> str:
-        self.now += timedelta(seconds=30)
+        """Now (real time: the connector's first fetch is a real instant), later than every earlier item."""
+        self.now = max(datetime.now(timezone.utc), self.now + timedelta(milliseconds=1))
         return self.now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def user(self, username: str) -> dict[str, str]:
@@ -288,9 +289,13 @@ class XFake(FakeServer):
         if bad:
             return bad
         since = int(req.arg("since_id") or 0)
+        start = req.arg("start_time")
+        if start is not None and not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", start):
+            return Reply(400, problem(400, "invalid-request", "Invalid Request", "Invalid start_time"), headers)
         with self.lock:
             rows = [t for t in reversed(self.tweets) if int(t["id"]) > since and t["author_id"] != SELF["id"]
-                    and f"@{SELF['username']}" in t["text"]][:800]
+                    and f"@{SELF['username']}" in t["text"] and (start is None or t["created_at"][:19] >= start[:19])
+                    ][:800]
         paged = self._page(req, rows, 5, 100)
         if isinstance(paged, Reply):
             return paged

@@ -376,5 +376,19 @@ def test_cursor_and_items_are_json(fake):
     json.dumps(cursor)
     for item in items:
         json.dumps(item.meta)
-        assert item.created_at.tzinfo is not None and item.created_at - datetime(2026, 11, 30, tzinfo=timezone.utc) \
-            < timedelta(days=1)
+        assert abs(item.created_at - datetime.now(timezone.utc)) < timedelta(hours=1)
+
+
+def test_what_arrives_after_a_first_fetch_that_found_nothing_is_found_by_time(fake):
+    """No id to page to yet: mentions by `start_time`, DMs by created_at, so nothing of a burst is lost."""
+    conn = connector(fake)
+    items, cursor = conn.fetch(None)
+    assert items == [] and cursor["started_at"].endswith("Z") and "since_id" not in cursor
+    mentions = [fake.add(f"m {i}")["id"] for i in range(12)]  # more than the first fetch's history page
+    dms = [fake.add_dm(f"d {i}", author="lea")["id"] for i in range(12)]
+    fake.requests.clear()
+    items, cursor2 = conn.fetch(cursor)
+    assert [i.external_id for i in items] == mentions + [f"dm:{d}" for d in dms]
+    pages = requests_to(fake, f"/2/users/{SELF['id']}/mentions")
+    assert pages[0].arg("start_time") == cursor["started_at"] and pages[0].arg("since_id") is None
+    assert cursor2["since_id"] == mentions[-1] and cursor2["dm_newest"] == dms[-1]
