@@ -10,19 +10,12 @@ is this test: it GETs the address the CLI prints and pastes the address the fake
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
-import requests
 
-from tests.fakes.meta import APP_ID, APP_SECRET, PAGE_ID, MetaFake
-from tests.keyring_backends import subprocess_env
-
-URL = re.compile(r"^\s+(http://127\.0\.0\.1:\d+/v\d+\.\d+/dialog/oauth\?\S+)$", re.MULTILINE)
+from tests.e2e.meta_sign_in import Cli, sign_in
+from tests.fakes.meta import APP_SECRET, PAGE_ID, MetaFake
 
 
 @pytest.fixture
@@ -32,47 +25,13 @@ def fake():
         yield server
 
 
-class Cli:
-    def __init__(self, tmp: Path):
-        self.env = dict(subprocess_env(tmp / "keyring.json"), SOCIALDESK_HOME=str(tmp / "home"))
-        self.env.pop("QT_QPA_PLATFORM", None)
-
-    def run(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "socialdesk", *args], capture_output=True, text=True,
-                              env=self.env, timeout=60)
-
-    def ok(self, *args: str) -> str:
-        done = self.run(*args)
-        assert done.returncode == 0, (args, done.stdout, done.stderr)
-        return done.stdout
-
-
-def sign_in(cli: Cli, fake: MetaFake, *extra: str) -> subprocess.CompletedProcess:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "socialdesk", "account", "add", "facebook", "Shop", "--secret-stdin",
-         "--no-browser", "--set", f"app_id={APP_ID}", "--set", f"graph_url={fake.url}", *extra],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli.env)
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write(APP_SECRET + "\n")
-    process.stdin.flush()
-    printed = ""
-    while (match := URL.search(printed)) is None:
-        line = process.stdout.readline()
-        assert line, process.communicate(timeout=30)
-        printed += line
-    # The owner allows the app; the browser ends on login_success.html?code=...&state=...
-    landed = requests.get(match.group(1), allow_redirects=False, timeout=10).headers["Location"]
-    out, err = process.communicate(landed + "\n", timeout=60)
-    return subprocess.CompletedProcess(process.args, process.returncode, printed + out, err)
-
-
 def test_sign_in_sync_queue_and_reply_publicly_privately_and_in_messenger(tmp_path, fake):
     cli = Cli(tmp_path)
     question = fake.add_comment("Do you have gluten free loaves on Saturday?", name="Ava")
     complaint = fake.add_comment("Sold out again by 10am!! Third time!", name="Ben")
     fake.add_message("Can I pre-order a birthday cake?", name="Cleo")
 
-    added = sign_in(cli, fake, "--pick", "1")
+    added = sign_in(cli, fake.url, "facebook", "Shop", "--pick", "1")
     assert added.returncode == 0, (added.stdout, added.stderr)
     assert "Added Facebook Page (and Instagram) account 'Shop'" in added.stdout
     assert "login_success.html" in added.stdout and "Advanced Access" in added.stdout  # the dialog's steps
@@ -110,7 +69,7 @@ def test_sign_in_sync_queue_and_reply_publicly_privately_and_in_messenger(tmp_pa
 def test_hours_publish_writes_the_week_to_the_page(tmp_path, fake):
     cli = Cli(tmp_path)
     closed = date.today() + timedelta(days=10)
-    assert sign_in(cli, fake, "--pick", "1").returncode == 0
+    assert sign_in(cli, fake.url, "facebook", "Shop", "--pick", "1").returncode == 0
     cli.ok("hours", "set", "--timezone", "UTC", "--week", "mon-fri 09:00-18:00; sat 10:00-14:00",
            "--closed", closed.isoformat())
     dry = cli.ok("hours", "publish", "--dry-run")

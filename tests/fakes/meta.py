@@ -83,28 +83,33 @@ def _psid(name: str) -> str:
     return str(7_000_000_000 + sum(ord(ch) * (i + 1) for i, ch in enumerate(name)))
 
 
-class MetaFake(FakeServer):
-    def __init__(self, lifetime: float = 300.0, now: Callable[[], datetime] | None = None,
-                 with_instagram: bool = True):
+HARNESS_ERRORS = {  # the contract suite's faults, as Graph sends them
+    "auth": (400, {"error": {"message": "Error validating access token", "type": "OAuthException",
+                             "code": 190, "error_subcode": 460, "fbtrace_id": "x"}}, AuthError),
+    "transient": (500, {"error": {"message": "An unknown error occurred", "type": "OAuthException",
+                                  "code": 1, "is_transient": True, "fbtrace_id": "x"}}, TransientError),
+    "permanent": (400, {"error": {"message": "(#100) Invalid parameter", "type": "OAuthException",
+                                  "code": 100, "fbtrace_id": "x"}}, PermanentError),
+}
+
+
+class GraphFake(FakeServer):
+    """What every fake behind graph.facebook.com shares: the clock, the Meta sign-in (dialog and token
+    exchange), the Page-token and appsecret_proof checks, cursor paging with dying cursors, usage headers.
+    A subclass routes its nodes in `_serve_graph(req, node, edge)` (called under the lock once the token
+    and proof passed) and may override `_me_accounts`."""
+
+    def __init__(self, lifetime: float = 300.0, now: Callable[[], datetime] | None = None):
         super().__init__(lifetime)
         self._now = now
         self.clock = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=2)
         self.ids = itertools.count(500_000_001)
         self.page_token = PAGE_TOKEN
-        self.with_instagram = with_instagram
-        self.posts: list[dict[str, Any]] = []  # newest last; each with "_comments": [comment ids]
-        self.comments: dict[str, dict[str, Any]] = {}  # id -> comment (with "_post")
-        self.conversations: dict[str, dict[str, Any]] = {}  # PSID -> {"id", "name", "messages": newest last}
-        self.sent: list[dict[str, Any]] = []
-        self.private_replied: set[str] = set()
         self.codes: dict[str, str] = {}  # code -> PKCE challenge ("" when none)
         self.cursor_epoch = 0
-        self.usage: dict[str, Any] | None = None
-        self.app_usage: dict[str, Any] | None = None
-        self.messenger_refused = False  # answer the conversations edge with code 10 (no Advanced Access)
+        self.usage: dict[str, Any] | None = None  # sent as X-Business-Use-Case-Usage (keyed by the Page)
+        self.app_usage: dict[str, Any] | None = None  # sent as X-App-Usage
         self.malformed_once: set[str] = set()  # edges whose next answer is not JSON
-        self.scheduled: dict[str, dict[str, Any]] = {}  # post id -> unpublished post with scheduled_publish_time
-        self.hours: dict[str, str] = {"mon_1_open": "09:00", "mon_1_close": "17:00"}  # the Page's `hours` field
 
     # -- time --------------------------------------------------------------------------------------
     def now(self) -> datetime:
@@ -120,6 +125,119 @@ class MetaFake(FakeServer):
 
     def _id(self) -> str:
         return str(next(self.ids))
+
+    def expire_cursors(self) -> None:
+        with self.lock:
+            self.cursor_epoch += 1
+
+    # -- serving -----------------------------------------------------------------------------------
+    def handle(self, req: Request) -> Reply:
+        reply = self._route(req)
+        if self.usage is not None:
+            reply.headers["X-Business-Use-Case-Usage"] = json.dumps({PAGE_ID: [{"type": "pages", **self.usage}]})
+        if self.app_usage is not None:
+            reply.headers["X-App-Usage"] = json.dumps(self.app_usage)
+        return reply
+
+    def _route(self, req: Request) -> Reply:
+        parts = [p for p in req.path.split("/") if p]
+        if not parts or parts[0] != VERSION:
+            return graph_error(2500, "Unknown path components", kind="OAuthException")
+        node, edge = (parts[1] if len(parts) > 1 else ""), (parts[2] if len(parts) > 2 else "")
+        if (node, edge) == ("dialog", "oauth"):
+            return self._dialog(req)
+        if (node, edge) == ("oauth", "access_token"):
+            return self._access_token(req)
+        token = req.bearer() or req.arg("access_token")
+        user_call = (node, edge) == ("me", "accounts")
+        if token != (USER_TOKEN if user_call else self.page_token):
+            return graph_error(190, "Error validating access token: Session has expired.", 463)
+        proof = req.arg("appsecret_proof")
+        if proof is not None and proof != hmac.new(APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest():
+            return graph_error(100, "Invalid appsecret_proof provided in the API argument", 1357046)
+        if edge in self.malformed_once:
+            self.malformed_once.discard(edge)
+            return Reply(200, b"<html>upstream error</html>")
+        if user_call:
+            return Reply(200, {"data": self._me_accounts()})
+        with self.lock:
+            return self._serve_graph(req, node, edge)
+
+    def _me_accounts(self) -> list[dict[str, Any]]:
+        return [{"id": PAGE_ID, "name": PAGE_NAME, "access_token": self.page_token,
+                 "tasks": ["MODERATE", "MESSAGING", "CREATE_CONTENT"]}]
+
+    def _serve_graph(self, req: Request, node: str, edge: str) -> Reply:
+        raise NotImplementedError
+
+    # -- Meta sign-in (Facebook Login's manual flow, the login_success.html redirect) -------------------
+    def _dialog(self, req: Request) -> Reply:
+        """The owner pressing "Continue": back to login_success.html with a code and the state."""
+        if req.arg("client_id") != APP_ID or req.arg("redirect_uri") != LOGIN_SUCCESS:
+            return graph_error(191, "Can't load URL: the redirect URI is not whitelisted")
+        code = "code-" + self._id()
+        self.codes[code] = req.arg("code_challenge") or ""
+        location = f"{LOGIN_SUCCESS}?{urlencode({'code': code, 'state': req.arg('state') or ''})}#_=_"
+        return Reply(302, b"", {"Location": location})
+
+    def _access_token(self, req: Request) -> Reply:
+        if req.arg("client_id") != APP_ID or req.arg("client_secret") != APP_SECRET:
+            return graph_error(101, "Error validating client secret.")
+        if req.arg("grant_type") == "fb_exchange_token":
+            if req.arg("fb_exchange_token") != SHORT_TOKEN:
+                return graph_error(190, "Invalid OAuth access token.")
+            return Reply(200, {"access_token": USER_TOKEN, "token_type": "bearer", "expires_in": 5_183_944})
+        code = req.arg("code") or ""
+        if code not in self.codes or req.arg("redirect_uri") != LOGIN_SUCCESS:
+            return graph_error(100, "This authorization code has been used.", 36009)
+        challenge = self.codes.pop(code)
+        verifier = req.arg("code_verifier") or ""
+        if challenge and base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode() \
+                != challenge:
+            return graph_error(100, "Invalid code verifier", 36008)
+        return Reply(200, {"access_token": SHORT_TOKEN, "token_type": "bearer", "expires_in": 5400})
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def _cursor(self, offset: int) -> str:
+        return f"c{self.cursor_epoch}.{offset}"
+
+    def _page(self, req: Request, items: list[dict[str, Any]]) -> Reply:
+        limit = max(1, min(int(req.arg("limit") or 25), 100))
+        start = 0
+        after = req.arg("after")
+        if after is not None:
+            epoch, _, offset = after.lstrip("c").partition(".")
+            if epoch != str(self.cursor_epoch) or not offset.isdigit():
+                return graph_error(100, "(#100) Invalid cursor", 1357046)
+            start = int(offset)
+        page = items[start:start + limit]
+        body: dict[str, Any] = {"data": page}
+        if page:
+            body["paging"] = {"cursors": {"before": self._cursor(start), "after": self._cursor(start + len(page))}}
+            if start + limit < len(items):
+                query = {k: v[0] for k, v in req.query.items()}
+                query["access_token"] = self.page_token  # Graph puts the token into next links
+                query["after"] = self._cursor(start + len(page))
+                body["paging"]["next"] = f"{self.url}{req.path}?{urlencode(query)}"
+        return Reply(200, body)
+
+
+
+class MetaFake(GraphFake):
+    """A Facebook Page (see the module docstring)."""
+
+    def __init__(self, lifetime: float = 300.0, now: Callable[[], datetime] | None = None,
+                 with_instagram: bool = True):
+        super().__init__(lifetime, now)
+        self.with_instagram = with_instagram
+        self.posts: list[dict[str, Any]] = []  # newest last; each with "_comments": [comment ids]
+        self.comments: dict[str, dict[str, Any]] = {}  # id -> comment (with "_post")
+        self.conversations: dict[str, dict[str, Any]] = {}  # PSID -> {"id", "name", "messages": newest last}
+        self.sent: list[dict[str, Any]] = []
+        self.private_replied: set[str] = set()
+        self.messenger_refused = False  # answer the conversations edge with code 10 (no Advanced Access)
+        self.scheduled: dict[str, dict[str, Any]] = {}  # post id -> unpublished post with scheduled_publish_time
+        self.hours: dict[str, str] = {"mon_1_open": "09:00", "mon_1_close": "17:00"}  # the Page's `hours` field
 
     # -- programming -------------------------------------------------------------------------------
     def add_post(self, message: str = "Fresh sourdough today", *, at: datetime | None = None) -> dict[str, Any]:
@@ -178,10 +296,6 @@ class MetaFake(FakeServer):
             post["_comments"].remove(comment_id)
             self.cursor_epoch += 1  # Graph cursors die when items under them are deleted
 
-    def expire_cursors(self) -> None:
-        with self.lock:
-            self.cursor_epoch += 1
-
     def seed(self, count: int) -> None:
         for i in range(count):
             self.add_message(f"seeded message {i + 1}")
@@ -191,49 +305,22 @@ class MetaFake(FakeServer):
             return {"sent": list(self.sent)}
 
     # -- serving -----------------------------------------------------------------------------------
-    def handle(self, req: Request) -> Reply:
-        reply = self._route(req)
-        if self.usage is not None:
-            reply.headers["X-Business-Use-Case-Usage"] = json.dumps({PAGE_ID: [{"type": "pages", **self.usage}]})
-        if self.app_usage is not None:
-            reply.headers["X-App-Usage"] = json.dumps(self.app_usage)
-        return reply
+    def _me_accounts(self) -> list[dict[str, Any]]:
+        page = super()._me_accounts()[0]
+        if self.with_instagram:
+            page["instagram_business_account"] = {"id": IG_USER_ID, "username": IG_USERNAME, "name": PAGE_NAME}
+        return [page, {"id": "999", "name": "No token here"}]
 
-    def _route(self, req: Request) -> Reply:
-        parts = [p for p in req.path.split("/") if p]
-        if not parts or parts[0] != VERSION:
-            return graph_error(2500, "Unknown path components", kind="OAuthException")
-        node, edge = (parts[1] if len(parts) > 1 else ""), (parts[2] if len(parts) > 2 else "")
-        if (node, edge) == ("dialog", "oauth"):
-            return self._dialog(req)
-        if (node, edge) == ("oauth", "access_token"):
-            return self._access_token(req)
-        token = req.bearer() or req.arg("access_token")
-        user_call = (node, edge) == ("me", "accounts")
-        if token != (USER_TOKEN if user_call else self.page_token):
-            return graph_error(190, "Error validating access token: Session has expired.", 463)
-        proof = req.arg("appsecret_proof")
-        if proof is not None and proof != hmac.new(APP_SECRET.encode(), token.encode(), hashlib.sha256).hexdigest():
-            return graph_error(100, "Invalid appsecret_proof provided in the API argument", 1357046)
-        if edge in self.malformed_once:
-            self.malformed_once.discard(edge)
-            return Reply(200, b"<html>upstream error</html>")
-        if user_call:
-            page: dict[str, Any] = {"id": PAGE_ID, "name": PAGE_NAME, "access_token": self.page_token,
-                                    "tasks": ["MODERATE", "MESSAGING", "CREATE_CONTENT"]}
-            if self.with_instagram:
-                page["instagram_business_account"] = {"id": IG_USER_ID, "username": IG_USERNAME, "name": PAGE_NAME}
-            return Reply(200, {"data": [page, {"id": "999", "name": "No token here"}]})
-        with self.lock:
-            if req.method == "GET":
-                return self._get(req, node, edge)
-            if req.method == "POST":
-                return self._post(req, node, edge)
-            if req.method == "DELETE":
-                if node in self.scheduled and not edge:
-                    del self.scheduled[node]
-                    return Reply(200, {"success": True})
-                return graph_error(100, "(#100) Unsupported delete request. Object with ID does not exist", 33)
+    def _serve_graph(self, req: Request, node: str, edge: str) -> Reply:
+        if req.method == "GET":
+            return self._get(req, node, edge)
+        if req.method == "POST":
+            return self._post(req, node, edge)
+        if req.method == "DELETE":
+            if node in self.scheduled and not edge:
+                del self.scheduled[node]
+                return Reply(200, {"success": True})
+            return graph_error(100, "(#100) Unsupported delete request. Object with ID does not exist", 33)
         return graph_error(100, "Unsupported request")
 
     def _get(self, req: Request, node: str, edge: str) -> Reply:
@@ -349,58 +436,6 @@ class MetaFake(FakeServer):
         self.sent.append({"kind": "dm", "to": recipient["id"], "text": text, "tagged": tagged, "id": message["id"]})
         return Reply(200, {"recipient_id": recipient["id"], "message_id": message["id"]})
 
-    # -- Meta sign-in (Facebook Login's manual flow, the login_success.html redirect) -------------------
-    def _dialog(self, req: Request) -> Reply:
-        """The owner pressing "Continue": back to login_success.html with a code and the state."""
-        if req.arg("client_id") != APP_ID or req.arg("redirect_uri") != LOGIN_SUCCESS:
-            return graph_error(191, "Can't load URL: the redirect URI is not whitelisted")
-        code = "code-" + self._id()
-        self.codes[code] = req.arg("code_challenge") or ""
-        location = f"{LOGIN_SUCCESS}?{urlencode({'code': code, 'state': req.arg('state') or ''})}#_=_"
-        return Reply(302, b"", {"Location": location})
-
-    def _access_token(self, req: Request) -> Reply:
-        if req.arg("client_id") != APP_ID or req.arg("client_secret") != APP_SECRET:
-            return graph_error(101, "Error validating client secret.")
-        if req.arg("grant_type") == "fb_exchange_token":
-            if req.arg("fb_exchange_token") != SHORT_TOKEN:
-                return graph_error(190, "Invalid OAuth access token.")
-            return Reply(200, {"access_token": USER_TOKEN, "token_type": "bearer", "expires_in": 5_183_944})
-        code = req.arg("code") or ""
-        if code not in self.codes or req.arg("redirect_uri") != LOGIN_SUCCESS:
-            return graph_error(100, "This authorization code has been used.", 36009)
-        challenge = self.codes.pop(code)
-        verifier = req.arg("code_verifier") or ""
-        if challenge and base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode() \
-                != challenge:
-            return graph_error(100, "Invalid code verifier", 36008)
-        return Reply(200, {"access_token": SHORT_TOKEN, "token_type": "bearer", "expires_in": 5400})
-
-    # -- helpers -----------------------------------------------------------------------------------
-    def _cursor(self, offset: int) -> str:
-        return f"c{self.cursor_epoch}.{offset}"
-
-    def _page(self, req: Request, items: list[dict[str, Any]]) -> Reply:
-        limit = max(1, min(int(req.arg("limit") or 25), 100))
-        start = 0
-        after = req.arg("after")
-        if after is not None:
-            epoch, _, offset = after.lstrip("c").partition(".")
-            if epoch != str(self.cursor_epoch) or not offset.isdigit():
-                return graph_error(100, "(#100) Invalid cursor", 1357046)
-            start = int(offset)
-        page = items[start:start + limit]
-        body: dict[str, Any] = {"data": page}
-        if page:
-            body["paging"] = {"cursors": {"before": self._cursor(start), "after": self._cursor(start + len(page))}}
-            if start + limit < len(items):
-                query = {k: v[0] for k, v in req.query.items()}
-                query["access_token"] = self.page_token  # Graph puts the token into next links
-                query["after"] = self._cursor(start + len(page))
-                body["paging"]["next"] = f"{self.url}{req.path}?{urlencode(query)}"
-        return Reply(200, body)
-
-
 def facebook_settings(fake: MetaFake, **extra: Any) -> dict[str, Any]:
     """A Facebook Page account as the Meta sign-in adds it."""
     return {"graph_url": fake.url, "page_id": PAGE_ID, "page_name": PAGE_NAME, "app_id": APP_ID, **extra}
@@ -414,14 +449,7 @@ class FacebookHarness(HttpFakeHarness):
     """Contract-suite harness (see tests/fakes/__init__.py): inbound items are Messenger messages."""
 
     kind = "facebook"
-    ERRORS = {
-        "auth": (400, {"error": {"message": "Error validating access token", "type": "OAuthException",
-                                 "code": 190, "error_subcode": 460, "fbtrace_id": "x"}}, AuthError),
-        "transient": (500, {"error": {"message": "An unknown error occurred", "type": "OAuthException",
-                                      "code": 1, "is_transient": True, "fbtrace_id": "x"}}, TransientError),
-        "permanent": (400, {"error": {"message": "(#100) Invalid parameter", "type": "OAuthException",
-                                      "code": 100, "fbtrace_id": "x"}}, PermanentError),
-    }
+    ERRORS = HARNESS_ERRORS
 
     def __init__(self, fake: MetaFake):
         self.fake = fake
