@@ -56,6 +56,7 @@ from socialdesk.core.hours import (
     format_windows,
     parse_windows,
 )
+from socialdesk.ui import theme
 
 DAY_TITLES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PREVIEW_DELAY_MS = 300
@@ -88,7 +89,7 @@ def _error_label(parent: QWidget) -> QLabel:
     label.setObjectName("errors")
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
-    label.setStyleSheet("color:#c62828")
+    theme.tint(label, theme.ERROR)
     return label
 
 
@@ -118,6 +119,7 @@ class HoursDialog(QDialog):
         tabs.addTab(self._dates_tab(schedule), "&Dates && away")
         tabs.addTab(self._replies_tab(), "Auto-&replies")
         tabs.addTab(self._posts_tab(), "Status &posts")
+        tabs.addTab(self._listings_tab(), "&Listings")
         self.tabs = tabs
 
         self.config_note = QLabel(self)
@@ -193,7 +195,7 @@ class HoursDialog(QDialog):
         form.addRow(grid)
         self.week_summary = QLabel(page)
         self.week_summary.setObjectName("week_summary")
-        self.week_summary.setStyleSheet("color:#555")
+        theme.tint(self.week_summary, theme.MUTED)
         form.addRow("Week:", self.week_summary)
 
         self.holiday_country = QLineEdit(schedule.holidays_country, page)
@@ -350,6 +352,107 @@ class HoursDialog(QDialog):
         late.addStretch(1)
         layout.addLayout(late)
         return page
+
+    def _listings_tab(self) -> QWidget:
+        """Publish these hours where the business is listed (core/hours_publish.py; the accounts whose
+        platform can take them): Check shows what would change there, Publish writes it."""
+        page = QWidget(self)
+        layout = QVBoxLayout(page)
+        intro = QLabel("Write these hours, with the holidays, closed dates and away days of the next 90 days, to "
+                       "the platforms that list your business, so customers read the right hours there. Check "
+                       "first: you see what would change before anything is written.", page)
+        intro.setWordWrap(True)
+        self.listings_check = QPushButton("&Check listings", page)
+        self.listings_check.setObjectName("listings_check")
+        self.listings_check.clicked.connect(self.check_listings)
+        self.listings_publish = QPushButton("Publish these &hours", page)
+        self.listings_publish.setObjectName("listings_publish")
+        self.listings_publish.setEnabled(False)
+        self.listings_publish.clicked.connect(self.publish_listings)
+        self.listings_text = QPlainTextEdit(page)  # platform answers and names: plain text
+        self.listings_text.setObjectName("listings_changes")
+        self.listings_text.setReadOnly(True)
+        self.listings: list = []  # hours_publish.Listing of the last check
+        self.listings_generation = 0
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.listings_check)
+        buttons.addWidget(self.listings_publish)
+        buttons.addStretch(1)
+        layout.addWidget(intro)
+        layout.addLayout(buttons)
+        layout.addWidget(self.listings_text, 1)
+        return page
+
+    def check_listings(self) -> None:
+        from socialdesk.core import hours_publish
+        from socialdesk.core.store import Account
+
+        schedule = self.schedule if not self.problems else None
+        if schedule is None:
+            self.listings_text.setPlainText("Fix the hours first: " + "; ".join(self.problems))
+            return
+        self._drop_listings()
+        self.listings_generation += 1
+        generation, core = self.listings_generation, self.feature.core
+        self.listings_check.setEnabled(False)
+        self.listings_text.setPlainText("Asking your listings what they show…")
+
+        def work():
+            accounts = list(Account.select().order_by(Account.name))
+            return generation, hours_publish.survey(accounts, core.engine.make_connector, schedule, core.clock.now())
+
+        self.feature.tasks.run(work, self._listings_checked, self._listings_failed)
+
+    def _listings_checked(self, result) -> None:
+        from socialdesk.core import hours_publish
+
+        generation, listings = result
+        if generation != self.listings_generation or not self.isVisible():
+            hours_publish.close(listings)
+            return
+        self.listings = listings
+        self.listings_check.setEnabled(True)
+        lines = []
+        for listing in listings:
+            if listing.problem:
+                lines.append(f"{listing.name}: {listing.problem}")
+            elif listing.changes:
+                lines += [f"{listing.name}: what would change:"] + [f"  {line}" for line in listing.changes]
+            else:
+                lines.append(f"{listing.name}: already shows these hours.")
+        self.listings_text.setPlainText("\n".join(lines) or "No account here can publish opening hours.")
+        self.listings_publish.setEnabled(any(item.changes and not item.problem for item in listings))
+
+    def _listings_failed(self, exc: Exception) -> None:
+        self.listings_check.setEnabled(True)
+        self.listings_text.setPlainText(f"The listings could not be checked: {exc}")
+
+    def publish_listings(self) -> None:
+        from socialdesk.core import hours_publish
+
+        chosen = [listing for listing in self.listings if listing.changes and not listing.problem]
+        if not chosen:
+            return
+        self.listings_publish.setEnabled(False)
+        self.listings_check.setEnabled(False)
+        self.feature.tasks.run(lambda: [hours_publish.publish(listing) for listing in chosen],
+                               self._listings_published, self._listings_failed)
+
+    def _listings_published(self, lines: list[str]) -> None:
+        self.listings_check.setEnabled(True)
+        self.listings_text.setPlainText("\n".join(lines))
+
+    def _drop_listings(self) -> None:
+        from socialdesk.core import hours_publish
+
+        listings, self.listings = self.listings, []
+        self.listings_publish.setEnabled(False)
+        hours_publish.close(listings)
+
+    def done(self, result: int) -> None:
+        self.listings_generation += 1  # a check still running is dropped when it ends
+        self._drop_listings()
+        super().done(result)
 
     def _posts_tab(self) -> QWidget:
         page = QWidget(self)
