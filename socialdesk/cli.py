@@ -706,9 +706,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_account_set)
 
     # Command groups that live in their own modules (each has `register(subparsers, common)`).
-    from socialdesk import cli_hours, cli_report, cli_snippets
+    from socialdesk import cli_coverage, cli_hours, cli_report, cli_snippets
 
-    for module in (cli_snippets, cli_report, cli_hours):
+    for module in (cli_snippets, cli_report, cli_hours, cli_coverage):
         module.register(sub, common)
 
     return parser

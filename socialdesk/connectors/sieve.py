@@ -214,7 +214,7 @@ def build_script(
         f"require {_list(required)};",
         "",
     ]
-    chain = []
+    chain: list[str] = []
     for period in periods:
         bounds = [f'currentdate :zone "+0000" :value "ge" "iso8601" {quote(stamp(period.start))}']
         if period.end is not None:
@@ -274,15 +274,16 @@ class _Client(Client):
     """sievelib's client, opened with a connect timeout and the operation's deadline watching it."""
 
     def open(self, login: str, password: str, starttls: bool) -> bool:
-        self.sock = socket.create_connection((self.srvaddr, self.srvport), timeout=TIMEOUT)
+        self.sock: socket.socket | None = socket.create_connection((self.srvaddr, self.srvport), timeout=TIMEOUT)
         deadline.watch(self.sock)
-        if not self._Client__get_capabilities():  # type: ignore[attr-defined]  # sievelib's private step
+        # What Client.connect does, minus its socket without a timeout: sievelib's own (name-mangled) steps.
+        if not self._Client__get_capabilities():
             raise Error("Failed to read capabilities from server")
-        if starttls and not self._Client__starttls():  # type: ignore[attr-defined]  # same
+        if starttls and not self._Client__starttls():
             raise Error("STARTTLS failed")
         with warnings.catch_warnings():  # plaintext only reaches here for loopback (sieve_settings)
             warnings.simplefilter("ignore")
-            return bool(self._Client__authenticate(login, password, "", None))  # type: ignore[attr-defined]
+            return bool(self._Client__authenticate(login, password, "", None))
 
 
 class ManageSieve:
@@ -421,7 +422,7 @@ class ManageSieve:
 
 
 def _server_caps(client: _Client) -> set[str]:
-    return set(client._Client__capabilities)  # type: ignore[attr-defined]  # what the server announced
+    return set(client._Client__capabilities)
 
 
 class SieveAutoReply:

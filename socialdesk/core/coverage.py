@@ -245,7 +245,14 @@ def report(ctx: CoverageContext) -> CoverageReport:
 # --- pushing ------------------------------------------------------------------------------------------
 
 
-def push_all(ctx: CoverageContext, account_ids: Iterable[int] | None = None) -> list[str]:
+@dataclass(frozen=True)
+class PushLine:
+    account_id: int
+    text: str  # owner-readable
+    ok: bool  # the server now keeps what the part promises (or ours was taken off as asked)
+
+
+def push_all(ctx: CoverageContext, account_ids: Iterable[int] | None = None) -> list[PushLine]:
     """`socialdesk coverage push`: every part of every enabled account now, on this thread."""
     wanted = set(account_ids) if account_ids is not None else None
     lines = []
@@ -257,13 +264,15 @@ def push_all(ctx: CoverageContext, account_ids: Iterable[int] | None = None) -> 
                 continue
             action = part.due(ctx, account)
             if action == "withdraw":
-                line = part.withdraw(ctx, account) if part.withdraw is not None else ""
+                text = part.withdraw(ctx, account) if part.withdraw is not None else ""
+                ok = not any(p.kept_by == "server" for p in part.promises(ctx, account))
             elif action == "push" or part.promises(ctx, account):  # wanted: push now, due or not
-                line = part.push(ctx, account)
+                text = part.push(ctx, account)
+                ok = any(p.kept_by == "server" for p in part.promises(ctx, account))
             else:
-                line = ""
-            if line:
-                lines.append(line)
+                continue
+            if text:
+                lines.append(PushLine(account.id, text, ok))
     return lines
 
 
