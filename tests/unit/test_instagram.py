@@ -24,7 +24,6 @@ from tests.fakes.instagram import (  # noqa: F401  (fixture used by name)
     IG_USERNAME,
     PAGE_ID,
     InstagramFake,
-    graph_error,
     instagram_fake,
     instagram_secrets,
     instagram_settings,
@@ -330,7 +329,7 @@ def test_throttling_codes_in_a_400_body_are_rate_limits(fake, clock, code):
 
 
 def test_error_190_is_a_new_sign_in(fake, clock):
-    fake.token = "rotated"
+    fake.page_token = "rotated"
     with pytest.raises(AuthError, match="Sign in again"):
         connector(fake, clock).fetch(None)
 
@@ -367,10 +366,10 @@ def test_malformed_json_and_malformed_entries(fake, clock):
         connector(fake, clock).fetch(None)
     good = fake.add_comment("fine", at=T0 - timedelta(minutes=1))
     bad = fake.add_comment("broken", at=T0 - timedelta(minutes=1))
-    fake.comments[bad["id"]]["timestamp"] = "yesterday-ish"
-    fake.comments[bad["id"]]["from"] = ["not", "an", "object"]
+    fake.ig_comments[bad["id"]]["timestamp"] = "yesterday-ish"
+    fake.ig_comments[bad["id"]]["from"] = ["not", "an", "object"]
     legacy = fake.add_comment("no from field", username="old.client", at=T0 - timedelta(seconds=30))
-    del fake.comments[legacy["id"]]["from"]
+    del fake.ig_comments[legacy["id"]]["from"]
     items, _ = drain(connector(fake, clock))
     assert [i.external_id for i in items] == [good["id"], legacy["id"]]
     assert items[1].author.external_id == "username:old.client" and items[1].author.handle == "@old.client"
@@ -380,7 +379,7 @@ def test_hostile_conversation_ids_never_reach_a_path_and_old_messages_are_quietl
     fake.add_dm("hello", username="jo", at=T0 - timedelta(minutes=1))
     for i in range(22):
         fake.add_dm(f"long chat {i}", username="kim", at=T0 - timedelta(minutes=50 - i))
-    fake.conversations[next(iter(fake.conversations))]["id"] = "../me/accounts?x="
+    fake.ig_conversations[next(iter(fake.ig_conversations))]["id"] = "../me/accounts?x="
     items, _ = drain(connector(fake, clock))
     assert [i.text for i in items] == [f"long chat {i}" for i in range(2, 22)]  # the 20 the API describes
     assert not any("accounts" in r.path for r in fake.requests)
