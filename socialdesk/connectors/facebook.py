@@ -181,7 +181,6 @@ class FacebookConnector:
         known: dict[str, list] = {k: v for k, v in json_object(cursor.get("dm_last")).items()
                                   if isinstance(v, list) and len(v) == 2 and all(isinstance(x, str) for x in v)}
         updated: list[tuple[str, datetime]] = []
-        newest = mark
         done = False
         for page in self.graph.pages(f"{self.page_id}/conversations", {
             "platform": "messenger", "fields": "id,updated_time", "limit": self.page_size,
@@ -196,16 +195,27 @@ class FacebookConnector:
                     done = True
                     break
                 updated.append((conv_id, at))
-                newest = at if newest is None or at > newest else newest
             if done:
                 break
+        if mark is not None and not done and updated:
+            log.warning("Facebook: more than %d conversations changed since the last poll; the older ones are "
+                        "not read", len(updated))
         raw: list[tuple[str, dict[str, Any]]] = []
-        for conv_id, at in updated:
+        # Oldest first, within a budget of message pages per poll: when it runs out, the watermark stays at
+        # the last conversation read in full, and the next poll continues from there.
+        budget = self.max_pages * 3
+        newest = mark
+        for conv_id, at in reversed(updated):
+            if budget <= 0:
+                break
             stop_id = known.get(conv_id, ["", ""])[0]
             first_id = ""
+            pages = 1 if mark is None and not stop_id else self.max_pages  # history: one page a conversation
+            limit, read, hit = min(pages, budget), 0, False
             for page in self.graph.pages(f"{conv_id}/messages", {"fields": MESSAGE_FIELDS, "limit": self.page_size},
-                                         max_pages=self.max_pages):
-                hit = False
+                                         max_pages=limit):
+                budget -= 1
+                read += 1
                 for message in page:
                     message_id = json_string(message.get("id"))
                     created = _when(message.get("created_time"))
@@ -219,8 +229,11 @@ class FacebookConnector:
                     raw.append((conv_id, message))
                 if hit:
                     break
+            if not hit and budget <= 0 and read == limit < pages:
+                break  # cut short by the budget: this conversation is read again, from the top, next poll
             if first_id:
                 known[conv_id] = [first_id, _iso(at)]
+            newest = at if newest is None or at > newest else newest
         # Forget conversations not updated for TRACK, so the cursor stays small.
         horizon = self.now() - TRACK
         kept = {k: v for k, v in known.items() if (_when(v[1]) or horizon) >= horizon}
@@ -277,9 +290,11 @@ class FacebookConnector:
             if not post_id or updated is None:
                 continue
             state = posts_state.get(post_id, {})
-            walked_at = _when(state.get("at"))
+            seen_updated, walked_at = _when(state.get("at")), _when(state.get("walked"))
             after = json_string(state.get("after"))
-            due = (after or walked_at is None or updated > walked_at
+            # Due: an unfinished walk, a post never walked or updated since (a new comment moves its
+            # updated_time), or a recent post not walked for `rewalk` (edits move nothing).
+            due = (after or seen_updated is None or walked_at is None or updated > seen_updated
                    or (updated >= horizon and now - walked_at >= self.rewalk))
             if not due or budget <= 0:
                 continue
@@ -328,9 +343,10 @@ class FacebookConnector:
             for comment in found:
                 raw.append((comment, post, self._root(json_string(comment.get("id")), roots)))
             if next_after:
-                posts_state[post_id] = {"after": next_after, "at": state.get("at")}
+                posts_state[post_id] = {"after": next_after, "at": state.get("at"), "walked": state.get("walked")}
             else:
-                posts_state[post_id] = {"at": _iso(updated if updated > now - self.rewalk else now)}
+                # The updated_time read before the walk: a comment made during it moves the post past this.
+                posts_state[post_id] = {"at": _iso(updated), "walked": _iso(now)}
                 if complete_from_top:  # everything of this post younger than TRACK was read: deletions
                     present = {json_string(c.get("id")) for c in found}
                     for comment_id, (seen_post, root, _digest_value, at) in list(seen.items()):
