@@ -52,6 +52,7 @@ class World:
         automation.save_config(self.settings, config)
         ps.ROUNDS.last.clear()
         ps.ROUNDS.refused.clear()
+        ps.ROUNDS.retry_at.clear()
         self.engine = SyncEngine(store, lambda a: self.connector, self.clock, self.policy)
         automation.install(self.engine, store, self.settings, self.policy)
 
@@ -218,3 +219,14 @@ def test_withdraw_cancels_every_post_of_ours(world):
                                 lambda account: MemorySecrets({"token": "good-token"}))
     assert "10 cancelled" in part.withdraw(ctx, Account.get_by_id(world.account.id))
     assert list(world.fake.scheduled) == [own.scheduled_id]
+
+
+def test_a_round_the_platform_did_not_answer_is_retried_after_a_pause_not_every_tick(world):
+    world.fake.stop()  # offline
+    assert ps.due(world.settings, world.account.id, world.clock.now())
+    result = world.reconcile()
+    assert result.problem and result.scheduled == 0
+    world.clock.advance(seconds=30)
+    assert not ps.due(world.settings, world.account.id, world.clock.now())  # not at every tick
+    world.clock.advance(minutes=5)
+    assert ps.due(world.settings, world.account.id, world.clock.now())

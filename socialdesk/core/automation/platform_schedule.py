@@ -31,6 +31,7 @@ Decisions:
 - `due` is cheap (no network, no rendering): the inputs' fingerprint (hours, automation settings,
   pause, business texts) changed since the last successful round, a SCHEDULED row's time has passed,
   or `RECHECK` (6 h) went by (the horizon moves on; the owner may have deleted one on the platform).
+  After a round the platform did not complete (offline, rate limit, login) not before `RETRY_AFTER`.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ CAPABILITY = "schedule_status"
 LEAD = timedelta(minutes=10)
 HORIZON = timedelta(days=7)
 RECHECK = timedelta(hours=6)
+RETRY_AFTER = timedelta(minutes=5)  # after a round the platform did not answer (offline, rate limit)
 # Settings whose change can change what is wanted (besides the time): hours, automation, business texts.
 INPUT_KEYS = ("hours.schedule", CONFIG_KEY, PAUSED_KEY, "business.name", "business.my_name")
 
@@ -147,6 +149,7 @@ class _Rounds:
         self.lock = threading.Lock()
         self.last: dict[int, tuple[str, datetime]] = {}
         self.refused: set[str] = set()  # keys whose refusal was logged once already
+        self.retry_at: dict[int, datetime] = {}  # account -> no round before (the last one failed)
 
 
 ROUNDS = _Rounds()
@@ -160,6 +163,9 @@ def fingerprint(settings: Settings) -> str:
 def due(settings: Settings, account_id: int, now: datetime) -> bool:
     with ROUNDS.lock:
         last = ROUNDS.last.get(account_id)
+        retry_at = ROUNDS.retry_at.get(account_id)
+    if retry_at is not None and now < retry_at:
+        return False
     if last is None or last[0] != fingerprint(settings) or not timedelta(0) <= now - last[1] < RECHECK:
         return True
     return Outbox.select().where(
@@ -200,8 +206,7 @@ def reconcile(
     try:
         held = {p.scheduled_id: p for p in connector.list_scheduled()}
     except ConnectorError as exc:
-        result.problem = str(exc)
-        return result
+        return _failed(result, account.id, str(exc), now)
     rows = scheduled_rows(account.id)
     for row in rows:
         if row.next_attempt_at is not None and row.next_attempt_at <= now:
@@ -214,8 +219,7 @@ def reconcile(
             try:
                 connector.cancel_scheduled(row.external_id)
             except ConnectorError as exc:
-                result.problem = f"could not cancel a scheduled post: {exc}"
-                return result
+                return _failed(result, account.id, f"could not cancel a scheduled post: {exc}", now)
             _close(store, row, OutboxState.CANCELLED, "cancelled: the hours or the text changed", now, release=True)
             result.cancelled += 1
     taken = {r.idempotency_key for r in Outbox.select(Outbox.idempotency_key).where(
@@ -236,12 +240,20 @@ def reconcile(
             result.problem = str(exc)
             break  # most refusals are the platform's limits: the rest of this round would fail the same way
         except ConnectorError as exc:
-            result.problem = str(exc)
-            return result
+            return _failed(result, account.id, str(exc), now)
         _record(store, account.id, post, answer, platform, now, adopted=False)
         result.scheduled += 1
     with ROUNDS.lock:
         ROUNDS.last[account.id] = (inputs, now)
+        ROUNDS.retry_at.pop(account.id, None)
+    return result
+
+
+def _failed(result: Round, account_id: int, problem: str, now: datetime) -> Round:
+    """A round the platform did not complete: try again after RETRY_AFTER, not at every tick."""
+    result.problem = problem
+    with ROUNDS.lock:
+        ROUNDS.retry_at[account_id] = now + RETRY_AFTER
     return result
 
 
@@ -360,7 +372,10 @@ def _push(ctx: Any, account: Account, *, withdraw: bool = False) -> str:
 
     if ctx.secrets_for is None:
         return ""
-    connector = registry.spec(account.kind).factory(dict(account.settings or {}), ctx.secrets_for(account))
+    try:
+        connector = registry.spec(account.kind).factory(dict(account.settings or {}), ctx.secrets_for(account))
+    except ConnectorError as exc:
+        return f"{account.name}: {_failed(Round(), account.id, str(exc), ctx.now).line(platform_name(account))}"
     try:
         result = reconcile(ctx.store, ctx.settings, ctx.schedule, None if withdraw else ctx.config, account,
                            connector, ctx.now, paused=withdraw or is_paused(ctx.settings),
