@@ -25,13 +25,14 @@ shared/CONNECTORS.md "Instagram"):
 Decisions:
 - Bounded work per poll. Media: one page of the newest `recent_media`. A media's comments are walked only
   when its `comments_count` changed since the last complete walk, when an earlier walk is unfinished, or
-  every `rewalk` (edits change no count), and at most `max_pages` comment pages per poll across all media:
-  a post with 1,000 comments is read over several polls, resuming from the stored `after` cursor. Graph
-  cursors die when comments change, so a resumed walk whose cursor is refused starts that media afresh.
+  every REWALK (15 min) while it has followed comments (edits change no count), and at most `max_pages`
+  comment pages per poll across all media: a post with 1,000 comments is read over several polls, resuming
+  from the stored `after` cursor. Graph cursors die when comments change, so a walk whose cursor is
+  refused starts that media afresh (once per poll).
 - New, edited and deleted comments are told apart by `comment_memory.CommentMemory` (the cursor's
   `seen`, one place for the Graph connectors): comments older than 7 days when first met are history and
-  not delivered; a followed comment whose text changed comes again with `edited_at` (Instagram lets a
-  comment be edited briefly and reports no edit time); one missing from a complete walk of its media
+  not delivered; a followed comment whose text changed comes again with `edited_at` (Graph reports no
+  edit time); one missing from a complete walk of its media
   (started at the first page in this poll) comes with `deleted=True`.
 - Conversations: a top-level comment and its replies are one conversation ("comment:<top-level id>"),
   public; our own replies come back as outbound items. Our own top-level comments start no conversation.
