@@ -348,7 +348,9 @@ class SyncEngine:
                 change.merge(self._ingest(account_id, items, cursor, connector))
                 state.failures = 0
                 notice = getattr(connector, "notice", "")
-                self._set_state(account, AccountState.OK, notice if isinstance(notice, str) else "", next_in=self._interval(account))
+                notes = [n for n in (notice if isinstance(notice, str) else "",
+                                     usage.pace_notice(account, self.clock.now())) if n]
+                self._set_state(account, AccountState.OK, " ".join(notes), next_in=self._interval(account))
             except ConnectorError as exc:
                 self._record_error(account, exc)
             except Exception as exc:  # a connector bug must not stop the other accounts

@@ -161,11 +161,11 @@ def summary(account: Account, now: datetime) -> UsageSummary | None:
             today_amount += amount
     budget = budget_of(account, plan)
     if plan.currency == "units" and plan.budget_period == "day" and budget is not None:
-        text = f"quota today: {int(today_amount):,} of {plan.format(budget)}"
+        text = f"quota today: {int(today_amount):,} of {plan.format(budget, exact=True)}"
     else:
         text = f"{plan.format(today_amount)} today · {plan.format(month_amount)} this month"
         if budget is not None:
-            text += f" of {plan.format(budget)} {'a day' if plan.budget_period == 'day' else 'budget'}"
+            text += f" of {plan.format(budget, exact=True)} {'a day' if plan.budget_period == 'day' else 'budget'}"
     return UsageSummary(plan.currency, today_amount, month_amount, budget, plan.budget_period,
                         _renewal(plan, today), text)
 
@@ -182,6 +182,19 @@ def pace(account: Account, base_seconds: float, now: datetime) -> float | None:
     return base_seconds * stretch
 
 
+def pace_notice(account: Account, now: datetime) -> str:
+    """The account's note while polling is stretched for its budget ("" below STRETCH_FROM)."""
+    s = summary(account, now)
+    fraction = s.used_fraction if s is not None else None
+    if s is None or s.budget is None or fraction is None or fraction <= float(STRETCH_FROM) or fraction >= 1.0:
+        return ""
+    plan = plan_of(account)
+    assert plan is not None
+    period = "today's" if s.budget_period == "day" else "this month's"
+    return (f"{round(fraction * 100)} % of {period} budget used ({plan.format(s.spent)} of {plan.format(s.budget, exact=True)}): "
+            f"polling slowed down; it stops at 100 %.")
+
+
 def stop_notice(account: Account, now: datetime) -> tuple[str, datetime] | None:
     """(owner-readable notice, when polling may resume) when the budget is spent; else None."""
     s = summary(account, now)
@@ -191,7 +204,7 @@ def stop_notice(account: Account, now: datetime) -> tuple[str, datetime] | None:
     assert plan is not None
     period = "today's" if s.budget_period == "day" else "this month's"
     return (
-        f"Polling stopped: {period} budget of {plan.format(s.budget)} is used ({plan.format(s.spent)} spent). "
+        f"Polling stopped: {period} budget of {plan.format(s.budget, exact=True)} is used ({plan.format(s.spent)} spent). "
         f"It resumes {s.renews_at:%Y-%m-%d %H:%M} UTC, or at once when you raise the budget "
         f"(setting {plan.budget_setting}). Replies you send still go out.",
         s.renews_at,

@@ -82,9 +82,12 @@ def test_summary_sums_today_and_this_month_against_the_budget(store, planned):
 def test_pace_stretches_above_80_percent_and_stops_at_100(store, planned):
     account = _account(store, usage_budget="1.00")
     assert usage.pace(account, 60, T0) == 60
+    assert usage.pace_notice(account, T0) == ""
     usage.record(store, account.id, [UsageEvent("read", 90, date(2026, 3, 31))])  # $0.90: 90 %
     assert usage.pace(account, 60, T0) == pytest.approx(60 * 2.5)
     assert usage.stop_notice(account, T0) is None
+    assert usage.pace_notice(account, T0) == ("90 % of this month's budget used ($0.90 of $1.00): polling slowed "
+                                              "down; it stops at 100 %.")
     usage.record(store, account.id, [UsageEvent("read", 10, date(2026, 3, 31))])  # $1.00
     assert usage.pace(account, 60, T0) is None
     notice, resume = usage.stop_notice(account, T0)
@@ -164,3 +167,15 @@ def test_the_status_post_preview_says_what_an_x_post_costs(store):
     posts = preview_status_posts(settings, Schedule.default(), datetime(2026, 3, 2, 6, 0, tzinfo=timezone.utc), days=1)
     costs = {post.kind: post.cost for post in posts}
     assert costs == {"opening": "≈ $0.20 (post with a link)", "closing": "≈ $0.015 (post)"}
+
+
+def test_engine_says_when_it_slows_polling_for_the_budget(store, planned):
+    clock = ManualClock(T0)
+    engine = SyncEngine(store, lambda account: PaidDemo(dict(account.settings), clock), clock, lambda: POLICY,
+                        rng=random.Random(0))
+    account = _account(store, usage_budget="0.045", poll_seconds=60)
+    engine.sync_account(account.id)  # 4 messages read: $0.04 of $0.045
+    account = Account.get_by_id(account.id)
+    assert account.state == AccountState.OK
+    assert account.last_error.startswith("89 % of this month's budget used ($0.04 of $0.045)")
+    assert (account.next_sync_at - T0).total_seconds() == pytest.approx(60 * (1 + 3 * (0.04 / 0.045 - 0.8) / 0.2))
