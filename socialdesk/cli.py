@@ -231,6 +231,8 @@ def cmd_reply(args) -> int:
     conv_id = _conversation_id(args.conversation)
     if args.text is not None and not args.text.strip():
         raise UsageError("The reply is empty: give the text with --text, or a snippet with --snippet.")
+    if args.delete:
+        return _delete_reply(args, conv_id)
     with open_core(args, write=True) as core:
         try:
             queue.get_conversation(conv_id)
@@ -254,6 +256,25 @@ def cmd_reply(args) -> int:
             print(f"Queued for conversation {conv_id}; it will be sent by the next sync ({row.last_error or 'account not reachable now'}).")
         else:
             raise CliError(f"Sending failed: {row.last_error}")
+    return 0
+
+
+def _delete_reply(args, conv_id: int) -> int:
+    """`reply CONV --delete`: core/published_reply.py does it; this says how it went."""
+    from socialdesk.connectors.base import ConnectorError
+    from socialdesk.core import published_reply, queue
+    from socialdesk.secrets import NoKeyringError
+
+    with open_core(args, write=True) as core:
+        try:
+            queue.get_conversation(conv_id)
+            published_reply.delete_our_reply(core.store, core.engine.make_connector, core.changes, conv_id,
+                                             core.clock.now())
+        except queue.QueueError as exc:
+            raise CliError(str(exc)) from None
+        except (ConnectorError, NoKeyringError) as exc:
+            raise CliError(f"The reply was not removed: {exc}") from None
+        print(f"Removed your reply to conversation {conv_id}.")
     return 0
 
 
@@ -654,6 +675,8 @@ def build_parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--text")
     group.add_argument("--snippet", metavar="ABBR")
+    group.add_argument("--delete", action="store_true",
+                       help="remove your published reply, where the platform allows it (Google reviews)")
     p.add_argument("--done", action="store_true", help="also mark the conversation done")
     p.add_argument("--mode", metavar="KEY",
                    help="another way to answer that the channel offers, e.g. private (a private reply to a "
