@@ -203,6 +203,9 @@ def cmd_show(args) -> int:
                     "created_at": iso(m.created_at),
                     "via": m.via,
                     "state": m.state,
+                    "rating": m.rating,
+                    "edited_at": iso(m.edited_at),
+                    "deleted_at": iso(m.deleted_at),
                 }
                 for m in messages
             ]
