@@ -74,6 +74,16 @@ def test_sign_in_sync_queue_reply_edit_and_publish_hours(cli, fake):
     assert fake.reviews[one_star["reviewId"]]["reviewReply"]["comment"].startswith("We are sorry, Sam.")
     assert [row["rating"] for row in json.loads(cli.run("queue", "--json").stdout)] == [5]
 
+    # Our reply can be taken back; the thread keeps it, marked deleted on the platform.
+    removed = cli.run("reply", str(queue[0]["id"]), "--delete")
+    assert removed.returncode == 0 and "Removed your reply" in removed.stdout, removed.stderr
+    assert "reviewReply" not in fake.reviews[one_star["reviewId"]]
+    thread = json.loads(cli.run("show", str(queue[0]["id"]), "--json").stdout)
+    ours = [m for m in thread["messages"] if m["direction"] == "out"]
+    assert ours and all(m.get("deleted_at") for m in ours)
+    demo_side = cli.run("reply", str(queue[1]["id"]), "--delete")  # the five-star one has no reply of ours
+    assert demo_side.returncode == 0  # Google answers a DELETE of no reply with success: nothing to remove
+
     fake.edit(one_star["reviewId"], "Still nobody answers the phone.", rating=1)
     assert cli.run("sync", "--once").returncode == 0
     # The edit reopened it (a fresh clock from the edit).

@@ -276,3 +276,22 @@ def test_the_demo_google_reviews_use_googles_traits_and_carry_stars():
     items, _ = connector.fetch(None)
     assert connector.traits is SPEC.traits and connector.capabilities == {"review"}
     assert [i.rating for i in items] == [1, 3, 5, 2] and {i.kind for i in items} == {"review"}
+
+
+def test_removing_a_published_reply_is_refused_where_the_platform_cannot(store):
+    from socialdesk.connectors.base import Author, InboundItem
+    from socialdesk.connectors.demo import DemoConnector
+    from socialdesk.core import ingest, published_reply, queue
+    from socialdesk.core.changes import ChangeBus
+    from socialdesk.core.hours import Schedule
+    from socialdesk.core.store import Account, Conversation
+    from socialdesk.core.targets import TargetConfig
+
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    with store.write():
+        account = Account.create(kind="demo", name="Tg", settings={"channel": "telegram"}, created_at=now)
+    ingest.ingest(store, account.id, [InboundItem("m1", "c1", "dm", False, Author("u1", "u", "U"), "hi", now)], None,
+                  queue.Policy(TargetConfig.default(), Schedule.always_open("UTC")), now)
+    conversation = Conversation.get()
+    with pytest.raises(NotAllowed, match="does not let socialdesk remove a reply"):
+        published_reply.delete_our_reply(store, lambda a: DemoConnector(a.settings), ChangeBus(), conversation.id, now)
