@@ -47,7 +47,11 @@ Decisions:
   changed is delivered again with `edited_at` = when we saw it (Graph gives no edit time); a remembered
   comment missing from a complete walk of its post is delivered `deleted=True`.
 - A top-level comment and its replies are one conversation ("comment:<top-level id>"); the Page's own
-  comments come back as outbound items.
+  comments come back as outbound items. A customer's own post on the Page (a feed entry `from` someone
+  else: the seed case of a customer posting again and again) is a conversation of its own
+  ("comment:<post id>", every comment on it joins), answered by a comment on it or privately by
+  `recipient: {post_id}`. Recent posts of others that tag the Page (`/{page-id}/tagged`, where Meta lets
+  the Page read them) arrive the same way; their comments are not walked.
 - A part Meta refuses for lack of a permission (PermissionMissing: Messenger without Advanced Access)
   does not stop the other: it becomes the connector's `notice`, with meta.ADVANCED_ACCESS. So does a
   first poll that finds nothing at all. Code 190 (the login is gone) stops the account (AuthError).
@@ -91,6 +95,8 @@ HOURS_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # the Page `hour
 _HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 PRIVATE = "private"  # ReplyTarget.mode of a private reply (traits ReplyMode key)
 COMMENT_FIELDS = "id,from,message,created_time,permalink_url,parent{id}"
+POST_FIELDS = "id,from,message,created_time,updated_time,permalink_url"
+VISITOR = "_visitor_post"  # marks a customer's post (on the Page or tagging it) among the comments to convert
 MESSAGE_FIELDS = "id,created_time,from,to,message"
 MESSENGER_LIMIT = 2000  # Send API: text up to 2,000 characters
 COMMENT_LIMIT = 8000
@@ -279,16 +285,23 @@ class FacebookConnector:
         posts_state: dict[str, dict] = {k: json_object(v) for k, v in json_object(cursor.get("posts")).items()}
         posts: list[dict[str, Any]] = []
         for page in self.graph.pages(f"{self.page_id}/feed", {
-            "fields": "id,message,created_time,updated_time,permalink_url", "limit": self.max_posts,
+            "fields": POST_FIELDS, "limit": self.max_posts,
         }, max_pages=1):
             posts.extend(page)
         budget = self.max_pages
-        raw: list[tuple[dict[str, Any], dict[str, Any], str]] = []  # (comment, post, how)
+        raw: list[tuple[dict[str, Any], dict[str, Any], str]] = []  # (comment or visitor post, post, root)
+        for post in self._tagged():
+            if _graph_id(post.get("id")) and (_when(post.get("created_time")) or now) >= horizon:
+                raw.append(({**post, VISITOR: True}, post, _graph_id(post.get("id"))))
         for post in posts[: self.max_posts]:
             post_id = _graph_id(post.get("id"))
             updated = _when(post.get("updated_time"))
             if not post_id or updated is None:
                 continue
+            visitor = json_string(json_object(post.get("from")).get("id")) not in ("", self.page_id)
+            if visitor and (_when(post.get("created_time")) or now) >= horizon:
+                # A customer's own post on the Page: the start of its conversation, comments join it.
+                raw.append(({**post, VISITOR: True}, post, post_id))
             state = posts_state.get(post_id, {})
             seen_updated, walked_at = _when(state.get("at")), _when(state.get("walked"))
             after = json_string(state.get("after"))
@@ -341,7 +354,7 @@ class FacebookConnector:
                     break
             roots = {json_string(c.get("id")): json_string(json_object(c.get("parent")).get("id")) for c in found}
             for comment in found:
-                raw.append((comment, post, self._root(json_string(comment.get("id")), roots)))
+                raw.append((comment, post, post_id if visitor else self._root(json_string(comment.get("id")), roots)))
             if next_after:
                 posts_state[post_id] = {"after": next_after, "at": state.get("at"), "walked": state.get("walked")}
             else:
@@ -361,6 +374,16 @@ class FacebookConnector:
         live_posts = {_graph_id(p.get("id")) for p in posts}
         posts_state = {k: v for k, v in posts_state.items() if k in live_posts}
         return items, {"seen": seen, "posts": posts_state}
+
+    def _tagged(self) -> list[dict[str, Any]]:
+        """Recent posts of others that tag the Page (`/{page-id}/tagged`), where Meta allows reading them;
+        a refusal here (not every Page may read them) only leaves them out."""
+        try:
+            return next(iter(self.graph.pages(f"{self.page_id}/tagged", {"fields": POST_FIELDS, "limit": self.max_posts},
+                                              max_pages=1)), [])
+        except (PermanentError, meta.PermissionMissing) as exc:
+            log.info("Facebook: posts tagging the Page not read (%s)", type(exc).__name__)
+            return []
 
     @staticmethod
     def _root(comment_id: str, parents: dict[str, str]) -> str:
@@ -406,7 +429,8 @@ class FacebookConnector:
             in_reply_to=parent_id,
             outbound=sender_id == self.page_id,
             edited_at=edited_at,
-            meta={"post_id": post_id, "created_time": _iso(created), **({"parent_id": parent_id} if parent_id else {})},
+            meta={"post_id": post_id, "created_time": _iso(created), **({"parent_id": parent_id} if parent_id else {}),
+                  **({"visitor_post": True} if comment.get(VISITOR) else {})},
         )
 
     # -- outbound --------------------------------------------------------------------------------
@@ -429,7 +453,9 @@ class FacebookConnector:
             if created is not None and self.now() - created > meta.PRIVATE_REPLY_WINDOW:
                 raise NotAllowed("Facebook takes a private reply only within 7 days of the comment: answer it "
                                  "publicly, or open it on Facebook.")
-            return meta.send_message(self.graph, f"{self.page_id}/messages", {"comment_id": comment_id}, text,
+            # A customer's post on the Page is answered privately by post_id, a comment by comment_id.
+            recipient = {"post_id" if meta_.get("visitor_post") else "comment_id": comment_id}
+            return meta.send_message(self.graph, f"{self.page_id}/messages", recipient, text,
                                      late=False, human_agent=self.human_agent, open_in="Messenger")
         if target.mode:
             raise PermanentError(f"Facebook has no reply mode {target.mode!r}.")

@@ -55,7 +55,8 @@ Messaging rules (`send_message`): a reply inside the 24 h standard window goes a
 RESPONSE`; after it, only when the owner enabled the Human Agent tag (`human_agent` = yes; Meta grants
 that feature through App Review) and within 7 days of the person's last message, as `MESSAGE_TAG` +
 `HUMAN_AGENT`; otherwise NotAllowed that says to open the conversation in Meta's app. A private reply
-to a comment is `recipient: {comment_id}` (one per comment, within 7 days; Meta refuses a second).
+to a comment is `recipient: {comment_id}`, to a customer's post on the Page `recipient: {post_id}` (one
+per comment or post, within 7 days; Meta refuses a second) — Meta's Private Replies page, updated 2026-04.
 """
 
 from __future__ import annotations
@@ -420,7 +421,7 @@ def send_message(graph: Graph, path: str, recipient: Mapping[str, str], text: st
                  ) -> OutboundResult:
     """One Messenger/Instagram message (see the module docstring); `late`: the 24 h window closed."""
     body: dict[str, Any] = {"recipient": dict(recipient), "message": {"text": text}}
-    if "comment_id" not in recipient:
+    if not {"comment_id", "post_id"} & set(recipient):  # not a private reply to a comment or a post
         if late:
             too_old = last_inbound_at is not None and graph.now() > last_inbound_at + HUMAN_AGENT_WINDOW
             if not human_agent or too_old:

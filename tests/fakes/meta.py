@@ -12,12 +12,13 @@ Conversations / Send API references, Facebook Login's manual flow, the Messenger
   `expire_cursors()` is dead: HTTP 400 code 100 "Invalid cursor" (items under it were deleted).
 - `GET /{page}/conversations?platform=messenger&fields=id,updated_time` newest first; `GET /{conv}/messages
   ?fields=id,created_time,from,to,message` newest first; `from {id, name, email}`, `to {data: [...]}`.
-- `GET /{page}/feed?fields=id,message,created_time,updated_time,permalink_url` newest first; a post's
-  updated_time moves with each new comment. `GET /{post}/comments?filter=stream&order=reverse_chronological`
+- `GET /{page}/feed?fields=id,from,message,created_time,updated_time,permalink_url` newest first (the
+  Page's posts and customers' posts on it); a post's updated_time moves with each new comment.
+  `GET /{page}/tagged` posts of others tagging the Page. `GET /{post}/comments?filter=stream&order=reverse_chronological`
   every comment and reply, flat, newest first, replies with `parent {id}`. `POST /{comment}/comments
   message=` → `{id}` (a reply from the Page). `POST /{page}/feed message=` → `{id}`.
 - `POST /{page}/messages` JSON `{recipient: {id} | {comment_id}, messaging_type, tag, message: {text}}` →
-  `{recipient_id, message_id}`. A message more than 24 h after the person's last one is refused (code 10,
+  `{recipient_id, message_id}` (a private reply to a customer's post: `recipient: {post_id}`). A message more than 24 h after the person's last one is refused (code 10,
   subcode 2018278) unless tagged HUMAN_AGENT (then up to 7 days); a private reply to a comment older than
   7 days or already answered privately is refused (code 10, subcode 2018278 / code 100) and opens a
   conversation with the commenter otherwise.
@@ -236,16 +237,22 @@ class MetaFake(GraphFake):
         self.sent: list[dict[str, Any]] = []
         self.private_replied: set[str] = set()
         self.messenger_refused = False  # answer the conversations edge with code 10 (no Advanced Access)
+        self.tagged: list[dict[str, Any]] = []  # posts of others tagging the Page
         self.scheduled: dict[str, dict[str, Any]] = {}  # post id -> unpublished post with scheduled_publish_time
         self.hours: dict[str, str] = {"mon_1_open": "09:00", "mon_1_close": "17:00"}  # the Page's `hours` field
 
     # -- programming -------------------------------------------------------------------------------
-    def add_post(self, message: str = "Fresh sourdough today", *, at: datetime | None = None) -> dict[str, Any]:
+    def add_post(self, message: str = "Fresh sourdough today", *, at: datetime | None = None,
+                 by: str | None = None, tagged: bool = False) -> dict[str, Any]:
+        """A post on the Page's feed: the Page's own, or a customer's (`by` their name); `tagged`: a post of
+        someone else's that tags the Page (listed under /tagged, not the feed)."""
         with self.lock:
             when = graph_time(at or self.tick())
-            post = {"id": f"{PAGE_ID}_{self._id()}", "message": message, "created_time": when, "updated_time": when,
+            author = {"id": _psid(by), "name": by} if by else {"id": PAGE_ID, "name": PAGE_NAME}
+            post = {"id": f"{PAGE_ID if not tagged else _psid(by or 'x')}_{self._id()}", "from": author,
+                    "message": message, "created_time": when, "updated_time": when,
                     "permalink_url": f"https://www.facebook.com/{PAGE_ID}/posts/{len(self.posts)}", "_comments": []}
-            self.posts.append(post)
+            (self.tagged if tagged else self.posts).append(post)
             return post
 
     def add(self, text: str = "hello", **kwargs: Any) -> dict[str, Any]:
@@ -329,6 +336,8 @@ class MetaFake(GraphFake):
             if "hours" in (req.arg("fields") or "") and self.hours:
                 page["hours"] = dict(self.hours)
             return Reply(200, page)
+        if node == PAGE_ID and edge == "tagged":
+            return self._page(req, [{k: v for k, v in p.items() if not k.startswith("_")} for p in reversed(self.tagged)])
         if node == PAGE_ID and edge == "scheduled_posts":
             return self._page(req, sorted(self.scheduled.values(), key=lambda p: p["scheduled_publish_time"]))
         if node == PAGE_ID and edge == "ratings":
@@ -412,6 +421,16 @@ class MetaFake(GraphFake):
         recipient, text = body.get("recipient") or {}, (body.get("message") or {}).get("text") or ""
         tagged = body.get("messaging_type") == "MESSAGE_TAG" and body.get("tag") == "HUMAN_AGENT"
         now = self.now()
+        if "post_id" in recipient:
+            post = next((p for p in self.posts + self.tagged if p["id"] == recipient["post_id"]), None)
+            if post is None or post["from"]["id"] == PAGE_ID:
+                return graph_error(100, "(#100) Invalid post_id for a private reply")
+            if post["id"] in self.private_replied or now - _parse(post["created_time"]) > timedelta(days=7):
+                return graph_error(10, "(#10) This message is sent outside of allowed window.", 2018278)
+            self.private_replied.add(post["id"])
+            message = self.add_message(text, name=post["from"]["name"], outbound=True, at=now)
+            self.sent.append({"kind": "private", "post": post["id"], "text": text, "id": message["id"]})
+            return Reply(200, {"recipient_id": post["from"]["id"], "message_id": message["id"]})
         if "comment_id" in recipient:
             comment = self.comments.get(recipient["comment_id"])
             if comment is None:

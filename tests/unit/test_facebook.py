@@ -175,6 +175,25 @@ def test_comments_and_replies_group_by_thread_and_page_replies_are_outbound(fake
         ("Yes, until 6 pm!", True, f"comment:{top['id']}")]
 
 
+def test_a_customer_posting_on_the_page_again_and_again_is_one_conversation(fake):
+    first = fake.add_post("Ordered a cake for today, nobody answers the phone!", by="Moira")
+    fake.add_comment("Hello?? Anyone?", name="Moira", post_id=first["id"])
+    tagged = fake.add_post("Best croissants in town @Juniper & Rye", by="Kim", tagged=True)
+    items, cursor = connector(fake).fetch(None)
+    conv = f"comment:{first['id']}"
+    assert [(i.text, i.conversation_external_id) for i in items if i.conversation_external_id == conv] == [
+        ("Ordered a cake for today, nobody answers the phone!", conv), ("Hello?? Anyone?", conv)]
+    assert any(i.external_id == tagged["id"] and i.meta["visitor_post"] for i in items)
+    post_item = next(i for i in items if i.external_id == first["id"])
+    assert post_item.meta["visitor_post"] is True and post_item.author.display_name == "Moira"
+    # Answered privately by post_id, as Meta's Private Replies page says for a customer's post.
+    target = ReplyTarget(conversation_external_id=conv, kind="comment", public=True, parent_external_id=first["id"],
+                         parent_meta=post_item.meta, mode="private")
+    connector(fake).reply(target, "So sorry Moira, your cake is ready, messaging you now.", idempotency_key="k")
+    assert fake.sent[-1]["kind"] == "private" and fake.sent[-1]["post"] == first["id"]
+    assert connector(fake).fetch(cursor)[0][0].outbound  # the private reply's chat comes back as ours
+
+
 def test_edited_and_deleted_comments(fake):
     first = fake.add_comment("Tuesday opening hours?", name="Ann")
     second = fake.add_comment("great bread", name="Bob")
