@@ -318,7 +318,8 @@ def cmd_hours_publish(args) -> int:
         except (ConnectorError, NoKeyringError) as exc:
             raise cli.CliError(str(exc)) from None
         if not listings:
-            raise cli.CliError("No account here can publish opening hours (add a Google Business Profile location).")
+            raise cli.CliError("No account here can publish opening hours (add a Google Business Profile location or a "
+                               "Facebook Page).")
         failed = 0
         try:
             for listing in listings:
