@@ -1,4 +1,5 @@
-"""The settings feature: business hours, response targets, away mode, pausing automation, Activity, Today.
+"""The settings feature: business hours, response targets, away mode, pausing automation, Activity, Today,
+and the coverage panel (what happens while socialdesk is closed, ui/coverage_dialog.py).
 
 It owns the actions (menus, palette, tray) and the one save path these dialogs share; the dialogs
 themselves live in hours_dialog.py, targets_page.py, activity_view.py and dashboard.py.
@@ -81,6 +82,8 @@ class SettingsFeature:
                    "Every automatic message: when, to whom, why, and what happened"),
         ActionSpec("today", "Today", "View", ("Ctrl+T",), "open_today",
                    "Today's answers and the last 7 days per channel"),
+        ActionSpec("coverage", "While socialdesk is closed…", "View", ("Ctrl+Shift+W",), "open_coverage",
+                   "Per account: what still happens while socialdesk is not running, and what does not"),
     )
 
     def __init__(self, core, tasks):
@@ -94,6 +97,7 @@ class SettingsFeature:
         self.activity_dialog = None
         self.today_dialog = None
         self.away_dialog = None
+        self.coverage_dialog = None
 
     def attach(self, window) -> None:
         self.window = window
@@ -114,6 +118,8 @@ class SettingsFeature:
         dialog = self.activity_dialog
         if dialog is not None and dialog.isVisible() and change.touches_activity:
             dialog.refresh()
+        if self.coverage_dialog is not None:
+            self.coverage_dialog.follow(change)
 
     def _add_tray_items(self) -> None:
         tray = getattr(self.window, "tray", None)
@@ -279,6 +285,16 @@ class SettingsFeature:
         self.activity_dialog.raise_()
         self.activity_dialog.activateWindow()
         self.activity_dialog.refresh()
+
+    def open_coverage(self) -> None:
+        from socialdesk.ui.coverage_dialog import CoverageDialog
+
+        if self.coverage_dialog is None:
+            self.coverage_dialog = CoverageDialog(self.core, self.tasks, self.window)
+        self.coverage_dialog.show()
+        self.coverage_dialog.raise_()
+        self.coverage_dialog.activateWindow()
+        self.coverage_dialog.refresh()
 
     def open_today(self) -> None:
         from socialdesk.ui.dashboard import TodayDialog
