@@ -150,9 +150,9 @@ APP_STEPS = (
     "1. At developers.facebook.com create a Meta app (type Business) – your own app, which socialdesk "
     "uses on your behalf. 2. Add Facebook Login and set its Valid OAuth Redirect URI to "
     f"{LOGIN_REDIRECT}. 3. Copy the App ID into the field above and the App Secret into the secret "
-    "field. 4. Sign in in the browser and allow the Page permissions (messages, comments, posts) and "
-    "Instagram. When the browser shows a blank 'Success' page, copy its whole address and paste it "
-    "below. 5. " + ADVANCED_ACCESS
+    "field. 4. Sign in in the browser, tick your Page(s) and allow every permission socialdesk asks for: "
+    + ", ".join(SCOPES) + " (messages, comments, posts, hours, and Instagram through the Page). When the "
+    "browser shows a blank 'Success' page, copy its whole address and paste it below. 5. " + ADVANCED_ACCESS
 )
 
 REPLY_WINDOW = ReplyWindowRule(
