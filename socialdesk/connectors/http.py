@@ -88,7 +88,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 REDACTED = "<redacted>"
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _SENSITIVE_QUERY = re.compile(
-    r"([?&](?:access_token|refresh_token|token|code|code_verifier|client_secret|password)=)[^&#]*",
+    r"([?&](?:access_token|refresh_token|token|code|code_verifier|client_secret|password|fb_exchange_token)=)[^&#]*",
     re.IGNORECASE,
 )
 _BOT_SEGMENT = re.compile(r"/bot[^/?#]+")

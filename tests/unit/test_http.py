@@ -74,6 +74,11 @@ def test_redaction():
         "https://api.telegram.org/bot<redacted>/getUpdates?offset=3")
     assert redact_url("https://x/oauth?code=abc&state=1&access_token=zzz") == (
         "https://x/oauth?code=<redacted>&state=1&access_token=<redacted>")
+    # Meta's long-lived token exchange carries the short-lived user token in the query (urllib3 logs it).
+    assert redact_url("https://graph.facebook.com/v25.0/oauth/access_token?grant_type=fb_exchange_token"
+                      "&fb_exchange_token=EAAB&client_secret=s") == (
+        "https://graph.facebook.com/v25.0/oauth/access_token?grant_type=fb_exchange_token"
+        "&fb_exchange_token=<redacted>&client_secret=<redacted>")
     assert redact_headers({"Authorization": "Bearer t", "Accept": "x"}) == {
         "Authorization": "<redacted>", "Accept": "x"}
 
