@@ -22,7 +22,7 @@ NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 # The values databases already hold: a renamed value would orphan every stored row that has it.
 STORED = {
     ConversationStatus: ["open", "waiting", "snoozed", "done", "spam"],
-    OutboxState: ["pending", "sending", "sent", "failed", "unknown", "cancelled", "skipped"],
+    OutboxState: ["pending", "sending", "sent", "failed", "unknown", "cancelled", "skipped", "scheduled"],
     OutboxPurpose: ["reply", "auto_reply", "status_post"],
     AccountState: ["new", "ok", "syncing", "backoff", "rate_limited", "auth_error", "error"],
     Direction: ["in", "out"],
