@@ -36,6 +36,7 @@ from socialdesk.connectors.base import (
 from socialdesk.connectors.oauth import LoginAccount
 from socialdesk.core.account_service import AccountError, OverlaySecrets, name_problem
 from socialdesk.secrets import KeyringSecrets, NoKeyringError, error_text
+from socialdesk.ui import theme
 
 CAPABILITY_WORDS = {
     "dm": "direct messages",
@@ -50,8 +51,6 @@ TLS_CHOICES = (("ssl", "SSL/TLS (encrypted)"), ("starttls", "STARTTLS (encrypted
                ("none", "None — only for a server on this computer"))
 
 
-ERROR_STYLE = "color:#b00020"
-OK_STYLE = "color:#1b5e20"
 
 
 def capability_text(capabilities: frozenset[str]) -> str:
@@ -70,13 +69,13 @@ def _error_text(exc: BaseException) -> str:
     return f"Unexpected problem ({type(exc).__name__}): {error_text(exc)}"
 
 
-def _plain_label(parent: QWidget, style: str = "") -> QLabel:
+def _plain_label(parent: QWidget, colour: theme.Pair | None = None) -> QLabel:
     label = QLabel(parent)
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if style:
-        label.setStyleSheet(style)
+    if colour is not None:
+        theme.tint(label, colour)
     return label
 
 
@@ -121,7 +120,7 @@ class AccountForm(QWidget):
         title.setTextFormat(Qt.TextFormat.PlainText)
         title.setStyleSheet("font-weight:bold; font-size:14px")
         title.setText(spec.title if account is None else f"{spec.title}: {account['name']}")
-        needs = _plain_label(self, "color:#555")
+        needs = _plain_label(self, theme.MUTED)
         needs.setText(f"You need: {spec.needs}")
         layout.addWidget(title)
         layout.addWidget(needs)
@@ -190,7 +189,7 @@ class AccountForm(QWidget):
             self.picks = QListWidget(self)
             self.picks.setObjectName("login_accounts")
             self.picks.setVisible(False)
-            instructions = _plain_label(self, "color:#555")
+            instructions = _plain_label(self, theme.MUTED)
             instructions.setText(getattr(spec.login_flow, "instructions", ""))
             form.addRow(instructions)
             form.addRow("Sign in", self.login_button)
@@ -213,9 +212,9 @@ class AccountForm(QWidget):
         layout.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.more)
         self.show_more(False)
-        self.error = _plain_label(self, ERROR_STYLE)
+        self.error = _plain_label(self, theme.ERROR)
         self.error.setObjectName("form_error")
-        self.result = _plain_label(self, OK_STYLE)
+        self.result = _plain_label(self, theme.SUCCESS)
         self.result.setObjectName("form_result")
         layout.addWidget(self.error)
         layout.addWidget(self.result)

@@ -28,9 +28,9 @@ from socialdesk.connectors.base import (
 from socialdesk.core import usage
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.store import Account
+from socialdesk.ui import theme
 from socialdesk.ui.account_dialog import AccountDialog
 from socialdesk.ui.account_form import (
-    ERROR_STYLE,
     _error_text,
     _info_text,
     _plain_label,
@@ -141,7 +141,7 @@ class AccountsDialog(QDialog):
         self.buttons["toggle"].setText("&Enable" if account is not None and not account["enabled"] else "&Disable")
 
     def _failed(self, exc: Exception) -> None:
-        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setStyleSheet(theme.css(theme.ERROR, palette=self.status.palette()))
         self.status.setText(_error_text(exc))
 
     def _say(self, text: str) -> None:

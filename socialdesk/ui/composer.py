@@ -61,6 +61,7 @@ from PySide6.QtWidgets import (
 from socialdesk.connectors import traits
 from socialdesk.core import conversation_clock, text_limits
 from socialdesk.core import snippets as snip
+from socialdesk.ui import theme
 from socialdesk.ui.qtcompat import emit
 
 PLACEHOLDER = "Write a reply…  (;abbr + Space expands a snippet, Ctrl+; or / lists them, Ctrl+Enter sends)"
@@ -155,7 +156,7 @@ class Composer(QWidget):
         self.notice_line.setObjectName("composer_notice")
         self.notice_line.setTextFormat(Qt.TextFormat.PlainText)
         self.notice_line.setWordWrap(True)
-        self.notice_line.setStyleSheet("color:#555")
+        theme.tint(self.notice_line, theme.MUTED)
         self.notice_line.hide()
         self.window_line = QLabel(self)
         self.window_line.setObjectName("composer_window")
@@ -166,7 +167,7 @@ class Composer(QWidget):
         self.nudge.setObjectName("composer_nudge")
         self.nudge_label = QLabel(self.nudge)
         self.nudge_label.setTextFormat(Qt.TextFormat.PlainText)  # the name is customer data
-        self.nudge_label.setStyleSheet("color:#5d4037")
+        theme.tint(self.nudge_label, theme.NOTE)
         self.nudge_button = QPushButton(self.nudge)
         self.nudge_button.setFlat(True)
         self.nudge_button.setToolTip("Add the customer's first name (Alt+N)")
@@ -505,7 +506,8 @@ class Composer(QWidget):
             self.counter.setStyleSheet("")
         else:
             self.counter.setText(text_limits.limit_message(count))
-            self.counter.setStyleSheet("color:#c62828; font-weight:bold" if count.over else "")
+            self.counter.setStyleSheet(
+                theme.css(theme.ERROR, "font-weight:bold", self.counter.palette()) if count.over else "")
         window = self.update_window()
         ok = not blank and not (count is not None and count.over) and (window is None or window.can_send)
         self.send_button.setEnabled(ok)
@@ -524,9 +526,9 @@ class Composer(QWidget):
             self.window_line.hide()
             return None
         self.window_line.setText(notice.text)
-        colour = {"info": "#555", "warning": "#e65100", "closed": "#c62828"}[notice.level]
-        weight = "" if notice.level == "info" else "; font-weight:bold"
-        self.window_line.setStyleSheet(f"color:{colour}{weight}")
+        colour = {"info": theme.MUTED, "warning": theme.WARNING, "closed": theme.ERROR}[notice.level]
+        weight = "" if notice.level == "info" else "font-weight:bold"
+        self.window_line.setStyleSheet(theme.css(colour, weight, self.window_line.palette()))
         self.window_line.show()
         return notice
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import html
 import re
 
-from PySide6.QtCore import QUrl, Signal
+from PySide6.QtCore import QEvent, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QTextBrowser
 
 from socialdesk.core.queue import ThreadMessage
 from socialdesk.core.states import Direction, OutboxState, Via
+from socialdesk.ui import theme
 from socialdesk.ui.qtcompat import emit
 
 _URL_RE = re.compile(r"\bhttps?://[^\s<>&\"']+(?:&amp;[^\s<>&\"']+)*", re.IGNORECASE)
@@ -59,19 +60,25 @@ def _time(when) -> str:
     return html.escape(when.astimezone().strftime("%a %d %b %H:%M"))
 
 
-def message_html(m: ThreadMessage) -> str:
+def message_html(m: ThreadMessage, dark: bool = False) -> str:
+    """One message as a bubble, in the colours of a light or a dark palette (ui/theme.py)."""
+
+    def c(pair: theme.Pair) -> str:
+        return pair.dark if dark else pair.light
+
+    muted, error = c(theme.MUTED), c(theme.ERROR)
     text = _rich(m.text)
     if m.rating:
         text = f"{stars(m.rating)}<br>{text}"
         before = m.revisions[-1].rating if m.revisions else None  # the version this edit replaced
         if before and before != m.rating:
-            text = (f'<span style="color:#c62828">Rating changed: was {stars(before)}, now {stars(m.rating)}</span>'
+            text = (f'<span style="color:{error}">Rating changed: was {stars(before)}, now {stars(m.rating)}</span>'
                     f"<br>{text}")
     if m.deleted_at is not None:
-        text = f'<span style="color:#9e9e9e">{text}</span>'
+        text = f'<span style="color:{muted}">{text}</span>'
     for old in m.revisions:
         rated = f"{stars(old.rating)} " if old.rating else ""
-        text += (f'<br><span style="color:#777; font-size:small">Before, {_time(old.made_at)}: '
+        text += (f'<br><span style="color:{muted}; font-size:small">Before, {_time(old.made_at)}: '
                  f"{rated}{_rich(old.text)}</span>")
     when = _time(m.created_at)
     outbound = m.direction == Direction.OUT
@@ -82,23 +89,25 @@ def message_html(m: ThreadMessage) -> str:
     elif m.via == Via.SNIPPET:
         badge = " · snippet"
     state = STATE_LABELS.get(m.state, "")
-    error = str(m.meta.get("error") or "") if m.state in (OutboxState.FAILED, OutboxState.UNKNOWN, OutboxState.PENDING) else ""
-    if m.state == OutboxState.PENDING and error:
+    error_text = (str(m.meta.get("error") or "")
+                  if m.state in (OutboxState.FAILED, OutboxState.UNKNOWN, OutboxState.PENDING) else "")
+    if m.state == OutboxState.PENDING and error_text:
         state = "not sent yet"  # held until the account's login works again (core/outbox.py)
     if state:
-        colour = "#c62828" if m.state in (OutboxState.FAILED, OutboxState.UNKNOWN) or error else "#777"
-        badge += f' · <span style="color:{colour}">{state}{(": " + html.escape(error)) if error else ""}</span>'
+        colour = error if m.state in (OutboxState.FAILED, OutboxState.UNKNOWN) or error_text else muted
+        badge += f' · <span style="color:{colour}">{state}{(": " + html.escape(error_text)) if error_text else ""}</span>'
     if m.edited_at is not None:
         badge += f" · edited {_time(m.edited_at)}"
     if m.deleted_at is not None:
         by = "on the platform" if outbound else "by the customer"
-        badge += f' · <span style="color:#c62828">deleted {by} {_time(m.deleted_at)}</span>'
+        badge += f' · <span style="color:{error}">deleted {by} {_time(m.deleted_at)}</span>'
     align = "right" if outbound else "left"
-    background = "#e8f1fb" if outbound else "#f3f3f3"
+    background = c(theme.BUBBLE_OUT if outbound else theme.BUBBLE_IN)
     return (
         f'<table width="100%" cellspacing="0" cellpadding="0"><tr><td align="{align}">'
         f'<table cellpadding="8" style="background:{background}; border-radius:6px; margin:4px">'
-        f'<tr><td><span style="color:#555; font-size:small">{who} · {when}{badge}</span><br>{text}</td></tr>'
+        f'<tr><td style="color:{c(theme.BUBBLE_TEXT)}"><span style="color:{muted}; font-size:small">'
+        f"{who} · {when}{badge}</span><br>{text}</td></tr>"
         f"</table></td></tr></table>"
     )
 
@@ -116,16 +125,29 @@ class ConversationView(QTextBrowser):
         self.anchorClicked.connect(self._on_anchor)
         self.setPlaceholderText("Select a conversation in the queue.")
         self.setAccessibleName("Conversation")
+        self._shown: tuple[list[ThreadMessage], str] | None = None
 
     def loadResource(self, resource_type, url):  # noqa: N802 (Qt override)
         return None  # never fetch anything a message names
 
     def show_thread(self, messages: list[ThreadMessage], header: str = "") -> None:
-        body = "".join(message_html(m) for m in messages)
+        self._shown = (messages, header)
+        dark = theme.is_dark(self.palette())
+        # Links in the palette's own link colour would sit on our bubble colours: ours are chosen for them.
+        self.document().setDefaultStyleSheet(f"a {{ color: {theme.LINK.dark if dark else theme.LINK.light}; }}")
+        body = "".join(message_html(m, dark) for m in messages)
         doc_html = (f"<p><b>{html.escape(header)}</b></p>" if header else "") + body
         self.setHtml(doc_html)
         self.moveCursor(self.textCursor().MoveOperation.End)
         self.ensureCursorVisible()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self._shown is not None:
+            bar = self.verticalScrollBar()
+            at = bar.value()
+            self.show_thread(*self._shown)  # the system switched between light and dark
+            bar.setValue(at)
 
     def plain_text(self) -> str:
         return self.document().toPlainText()

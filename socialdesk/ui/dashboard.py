@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from socialdesk.core import metrics
-from socialdesk.ui import icons
+from socialdesk.ui import icons, theme
 
 CHANNEL_COLUMNS = ("Channel", "Received", "Answered", "Response rate", "Median first response", "Within target",
                    "Overdue now")
@@ -94,7 +94,7 @@ class TodayDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.status = QLabel(self)
-        self.status.setStyleSheet("color:#666")
+        theme.tint(self.status, theme.MUTED)
         refresh = QPushButton("&Refresh", self)
         refresh.clicked.connect(self.refresh)
         QShortcut(QKeySequence("F5"), self, self.refresh)

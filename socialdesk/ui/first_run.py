@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,16 +47,12 @@ from PySide6.QtWidgets import (
 from socialdesk import autostart
 from socialdesk.core import first_run, personalize, snippets
 from socialdesk.core.hours import ScheduleError, Window, parse_windows
+from socialdesk.ui import theme
 from socialdesk.ui.actions import ActionSpec
 from socialdesk.ui.qtcompat import emit
 
 SIGNATURE_PREVIEW = "— {my_name}, {business}"  # the starter ;bye's signature line
 START_AT_LOGIN = "Start socialdesk when I &log in (in the tray)"  # also Tools → (settings_feature.py)
-ERROR_COLOURS = ("#b3261e", "#ffb4ab")  # (light palette, dark palette): both above 4.5:1 on the window
-
-
-def _is_dark(widget: QWidget) -> bool:
-    return widget.palette().window().color().lightness() < 128
 
 
 def _label(text: str, parent: QWidget, name: str = "") -> QLabel:
@@ -154,7 +150,7 @@ class _HoursPage(QWizardPage):
         layout.addWidget(self.errors)
         layout.addStretch(1)
         self.week: dict[int, list[Window]] | None = None
-        self._apply_error_colour()
+        theme.tint(self.errors, theme.ERROR)  # follows the system's switch between light and dark
         self._changed()
 
     def _copy_monday(self) -> None:
@@ -195,14 +191,6 @@ class _HoursPage(QWizardPage):
     def isComplete(self) -> bool:  # noqa: N802 (Qt override)
         return self.week is not None
 
-    def _apply_error_colour(self) -> None:
-        colour = ERROR_COLOURS[1] if _is_dark(self) else ERROR_COLOURS[0]
-        self.errors.setStyleSheet(f"color:{colour}")
-
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.PaletteChange:
-            self._apply_error_colour()  # the system switched between light and dark
-        super().changeEvent(event)
 
 
 class _ReadyPage(QWizardPage):

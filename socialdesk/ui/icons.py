@@ -35,8 +35,12 @@ from PySide6.QtGui import (
 from PySide6.QtSvg import QSvgRenderer
 
 from socialdesk.connectors import traits
+from socialdesk.ui import theme
 
+# The state marks are graphics (WCAG asks 3:1 of them, 4.5:1 of text): their own saturated colours on a
+# light palette, the lighter ones of ui/theme.STATE on a dark one.
 STATE_COLOURS = {"ok": "#2e7d32", "due_soon": "#b26a00", "overdue": "#c62828"}
+_DARK_SURFACE = "#2a2a2a"  # what a dark palette's list base looks like, to judge a badge's contrast on it
 
 
 def channel_label(channel: str) -> str:
@@ -49,8 +53,14 @@ def _pixmap(size: int) -> QPixmap:
     return pm
 
 
+def _state_colour(state: str, dark: bool) -> str:
+    if dark and state in theme.STATE:
+        return theme.STATE[state].dark
+    return STATE_COLOURS.get(state, "#9e9e9e" if dark else "#777777")
+
+
 @lru_cache(maxsize=64)
-def channel_icon(channel: str, size: int = 32) -> QIcon:
+def channel_icon(channel: str, size: int = 32, dark: bool = False) -> QIcon:
     badge = traits.of(channel).badge
     colour, letter = badge.colour, badge.label
     pm = _pixmap(size)
@@ -58,6 +68,8 @@ def channel_icon(channel: str, size: int = 32) -> QIcon:
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     p.setBrush(QColor(colour))
     p.setPen(Qt.PenStyle.NoPen)
+    if dark and theme.contrast(colour, _DARK_SURFACE) < 3:  # a black badge (X) would vanish on dark
+        p.setPen(QPen(QColor("#bdbdbd"), max(1.0, size / 20)))
     p.drawRoundedRect(QRectF(1, 1, size - 2, size - 2), size * 0.25, size * 0.25)
     font = QFont()
     font.setBold(True)
@@ -69,19 +81,19 @@ def channel_icon(channel: str, size: int = 32) -> QIcon:
     return QIcon(pm)
 
 
-@lru_cache(maxsize=16)
-def state_icon(state: str, size: int = 16) -> QIcon:
+@lru_cache(maxsize=32)
+def state_icon(state: str, size: int = 16, dark: bool = False) -> QIcon:
     pm = _pixmap(size)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    colour = QColor(STATE_COLOURS.get(state, "#777777"))
+    colour = QColor(_state_colour(state, dark))
     s = float(size)
     if state == "overdue":
         tri = QPolygonF([QPointF(s / 2, 1), QPointF(s - 1, s - 1), QPointF(1, s - 1)])
         p.setBrush(colour)
         p.setPen(Qt.PenStyle.NoPen)
         p.drawPolygon(tri)
-        p.setPen(QPen(QColor("white"), max(1.5, s / 9)))
+        p.setPen(QPen(QColor("#1a1a1a" if dark else "white"), max(1.5, s / 9)))
         p.drawLine(QPointF(s / 2, s * 0.38), QPointF(s / 2, s * 0.68))
         p.drawPoint(QPointF(s / 2, s * 0.82))
     elif state == "due_soon":
@@ -91,7 +103,7 @@ def state_icon(state: str, size: int = 16) -> QIcon:
         p.drawLine(QPointF(s / 2, s / 2), QPointF(s / 2, s * 0.22))
         p.drawLine(QPointF(s / 2, s / 2), QPointF(s * 0.72, s / 2))
     elif state == "done":
-        p.setPen(QPen(QColor("#2e7d32"), max(1.5, s / 8)))
+        p.setPen(QPen(QColor(_state_colour("ok", dark)), max(1.5, s / 8)))
         path = QPainterPath(QPointF(s * 0.2, s * 0.55))
         path.lineTo(QPointF(s * 0.42, s * 0.76))
         path.lineTo(QPointF(s * 0.82, s * 0.26))

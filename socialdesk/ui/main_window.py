@@ -58,7 +58,7 @@ from socialdesk.core.owner_actions import Undo
 from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Account
 from socialdesk.ui import actions as actions_mod
-from socialdesk.ui import icons
+from socialdesk.ui import icons, theme
 from socialdesk.ui.composer import Composer
 from socialdesk.ui.conversation_view import ConversationView, open_url
 from socialdesk.ui.drafts import DraftKeeper
@@ -175,7 +175,7 @@ class MainWindow(QMainWindow):
         self.empty_label.setTextFormat(Qt.TextFormat.PlainText)  # it may quote the owner's search
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty_label.setWordWrap(True)
-        self.empty_label.setStyleSheet("color:#666; padding:12px 24px")
+        theme.tint(self.empty_label, theme.MUTED, "padding:12px 24px")
         self.add_account_button = QPushButton("&Add your first account…", self.empty_panel)
         self.add_account_button.setObjectName("add_first_account")
         self.add_account_button.hide()
@@ -583,6 +583,7 @@ class MainWindow(QMainWindow):
         self._set_conversation(row)
         self.thread_view.show_thread(messages, row.subject)
         kind = KIND_LABELS.get(row.kind, row.kind).lower()
+        link = theme.colour(theme.LINK, self.details.palette())  # the palette's own may be unreadable
         parts = [html.escape(("Public " if row.public else "Private ") + kind), html.escape(row.status)]
         if row.due_at and row.status == ConversationStatus.OPEN:
             from socialdesk.core import targets
@@ -591,9 +592,9 @@ class MainWindow(QMainWindow):
         if row.unanswered_count >= 2:
             parts.append(f"<b>{row.unanswered_count}× unanswered</b>")
         if row.permalink.startswith(("https://", "http://")):
-            parts.append(f'<a href="{html.escape(row.permalink, quote=True)}">Open on platform</a>')
+            parts.append(f'<a style="color:{link}" href="{html.escape(row.permalink, quote=True)}">Open on platform</a>')
         if linked:
-            links = ", ".join(f'<a href="conv:{i}">#{i}</a>' for i in linked[:5])
+            links = ", ".join(f'<a style="color:{link}" href="conv:{i}">#{i}</a>' for i in linked[:5])
             parts.append(f"Same person: {links}")
         self.details.setText("  ·  ".join(parts))
 

@@ -26,7 +26,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from socialdesk.core import drafts, targets
 from socialdesk.core.queue import PLACE_TITLES, QueueRow
 from socialdesk.core.states import ConversationStatus
-from socialdesk.ui import icons
+from socialdesk.ui import icons, theme
 from socialdesk.ui.conversation_view import stars
 from socialdesk.ui.qtcompat import emit
 
@@ -101,13 +101,13 @@ class QueueModel(QAbstractTableModel):
             return self._display(row, column, state, now)
         if role == Qt.ItemDataRole.DecorationRole:
             if column == "channel":
-                return icons.channel_icon(row.channel)
+                return icons.channel_icon(row.channel, dark=theme.is_dark())
             if column == "due" and state:
-                return icons.state_icon(state)
+                return icons.state_icon(state, dark=theme.is_dark())
             if column == "status" and row.status == ConversationStatus.DONE:
-                return icons.state_icon("done")
+                return icons.state_icon("done", dark=theme.is_dark())
         if role == Qt.ItemDataRole.ForegroundRole and column == "due" and state in ("overdue", "due_soon"):
-            return QBrush(QColor(icons.STATE_COLOURS[state]))
+            return QBrush(QColor(theme.colour(theme.STATE[state])))
         if role == Qt.ItemDataRole.FontRole and column in ("customer", "due") and state == "overdue":
             return self._bold
         if role == Qt.ItemDataRole.FontRole and column == "message" and row.draft:

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from socialdesk.core import personalize
 from socialdesk.core import snippets as snip
 from socialdesk.core.store import Snippet
+from socialdesk.ui import theme
 from socialdesk.ui.actions import ActionSpec
 from socialdesk.ui.composer import SUGGESTIONS, SnippetRef
 
@@ -230,7 +231,7 @@ class SnippetPalette(QDialog):
         who = self.context.first_name if self.context and self.context.first_name else "this customer"
         self.preview_label = QLabel(f"Preview for {who}", self)
         self.preview_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.preview_label.setStyleSheet("color:#666")
+        theme.tint(self.preview_label, theme.MUTED)
         right = QWidget(self)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
@@ -241,7 +242,7 @@ class SnippetPalette(QDialog):
         split.addWidget(right)
         split.setSizes([260, 380])
         keys = QLabel("↑↓ choose · Enter insert · Esc close · Alt+1…9 favourites", self)
-        keys.setStyleSheet("color:#666")
+        theme.tint(keys, theme.MUTED)
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
         layout.addWidget(split, 1)

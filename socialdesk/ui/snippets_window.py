@@ -52,6 +52,7 @@ from socialdesk.connectors import traits
 from socialdesk.core import personalize
 from socialdesk.core import snippets as snip
 from socialdesk.core.store import Snippet
+from socialdesk.ui import theme
 
 _ABBREVIATION = re.compile(r"[\w-]{1,32}")
 SAMPLE_FIRST_NAME = "Alex"
@@ -133,10 +134,10 @@ class SnippetsWindow(QDialog):
         self.problems.setObjectName("snippet_problems")
         self.problems.setTextFormat(Qt.TextFormat.PlainText)
         self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color:#c62828")
+        theme.tint(self.problems, theme.ERROR)
         self.preview_label = QLabel(self)
         self.preview_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.preview_label.setStyleSheet("color:#666")
+        theme.tint(self.preview_label, theme.MUTED)
         self.preview = QPlainTextEdit(self)
         self.preview.setObjectName("snippet_live_preview")
         self.preview.setReadOnly(True)

@@ -41,7 +41,7 @@ from socialdesk.core.targets import (
     TargetConfigError,
     TargetRule,
 )
-from socialdesk.ui import icons
+from socialdesk.ui import icons, theme
 
 KIND_TITLES = {"dm": "Direct message", "comment": "Comment", "mention": "Mention", "review": "Review", "email": "Email"}
 COLUMNS = ("Kind", "Channel", "First response", "Next response", "Business hours only")
@@ -176,7 +176,7 @@ class TargetsDialog(QDialog):
         self.errors.setObjectName("errors")
         self.errors.setTextFormat(Qt.TextFormat.PlainText)
         self.errors.setWordWrap(True)
-        self.errors.setStyleSheet("color:#c62828")
+        theme.tint(self.errors, theme.ERROR)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)

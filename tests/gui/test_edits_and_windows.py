@@ -15,6 +15,7 @@ from socialdesk.connectors.base import Author, InboundItem
 from socialdesk.core import ingest
 from socialdesk.core.clock import ManualClock
 from socialdesk.core.store import Account
+from socialdesk.ui import theme
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=timezone.utc)
 
@@ -64,7 +65,8 @@ def test_thread_shows_the_edit_with_its_earlier_version_and_keeps_the_deleted_te
     # The earlier version follows, as plain text (its markup is shown, never applied).
     assert "Before, " in text[edited:] and "Can I order <b>12</b> buns?" in text[edited:]
     assert "deleted by the customer" in text and "You are all idiots" in text
-    assert 'color:#9e9e9e;">You are all idiots</span>' in window.thread_view.toHtml()  # greyed
+    # greyed (ui/theme.MUTED, readable: 4.5:1 on the bubble)
+    assert f'color:{theme.MUTED.light};">You are all idiots</span>' in window.thread_view.toHtml()
 
 
 def test_composer_counts_down_the_reply_window_then_says_what_still_works(qtbot, window, clock):

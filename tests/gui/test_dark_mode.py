@@ -1,0 +1,115 @@
+"""Dark mode is readable (issue 17 item 6): the thread and the queue are grabbed in a light and a dark
+palette, and the contrast of the text actually rendered is measured, WCAG AA (4.5:1) or better.
+
+How the rendered text is measured: the picture is cut into small tiles; in each, the most common colour
+is the background and the pixel that differs most from it is the text's ink (antialiasing only lightens
+glyph edges, so a glyph's stem reaches the text colour). Tiles whose ink differs little (below 2:1) hold
+no text, only a bubble's or a selection's edge. Every other tile must reach 4.5:1. The palette is
+switched while the window is open, as when the system switches, so a colour fixed at start fails too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import QApplication
+
+from socialdesk.ui import theme
+
+TILE_W, TILE_H = 24, 14
+
+
+def dark_palette() -> QPalette:
+    """The dark palette of a typical desktop (Fusion's dark variant: KDE Breeze Dark is alike)."""
+    p = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#353535", QPalette.ColorRole.WindowText: "#f0f0f0",
+        QPalette.ColorRole.Base: "#2a2a2a", QPalette.ColorRole.AlternateBase: "#323232",
+        QPalette.ColorRole.Text: "#e8e8e8", QPalette.ColorRole.Button: "#353535",
+        QPalette.ColorRole.ButtonText: "#f0f0f0", QPalette.ColorRole.Highlight: "#2a82da",
+        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#2a2a2a",
+        QPalette.ColorRole.ToolTipText: "#f0f0f0", QPalette.ColorRole.PlaceholderText: "#a0a0a0",
+        QPalette.ColorRole.Link: "#8ab4f8",
+    }
+    for role, value in roles.items():
+        p.setColor(role, QColor(value))
+    return p
+
+
+def _hex(image: QImage, x: int, y: int) -> str:
+    return QColor(image.pixel(x, y)).name()
+
+
+def text_contrasts(image: QImage, area: QRect) -> list[tuple[float, int, int]]:
+    """(contrast, x, y) of each tile of `area` that holds text."""
+    found = []
+    for top in range(area.top(), area.bottom() - TILE_H, TILE_H):
+        for left in range(area.left(), area.right() - TILE_W, TILE_W):
+            colours = Counter(_hex(image, x, y) for y in range(top, top + TILE_H) for x in range(left, left + TILE_W))
+            background = colours.most_common(1)[0][0]
+            ink = max(theme.contrast(colour, background) for colour in colours)
+            if ink >= 2.0:
+                found.append((round(ink, 2), left, top))
+    return found
+
+
+def assert_readable(widget, area: QRect | None = None, *, name: str) -> None:
+    image = widget.grab().toImage()
+    tiles = text_contrasts(image, area or image.rect())
+    assert len(tiles) >= 5, f"{name}: no text found to measure"
+    worst = min(tiles)
+    assert worst[0] >= 4.5, f"{name}: text at {worst[1]},{worst[2]} has contrast {worst[0]}:1 (needs 4.5:1)"
+
+
+@pytest.fixture
+def palettes():
+    app = QApplication.instance()
+    light = app.style().standardPalette()
+    yield light, dark_palette()
+    app.setPalette(light)
+
+
+@pytest.mark.parametrize("mode", ["light", "dark"])
+def test_thread_and_queue_text_is_readable(window, qtbot, palettes, mode):
+    light, dark = palettes
+    QApplication.instance().setPalette(dark if mode == "dark" else light)  # switched live
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    assert theme.is_dark(window.thread_view.palette()) == (mode == "dark")
+    # A conversation with both sides, so both bubble colours are measured.
+    for row in range(window.model.rowCount()):
+        window.table.selectRow(row)
+        qtbot.waitUntil(lambda: bool(window.thread_view.plain_text()), timeout=5000)
+        if "You" in window.thread_view.plain_text() or row > 20:
+            break
+    assert_readable(window.thread_view.viewport(), name=f"thread ({mode})")
+    # A label paints no background of its own: grab it from the window, over what it is drawn on.
+    header = QRect(window.details.mapTo(window, QPoint(0, 0)), window.details.size()).adjusted(0, -4, 0, 4)
+    image = window.grab(header).toImage()
+    tiles = text_contrasts(image, image.rect())
+    assert len(tiles) >= 5 and min(tiles)[0] >= 4.5, f"thread header with its link ({mode}): {min(tiles)}"
+    table = window.table
+    columns = [window.model.columns.index(c) for c in ("customer", "message", "due")] \
+        if hasattr(window.model, "columns") else [1, 2, 4]
+    view = table.viewport()
+    selected = table.visualRect(table.currentIndex()).top()
+    for column in columns:
+        x, width = table.columnViewportPosition(column), table.columnWidth(column)
+        # Below the selected row: the selection colour is the palette's, not ours.
+        area = QRect(x + 2, max(selected + table.rowHeight(0), 0), width - 4,
+                     min(view.height(), 14 * table.rowHeight(0)))
+        assert_readable(view, area, name=f"queue column {column} ({mode})")
+
+
+def test_every_colour_pair_meets_aa_on_its_surfaces():
+    """The pairs themselves, against the surfaces they are drawn on (window, list base, both bubbles)."""
+    light_surfaces = ["#efefef", "#ffffff", theme.BUBBLE_IN.light, theme.BUBBLE_OUT.light]
+    dark_surfaces = ["#353535", "#2a2a2a", theme.BUBBLE_IN.dark, theme.BUBBLE_OUT.dark]
+    pairs = [theme.MUTED, theme.ERROR, theme.SUCCESS, theme.WARNING, theme.NOTE, theme.LINK, theme.BUBBLE_TEXT,
+             *theme.STATE.values()]
+    for pair in pairs:
+        assert min(theme.contrast(pair.light, s) for s in light_surfaces) >= 4.5, pair
+        assert min(theme.contrast(pair.dark, s) for s in dark_surfaces) >= 4.5, pair
