@@ -154,6 +154,7 @@ def world(store) -> World:
     w.account("ig", "instagram")
     w.account("tg", "telegram")
     w.account("mail", "email", address="shop@example.com")
+    w.account("masto", "mastodon")  # posts statuses (Instagram's API cannot post text)
     return w
 
 
@@ -525,15 +526,15 @@ def test_render_text_with_next_close_and_fallbacks():
 
 def test_closing_post_started_10_min_late_is_posted_once(world):
     world.clock.set(berlin(2026, 3, 10, 16, 0))
-    world.enable_posts("ig")
+    world.enable_posts("masto")
     world.clock.set(berlin(2026, 3, 10, 17, 10))  # the app starts 10 minutes after closing time
     engine = world.new_engine()
     engine.run_once()
     engine.run_once()
-    assert len(world.posts("ig")) == 1
-    text, key = world.posts("ig")[0]
+    assert len(world.posts("masto")) == 1
+    text, key = world.posts("masto")[0]
     assert text == "Signing off for today — back at 9:00 tomorrow. We read every message first thing."
-    assert key == "status:%d:closing:2026-03-10T16:00:00Z" % world.accounts["ig"].id
+    assert key == "status:%d:closing:2026-03-10T16:00:00Z" % world.accounts["masto"].id
     assert world.posts("tg") == []  # status posts are per account, off by default
     entries = [e for e in automation.activity() if e.kind == "status_post"]
     assert [(e.result, e.to_whom) for e in entries] == [("sent", "public post")]
@@ -541,13 +542,13 @@ def test_closing_post_started_10_min_late_is_posted_once(world):
 
 def test_closing_post_2_hours_late_is_skipped_and_logged_once(world):
     world.clock.set(berlin(2026, 3, 10, 16, 0))
-    world.enable_posts("ig")
+    world.enable_posts("masto")
     world.clock.set(berlin(2026, 3, 10, 19, 0))
     engine = world.new_engine()
     engine.run_once()
     world.clock.advance(minutes=1)
     world.new_engine().run_once()
-    assert world.posts("ig") == []
+    assert world.posts("masto") == []
     skips = world.skips()
     assert len(skips) == 1
     assert skips[0] == "closing post for Tue 17:00 skipped: 2 h 0 min late (socialdesk was not running); never posted late"
@@ -557,28 +558,28 @@ def test_closing_post_2_hours_late_is_skipped_and_logged_once(world):
 
 def test_opening_post_names_the_closing_time(world):
     world.clock.set(berlin(2026, 3, 10, 16, 0))
-    world.enable_posts("ig", closing="")
+    world.enable_posts("masto", closing="")
     world.clock.set(berlin(2026, 3, 11, 9, 1))
     world.engine.run_once()
-    assert [p[0] for p in world.posts("ig")] == ["Good morning! We're online until 17:00."]
+    assert [p[0] for p in world.posts("masto")] == ["Good morning! We're online until 17:00."]
 
 
 def test_status_post_that_cannot_be_sent_in_time_expires(world):
     world.clock.set(berlin(2026, 3, 10, 16, 0))
-    world.enable_posts("ig")
+    world.enable_posts("masto")
     world.clock.set(berlin(2026, 3, 10, 17, 1))
     # Queue it without flushing (as if the account was unreachable), then come back 30 min later.
     automation.Automation(world.store, world.settings, world.policy).on_tick(world.clock.now())
     assert [r.state for r in Outbox.select()] == ["pending"]
     world.clock.advance(minutes=30)
     world.engine.run_once()
-    assert world.posts("ig") == []
+    assert world.posts("masto") == []
     assert [r.state for r in Outbox.select()] == ["skipped"]
 
 
 def test_away_posts_replace_opening_and_closing(world):
     world.clock.set(berlin(2026, 3, 11, 10, 0))
-    world.enable_posts("ig")
+    world.enable_posts("masto")
     schedule = Schedule.from_json(world.settings.get("hours.schedule"))
     schedule.away.append(AwayPeriod(berlin(2026, 3, 11, 11, 0), berlin(2026, 3, 11, 14, 0)))
     world.settings.set("hours.schedule", schedule.to_json())
@@ -586,21 +587,21 @@ def test_away_posts_replace_opening_and_closing(world):
     world.engine.run_once()
     world.clock.set(berlin(2026, 3, 11, 14, 2))
     world.engine.run_once()
-    kinds = [k.split(":")[2] for _, k in world.posts("ig")]
+    kinds = [k.split(":")[2] for _, k in world.posts("masto")]
     assert kinds == ["away_start", "away_end"]
-    assert world.posts("ig")[0][0].startswith("We're away for a little while — back at 14:00 today.")
+    assert world.posts("masto")[0][0].startswith("We're away for a little while — back at 14:00 today.")
 
 
 def test_paused_status_posts_are_skipped_not_posted_later(world):
     world.clock.set(berlin(2026, 3, 10, 16, 0))
-    world.enable_posts("ig")
+    world.enable_posts("masto")
     automation.pause(world.settings, True)
     world.clock.set(berlin(2026, 3, 10, 17, 1))
     world.engine.run_once()
     automation.pause(world.settings, False)
     world.clock.advance(minutes=2)
     world.engine.run_once()
-    assert world.posts("ig") == []
+    assert world.posts("masto") == []
     assert world.skips() == ["closing post for Tue 17:00 skipped: automation was paused"]
 
 
@@ -614,14 +615,14 @@ def test_status_transitions_ignore_short_breaks():
 
 def test_preview_next_seven_days(world):
     world.clock.set(berlin(2026, 3, 9, 8, 0))  # Monday morning
-    world.enable_posts("ig", closing="")
+    world.enable_posts("masto", closing="")
     schedule = world.policy().schedule
     planned = automation.preview_status_posts(world.settings, schedule, world.clock.now())
     assert [p.when.astimezone(BERLIN).strftime("%a %H:%M") for p in planned] == [
         "Mon 09:00", "Tue 09:00", "Wed 09:00", "Thu 09:00", "Fri 09:00",
     ]
     assert {p.text for p in planned} == {"Good morning! We're online until 17:00."}
-    assert {p.account_name for p in planned} == {"ig"}
+    assert {p.account_name for p in planned} == {"masto"}
 
 
 def test_email_accounts_never_post(world):
