@@ -60,8 +60,10 @@ class ImapServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> ImapServer:
+        # No ManageSieve here (pymap[sieve] would listen on 4190 by default: parallel servers would collide
+        # and the app's off-hours push would reach another test's server); tests/sieveserver.py runs one.
         argv = [sys.executable, "-c", "from pymap.main import main; main()",
-                "--host", HOST, "--port", str(self.port), "--no-tls",
+                "--host", HOST, "--port", str(self.port), "--no-tls", "--no-service", "managesieve",
                 "dict", "--demo-user", self.user, "--demo-password", self.password]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -4,7 +4,7 @@ and what does not, and the one mechanism that refreshes the server-side parts.
 A *server part* is one thing socialdesk hands to a platform so that it happens while socialdesk is
 closed (the mail server's off-hours replies, core/server_replies.py; posts the platform schedules). Each
 part says, from stored state and without network, what it promises per account (`Promise`), whether it
-must be pushed again (`due`), and pushes (network, on the account's sync worker). The report, the
+must be pushed again (`due`), and pushes (network, on the sync engine's job thread). The report, the
 `socialdesk coverage show|push` commands and the window's panel are built from `PARTS` alone, so no
 platform is named here or in the UI.
 
@@ -16,11 +16,12 @@ Decisions:
   gets its own line with the reason. Accounts with status posts on and no part keeping them:
   "<platforms>: no status posts while socialdesk is closed". Paused automation is one line.
 - `install` adds a tick hook to the sync engine: on the scheduler thread (no network) it asks every part
-  whether an enabled account is `due` and hands the push to that account's worker
-  (`SyncEngine.submit`), at most one job per (account, part) at a time. So hours, away, closed dates and
+  whether an enabled account is `due` and hands the push to the engine's background job thread
+  (`SyncEngine.submit`; not the account's worker, whose IMAP IDLE stream it would end), at most one job
+  per (account, part) at a time. So hours, away, closed dates and
   texts changed in the window, on the command line or by another process are on the server within a
   tick, the parts refresh at least daily by their own rule, and no network work runs on the GUI
-  thread. A push job returns ChangeSet(settings={part's state key}), which the worker publishes, so
+  thread. A push job returns ChangeSet(settings={part's state key}), which the engine publishes, so
   the panel follows.
 - `push_all` (`socialdesk coverage push`) runs every due-or-not push synchronously on the caller's
   thread.

@@ -29,8 +29,9 @@ Decisions:
   was spent on a 429. The engine hands each connector it builds the account's dict as its
   `http.limits` (connectors/http.py).
 - Other network work of an account (refreshing what its server keeps while socialdesk is closed,
-  core/coverage.py) is a job handed to its worker with `submit`, run after its sends; like a send, it
-  makes a running stream give way.
+  core/coverage.py) is a job handed to `submit`: one background job thread runs the jobs in order, so
+  they never end an account's stream (a push through the account's worker did, and a customer's mail
+  waited for IDLE to start again).
 - Writes go through `Store.write()` (one lane), whatever thread they come from.
 - Everything time-related takes the injected clock, so `run_once` is deterministic in tests.
 - Waking up (issue 18 item 4): the scheduler compares the wall clock with the monotonic one at every
@@ -118,17 +119,14 @@ class _Worker:
         self.account_id = account_id
         self._cond = threading.Condition()
         self._send = self._fetch = self._resume = self._retired = False
-        self._jobs: list[Callable[[], ChangeSet]] = []  # other network work (SyncEngine.submit)
         self.stream_stop = threading.Event()  # the stop event the running stream() watches
         self.thread = threading.Thread(target=self._run, name=f"sync-account-{account_id}", daemon=True)
 
-    def request(self, *, fetch: bool = False, send: bool = False, job: Callable[[], ChangeSet] | None = None) -> None:
+    def request(self, *, fetch: bool = False, send: bool = False) -> None:
         with self._cond:
             self._fetch = self._fetch or fetch
             self._send = self._send or send
-            if job is not None:
-                self._jobs.append(job)
-            if send or job is not None:
+            if send:
                 self.stream_stop.set()
             self._cond.notify()
 
@@ -151,23 +149,17 @@ class _Worker:
         engine = self.engine
         while True:
             with self._cond:
-                while not (self._send or self._fetch or self._resume or self._jobs or self.finished):
+                while not (self._send or self._fetch or self._resume or self.finished):
                     self._cond.wait()
                 if self.finished:
                     return
-                send, fetch, resume, jobs = self._send, self._fetch, self._resume, self._jobs
+                send, fetch, resume = self._send, self._fetch, self._resume
                 self._send = self._fetch = self._resume = False
-                self._jobs = []
                 # Cleared under the lock: a send requested from now on stops the stream we start.
                 self.stream_stop.clear()
             try:
                 if send:
                     engine._emit(engine.flush_account(self.account_id))
-                for job in jobs:
-                    try:
-                        engine._emit(job())
-                    except Exception:  # one job's bug must not cost the account its fetch
-                        log.exception("job of account %s failed", self.account_id)
                 if fetch or resume:
                     self._fetch_or_stream(resume)
             except Exception:  # a bug here must not end the account's worker
@@ -250,6 +242,9 @@ class SyncEngine:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._scheduler_thread: threading.Thread | None = None
+        self._jobs: list[tuple[int, Callable[[], ChangeSet]]] = []  # (account id, job), see `submit`
+        self._jobs_ready = threading.Condition()
+        self._jobs_thread: threading.Thread | None = None
 
     # --- accounts and connectors ------------------------------------------------------------------
 
@@ -485,8 +480,12 @@ class SyncEngine:
             workers = [s.worker for s in self._accounts.values() if s.worker is not None]
         for worker in workers:
             worker.retire()
+        with self._jobs_ready:
+            self._jobs.clear()
+            self._jobs_ready.notify_all()
         until = time.monotonic() + timeout
         threads = ([self._scheduler_thread] if self._scheduler_thread else []) + [w.thread for w in workers]
+        threads += [self._jobs_thread] if self._jobs_thread is not None else []
         for thread in threads:
             if thread.ident is not None:
                 thread.join(max(0.0, until - time.monotonic()))
@@ -505,19 +504,37 @@ class SyncEngine:
         return [t for t in [self._scheduler_thread, *workers] if t is not None and t.is_alive()]
 
     def submit(self, account_id: int, job: Callable[[], ChangeSet]) -> None:
-        """Run `job`, network work of the account other than a fetch or a send (core/coverage.py refreshes
-        what the account's server keeps), on the account's worker, after its sends; its ChangeSet is
-        published. Without a running worker (`sync --once`, tests) it runs here and now."""
-        with self._lock:
-            state = self._accounts.get(account_id)
-            worker = state.worker if state is not None else None
-        if worker is not None and worker.thread.is_alive() and not worker.finished:
-            worker.request(job=job)
+        """Run `job`, network work of an account other than a fetch or a send (core/coverage.py refreshes
+        what the account's server keeps), in the background on the engine's job thread, in order; its
+        ChangeSet is published. Not on the account's worker: that would end its IMAP IDLE stream for a
+        push, and the next customer's mail would wait for the stream to start again. Without the
+        background run (`sync --once`, tests) it runs here and now."""
+        scheduler = self._scheduler_thread
+        if scheduler is not None and scheduler.is_alive() and not self._stop.is_set():
+            with self._jobs_ready:
+                self._jobs.append((account_id, job))
+                if self._jobs_thread is None or not self._jobs_thread.is_alive():
+                    self._jobs_thread = threading.Thread(target=self._run_jobs, name="sync-jobs", daemon=True)
+                    self._jobs_thread.start()
+                self._jobs_ready.notify()
             return
+        self._run_job(account_id, job)
+
+    def _run_job(self, account_id: int, job: Callable[[], ChangeSet]) -> None:
         try:
             self._emit(job())
-        except Exception:
+        except Exception:  # one job's bug must not stop the others
             log.exception("job of account %s failed", account_id)
+
+    def _run_jobs(self) -> None:
+        while True:
+            with self._jobs_ready:
+                while not self._jobs and not self._stop.is_set():
+                    self._jobs_ready.wait()
+                if self._stop.is_set():
+                    return
+                account_id, job = self._jobs.pop(0)
+            self._run_job(account_id, job)
 
     def poke(self) -> None:
         """Something was queued (a reply): send and poll without waiting for the next tick."""

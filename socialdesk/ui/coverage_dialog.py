@@ -5,7 +5,7 @@ Decisions:
   shown as plain text; the table below has one row per promise: account, what, who keeps it, until, and
   the details (with the reason where a server does not keep it). Nothing here names a platform.
 - Loading and "Push now" run through `Tasks` (a worker thread): the GUI thread never touches SQLite or
-  the network. The pushes the app makes by itself run on the accounts' sync workers (core/coverage.py).
+  the network. The pushes the app makes by itself run on the sync engine's job thread (core/coverage.py).
 - It refreshes on open, on F5 / Refresh, and from change notifications while it is visible (a push
   publishes its state key; hours, settings and account changes can change what it says).
 - Colours come from the palette only, so it reads the same in light and dark themes.
