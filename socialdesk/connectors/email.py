@@ -273,6 +273,26 @@ def _first(ids: list[str]) -> str:
     return ids[0] if ids else ""
 
 
+def stored_password(secrets: AccountSecrets) -> str:
+    """The mailbox password (IMAP, SMTP and ManageSieve alike); AuthError when none is stored."""
+    password = secrets.get("password")
+    if not password:
+        raise AuthError("No password is stored for this email account: enter it again.")
+    return password
+
+
+def scrub(secrets: AccountSecrets, text: object) -> str:
+    """A server's or library's error text made safe to show: the password blanked, one line, bounded."""
+    text = str(text)
+    try:
+        password = secrets.get("password")
+    except Exception:  # noqa: BLE001 - a broken keyring must not hide the original error
+        password = None
+    if password:
+        text = text.replace(password, "***")
+    return mime_text.clean_line(text)[:300]
+
+
 class EmailConnector:
     kind = "email"
     capabilities = frozenset({"email", "stream"})
@@ -298,20 +318,10 @@ class EmailConnector:
     # --- plumbing -------------------------------------------------------------------------------
 
     def _password(self) -> str:
-        password = self.secrets.get("password")
-        if not password:
-            raise AuthError("No password is stored for this email account: enter it again.")
-        return password
+        return stored_password(self.secrets)
 
     def _scrub(self, text: object) -> str:
-        text = str(text)
-        try:
-            password = self.secrets.get("password")
-        except Exception:  # noqa: BLE001 - a broken keyring must not hide the original error
-            password = None
-        if password:
-            text = text.replace(password, "***")
-        return mime_text.clean_line(text)[:300]
+        return scrub(self.secrets, text)
 
     @contextmanager
     def _errors(self, where: str) -> Iterator[None]:

@@ -294,15 +294,14 @@ class ManageSieve:
         self.secrets = secrets
 
     def _password(self) -> str:
-        password = self.secrets.get("password")
-        if not password:
-            raise AuthError("No password is stored for this email account: enter it again.")
-        return password
+        from socialdesk.connectors import email
+
+        return email.stored_password(self.secrets)
 
     def _scrub(self, text: object) -> str:
-        password = self.secrets.get("password") or ""
-        text = str(text)
-        return mime_text.clean_line(text.replace(password, "***") if password else text)[:300]
+        from socialdesk.connectors import email
+
+        return email.scrub(self.secrets, text)
 
     @contextmanager
     def _session(self) -> Iterator[_Client]:
