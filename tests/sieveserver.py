@@ -24,7 +24,7 @@ from typing import Iterator
 
 from sievelib.managesieve import Client
 
-from tests.mailserver import HOST, PASSWORD, USER, free_port, wait_for_port
+from tests.mailserver import HOST, PASSWORD, USER, ImapServer, free_port, wait_for_port
 
 DOVECOT_EXTENSIONS = ("vacation", "date", "relational", "include", "envelope", "body", "variables", "fileinto")
 
@@ -58,15 +58,14 @@ class SieveServer:
             raise
         return self
 
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-            self.proc = None
+    stop = ImapServer.stop  # the same process handling
+
+    def clear(self) -> None:
+        """No scripts, none active: each test starts clean on a module's server."""
+        with self.client() as client:
+            client.setactive("")
+            for name in client.listscripts()[1]:
+                client.deletescript(name)
 
     def account_settings(self, **extra: str) -> dict:
         """Email account settings pointing IMAP and ManageSieve at this server (plaintext: loopback)."""

@@ -69,7 +69,7 @@ from sievelib import commands as sieve_commands
 from sievelib.managesieve import Client, Error
 from sievelib.parser import Parser
 
-from socialdesk.connectors import deadline, email_reply, mime_text
+from socialdesk.connectors import deadline, email_reply
 from socialdesk.connectors.base import (
     AccountSecrets,
     AuthError,

@@ -178,10 +178,7 @@ def server():
 
 @pytest.fixture
 def world(store, server):
-    with server.client() as client:
-        client.setactive("")
-        for name in client.listscripts()[1]:
-            client.deletescript(name)
+    server.clear()
     return World(store, server)
 
 

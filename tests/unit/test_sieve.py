@@ -37,10 +37,7 @@ def server():
 @pytest.fixture
 def fresh(server):
     """The module's server with no scripts (each test starts clean)."""
-    with server.client() as client:
-        client.setactive("")
-        for name in client.listscripts()[1]:
-            client.deletescript(name)
+    server.clear()
     return server
 
 
