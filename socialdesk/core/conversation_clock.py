@@ -329,7 +329,8 @@ _HANDLERS: dict[type, Callable[[ClockState, Any], None]] = {
 
 # What the deadline depends on, besides the policy.
 _inputs = operator.attrgetter(
-    "status", "awaiting_since", "first_response_at", "paused_remaining_s", "resumed_at", "reply_window_ends_at"
+    "status", "awaiting_since", "first_response_at", "paused_remaining_s", "resumed_at", "reply_window_ends_at",
+    "rating",  # a low rating brings "due soon" forward (targets.due_soon_margin_s)
 )
 
 

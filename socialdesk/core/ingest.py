@@ -591,6 +591,10 @@ def _apply_conversation_updates(
                 if reopened:
                     version.awaiting_from = at
                 events.append(clock.Edited(at, reopened))
+        if rating != conv.rating and events:
+            # The rating is an input of the deadline (a low one is due soon earlier), set here rather
+            # than by an event: have the fold evaluate again, as folding one item at a time would.
+            events.append(clock.Reevaluated())
         conv.last_message_at, conv.first_inbound_at, conv.last_inbound_at, conv.rating = last_at, first_in, last_in, rating
         if newest is not None:
             conv.preview = preview_of(clean_text(newest))
