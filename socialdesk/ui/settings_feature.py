@@ -37,7 +37,7 @@ from socialdesk.core import automation, queue
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.hours import Schedule
 from socialdesk.core.store import Account
-from socialdesk.ui.actions import ActionSpec
+from socialdesk.ui.actions import ActionSpec, menu_text
 from socialdesk.ui.first_run import START_AT_LOGIN
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ class SettingsFeature:
     def show_paused(self, paused: bool) -> None:
         if self.pause_action is not None:
             self.pause_action.setChecked(paused)
-            self.pause_action.setText("Automation paused (resume)" if paused else "Pause automation")
+            spec = next(s for s in self.ACTIONS if s.id == "pause_automation")
+            self.pause_action.setText(menu_text(spec, "Automation paused (resume)" if paused else spec.title))
         if self.activity_dialog is not None:
             self.activity_dialog.show_paused(paused)
 

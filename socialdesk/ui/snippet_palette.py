@@ -14,6 +14,10 @@ bm25 relevance to the selected customer's latest message, then use), run in the 
 the last keystroke; stale results are dropped by a generation number. Enter pressed before the
 ranking for the current query arrived waits for it and inserts its top result, so fast typists get what
 they typed. The preview is the snippet rendered for the selected customer, as plain text.
+Rows show the title on the left and ";abbreviation  Alt+N" right-aligned (ui/keyboard_help.KeyedDelegate);
+after each ranking the list takes the width its longest row needs, leaving the preview at least
+PREVIEW_MIN_WIDTH and widening the dialog up to MAX_SCREEN_SHARE of the screen for it, so a title is cut
+only when the screen has no room for it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QLineEdit,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QSplitter,
@@ -38,10 +41,13 @@ from socialdesk.core import personalize
 from socialdesk.core import snippets as snip
 from socialdesk.core.store import Snippet
 from socialdesk.ui import theme
-from socialdesk.ui.actions import ActionSpec
+from socialdesk.ui.actions import ActionSpec, menu_text
 from socialdesk.ui.composer import SUGGESTIONS, SnippetRef
+from socialdesk.ui.keyboard_help import add_row, fit_list_width, keyed_list
 
 RANK_DELAY_MS = 120
+PREVIEW_MIN_WIDTH = 260
+MAX_SCREEN_SHARE = 0.8  # the palette widens for a long title up to this share of the screen
 FAVORITE_SLOTS = range(1, 10)
 
 
@@ -56,13 +62,14 @@ def load_refs() -> list[SnippetRef]:
 class SnippetsFeature(QObject):
     ACTIONS: tuple[ActionSpec, ...] = (
         ActionSpec("snippet_palette", "Insert snippet…", "Tools", ("Ctrl+;",), "open_palette",
-                   "Search your snippets and insert one for this customer"),
+                   "Search your snippets and insert one for this customer", group="Answer"),
         ActionSpec("snippet_add_name", "Add the customer's name", "Conversation", ("Alt+N",), "add_name",
-                   "Put the customer's first name into the reply"),
+                   "Put the customer's first name into the reply", group="Answer"),
         ActionSpec("manage_snippets", "Manage snippets…", "Tools", ("Ctrl+Shift+S",), "open_manager",
                    "Edit, delete, import and export your snippets"),
     ) + tuple(
-        ActionSpec(f"snippet_favorite_{n}", f"Insert favourite {n}", "Tools", (f"Alt+{n}",), f"insert_favorite_{n}")
+        ActionSpec(f"snippet_favorite_{n}", f"Insert favourite {n}", "Tools", (f"Alt+{n}",), f"insert_favorite_{n}",
+                   group="Answer")
         for n in FAVORITE_SLOTS
     )
 
@@ -104,7 +111,8 @@ class SnippetsFeature(QObject):
         for n in FAVORITE_SLOTS:
             ref = by_slot.get(n)
             title = f"Insert favourite {n}: {ref.title}" if ref else f"Insert favourite {n} (empty)"
-            self.window.actions[f"snippet_favorite_{n}"].setText(title.replace("&", "&&"))
+            spec = next(s for s in self.ACTIONS if s.id == f"snippet_favorite_{n}")
+            self.window.actions[spec.id].setText(menu_text(spec, title.replace("&", "&&")))
 
     def _load_context(self, conversation_id: int) -> None:
         if conversation_id in self._loading_contexts:
@@ -206,7 +214,7 @@ class SnippetPalette(QDialog):
         super().__init__(parent)
         self.setObjectName("snippet_palette")
         self.setWindowTitle("Insert snippet")
-        self.resize(640, 420)
+        self.resize(720, 440)
         self.feature = feature
         composer = feature.composer
         self.conversation_id = composer.row.id
@@ -220,10 +228,8 @@ class SnippetPalette(QDialog):
         self.search.setObjectName("snippet_search")
         self.search.setPlaceholderText("Search title, abbreviation or text…")
         self.search.installEventFilter(self)
-        self.listing = QListWidget(self)
-        self.listing.setObjectName("snippet_list")
-        self.listing.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.listing.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # keeps the ;abbr at the end visible
+        self.listing = keyed_list(self, "snippet_list")
+        self.listing.setAccessibleName("Snippets")
         self.preview = QPlainTextEdit(self)
         self.preview.setObjectName("snippet_preview")
         self.preview.setReadOnly(True)
@@ -240,7 +246,8 @@ class SnippetPalette(QDialog):
         split = QSplitter(self)
         split.addWidget(self.listing)
         split.addWidget(right)
-        split.setSizes([260, 380])
+        split.setSizes([300, 420])
+        self.split = split
         keys = QLabel("↑↓ choose · Enter insert · Esc close · Alt+1…9 favourites", self)
         theme.tint(keys, theme.MUTED)
         layout = QVBoxLayout(self)
@@ -293,11 +300,9 @@ class SnippetPalette(QDialog):
         self.shown_generation = generation
         self.listing.clear()
         for ref in refs:
-            slot = f"   Alt+{ref.favorite_slot}" if ref.favorite_slot else ""
-            item = QListWidgetItem(f"{ref.title}   ;{ref.abbreviation}{slot}")
-            item.setData(Qt.ItemDataRole.UserRole, ref)
-            item.setToolTip(ref.body)
-            self.listing.addItem(item)
+            slot = f"  Alt+{ref.favorite_slot}" if ref.favorite_slot else ""
+            add_row(self.listing, ref.title, f";{ref.abbreviation}{slot}", ref, ref.body)
+        self.fit_list()
         if refs:
             self.listing.setCurrentRow(0)
         else:
@@ -305,6 +310,25 @@ class SnippetPalette(QDialog):
         if self.accept_when_ranked:
             self.accept_when_ranked = False
             self.choose()
+
+    def fit_list(self) -> None:
+        """Give the list the width its longest row needs: the dialog grows for it (up to most of the
+        screen) and the preview keeps at least PREVIEW_MIN_WIDTH."""
+        total = sum(self.split.sizes())
+        if total <= 0 or self.listing.count() == 0:
+            return
+        needed = fit_list_width(self.listing)
+        short = needed + PREVIEW_MIN_WIDTH - total
+        screen = self.screen().availableGeometry().width() if self.screen() is not None else 0
+        if short > 0 and self.width() < MAX_SCREEN_SHARE * screen:
+            self.resize(min(int(MAX_SCREEN_SHARE * screen), self.width() + short), self.height())
+            return  # resizeEvent fits again
+        width = min(needed, max(total - PREVIEW_MIN_WIDTH, total // 2))
+        self.split.setSizes([width, total - width])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.fit_list()
 
     def _show_preview(self, item: QListWidgetItem | None, _previous=None) -> None:
         if item is None:

@@ -115,8 +115,10 @@ def test_palette_and_cheat_sheet_list_every_action(qtbot, window):
     assert listing is not None
     window.palette_dialog.close()
     window.cheat_sheet()
-    table = window.cheat_sheet_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QTableWidget"]).QTableWidget)
-    titles = {table.item(r, 0).text() for r in range(table.rowCount())}
+    from socialdesk.ui.keyboard_help import sheet_rows
+
+    listing = window.cheat_sheet_dialog.findChild(__import__("PySide6.QtWidgets", fromlist=["QListWidget"]).QListWidget)
+    titles = {title for _group, title, _keys in sheet_rows(listing)}
     assert titles == {spec.title for spec in window.action_specs}
     assert {spec.title for spec in actions_mod.ACTIONS} <= titles
     window.cheat_sheet_dialog.close()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from socialdesk.core import snippets as snip
 from socialdesk.core.store import Outbox, Snippet
 from socialdesk.ui.composer import name_insertion
+from socialdesk.ui.keyboard_help import KEYS_ROLE
 
 ALT = Qt.KeyboardModifier.AltModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -92,7 +93,7 @@ def test_palette_opens_filters_and_inserts(qtbot, window):
     palette = feature.palette
     qtbot.waitUntil(lambda: palette.listing.count() > 5, timeout=3000)
     qtbot.keyClicks(palette.search, "shipped")
-    qtbot.waitUntil(lambda: palette.listing.count() >= 1 and "shipped" in palette.listing.item(0).text(), timeout=3000)
+    qtbot.waitUntil(lambda: palette.listing.count() >= 1 and ";shipped" in palette.listing.item(0).data(KEYS_ROLE), timeout=3000)
     expected = _expected("shipped", ctx)
     assert palette.preview.toPlainText() == expected
     qtbot.keyClick(palette.search, Qt.Key.Key_Return)
