@@ -169,6 +169,7 @@ def seed_demo(core: Core) -> None:
 def ui_features(core: Core, tasks) -> tuple:
     """The window's optional parts, each an object with ACTIONS (ui/actions.ActionSpec) and attach(window)."""
     # Plain imports (not __import__ by name), so PyInstaller's analysis sees and bundles them.
+    from socialdesk.ui.about import AboutFeature
     from socialdesk.ui.accounts_dialog import AccountsFeature
     from socialdesk.ui.first_run import FirstRunFeature
     from socialdesk.ui.settings_feature import SettingsFeature
@@ -180,6 +181,7 @@ def ui_features(core: Core, tasks) -> tuple:
     features.append(AccountsFeature(core, tasks))
     features.append(SettingsFeature(core, tasks))
     features.append(FirstRunFeature(core, tasks))
+    features.append(AboutFeature(core, tasks))
     return tuple(features)
 
 
