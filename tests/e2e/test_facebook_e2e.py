@@ -14,8 +14,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.e2e.meta_sign_in import Cli, sign_in
-from tests.fakes.meta import APP_SECRET, PAGE_ID, MetaFake
+from tests.e2e.meta_cli import Cli, sign_in
+from tests.fakes.meta import APP_ID, APP_SECRET, PAGE_ID, MetaFake
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def test_sign_in_sync_queue_and_reply_publicly_privately_and_in_messenger(tmp_pa
     complaint = fake.add_comment("Sold out again by 10am!! Third time!", name="Ben")
     fake.add_message("Can I pre-order a birthday cake?", name="Cleo")
 
-    added = sign_in(cli, fake.url, "facebook", "Shop", "--pick", "1")
+    added = sign_in(cli, "facebook", fake.url, APP_ID, APP_SECRET, "--pick", "1")
     assert added.returncode == 0, (added.stdout, added.stderr)
     assert "Added Facebook Page (and Instagram) account 'Shop'" in added.stdout
     assert "login_success.html" in added.stdout and "Advanced Access" in added.stdout  # the dialog's steps
@@ -69,7 +69,7 @@ def test_sign_in_sync_queue_and_reply_publicly_privately_and_in_messenger(tmp_pa
 def test_hours_publish_writes_the_week_to_the_page(tmp_path, fake):
     cli = Cli(tmp_path)
     closed = date.today() + timedelta(days=10)
-    assert sign_in(cli, fake.url, "facebook", "Shop", "--pick", "1").returncode == 0
+    assert sign_in(cli, "facebook", fake.url, APP_ID, APP_SECRET, "--pick", "1").returncode == 0
     cli.ok("hours", "set", "--timezone", "UTC", "--week", "mon-fri 09:00-18:00; sat 10:00-14:00",
            "--closed", closed.isoformat())
     dry = cli.ok("hours", "publish", "--dry-run")
