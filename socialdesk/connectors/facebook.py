@@ -41,11 +41,10 @@ Decisions:
   the last complete walk, when an earlier walk is unfinished, or every `rewalk` (edits move nothing).
   At most `max_pages` comment pages per poll in all: a post with 1,000 comments is read over several
   polls, resuming from the stored `after` cursor; a refused cursor (comments changed) restarts that post.
-- Comments are remembered in the cursor (`seen`: id → post, root, text digest, time) while younger than
-  TRACK (7 days, the private-reply window); older ones met on a first walk are not delivered (the first
-  poll does not bring a year of comments). New ids are delivered; a remembered comment whose text
-  changed is delivered again with `edited_at` = when we saw it (Graph gives no edit time); a remembered
-  comment missing from a complete walk of its post is delivered `deleted=True`.
+- New, edited and deleted comments are told apart by `comment_memory.CommentMemory` (the cursor's
+  `seen`, shared with Instagram): followed for 7 days (the private-reply window), older ones met on a
+  first walk are not delivered; a followed comment whose text changed comes again with `edited_at` = when
+  we saw it (Graph gives no edit time); one missing from a complete walk of its post is `deleted=True`.
 - A top-level comment and its replies are one conversation ("comment:<top-level id>"); the Page's own
   comments come back as outbound items. A customer's own post on the Page (a feed entry `from` someone
   else: the seed case of a customer posting again and again) is a conversation of its own
@@ -64,7 +63,6 @@ import logging
 import re
 import threading
 import time
-import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
@@ -83,6 +81,7 @@ from socialdesk.connectors.base import (
     TransientError,
     convert_items,
 )
+from socialdesk.connectors.comment_memory import CommentMemory
 from socialdesk.connectors.http import json_object, json_string, utcnow
 from socialdesk.connectors.opening_hours import OpeningHours, WeeklyPeriod
 from socialdesk.connectors.text_counting import codepoints
@@ -101,11 +100,6 @@ MESSAGE_FIELDS = "id,created_time,from,to,message"
 MESSENGER_LIMIT = 2000  # Send API: text up to 2,000 characters
 COMMENT_LIMIT = 8000
 POST_LIMIT = 63206
-MAX_SEEN = 2000  # remembered comments (bounded cursor)
-
-
-def _digest(text: str) -> int:
-    return zlib.crc32(text.encode("utf-8", "replace"))
 
 
 def _iso(value: datetime) -> str:
@@ -280,8 +274,7 @@ class FacebookConnector:
     def _comments(self, cursor: dict) -> tuple[list[InboundItem], dict]:
         now = self.now()
         horizon = now - TRACK
-        seen: dict[str, list] = {k: v for k, v in json_object(cursor.get("seen")).items()
-                                 if isinstance(v, list) and len(v) == 4}
+        memory = CommentMemory(cursor.get("seen"), now, track=TRACK)
         posts_state: dict[str, dict] = {k: json_object(v) for k, v in json_object(cursor.get("posts")).items()}
         posts: list[dict[str, Any]] = []
         for page in self.graph.pages(f"{self.page_id}/feed", {
@@ -361,19 +354,14 @@ class FacebookConnector:
                 # The updated_time read before the walk: a comment made during it moves the post past this.
                 posts_state[post_id] = {"at": _iso(updated), "walked": _iso(now)}
                 if complete_from_top:  # everything of this post younger than TRACK was read: deletions
-                    present = {json_string(c.get("id")) for c in found}
-                    for comment_id, (seen_post, root, _digest_value, at) in list(seen.items()):
-                        if seen_post == post_id and comment_id not in present and isinstance(at, str):
-                            raw.append(({"id": comment_id, "created_time": at, "deleted": True}, post, root))
-        items = convert_items(raw, lambda entry: self._comment_item(entry[0], entry[1], entry[2], seen),
+                    present = {json_string(c.get("id")) for c in found} | {post_id}  # a customer's post itself
+                    for comment_id, at in memory.gone(post_id, present):
+                        raw.append(({"id": comment_id, "created_time": _iso(at), "deleted": True}, post, comment_id))
+        items = convert_items(raw, lambda entry: self._comment_item(entry[0], entry[1], entry[2], memory),
                               what="Facebook comment", ident=lambda entry: entry[0].get("id"))
-        # Forget what is older than TRACK and what is too much.
-        seen = {k: v for k, v in seen.items() if (_when(v[3]) or now) >= horizon}
-        if len(seen) > MAX_SEEN:
-            seen = dict(sorted(seen.items(), key=lambda kv: str(kv[1][3]))[-MAX_SEEN:])
         live_posts = {_graph_id(p.get("id")) for p in posts}
         posts_state = {k: v for k, v in posts_state.items() if k in live_posts}
-        return items, {"seen": seen, "posts": posts_state}
+        return items, {"seen": memory.to_json(), "posts": posts_state}
 
     def _tagged(self) -> list[dict[str, Any]]:
         """Recent posts of others that tag the Page (`/{page-id}/tagged`), where Meta allows reading them;
@@ -393,26 +381,21 @@ class FacebookConnector:
         return current
 
     def _comment_item(self, comment: dict[str, Any], post: dict[str, Any], root: str,
-                      seen: dict[str, list]) -> InboundItem | None:
+                      memory: CommentMemory) -> InboundItem | None:
         comment_id = json_string(comment.get("id"))
         if not comment_id:
             raise ValueError("a comment without an id")
         post_id = _graph_id(post.get("id"))
-        known = seen.get(comment_id)
         if comment.get("deleted") is True:
-            seen.pop(comment_id, None)
+            # A known id: ingest finds the stored message by it (the conversation id is not used).
             return InboundItem(external_id=comment_id, conversation_external_id=f"comment:{root}", kind="comment",
                                public=True, author=Author(external_id=""), text="",
                                created_at=_when(comment.get("created_time")) or self.now(), deleted=True)
         text = json_string(comment.get("message"))
-        digest = _digest(text)
         created = _when(comment.get("created_time")) or self.now()
-        edited_at = None
-        if known is not None:
-            if known[2] == digest:
-                return None
-            edited_at = self.now()
-        seen[comment_id] = [post_id, root, digest, _iso(created)]
+        deliver, edited_at = memory.take(comment_id, post_id, text, created)
+        if not deliver:
+            return None
         sender = json_object(comment.get("from"))
         sender_id = json_string(sender.get("id"))
         parent_id = json_string(json_object(comment.get("parent")).get("id"))
@@ -570,7 +553,7 @@ def limit_check(text: str, limit: int, what: str) -> None:
 
 TRAITS = PlatformTraits(
     name="Facebook",
-    badge=Badge("#1877f2", "f"),
+    badge=Badge("#1877f2", "f", icon="facebook"),
     limits=(("dm", TextLimit(MESSENGER_LIMIT, "characters", codepoints)),
             ("post", TextLimit(POST_LIMIT, "characters", codepoints)),
             ("*", TextLimit(COMMENT_LIMIT, "characters", codepoints))),
