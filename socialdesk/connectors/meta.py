@@ -195,6 +195,11 @@ ERRORS = ErrorTable(tuple(_permission_row(r) for r in GRAPH_ERRORS.rules), GRAPH
     ErrorRule(where="error.error_subcode", code=(2018320, 1545040, 2018162), error=NotAllowed,
               message="Meta does not take a private reply to this comment (already answered privately, or "
                       "older than 7 days){suffix}."),
+    # Instagram's own window refusal (code 10, subcode 2534022): seen in public integrations, not in a Meta
+    # page we could read; without this row it would be a PermissionMissing and stop the account.
+    ErrorRule(where="error.error_subcode", code=2534022, error=NotAllowed,
+              message="Meta no longer accepts a reply here: outside the time it allows (24 hours after the "
+                      "person's last message){suffix}."),
     # Ratings/recommendations: gone since v22 (code 12, "deprecated").
     ErrorRule(where="error.code", code=12, error=PermanentError,
               message="Meta no longer offers this (deprecated){suffix}."),
@@ -540,6 +545,7 @@ class MetaLogin(AuthCodeLogin):
             secrets = {TOKEN_ENTRY: Tokens(access_token=token).to_json(), APP_SECRET: client.client_secret}
             shown = name or page_id
             found.append(LoginAccount(
+                kind="facebook",  # explicit: the same sign-in also runs from Add account → Instagram
                 label=f"Facebook Page {shown}",
                 info=AccountInfo(display_name=shown, handle=page_id, notes=(FACEBOOK_NOTE,)),
                 secrets=secrets, settings={**base, PAGE_ID: page_id, PAGE_NAME: shown}))

@@ -282,6 +282,13 @@ def test_check_names_the_page_and_says_there_are_no_reviews(fake):
 # --- errors, throttling, paging ------------------------------------------------------------------------
 
 
+def test_instagram_window_refusal_is_not_allowed_not_a_lost_login(fake):
+    fake.inject(400, graph_error(10, "(#10) outside of allowed window", 2534022).body, times=3)
+    with pytest.raises(NotAllowed) as caught:
+        connector(fake).check()
+    assert not isinstance(caught.value, AuthError)
+
+
 @pytest.mark.parametrize("code, expected", [(190, AuthError), (10, meta.PermissionMissing), (200, meta.PermissionMissing),
                                             (4, RateLimited), (17, RateLimited), (32, RateLimited), (613, RateLimited),
                                             (80001, RateLimited), (100, PermanentError)])
@@ -373,7 +380,7 @@ def test_meta_sign_in_offers_pages_and_their_instagram_accounts(fake):
     assert "pages_messaging" in query["scope"][0].split(",")
     accounts = flow.finish(parse_pasted(browser_step(request.url)))
     assert [(a.kind, a.label) for a in accounts] == [
-        ("", "Facebook Page Juniper & Rye"), ("instagram", "Instagram @juniperandrye (linked to Juniper & Rye)")]
+        ("facebook", "Facebook Page Juniper & Rye"), ("instagram", "Instagram @juniperandrye (linked to Juniper & Rye)")]
     page, ig = accounts
     assert page.settings["page_id"] == PAGE_ID and ig.settings["ig_user_id"] == IG_USER_ID
     assert Tokens.from_json(page.secrets[TOKEN_ENTRY]).access_token == PAGE_TOKEN
