@@ -531,7 +531,7 @@ class BlueskyConnector:
 # A post (a reply to a mention or comment) has 300 graphemes, a chat message 1,000.
 TRAITS = PlatformTraits(
     name="Bluesky",
-    badge=Badge("#1185fe", "B"),
+    badge=Badge("#1185fe", "B", icon="bluesky"),
     address_style="@handle",
     limits=(
         ("*", TextLimit(POST_LIMIT, "graphemes", graphemes)),

@@ -839,7 +839,7 @@ class _WatchedSMTP_SSL(smtplib.SMTP_SSL):
 
 # Replies are emails of any length; a person is their address, never @-addressed.
 TRAITS = PlatformTraits(
-    name="Email", badge=Badge("#5b6b7f", "@"), spoken_name="email", replies_by_email=True, poll_seconds=60,
+    name="Email", badge=Badge("#5b6b7f", "@", icon="email"), spoken_name="email", replies_by_email=True, poll_seconds=60,
 )
 
 SPEC = ConnectorSpec(

@@ -402,7 +402,7 @@ def hours_from_google(body: Mapping[str, Any]) -> OpeningHours:
 
 TRAITS = PlatformTraits(
     name="Google",
-    badge=Badge("#4285f4", "G"),
+    badge=Badge("#4285f4", "G", icon="google"),
     limits=(("*", TextLimit(REPLY_LIMIT, "bytes", utf8_bytes)),),
     idempotent_sends=True,  # PUT replaces the one reply: sending it twice leaves one reply
     poll_seconds=300.0,  # reviews do not need minutes; the Business Profile APIs allow 300 calls a minute

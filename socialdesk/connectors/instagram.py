@@ -537,7 +537,7 @@ def _time(value: Any) -> datetime | None:
 
 TRAITS = PlatformTraits(
     name="Instagram",
-    badge=Badge("#d62976", "IG"),
+    badge=Badge("#d62976", "IG", icon="instagram"),
     address_style="@handle",
     limits=(("*", TextLimit(COMMENT_LIMIT, "characters", codepoints)),
             ("dm", TextLimit(DM_LIMIT, "bytes", utf8_bytes))),

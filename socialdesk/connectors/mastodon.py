@@ -671,7 +671,7 @@ class MastodonLogin(AuthCodeLogin):
 # Statuses carry an Idempotency-Key header, which Mastodon honours, so an interrupted send is retried.
 TRAITS = PlatformTraits(
     name="Mastodon",
-    badge=Badge("#6364ff", "M"),
+    badge=Badge("#6364ff", "M", icon="mastodon"),
     address_style="@handle",
     limits=(("*", TextLimit(TEXT_LIMIT, "characters", mastodon_length)),),
     idempotent_sends=True,

@@ -293,7 +293,7 @@ class TelegramConnector:
 # Telegram's 4096 is in UTF-16 code units after entity parsing; we send plain text.
 TRAITS = PlatformTraits(
     name="Telegram",
-    badge=Badge("#229ed9", "T"),
+    badge=Badge("#229ed9", "T", icon="telegram"),
     address_style="@handle",
     limits=(("*", TextLimit(TEXT_LIMIT, "characters", utf16_units)),),
 )

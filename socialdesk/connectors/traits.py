@@ -56,10 +56,13 @@ NO_LIMIT = TextLimit(None, "characters", codepoints)
 
 @dataclass(frozen=True)
 class Badge:
-    """The channel badge the UI paints (ui/icons.py): a rounded square of `colour` with `label` on it."""
+    """The channel badge the UI paints (ui/icons.py): the platform's icon, `icon`.svg in
+    socialdesk/resources/platforms (credited in resources/ICONS.md); without one, or while it cannot be
+    read, a rounded square of `colour` with `label` on it."""
 
     colour: str  # "#rrggbb"
     label: str  # one or two characters
+    icon: str = ""  # file name without ".svg"; "" = the letter badge
 
 
 @dataclass(frozen=True)

@@ -507,7 +507,7 @@ class XLogin(AuthCodeLogin):
 
 TRAITS = PlatformTraits(
     name="X",
-    badge=Badge("#000000", "X"),
+    badge=Badge("#000000", "X", icon="x"),
     address_style="@handle",
     limits=(("dm", TextLimit(DM_LIMIT, "characters", codepoints)),
             ("*", TextLimit(POST_LIMIT, "characters", x_weighted_length))),

@@ -603,7 +603,7 @@ class _Cursor:
 # comments.insert has no idempotency key: an interrupted send is left "unknown" for the owner.
 TRAITS = PlatformTraits(
     name="YouTube",
-    badge=Badge("#ff0000", "YT"),
+    badge=Badge("#ff0000", "YT", icon="youtube"),
     address_style="@handle",
     limits=(("*", TextLimit(TEXT_LIMIT, "characters", codepoints)),),
     usage=USAGE,

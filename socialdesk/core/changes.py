@@ -15,6 +15,7 @@ Decisions:
   (core/settings.POLICY_KEYS), the one case where every row is stale.
 - `drafts` names conversations whose saved draft changed: their rows show it, their order and every
   other view stay as they are (saved as the owner types, so it must cost a row fetch, not a reload).
+  `seen` likewise names conversations the owner opened (their rows stop showing "new").
 - `activity` marks a change of the automatic-message log that carries no other sign (a skipped status
   post, an unknown send resolved by the owner); new messages and outbox changes imply it.
 """
@@ -42,11 +43,12 @@ class ChangeSet:
     settings: set[str] = field(default_factory=set)  # setting keys written
     activity: bool = False  # the Activity log changed (see the module docstring)
     drafts: set[int] = field(default_factory=set)  # conversations whose saved draft changed
+    seen: set[int] = field(default_factory=set)  # conversations the owner opened (no longer "new")
     woke: bool = False  # the computer slept and woke (core/wake.py): every countdown and alert is stale
 
     def __bool__(self) -> bool:
         return bool(self.conversation_ids or self.new_inbound or self.accounts or self.outbox or self.settings
-                    or self.activity or self.drafts or self.woke)
+                    or self.activity or self.drafts or self.seen or self.woke)
 
     def merge(self, other: "ChangeSet") -> None:
         self.conversation_ids |= other.conversation_ids
@@ -56,6 +58,7 @@ class ChangeSet:
         self.settings |= other.settings
         self.activity = self.activity or other.activity
         self.drafts |= other.drafts
+        self.seen |= other.seen
         self.woke = self.woke or other.woke
 
     @property

@@ -144,6 +144,13 @@ class OwnerActions:
         written = drafts.save(self.store, texts, self.clock.now())
         self.changes.publish(ChangeSet(drafts=written))
 
+    def mark_seen(self, conv_id: int) -> None:
+        """The owner opened the conversation: its row is no longer "new" (core/queue.is_new)."""
+        with self.store.write():
+            updated = Conversation.update(seen_at=self.clock.now()).where(Conversation.id == conv_id).execute()
+        if updated:
+            self.changes.publish(ChangeSet(seen={conv_id}))
+
     def merge_contacts(self, keep_id: int, drop_id: int) -> Undo:
         """One person across channels. Every conversation of either contact shows the kept name."""
         affected = {c.id for c in Conversation.select(Conversation.id).where(

@@ -128,6 +128,7 @@ class QueueRow:
     reply_window_ends_at: datetime | None = None  # until when the platform takes an ordinary reply
     reply_window: ReplyWindowRule | None = None  # what the platform allows once that window closed
     draft: str = ""  # the reply the owner is writing (core/drafts.py), "" when none
+    new: bool = False  # a customer wrote since the owner last opened it or answered (see is_new)
 
     def state(self, now: datetime) -> str | None:
         return targets_mod.state(self.due_at, self.due_soon_at, now)
@@ -315,8 +316,18 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
                 reply_window_ends_at=c.reply_window_ends_at,
                 reply_window=reply_window_rule(channel_of(account)) if account and c.reply_window_ends_at else None,
                 draft=draft_texts.get(c.id, ""),
+                new=is_new(c.last_inbound_at, c.seen_at, c.last_outbound_at),
             )
     return result
+
+
+def is_new(last_inbound_at: datetime | None, seen_at: datetime | None, last_outbound_at: datetime | None) -> bool:
+    """A conversation is new to the owner when the customer's latest message came after the owner last
+    opened it in the window (`seen_at`) and after our last reply (answering means it was read, also from
+    the command line). Automatic replies do not count: nobody read the message for them."""
+    if last_inbound_at is None:
+        return False
+    return all(when is None or last_inbound_at > when for when in (seen_at, last_outbound_at))
 
 
 def awaiting_count() -> int:

@@ -64,7 +64,7 @@ from socialdesk.core.states import (
     Via,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 APPLICATION_ID = 0x534F4344  # "SOCD": PRAGMA application_id of every database socialdesk creates
 _OUR_TABLES = {"account", "conversation", "message"}
 
@@ -274,6 +274,9 @@ class Conversation(BaseModel):
     # Until when the platform accepts an ordinary reply (the latest window its messages opened; None: no
     # window). The deadline is the earlier of the target and this (core/conversation_clock.py).
     reply_window_ends_at = UTCField(null=True)
+    # When the owner last opened it in the window: a customer message after this (and after our last
+    # reply) makes the queue row "new" (core/queue.QueueRow.new). None: never opened.
+    seen_at = UTCField(null=True)
     created_at = UTCField()
 
     class Meta:
@@ -513,8 +516,17 @@ def _migrate_4_to_5(db: pw.SqliteDatabase) -> None:
     db.create_tables([Draft])
 
 
+def _migrate_5_to_6(db: pw.SqliteDatabase) -> None:
+    """When the owner last opened a conversation: what is in the file already counts as seen (an upgrade
+    must not make every old conversation "new"), what arrives afterwards is new until opened."""
+    if "seen_at" not in {c.name for c in db.get_columns("conversation")}:  # a migration may be run again
+        db.execute_sql('ALTER TABLE "conversation" ADD COLUMN "seen_at" INTEGER')
+        db.execute_sql('UPDATE "conversation" SET "seen_at" = "last_message_at"')
+
+
 # version -> function migrating a database at that version to version + 1.
-MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5}
+MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrate_3_to_4, 4: _migrate_4_to_5,
+                              5: _migrate_5_to_6}
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 

@@ -7,9 +7,12 @@ Decisions:
 - The tray derives from the mark: nothing awaiting shows the mark itself; a count replaces the bubble's
   lines; anything overdue turns the icon into a red warning triangle holding the count (rounded and
   shaded like the tile). A live number is why the tray is painted, not a fixed file.
-- Channel badges and state marks are painted with QPainter: no assets to keep in sync with the list of
-  platforms, crisp at any DPI. A badge's colour and label, and the channel's name, are the platform's
-  traits (`traits.of(channel)`); an unknown channel gets a grey badge with its initial. Every state has a distinct *shape* as well as a colour (never colour
+- A channel's badge is its platform's icon, named by its traits (`traits.of(channel).badge.icon`, an
+  SVG in resources/platforms: the platform's mark in white on a tile of its colour, credited in
+  resources/ICONS.md), rendered at the exact size asked, so crisp at any DPI. A platform without an
+  icon, an unknown channel or a file that cannot be read gets the painted letter badge of its traits
+  (grey with its initial when unknown). A tile too dark for a dark list (X's black) gets a light outline.
+- State marks are painted with QPainter. Every state has a distinct *shape* as well as a colour (never colour
   alone): a clock for due soon, an exclamation mark in a triangle for overdue, a check for done.
 """
 
@@ -59,26 +62,66 @@ def _state_colour(state: str, dark: bool) -> str:
     return STATE_COLOURS.get(state, "#9e9e9e" if dark else "#777777")
 
 
+CHANNEL_ICON_SIZES = (16, 20, 24, 32, 48)
+
+
 @lru_cache(maxsize=64)
 def channel_icon(channel: str, size: int = 32, dark: bool = False) -> QIcon:
+    """The channel's badge as an icon (menus, combo boxes); `size` is the largest rendering."""
+    icon = QIcon()
+    for edge in sorted({s for s in CHANNEL_ICON_SIZES if s < size} | {size}):
+        icon.addPixmap(channel_pixmap(channel, edge, dark))
+    return icon
+
+
+@lru_cache(maxsize=128)
+def channel_pixmap(channel: str, size: int, dark: bool = False, ratio: float = 1.0) -> QPixmap:
+    """The channel's badge at `size` logical px, for a screen of device pixel ratio `ratio`."""
     badge = traits.of(channel).badge
-    colour, letter = badge.colour, badge.label
-    pm = _pixmap(size)
+    edge = max(1, round(size * ratio))
+    pm = _pixmap(edge)
     p = QPainter(pm)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    renderer = _platform_svg(badge.icon) if badge.icon else None
+    if renderer is not None:
+        renderer.render(p, QRectF(0, 0, edge, edge))
+        radius = edge * 5.5 / 24  # the tile's corner in the SVGs
+    else:
+        radius = edge * 0.25
+        _paint_letter_badge(p, edge, badge.colour, badge.label)
+    if dark and theme.contrast(badge.colour, _DARK_SURFACE) < 3:  # a black badge (X) would vanish on dark
+        width = max(1.0, edge / 20)
+        p.setPen(QPen(QColor("#bdbdbd"), width))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRoundedRect(QRectF(width / 2, width / 2, edge - width, edge - width), radius, radius)
+    p.end()
+    pm.setDevicePixelRatio(ratio)
+    return pm
+
+
+def _paint_letter_badge(p: QPainter, size: int, colour: str, letter: str) -> None:
     p.setBrush(QColor(colour))
     p.setPen(Qt.PenStyle.NoPen)
-    if dark and theme.contrast(colour, _DARK_SURFACE) < 3:  # a black badge (X) would vanish on dark
-        p.setPen(QPen(QColor("#bdbdbd"), max(1.0, size / 20)))
     p.drawRoundedRect(QRectF(1, 1, size - 2, size - 2), size * 0.25, size * 0.25)
     font = QFont()
     font.setBold(True)
-    font.setPixelSize(int(size * (0.42 if len(letter) > 1 else 0.58)))
+    font.setPixelSize(max(1, int(size * (0.42 if len(letter) > 1 else 0.58))))
     p.setFont(font)
     p.setPen(QColor("white"))
     p.drawText(QRectF(0, 0, size, size), Qt.AlignmentFlag.AlignCenter, letter)
-    p.end()
-    return QIcon(pm)
+
+
+@lru_cache(maxsize=32)
+def _platform_svg(name: str) -> QSvgRenderer | None:
+    """resources/platforms/`name`.svg, or None when it is missing or unreadable (the letter badge then)."""
+    if not name.replace("_", "").replace("-", "").isalnum():
+        return None  # an icon name is a plain file name, never a path
+    try:
+        data = resources.files("socialdesk").joinpath("resources", "platforms", f"{name}.svg").read_bytes()
+    except OSError:
+        return None
+    renderer = QSvgRenderer(QByteArray(data))
+    return renderer if renderer.isValid() else None
 
 
 @lru_cache(maxsize=32)

@@ -65,7 +65,8 @@ from socialdesk.ui.drafts import DraftKeeper
 from socialdesk.ui.keyboard_help import cheat_sheet_dialog, command_palette_dialog
 from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
 from socialdesk.ui.qtcompat import emit
-from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel
+from socialdesk.ui.queue_delegate import QueueDelegate
+from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel, due_text
 from socialdesk.ui.snooze_dialog import ask_snooze_until
 from socialdesk.ui.workers import Tasks
 
@@ -153,19 +154,28 @@ class MainWindow(QMainWindow):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Two-line rows painted by ui/queue_delegate.py in the "customer" column, which stretches; the
+        # other columns stay in the model (their texts are what the row says) but only "status" is ever
+        # shown, in views that mix places. No horizontal scroll bar: the countdown is never behind one.
+        self.row_delegate = QueueDelegate(self.table)
+        self.table.setItemDelegateForColumn(COLUMNS.index("customer"), self.row_delegate)
         self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.row_delegate.row_height(self.table.font()))
         self.table.setShowGrid(False)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.hide()
         header.setStretchLastSection(False)
-        widths = {"channel": 34, "customer": 215, "message": 300, "kind": 118, "due": 150, "status": 70}
         for col, name in enumerate(COLUMNS):
-            self.table.setColumnWidth(col, widths[name])
-        header.setSectionResizeMode(COLUMNS.index("message"), QHeaderView.ResizeMode.Stretch)
+            self.table.setColumnHidden(col, name not in ("customer", "status"))
+        self.table.setColumnWidth(COLUMNS.index("status"), 76)
+        header.setSectionResizeMode(COLUMNS.index("customer"), QHeaderView.ResizeMode.Stretch)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.current_linked: list[int] = []  # the open conversation's person's other conversations
+        self.model.dataChanged.connect(self._rows_changed)
         # Shown instead of the table when the view is empty. On first start (no account yet) it says
         # how to begin, with a button for it (the action exists once the accounts feature is attached).
         self.empty_panel = QWidget(left)
@@ -462,9 +472,9 @@ class MainWindow(QMainWindow):
             visible = [i for i in change.conversation_ids if self.model.row_of(i) is not None]
             if visible:
                 self._fetch_rows(visible)
-        drafts = [i for i in change.drafts - change.conversation_ids if self.model.row_of(i) is not None]
+        drafts = [i for i in (change.drafts | change.seen) - change.conversation_ids if self.model.row_of(i) is not None]
         if drafts and not every_row:
-            self._fetch_rows(drafts)  # "Draft: …" in the row; the order does not change
+            self._fetch_rows(drafts)  # "Draft: …" in the row, or no longer new; the order does not change
         if every_row or change.conversation_ids or change.outbox:
             self.load_view()
             if self.current_id is not None and (every_row or self.current_id in change.conversation_ids):
@@ -554,7 +564,7 @@ class MainWindow(QMainWindow):
             self.keeper.typed(self.current_id, self.composer.text())
 
     def _set_conversation(self, row: queue.QueueRow | None) -> None:
-        self.current_row = row
+        previous, self.current_row = self.current_row, row
         has = row is not None
         self.composer.setEnabled(has)
         for action_id in ("send", "send_done", "done", "waiting", "snooze", "spam", "reopen", "open_platform", "reply"):
@@ -566,6 +576,9 @@ class MainWindow(QMainWindow):
             self.composer.leave()
             return
         self.header.setText(f"{row.contact_name or '(unknown)'}  ·  {icons.channel_label(row.channel)}")
+        if previous is None or previous.id != row.id:  # another conversation: none of the last one's details
+            self.current_linked = []
+            self._show_details(row)
         self.composer.set_conversation(row)
 
     def _load_thread(self, conv_id: int) -> None:
@@ -582,13 +595,31 @@ class MainWindow(QMainWindow):
             self._fill_composer(row.draft)  # its row was not loaded yet when it was selected
         self._set_conversation(row)
         self.thread_view.show_thread(messages, row.subject)
+        self.current_linked = linked
+        self._show_details(row)
+        if row.new:
+            owner = self.core.owner  # opened: no longer "new" (its row follows the change notification)
+            self.tasks.run(lambda: owner.mark_seen(conv_id), None, self._task_failed)
+
+    def _rows_changed(self, top_left: QModelIndex, bottom_right: QModelIndex, _roles=()) -> None:
+        """The model repainted rows (a change notification's fresh rows, the minute tick's countdowns):
+        the open conversation's header is redrawn from the same row at the same moment, never stale."""
+        row_number = self.model.row_of(self.current_id) if self.current_id is not None else None
+        if row_number is None or not top_left.row() <= row_number <= bottom_right.row():
+            return
+        row = self.model.cache.get(self.current_id)
+        if row is not None and self.current_row is not None:
+            self.current_row = row
+            self._show_details(row)
+
+    def _show_details(self, row: queue.QueueRow) -> None:
+        """The header's second line: kind, status, the countdown exactly as the row shows it, links."""
         kind = KIND_LABELS.get(row.kind, row.kind).lower()
         link = theme.colour(theme.LINK, self.details.palette())  # the palette's own may be unreadable
         parts = [html.escape(("Public " if row.public else "Private ") + kind), html.escape(row.status)]
-        if row.due_at and row.status == ConversationStatus.OPEN:
-            from socialdesk.core import targets
-
-            parts.append(html.escape(targets.format_countdown(row.due_at, self.core.clock.now())))
+        if row.status == ConversationStatus.OPEN and (due := due_text(row, self.core.clock.now())):
+            parts.append(html.escape(due))
+        linked = self.current_linked
         if row.unanswered_count >= 2:
             parts.append(f"<b>{row.unanswered_count}× unanswered</b>")
         if row.permalink.startswith(("https://", "http://")):

@@ -53,6 +53,16 @@ def age_text(when: datetime | None, now: datetime) -> str:
     return f"{minutes // 1440} d ago"
 
 
+def due_text(row: QueueRow, now: datetime) -> str:
+    """The row's countdown ("2 h 05 left", "overdue 4 min"), snooze or age: what the queue and the thread
+    header both show, so they never disagree."""
+    if row.status == ConversationStatus.SNOOZED and row.snoozed_until:
+        return "snoozed until " + row.snoozed_until.astimezone().strftime("%a %H:%M")
+    if row.due_at is None:
+        return age_text(row.awaiting_since or row.last_message_at, now)
+    return targets.format_countdown(row.due_at, now)
+
+
 class QueueModel(QAbstractTableModel):
     def __init__(self, now: Callable[[], datetime], fetch_rows: Callable[[list[int]], None], parent=None):
         super().__init__(parent)
@@ -135,11 +145,7 @@ class QueueModel(QAbstractTableModel):
             label = KIND_LABELS.get(row.kind, row.kind)
             return f"Public {label.lower()}" if row.public and row.kind != "review" else label
         if column == "due":
-            if row.status == ConversationStatus.SNOOZED and row.snoozed_until:
-                return "snoozed until " + row.snoozed_until.astimezone().strftime("%a %H:%M")
-            if row.due_at is None:
-                return age_text(row.awaiting_since or row.last_message_at, now)
-            return targets.format_countdown(row.due_at, now)
+            return due_text(row, now)
         if column == "status":
             return PLACE_TITLES[row.place]
         return ""

@@ -31,7 +31,8 @@ def test_marking_done_refreshes_rows_and_counts_from_the_notification(qtbot, win
     qtbot.waitUntil(lambda: Conversation.get_by_id(first).status == "done", timeout=5000)
     _idle(qtbot, window)  # the action's result and anything it started have been delivered
     # Written, but without its notification the window shows what it showed: nothing reloaded.
-    assert held == [ChangeSet({first})]
+    # (Opening a conversation marks it seen, a notification of its own: not this action's.)
+    assert [c for c in held if c != ChangeSet(seen=c.seen)] == [ChangeSet({first})]
     assert first in window.model.ids and window.tabs.tabText(0) == f"Awaiting ({awaiting})"
     assert window.tray.count == awaiting
 

@@ -67,8 +67,53 @@ def test_channel_badges_are_the_platforms_traits(qapp):
     for kind in registry.kinds():
         badge = traits.of(kind).badge
         img = image(icons.channel_icon(kind), 32)
-        corner = img.pixelColor(6, 3)  # inside the rounded tile, clear of the label
-        assert corner.name() == badge.colour and corner.alpha() == 255
+        corner = img.pixelColor(6, 3)  # inside the rounded tile, clear of the label or mark
+        colour = _svg_tile_colour(badge.icon) if badge.icon else badge.colour
+        assert corner.name() == colour and corner.alpha() == 255, kind
         assert icons.channel_label(kind) == traits.of(kind).name
     unknown = image(icons.channel_icon("myspace"), 32).pixelColor(6, 3)
     assert unknown.name() == "#777777" and icons.channel_label("google_reviews") == "Google Reviews"
+
+
+def _svg_tile_colour(name: str) -> str:
+    import re
+    from importlib import resources
+
+    text = resources.files("socialdesk").joinpath("resources", "platforms", f"{name}.svg").read_text()
+    return re.search(r'id="tile"[^>]*fill="(#[0-9A-Fa-f]{6})"', text).group(1).lower()
+
+
+def test_platform_icons_are_the_svgs_and_every_named_icon_ships(qapp):
+    """Issue 17 item 7: a platform whose traits name an icon shows that SVG (its white mark on its tile),
+    not the letter; the file is package data (pyproject's resources/**/*, the PyInstaller spec collects
+    the package's data files); an unknown platform keeps the letter badge."""
+    from importlib import resources
+
+    from socialdesk.connectors import registry, traits
+
+    named = {traits.of(kind).badge.icon for kind in registry.kinds()} - {""}
+    assert {"email", "telegram", "mastodon", "bluesky"} <= named
+    folder = resources.files("socialdesk").joinpath("resources", "platforms")
+    for name in named:
+        assert folder.joinpath(f"{name}.svg").is_file(), name
+    for kind in registry.kinds():
+        badge = traits.of(kind).badge
+        if not badge.icon:
+            continue
+        svg = image(icons.channel_icon(kind), 32)
+        letter = QImage(32, 32, QImage.Format.Format_ARGB32_Premultiplied)
+        letter.fill(0)
+        from PySide6.QtGui import QPainter
+
+        p = QPainter(letter)
+        icons._paint_letter_badge(p, 32, _svg_tile_colour(badge.icon), badge.label)
+        p.end()
+        differing = sum(svg.pixelColor(x, y) != letter.pixelColor(x, y) for x in range(32) for y in range(32))
+        assert differing > 40, f"{kind}: the icon looks like the letter badge"
+    assert icons._platform_svg("../icons/socialdesk") is None  # a name is a file name, never a path
+
+
+def test_a_black_tile_gets_an_outline_on_a_dark_list(qapp):
+    light = image(icons.channel_icon("x", 32, False), 32).pixelColor(16, 0)
+    dark = image(icons.channel_icon("x", 32, True), 32).pixelColor(16, 0)
+    assert dark.lightness() > 150 and light.lightness() < 60

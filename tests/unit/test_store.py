@@ -224,7 +224,7 @@ def test_schema_1_file_migrates_to_the_same_indexes_as_a_new_file(tmp_path):
     s = Store.open(path)
     try:
         assert _indexes(s.db) == expected
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert s.get_setting("business.name") == "Kept"
     finally:
         s.close()
@@ -363,7 +363,7 @@ def test_schema_2_file_is_backed_up_and_gains_edits_deletions_and_windows(tmp_pa
 
     s = Store.open(path)
     try:
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert {t: [c[1:] for c in cols] for t, cols in _columns(s.db).items()} == expected
         kept = Message.get(Message.external_id == "m1")
         assert (kept.text, kept.rating, kept.edited_at, kept.deleted_at, kept.awaiting_from) == ("Lovely", None, None,
@@ -389,9 +389,34 @@ def test_schema_3_file_is_backed_up_and_gains_the_usage_table(tmp_path):
 
     s = Store.open(path)
     try:
-        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert "usage" in s.db.get_tables()
         assert s.get_setting("business.name") == "Kept"
     finally:
         s.close()
     assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v3-" in p.name]
+
+
+def test_schema_5_file_gains_seen_at_and_its_conversations_count_as_seen(tmp_path):
+    """Issue 17 item 7: a version-5 file gains conversation.seen_at, set to each conversation's last
+    message so that an upgrade does not show every old conversation as new."""
+    path = tmp_path / "old.sqlite3"
+    s = Store.open(path)
+    with s.write():
+        account = Account.create(kind="demo", name="Demo", created_at=NOW)
+        Conversation.create(account=account, external_id="c1", kind="dm", created_at=NOW, last_message_at=NOW,
+                            last_inbound_at=NOW)
+    s.close()
+    conn = sqlite3.connect(path)
+    conn.execute('ALTER TABLE "conversation" DROP COLUMN "seen_at"')
+    conn.execute("PRAGMA user_version = 5")
+    conn.commit()
+    conn.close()
+
+    s = Store.open(path)
+    try:
+        assert s.db.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert Conversation.get().seen_at == NOW
+    finally:
+        s.close()
+    assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v5-" in p.name]
