@@ -48,6 +48,9 @@ STATE = {"ok": Pair("#1b5e20", "#81c784"), "due_soon": Pair("#8a5300", "#ffb74d"
 BUBBLE_IN = Pair("#f1f1f1", "#2f2f2f")
 BUBBLE_OUT = Pair("#e3eefa", "#1f3550")
 BUBBLE_TEXT = Pair("#1a1a1a", "#ececec")
+# The Away / Paused banner above the window (ui/mode_banner.py): an amber band and its text, 4.5:1 on it.
+BANNER = Pair("#ffe9b3", "#4d3a00")
+BANNER_TEXT = Pair("#1a1a1a", "#fff3d6")
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
