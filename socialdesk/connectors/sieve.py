@@ -48,8 +48,10 @@ Decisions:
   a per-read timeout; the socket is watched from creation. sievelib's `connect` opens its socket without a
   timeout, so `_Client.open` does what it does with a timeout and the deadline (the only private
   sievelib names used are its capability/STARTTLS/authenticate steps; tests run against a real server).
-  Errors: authentication refused -> AuthError (the IMAP password is wrong, the owner re-logs in), no
-  ManageSieve service / missing extensions -> Unavailable, socket trouble -> TransientError.
+  Errors: authentication refused -> AuthError (the IMAP password is wrong, the owner re-logs in); no
+  ManageSieve service (connection refused, or no answer within TIMEOUT: a provider without Sieve whose
+  firewall drops the port) or missing extensions -> Unavailable (core tries again a day later); other
+  socket trouble (offline, DNS) -> TransientError.
 """
 
 from __future__ import annotations
@@ -270,11 +272,20 @@ def _has_command(cmds: Iterable, name: str) -> bool:
 # --- ManageSieve ------------------------------------------------------------------------------------
 
 
+class _NoService(Exception):
+    """Nothing answers on the ManageSieve port."""
+
+
 class _Client(Client):
     """sievelib's client, opened with a connect timeout and the operation's deadline watching it."""
 
     def open(self, login: str, password: str, starttls: bool) -> bool:
-        self.sock: socket.socket | None = socket.create_connection((self.srvaddr, self.srvport), timeout=TIMEOUT)
+        try:
+            self.sock: socket.socket | None = socket.create_connection((self.srvaddr, self.srvport), timeout=TIMEOUT)
+        except (ConnectionRefusedError, TimeoutError) as exc:
+            # Refused, or silently dropped by a firewall (no answer within TIMEOUT): nothing serves
+            # ManageSieve there (a provider without Sieve). Other OSErrors (offline, DNS) are transient.
+            raise _NoService() from exc
         deadline.watch(self.sock)
         # What Client.connect does, minus its socket without a timeout: sievelib's own (name-mangled) steps.
         if not self._Client__get_capabilities():
@@ -313,7 +324,7 @@ class ManageSieve:
                 try:
                     if not client.open(s.username, self._password(), s.tls == "starttls"):
                         raise AuthError("The mail server's ManageSieve service rejected the username or password.")
-                except ConnectionRefusedError:
+                except _NoService:
                     raise Unavailable(f"The mail server offers no ManageSieve service at {s.host}:{s.port}.") from None
                 except ssl.SSLCertVerificationError as exc:
                     raise PermanentError(

@@ -241,3 +241,26 @@ def test_the_guards_refuse_lists_robots_bounces_and_ourselves(runner, extra, sen
 
 def test_auto_submitted_no_is_a_person(runner):
     assert runner(_script(), {**CUSTOMER, "Auto-Submitted": "no"}, at=FRI + timedelta(hours=1)) != []
+
+
+def test_a_port_that_never_answers_is_no_service_and_offline_is_transient(monkeypatch):
+    """A provider without Sieve whose firewall drops port 4190: the connect times out. That is "no
+    ManageSieve" (tried again a day later), not a passing fault retried every 15 minutes; being offline is."""
+    from socialdesk.connectors.base import TransientError
+
+    settings = {"address": "shop@example.com", "imap_host": "imap.example.com"}
+    secrets = MemorySecrets({"password": "pw"})
+
+    def dropped(address, timeout=None):
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(sieve.socket, "create_connection", dropped)
+    with pytest.raises(Unavailable, match="no ManageSieve service at imap.example.com:4190"):
+        sieve.ManageSieve(settings, secrets).push(PLAN)
+
+    def offline(address, timeout=None):
+        raise OSError(101, "Network is unreachable")
+
+    monkeypatch.setattr(sieve.socket, "create_connection", offline)
+    with pytest.raises(TransientError, match="Network is unreachable"):
+        sieve.ManageSieve(settings, secrets).push(PLAN)
