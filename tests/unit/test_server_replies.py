@@ -312,3 +312,27 @@ def test_removing_the_account_restores_the_owner_script(world):
     AccountService(world.store, world.clock, "default", world.engine, ChangeBus()).remove(world.mail.id)
     assert world.server.scripts()[0] == "mine" and sieve.SCRIPT_NAME not in world.server.scripts()[1]
     assert str(world.mail.id) not in (world.settings.get(server_replies.STATE_KEY) or {})
+
+
+def test_the_running_engine_pushes_on_its_job_thread_not_the_accounts_worker(world, monkeypatch):
+    """On an account's worker the push would end its IMAP IDLE stream (the next mail waited for it)."""
+    import threading
+    import time
+
+    threads: list[str] = []
+    real_push = server_replies.push
+
+    def recording_push(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real_push(*args, **kwargs)
+
+    monkeypatch.setattr(server_replies, "push", recording_push)
+    world.engine.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server_replies.state_of(world.settings, world.mail.id).active and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        world.engine.stop()
+    assert threads == ["sync-jobs"]
+    assert world.server.scripts()[0] == sieve.SCRIPT_NAME
