@@ -437,21 +437,7 @@ class SyncEngine:
         ids = [a.id for a in Account.select(Account.id).where(Account.enabled == True)]  # noqa: E712
         change.merge(self._each(ids, self._account_pass))
         change.merge(self.tick())
-        change.merge(self._run_waiting_jobs())
         return change
-
-    def _run_waiting_jobs(self) -> ChangeSet:
-        """The jobs `submit` kept while nothing ran in the background (`run_once` runs them last)."""
-        change = ChangeSet()
-        while True:
-            with self._jobs_ready:
-                if not self._jobs:
-                    return change
-                account_id, job = self._jobs.pop(0)
-            try:
-                change.merge(job())
-            except Exception:  # one job's bug must not stop the others
-                log.exception("job of account %s failed", account_id)
 
     def _account_pass(self, account_id: int) -> ChangeSet:
         change = self.sync_account(account_id)
@@ -522,8 +508,7 @@ class SyncEngine:
         what the account's server keeps), in the background on the engine's job thread, in order; its
         ChangeSet is published. Not on the account's worker: that would end its IMAP IDLE stream for a
         push, and the next customer's mail would wait for the stream to start again. Without the
-        background run it waits for the end of `run_once` (`sync --once`): a `reply` that ticks the
-        engine does not wait for a mail server's filter upload."""
+        background run (`sync --once`, tests) it runs here and now."""
         scheduler = self._scheduler_thread
         if scheduler is not None and scheduler.is_alive() and not self._stop.is_set():
             with self._jobs_ready:
@@ -533,8 +518,7 @@ class SyncEngine:
                     self._jobs_thread.start()
                 self._jobs_ready.notify()
             return
-        with self._jobs_ready:
-            self._jobs.append((account_id, job))
+        self._run_job(account_id, job)
 
     def _run_job(self, account_id: int, job: Callable[[], ChangeSet]) -> None:
         try:
