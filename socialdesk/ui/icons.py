@@ -6,7 +6,8 @@ Decisions:
   packaging/build.py exports the same renderings as the hicolor PNGs, so every place shows one mark.
 - The tray derives from the mark: nothing awaiting shows the mark itself; a count replaces the bubble's
   lines; anything overdue turns the icon into a red warning triangle holding the count (rounded and
-  shaded like the tile). A live number is why the tray is painted, not a fixed file.
+  shaded like the tile). A live number is why the tray is painted, not a fixed file. Away and Paused
+  add a corner disc with a crescent moon or a pause sign (shapes, legible at 16 px).
 - A channel's badge is its platform's icon, named by its traits (`traits.of(channel).badge.icon`, an
   SVG in resources/platforms: the platform's mark in white on a tile of its colour, credited in
   resources/ICONS.md), rendered at the exact size asked, so crisp at any DPI. A platform without an
@@ -250,13 +251,47 @@ def _tray_image(text: str, warning: bool, size: int) -> QImage:
     return image
 
 
-def tray_icon(count: int, warning: bool) -> QIcon:
+def tray_icon(count: int, warning: bool, mode: str = "") -> QIcon:
     """Nothing awaiting: the app mark. Otherwise the number awaiting in the mark's bubble, or, when
-    anything is overdue, in a red warning triangle (shape and colour both change)."""
-    if count <= 0 and not warning:
+    anything is overdue, in a red warning triangle (shape and colour both change). `mode` "away" or
+    "paused" adds a round corner badge: a crescent moon, or the two bars of a pause sign."""
+    if count <= 0 and not warning and not mode:
         return app_icon()
     text = "" if count <= 0 else (str(count) if count < 100 else "99+")
     icon = QIcon()
     for size in TRAY_ICON_SIZES:
-        icon.addPixmap(QPixmap.fromImage(_tray_image(text, warning, size)))
+        image = _tray_image(text, warning, size) if count > 0 or warning else app_image(size)
+        if mode:
+            _mode_badge(image, mode)
+        icon.addPixmap(QPixmap.fromImage(image))
     return icon
+
+
+_MODE_BADGE = ("#37474f", "white")  # slate disc, white sign: readable on any tray, light or dark
+
+
+def _mode_badge(image: QImage, mode: str) -> None:
+    """A disc in the bottom-right corner (44 % of the icon, white-rimmed) holding Away's crescent moon or
+    Paused's two bars, so the state shows by shape at 16 px too."""
+    size = image.width()
+    p = QPainter(image)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    d = size * 0.5
+    disc = QRectF(size - d, size - d, d, d)
+    p.setPen(QPen(QColor(_MODE_BADGE[1]), max(1.0, size / 24)))
+    p.setBrush(QColor(_MODE_BADGE[0]))
+    p.drawEllipse(disc.adjusted(0.5, 0.5, -0.5, -0.5))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QColor(_MODE_BADGE[1]))
+    inner = disc.adjusted(d * 0.22, d * 0.22, -d * 0.22, -d * 0.22)
+    if mode == "paused":
+        bar = inner.width() * 0.3
+        p.drawRect(QRectF(inner.left() + inner.width() * 0.1, inner.top(), bar, inner.height()))
+        p.drawRect(QRectF(inner.right() - inner.width() * 0.1 - bar, inner.top(), bar, inner.height()))
+    else:  # away: a crescent (the disc minus an offset disc)
+        moon = QPainterPath()
+        moon.addEllipse(inner)
+        bite = QPainterPath()
+        bite.addEllipse(inner.translated(inner.width() * 0.38, -inner.height() * 0.2))
+        p.drawPath(moon.subtracted(bite))
+    p.end()

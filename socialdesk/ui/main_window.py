@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 )
 
 from socialdesk.core import accounts as accounts_mod
-from socialdesk.core import queue
+from socialdesk.core import automation, queue
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.owner_actions import Undo
 from socialdesk.core.states import ConversationStatus
@@ -63,6 +63,7 @@ from socialdesk.ui.composer import Composer
 from socialdesk.ui.conversation_view import ConversationView, open_url
 from socialdesk.ui.drafts import DraftKeeper
 from socialdesk.ui.keyboard_help import cheat_sheet_dialog, command_palette_dialog
+from socialdesk.ui.mode_banner import ModeBanner
 from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
 from socialdesk.ui.qtcompat import emit
 from socialdesk.ui.queue_delegate import QueueDelegate
@@ -230,7 +231,18 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([720, 520])
-        self.setCentralWidget(splitter)
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        # Away or Paused, at a glance, with the button that ends it (ui/mode_banner.py).
+        self.mode_banner = ModeBanner(central)
+        self.mode_banner.end_away_requested.connect(self.end_away)
+        self.mode_banner.resume_requested.connect(self.resume_automation)
+        self.mode_generation = 0
+        central_layout.addWidget(self.mode_banner)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
 
         self.hours_label = QLabel(self)
         self.hours_label.setObjectName("hours_state")
@@ -299,6 +311,7 @@ class MainWindow(QMainWindow):
         """First load: queue order and the first rows, accounts, hours state."""
         self.load_view()
         self.refresh_accounts()
+        self.refresh_mode()
 
     @Slot()
     def load_view(self, select_id: int | None = None) -> None:
@@ -481,6 +494,8 @@ class MainWindow(QMainWindow):
                 self._load_thread(self.current_id)
         if change.accounts or every_row:
             self.refresh_accounts()  # also the hours label
+        if change.settings:
+            self.refresh_mode()  # away is in the hours, pausing a setting of its own
         if change.new_inbound:
             self.pending_new.extend(change.new_inbound)
             if not self.new_message_timer.isActive():
@@ -520,7 +535,46 @@ class MainWindow(QMainWindow):
         self.composer.update_counter()  # the reply window's line, and Send once the window closed
         self.load_view()  # time moves conversations into Overdue
         self.refresh_accounts()  # also the "Open until 17:00" label, which changes with time
+        self.refresh_mode()  # an away period ends by itself
         self.check_alerts()
+
+    # --- away and paused --------------------------------------------------------------------------------
+
+    def refresh_mode(self) -> None:
+        """Read whether the owner is away and automation paused (worker thread); banner and tray follow."""
+        self.mode_generation += 1
+        generation, now = self.mode_generation, self.core.clock.now()
+        policy, settings = self.core.policy, self.core.settings
+
+        def work():
+            schedule = policy().schedule
+            away = schedule.state_label(now) if schedule.away_at(now) is not None else ""
+            return generation, away, automation.is_paused(settings)
+
+        self.tasks.run(work, self._mode_loaded, self._task_failed)
+
+    def _mode_loaded(self, result) -> None:
+        generation, away, paused = result
+        if generation != self.mode_generation:
+            return  # a newer read is on its way
+        self.mode_banner.show_mode(away, paused)
+        if self.tray is not None:
+            self.tray.set_mode(away, paused)
+
+    def end_away(self) -> None:
+        """The banner's "End away": back now; everything follows the change notification."""
+        owner = self.core.owner
+        self.tasks.run(lambda: owner.come_back(), lambda _r: self.statusBar().showMessage("Welcome back.", 4000),
+                       self._task_failed)
+
+    def resume_automation(self) -> None:
+        """The banner's "Resume automation": through the pause action where it exists (its check follows)."""
+        action = self.actions.get("pause_automation")
+        if action is not None and action.isCheckable() and action.isChecked():
+            action.trigger()
+            return
+        owner = self.core.owner
+        self.tasks.run(lambda: owner.set_paused(False), None, self._task_failed)
 
     def check_alerts(self) -> None:
         """Deadline pop-ups; each alert is recorded only once shown (ui/notifications.AlertAnnouncer)."""

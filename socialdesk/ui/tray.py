@@ -1,4 +1,5 @@
-"""The tray icon: the number awaiting an answer, a warning variant when anything is overdue, a menu.
+"""The tray icon: the number awaiting an answer, a warning variant when anything is overdue, a corner
+badge while away or paused (ui/icons.tray_icon), a menu.
 
 Decisions: the icon is repainted only when the count or the warning state changes. The tooltip names
 the most urgent item and its deadline; customer names are escaped (tooltips are rich text in Qt).
@@ -27,6 +28,9 @@ class Tray(QSystemTrayIcon):
         super().__init__(parent)
         self.count = -1
         self.warning = False
+        self.mode = ""  # "away", "paused" or "": the icon's corner badge
+        self.mode_text = ""  # "Away until 3 Dec", "Automation paused": the tooltip's first line
+        self.urgent = ""
         self.menu = QMenu()
         self.show_action = QAction("Show socialdesk", self.menu)
         self.show_action.triggered.connect(self.show_requested)
@@ -44,15 +48,26 @@ class Tray(QSystemTrayIcon):
         self.menu.insertAction(self.extra_anchor, action)
 
     def update_state(self, count: int, warning: bool, most_urgent: str) -> None:
-        if (count, warning) != (self.count, self.warning):
-            self.count, self.warning = count, warning
-            self.setIcon(icons.tray_icon(count, warning))
-        if count == 0:
+        self.urgent = most_urgent
+        self._show(count, warning, self.mode)
+
+    def set_mode(self, away_label: str, paused: bool) -> None:
+        """Away (its state label) wins the badge over Paused; the tooltip names both."""
+        self.mode_text = "  ·  ".join(part for part in (away_label, "Automation paused" if paused else "") if part)
+        self._show(self.count, self.warning, "away" if away_label else "paused" if paused else "")
+
+    def _show(self, count: int, warning: bool, mode: str) -> None:
+        if (count, warning, mode) != (self.count, self.warning, self.mode):
+            self.count, self.warning, self.mode = count, warning, mode
+            self.setIcon(icons.tray_icon(count, warning, mode))
+        if count <= 0:
             tip = "socialdesk — nothing awaiting an answer"
         else:
             tip = f"socialdesk — {count} awaiting an answer"
-            if most_urgent:
-                tip += f"<br>Next: {html.escape(most_urgent)}"
+            if self.urgent:
+                tip += f"<br>Next: {html.escape(self.urgent)}"
+        if self.mode_text:
+            tip += f"<br>{html.escape(self.mode_text)}"
         self.setToolTip(tip)
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
