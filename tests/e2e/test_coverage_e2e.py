@@ -82,6 +82,15 @@ def test_coverage_show_and_push_against_a_managesieve_server(server, cli):
                                  "or run `socialdesk sync` on an always-on machine")
     assert ok(cli("coverage", "show")).splitlines() == after["lines"]
 
+    # Turned off: the next push (or sync, or the window's next tick) restores the owner's filter.
+    ok(cli("account", "set", "shop", "sieve=off"))
+    assert "your filter 'mine' is active again" in ok(cli("coverage", "push"))
+    assert server.scripts()[0] == "mine" and sieve.SCRIPT_NAME not in server.scripts()[1]
+    assert "Email, Telegram: no automatic reply" in ok(cli("coverage", "show"))
+
+    ok(cli("account", "set", "shop", "sieve=auto"))
+    ok(cli("coverage", "push"))
+    assert server.scripts()[0] == sieve.SCRIPT_NAME
     ok(cli("account", "remove", "shop"))
     assert server.scripts()[0] == "mine" and sieve.SCRIPT_NAME not in server.scripts()[1]
 
