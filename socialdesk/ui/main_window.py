@@ -462,9 +462,18 @@ class MainWindow(QMainWindow):
         marks = {"ok": "●", "new": "○", "syncing": "◐", "backoff": "▲", "rate_limited": "⏸", "auth_error": "✖", "error": "✖"}
         parts = []
         tips = []
+        working = 0
         for _id, name, _kind, _channel, state, error in accounts:
-            parts.append(f"{marks.get(state, '?')} {name}")
+            # Accounts that work are counted, the others named: the line fits the status bar at any
+            # window width (a list of every name was cut off at 1024 px), and a problem stands out.
+            if state in ("ok", "new", "syncing"):
+                working += 1
+            else:
+                parts.append(f"{marks.get(state, '?')} {name}")
             tips.append(f"{name}: {state}" + (f" — {error}" if error else ""))
+        if working:
+            plural = "s" if working > 1 else ""
+            parts.append(f"● {working}{' more' if parts else ''} account{plural} connected")
         self.accounts_label.setText("   ".join(parts) if parts else "No accounts yet")
         self.accounts_label.setToolTip(html.escape("\n".join(tips)).replace("\n", "<br>"))
 

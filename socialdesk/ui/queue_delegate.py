@@ -128,7 +128,13 @@ class QueueDelegate(QStyledItemDelegate):
         name_font.setBold(row.new or state == "overdue")
         name_metrics = QFontMetrics(name_font)
         name_box = QRect(first.left(), first.top(), max(0, name_right - first.left()), first.height())
-        name = name_metrics.elidedText(self._text(index, "customer"), Qt.TextElideMode.ElideRight, name_box.width())
+        name = self._text(index, "customer")
+        if name_metrics.horizontalAdvance(name) > name_box.width() and row.unanswered_count >= 2:
+            # Narrow: "Moira Grant · 2×" (the name elided first), not "Moira Grant · 2× unans…".
+            count = f"  ·  {row.unanswered_count}×"
+            room = name_box.width() - name_metrics.horizontalAdvance(count)
+            name = name_metrics.elidedText(row.contact_name or "(unknown)", Qt.TextElideMode.ElideRight, room) + count
+        name = name_metrics.elidedText(name, Qt.TextElideMode.ElideRight, name_box.width())
         painter.setFont(name_font)
         painter.setPen(text_colour)
         painter.drawText(name_box, Qt.AlignmentFlag.AlignVCenter, name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -149,3 +150,16 @@ def test_the_countdown_is_whole_and_on_screen_at_small_sizes(qtbot, window, size
         assert first_line.width() - width - 30 >= metrics.horizontalAdvance("Mmm"), (size, row, due)
         checked += 1
     assert checked >= 5
+
+
+def test_the_status_bar_is_not_cut_off_at_1024_px(qtbot, window):
+    """The accounts line counts the accounts that work and names only the others, so it fits (a list of
+    all nine demo accounts was cut off at 1024 px)."""
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: "connected" in window.accounts_label.text(), timeout=5000)
+    qtbot.wait(50)
+    label = window.accounts_label
+    assert re.fullmatch(r"● \d+ accounts connected", label.text()) or "more" in label.text(), label.text()
+    assert label.sizeHint().width() <= label.width()
+    assert label.mapTo(window, label.rect().topRight()).x() <= window.width()
+    assert window.hours_label.sizeHint().width() <= window.hours_label.width()
