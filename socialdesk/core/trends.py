@@ -182,7 +182,8 @@ def arrival_sentence(total: int, closed: int, band: tuple[int, int] | None, band
     if closed == 0:
         return f"All of your messages in the last {days} days arrived while you were open."
     if band is not None and total >= MIN_MESSAGES and band_count / total >= MIN_SHARE:
-        return (f"{_percent(band_count, total)} of your messages arrive {band[0]:02d}:00–{band[1]:02d}:00"
+        end = band[1] or 24  # a band ending at midnight ends at 24:00, not 00:00
+        return (f"{_percent(band_count, total)} of your messages arrive {band[0]:02d}:00–{end:02d}:00"
                 " while you are closed")
     return f"{_percent(closed, total)} of your messages arrive while you are closed"
 

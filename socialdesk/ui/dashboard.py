@@ -1,8 +1,13 @@
-"""The Today panel: today's answers and reply mix, what is waiting now, and the last 7 days per channel.
+"""The Today panel: today's answers and reply mix, what is waiting now, the last 7 days per channel, and
+charts (ui/charts.py) of first response per day, messages per hour of the week against the opening hours
+(with core/trends' sentence, e.g. "40 % of your messages arrive 19:00–21:00 while you are closed") and the
+share answered within target per channel.
 
 Decisions:
-- One background call to `metrics.today_summary(now, tz, policy)` (the schedule's zone, the current
-  policy so "% within target" is judged); the dialog only renders the numbers.
+- One background call computes `metrics.today_summary(now, tz, policy)` (the schedule's zone, the current
+  policy so "% within target" is judged) and `trends.today_charts(now, policy)`; the dialog only renders.
+- Numbers on top; below them two tabs, "&Charts" (first) and "&Per channel, 7 days" (the table), so the
+  panel fits 1024×640 without clipping; Alt+C / Alt+P or Ctrl+Tab switch them, Tab reaches each chart.
 - "Today" is the owner's working day in the schedule's timezone; the per-channel table is the 7-day
   report (first-response median and % within target cover answers given in those 7 days).
 - A number that cannot be computed (no answers yet) is shown as "—", never as 0.
@@ -11,7 +16,7 @@ Decisions:
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -22,12 +27,14 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from socialdesk.core import metrics
+from socialdesk.core import metrics, trends
 from socialdesk.ui import icons, theme
+from socialdesk.ui.charts import ChannelShareChart, ResponseTrendChart, WeekArrivalsChart
 
 CHANNEL_COLUMNS = ("Channel", "Received", "Answered", "Response rate", "Median first response", "Within target",
                    "Overdue now")
@@ -63,6 +70,14 @@ def percent_text(value: float | None, scale: float = 1.0) -> str:
     return "—" if value is None else f"{round(value * scale)} %"
 
 
+def _font(widget: QWidget, pixels: int | None = None) -> QFont:
+    font = QFont(widget.font())
+    font.setBold(True)
+    if pixels is not None:
+        font.setPixelSize(pixels)
+    return font
+
+
 class TodayDialog(QDialog):
     def __init__(self, feature, parent: QWidget | None = None):
         super().__init__(parent)
@@ -71,14 +86,17 @@ class TodayDialog(QDialog):
         self.setWindowTitle("Today")
         self.generation = 0
         self.summary: metrics.TodaySummary | None = None
+        self.charts: trends.Charts | None = None
         self.title = QLabel(self)
-        self.title.setStyleSheet("font-size:15px; font-weight:bold")
+        # Fonts, not style sheets: a label with a style sheet keeps the text colour of the palette it was
+        # polished with, so it would stay dark after a live switch to a dark palette.
+        self.title.setFont(_font(self, 15))
         grid = QGridLayout()
         self.values: dict[str, QLabel] = {}
         for i, (key, label) in enumerate(NUMBERS + WEEK_NUMBERS):
             value = QLabel("…", self)
             value.setObjectName(f"today_{key}")
-            value.setStyleSheet("font-size:18px; font-weight:bold")
+            value.setFont(_font(self, 18))
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             row, col = i % 5, (i // 5) * 2
             grid.addWidget(QLabel(label, self), row, col)
@@ -104,13 +122,38 @@ class TodayDialog(QDialog):
         buttons.addWidget(self.status, 1)
         buttons.addWidget(refresh)
         buttons.addWidget(close)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("today_tabs")
+        self.tabs.addTab(self._build_charts(), "&Charts")
+        self.tabs.addTab(self.table, "&Per channel, 7 days")
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(grid)
-        layout.addWidget(QLabel("Last 7 days per channel:", self))
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.tabs, 1)
         layout.addLayout(buttons)
-        self.resize(820, 500)
+        self.resize(900, 620)
+
+    def _build_charts(self) -> QWidget:
+        page = QWidget(self)
+        self.trend_chart = ResponseTrendChart(page)
+        self.share_chart = ChannelShareChart(page)
+        self.week_chart = WeekArrivalsChart(page)
+        self.arrival_sentence = QLabel(page)
+        self.arrival_sentence.setObjectName("today_arrival_sentence")
+        self.arrival_sentence.setTextFormat(Qt.TextFormat.PlainText)
+        self.arrival_sentence.setWordWrap(True)
+        self.arrival_sentence.setFont(_font(self))
+        grid = QGridLayout(page)
+        grid.setContentsMargins(6, 6, 6, 6)
+        grid.addWidget(self.trend_chart, 0, 0)
+        grid.addWidget(self.share_chart, 0, 1)
+        grid.addWidget(self.week_chart, 1, 0, 1, 2)
+        grid.addWidget(self.arrival_sentence, 2, 0, 1, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setRowStretch(0, 1)
+        grid.setRowStretch(1, 1)
+        return page
 
     def refresh(self) -> None:
         self.generation += 1
@@ -118,16 +161,21 @@ class TodayDialog(QDialog):
         self.status.setText("Counting…")
 
         def work():
-            policy = core.policy()
-            return generation, metrics.today_summary(core.clock.now(), policy.schedule.timezone, policy)
+            policy, now = core.policy(), core.clock.now()
+            summary = metrics.today_summary(now, policy.schedule.timezone, policy)
+            return generation, summary, trends.today_charts(now, policy)
 
         self.feature.tasks.run(work, self._loaded, self._failed)
 
     def _loaded(self, result) -> None:
-        generation, summary = result
+        generation, summary, charts = result
         if generation != self.generation:
             return
-        self.summary = summary
+        self.summary, self.charts = summary, charts
+        self.trend_chart.set_data(charts.trend)
+        self.share_chart.set_data(charts.shares)
+        self.week_chart.set_data(charts.week)
+        self.arrival_sentence.setText(charts.week.sentence + ("." if charts.week.sentence[-1] not in ".!" else ""))
         self.title.setText(f"Today, {summary.date:%A %d %B}")
         for key, _label in NUMBERS:
             self.values[key].setText(str(getattr(summary, key)))

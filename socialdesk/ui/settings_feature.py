@@ -81,7 +81,7 @@ class SettingsFeature:
         ActionSpec("activity", "Activity", "View", ("Ctrl+Shift+L",), "open_activity",
                    "Every automatic message: when, to whom, why, and what happened"),
         ActionSpec("today", "Today", "View", ("Ctrl+T",), "open_today",
-                   "Today's answers and the last 7 days per channel"),
+                   "Today's answers, the last 7 days per channel, and charts of response times and arrivals"),
         ActionSpec("coverage", "While socialdesk is closed…", "View", ("Ctrl+Shift+W",), "open_coverage",
                    "Per account: what still happens while socialdesk is not running, and what does not"),
     )

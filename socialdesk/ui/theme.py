@@ -1,7 +1,7 @@
 """Colours by meaning, each a light/dark pair, so every text stays readable in both palettes.
 
 Owns the colours the window adds to the palette's own: secondary text, errors, success, warnings, the
-queue's state colours and the thread's message bubbles. Nothing else in ui/ writes a colour literal for
+queue's state colours, the thread's message bubbles and the Today charts' bars and open-hours band. Nothing else in ui/ writes a colour literal for
 text (tests/gui/test_dark_mode.py reads the rendered pixels in both palettes).
 
 Decisions:
@@ -51,6 +51,12 @@ BUBBLE_TEXT = Pair("#1a1a1a", "#ececec")
 # The Away / Paused banner above the window (ui/mode_banner.py): an amber band and its text, 4.5:1 on it.
 BANNER = Pair("#ffe9b3", "#4d3a00")
 BANNER_TEXT = Pair("#1a1a1a", "#fff3d6")
+# Charts (ui/charts.py), drawn on the palette's base colour: bars and marks are graphics, so 3:1 against the
+# base and against the open-hours band (WCAG 1.4.11) is their bar; their text uses the palette's or MUTED.
+# Bars within and over target use STATE["ok"] and STATE["overdue"].
+CHART_BAR = Pair("#2a62b0", "#82b1ff")
+CHART_OPEN = Pair("#dcefdc", "#24402a")  # background of the hours the business is open
+CHART_GRID = Pair("#c8c8c8", "#505050")  # axes, grid lines, empty bar tracks, the card's border
 
 
 def is_dark(palette: QPalette | None = None) -> bool:

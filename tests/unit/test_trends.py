@@ -66,6 +66,7 @@ def test_evening_arrivals_while_closed_make_the_sentence(store, policy):
 def test_sentence_without_a_clear_band_or_without_closed_arrivals():
     assert trends.arrival_sentence(0, 0, None, 0, 28) == "No customer messages in the last 28 days."
     assert trends.arrival_sentence(25, 0, None, 0, 28) == "All of your messages in the last 28 days arrived while you were open."
+    assert trends.arrival_sentence(30, 20, (22, 0), 20, 28) == "67 % of your messages arrive 22:00–24:00 while you are closed"
     # Too few messages to name a band: the overall closed share.
     assert trends.arrival_sentence(10, 4, (19, 21), 4, 28) == "40 % of your messages arrive while you are closed"
     # A band holding under 10 % of all messages is not worth naming.
