@@ -93,7 +93,7 @@ def test_thread_and_queue_text_is_readable(window, qtbot, palettes, mode):
     assert len(tiles) >= 5 and min(tiles)[0] >= 4.5, f"thread header with its link ({mode}): {min(tiles)}"
     # The queue's two-line rows (ui/queue_delegate.py): each text line of the rows on screen but the
     # selected one (the selection colour is the palette's, not ours); the icons and state marks beside them are
-    # graphics, measured by their own rule (3:1) in tests/gui/test_queue_rows.py.
+    # graphics: the state marks and the "new" dot reach 3:1 (tests/gui/test_queue_rows.py).
     table = window.table
     view = table.viewport()
     image = view.grab().toImage()

@@ -163,3 +163,16 @@ def test_the_status_bar_is_not_cut_off_at_1024_px(qtbot, window):
     assert label.sizeHint().width() <= label.width()
     assert label.mapTo(window, label.rect().topRight()).x() <= window.width()
     assert window.hours_label.sizeHint().width() <= window.hours_label.width()
+
+
+def test_state_marks_and_the_new_dot_reach_3_to_1_on_the_list_in_both_palettes():
+    """Graphics that carry meaning (WCAG 1.4.11): the state marks beside the countdown and the "new" dot,
+    against the list's base and alternate rows of a light and a dark palette."""
+    from socialdesk.ui import icons
+
+    surfaces = {False: ["#ffffff", "#f7f7f7"], True: ["#2a2a2a", "#323232"]}
+    for dark, backgrounds in surfaces.items():
+        marks = [icons._state_colour(s, dark) for s in ("ok", "due_soon", "overdue")]
+        marks.append(theme.LINK.dark if dark else theme.LINK.light)
+        for colour in marks:
+            assert min(theme.contrast(colour, b) for b in backgrounds) >= 3, (dark, colour)
