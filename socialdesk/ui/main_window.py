@@ -21,6 +21,11 @@ Decisions:
   are ("1 in Sent", core/queue.search_places) and Enter shows them in All. The status column says
   where each row is (queue.PLACES) in views that mix places and in search results.
 - Customer text is plain text everywhere (list, thread, notifications, tooltips).
+- The queue is two-line rows (ui/queue_delegate.py); opening a conversation marks it seen
+  (owner.mark_seen), so its row is no longer "new". The header's countdown is redrawn from the model's
+  row whenever the model repaints it (a change notification's rows, the minute tick), so the two agree.
+- Away and Paused: a banner over the window with the button that ends it (ui/mode_banner.py) and a
+  tray badge, read at start, at the minute tick and after any settings change.
 """
 
 from __future__ import annotations

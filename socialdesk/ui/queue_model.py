@@ -10,6 +10,8 @@ Decisions (Anki's browser model, Vorta's move to QAbstractTableModel):
 - `update_rows()` replaces cached rows by id and emits dataChanged for just those rows.
 - A conversation with a draft shows "Draft: …" (in italics) instead of the customer's message, which
   the tooltip keeps.
+- The window shows the columns' texts as two-line rows (ui/queue_delegate.py paints them in the
+  "customer" column); the model stays a table so each text keeps its role, tooltip and accessible text.
 - Every string from a message is displayed as plain text (Qt item views never interpret HTML in
   DisplayRole); tooltips, which Qt *would* treat as rich text, are escaped.
 """
