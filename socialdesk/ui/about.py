@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QEvent, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 import socialdesk
+from socialdesk.ui import theme
 from socialdesk.ui.actions import ActionSpec
 from socialdesk.ui.conversation_view import open_url
 
@@ -54,8 +55,8 @@ def about_facts(profile) -> AboutFacts:
     return AboutFacts(version, licence, documentation, profile.root, profile.log_file)
 
 
-def _link(url: str, text: str) -> str:
-    return f'<a href="{html.escape(url, quote=True)}">{html.escape(text)}</a>'
+def _link(url: str, text: str, colour: str) -> str:
+    return f'<a style="color:{colour}" href="{html.escape(url, quote=True)}">{html.escape(text)}</a>'
 
 
 class AboutDialog(QDialog):
@@ -64,20 +65,8 @@ class AboutDialog(QDialog):
         self.setObjectName("about_dialog")
         self.setWindowTitle("About socialdesk")
         self.facts = facts
-        folder_url = QUrl.fromLocalFile(str(facts.data_folder)).toString()
-        log_url = QUrl.fromLocalFile(str(facts.log_file)).toString()
-        rows = [
-            ("Version", html.escape(facts.version)),
-            ("Licence", html.escape(facts.licence)),
-            ("Data folder", _link(folder_url, str(facts.data_folder))),
-            ("Log file", _link(log_url, str(facts.log_file))),
-            ("Documentation", _link(facts.documentation, facts.documentation) if facts.documentation
-             else "the README.md that came with socialdesk"),
-        ]
-        body = "".join(f"<tr><td><b>{name}</b>&nbsp;&nbsp;</td><td>{value}</td></tr>" for name, value in rows)
-        self.text = QLabel(
-            f"<p style='font-size:15px'><b>socialdesk {html.escape(facts.version)}</b></p>"
-            f"<p>{html.escape(socialdesk.__doc__.split(':', 1)[-1].strip())}</p><table>{body}</table>", self)
+        self.text = QLabel(self)
+        self._render()
         self.text.setObjectName("about_text")
         self.text.setTextFormat(Qt.TextFormat.RichText)  # built from escaped parts only
         self.text.setWordWrap(True)
@@ -91,6 +80,30 @@ class AboutDialog(QDialog):
         layout.addWidget(self.text)
         layout.addWidget(buttons)
         self.setMinimumWidth(560)
+
+    def _render(self) -> None:
+        """The text, with links in theme.LINK for the current palette (rebuilt when the palette changes:
+        rich text keeps the link colour it was built with)."""
+        facts, colour = self.facts, theme.colour(theme.LINK, self.palette())
+        folder_url = QUrl.fromLocalFile(str(facts.data_folder)).toString()
+        log_url = QUrl.fromLocalFile(str(facts.log_file)).toString()
+        rows = [
+            ("Version", html.escape(facts.version)),
+            ("Licence", html.escape(facts.licence)),
+            ("Data folder", _link(folder_url, str(facts.data_folder), colour)),
+            ("Log file", _link(log_url, str(facts.log_file), colour)),
+            ("Documentation", _link(facts.documentation, facts.documentation, colour) if facts.documentation
+             else "the README.md that came with socialdesk"),
+        ]
+        body = "".join(f"<tr><td><b>{name}</b>&nbsp;&nbsp;</td><td>{value}</td></tr>" for name, value in rows)
+        summary = (socialdesk.__doc__ or "").split(":", 1)[-1].strip()
+        self.text.setText(f"<p style='font-size:15px'><b>socialdesk {html.escape(facts.version)}</b></p>"
+                          f"<p>{html.escape(summary[:1].upper() + summary[1:])}</p><table>{body}</table>")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "text"):
+            self._render()
 
     def _open(self, link: str) -> None:
         url = QUrl(link)

@@ -149,4 +149,18 @@ def test_about_says_version_licence_folders_and_documentation(qtbot, window, dem
     assert str(demo_core.profile.root) in text and str(demo_core.profile.log_file) in text
     assert "https://github.com/socialdesk/socialdesk#readme" in text
     assert window.actions["about"] in window.menus["Help"].actions()
+    # Links follow a live switch to a dark palette (rich text keeps the colour it was built with).
+    from PySide6.QtWidgets import QApplication
+
+    from socialdesk.ui import theme
+    from tests.gui.test_dark_mode import dark_palette
+
+    app = QApplication.instance()
+    light = app.style().standardPalette()
+    assert f"color:{theme.LINK.light}" in text
+    try:
+        app.setPalette(dark_palette())
+        qtbot.waitUntil(lambda: f"color:{theme.LINK.dark}" in feature.dialog.text.text(), timeout=2000)
+    finally:
+        app.setPalette(light)
     feature.dialog.close()
