@@ -227,7 +227,7 @@ def _draw_count(p: QPainter, text: str, box: QRectF, colour: str) -> None:
     p.drawText(QPointF(box.center().x() - width / 2, box.center().y() + cap / 2), text)
 
 
-def _tray_image(text: str, warning: bool, size: int) -> QImage:
+def _tray_image(text: str, warning: bool, size: int, badge: bool = False) -> QImage:
     image = _image(size)
     p = QPainter(image)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -246,7 +246,9 @@ def _tray_image(text: str, warning: bool, size: int) -> QImage:
         _draw_count(p, text or "!", QRectF(64 * u, 112 * u, 128 * u, 104 * u), "white")
     else:
         _render_parts(p, size, ("tile", "bubble"))
-        _draw_count(p, text, QRectF(56 * u, 56 * u, 144 * u, 112 * u), _BUBBLE_INK)
+        # With a mode badge in the bottom-right corner the count moves left, clear of it.
+        box = QRectF(36 * u, 60 * u, 104 * u, 96 * u) if badge else QRectF(56 * u, 56 * u, 144 * u, 112 * u)
+        _draw_count(p, text, box, _BUBBLE_INK)
     p.end()
     return image
 
@@ -260,9 +262,9 @@ def tray_icon(count: int, warning: bool, mode: str = "") -> QIcon:
     text = "" if count <= 0 else (str(count) if count < 100 else "99+")
     icon = QIcon()
     for size in TRAY_ICON_SIZES:
-        image = _tray_image(text, warning, size) if count > 0 or warning else app_image(size)
+        image = _tray_image(text, warning, size, bool(mode)) if count > 0 or warning else app_image(size)
         if mode:
-            _mode_badge(image, mode)
+            _mode_badge(image, mode, top=warning)
         icon.addPixmap(QPixmap.fromImage(image))
     return icon
 
@@ -270,14 +272,15 @@ def tray_icon(count: int, warning: bool, mode: str = "") -> QIcon:
 _MODE_BADGE = ("#37474f", "white")  # slate disc, white sign: readable on any tray, light or dark
 
 
-def _mode_badge(image: QImage, mode: str) -> None:
-    """A disc in the bottom-right corner (44 % of the icon, white-rimmed) holding Away's crescent moon or
-    Paused's two bars, so the state shows by shape at 16 px too."""
+def _mode_badge(image: QImage, mode: str, top: bool = False) -> None:
+    """A white-rimmed disc (half the icon) holding Away's crescent moon or Paused's two bars, so the state
+    shows by shape at 16 px too: bottom right, or top right (`top`) beside the warning triangle's apex,
+    where it hides none of the count."""
     size = image.width()
     p = QPainter(image)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     d = size * 0.5
-    disc = QRectF(size - d, size - d, d, d)
+    disc = QRectF(size - d, 0 if top else size - d, d, d)
     p.setPen(QPen(QColor(_MODE_BADGE[1]), max(1.0, size / 24)))
     p.setBrush(QColor(_MODE_BADGE[0]))
     p.drawEllipse(disc.adjusted(0.5, 0.5, -0.5, -0.5))
