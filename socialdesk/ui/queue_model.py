@@ -127,8 +127,18 @@ class QueueModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(row, state, now)
         if role == Qt.ItemDataRole.AccessibleTextRole:
+            if column == "customer":  # the one column the window shows: it speaks for the whole row
+                return self._spoken_row(row, state, now)
             return self._display(row, column, state, now) or icons.channel_label(row.channel)
         return None
+
+    def _spoken_row(self, row: QueueRow, state: str | None, now: datetime) -> str:
+        """What a screen reader says for a two-line row: "New. Moira Grant, Facebook, public comment,
+        overdue 4 h 00. Hello?? The party starts at 4."."""
+        parts = [self._display(row, "customer", state, now), icons.channel_label(row.channel),
+                 self._display(row, "kind", state, now).lower(), self._display(row, "due", state, now)]
+        spoken = ", ".join(p for p in parts if p) + ". " + self._display(row, "message", state, now)
+        return ("New. " if row.new else "") + spoken
 
     def _display(self, row: QueueRow, column: str, state: str | None, now: datetime) -> str:
         if column == "channel":

@@ -176,3 +176,16 @@ def test_state_marks_and_the_new_dot_reach_3_to_1_on_the_list_in_both_palettes()
         marks.append(theme.LINK.dark if dark else theme.LINK.light)
         for colour in marks:
             assert min(theme.contrast(colour, b) for b in backgrounds) >= 3, (dark, colour)
+
+
+def test_the_shown_column_speaks_for_the_whole_row(qtbot, window):
+    """Only the row's painted column is on screen: its accessible text names all the row shows."""
+    from PySide6.QtCore import Qt
+
+    row = 1
+    qtbot.waitUntil(lambda: window.model.id_at(row) in window.model.cache, timeout=5000)
+    cell = lambda name: window.model.data(window.model.index(row, COLUMNS.index(name)))  # noqa: E731
+    spoken = window.model.data(window.model.index(row, COLUMNS.index("customer")), Qt.ItemDataRole.AccessibleTextRole)
+    for name in ("customer", "due", "message"):
+        assert cell(name) in spoken, (name, spoken)
+    assert spoken.startswith("New. ") == window.model.cache[window.model.id_at(row)].new
