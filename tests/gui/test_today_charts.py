@@ -87,7 +87,7 @@ def test_charts_are_readable_in_both_palettes(qtbot, window, mode, size):
     light = app.style().standardPalette()
     try:
         dialog = _open_today(qtbot, window)
-        dialog._loaded((dialog.generation, dialog.summary, sample_charts()))
+        dialog._charts_loaded((dialog.generation, sample_charts()))
         dialog.resize(*size)
         app.setPalette(dark_palette() if mode == "dark" else light)  # switched live, the panel open
         qtbot.wait(50)
