@@ -21,6 +21,8 @@ Decisions:
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPaintEvent, QPalette, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QStyle, QStyleOptionFocusRect, QWidget
@@ -69,7 +71,7 @@ class ChartWidget(QWidget):
         self.data = data
         description = self.describe()
         self.setAccessibleDescription(description)
-        self.setToolTip(description)
+        self.setToolTip(f"<p>{html.escape(description)}</p>" if description else "")  # rich text wraps
         self.update()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt override)
