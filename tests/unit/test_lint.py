@@ -118,7 +118,8 @@ def orm_writes(source: str) -> list[str]:
         where = f"line {node.lineno}: {'.'.join(chain) or '(expression)'}.{method}("
         if method in MODEL_WRITES and chain and (chain[0] in models or chain[-1] in models):
             found.append(where)
-        elif method in INSTANCE_WRITES and chain[:1] not in (["self"], ["super"]):
+        elif (method in INSTANCE_WRITES and chain[:1] not in (["self"], ["super"])
+              and not (chain and chain[-1].lower().endswith("painter"))):  # QPainter.save(): state, not a row
             found.append(where)
         elif method == "write" and chain and chain[-1] == "store":
             found.append(where)
