@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from socialdesk import paths
@@ -37,4 +39,21 @@ def window(qtbot, demo_core):
     win.start()
     qtbot.waitUntil(lambda: win.model.rowCount() > 0 and win.current_id is not None, timeout=5000)
     yield win
+    release_window(win, tasks)
+
+
+def release_window(win, tasks) -> None:
+    """Close the window and let go of its SQLite connections (peewee keeps one per thread): its timers
+    stop, its worker threads end, and what it froze for the garbage collector (MainWindow._view_loaded:
+    gc.freeze) is collected. Without this every window test left ~29 file descriptors open, and a full
+    run passed select()'s limit of 1024 (tests/fakes/notification_server.py failed)."""
+    from PySide6.QtCore import QTimer
+
+    win.quitting = True
+    win.close()
+    for timer in win.findChildren(QTimer):
+        timer.stop()
     tasks.wait(5000)
+    tasks.shutdown()
+    gc.unfreeze()
+    gc.collect()

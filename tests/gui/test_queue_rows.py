@@ -14,6 +14,7 @@ from socialdesk.core.clock import ManualClock, utcnow
 from socialdesk.core.store import Conversation
 from socialdesk.ui import theme
 from socialdesk.ui.queue_model import COLUMNS, StateRole
+from tests.gui.conftest import release_window
 
 
 def _idle(qtbot, win) -> None:
@@ -67,7 +68,7 @@ def manual_window(qtbot):
     win.start()
     qtbot.waitUntil(lambda: win.model.rowCount() > 0 and win.current_id is not None, timeout=5000)
     yield win, core
-    tasks.wait(5000)
+    release_window(win, tasks)
     core.engine.stop()
     core.store.close()
 
