@@ -27,7 +27,10 @@ from typing import Iterator
 _OFFLINE = {errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTUNREACH}
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and every exception behind it, nearest first: cause, context, an exception passed as one
+    of the first two arguments (peewee wraps sqlite3's error there; requests and urllib3 wrap the socket
+    error), and urllib3's `reason`. Each once; a cycle or a very long chain ends."""
     seen: set[int] = set()
     pending: list[BaseException] = [exc]
     while pending and len(seen) < 20:  # bounded: a chain is a handful of exceptions deep
@@ -51,7 +54,7 @@ def _is_timeout(exc: BaseException) -> bool:
 def explain(exc: BaseException, host: str, port: int | None = None, what: str = "server") -> str:
     """A sentence for the owner on why the connection to `what` at host:port failed, and what to check."""
     where = f"{host}:{port}" if port else host
-    for cause in _chain(exc):
+    for cause in causes(exc):
         if isinstance(cause, socket.gaierror):
             if cause.errno in (socket.EAI_AGAIN,) or cause.errno in _OFFLINE:
                 return (f"The {what} address {host} could not be looked up just now. Check that this "

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterator, Literal, Typ
 
 import peewee as pw
 
+from socialdesk.connectors.network_errors import causes
 from socialdesk.core.checkpoint import Checkpointer
 from socialdesk.core.states import (
     AccountState,
@@ -581,25 +582,12 @@ _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _READONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """`exc` and every exception behind it: cause, context, and the sqlite3 error peewee wraps as its
-    first argument ("cannot rollback" after a failed commit hides the real error there)."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [exc]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        wrapped = current.args[0] if current.args and isinstance(current.args[0], BaseException) else None
-        pending += [e for e in (wrapped, current.__cause__, current.__context__) if e is not None]
-
-
 def storage_problem(exc: BaseException, where: Path | str | None = None) -> str | None:
     """One line for the owner if `exc` (or what it hides) is a full disk, a place socialdesk may not
     write, or a failing disk; None for anything else. `where`: the file or folder concerned."""
-    for error in _chain(exc):
+    # causes(): the sqlite3 error peewee wraps as its first argument too ("cannot rollback" after a
+    # failed commit hides the real error there).
+    for error in causes(exc):
         code = getattr(error, "sqlite_errorcode", None)
         primary = code & 0xFF if isinstance(code, int) else None
         text = str(error).lower()
