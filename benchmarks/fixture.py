@@ -14,7 +14,9 @@ Decisions:
   the business and a fifth are marked done afterwards.
 - The built profile is cached under the system temp dir keyed by BUILDER_VERSION and the sizes; every
   run copies it into its own SOCIALDESK_HOME so measurements that write (ingest, GUI stall, leak check)
-  never change the cache. Bump BUILDER_VERSION when the generated data or the schema changes.
+  never change the cache. The cache name carries the store's SCHEMA_VERSION, so a schema change builds a
+  new profile (a stale one would make every measured start migrate and back up 100,000 messages first);
+  bump BUILDER_VERSION when the generated data changes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-BUILDER_VERSION = 5  # 2: schema 2 (fewer indexes); 3: schema 3 (edits, deletions, reply windows); 5: schema 5 (drafts)
+BUILDER_VERSION = 5  # what the generator writes; the schema is keyed separately (cache_dir)
 PROFILE_NAME = "bench"
 BATCH = 1_000
 
@@ -219,7 +221,10 @@ def build(home: Path, conversations: int = 20_000, messages: int = 100_000, now:
 
 
 def cache_dir(conversations: int, messages: int) -> Path:
-    return Path(tempfile.gettempdir()) / f"socialdesk-bench-v{BUILDER_VERSION}-{conversations}c-{messages}m"
+    from socialdesk.core.store import SCHEMA_VERSION
+
+    name = f"socialdesk-bench-v{BUILDER_VERSION}-s{SCHEMA_VERSION}-{conversations}c-{messages}m"
+    return Path(tempfile.gettempdir()) / name
 
 
 def prepared_home(dest: Path, conversations: int = 20_000, messages: int = 100_000) -> BuildInfo:
