@@ -532,8 +532,9 @@ MIGRATIONS: dict[int, Any] = {1: _migrate_1_to_2, 2: _migrate_2_to_3, 3: _migrat
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
-def _inspect(path: Path) -> int:
-    """Return the schema version of an existing file, without writing to it."""
+def _inspect(path: Path, *, verify: bool = True) -> int:
+    """Return the schema version of an existing file, without writing to it. With `verify`, every page is
+    checked too (PRAGMA quick_check, which reads the whole file: ~0.1 s per 100,000 messages)."""
     with open(path, "rb") as fh:
         header = fh.read(16)
     if header and header != _SQLITE_MAGIC:
@@ -549,18 +550,15 @@ def _inspect(path: Path) -> int:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                raise sqlite3.DatabaseError("quick_check failed")
+            if verify:
+                _quick_check(conn)
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         problem = storage_problem(exc, path)
         if problem:
             raise StoreError(problem) from None
-        raise StoreCorruptError(
-            f"{path} is damaged ({exc}). It was left untouched; restore a backup from the 'backups' "
-            "folder next to it, or move it away to start fresh."
-        ) from None
+        raise StoreCorruptError(_damaged(path, exc)) from None
     # Before application_id: our tables, or an empty file; a version beyond ours is "too new" (Store.open).
     ours = app_id == APPLICATION_ID or (
         app_id == 0 and (_OUR_TABLES <= tables or (version == 0 and not tables) or version > SCHEMA_VERSION)
@@ -571,6 +569,16 @@ def _inspect(path: Path) -> int:
             "away (socialdesk then starts a new one) or use another --profile."
         )
     return int(version)
+
+
+def _quick_check(conn: sqlite3.Connection) -> None:
+    if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        raise sqlite3.DatabaseError("quick_check failed")
+
+
+def _damaged(path: Path, exc: BaseException) -> str:
+    return (f"{path} is damaged ({exc}). It was left untouched; restore a backup from the 'backups' "
+            "folder next to it, or move it away to start fresh.")
 
 
 # sqlite3 primary result codes (extended codes keep them in the low byte) and errno values that mean
@@ -649,11 +657,15 @@ class Store:
         self.checkpointer = Checkpointer(path)
 
     @classmethod
-    def open(cls, path: Path | str, backups: Path | None = None) -> "Store":
-        """Open (create, migrate) the database; StoreError with one owner-readable line if it cannot."""
+    def open(cls, path: Path | str, backups: Path | None = None, *, verify: bool = True) -> "Store":
+        """Open (create, migrate) the database; StoreError with one owner-readable line if it cannot.
+
+        `verify=False` leaves out the check of every page when no migration is due (the header, the
+        owner and the version are still checked): the window opens that way, so its first paint does not
+        wait for a read of the whole file, and calls `verify()` on a worker thread before anything syncs."""
         path = Path(path)
         try:
-            return cls._open(path, backups)
+            return cls._open(path, backups, verify)
         except (OSError, sqlite3.Error, pw.PeeweeException) as exc:
             problem = storage_problem(exc, path.parent)
             if problem is None:
@@ -661,9 +673,11 @@ class Store:
             raise StoreError(problem) from None
 
     @classmethod
-    def _open(cls, path: Path, backups: Path | None) -> "Store":
+    def _open(cls, path: Path, backups: Path | None, verify: bool) -> "Store":
         existing = path.exists() and path.stat().st_size > 0
-        version = _inspect(path) if existing else 0
+        version = _inspect(path, verify=verify) if existing else 0
+        if existing and not verify and version != SCHEMA_VERSION:
+            version = _inspect(path)  # a migration writes: every page is checked before it
         if version > SCHEMA_VERSION:
             raise StoreTooNewError(
                 f"{path} was written by a newer socialdesk (schema {version}, this version reads up to "
@@ -697,6 +711,19 @@ class Store:
             db.close()
             raise
         return store
+
+    def verify(self) -> str | None:
+        """Check every page of the file (PRAGMA quick_check on a read-only connection of its own, so it
+        runs beside the writer); None if it is sound, else one owner-readable line saying what to do."""
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            try:
+                _quick_check(conn)
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            return storage_problem(exc, self.path) or _damaged(self.path, exc)
+        return None
 
     def _migrate(self, version: int) -> None:
         if version == SCHEMA_VERSION:

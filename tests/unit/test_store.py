@@ -420,3 +420,44 @@ def test_schema_5_file_gains_seen_at_and_its_conversations_count_as_seen(tmp_pat
     finally:
         s.close()
     assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v5-" in p.name]
+
+
+def _damage_a_data_page(path) -> bytes:
+    """A sound first page (header, schema) over a damaged page of message rows."""
+    s = Store.open(path)
+    with s.db.atomic():
+        s.db.execute_sql("CREATE TABLE filler (x TEXT)")
+        for i in range(400):
+            s.db.execute_sql("INSERT INTO filler VALUES (?)", (f"row {i} " * 20,))
+    s.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    s.close()
+    data = bytearray(path.read_bytes())
+    page = 4096
+    last = len(data) // page - 1
+    data[last * page: last * page + 200] = b"\xff" * 200  # a b-tree page header turned to garbage
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+def test_open_without_verify_leaves_the_page_check_to_verify(tmp_path):
+    """The window opens the file without reading every page (its first paint would wait for it) and
+    verifies it on a worker before anything syncs: the damage is found there, said the same way."""
+    path = tmp_path / "db.sqlite3"
+    damaged = _damage_a_data_page(path)
+    with pytest.raises(StoreCorruptError):
+        Store.open(path)
+    store = Store.open(path, verify=False)
+    try:
+        problem = store.verify()
+    finally:
+        store.close()
+    assert problem is not None and "is damaged" in problem and "backups" in problem
+    assert path.read_bytes() == damaged
+
+
+def test_verify_of_a_sound_file_says_nothing(tmp_path):
+    store = Store.open(tmp_path / "db.sqlite3", verify=False)
+    try:
+        assert store.verify() is None
+    finally:
+        store.close()
