@@ -136,6 +136,7 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(queue.VIEW_TITLES[view])
         self.tabs.currentChanged.connect(self._tab_changed)
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.tabs.setExpanding(False)  # left-aligned at their own width, not stretched across a wide window
         filters = QHBoxLayout()
         self.channel_combo = QComboBox(left)
         self.channel_combo.setObjectName("channel_filter")
@@ -202,7 +203,6 @@ class MainWindow(QMainWindow):
         empty_layout.addStretch(3)
         self.empty_panel.hide()
         self.has_accounts: bool | None = None  # None until refresh_accounts has looked
-        left_layout.addWidget(self.tabs)
         left_layout.addLayout(filters)
         left_layout.addWidget(self.table, 1)
         left_layout.addWidget(self.empty_panel, 1)
@@ -246,6 +246,12 @@ class MainWindow(QMainWindow):
         self.mode_banner.resume_requested.connect(self.resume_automation)
         self.mode_generation = 0
         central_layout.addWidget(self.mode_banner)
+        # The view tabs span the window, over the queue and the thread: in the queue's pane the ten of them
+        # did not fit at 1024 px (scroll arrows hid half of them); across the window they do.
+        tab_row = QHBoxLayout()
+        tab_row.setContentsMargins(6, 6, 6, 0)
+        tab_row.addWidget(self.tabs)
+        central_layout.addLayout(tab_row)
         central_layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
