@@ -55,8 +55,8 @@ Decisions:
   SMTP), each stream connect, each fetch pass of the stream and each IDLE cycle (plus its 60 s) get
   DEADLINE_S = 120 s for connect, TLS, greeting, login and commands; a server that is still not done
   is cut off and the operation raises DeadlineExceeded (a TransientError: back off, try again). The
-  sockets are watched from creation, before the TLS handshake and the greeting (`_WatchedIMAPClient`,
-  `_WatchedSMTP*`). 120 s because a healthy server answers these in a few seconds and a busy one
+  sockets are watched from creation, before the TLS handshake and the greeting (connectors/
+  email_transport.py). 120 s because a healthy server answers these in a few seconds and a busy one
   (a large provider under load) in 20-30; it is four read timeouts. Downloading mail may legitimately
   take longer on a slow link, so each FETCH of bodies adds its announced size at MIN_RATE (64 KiB/s,
   about 0.5 Mbit/s) to the deadline, and a fetch stops starting new FETCH groups after half the base
@@ -77,7 +77,6 @@ Decisions:
 
 from __future__ import annotations
 
-import base64
 import email
 import email.message
 import email.policy
@@ -88,21 +87,15 @@ import imaplib
 import logging
 import re
 import smtplib
-import socket
 import ssl
 import threading
 import time
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterator, TypeVar
 
-from imapclient import IMAPClient
-from imapclient import imap4 as imapclient_imap4
-from imapclient import tls as imapclient_tls
-from imapclient.exceptions import LoginError
-
-from socialdesk.connectors import deadline, email_autoconfig, email_reply, mime_text, network_errors, sieve
+from socialdesk.connectors import deadline, email_reply, mime_text, network_errors, sieve
 from socialdesk.connectors.base import (
     AccountInfo,
     AccountSecrets,
@@ -119,6 +112,9 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.connectors.email_reply import is_automated, valid_address
 from socialdesk.connectors.traits import Badge, PlatformTraits
+
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -168,49 +164,6 @@ def _tls(settings: dict, key: str, default: str, label: str) -> str:
     if mode not in TLS_MODES:
         raise PermanentError(f"{label} must be one of ssl, starttls or none, not {mode!r}.")
     return mode
-
-
-NON_ASCII_LOGIN_MESSAGE = (
-    "Your password (or user name) has characters outside plain ASCII, and the {where} server does not "
-    "offer the PLAIN login that can carry them. Use an app password, or change the password on the "
-    "server to plain letters, digits and punctuation."
-)
-
-
-def _plain_token(username: str, password: str) -> str:
-    """The SASL PLAIN initial response (RFC 4616): UTF-8, NUL-separated, base64."""
-    return base64.b64encode(b"\0" + username.encode("utf-8") + b"\0" + password.encode("utf-8")).decode("ascii")
-
-
-def _imap_login(client: IMAPClient, username: str, password: str) -> None:
-    """LOGIN for ASCII credentials; AUTHENTICATE PLAIN (UTF-8, RFC 4616) otherwise.
-
-    IMAP LOGIN takes only ASCII strings (imaplib raises UnicodeEncodeError quoting the password), so a
-    non-ASCII password goes through SASL PLAIN, which carries UTF-8.
-    """
-    if username.isascii() and password.isascii():
-        client.login(username, password)
-        return
-    capabilities = {c.upper() for c in client.capabilities()}
-    if b"AUTH=PLAIN" not in capabilities:
-        raise AuthError(NON_ASCII_LOGIN_MESSAGE.format(where="IMAP"))
-    client.plain_login(username, password)
-
-
-def _smtp_login(server: smtplib.SMTP, username: str, password: str) -> None:
-    """smtplib's login for ASCII credentials; AUTH PLAIN with UTF-8 (RFC 4616) otherwise.
-
-    smtplib encodes every AUTH response as ASCII, so a non-ASCII password would raise
-    UnicodeEncodeError before reaching the server.
-    """
-    if username.isascii() and password.isascii():
-        server.login(username, password)
-        return
-    if "PLAIN" not in server.esmtp_features.get("auth", "").upper().split():
-        raise AuthError(NON_ASCII_LOGIN_MESSAGE.format(where="SMTP"))
-    code, response = server.docmd("AUTH", "PLAIN " + _plain_token(username, password))
-    if code != 235:
-        raise smtplib.SMTPAuthenticationError(code, response)
 
 
 @dataclass(frozen=True)
@@ -326,6 +279,8 @@ class EmailConnector:
     @contextmanager
     def _errors(self, where: str) -> Iterator[None]:
         """Map library and socket errors to the connector's typed errors."""
+        from socialdesk.connectors.email_transport import LoginError
+
         s = self.settings
         try:
             yield
@@ -378,16 +333,18 @@ class EmailConnector:
         return scope is not None and scope.elapsed() > self.deadline_s / 2
 
     def _connect_imap(self) -> IMAPClient:
+        from socialdesk.connectors.email_transport import WatchedIMAPClient, imap_login
+
         s = self.settings
         context = ssl.create_default_context()
         with self._errors("IMAP"):
-            client = _WatchedIMAPClient(s.imap_host, port=s.imap_port, ssl=s.imap_tls == "ssl",
-                                        ssl_context=context, timeout=self.timeout)
+            client = WatchedIMAPClient(s.imap_host, port=s.imap_port, ssl=s.imap_tls == "ssl",
+                                       ssl_context=context, timeout=self.timeout)
             try:
                 if s.imap_tls == "starttls":
                     client.starttls(context)
                 client.normalise_times = False  # aware datetimes, converted to UTC below
-                _imap_login(client, s.username, self._password())
+                imap_login(client, s.username, self._password())
             except BaseException:
                 self._quietly(client.shutdown)
                 raise
@@ -420,14 +377,16 @@ class EmailConnector:
 
     @contextmanager
     def _smtp(self) -> Iterator[smtplib.SMTP]:
+        from socialdesk.connectors.email_transport import WatchedSMTP, WatchedSMTP_SSL, smtp_login
+
         s = self.settings
         context = ssl.create_default_context()
         with self._errors("SMTP"):
             if s.smtp_tls == "ssl":
-                server: smtplib.SMTP = _WatchedSMTP_SSL(s.smtp_host, s.smtp_port, timeout=self.timeout,
-                                                        context=context)
+                server: smtplib.SMTP = WatchedSMTP_SSL(s.smtp_host, s.smtp_port, timeout=self.timeout,
+                                                       context=context)
             else:
-                server = _WatchedSMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
+                server = WatchedSMTP(s.smtp_host, s.smtp_port, timeout=self.timeout)
             try:
                 server.ehlo()
                 if s.smtp_tls == "starttls":
@@ -435,7 +394,7 @@ class EmailConnector:
                     server.ehlo()
                 # A local relay may offer no AUTH at all; then there is nothing to log in to.
                 if server.has_extn("auth"):
-                    _smtp_login(server, s.username, self._password())
+                    smtp_login(server, s.username, self._password())
                 yield server
             finally:
                 self._quietly(server.quit)
@@ -793,48 +752,10 @@ class EmailConnector:
         """Nothing to release: every call opens and closes its own connections."""
 
 
-class _WatchedIMAP4(imapclient_imap4.IMAP4WithTimeout):
-    """imapclient's plain IMAP4 whose socket the running operation's deadline watches from creation."""
+def _autoconfig(address: str):
+    from socialdesk.connectors import email_autoconfig  # XML and DNS parsing: only when a form asks
 
-    def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        sock = super()._create_socket(timeout)
-        deadline.watch(sock)  # before the greeting: a trickled greeting is bounded too
-        return sock
-
-
-class _WatchedIMAP4TLS(imapclient_tls.IMAP4_TLS):
-    def _create_socket(self, timeout: float | None = None) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout if timeout is not None else self._timeout)
-        deadline.watch(sock)  # before the TLS handshake
-        return imapclient_tls.wrap_socket(sock, self.ssl_context, self.host)
-
-
-class _WatchedIMAPClient(IMAPClient):
-    """IMAPClient built on the watched IMAP4 classes (its `_create_IMAP4` picks the class; kept in step
-    with imapclient 3-4, where it passes (host, port, ssl_context, connect timeout))."""
-
-    def _create_IMAP4(self) -> imaplib.IMAP4:
-        connect_timeout = getattr(self._timeout, "connect", None)
-        if self.ssl:
-            return _WatchedIMAP4TLS(self.host, self.port, self.ssl_context, connect_timeout)
-        return _WatchedIMAP4(self.host, self.port, connect_timeout)
-
-
-class _WatchedSMTP(smtplib.SMTP):
-    """smtplib.SMTP whose socket the running operation's deadline watches from creation."""
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        sock = super()._get_socket(host, port, timeout)  # type: ignore[misc]  # an smtplib internal the stubs omit
-        deadline.watch(sock)
-        return sock
-
-
-class _WatchedSMTP_SSL(smtplib.SMTP_SSL):
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        # the plain socket, then TLS; _get_socket and _host are smtplib internals the stubs leave out
-        sock = smtplib.SMTP._get_socket(self, host, port, timeout)  # type: ignore[attr-defined]  # see above
-        deadline.watch(sock)
-        return self.context.wrap_socket(sock, server_hostname=self._host)  # type: ignore[attr-defined]  # same
+    return email_autoconfig.lookup(address)
 
 
 # Replies are emails of any length; a person is their address, never @-addressed.
@@ -872,7 +793,7 @@ SPEC = ConnectorSpec(
     traits=TRAITS,
     factory=lambda settings, secrets: EmailConnector(settings, secrets),
     server_auto_reply=sieve.SERVER_AUTO_REPLY,
-    autofill=lambda address: email_autoconfig.lookup(address),
+    autofill=lambda address: _autoconfig(address),
     autofill_from="address",
     advanced_settings=frozenset({
         "aliases", "username", "imap_port", "imap_tls", "smtp_port", "smtp_tls", "mailbox", "sent_mailbox",
