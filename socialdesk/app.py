@@ -6,6 +6,13 @@ Decisions:
   use it, so headless and windowed socialdesk behave identically. `wire_window` subscribes the window's
   one ChangeRelay to that bus.
 - Qt is imported only inside `run_gui()`, so `socialdesk queue` never pays for loading Qt.
+- The window starts in two stages (`build_core(staged=True)`, `wire_window(staged=True)`,
+  `start_window`), so the queue is on screen in about the time a bare Qt table over the same file takes:
+  before the first paint only the store (opened without the whole-file page check), the queue and the
+  window itself; after it, on a worker thread, `Store.verify()` (a damaged file stops everything there,
+  before anything writes), the starter snippets, the automation and coverage hooks and the engine's
+  recovery, then the features (menus, dialogs) on the GUI thread, and only then the engine. The command
+  line builds everything at once (`build_core()`); so do the tests unless they test the stages.
 - The demo profile gets one demo account per simulated channel on first start, and the business
   name / opening hours of the simulated bakery.
 - The garbage collector's young generation is collected every 10,000 allocations instead of 700
@@ -20,12 +27,11 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass
-from typing import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
 
 from socialdesk import DESKTOP_ID, paths
-from socialdesk.connectors import registry
-from socialdesk.connectors.base import Connector
-from socialdesk.core import automation, coverage, queue, snippets
+from socialdesk.core import queue
 from socialdesk.core.account_service import AccountService
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock, SystemClock
@@ -36,6 +42,9 @@ from socialdesk.core.store import Account, Store
 from socialdesk.core.sync import SyncEngine
 from socialdesk.logs import setup_logging
 from socialdesk.secrets import KeyringSecrets
+
+if TYPE_CHECKING:
+    from socialdesk.connectors.base import Connector
 
 log = logging.getLogger("socialdesk")
 
@@ -76,8 +85,10 @@ class _PolicyCache:
         self._policy = None
 
 
-def connector_factory(profile_name: str) -> Callable[[Account], Connector]:
-    def make(account: Account) -> Connector:
+def connector_factory(profile_name: str) -> Callable[[Account], "Connector"]:
+    def make(account: Account) -> "Connector":
+        from socialdesk.connectors import registry
+
         spec = registry.spec(account.kind)
         return spec.factory(dict(account.settings or {}), KeyringSecrets(profile_name, account.name))
 
@@ -96,11 +107,14 @@ def build_core(
     *,
     clock: Clock | None = None,
     on_change: Callable[[ChangeSet], None] | None = None,
+    staged: bool = False,
 ) -> Core:
+    """Open the profile and wire its services. `staged` (the window): the store's page check and the
+    services beside the engine are left to `verify_and_install` (module docstring)."""
     tune_garbage_collector()
     profile.ensure()
     setup_logging(profile)
-    store = Store.open(profile.database, profile.backups)
+    store = Store.open(profile.database, profile.backups, verify=not staged)
     settings = Settings(store)
     clock = clock or SystemClock()
     policy = _PolicyCache(settings)
@@ -112,14 +126,35 @@ def build_core(
     owner = OwnerActions(store, settings, policy, clock, changes, poke=engine.poke)
     account_service = AccountService(store, clock, profile.name, engine, changes)
     core = Core(profile, store, settings, clock, engine, policy, make_connector, changes, owner, account_service)
-    snippets.load_starter_snippets(store, clock.now())  # first run only; deleting them is permanent
-    # Automatic replies and status posts run inside the engine, in the window and the daemon alike.
+    if not staged:
+        install_services(core)
+    return core
+
+
+def install_services(core: Core) -> None:
+    """What runs beside the engine, in the window and the daemon alike; before the engine starts."""
+    from socialdesk.core import automation, coverage, snippets
+
+    snippets.load_starter_snippets(core.store, core.clock.now())  # first run only; deleting them is permanent
+    # Automatic replies and status posts run inside the engine.
     automation.install(core.engine, core.store, core.settings, core.policy)
     # What platforms keep while socialdesk is closed (the mail server's off-hours replies), refreshed on
     # the accounts' worker threads whenever its inputs change and at least daily.
+    name = core.profile.name
     coverage.install(core.engine, core.store, core.settings, core.policy,
-                     lambda account: KeyringSecrets(profile.name, account.name))
-    return core
+                     lambda account: KeyringSecrets(name, account.name))
+
+
+def verify_and_install(core: Core) -> str | None:
+    """The second stage of a staged start, on a worker thread: the store's page check, then the
+    services and the engine's recovery. Returns the owner-readable problem if the file is damaged
+    (then nothing was installed and nothing written)."""
+    problem = core.store.verify()
+    if problem is not None:
+        return problem
+    install_services(core)
+    core.engine.recover()
+    return None
 
 
 # One simulated account per platform an owner can add today (connectors/demo.py CHANNELS).
@@ -134,20 +169,50 @@ DEMO_ACCOUNTS = [
     ("YouTube (demo)", "youtube"),
     ("Google reviews (demo)", "google"),
 ]
+# The simulated bakery's ordinary week, and how soon after the demo's first start it closes that day.
+DEMO_WEEK = "mon-fri 07:00-18:00; sat 08:00-17:00; sun 09:00-14:00"
+DEMO_CLOSES_AFTER_MIN = 3
+
+
+def demo_schedule(now: datetime, timezone: str) -> Schedule:
+    """The demo bakery's hours: its ordinary week (DEMO_WEEK), and for the day of the first start special
+    hours that end DEMO_CLOSES_AFTER_MIN minutes later (on the next whole minute), so the closing post and
+    the off-hours auto-reply show within minutes, without switching on Away. The day opened at its usual
+    time, or at the start of the current hour if that is earlier; a start just before midnight closes
+    just after it. From the next day on, the ordinary week applies."""
+    from datetime import time, timedelta
+    from zoneinfo import ZoneInfo
+
+    week = parse_week_spec(DEMO_WEEK)
+    local = now.astimezone(ZoneInfo(timezone))
+    closes = (local + timedelta(minutes=DEMO_CLOSES_AFTER_MIN, seconds=59)).replace(second=0, microsecond=0)
+    usual = week.get(local.weekday()) or [(time(7), time(18))]
+    opens = min(usual[0][0], time(local.hour))
+    return Schedule(timezone=timezone, week=week, special_hours={local.date(): [(opens, closes.time())]})
 
 
 def seed_demo(core: Core) -> None:
-    """Give the demo profile its simulated accounts and business details (first start only).
+    """Give the demo profile its simulated accounts, business details, hours and closing post (first
+    start only), and bring an older demo profile up to date (every start).
 
     A demo profile seeded by an earlier version may hold simulated accounts of platforms the demo no
-    longer simulates (Instagram, Facebook, X, Google reviews until their connectors exist): they are
-    removed at every start, so the demo never shows a channel that cannot be added."""
+    longer simulates: they are removed. One seeded before the demo had an average rate stored
+    `interval_s` 45 (a message every 45 s on each account, ~12 a minute in all): it is removed, so each
+    account writes at its channel's usual rate (connectors/demo.py RATES, about three an hour in all)."""
     from socialdesk.connectors.demo import CHANNELS, DEFAULT_CHANNEL
 
-    retired = [a.id for a in Account.select().where(Account.kind == "demo")
-               if (a.settings or {}).get("channel", DEFAULT_CHANNEL) not in CHANNELS]
+    demo_accounts = list(Account.select().where(Account.kind == "demo"))
+    retired = [a.id for a in demo_accounts if (a.settings or {}).get("channel", DEFAULT_CHANNEL) not in CHANNELS]
     for account_id in retired:
         core.account_service.remove(account_id)
+    timezone = system_timezone_name()
+    with core.store.write():
+        for account in demo_accounts:
+            settings = dict(account.settings or {})
+            if account.id not in retired and "interval_s" in settings:
+                del settings["interval_s"]
+                settings.setdefault("timezone", timezone)
+                Account.update(settings=settings).where(Account.id == account.id).execute()
     if core.settings.get("demo.seeded"):
         return
     now = core.clock.now()
@@ -155,14 +220,21 @@ def seed_demo(core: Core) -> None:
         for name, channel in DEMO_ACCOUNTS:
             Account.get_or_create(
                 name=name,
-                defaults={"kind": "demo", "settings": {"channel": channel, "interval_s": 45}, "created_at": now},
+                # The time zone decides when the simulated customers' lunchtime is.
+                defaults={"kind": "demo", "settings": {"channel": channel, "timezone": timezone}, "created_at": now},
             )
     core.settings.set("business.name", "Juniper & Rye")
     core.settings.set("business.my_name", "Sam")
-    # A bakery open early till late every day, so the demo shows live countdowns at most hours.
-    schedule = Schedule(timezone=system_timezone_name(), week=parse_week_spec("mon-sun 07:00-21:00"))
-    core.settings.set("hours.schedule", schedule.to_json())
+    core.settings.set("hours.schedule", demo_schedule(now, timezone).to_json())
     core.policy.invalidate()
+    # The closing post: status posts on for every demo account whose platform has them.
+    from socialdesk.core import automation
+
+    config = automation.load_config(core.settings)
+    for account in Account.select().where(Account.kind == "demo").order_by(Account.id):
+        if automation.can_post(account):
+            config = config.with_status_posts(account.id, True, now)
+    automation.save_config(core.settings, config)
     core.settings.set("demo.seeded", True)
 
 
@@ -185,11 +257,12 @@ def ui_features(core: Core, tasks) -> tuple:
     return tuple(features)
 
 
-def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
+def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False, staged: bool = False):
     """Build the main window around a Core and connect it to the engine, notifier and tray.
 
     Used by `run_gui` and by the GUI tests (which pass a RecordingNotifier and no tray).
-    Returns (window, tasks, relay); the caller starts the engine.
+    Returns (window, tasks, relay); the caller starts the engine, or `start_window` does (`staged`:
+    the features are added by `start_window` after the first paint).
     """
     from socialdesk.ui.main_window import MainWindow
     from socialdesk.ui.notifications import RecordingNotifier
@@ -201,9 +274,8 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
     push = relay.push
     core.changes.subscribe(push)
     relay.destroyed.connect(lambda *_: core.changes.unsubscribe(push))
-    window = MainWindow(
-        core, tasks, notifier or RecordingNotifier(), demo=demo, features=ui_features(core, tasks), tray=tray
-    )
+    features = () if staged else ui_features(core, tasks)
+    window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo, features=features, tray=tray)
     tasks.setParent(window)
     relay.setParent(window)
     relay.changed.connect(window.on_engine_change)
@@ -212,6 +284,42 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False):
         tray.show_requested.connect(window.show_window)
         tray.quit_requested.connect(window.quit_app)
     return window, tasks, relay
+
+
+def start_window(core: Core, window, tasks, *, show: bool = True,
+                 on_started: Callable[[], None] | None = None,
+                 on_damaged: Callable[[str], None] | None = None) -> None:
+    """Show a staged window (build_core and wire_window with staged=True) and run the second stage
+    after its first paint: `verify_and_install` on a worker, then the features, then the engine, then
+    `on_started`. A damaged file goes to `on_damaged` instead, and nothing starts."""
+
+    def second_stage() -> None:
+        tasks.run(lambda: verify_and_install(core), installed, failed)
+
+    def installed(problem: str | None) -> None:
+        if problem is not None:
+            if on_damaged is not None:
+                on_damaged(problem)
+            return
+        window.add_features(ui_features(core, tasks))
+        core.engine.start()
+        if on_started is not None:
+            on_started()
+
+    def failed(exc: BaseException) -> None:
+        from socialdesk.core.store import storage_problem
+
+        log.error("start-up failed", exc_info=exc)
+        if on_damaged is not None:
+            on_damaged(storage_problem(exc) or f"socialdesk could not start: {exc}")
+
+    if show:
+        window.first_paint.connect(second_stage)
+        window.show()
+        window.start()
+    else:  # hidden in the tray: there is no paint to wait for
+        window.start()
+        second_stage()
 
 
 def _raise_running_instance(name: str) -> bool:
@@ -267,7 +375,7 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
         QMessageBox.critical(None, "socialdesk", str(exc))
         return 1
     try:
-        core = build_core(profile)
+        core = build_core(profile, staged=True)
     except StoreError as exc:
         QMessageBox.critical(None, "socialdesk cannot open its data", str(exc))
         lock.release()
@@ -277,7 +385,7 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
     tray = Tray() if QSystemTrayIcon.isSystemTrayAvailable() else None
     # The notification server when the desktop has one (with or without a tray), else the tray balloon.
     notifier = desktop_notifier(tray, icons.tray_icon(0, False))
-    window, tasks, _relay = wire_window(core, notifier=notifier, tray=tray, demo=demo)
+    window, tasks, _relay = wire_window(core, notifier=notifier, tray=tray, demo=demo, staged=True)
     server = QLocalServer(window)
     QLocalServer.removeServer(profile.ipc_name)  # a crashed instance may have left its socket file
     server.listen(profile.ipc_name)
@@ -287,15 +395,19 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
     # Qt's word that the desktop is back (unlocked, woken, focused): the engine looks at its clocks now.
     app.applicationStateChanged.connect(
         lambda state: core.engine.poke() if state == Qt.ApplicationState.ApplicationActive else None)
-    if not (hidden and tray is not None):
-        window.show()
-    window.start()
-    if not demo:
-        from socialdesk.ui.first_run import offer_first_run
 
-        offer_first_run(window)  # business name, hours, first account: only on a new profile
-    core.engine.recover()
-    core.engine.start()
+    def started() -> None:
+        if not demo:
+            from socialdesk.ui.first_run import offer_first_run
+
+            offer_first_run(window)  # business name, hours, first account: only on a new profile
+
+    def damaged(problem: str) -> None:
+        QMessageBox.critical(window, "socialdesk cannot open its data", problem)
+        app.exit(1)
+
+    start_window(core, window, tasks, show=not (hidden and tray is not None), on_started=started,
+                 on_damaged=damaged)
     try:
         return app.exec()
     finally:

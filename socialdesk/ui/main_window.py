@@ -35,7 +35,7 @@ import html
 import logging
 from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QPalette, QTextCursor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -90,6 +90,9 @@ NEW_MESSAGE_BATCH_MS = 2_000
 class MainWindow(QMainWindow):
     # Every batched engine change, after the window handled it: features (Activity view...) listen here.
     engine_changed = Signal(object)
+    # Once, when the first rows of the queue are on screen (or the empty view is): app.py starts what can
+    # wait for it then (the features' menus and dialogs, the file check, automation, the engine).
+    first_paint = Signal()
 
     def __init__(
         self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False, features: tuple = (), tray=None
@@ -97,7 +100,7 @@ class MainWindow(QMainWindow):
         """`features` are objects with `ACTIONS` (ActionSpecs) and their handlers, plus `attach(window)`:
         the snippet palette, hours editor, dashboard... each adds its own actions and widgets."""
         super().__init__()
-        self.features = list(features)
+        self.features: list = []
         self.core = core
         self.tasks = tasks
         self.notifier = notifier
@@ -121,6 +124,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("socialdesk — demo" if demo else "socialdesk")
         self.resize(1240, 760)
         self._build()
+        self.add_features(features)
         self.notifier.activated.connect(self.open_conversation)
         self.alert_announcer = AlertAnnouncer(notifier, tasks, core, self._task_failed)
 
@@ -263,13 +267,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.hours_label)
         self.statusBar().addPermanentWidget(self.accounts_label)
 
-        providers = [(actions_mod.ACTIONS, self)] + [(f.ACTIONS, f) for f in self.features]
-        self.action_specs = [spec for specs, _target in providers for spec in specs]
-        self.actions = actions_mod.build_actions(self, [self.table, self.thread_view], providers)
+        self.action_specs = list(actions_mod.ACTIONS)
+        self.actions = actions_mod.build_actions(self, [self.table, self.thread_view], [(actions_mod.ACTIONS, self)])
         self._build_menus()
-        for feature in self.features:
-            feature.attach(self)
         self._set_conversation(None)
+        self._first_paint_watch: QObject | None = None
 
         self.countdown_timer = QTimer(self)
         self.countdown_timer.setInterval(COUNTDOWN_REFRESH_MS)
@@ -315,6 +317,42 @@ class MainWindow(QMainWindow):
         for spec in self.action_specs:
             menus[spec.menu].addAction(self.actions[spec.id])
         self.menus = menus
+
+    def add_features(self, features) -> None:
+        """Attach features (ACTIONS and `attach(window)`): their actions join the menus, the palette and
+        the cheat sheet after the window's own, in the order given. app.py adds them after the first
+        paint, so the queue shows without waiting for the dialogs' modules."""
+        features = [f for f in features if f not in self.features]
+        providers = [(f.ACTIONS, f) for f in features]
+        actions = actions_mod.build_actions(self, [self.table, self.thread_view], providers)
+        self.features.extend(features)
+        for specs, _feature in providers:
+            for spec in specs:
+                self.action_specs.append(spec)
+                self.actions[spec.id] = actions[spec.id]
+                self.menus[spec.menu].addAction(actions[spec.id])
+        for feature in features:
+            feature.attach(self)
+        if features and self.first_rows_shown:
+            self._show_empty_state(not self.model.ids)  # "Add your first account" needs its action
+
+    def _first_rows_on_screen(self) -> None:
+        """Emit `first_paint` once the rows just loaded are painted (at once when the view is empty or
+        the window hidden: there is no paint to wait for)."""
+        if not self.table.isVisible():
+            emit(self.first_paint)
+            return
+        window = self
+
+        class Watch(QObject):
+            def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
+                if event.type() == QEvent.Type.Paint:
+                    window.table.viewport().removeEventFilter(self)
+                    QTimer.singleShot(0, lambda: emit(window.first_paint))  # after this paint completes
+                return False
+
+        self._first_paint_watch = Watch(self)
+        self.table.viewport().installEventFilter(self._first_paint_watch)
 
     # --- loading --------------------------------------------------------------------------------------
 
@@ -368,7 +406,8 @@ class MainWindow(QMainWindow):
             # move it out of the garbage collector's reach, so full collections stay short pauses on
             # the GUI thread (measured: 25-63 ms each without this, over the 50 ms stall budget).
             gc.freeze()
-        self.first_rows_shown = True
+            self.first_rows_shown = True
+            self._first_rows_on_screen()
         self._update_counts(*counts)
         if select_id is not None or (self.current_id is None and ids):
             target = self.model.row_of(select_id) if select_id is not None else None
