@@ -29,14 +29,16 @@ from __future__ import annotations
 import itertools
 import logging
 
-from PySide6.QtCore import QElapsedTimer, QTimer, QUrl
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
+    QFrame,
     QHBoxLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -140,8 +142,9 @@ class AccountDialog(QDialog):
             self.generation += 1  # answers for the abandoned form are ignored
             self.form.end_login()
             self.busy = False
-            self.stack.removeWidget(self.form)
-            self.form.deleteLater()
+            scroll = self.stack.currentWidget()
+            self.stack.removeWidget(scroll)
+            scroll.deleteLater()
             self.form = None
             self.stack.setCurrentWidget(self.chooser)
             self.chooser.list.setFocus()
@@ -151,8 +154,18 @@ class AccountDialog(QDialog):
         self.form = AccountForm(spec, self, account=self.account)
         if self.form.login_button is not None:
             self.form.login_button.clicked.connect(self.start_login)
-        self.stack.addWidget(self.form)
-        self.stack.setCurrentWidget(self.form)
+        # The form scrolls inside the dialog: unfolded "More settings" (or a sign-in's list of accounts)
+        # made the dialog grow to 800x715, past a 1024x640 screen.
+        scroll = QScrollArea(self)
+        scroll.setObjectName("form_scroll")
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.form)
+        # Only the height scrolls: the dialog is as wide as the form's widest row needs (never cut off).
+        scroll.setMinimumWidth(self.form.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+        self.stack.addWidget(scroll)
+        self.stack.setCurrentWidget(scroll)
         self._update_buttons()
         first = self.form.secret if self.account is not None and self.form.secret is not None else self.form.name
         first.setFocus()

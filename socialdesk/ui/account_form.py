@@ -47,6 +47,7 @@ CAPABILITY_WORDS = {
     "post_status": "status posts",
     "stream": "real time",
 }
+FIELD_MIN_WIDTH = 240
 TLS_CHOICES = (("ssl", "SSL/TLS (encrypted)"), ("starttls", "STARTTLS (encrypted)"),
                ("none", "None — only for a server on this computer"))
 
@@ -126,6 +127,7 @@ class AccountForm(QWidget):
         layout.addWidget(needs)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.name = QLineEdit(self)
         self.name.setObjectName("field_name")
         self.name.setPlaceholderText(f"How socialdesk calls this account, e.g. Shop {spec.traits.name}")
@@ -140,6 +142,9 @@ class AccountForm(QWidget):
         more_form = QFormLayout(self.more)
         more_form.setContentsMargins(0, 0, 0, 0)
         more_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # Each label above its field: the advanced labels are long sentences, and beside their fields they
+        # pushed the dialog wide and out of line with the form above.
+        more_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         current = (account or {}).get("settings") or {}
         for key, label, default in spec.settings:
             value = str(current.get(key, "" if account is not None else default))
@@ -155,6 +160,7 @@ class AccountForm(QWidget):
                 widget.setText(value)
                 widget.textEdited.connect(self._edited)
             widget.setObjectName(f"field_{key}")
+            widget.setMinimumWidth(FIELD_MIN_WIDTH)
             self.fields[key] = widget
             (more_form if key in spec.advanced_settings else form).addRow(label, widget)
         self.secret: QLineEdit | None = None
