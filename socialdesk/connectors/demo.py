@@ -12,9 +12,24 @@ Decisions:
   added; each comes back with its connector and traits. Google reviews carry their star rating
   (an optional ninth field of OPENING, a fourth of LIVE_TEMPLATES). The demo's own SPEC.traits (name "Demo", a
   5 s poll) apply to an account without a channel and to how the demo connector itself behaves.
-- Cursor: {"epoch": ISO time of the first fetch, "seq": live messages already delivered}. The opening
-  scene is delivered with the first fetch; afterwards one message per `interval_s` seconds (default 20)
-  per account, at most `max_live` in total so a demo left running does not grow without bound.
+- Live messages come at an average rate per account (setting `per_hour`; empty = the channel's usual
+  rate in RATES, about three an hour across all nine channels), irregularly and busier at lunchtime
+  (SHAPE, by the local hour in setting `timezone`, default UTC): time is cut into 15-minute slots of
+  absolute time, and each slot's arrivals (a Poisson draw around its expected count, at random
+  seconds) follow from (channel, slot) alone, so they do not depend on when or how often the app polls.
+  Only arrivals after the first fetch are delivered (the opening scene stands for the time before),
+  at most 5 per fetch, at most a day back after a long pause, and at most `max_live` in total.
+- `interval_s` (tests and benchmarks only; not in the form) instead delivers exactly one message per
+  `interval_s` seconds after the first fetch, for timelines a test can count. Demo profiles seeded
+  before the rate existed stored interval_s 45; app.seed_demo removes it so they calm down.
+- Repeat customers: each live message comes from a channel's small pool of people: the opening
+  scene's private correspondents (who follow up in their own conversation) and regulars (LIVE_PEOPLE)
+  who use two or three channels under the same name, so "Same person as…" pairs them. A person's
+  messages alternate between a new question and a follow-up in the same conversation; an email
+  question opens a new thread. The cursor counts each person's messages, so a restart continues.
+- Cursor: {"epoch": ISO time of the first fetch, "seq": live messages delivered, "after": ISO time up
+  to which arrivals were delivered (rate mode), "people": {author id: messages so far}}. A cursor
+  without "after" (a profile from before the rate) continues from now, without a backlog.
 - Replies are accepted and get an id derived from the idempotency key, so a retried send is recognisably
   the same message. `fail` (setting) makes every call raise a chosen typed error, for tests.
 - Some texts are deliberately hostile (HTML, a script tag, emoji, right-to-left text) to show they are
@@ -24,10 +39,13 @@ Decisions:
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import threading
+import unicodedata
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
+from zoneinfo import ZoneInfo
 
 from socialdesk.connectors.base import (
     AccountInfo,
@@ -157,50 +175,164 @@ OPENING: dict[str, list[tuple]] = {
     ],
 }
 
-LIVE_TEMPLATES: dict[str, list[tuple[Any, ...]]] = {
-    # (kind, public, text[, star rating])
+class Ask(NamedTuple):
+    """A live customer's new question: its kind, whether it is public, the text, an email's subject and a
+    review's star rating."""
+
+    kind: str
+    public: bool
+    text: str
+    subject: str = ""
+    rating: int | None = None
+
+
+LIVE_TEMPLATES: dict[str, list[Ask]] = {
     "email": [
-        ("email", False, "Hi, do you have any availability for a small birthday cake next Friday?"),
-        ("email", False, "Could I collect my order an hour later than planned? Something came up."),
+        Ask("email", False, "Hi, do you have any availability for a small birthday cake next Friday?",
+            "Birthday cake next Friday"),
+        Ask("email", False, "Could I collect my order an hour later than planned? Something came up.",
+            "Collecting my order later"),
+        Ask("email", False, "We're hosting a team breakfast on the 12th — could you do 20 pastries, half of "
+            "them vegan?", "Pastries for a team breakfast"),
+        Ask("email", False, "Do you have gift vouchers? It's for my dad, he's in every Saturday.", "Gift vouchers"),
     ],
     "bluesky": [
-        ("mention", True, "That sourdough looks unreal 🤤 what time do you sell out usually?"),
-        ("dm", False, "Hey, do you take custom cookie orders for a baby shower?"),
+        Ask("mention", True, "That sourdough looks unreal 🤤 what time do you sell out usually?"),
+        Ask("dm", False, "Hey, do you take custom cookie orders for a baby shower?"),
+        Ask("dm", False, "Is the rye bread suitable for freezing? Buying for the week."),
     ],
     "mastodon": [
-        ("mention", True, "@juniperandrye@bakers.social what's the bread of the day?"),
-        ("mention", True, "@juniperandrye@bakers.social are dogs allowed on the terrace?"),
-        ("dm", False, "Hi, my order number is 4471 — is it ready to collect?"),
+        Ask("mention", True, "@juniperandrye@bakers.social what's the bread of the day?"),
+        Ask("mention", True, "@juniperandrye@bakers.social are dogs allowed on the terrace?"),
+        Ask("dm", False, "Hi, my order number is 4471 — is it ready to collect?"),
     ],
     "instagram": [
-        ("comment", True, "Do you do gluten free versions of these? 🙏"),
-        ("comment", True, "Saw this on my feed, are you open tomorrow?"),
-        ("dm", False, "Hi, can I order a birthday cake for next week?"),
+        Ask("comment", True, "Do you do gluten free versions of these? 🙏", "Fresh seeded rye, out of the oven"),
+        Ask("comment", True, "Saw this on my feed, are you open tomorrow?", "Cinnamon bun Sunday"),
+        Ask("dm", False, "Hi, can I order a birthday cake for next week?"),
     ],
     "facebook": [
-        ("comment", True, "Is the Saturday market stall on this week?"),
-        ("dm", False, "Hello! Can I collect an order after closing time?"),
+        Ask("comment", True, "Is the Saturday market stall on this week?", "Our week in bakes"),
+        Ask("dm", False, "Hello! Can I collect an order after closing time?"),
     ],
     "x": [
-        ("mention", True, "@juniperandrye what's the bread of the day? 🍞"),
-        ("dm", False, "Hey, can I still order a cake for tomorrow?"),
+        Ask("mention", True, "@juniperandrye what's the bread of the day? 🍞"),
+        Ask("dm", False, "Hey, can I still order a cake for tomorrow?"),
     ],
     "youtube": [
-        ("comment", True, "What hydration is this dough? Looks like 75% to me"),
-        ("comment", True, "Do you sell the banneton you use in the video?"),
+        Ask("comment", True, "What hydration is this dough? Looks like 75% to me", "How we shape sourdough"),
+        Ask("comment", True, "Do you sell the banneton you use in the video?", "Croissants at 5 am"),
     ],
-    "google": [  # (kind, public, text, rating)
-        ("review", True, "Lovely staff and great coffee.", 5),
-        ("review", True, "Sold out of everything by 11. Disappointing.", 2),
-        ("review", True, "", 4),
+    "google": [
+        Ask("review", True, "Lovely staff and great coffee.", rating=5),
+        Ask("review", True, "Sold out of everything by 11. Disappointing.", rating=2),
+        Ask("review", True, "", rating=4),
     ],
     "telegram": [
-        ("dm", False, "Hi! Is the shop open on Sunday?"),
-        ("dm", False, "Any vegan options today?"),
+        Ask("dm", False, "Hi! Is the shop open on Sunday?"),
+        Ask("dm", False, "Any vegan options today?"),
+        Ask("dm", False, "Could you keep two sourdough loaves for me until 5?"),
     ],
 }
-LIVE_NAMES = ["Sam Taylor", "Chloé Dubois", "Kenji Sato", "Olivia Brown", "Mateo García", "Zainab Ali",
-              "Finn O'Brien", "Ines Costa", "Jonas Weber", "Amara Nwosu"]
+
+# Regulars: one person, the same name on two or three channels (the owner may link them as one person).
+LIVE_PEOPLE: dict[str, tuple[str, ...]] = {
+    "Sam Taylor": ("telegram", "email"),
+    "Chloé Dubois": ("instagram", "email"),
+    "Kenji Sato": ("x", "mastodon"),
+    "Olivia Brown": ("facebook", "email", "google"),
+    "Mateo García": ("telegram", "instagram"),
+    "Zainab Ali": ("bluesky", "email"),
+    "Finn O'Brien": ("facebook", "youtube", "x"),
+    "Ines Costa": ("instagram", "telegram", "google"),
+    "Jonas Weber": ("youtube", "mastodon"),
+    "Amara Nwosu": ("bluesky", "facebook", "google"),
+}
+LIVE_NAMES = list(LIVE_PEOPLE)
+
+# What the opening scene's private correspondents write next, in their own conversation, in order.
+OPENING_FOLLOW_UPS: dict[str, tuple[str, ...]] = {
+    "wedding": ("Also — could my mum come to the tasting too? She insists 😄",),
+    "invoice": ("Never mind the empty PDF, our accountant found a copy. Could you send #2290 as well?",),
+    "allergy": ("Thanks for checking. Is the plain rye safe for him, then?",),
+    "bs-dm-lea": ("Can I pay when I pick them up?",),
+    "md-dm-refund": ("I'm in town on Saturday morning if it's easier to sort out in person.",),
+    "ig-dm-hana": ("Pick-up at 10 on Saturday works for me!",),
+    "fb-dm-dan": ("Also, do you sell the flour you use?",),
+    "x-dm-omar": ("Forgot to say: four of them are vegan.",),
+    "tg-chat-904": ("And on the Tuesday after?",),
+    "tg-chat-901": ("About 40 people, if that helps.",),
+    "tg-chat-903": ("She says thank you in advance 😊",),
+    "tg-chat-902": ("תודה! Thank you!",),
+}
+# A follow-up anyone can send, once the tailored ones are used up.
+FOLLOW_UPS = (
+    "Hi again! Just checking you got my message 🙂",
+    "Sorry, one more thing — can I pay by card when I collect?",
+    "Thanks so much! See you then.",
+)
+
+# Live messages per hour per account, on average over a day (setting per_hour overrides): about three
+# an hour across all nine channels, so the queue grows the way a small bakery's does.
+RATES: dict[str, float] = {
+    "email": 0.6, "telegram": 0.5, "instagram": 0.5, "facebook": 0.35, "mastodon": 0.3, "bluesky": 0.25,
+    "x": 0.2, "youtube": 0.15, "google": 0.15,
+}
+# Relative traffic by local hour: quiet at night, a morning and an evening wave, busiest at lunchtime.
+SHAPE = (0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 0.9, 1.0, 1.0, 1.2, 1.6, 1.8, 1.6, 1.1, 1.0, 1.0, 1.1,
+         1.2, 1.3, 1.2, 1.0, 0.7, 0.4)
+SLOT = timedelta(minutes=15)
+MAX_PER_FETCH = 5
+CATCH_UP = timedelta(days=1)  # after a long pause, arrivals further back are not delivered
+
+def _rate(raw: Any, channel: str) -> float:
+    """Setting per_hour: messages per hour on average ("" = the channel's usual rate)."""
+    if raw is None or str(raw).strip() == "":
+        return RATES[channel]
+    try:
+        rate = float(str(raw).strip().replace(",", "."))
+    except ValueError:
+        rate = math.nan
+    if not 0 <= rate <= 60:  # NaN fails too
+        raise PermanentError(f"Messages per hour must be a number from 0 to 60, not {str(raw)[:20]!r}.")
+    return rate
+
+
+def _zone(raw: Any) -> ZoneInfo:
+    """The time zone whose lunchtime is busiest (UTC when unset or unknown: a demo never fails on it)."""
+    try:
+        return ZoneInfo(str(raw)) if raw else ZoneInfo("UTC")
+    except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+        return ZoneInfo("UTC")
+
+
+def _poisson(rng: random.Random, expected: float) -> int:
+    """A Poisson-distributed count (Knuth's method: `expected` is well below 10 here)."""
+    limit, count, product = math.exp(-expected), 0, rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
+
+
+def _live_author(channel: str, name: str) -> str:
+    """A regular's id on a channel: an email address, or "<channel>:live:<name>"."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    slug = ascii_name.replace("'", "").replace(" ", ".")
+    return f"{slug}@example.com" if channel == "email" else f"{channel}:live:{slug}"
+
+
+def _handle(author_id: str) -> str:
+    return author_id if "@" in author_id and ":" not in author_id else author_id.split(":")[-1]
+
+
+def _author(author_id: str, name: str) -> Author:
+    """An email sender is its address; elsewhere the id is opaque, as the platforms' own ids are (a
+    Mastodon account id is a number, its "user@instance" is the handle), so no "@" in it."""
+    if ":" not in author_id:
+        return Author(author_id, handle=author_id, display_name=name)
+    return Author(author_id.replace("@", "."), handle=_handle(author_id), display_name=name)
+
 
 # Each takes the connector's injected `now`, so a simulated retry time follows the test's clock.
 FAILURES: dict[str, Callable[[datetime], Exception]] = {
@@ -223,7 +355,10 @@ class DemoConnector:
         from socialdesk.connectors import registry, traits  # lazily: the registry imports this module
 
         self.traits = traits.of(self.channel)
-        self.interval = max(1, int(settings.get("interval_s", 20)))
+        # A fixed interval only when a test or benchmark sets one; otherwise an irregular average rate.
+        self.interval = max(1, int(settings["interval_s"])) if "interval_s" in settings else None
+        self.per_hour = _rate(settings.get("per_hour"), self.channel)
+        self.zone = _zone(settings.get("timezone"))
         self.max_live = int(settings.get("max_live", 200))
         self.fail = settings.get("fail", "")
         # For tests: no opening scene, and a fixed start of the live timeline.
@@ -251,54 +386,128 @@ class DemoConnector:
     def fetch(self, cursor: dict | None) -> tuple[list[InboundItem], dict]:
         self._maybe_fail()
         now = self.now()
-        items: list[InboundItem] = []
         if not cursor and not self.opening:
-            cursor = {"epoch": self.epoch or now.isoformat(), "seq": 0}
+            start = datetime.fromisoformat(self.epoch) if self.epoch else now
+            cursor = {"epoch": start.isoformat(), "seq": 0, "after": start.isoformat(), "people": {}}
         elif not cursor:
-            for minutes, conv, kind, public, author_id, name, text, subject, *rating in OPENING[self.channel]:
-                items.append(
-                    InboundItem(
-                        external_id=f"{self.channel}:open:{conv}:{minutes}",
-                        conversation_external_id=f"{self.channel}:{conv}",
-                        kind=kind,
-                        public=public,
-                        author=Author(author_id, handle=author_id.split(":")[-1], display_name=name),
-                        text=text,
-                        created_at=now - timedelta(minutes=minutes),
-                        permalink=f"https://demo.invalid/{self.channel}/{conv}",
-                        subject=subject,
-                        rating=rating[0] if rating else None,
-                        reply_window_ends_at=self._window_end(kind, now - timedelta(minutes=minutes)),
-                    )
-                )
-            return items, {"epoch": now.isoformat(), "seq": 0}
-        epoch = datetime.fromisoformat(cursor["epoch"])
+            return self._opening_scene(now), {"epoch": now.isoformat(), "seq": 0, "after": now.isoformat(),
+                                              "people": {}}
         seq = int(cursor.get("seq", 0))
-        due = min(self.max_live, int((now - epoch).total_seconds() // self.interval))
-        while seq < due and len(items) < 5:
+        people = dict(cursor.get("people") or {})
+        room = min(MAX_PER_FETCH, self.max_live - seq)
+        items: list[InboundItem] = []
+        if self.interval is not None:  # tests and benchmarks: one message per interval after the epoch
+            epoch = datetime.fromisoformat(cursor["epoch"])
+            due = min(self.max_live, int((now - epoch).total_seconds() // self.interval))
+            while seq < due and len(items) < MAX_PER_FETCH:
+                seq += 1
+                items.append(self._live_item(str(seq), epoch + timedelta(seconds=seq * self.interval), people))
+            return items, {**cursor, "seq": seq, "people": people}
+        after = datetime.fromisoformat(cursor["after"]) if cursor.get("after") else now  # older cursor: from now
+        after = max(after, now - CATCH_UP)
+        for key, created_at in self._arrivals(after, now)[:max(0, room)]:
             seq += 1
-            items.append(self._live_item(seq, epoch + timedelta(seconds=seq * self.interval)))
-        return items, {"epoch": cursor["epoch"], "seq": seq}
+            items.append(self._live_item(key, created_at, people))
+            after = created_at
+        if len(items) < room or room <= 0:
+            after = max(after, now)  # everything up to now is delivered (or nothing more ever will be)
+        return items, {"epoch": cursor.get("epoch", now.isoformat()), "seq": seq, "after": after.isoformat(),
+                       "people": people}
 
-    def _live_item(self, seq: int, created_at: datetime) -> InboundItem:
-        rng = random.Random(f"{self.channel}:{seq}")
-        template = rng.choice(LIVE_TEMPLATES[self.channel])
-        kind, public, text = template[:3]
-        rating: int | None = template[3] if len(template) > 3 else None
-        name = rng.choice(LIVE_NAMES)
-        author_id = f"{self.channel}:live:{name.lower().replace(' ', '.')}"
-        if kind == "email":
-            author_id = name.lower().replace(" ", ".").replace("'", "") + "@example.com"
+    def _opening_scene(self, now: datetime) -> list[InboundItem]:
+        items = []
+        for minutes, conv, kind, public, author_id, name, text, subject, *rating in OPENING[self.channel]:
+            items.append(
+                InboundItem(
+                    external_id=f"{self.channel}:open:{conv}:{minutes}",
+                    conversation_external_id=f"{self.channel}:{conv}",
+                    kind=kind,
+                    public=public,
+                    author=_author(author_id, name),
+                    text=text,
+                    created_at=now - timedelta(minutes=minutes),
+                    permalink=f"https://demo.invalid/{self.channel}/{conv}",
+                    subject=subject,
+                    rating=rating[0] if rating else None,
+                    reply_window_ends_at=self._window_end(kind, now - timedelta(minutes=minutes)),
+                )
+            )
+        return items
+
+    def _arrivals(self, after: datetime, until: datetime) -> list[tuple[str, datetime]]:
+        """(key, time) of the live messages with after < time <= until, earliest first. Each 15-minute
+        slot of absolute time draws its own arrivals from (channel, slot), so polling does not matter."""
+        out: list[tuple[str, datetime]] = []
+        slot_s = int(SLOT.total_seconds())
+        first, last = int(after.timestamp()) // slot_s, int(until.timestamp()) // slot_s
+        mean_shape = sum(SHAPE) / len(SHAPE)
+        for slot in range(first, last + 1):
+            start = datetime.fromtimestamp(slot * slot_s, timezone.utc)
+            expected = self.per_hour * SLOT / timedelta(hours=1) * SHAPE[start.astimezone(self.zone).hour] / mean_shape
+            rng = random.Random(f"{self.channel}:slot:{slot}")
+            offsets = sorted(set(rng.randrange(slot_s) for _ in range(_poisson(rng, expected))))
+            for i, offset in enumerate(offsets):
+                created_at = start + timedelta(seconds=offset)
+                if after < created_at <= until:
+                    out.append((f"{slot}.{i}", created_at))
+        return out
+
+    def _pool(self) -> list[tuple[str, str, str]]:
+        """Who writes on this channel: (author id, name, opening conversation key or "")."""
+        pool = []
+        if self.opening:  # the opening scene's private correspondents follow up in their conversations
+            seen = set()
+            for _m, conv, _kind, public, author_id, name, *_ in OPENING[self.channel]:
+                if not public and author_id not in seen:
+                    seen.add(author_id)
+                    pool.append((author_id, name, conv))
+        for name, channels in LIVE_PEOPLE.items():
+            if self.channel in channels:
+                pool.append((_live_author(self.channel, name), name, ""))
+        return pool
+
+    def _live_item(self, key: str, created_at: datetime, people: dict[str, int]) -> InboundItem:
+        """Live message `key`: from whom and what follow from (channel, key) and how often that person has
+        written here before (`people`, updated)."""
+        rng = random.Random(f"{self.channel}:{key}")
+        author_id, name, opening_conv = rng.choice(self._pool())
+        count = int(people.get(author_id, 0))
+        people[author_id] = count + 1
+        rating: int | None = None
+        if opening_conv:  # someone from the opening scene writes again in their conversation
+            kind, subject = next((k, subj) for _m, c, k, _p, _a, _n, _t, subj, *_ in OPENING[self.channel]
+                                 if c == opening_conv)
+            tailored = OPENING_FOLLOW_UPS.get(opening_conv, ())
+            text = tailored[count] if count < len(tailored) else FOLLOW_UPS[(count - len(tailored)) % len(FOLLOW_UPS)]
+            public, conversation = False, f"{self.channel}:{opening_conv}"
+            subject = f"Re: {subject}" if subject else ""
+        else:  # a regular: a new question, then a follow-up to it, then the next question...
+            asks = LIVE_TEMPLATES[self.channel]
+            turn = count // 2 + random.Random(f"{self.channel}:{author_id}").randrange(len(asks))
+            ask = asks[turn % len(asks)]
+            follow_up = bool(count % 2) and not ask.public
+            if count % 2 and ask.public:  # nothing to follow up in public: the next question instead
+                ask = asks[(turn + 1) % len(asks)]
+            kind, public, text, subject, rating = ask
+            if follow_up:
+                text = FOLLOW_UPS[(count // 2) % len(FOLLOW_UPS)]
+                subject = f"Re: {subject}" if subject else ""
+            if kind == "email":  # each question opens a thread; its follow-up answers in it
+                conversation = f"{self.channel}:live:{_handle(author_id)}:{count // 2}"
+            elif not public or kind == "review":  # one chat per person; a second review updates the first
+                conversation = f"{self.channel}:live:{_handle(author_id)}:{kind}"
+            else:  # a comment or mention of its own
+                conversation = f"{self.channel}:live:{key}"
         return InboundItem(
-            external_id=f"{self.channel}:live:{seq}",
-            conversation_external_id=f"{self.channel}:live:{author_id}:{kind}",
+            external_id=f"{self.channel}:live:{key}",
+            conversation_external_id=conversation,
             kind=kind,
             public=public,
-            author=Author(author_id, handle=name.split()[0].lower(), display_name=name),
+            author=_author(author_id, name),
             text=text,
             created_at=created_at,
-            permalink=f"https://demo.invalid/{self.channel}/live/{seq}",
-            subject="Question" if kind == "email" else "",
+            permalink=f"https://demo.invalid/{self.channel}/live/{key}",
+            subject=subject,
             rating=rating,
             reply_window_ends_at=self._window_end(kind, created_at),
         )
@@ -340,7 +549,7 @@ SPEC = ConnectorSpec(
     capabilities=frozenset({"dm", "mention", "email", "post_status", "review"}),
     settings=(
         ("channel", f"Simulated channel ({', '.join(CHANNELS)})", DEFAULT_CHANNEL),
-        ("interval_s", "Seconds between messages", "20"),
+        ("per_hour", "Messages per hour, on average (empty: the channel's usual, under one)", ""),
     ),
     secret_label="",
     needs="Nothing: it simulates customers locally, for trying socialdesk out.",

@@ -31,7 +31,7 @@ def test_opening_scene_is_valid_and_deterministic(channel):
     again, _ = DemoConnector({"channel": channel}, None, now=clock.now).fetch(None)
     assert items == again
     assert len(items) == len(OPENING[channel])
-    assert cursor == {"epoch": T0.isoformat(), "seq": 0}
+    assert cursor == {"epoch": T0.isoformat(), "seq": 0, "after": T0.isoformat(), "people": {}}
     assert len({i.external_id for i in items}) == len(items)
     for i in items:
         assert i.kind in KINDS
