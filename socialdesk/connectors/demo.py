@@ -1,16 +1,17 @@
 """A simulated small business ("Juniper & Rye", a neighbourhood bakery) for the demo profile and tests.
 
 Decisions:
-- Deterministic: the opening scene and every later message follow from (channel, sequence number), so
-  tests and screenshots are reproducible. Time comes from an injected `now` callable.
-- One demo account per channel (setting `channel`), for the platforms an owner can add today (email,
-  Mastodon, Bluesky, Telegram): the account points at that platform's traits (`self.traits`, the same
+- Deterministic: the opening scene and every later message follow from the channel, the time slot (or
+  sequence number) and the cursor, so tests and screenshots are reproducible. Time comes from an
+  injected `now` callable (the app's factory gives none: then the system clock).
+- One demo account per channel (setting `channel`), for the platforms an owner can add today
+  (CHANNELS, registry.kinds()): the account points at that platform's traits (`self.traits`, the same
   `traits.of(channel)` the queue and composer read), so it shows the platform's badge and name, is
   addressed the platform's way, produces only the kinds that platform produces, and refuses a reply
   over the platform's limit for that kind, as the real connector would. Platforms without a connector
   are not simulated: a demo must not promise what cannot be
   added; each comes back with its connector and traits. Google reviews carry their star rating
-  (an optional ninth field of OPENING, a fourth of LIVE_TEMPLATES). The demo's own SPEC.traits (name "Demo", a
+  (an optional ninth field of OPENING, Ask.rating in LIVE_TEMPLATES). The demo's own SPEC.traits (name "Demo", a
   5 s poll) apply to an account without a channel and to how the demo connector itself behaves.
 - Live messages come at an average rate per account (setting `per_hour`; empty = the channel's usual
   rate in RATES, about three an hour across all nine channels), irregularly and busier at lunchtime
