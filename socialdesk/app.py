@@ -14,7 +14,8 @@ Decisions:
   recovery, then the features (menus, dialogs) on the GUI thread, and only then the engine. The command
   line builds everything at once (`build_core()`); so do the tests unless they test the stages.
 - The demo profile gets one demo account per simulated channel on first start, and the business
-  name / opening hours of the simulated bakery.
+  name / opening hours of the simulated bakery, which closes a few minutes after that first start so
+  the off-hours auto-reply and the closing post show (`seed_demo`, `demo_schedule`).
 - The garbage collector's young generation is collected every 10,000 allocations instead of 700
   (`tune_garbage_collector`, applied by build_core): a sync burst allocates rows by the hundred
   thousand and keeps them until its transaction ends, so the default ran ~90 collections per 10,000
