@@ -29,16 +29,14 @@ from __future__ import annotations
 import itertools
 import logging
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, QUrl
+from PySide6.QtCore import QElapsedTimer, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QDialog,
-    QFrame,
     QHBoxLayout,
     QLineEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -55,6 +53,7 @@ from socialdesk.connectors.base import (
 )
 from socialdesk.connectors.oauth import AuthRequest, LoginAccount, LoginCancelled, account_names, parse_pasted
 from socialdesk.core.account_service import check_connection
+from socialdesk.ui import fit
 from socialdesk.ui.account_form import (
     AccountForm,
     PlatformChooser,
@@ -156,14 +155,7 @@ class AccountDialog(QDialog):
             self.form.login_button.clicked.connect(self.start_login)
         # The form scrolls inside the dialog: unfolded "More settings" (or a sign-in's list of accounts)
         # made the dialog grow to 800x715, past a 1024x640 screen.
-        scroll = QScrollArea(self)
-        scroll.setObjectName("form_scroll")
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.form)
-        # Only the height scrolls: the dialog is as wide as the form's widest row needs (never cut off).
-        scroll.setMinimumWidth(self.form.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width())
+        scroll = fit.scrolling(self.form, self, "form_scroll")
         self.stack.addWidget(scroll)
         self.stack.setCurrentWidget(scroll)
         self._update_buttons()

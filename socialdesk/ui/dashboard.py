@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from socialdesk.core import metrics, trends
-from socialdesk.ui import icons, theme
+from socialdesk.ui import fit, icons, theme
 from socialdesk.ui.charts import ChannelShareChart, ResponseTrendChart, WeekArrivalsChart
 
 CHANNEL_COLUMNS = ("Channel", "Received", "Answered", "Response rate", "Median first response", "Within target",
@@ -125,14 +125,15 @@ class TodayDialog(QDialog):
         buttons.addWidget(close)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("today_tabs")
-        self.tabs.addTab(self._build_charts(), "&Charts")
+        # The charts scroll: the dialog fits a 1024x640 screen (ui/fit.py; it needed 647 px of height).
+        self.tabs.addTab(fit.scrolling(self._build_charts(), self), "&Charts")
         self.tabs.addTab(self.table, "&Per channel, 7 days")
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(grid)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(buttons)
-        self.resize(900, 620)
+        fit.resize_within_screen(self, 900, 620)
 
     def _build_charts(self) -> QWidget:
         page = QWidget(self)

@@ -56,7 +56,7 @@ from socialdesk.core.hours import (
     format_windows,
     parse_windows,
 )
-from socialdesk.ui import theme
+from socialdesk.ui import fit, theme
 
 DAY_TITLES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PREVIEW_DELAY_MS = 300
@@ -115,11 +115,12 @@ class HoursDialog(QDialog):
         self.problems: list[str] = []
 
         tabs = QTabWidget(self)
-        tabs.addTab(self._hours_tab(schedule, data), "&Hours")
-        tabs.addTab(self._dates_tab(schedule), "&Dates && away")
-        tabs.addTab(self._replies_tab(), "Auto-&replies")
-        tabs.addTab(self._posts_tab(), "Status &posts")
-        tabs.addTab(self._listings_tab(), "&Listings")
+        # Each page scrolls: the dialog fits a 1024x640 screen (ui/fit.py; it needed 625 px of height).
+        tabs.addTab(fit.scrolling(self._hours_tab(schedule, data), self), "&Hours")
+        tabs.addTab(fit.scrolling(self._dates_tab(schedule), self), "&Dates && away")
+        tabs.addTab(fit.scrolling(self._replies_tab(), self), "Auto-&replies")
+        tabs.addTab(fit.scrolling(self._posts_tab(), self), "Status &posts")
+        tabs.addTab(fit.scrolling(self._listings_tab(), self), "&Listings")
         self.tabs = tabs
 
         self.config_note = QLabel(self)
@@ -155,7 +156,7 @@ class HoursDialog(QDialog):
         self.preview_timer.setSingleShot(True)
         self.preview_timer.setInterval(PREVIEW_DELAY_MS)
         self.preview_timer.timeout.connect(self.refresh_preview)
-        self.resize(760, 680)
+        fit.resize_within_screen(self, 760, 680)
         self._refresh_lists()
         if self.post_account.currentData() is not None:
             self._post_account_changed(0)

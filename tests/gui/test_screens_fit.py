@@ -56,3 +56,44 @@ def test_every_platform_form_gives_its_fields_room(window, qtbot):
         assert dialog.width() <= 1024, spec.kind
         dialog.previous_step()
     dialog.reject()
+
+
+def _open_dialog(window, qtbot, action: str):
+    from PySide6.QtWidgets import QApplication, QDialog
+
+    before = set(QApplication.topLevelWidgets())
+    window.actions[action].trigger()
+    found: list = []
+
+    def opened() -> bool:
+        found[:] = [w for w in QApplication.topLevelWidgets() if w not in before and isinstance(w, QDialog)
+                    and w.isVisible()]
+        return bool(found)
+
+    qtbot.waitUntil(opened, timeout=5000)
+    return found[0]
+
+
+def test_hours_and_today_fit_a_1024x640_screen(window, qtbot):
+    """Their pages scroll instead of asking 625 px (hours) and 647 px (Today) of a 600 px high screen."""
+    from socialdesk.ui.fit import SMALL_SCREEN
+
+    for action in ("hours_editor", "today"):
+        dialog = _open_dialog(window, qtbot, action)
+        hint = dialog.minimumSizeHint().expandedTo(dialog.minimumSize())
+        assert hint.width() <= SMALL_SCREEN[0] and hint.height() <= SMALL_SCREEN[1], (action, hint)
+        dialog.close()
+
+
+def test_a_dialog_opens_within_a_small_screen(qtbot):
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QDialog
+
+    from socialdesk.ui import fit
+
+    dialog = QDialog()
+    qtbot.addWidget(dialog)
+    fit.resize_within_screen(dialog, 760, 680, QRect(0, 0, 1024, 610))
+    assert (dialog.width(), dialog.height()) == (760, 610 - fit.TITLE_BAR)
+    fit.resize_within_screen(dialog, 760, 680, QRect(0, 0, 1600, 1000))
+    assert (dialog.width(), dialog.height()) == (760, 680)
