@@ -25,10 +25,10 @@ from socialdesk.connectors import registry
 from socialdesk.connectors.base import (
     PermanentError,
 )
-from socialdesk.core import usage
+from socialdesk.core import queue, usage
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.store import Account
-from socialdesk.ui import theme
+from socialdesk.ui import icons, theme
 from socialdesk.ui.account_dialog import AccountDialog
 from socialdesk.ui.account_form import (
     _error_text,
@@ -64,6 +64,8 @@ class AccountsDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(False)
+        self.table.setShowGrid(False)  # a list of accounts, not a spreadsheet
+        self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.status = _plain_label(self)
@@ -104,7 +106,8 @@ class AccountsDialog(QDialog):
             rows = []
             for a in Account.select().order_by(Account.name):
                 spent = usage.summary(a, now)
-                rows.append({"id": a.id, "name": a.name, "kind": a.kind, "enabled": a.enabled, "state": a.state,
+                rows.append({"id": a.id, "name": a.name, "kind": a.kind, "channel": queue.channel_of(a),
+                             "enabled": a.enabled, "state": a.state,
                              "last_error": a.last_error, "settings": dict(a.settings or {}),
                              "usage": spent.text if spent is not None else ""})
             return rows
@@ -116,12 +119,18 @@ class AccountsDialog(QDialog):
         self.rows = rows
         self.table.setRowCount(len(rows))
         titles = {s.kind: s.title for s in registry.all_specs()}
+        dark = theme.is_dark(self.table.palette())
         for i, account in enumerate(rows):
             state = STATE_WORDS.get(account["state"], account["state"]) if account["enabled"] else "disabled"
-            values = (account["name"], titles.get(account["kind"], account["kind"]), state, account["last_error"],
-                      account.get("usage", ""))
+            channel = account.get("channel") or account["kind"]
+            # The platform the account talks to, with its icon: an account simulating one (the demo's) says
+            # which ("Bluesky · Demo"), not the same "Demo (simulated bakery)" on every row.
+            platform = titles.get(account["kind"], account["kind"]) if channel == account["kind"] else (
+                f"{icons.channel_label(channel)} · {icons.channel_label(account['kind'])}")
+            values = (account["name"], platform, state, account["last_error"], account.get("usage", ""))
             for col, value in enumerate(values):
                 self.table.setItem(i, col, QTableWidgetItem(value))
+            self.table.item(i, 1).setIcon(icons.channel_icon(channel, 16, dark))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         keep = next((i for i, a in enumerate(rows) if selected and a["id"] == selected["id"]), 0 if rows else -1)

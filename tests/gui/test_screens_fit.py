@@ -97,3 +97,15 @@ def test_a_dialog_opens_within_a_small_screen(qtbot):
     assert (dialog.width(), dialog.height()) == (760, 610 - fit.TITLE_BAR)
     fit.resize_within_screen(dialog, 760, 680, QRect(0, 0, 1600, 1000))
     assert (dialog.width(), dialog.height()) == (760, 680)
+
+
+def test_accounts_list_names_each_accounts_platform_with_its_icon(window, qtbot):
+    """A simulated account says which platform it simulates (every demo row said "Demo (simulated bakery)")."""
+    dialog = _open_dialog(window, qtbot, "accounts")
+    table = dialog.table
+    qtbot.waitUntil(lambda: table.rowCount() > 0, timeout=5000)
+    rows = {table.item(i, 0).text(): table.item(i, 1) for i in range(table.rowCount())}
+    assert rows["Bluesky (demo)"].text() == "Bluesky · Demo"
+    assert not rows["Bluesky (demo)"].icon().isNull()
+    assert len({item.text() for item in rows.values()}) == len(rows)
+    dialog.close()
