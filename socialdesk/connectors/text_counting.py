@@ -30,17 +30,31 @@ Decisions:
 from __future__ import annotations
 
 import unicodedata
-from typing import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Callable
 
-import regex
+if TYPE_CHECKING:
+    import regex
 
-_GRAPHEME = regex.compile(r"\X")
-# A URL as the platforms shorten it; trailing sentence punctuation is trimmed in `_urls` (a greedy
-# match then a trim, so a long run of dots cannot make the scan quadratic).
-_URL = regex.compile(r"(?:https?://|www\.)[^\s<>\"']+", regex.IGNORECASE)
 _URL_TRAILING = ".,;:!?)]"
-_REMOTE_MENTION = regex.compile(r"(?<![\w@])(@\w+)@[\w.-]+\w")
-_EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
+
+
+@cache
+def _patterns() -> tuple[regex.Pattern[str], regex.Pattern[str], regex.Pattern[str], regex.Pattern[str]]:
+    """(grapheme, URL, remote mention, emoji), compiled on the first count: `regex` and its Unicode
+    tables take ~15 ms to load, which the window's first paint (it reads traits) need not wait for."""
+    import regex
+
+    return (
+        regex.compile(r"\X"),
+        # A URL as the platforms shorten it; trailing sentence punctuation is trimmed in `_urls` (a greedy
+        # match then a trim, so a long run of dots cannot make the scan quadratic).
+        regex.compile(r"(?:https?://|www\.)[^\s<>\"']+", regex.IGNORECASE),
+        regex.compile(r"(?<![\w@])(@\w+)@[\w.-]+\w"),
+        regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}"),
+    )
+
+
 SHORT_URL_LENGTH = 23
 # twitter-text v3 configuration: code point ranges that weigh 1 (everything else weighs 2).
 _X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
@@ -48,7 +62,7 @@ _X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032
 
 def graphemes(text: str) -> int:
     """Number of extended grapheme clusters: what a person sees as one character."""
-    return len(_GRAPHEME.findall(text))
+    return len(_patterns()[0].findall(text))
 
 
 def _x_weight_of_codepoint(char: str) -> int:
@@ -59,7 +73,7 @@ def _x_weight_of_codepoint(char: str) -> int:
 def _urls(text: str) -> list[tuple[int, int]]:
     """(start, end) of each URL, without trailing sentence punctuation."""
     spans = []
-    for match in _URL.finditer(text):
+    for match in _patterns()[1].finditer(text):
         url = match.group().rstrip(_URL_TRAILING)
         if "." in url or "://" in url:
             spans.append((match.start(), match.start() + len(url)))
@@ -82,8 +96,9 @@ def x_weighted_length(text: str) -> int:
 
 def _x_weight_plain(text: str) -> int:
     total = 0
-    for cluster in _GRAPHEME.findall(text):
-        if _EMOJI.search(cluster):
+    grapheme, _url, _mention, emoji = _patterns()
+    for cluster in grapheme.findall(text):
+        if emoji.search(cluster):
             total += 2
         else:
             total += sum(_x_weight_of_codepoint(c) for c in cluster)
@@ -92,7 +107,7 @@ def _x_weight_plain(text: str) -> int:
 
 def mastodon_length(text: str) -> int:
     """Mastodon's count: graphemes, with each URL as 23 and `@user@domain` as `@user`."""
-    return _replace_urls(text, lambda plain: graphemes(_REMOTE_MENTION.sub(r"\1", plain)))
+    return _replace_urls(text, lambda plain: graphemes(_patterns()[2].sub(r"\1", plain)))
 
 
 def utf16_units(text: str) -> int:

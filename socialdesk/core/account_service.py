@@ -49,7 +49,7 @@ from socialdesk.connectors.base import (
     with_learned,
 )
 from socialdesk.core import accounts as learned
-from socialdesk.core import server_replies, usage
+from socialdesk.core import usage
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock
 from socialdesk.core.store import Account, Store
@@ -375,6 +375,8 @@ class AccountService:
         self.engine.invalidate(account_id)
         # What the account's server keeps while socialdesk is closed (the mail server's off-hours filter) is
         # taken off first, while its password is still in the keyring: the owner's own filter comes back.
+        from socialdesk.core import server_replies  # personalisation and snippets: only on removal
+
         server_replies.withdraw_before_removal(account, self.store, KeyringSecrets(self.profile_name, account.name),
                                                self.clock.now())
         with self.store.write():
