@@ -67,13 +67,11 @@ from socialdesk.ui import icons, theme
 from socialdesk.ui.composer import Composer
 from socialdesk.ui.conversation_view import ConversationView, open_url
 from socialdesk.ui.drafts import DraftKeeper
-from socialdesk.ui.keyboard_help import cheat_sheet_dialog, command_palette_dialog
 from socialdesk.ui.mode_banner import ModeBanner
 from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
 from socialdesk.ui.qtcompat import emit
 from socialdesk.ui.queue_delegate import QueueDelegate
 from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel, due_text
-from socialdesk.ui.snooze_dialog import ask_snooze_until
 from socialdesk.ui.workers import Tasks
 
 log = logging.getLogger(__name__)
@@ -357,10 +355,11 @@ class MainWindow(QMainWindow):
     # --- loading --------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        """First load: queue order and the first rows, accounts, hours state."""
+        """First load: queue order and the first rows; once they are painted, accounts (the filter's
+        icons, the status bar) and the Away/Paused state, which the first rows do not need."""
+        self.first_paint.connect(self.refresh_accounts)
+        self.first_paint.connect(self.refresh_mode)
         self.load_view()
-        self.refresh_accounts()
-        self.refresh_mode()
 
     @Slot()
     def load_view(self, select_id: int | None = None) -> None:
@@ -882,6 +881,8 @@ class MainWindow(QMainWindow):
 
     def _show_snooze_custom(self, result) -> None:
         zone_name, now = result
+        from socialdesk.ui.snooze_dialog import ask_snooze_until  # dialogs load when first opened
+
         until = ask_snooze_until(self, zone_name, now)
         if until is None:
             return
@@ -1055,12 +1056,16 @@ class MainWindow(QMainWindow):
     # --- palette and cheat sheet ----------------------------------------------------------------------------
 
     def command_palette(self) -> None:
+        from socialdesk.ui.keyboard_help import command_palette_dialog
+
         dialog, line = command_palette_dialog(self, self.action_specs, self.actions)
         self.palette_dialog = dialog
         dialog.open()
         line.setFocus()
 
     def cheat_sheet(self) -> None:
+        from socialdesk.ui.keyboard_help import cheat_sheet_dialog
+
         dialog = cheat_sheet_dialog(self, self.action_specs)
         self.cheat_sheet_dialog = dialog
         dialog.open()
