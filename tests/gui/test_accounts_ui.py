@@ -158,7 +158,7 @@ def test_remove_asks_first_and_forgets_the_keyring_secret(window, qtbot, monkeyp
     dialog: AccountsDialog = feature(window).dialog
     qtbot.waitUntil(lambda: len(dialog.rows) > 0, timeout=5000)
     row = [a["name"] for a in dialog.rows].index(name)
-    assert dialog.table.item(row, 1).text() == "Demo (simulated bakery)"
+    assert dialog.table.item(row, 1).text() == "Email · Demo"  # the platform it simulates
     dialog.table.selectRow(row)
     qtbot.mouseClick(dialog.buttons["remove"], Qt.MouseButton.LeftButton)
     assert len(asked) == 1 and "conversations and messages are deleted" in asked[0]
