@@ -170,23 +170,25 @@ DEMO_ACCOUNTS = [
     ("YouTube (demo)", "youtube"),
     ("Google reviews (demo)", "google"),
 ]
-# The simulated bakery's ordinary week, and how soon after the demo's first start it closes that day.
+# The simulated bakery's ordinary week.
 DEMO_WEEK = "mon-fri 07:00-18:00; sat 08:00-17:00; sun 09:00-14:00"
-DEMO_CLOSES_AFTER_MIN = 3
 
 
 def demo_schedule(now: datetime, timezone: str) -> Schedule:
     """The demo bakery's hours: its ordinary week (DEMO_WEEK), and for the day of the first start special
-    hours that end DEMO_CLOSES_AFTER_MIN minutes later (on the next whole minute), so the closing post and
-    the off-hours auto-reply show within minutes, without switching on Away. The day opened at its usual
-    time, or at the start of the current hour if that is earlier; a start just before midnight closes
-    just after it. From the next day on, the ordinary week applies."""
+    hours that end demo.CLOSES_AFTER later (on the next whole minute), so the closing post and the
+    off-hours auto-reply (the demo's FIRST_MINUTES bring customers just after it) show within minutes,
+    without switching on Away. The day opened at its usual time, or at the start of the current hour if
+    that is earlier; a start just before midnight closes just after it. From the next day on, the
+    ordinary week applies."""
     from datetime import time, timedelta
     from zoneinfo import ZoneInfo
 
+    from socialdesk.connectors.demo import CLOSES_AFTER
+
     week = parse_week_spec(DEMO_WEEK)
     local = now.astimezone(ZoneInfo(timezone))
-    closes = (local + timedelta(minutes=DEMO_CLOSES_AFTER_MIN, seconds=59)).replace(second=0, microsecond=0)
+    closes = (local + CLOSES_AFTER + timedelta(seconds=59)).replace(second=0, microsecond=0)
     usual = week.get(local.weekday()) or [(time(7), time(18))]
     opens = min(usual[0][0], time(local.hour))
     return Schedule(timezone=timezone, week=week, special_hours={local.date(): [(opens, closes.time())]})

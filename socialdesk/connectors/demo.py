@@ -18,6 +18,8 @@ Decisions:
   (SHAPE, by the local hour in setting `timezone`, default UTC): time is cut into 15-minute slots of
   absolute time, and each slot's arrivals (a Poisson draw around its expected count, at random
   seconds) follow from (channel, slot) alone, so they do not depend on when or how often the app polls.
+  A new demo also has FIRST_MINUTES: a message half a minute after the first fetch, and two after the
+  first start's closing (CLOSES_AFTER), so a pop-up and the off-hours auto-reply show at once.
   Only arrivals after the first fetch are delivered (the opening scene stands for the time before),
   at most 5 per fetch, at most a day back after a long pause, and at most `max_live` in total.
 - `interval_s` (tests and benchmarks only; not in the form) instead delivers exactly one message per
@@ -283,6 +285,14 @@ RATES: dict[str, float] = {
 SHAPE = (0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 0.9, 1.0, 1.0, 1.2, 1.6, 1.8, 1.6, 1.1, 1.0, 1.0, 1.1,
          1.2, 1.3, 1.2, 1.0, 0.7, 0.4)
 SLOT = timedelta(minutes=15)
+# The first minutes of a new demo, counted from its first fetch: someone writes while the owner looks
+# around (a pop-up while open), the bakery closes CLOSES_AFTER the first start (app.demo_schedule), and
+# two customers who write after that get the off-hours auto-reply, all within about ten minutes.
+CLOSES_AFTER = timedelta(minutes=3)
+FIRST_MINUTES: dict[str, tuple[timedelta, ...]] = {
+    "telegram": (timedelta(seconds=30), timedelta(minutes=9)),
+    "email": (timedelta(minutes=5, seconds=30),),
+}
 MAX_PER_FETCH = 5
 CATCH_UP = timedelta(days=1)  # after a long pause, arrivals further back are not delivered
 
@@ -406,7 +416,8 @@ class DemoConnector:
             return items, {**cursor, "seq": seq, "people": people}
         after = datetime.fromisoformat(cursor["after"]) if cursor.get("after") else now  # older cursor: from now
         after = max(after, now - CATCH_UP)
-        for key, created_at in self._arrivals(after, now)[:max(0, room)]:
+        epoch = datetime.fromisoformat(cursor["epoch"]) if cursor.get("epoch") else now
+        for key, created_at in self._arrivals(after, now, epoch)[:max(0, room)]:
             seq += 1
             items.append(self._live_item(key, created_at, people))
             after = created_at
@@ -435,10 +446,15 @@ class DemoConnector:
             )
         return items
 
-    def _arrivals(self, after: datetime, until: datetime) -> list[tuple[str, datetime]]:
+    def _arrivals(self, after: datetime, until: datetime, epoch: datetime) -> list[tuple[str, datetime]]:
         """(key, time) of the live messages with after < time <= until, earliest first. Each 15-minute
-        slot of absolute time draws its own arrivals from (channel, slot), so polling does not matter."""
+        slot of absolute time draws its own arrivals from (channel, slot), so polling does not matter;
+        a demo with an opening scene adds its FIRST_MINUTES after `epoch`, its first fetch."""
         out: list[tuple[str, datetime]] = []
+        if self.opening and self.per_hour > 0:
+            for i, offset in enumerate(FIRST_MINUTES.get(self.channel, ())):
+                if after < epoch + offset <= until:
+                    out.append((f"first.{i}", epoch + offset))
         slot_s = int(SLOT.total_seconds())
         first, last = int(after.timestamp()) // slot_s, int(until.timestamp()) // slot_s
         mean_shape = sum(SHAPE) / len(SHAPE)
@@ -451,7 +467,7 @@ class DemoConnector:
                 created_at = start + timedelta(seconds=offset)
                 if after < created_at <= until:
                     out.append((f"{slot}.{i}", created_at))
-        return out
+        return sorted(out, key=lambda arrival: arrival[1])
 
     def _pool(self) -> list[tuple[str, str, str]]:
         """Who writes on this channel: (author id, name, opening conversation key or "")."""

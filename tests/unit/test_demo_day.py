@@ -186,6 +186,21 @@ def test_after_closing_time_new_messages_get_one_auto_reply_per_person_and_the_c
     assert 3 <= live <= 30
 
 
+def test_the_first_ten_minutes_show_a_new_message_the_closing_post_and_an_auto_reply(demo_core):
+    app.seed_demo(demo_core)
+    engine, clock = demo_core.engine, demo_core.clock
+    engine.run_once()
+    seen_open = []
+    for _ in range(10 * 6):  # ten minutes, a pass every 10 s
+        clock.advance(seconds=10)
+        engine.run_once()
+        if clock.now() < T0 + timedelta(minutes=3):
+            seen_open.append(Message.select().where(Message.external_id.contains(":live:")).count())
+    assert seen_open[-1] >= 1  # someone wrote while the bakery was still open
+    assert Outbox.select().where((Outbox.purpose == "status_post") & (Outbox.state == "sent")).count() >= 3
+    assert Outbox.select().where((Outbox.purpose == "auto_reply") & (Outbox.state == "sent")).count() >= 1
+
+
 def test_an_older_demo_profile_calms_down_at_its_next_start(demo_core):
     app.seed_demo(demo_core)
     with demo_core.store.write():  # as the demo of session 4 seeded it
