@@ -373,6 +373,9 @@ class HoursDialog(QDialog):
         self.listings_text = QPlainTextEdit(page)  # platform answers and names: plain text
         self.listings_text.setObjectName("listings_changes")
         self.listings_text.setReadOnly(True)
+        # Until the first check the box would be an empty white panel: say what appears in it.
+        self.listings_text.setPlaceholderText(
+            "Press Check listings: each listing's current hours and what publishing would change appear here.")
         self.listings: list = []  # hours_publish.Listing of the last check
         self.listings_generation = 0
         buttons = QHBoxLayout()

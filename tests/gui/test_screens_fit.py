@@ -109,3 +109,10 @@ def test_accounts_list_names_each_accounts_platform_with_its_icon(window, qtbot)
     assert not rows["Bluesky (demo)"].icon().isNull()
     assert len({item.text() for item in rows.values()}) == len(rows)
     dialog.close()
+
+
+def test_listings_box_says_what_appears_in_it_before_the_first_check(window, qtbot):
+    dialog = _open_dialog(window, qtbot, "hours_editor")
+    assert dialog.listings_text.toPlainText() == ""
+    assert "Check listings" in dialog.listings_text.placeholderText()
+    dialog.close()
