@@ -455,6 +455,7 @@ class MainWindow(QMainWindow):
         first_start = empty and self.has_accounts is False and "add_account" in self.actions
         was_shown = self.add_account_button.isVisible()
         self.empty_panel.setVisible(empty)
+        self.composer.setVisible(not empty)  # nothing listed, nothing to answer: no greyed-out composer
         self.add_account_button.setVisible(first_start)
         if first_start and not was_shown:
             self.add_account_button.setFocus()  # Enter or Space starts, as everything here is keyboard-driven
