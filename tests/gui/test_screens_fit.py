@@ -116,3 +116,16 @@ def test_listings_box_says_what_appears_in_it_before_the_first_check(window, qtb
     assert dialog.listings_text.toPlainText() == ""
     assert "Check listings" in dialog.listings_text.placeholderText()
     dialog.close()
+
+
+def test_an_empty_view_shows_no_idle_composer(window, qtbot):
+    """A search that finds nothing leaves no conversation to answer: the greyed-out composer ("0 / 10000
+    characters", disabled Send) is hidden until a conversation is listed again."""
+    assert window.composer.isVisible()
+    window.search.setText("zzqx nothing matches this")
+    window.search_timer.timeout.emit()
+    qtbot.waitUntil(lambda: window.empty_panel.isVisible(), timeout=5000)
+    assert not window.composer.isVisible()
+    window.search.clear()
+    window.search_timer.timeout.emit()
+    qtbot.waitUntil(lambda: window.composer.isVisible() and window.current_id is not None, timeout=5000)
