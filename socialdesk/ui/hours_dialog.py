@@ -57,6 +57,7 @@ from socialdesk.core.hours import (
     parse_windows,
 )
 from socialdesk.ui import fit, theme
+from socialdesk.ui.snooze_dialog import WHEN_FORMAT
 
 DAY_TITLES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 PREVIEW_DELAY_MS = 300
@@ -797,7 +798,7 @@ class AwayDialog(QDialog):
             self.until.setDateTime(_qdatetime(active.end.astimezone(ZoneInfo(self.tz))))
         self.until.setObjectName("away_until")
         self.until.setCalendarPopup(True)
-        self.until.setDisplayFormat("ddd yyyy-MM-dd HH:mm")
+        self.until.setDisplayFormat(WHEN_FORMAT)
         self.open_end = QCheckBox("Until I switch it off", self)
         self.open_end.setObjectName("away_open_end")
         self.open_end.toggled.connect(self.until.setDisabled)

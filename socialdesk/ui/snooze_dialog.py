@@ -13,25 +13,41 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QDate, QDateTime, QTime
-from PySide6.QtWidgets import QDateTimeEdit, QDialog, QDialogButtonBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDateTimeEdit, QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
+
+# How a moment to pick is shown (here and in the Away dialog): the weekday and an unambiguous date.
+WHEN_FORMAT = "ddd yyyy-MM-dd HH:mm"
 
 
-def ask_snooze_until(parent: QWidget, zone_name: str, now: datetime) -> datetime | None:
+def snooze_dialog(parent: QWidget, zone_name: str, now: datetime) -> tuple[QDialog, QDateTimeEdit]:
+    """The picker, not yet shown: a label naming the zone, the date and time, OK and Cancel."""
     zone = ZoneInfo(zone_name)
     dialog = QDialog(parent)
-    dialog.setWindowTitle(f"Snooze until ({zone_name})")
+    dialog.setObjectName("snooze_dialog")
+    dialog.setWindowTitle("Snooze")
     edit = QDateTimeEdit(dialog)
+    edit.setObjectName("snooze_until")
     edit.setCalendarPopup(True)
+    edit.setDisplayFormat(WHEN_FORMAT)  # the locale's short form read "1 12 2026 12:14"
     start = (now + timedelta(hours=2)).astimezone(zone)
     edit.setDateTime(QDateTime(QDate(start.year, start.month, start.day), QTime(start.hour, start.minute)))
+    label = QLabel(f"Snooze until ({zone_name}):", dialog)
+    label.setBuddy(edit)
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     layout = QVBoxLayout(dialog)
+    layout.addWidget(label)
     layout.addWidget(edit)
     layout.addWidget(buttons)
+    dialog.setMinimumWidth(320)
+    return dialog, edit
+
+
+def ask_snooze_until(parent: QWidget, zone_name: str, now: datetime) -> datetime | None:
+    dialog, edit = snooze_dialog(parent, zone_name, now)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     # The wall-clock value read in the schedule's zone (Qt's own zone handling is bypassed).
     day, wall = edit.date().toPython(), edit.time().toPython()
-    return datetime.combine(day, wall.replace(second=0, microsecond=0), tzinfo=zone)
+    return datetime.combine(day, wall.replace(second=0, microsecond=0), tzinfo=ZoneInfo(zone_name))

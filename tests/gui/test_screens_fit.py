@@ -129,3 +129,18 @@ def test_an_empty_view_shows_no_idle_composer(window, qtbot):
     window.search.clear()
     window.search_timer.timeout.emit()
     qtbot.waitUntil(lambda: window.composer.isVisible() and window.current_id is not None, timeout=5000)
+
+
+def test_custom_snooze_shows_the_weekday_and_an_unambiguous_date(qtbot):
+    """It showed the locale's short form, "1 12 2026 12:14", with the zone only in the title bar."""
+    from datetime import datetime, timezone
+
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    from socialdesk.ui.snooze_dialog import snooze_dialog
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    dialog, edit = snooze_dialog(parent, "Europe/Berlin", datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc))
+    assert edit.text() == "Tue 2026-12-01 12:00"
+    assert any("Europe/Berlin" in label.text() for label in dialog.findChildren(QLabel))
