@@ -53,8 +53,7 @@ import secrets as random_tokens
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Hashable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from socialdesk.connectors.base import (
@@ -66,6 +65,9 @@ from socialdesk.connectors.base import (
     TransientError,
 )
 from socialdesk.connectors.http import ErrorRule, Http, utcnow
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
 
 log = logging.getLogger("socialdesk.connectors.oauth")
 
@@ -457,6 +459,9 @@ class LoopbackListener:
         return f"http://127.0.0.1:{self.port}{CALLBACK_PATH}"
 
     def start(self) -> "LoopbackListener":
+        # http.server loads with the first sign-in, not with every connector that can sign in.
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
         listener = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -44,7 +44,7 @@ def count(text: str, channel: str, kind: str = "", limit_override: int | None = 
     platform = traits.of(channel)
     rule = platform.limit_for(kind)
     limit = limit_override if limit_override is not None else rule.limit
-    used = rule.counter(text)
+    used = rule.counter(text) if text else 0  # the empty composer of every opened conversation
     return LimitCount(used=used, limit=limit, unit=rule.unit, over=limit is not None and used > limit,
                       label=platform.name)
 
