@@ -201,7 +201,7 @@ def seed_demo(core: Core) -> None:
     A demo profile seeded by an earlier version may hold simulated accounts of platforms the demo no
     longer simulates: they are removed. One seeded before the demo had an average rate stored
     `interval_s` 45 (a message every 45 s on each account, ~12 a minute in all): it is removed, so each
-    account writes at its channel's usual rate (connectors/demo.py RATES, about three an hour in all)."""
+    account writes at its channel's usual rate (connectors/demo.py RATES, under three an hour in all)."""
     from socialdesk.connectors.demo import CHANNELS, DEFAULT_CHANNEL
 
     demo_accounts = list(Account.select().where(Account.kind == "demo"))

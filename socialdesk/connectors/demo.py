@@ -14,7 +14,7 @@ Decisions:
   (an optional ninth field of OPENING, Ask.rating in LIVE_TEMPLATES). The demo's own SPEC.traits (name "Demo", a
   5 s poll) apply to an account without a channel and to how the demo connector itself behaves.
 - Live messages come at an average rate per account (setting `per_hour`; empty = the channel's usual
-  rate in RATES, about three an hour across all nine channels), irregularly and busier at lunchtime
+  rate in RATES, under three an hour across all nine channels), irregularly and busier at lunchtime
   (SHAPE, by the local hour in setting `timezone`, default UTC): time is cut into 15-minute slots of
   absolute time, and each slot's arrivals (a Poisson draw around its expected count, at random
   seconds) follow from (channel, slot) alone, so they do not depend on when or how often the app polls.
@@ -275,11 +275,12 @@ FOLLOW_UPS = (
     "Thanks so much! See you then.",
 )
 
-# Live messages per hour per account, on average over a day (setting per_hour overrides): about three
-# an hour across all nine channels, so the queue grows the way a small bakery's does.
+# Live messages per hour per account, on average over a day (setting per_hour overrides): 2.4 an hour
+# across all nine channels (about 3 at 10:00, 5 at lunchtime, under 1 at night), so the queue grows the
+# way a small bakery's does.
 RATES: dict[str, float] = {
-    "email": 0.6, "telegram": 0.5, "instagram": 0.5, "facebook": 0.35, "mastodon": 0.3, "bluesky": 0.25,
-    "x": 0.2, "youtube": 0.15, "google": 0.15,
+    "email": 0.5, "telegram": 0.4, "instagram": 0.4, "facebook": 0.3, "mastodon": 0.25, "bluesky": 0.2,
+    "x": 0.15, "youtube": 0.1, "google": 0.1,
 }
 # Relative traffic by local hour: quiet at night, a morning and an evening wave, busiest at lunchtime.
 SHAPE = (0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 0.9, 1.0, 1.0, 1.2, 1.6, 1.8, 1.6, 1.1, 1.0, 1.0, 1.1,
