@@ -29,7 +29,7 @@ def _open_hours(qtbot, win):
 
 def test_hours_editor_saves_week_and_updates_state_label(qtbot, window, demo_core):
     dialog = _open_hours(qtbot, window)
-    assert dialog.day_edits[0].text() == "07:00-21:00"  # the demo bakery's hours were loaded
+    assert dialog.day_edits[0].text() == "07:00-18:00"  # the demo bakery's Monday (app.DEMO_WEEK) was loaded
     for day, edit in enumerate(dialog.day_edits):
         edit.clear()
         if day < 5:
