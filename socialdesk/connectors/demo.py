@@ -405,6 +405,8 @@ class DemoConnector:
             return self._opening_scene(now), {"epoch": now.isoformat(), "seq": 0, "after": now.isoformat(),
                                               "people": {}}
         seq = int(cursor.get("seq", 0))
+        if self.interval is None and not cursor.get("after"):  # a fixed-interval cursor: a new timeline
+            seq = 0
         people = dict(cursor.get("people") or {})
         room = min(MAX_PER_FETCH, self.max_live - seq)
         items: list[InboundItem] = []

@@ -107,8 +107,14 @@ def test_a_restart_continues_the_people_and_the_timeline():
 def test_a_cursor_from_before_the_rate_continues_from_now_without_a_backlog():
     clock = ManualClock(T0)
     demo = DemoConnector({"channel": "email"}, None, now=clock.now)
-    items, _cursor = demo.fetch({"epoch": (T0 - timedelta(days=3)).isoformat(), "seq": 4000})
+    items, cursor = demo.fetch({"epoch": (T0 - timedelta(days=3)).isoformat(), "seq": 200})
     assert items == []  # the old fixed-interval timeline is not replayed
+    later = []
+    for _ in range(6 * 60):  # and the 200 it had delivered (max_live) do not silence the new one
+        clock.advance(minutes=1)
+        got, cursor = demo.fetch(cursor)
+        later.extend(got)
+    assert later and cursor["seq"] == len(later)
 
 
 def test_per_hour_setting():
