@@ -5,9 +5,9 @@ queue's state colours, the thread's message bubbles and the Today charts' bars a
 text (tests/gui/test_dark_mode.py reads the rendered pixels in both palettes).
 
 Decisions:
-- Light or dark is read from the palette the widget paints with (window colour lightness below 128:
-  dark), not from a setting, so the window follows the system's switch live: Qt sends every widget a
-  PaletteChange, and `tint` re-applies its colour then.
+- Light or dark is read from the palette (window colour lightness below 128: dark), not from a setting,
+  so the window follows the system's switch live: `tint` re-applies its colour at every palette change.
+  A tinted widget's own palette is pinned by its style sheet, so the application's is read instead.
 - Each pair is chosen for WCAG AA, at least 4.5:1 against every surface it is drawn on (the window,
   the base of lists and text views, and both bubble backgrounds) in Fusion's and the common desktop
   palettes of that brightness; `contrast()` is the WCAG formula the tests use.
@@ -20,9 +20,10 @@ from __future__ import annotations
 import weakref
 from dataclasses import dataclass
 
+import shiboken6
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QGuiApplication, QPalette
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 
 @dataclass(frozen=True)
@@ -75,19 +76,35 @@ def css(pair: Pair, extra: str = "", palette: QPalette | None = None) -> str:
 
 
 class _Retint(QObject):
-    """Re-applies each tinted widget's colour when its palette changes (the system switched modes)."""
+    """Re-applies each tinted widget's colour when the palette changes (the system switched modes).
+
+    A tinted widget's style sheet pins its palette, so it gets no PaletteChange when the application's
+    palette changes: a widget without a style sheet (`sentinel`, never shown) does, and re-tints them all.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.tints: weakref.WeakKeyDictionary[QWidget, tuple[Pair, str]] = weakref.WeakKeyDictionary()
+        self.sentinel = QWidget()
+        self.sentinel.installEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.PaletteChange and isinstance(obj, QWidget) and obj in self.tints:
-            pair, extra = self.tints[obj]
-            sheet = css(pair, extra, obj.palette())
-            if obj.styleSheet() != sheet:  # setting a sheet re-polishes: only when the colour changed
-                obj.setStyleSheet(sheet)
+        if event.type() == QEvent.Type.PaletteChange:
+            if obj is self.sentinel:
+                for widget in list(self.tints):
+                    if shiboken6.isValid(widget):
+                        self.apply(widget)
+                    else:  # closed and deleted by Qt while its Python wrapper lives on
+                        del self.tints[widget]
+            elif isinstance(obj, QWidget) and obj in self.tints:
+                self.apply(obj)
         return False
+
+    def apply(self, widget: QWidget) -> None:
+        pair, extra = self.tints[widget]
+        sheet = css(pair, extra, _unstyled_palette(widget))
+        if widget.styleSheet() != sheet:  # setting a sheet re-polishes: only when the colour changed
+            widget.setStyleSheet(sheet)
 
 
 _retint: _Retint | None = None
@@ -101,7 +118,14 @@ def tint(widget: QWidget, pair: Pair, extra: str = "") -> None:
     if widget not in _retint.tints:
         widget.installEventFilter(_retint)
     _retint.tints[widget] = (pair, extra)
-    widget.setStyleSheet(css(pair, extra, widget.palette()))
+    _retint.apply(widget)
+
+
+def _unstyled_palette(widget: QWidget) -> QPalette:
+    """The palette `widget` follows, read past its own style sheet: a style sheet pins the widget's
+    palette, so after the system switched to dark a tinted label's palette still read light and it kept
+    its light colour (#474747 on #353535). The application's palette for its class is the live one."""
+    return QApplication.palette(widget)
 
 
 def _luminance(hex_colour: str) -> float:

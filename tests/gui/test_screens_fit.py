@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtWidgets import QToolButton
 
 
@@ -144,3 +145,34 @@ def test_custom_snooze_shows_the_weekday_and_an_unambiguous_date(qtbot):
     dialog, edit = snooze_dialog(parent, "Europe/Berlin", datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc))
     assert edit.text() == "Tue 2026-12-01 12:00"
     assert any("Europe/Berlin" in label.text() for label in dialog.findChildren(QLabel))
+
+
+@pytest.mark.parametrize("shown", [True, False])
+def test_tinted_text_follows_a_switch_to_dark(qtbot, shown):
+    """A tinted label (muted hints, "No matches in Awaiting: 1 in Done.", "Preview for Moira:") takes its dark
+    colour when the system switches to dark, shown or hidden at the time (it kept #474747 on #353535)."""
+    from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+    from socialdesk.ui import theme
+    from tests.gui.test_dark_mode import dark_palette
+
+    app = QApplication.instance()
+    light = app.style().standardPalette()
+    app.setPalette(light)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    label = QLabel("hint", parent)
+    QVBoxLayout(parent).addWidget(label)
+    theme.tint(label, theme.MUTED)
+    parent.show()
+    label.setVisible(shown)
+    try:
+        app.setPalette(dark_palette())
+        qtbot.wait(20)  # Qt posts the change to the widgets
+        label.show()
+        assert label.styleSheet() == f"color:{theme.MUTED.dark}"
+        app.setPalette(light)
+        qtbot.wait(20)
+        assert label.styleSheet() == f"color:{theme.MUTED.light}"
+    finally:
+        app.setPalette(light)
