@@ -10,7 +10,12 @@ Run (offscreen, no display needed):
 
     QT_QPA_PLATFORM=offscreen python tools/screenshots.py            # everything into /tmp/shots/
     QT_QPA_PLATFORM=offscreen python tools/screenshots.py --only main_queue about --modes light
-    QT_QPA_PLATFORM=offscreen python tools/screenshots.py --readme docs/screenshot.png
+    QT_QPA_PLATFORM=offscreen python tools/screenshots.py --readme docs/screenshot.png \
+        --emoji-font /path/to/NotoColorEmoji.ttf
+
+`--emoji-font` loads a colour emoji font for this run only, as a desktop has one (a machine without one
+draws the demo customers' emoji as empty boxes); it is not installed system-wide, where it would change
+what the GUI tests measure.
 
 Or under a virtual X server (Xvfb) with a `-screen 0 1600x1000x24`: `xvfb-run -s "-screen 0 1600x1000x24"
 python tools/screenshots.py`. Files are named `<out>/<mode>/<screen>[_<size>].png`; `index.txt` lists
@@ -214,8 +219,10 @@ def answer_one(core, window, shooter: Shooter) -> None:
     from socialdesk.core import queue
 
     ids = queue.list_ids("awaiting", core.clock.now())
-    if ids:
-        core.owner.reply(ids[-1], "Thank you, that's kind of you! See you on Saturday.", mark_done=True)
+    rows = queue.rows(ids)
+    direct = [i for i in ids if rows.get(i) is not None and rows[i].kind == "dm"] or ids
+    if direct:
+        core.owner.reply(direct[-1], "Thank you! Yes, we do — see you on Saturday.", mark_done=True)
         core.engine.run_once()  # sends it
     shooter.settle(window.tasks)
 
@@ -345,18 +352,34 @@ def shoot_dialogs(shooter: Shooter, core, window, tasks) -> None:
     shooter.capture("about", act["about"].trigger, tasks)
 
 
+README_CUSTOMER = "Moira Grant"  # a birthday cake nobody answered about: the reply being written is hers
+README_REPLY = ("Hi Moira, so sorry we missed your call! Your birthday cake is ready and boxed at the counter "
+                "— we're here until closing. Have a wonderful party!")
+
+
 def write_readme_shot(core, window, tasks, shooter: Shooter, path: Path) -> None:
-    """Light, 1600×1000, the queue with a conversation open: the README's picture."""
+    """Light, 1280×800 (legible at the README's width), the queue with a conversation open and a reply being
+    written: the README's picture. The demo's deliberately hostile messages (markup shown literally, a test
+    of the display, connectors/demo.py) are marked as spam first, as an owner would."""
+    from PySide6.QtGui import QImageWriter, QTextCursor
+
+    from socialdesk.core import queue
+
     shooter.set_mode("light")
-    window.resize(1600, 1000)
+    for conv_id, row in queue.rows(queue.list_ids("awaiting", core.clock.now())).items():
+        if "<" in row.contact_name or "<" in row.preview:
+            core.owner.set_status(conv_id, "spam")
+    window.resize(1280, 800)
     window.show_awaiting()
     shooter.settle(tasks)
-    window._select_row(1)
+    names = [window.model.cache[i].contact_name if i in window.model.cache else "" for i in window.model.ids]
+    window._select_row(names.index(README_CUSTOMER) if README_CUSTOMER in names else 1)
     shooter.settle(tasks)
-    window.table.setFocus()
+    window.composer.edit.setFocus()
+    window.composer.edit.setPlainText(README_REPLY)
+    window.composer.edit.moveCursor(QTextCursor.MoveOperation.End)
+    window.statusBar().clearMessage()
     shooter.settle(tasks)
-    from PySide6.QtGui import QImageWriter
-
     writer = QImageWriter(str(path), b"png")
     writer.setQuality(0)  # PNG: 0 is the strongest compression (lossless either way)
     if not writer.write(window.grab().toImage()):
@@ -370,6 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", default=[], help="screen name prefixes (main_queue, about, ...)")
     parser.add_argument("--modes", nargs="*", default=["light", "dark"], choices=["light", "dark"])
     parser.add_argument("--readme", type=Path, help="write the README screenshot to this file and stop")
+    parser.add_argument("--emoji-font", type=Path, help="a colour emoji font file to draw emoji with")
     args = parser.parse_args(argv)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -378,6 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         time.tzset()
     with tempfile.TemporaryDirectory(prefix="socialdesk-shots-") as home:
         shooter = Shooter(args.out, set(args.only), args.modes)
+        if args.emoji_font:
+            from PySide6.QtGui import QFontDatabase
+
+            font_id = QFontDatabase.addApplicationFont(str(args.emoji_font))
+            if font_id < 0:
+                parser.error(f"{args.emoji_font}: not a font Qt can load")
+            QFontDatabase.setApplicationEmojiFontFamilies(QFontDatabase.applicationFontFamilies(font_id))
         core, window, tasks = build(Path(home))
         window.show()
         window.start()
