@@ -255,7 +255,7 @@ def shoot_main(shooter: Shooter, core, window, tasks) -> None:
         window.show_awaiting()
         shooter.settle(tasks)
         if shooter.wanted("main_search"):
-            for query, label in (("zzqx nothing", "none"), ("Thank you, that's kind", "elsewhere")):
+            for query, label in (("zzqx nothing", "none"), ("see you on Saturday", "elsewhere")):
                 window.search.setText(query)
                 shooter.settle(tasks)
                 shooter.pump(0.4)  # the search waits 250 ms for typing to stop

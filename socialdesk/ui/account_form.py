@@ -125,7 +125,7 @@ class AccountForm(QWidget):
         needs.setText(f"You need: {spec.needs}")
         layout.addWidget(title)
         layout.addWidget(needs)
-        form = QFormLayout()
+        form = self.form_layout = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.name = QLineEdit(self)
@@ -194,7 +194,6 @@ class AccountForm(QWidget):
             # check box, and Save adds the ticked ones.
             self.picks = QListWidget(self)
             self.picks.setObjectName("login_accounts")
-            self.picks.setVisible(False)
             instructions = _plain_label(self, theme.MUTED)
             instructions.setText(getattr(spec.login_flow, "instructions", ""))
             form.addRow(instructions)
@@ -202,6 +201,7 @@ class AccountForm(QWidget):
             form.addRow("Sign-in page", self.url)
             form.addRow("&Code", self.code)
             form.addRow("Accounts", self.picks)
+            form.setRowVisible(self.picks, False)  # label and list, once a sign-in gave several accounts
         for layout_ in (form, more_form):
             for row in range(layout_.rowCount()):
                 item = layout_.itemAt(row, QFormLayout.ItemRole.LabelRole)
@@ -323,7 +323,7 @@ class AccountForm(QWidget):
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.picks.addItem(item)
-        self.picks.setVisible(len(accounts) > 1)
+        self.form_layout.setRowVisible(self.picks, len(accounts) > 1)
 
     def chosen_accounts(self) -> list[LoginAccount]:
         if len(self.login_accounts) <= 1 or self.picks is None:

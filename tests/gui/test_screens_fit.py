@@ -176,3 +176,21 @@ def test_tinted_text_follows_a_switch_to_dark(qtbot, shown):
         assert label.styleSheet() == f"color:{theme.MUTED.light}"
     finally:
         app.setPalette(light)
+
+
+def test_no_bare_accounts_label_before_a_sign_in(window, qtbot):
+    """A sign-in form showed "Accounts" beside nothing until a sign-in gave several accounts to pick from."""
+    from PySide6.QtWidgets import QFormLayout
+
+    from socialdesk.ui.accounts_dialog import AccountsFeature
+
+    window.actions["add_account"].trigger()
+    dialog = next(f for f in window.features if isinstance(f, AccountsFeature)).add_dialog
+    qtbot.waitExposed(dialog)
+    dialog.chooser.list.setCurrentRow([s.kind for s in dialog.chooser.specs].index("google"))
+    dialog.next_step()
+    form = dialog.form
+    layout = next(lay for lay in form.findChildren(QFormLayout) if lay.indexOf(form.picks) >= 0)
+    label = layout.labelForField(form.picks)
+    assert not label.isVisible() and not form.picks.isVisible()
+    dialog.reject()
