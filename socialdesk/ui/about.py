@@ -76,6 +76,10 @@ class AboutDialog(QDialog):
         self.text.linkActivated.connect(self._open)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
+        # Focus starts on Close (Enter closes): on the text it showed a text cursor after the last link.
+        self.close_button = buttons.button(QDialogButtonBox.StandardButton.Close)
+        self.close_button.setDefault(True)
+        self.close_button.setFocus()
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(buttons)

@@ -198,7 +198,8 @@ class _ReadyPage(QWizardPage):
         super().__init__(parent)
         self.setTitle("Ready")
         self.setSubTitle("All of this can be changed later in Tools → Business hours.")
-        self.add_account = QCheckBox("&Next, add your first account (email, Telegram, Mastodon or Bluesky)", self)
+        # No platforms named: the next step lists every one (a list here fell behind as platforms came).
+        self.add_account = QCheckBox("&Next, add your first account", self)
         self.add_account.setObjectName("add_first_account")
         self.add_account.setChecked(True)
         # Off unless it is already on: writing a login entry is the owner's choice (socialdesk/autostart.py).

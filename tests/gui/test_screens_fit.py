@@ -194,3 +194,22 @@ def test_no_bare_accounts_label_before_a_sign_in(window, qtbot):
     label = layout.labelForField(form.picks)
     assert not label.isVisible() and not form.picks.isVisible()
     dialog.reject()
+
+
+def test_about_opens_with_focus_on_close(window, qtbot):
+    """Focus on the text showed a text cursor after the last link, like a debug artefact."""
+    from PySide6.QtWidgets import QPushButton
+
+    dialog = _open_dialog(window, qtbot, "about")
+    assert isinstance(dialog.focusWidget(), QPushButton)
+    dialog.close()
+
+
+def test_first_run_does_not_list_some_of_the_platforms(window, qtbot):
+    """"add your first account (email, Telegram, Mastodon or Bluesky)" fell behind the platforms there are."""
+    from socialdesk.connectors import registry
+
+    dialog = _open_dialog(window, qtbot, "setup_assistant")
+    text = dialog.ready_page.add_account.text()
+    assert not [s.traits.name for s in registry.all_specs() if s.kind != "demo" and s.traits.name in text]
+    dialog.close()
