@@ -461,7 +461,7 @@ class MainWindow(QMainWindow):
             self.add_account_button.setFocus()  # Enter or Space starts, as everything here is keyboard-driven
         if first_start:
             self.empty_label.setText(
-                "No accounts yet.\n\nConnect your mailbox, Telegram bot, Mastodon or Bluesky account, and every "
+                "No accounts yet.\n\nConnect your mailbox, chats, social media and review pages, and every "
                 "customer message lands here, most urgent first. More can be added any time from Tools → Accounts.\n\n"
                 "To look around first with a sample bakery, start:  socialdesk --demo"
             )
