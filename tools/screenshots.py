@@ -357,6 +357,43 @@ README_REPLY = ("Hi Moira, so sorry we missed your call! Your birthday cake is r
                 "— we're here until closing. Have a wonderful party!")
 
 
+def shoot_first_start(shooter: Shooter) -> None:
+    """A new profile: no account yet, the empty queue says how to begin (both sizes)."""
+    if not shooter.wanted("first_start"):
+        return
+    from socialdesk import paths
+    from socialdesk.app import build_core, wire_window
+    from socialdesk.ui.notifications import RecordingNotifier
+
+    core = build_core(paths.profile("fresh"))
+    window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), demo=False)
+    try:
+        window.show()
+        window.start()
+        shooter.until(lambda: window.add_account_button.isVisible(), timeout=15)
+        for width, height in SIZES:
+            window.resize(width, height)
+            shooter.settle(tasks)
+            shooter.save(window, f"first_start_{width}x{height}")
+    finally:
+        window.quitting = True
+        window.close()
+        tasks.wait(5000)
+        tasks.shutdown()
+        core.close()
+
+
+def quiet_qt_messages() -> None:
+    """The offscreen platform says "This plugin does not support raise()" for every window: drop that."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(_kind, _context, message: str) -> None:
+        if "This plugin does not support" not in message:
+            print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
+
+
 def write_readme_shot(core, window, tasks, shooter: Shooter, path: Path) -> None:
     """Light, 1280×800 (legible at the README's width), the queue with a conversation open and a reply being
     written: the README's picture. The demo's deliberately hostile messages (markup shown literally, a test
@@ -402,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
         time.tzset()
     with tempfile.TemporaryDirectory(prefix="socialdesk-shots-") as home:
         shooter = Shooter(args.out, set(args.only), args.modes)
+        quiet_qt_messages()
         if args.emoji_font:
             from PySide6.QtGui import QFontDatabase
 
@@ -423,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                 shooter.set_mode(mode)
                 shoot_main(shooter, core, window, tasks)
                 shoot_dialogs(shooter, core, window, tasks)
+                shoot_first_start(shooter)
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "index.txt").write_text("\n".join(shooter.index) + "\n", encoding="utf-8")
         finally:
