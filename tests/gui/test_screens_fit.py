@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QTableWidget, QToolButton
 
 
 def test_every_view_tab_is_whole_at_1024_px(window, qtbot):
@@ -236,3 +236,11 @@ def test_first_start_names_no_platforms(qtbot, memory_keyring):
     finally:
         tasks.wait(5000)
         core.close()
+
+
+def test_lists_of_snippets_and_accounts_draw_no_spreadsheet_grid(window, qtbot):
+    for action, name in (("manage_snippets", "snippets_table"), ("accounts", "accounts_table")):
+        dialog = _open_dialog(window, qtbot, action)
+        table = dialog.findChild(QTableWidget, name)
+        assert not table.showGrid() and table.alternatingRowColors(), name
+        dialog.close()
