@@ -220,6 +220,9 @@ class MainWindow(QMainWindow):
         self.details = QLabel(right)
         self.details.setObjectName("conversation_details")
         self.details.setTextFormat(Qt.TextFormat.RichText)  # built from escaped parts only
+        # Wraps: one line of kind, status, countdown and "Same person: #3, #7..." links was as wide as it was
+        # long and pushed the queue down to 270 px at 1024 px.
+        self.details.setWordWrap(True)
         self.details.setOpenExternalLinks(False)
         self.details.linkActivated.connect(self._details_link)
         self.thread_view = ConversationView(right)
