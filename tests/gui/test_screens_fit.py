@@ -244,3 +244,18 @@ def test_lists_of_snippets_and_accounts_draw_no_spreadsheet_grid(window, qtbot):
         table = dialog.findChild(QTableWidget, name)
         assert not table.showGrid() and table.alternatingRowColors(), name
         dialog.close()
+
+
+def test_the_thread_header_wraps_rather_than_squeezing_the_queue(window, qtbot):
+    """The header's second line with the same person's other conversations forced the thread pane to 729 px,
+    which left the queue 270 px of a 1024 px window."""
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: bool(window.thread_view.plain_text()), timeout=5000)
+    window.tasks.wait(5000)
+    qtbot.wait(50)  # the thread's own details are shown
+    window.current_linked = [101, 102, 103, 104, 105]
+    window._show_details(window.current_row)
+    qtbot.wait(50)
+    assert "#105" in window.details.text()
+    assert window.minimumSizeHint().width() <= 700
+    assert window.table.width() >= 380
