@@ -217,6 +217,10 @@ class MainWindow(QMainWindow):
         self.header.setObjectName("conversation_header")
         self.header.setTextFormat(Qt.TextFormat.PlainText)
         self.header.setStyleSheet("font-size:15px; font-weight:bold")
+        # A customer's name is theirs to choose (an email display name has no length limit): it wraps, and
+        # what cannot wrap is cut at the pane's edge instead of widening the window past the screen.
+        self.header.setWordWrap(True)
+        self.header.setMinimumWidth(1)
         self.details = QLabel(right)
         self.details.setObjectName("conversation_details")
         self.details.setTextFormat(Qt.TextFormat.RichText)  # built from escaped parts only
