@@ -259,3 +259,21 @@ def test_the_thread_header_wraps_rather_than_squeezing_the_queue(window, qtbot):
     assert "#105" in window.details.text()
     assert window.minimumSizeHint().width() <= 700
     assert window.table.width() >= 380
+
+
+@pytest.mark.parametrize("name", ["Harbour Café accounts and wholesale orders for the whole of the north " * 2,
+                                  "x" * 160])
+def test_a_long_customer_name_does_not_widen_the_window(window, qtbot, name):
+    """A name is hostile input (an email's display name has no length limit): the thread's header wraps or
+    is cut at the pane's edge; it never made the window wider than the screen."""
+    from dataclasses import replace
+
+    window.resize(1024, 640)
+    qtbot.waitUntil(lambda: bool(window.thread_view.plain_text()), timeout=5000)
+    window.tasks.wait(5000)
+    qtbot.wait(50)
+    window._set_conversation(replace(window.current_row, contact_name=name))
+    qtbot.wait(50)
+    assert window.header.text().startswith(name)
+    assert window.minimumSizeHint().width() <= 700
+    assert window.table.width() >= 380
