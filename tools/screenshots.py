@@ -376,11 +376,20 @@ def shoot_first_start(shooter: Shooter) -> None:
             shooter.settle(tasks)
             shooter.save(window, f"first_start_{width}x{height}")
     finally:
-        window.quitting = True
-        window.close()
-        tasks.wait(5000)
-        tasks.shutdown()
-        core.close()
+        release(window, tasks, core)
+
+
+def release(window, tasks, core) -> None:
+    """Close a window for good: its timers stop (a minute tick must not reach a pool that is shut down)."""
+    from PySide6.QtCore import QTimer
+
+    window.quitting = True
+    window.close()
+    for timer in window.findChildren(QTimer):
+        timer.stop()
+    tasks.wait(5000)
+    tasks.shutdown()
+    core.close()
 
 
 def quiet_qt_messages() -> None:
@@ -465,11 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             args.out.mkdir(parents=True, exist_ok=True)
             (args.out / "index.txt").write_text("\n".join(shooter.index) + "\n", encoding="utf-8")
         finally:
-            window.quitting = True
-            window.close()
-            tasks.wait(5000)
-            tasks.shutdown()
-            core.close()
+            release(window, tasks, core)
     return 0
 
 
