@@ -216,7 +216,12 @@ class MainWindow(QMainWindow):
         self.header = QLabel(right)
         self.header.setObjectName("conversation_header")
         self.header.setTextFormat(Qt.TextFormat.PlainText)
-        self.header.setStyleSheet("font-size:15px; font-weight:bold")
+        # A font, not a style sheet: a style sheet pins the label's palette, and the name stayed black after
+        # the system switched to dark.
+        header_font = self.header.font()
+        header_font.setPixelSize(15)
+        header_font.setBold(True)
+        self.header.setFont(header_font)
         # A customer's name is theirs to choose (an email display name has no length limit): it wraps, and
         # what cannot wrap is cut at the pane's edge instead of widening the window past the screen.
         self.header.setWordWrap(True)
@@ -801,6 +806,17 @@ class MainWindow(QMainWindow):
         self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
         self.raise_()
         self.activateWindow()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
+        """The system switched between light and dark: the header's links are drawn in the new LINK colour
+        (once the event loop runs again: the labels inside get the new palette after the window)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            QTimer.singleShot(0, self._repaint_details)
+
+    def _repaint_details(self) -> None:
+        if self.current_row is not None:
+            self._show_details(self.current_row)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         """Shown again (from the tray, often right after the laptop woke): countdowns and alerts are made
