@@ -277,3 +277,27 @@ def test_a_long_customer_name_does_not_widen_the_window(window, qtbot, name):
     assert window.header.text().startswith(name)
     assert window.minimumSizeHint().width() <= 700
     assert window.table.width() >= 380
+
+
+def test_the_thread_header_follows_a_switch_to_dark(window, qtbot):
+    """After the system switched to dark the name stayed black (a style sheet pinned the label's light
+    palette) and "Open on platform" kept the light palette's dark blue until the row changed."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from socialdesk.ui import theme
+    from tests.gui.test_dark_mode import dark_palette
+
+    app = QApplication.instance()
+    light = app.style().standardPalette()
+    qtbot.waitUntil(lambda: bool(window.thread_view.plain_text()), timeout=5000)
+    window.tasks.wait(5000)
+    qtbot.wait(50)
+    try:
+        app.setPalette(dark_palette())
+        qtbot.wait(50)
+        text = window.header.palette().color(QPalette.ColorRole.WindowText).name()
+        assert theme.contrast(text, "#353535") >= 4.5, text
+        assert theme.LINK.dark in window.details.text()
+    finally:
+        app.setPalette(light)
