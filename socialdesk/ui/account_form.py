@@ -119,7 +119,10 @@ class AccountForm(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         title = QLabel(self)
         title.setTextFormat(Qt.TextFormat.PlainText)
-        title.setStyleSheet("font-weight:bold; font-size:14px")
+        heading = title.font()  # a font, not a style sheet, which would pin the light palette
+        heading.setBold(True)
+        heading.setPixelSize(14)
+        title.setFont(heading)
         title.setText(spec.title if account is None else f"{spec.title}: {account['name']}")
         needs = _plain_label(self, theme.MUTED)
         needs.setText(f"You need: {spec.needs}")

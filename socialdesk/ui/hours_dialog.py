@@ -135,7 +135,9 @@ class HoursDialog(QDialog):
         self.errors = _error_label(self)
         self.state_label = QLabel(self)
         self.state_label.setObjectName("preview_state")
-        self.state_label.setStyleSheet("font-weight:bold")
+        bold = self.state_label.font()  # a font, not a style sheet, which would pin the light palette
+        bold.setBold(True)
+        self.state_label.setFont(bold)
         self.preview = QListWidget(self)
         self.preview.setObjectName("preview_posts")
         self.preview.setMaximumHeight(110)

@@ -301,3 +301,27 @@ def test_the_thread_header_follows_a_switch_to_dark(window, qtbot):
         assert theme.LINK.dark in window.details.text()
     finally:
         app.setPalette(light)
+
+
+
+def test_bold_dialog_labels_follow_a_switch_to_dark(window, qtbot):
+    """The hours dialog's "With these hours: ..." stayed black on dark when the system switched while it was
+    open: a style sheet for the bold weight pinned the label's light palette."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from socialdesk.ui import theme
+    from tests.gui.test_dark_mode import dark_palette
+
+    dialog = _open_dialog(window, qtbot, "hours_editor")
+    app = QApplication.instance()
+    light = app.style().standardPalette()
+    try:
+        app.setPalette(dark_palette())
+        qtbot.wait(50)
+        text = dialog.state_label.palette().color(QPalette.ColorRole.WindowText).name()
+        assert theme.contrast(text, "#353535") >= 4.5, text
+        assert dialog.state_label.font().bold()
+    finally:
+        app.setPalette(light)
+        dialog.close()
