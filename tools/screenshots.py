@@ -305,7 +305,15 @@ def shoot_dialogs(shooter: Shooter, core, window, tasks) -> None:
     window.composer.edit.setFocus()
     shooter.capture("command_palette", act["palette"].trigger, tasks)
     shooter.capture("cheat_sheet", act["cheatsheet"].trigger, tasks)
-    window.composer.edit.setFocus()
+    def conversation_open() -> None:
+        """The snippet palette and Same person need one (a minute tick may have reloaded the view)."""
+        if window.current_id is None or window.composer.row is None:
+            window._select_row(1)
+            shooter.until(lambda: window.composer.row is not None, timeout=10)
+            shooter.settle(tasks)
+        window.composer.edit.setFocus()
+
+    conversation_open()
     shooter.capture("snippet_palette", act["snippet_palette"].trigger, tasks)
     shooter.capture("snippets_window", act["manage_snippets"].trigger, tasks)
     shooter.capture("accounts", act["accounts"].trigger, tasks)
@@ -335,6 +343,7 @@ def shoot_dialogs(shooter: Shooter, core, window, tasks) -> None:
     shooter.capture("activity", act["activity"].trigger, tasks)
     shooter.capture("today", act["today"].trigger, tasks, prepare=tabs_of)
     shooter.capture("coverage", act["coverage"].trigger, tasks)
+    conversation_open()
     shooter.capture("same_person", act["same_person"].trigger, tasks)
     shooter.capture("snooze_custom", lambda: window._snooze_custom(), tasks)
 
