@@ -479,11 +479,15 @@ def main(argv: list[str] | None = None) -> int:
                 shooter.set_mode(mode)
                 shoot_main(shooter, core, window, tasks)
                 shoot_dialogs(shooter, core, window, tasks)
-                shoot_first_start(shooter)
-            args.out.mkdir(parents=True, exist_ok=True)
-            (args.out / "index.txt").write_text("\n".join(shooter.index) + "\n", encoding="utf-8")
         finally:
             release(window, tasks, core)
+        # Only once the demo's window and store are closed: the store's tables are bound to one database
+        # per process, and the new profile's would take the demo window's data away.
+        for mode in args.modes:
+            shooter.set_mode(mode)
+            shoot_first_start(shooter)
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "index.txt").write_text("\n".join(shooter.index) + "\n", encoding="utf-8")
     return 0
 
 
