@@ -85,6 +85,11 @@ QUIT_SAVE_WAIT_MS = 3_000  # Ctrl+Q waits at most this long for the last draft t
 NEW_MESSAGE_BATCH_MS = 2_000
 
 
+def _accounts_shown(accounts) -> tuple:
+    """What queue rows show of their accounts: when it changes, cached rows are stale."""
+    return tuple((a.id, a.name, queue.channel_of(a), accounts_mod.text_limit(a.settings)) for a in accounts)
+
+
 class MainWindow(QMainWindow):
     # Every batched engine change, after the window handled it: features (Activity view...) listen here.
     engine_changed = Signal(object)
@@ -384,19 +389,26 @@ class MainWindow(QMainWindow):
         view, accounts, search = self.view, self.account_filter, self.search.text()
         now = self.core.clock.now()
 
+        baseline = self._accounts_shown is None
+
         def work():
             account_ids = None if accounts is None else [accounts]
+            # What the rows show of their accounts, read with them the first time: an account change
+            # before the accounts' first refresh (they load after the first paint) is still seen as one.
+            shown = _accounts_shown(Account.select().order_by(Account.name)) if baseline else None
             ids = queue.list_ids(view, now, account_ids=account_ids, search=search)
             first = queue.rows(ids[:80])
             counts = (queue.awaiting_count(), queue.overdue_count(now), queue.most_urgent(now))
             # Nothing here: say where the search found something instead ("3 in Done").
             places = queue.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
-            return generation, ids, first, counts, select_id, places
+            return generation, ids, first, counts, select_id, places, shown
 
         self.tasks.run(work, self._view_loaded, self._task_failed)
 
     def _view_loaded(self, result) -> None:
-        generation, ids, first, counts, select_id, places = result
+        generation, ids, first, counts, select_id, places, shown = result
+        if self._accounts_shown is None and shown is not None:
+            self._accounts_shown = shown
         if generation != self.view_generation:
             return  # a newer load is on its way
         self.search_places = places
@@ -457,8 +469,7 @@ class MainWindow(QMainWindow):
         def work():
             rows = list(Account.select().order_by(Account.name))
             accounts = [(a.id, a.name, a.kind, queue.channel_of(a), a.state, a.last_error) for a in rows]
-            # What queue rows show of their account: when it changes, cached rows are stale.
-            shown = tuple((a.id, a.name, queue.channel_of(a), accounts_mod.text_limit(a.settings)) for a in rows)
+            shown = _accounts_shown(rows)
             return generation, accounts, policy().schedule.state_label(now), shown
 
         self.tasks.run(work, self._accounts_loaded, self._task_failed)
