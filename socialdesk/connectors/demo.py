@@ -465,9 +465,9 @@ class DemoConnector:
             start = datetime.fromtimestamp(slot * slot_s, timezone.utc)
             expected = self.per_hour * SLOT / timedelta(hours=1) * SHAPE[start.astimezone(self.zone).hour] / mean_shape
             rng = random.Random(f"{self.channel}:slot:{slot}")
-            offsets = sorted(set(rng.randrange(slot_s) for _ in range(_poisson(rng, expected))))
-            for i, offset in enumerate(offsets):
-                created_at = start + timedelta(seconds=offset)
+            seconds = sorted(set(rng.randrange(slot_s) for _ in range(_poisson(rng, expected))))
+            for i, second in enumerate(seconds):
+                created_at = start + timedelta(seconds=second)
                 if after < created_at <= until:
                     out.append((f"{slot}.{i}", created_at))
         return sorted(out, key=lambda arrival: arrival[1])
