@@ -1,0 +1,109 @@
+"""The window's two-stage start (app.start_window, issue 17.15): the queue paints first; the page check,
+the services beside the engine, the features and the engine follow; a damaged file stops there."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from socialdesk import paths
+from tests.gui.conftest import release_window
+
+
+def _staged(qtbot):
+    from socialdesk.app import build_core, seed_demo, wire_window
+    from socialdesk.ui.notifications import RecordingNotifier
+
+    core = build_core(paths.profile("demo"), staged=True)
+    seed_demo(core)
+    window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), demo=True, staged=True)
+    qtbot.addWidget(window)
+    return core, window, tasks
+
+
+def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot):
+    from socialdesk.app import start_window
+    from socialdesk.core.store import Snippet
+
+    core, window, tasks = _staged(qtbot)
+    order: list[str] = []
+    window.first_paint.connect(lambda: order.append("painted"))
+    started: list[bool] = []
+    engine_start = core.engine.start
+    core.engine.start = lambda: (order.append("engine"), engine_start())
+    try:
+        start_window(core, window, tasks, on_started=lambda: started.append(True))
+        # Nothing of the second stage has run yet: no menus of the features, no engine.
+        assert window.features == [] and "add_account" not in window.actions and order == []
+        qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+        assert order == ["painted", "engine"]
+        assert window.first_rows_shown
+        # The features are attached (their actions are in the menus) and the services ran: the starter
+        # snippets of a first start are there, and the automation hooks are on the engine.
+        assert "add_account" in window.actions and window.actions["add_account"] in window.menus["Tools"].actions()
+        assert any(type(f).__name__ == "SnippetsFeature" for f in window.features)
+        assert Snippet.select().count() > 0
+        assert core.engine._scheduler_thread is not None and core.engine._scheduler_thread.is_alive()
+    finally:
+        core.engine.stop()
+        release_window(window, tasks)
+        core.store.close()
+
+
+def test_a_damaged_file_stops_the_start_before_anything_writes(qtbot, tmp_path):
+    """The page check left out before the first paint runs after it: a damaged page ends the start with
+    the owner-readable message, the engine never starts and the file is left as it was."""
+    from socialdesk.app import build_core, start_window, wire_window
+    from socialdesk.core.store import Store
+    from socialdesk.ui.notifications import RecordingNotifier
+
+    profile = paths.profile("default")
+    profile.ensure()
+    store = Store.open(profile.database)
+    with store.db.atomic():
+        store.db.execute_sql("CREATE TABLE filler (x TEXT)")
+        for i in range(400):
+            store.db.execute_sql("INSERT INTO filler VALUES (?)", (f"row {i} " * 20,))
+    store.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    data = bytearray(profile.database.read_bytes())
+    last = len(data) // 4096 - 1
+    data[last * 4096: last * 4096 + 200] = b"\xff" * 200
+    profile.database.write_bytes(bytes(data))
+
+    core = build_core(profile, staged=True)  # opens: the header, owner and version are sound
+    window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), staged=True)
+    qtbot.addWidget(window)
+    problems: list[str] = []
+    core.engine.start = lambda: problems.append("the engine started")
+    try:
+        start_window(core, window, tasks, on_started=lambda: problems.append("started"),
+                     on_damaged=problems.append)
+        qtbot.waitUntil(lambda: bool(problems), timeout=10_000)
+        qtbot.wait(200)  # nothing else follows
+        assert len(problems) == 1 and "is damaged" in problems[0] and "backups" in problems[0], problems
+        assert window.features == []
+    finally:
+        release_window(window, tasks)
+        core.store.close()
+    assert profile.database.read_bytes() == bytes(data)
+
+
+def test_the_first_paint_does_not_wait_for_modules_it_does_not_use():
+    """What the window imports before its first rows: not the automation engine, the transports
+    (requests, imapclient, sievelib), the keyring, holiday calendars, the grapheme tables or the dialogs.
+    Each was measured on the first paint (issue 17.15); this keeps them from creeping back."""
+    probe = (
+        "import sys, socialdesk.app\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "import socialdesk.ui.main_window\n"
+        "heavy = ['socialdesk.core.automation.engine', 'requests', 'imapclient',\n"
+        "         'sievelib', 'keyring', 'holidays', 'regex', 'http.server', 'socialdesk.ui.keyboard_help',\n"
+        "         'socialdesk.ui.accounts_dialog', 'socialdesk.ui.hours_dialog', 'socialdesk.ui.snooze_dialog',\n"
+        "         'socialdesk.connectors.email_transport']\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.split() == []
