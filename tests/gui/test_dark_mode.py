@@ -4,7 +4,9 @@ palette, and the contrast of the text actually rendered is measured, WCAG AA (4.
 How the rendered text is measured: the picture is cut into small tiles; in each, the most common colour
 is the background and the pixel that differs most from it is the text's ink (antialiasing only lightens
 glyph edges, so a glyph's stem reaches the text colour). Tiles whose ink differs little (below 2:1) hold
-no text, only a bubble's or a selection's edge. Every other tile must reach 4.5:1. The palette is
+no text, only a bubble's or a selection's edge. Every other tile must reach 4.5:1. Colour emoji are
+pictures, not text: the window is rendered without font merging (glyphs a font lacks come out as boxes
+in the text's colour), so a colour emoji font, as most desktops have, is not measured as ink. The palette is
 switched while the window is open, as when the system switches, so a colour fixed at start fails too.
 """
 
@@ -14,7 +16,7 @@ from collections import Counter
 
 import pytest
 from PySide6.QtCore import QPoint, QRect
-from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPalette
 from PySide6.QtWidgets import QApplication
 
 from socialdesk.ui import theme
@@ -68,8 +70,13 @@ def assert_readable(widget, area: QRect | None = None, *, name: str) -> None:
 def palettes():
     app = QApplication.instance()
     light = app.style().standardPalette()
+    font = app.font()
+    plain = QFont(font)
+    plain.setStyleStrategy(QFont.StyleStrategy.NoFontMerging)  # no colour emoji (module docstring)
+    app.setFont(plain)
     yield light, dark_palette()
     app.setPalette(light)
+    app.setFont(font)
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])
