@@ -137,7 +137,7 @@ class Composer(QWidget):
         self._pending: list[tuple[int, SnippetRef, tuple[int, int, str] | None]] = []
         self.suggestions: list[SnippetRef] = []  # best first, for the current conversation
         self.suggestion_at = 0
-        self._suggested_for: tuple[int, str] | None = None  # (conversation, message) they were ranked for
+        self._suggested_for: tuple[int, str | None] | None = None  # (conversation, message) they were ranked for
         self.edit = ReplyEdit(self)
         self.edit.setObjectName("composer_edit")
         self.edit.setPlaceholderText(PLACEHOLDER)
@@ -223,8 +223,14 @@ class Composer(QWidget):
         cached = self.contexts.get(row.id)
         if cached is None or time.monotonic() - cached[0] > CONTEXT_MAX_AGE_S:
             emit(self.context_needed, row.id)
-        message = row.preview or row.subject
-        if (row.id, message) != self._suggested_for:  # a new conversation, or the customer wrote again
+        # Only what awaits an answer gets a suggestion: an answered, done or spam conversation would be
+        # offered a reply to a message that was answered (or needs none).
+        awaits = row.awaiting_since is not None and row.place not in ("done", "spam")
+        message = (row.preview or row.subject) if awaits else None
+        if message is None:
+            self._suggested_for = (row.id, None)
+            self.suggestions, self.suggestion_at = [], 0
+        elif (row.id, message) != self._suggested_for:  # a new conversation, or the customer wrote again
             self._suggested_for = (row.id, message)
             emit(self.suggestions_needed, row.id, message, row.channel)
         self.update_counter()

@@ -95,3 +95,22 @@ def test_no_conversation_selected_no_suggestion(qtbot, window):
     qtbot.waitUntil(lambda: window.view == "sent" and window.empty_panel.isVisible(), timeout=5000)
     assert window.current_id is None and window.composer.suggestion() is None
     assert window.composer.edit.placeholderText() == PLACEHOLDER
+
+
+def test_a_done_conversation_gets_no_suggestion(qtbot, window):
+    """Sent, Done and Spam list conversations that need no reply: none is suggested there (a suggestion
+    showed on answered conversations in Sent)."""
+    from socialdesk.core.states import ConversationStatus
+
+    conv_id = window.current_id
+    _suggested(qtbot, window, conv_id)
+    row = window.composer.row
+    assert row.awaiting_since is not None and window.composer.suggestion() is not None
+    done = type(row)(**{**row.__dict__, "status": ConversationStatus.DONE})
+    window.composer.set_conversation(done)
+    assert window.composer.suggestion() is None and "Suggested" not in window.composer.edit.placeholderText()
+    answered = type(row)(**{**row.__dict__, "awaiting_since": None})
+    window.composer.set_conversation(answered)
+    assert window.composer.suggestion() is None
+    window.composer.set_conversation(row)  # awaiting again (the customer wrote): offered again
+    qtbot.waitUntil(lambda: window.composer.suggestion() is not None, timeout=5000)
