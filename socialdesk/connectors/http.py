@@ -49,7 +49,6 @@ Decisions:
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import queue
 import random
@@ -155,6 +154,8 @@ def _parse_reset(value: str, now: datetime) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         try:
+            import email.utils  # the email package loads with the first HTTP-date Retry-After
+
             parsed = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import errno
 import socket
-import ssl
+import sys
 from typing import Iterator
 
 _OFFLINE = {errno.ENETUNREACH, errno.ENETDOWN, errno.EHOSTUNREACH}
@@ -54,6 +54,9 @@ def _is_timeout(exc: BaseException) -> bool:
 def explain(exc: BaseException, host: str, port: int | None = None, what: str = "server") -> str:
     """A sentence for the owner on why the connection to `what` at host:port failed, and what to check."""
     where = f"{host}:{port}" if port else host
+    # No TLS error exists before the ssl module is loaded: the store (which explains its errors through
+    # this module too) starts without loading it.
+    ssl = sys.modules.get("ssl")
     for cause in causes(exc):
         if isinstance(cause, socket.gaierror):
             if cause.errno in (socket.EAI_AGAIN,) or cause.errno in _OFFLINE:
@@ -65,9 +68,9 @@ def explain(exc: BaseException, host: str, port: int | None = None, what: str = 
                     f"{what} may not offer this service on that port.")
         if isinstance(cause, OSError) and cause.errno in _OFFLINE:
             return f"No network route to {host}. Check that this computer is online."
-        if isinstance(cause, ssl.SSLCertVerificationError):
+        if ssl is not None and isinstance(cause, ssl.SSLCertVerificationError):
             break  # the connectors say why the certificate was refused
-        if isinstance(cause, ssl.SSLError):
+        if ssl is not None and isinstance(cause, ssl.SSLError):
             return (f"A secure connection to {where} could not be set up. Check the security setting: "
                     "SSL/TLS and STARTTLS use different ports (for mail usually 993/465 and 143/587).")
         if _is_timeout(cause):
