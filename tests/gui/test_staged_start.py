@@ -8,6 +8,7 @@ import sys
 
 from socialdesk import paths
 from tests.gui.conftest import release_window
+from tests.unit.test_store import damage_a_data_page
 
 
 def _staged(qtbot):
@@ -54,22 +55,11 @@ def test_a_damaged_file_stops_the_start_before_anything_writes(qtbot, tmp_path):
     """The page check left out before the first paint runs after it: a damaged page ends the start with
     the owner-readable message, the engine never starts and the file is left as it was."""
     from socialdesk.app import build_core, start_window, wire_window
-    from socialdesk.core.store import Store
     from socialdesk.ui.notifications import RecordingNotifier
 
     profile = paths.profile("default")
     profile.ensure()
-    store = Store.open(profile.database)
-    with store.db.atomic():
-        store.db.execute_sql("CREATE TABLE filler (x TEXT)")
-        for i in range(400):
-            store.db.execute_sql("INSERT INTO filler VALUES (?)", (f"row {i} " * 20,))
-    store.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    data = bytearray(profile.database.read_bytes())
-    last = len(data) // 4096 - 1
-    data[last * 4096: last * 4096 + 200] = b"\xff" * 200
-    profile.database.write_bytes(bytes(data))
+    data = damage_a_data_page(profile.database)
 
     core = build_core(profile, staged=True)  # opens: the header, owner and version are sound
     window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), staged=True)
@@ -86,7 +76,7 @@ def test_a_damaged_file_stops_the_start_before_anything_writes(qtbot, tmp_path):
     finally:
         release_window(window, tasks)
         core.store.close()
-    assert profile.database.read_bytes() == bytes(data)
+    assert profile.database.read_bytes() == data
 
 
 def test_the_first_paint_does_not_wait_for_modules_it_does_not_use():

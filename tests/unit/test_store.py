@@ -422,7 +422,7 @@ def test_schema_5_file_gains_seen_at_and_its_conversations_count_as_seen(tmp_pat
     assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v5-" in p.name]
 
 
-def _damage_a_data_page(path) -> bytes:
+def damage_a_data_page(path) -> bytes:
     """A sound first page (header, schema) over a damaged page of message rows."""
     s = Store.open(path)
     with s.db.atomic():
@@ -443,7 +443,7 @@ def test_open_without_verify_leaves_the_page_check_to_verify(tmp_path):
     """The window opens the file without reading every page (its first paint would wait for it) and
     verifies it on a worker before anything syncs: the damage is found there, said the same way."""
     path = tmp_path / "db.sqlite3"
-    damaged = _damage_a_data_page(path)
+    damaged = damage_a_data_page(path)
     with pytest.raises(StoreCorruptError):
         Store.open(path)
     store = Store.open(path, verify=False)
