@@ -319,7 +319,7 @@ def start_window(core: Core, window, tasks, *, show: bool = True,
     if show:
         window.first_paint.connect(second_stage)
         window.show()
-        window.start()
+        window.start(screen_first=True)
     else:  # hidden in the tray: there is no paint to wait for
         window.start()
         second_stage()

@@ -79,6 +79,7 @@ log = logging.getLogger(__name__)
 TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "sent", "all")
 # Views whose rows are in different places (the status column says which); a search shows it too.
 STATUS_COLUMN_VIEWS = ("all", "reviews", "sent")
+FIRST_ROWS = 80  # rows fetched with a view's order; the others come as the owner scrolls (QueueModel)
 COUNTDOWN_REFRESH_MS = 30_000
 UNDO_MS = 8_000  # how long "Marked done. Undo (Ctrl+Z)" is offered
 QUIT_SAVE_WAIT_MS = 3_000  # Ctrl+Q waits at most this long for the last draft to be stored
@@ -118,6 +119,7 @@ class MainWindow(QMainWindow):
         # The conversation being triaged and the one to select after it: (conv id, next id, written).
         self.triage: tuple[int, int | None, bool] | None = None
         self.first_rows_shown = False
+        self._screen_first = False  # the next load_view fetches one screen first (start(screen_first=True))
         self._accounts_shown: tuple | None = None  # what queue rows show of each account (refresh_accounts)
         self.accounts_generation = 0
         self.pending_new: list[tuple[int, int]] = []
@@ -371,11 +373,13 @@ class MainWindow(QMainWindow):
 
     # --- loading --------------------------------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, screen_first: bool = False) -> None:
         """First load: queue order and the first rows; once they are painted, accounts (the filter's
-        icons, the status bar) and the Away/Paused state, which the first rows do not need."""
+        icons, the status bar) and the Away/Paused state, which the first rows do not need.
+        `screen_first` (app.start_window): one screen of rows first, then the whole order and the counts."""
         self.first_paint.connect(self.refresh_accounts)
         self.first_paint.connect(self.refresh_mode)
+        self._screen_first = screen_first
         self.load_view()
 
     @Slot()
@@ -390,23 +394,29 @@ class MainWindow(QMainWindow):
         now = self.core.clock.now()
 
         baseline = self._accounts_shown is None
+        # One screen of rows and nothing else, so they paint sooner; the whole order and the counts
+        # follow at once (_view_loaded loads the view again).
+        screen, self._screen_first = self._screen_first, False
 
         def work():
             account_ids = None if accounts is None else [accounts]
             # What the rows show of their accounts, read with them the first time: an account change
             # before the accounts' first refresh (they load after the first paint) is still seen as one.
             shown = _accounts_shown(Account.select().order_by(Account.name)) if baseline else None
-            ids = queue.list_ids(view, now, account_ids=account_ids, search=search)
-            first = queue.rows(ids[:80])
+            ids = queue.list_ids(view, now, account_ids=account_ids, search=search,
+                                 limit=FIRST_ROWS if screen else None)
+            first = queue.rows(ids[:FIRST_ROWS])
+            if screen:
+                return generation, ids, first, None, select_id, {}, shown, True
             counts = (queue.awaiting_count(), queue.overdue_count(now), queue.most_urgent(now))
             # Nothing here: say where the search found something instead ("3 in Done").
             places = queue.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
-            return generation, ids, first, counts, select_id, places, shown
+            return generation, ids, first, counts, select_id, places, shown, False
 
         self.tasks.run(work, self._view_loaded, self._task_failed)
 
     def _view_loaded(self, result) -> None:
-        generation, ids, first, counts, select_id, places, shown = result
+        generation, ids, first, counts, select_id, places, shown, screen = result
         if self._accounts_shown is None and shown is not None:
             self._accounts_shown = shown
         if generation != self.view_generation:
@@ -431,7 +441,10 @@ class MainWindow(QMainWindow):
             gc.freeze()
             self.first_rows_shown = True
             self._first_rows_on_screen()
-        self._update_counts(*counts)
+        if screen:  # the whole order and the counts, now that the first screen is on its way
+            self.load_view(select_id if select_id is not None and select_id not in ids else None)
+        else:
+            self._update_counts(*counts)
         if select_id is not None or (self.current_id is None and ids):
             target = self.model.row_of(select_id) if select_id is not None else None
             self._select_row(target if target is not None else 0)

@@ -22,11 +22,19 @@ def _staged(qtbot):
     return core, window, tasks
 
 
-def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot):
+def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot, monkeypatch):
     from socialdesk.app import start_window
+    from socialdesk.core import queue
     from socialdesk.core.store import Snippet
+    from socialdesk.ui import main_window
 
     core, window, tasks = _staged(qtbot)
+    core.engine.run_once()  # the demo's opening scene, so there are rows
+    # One screen of rows first (a screen of 5 here), then the whole order and the counts.
+    monkeypatch.setattr(main_window, "FIRST_ROWS", 5)
+    loads: list[int] = []
+    view_loaded = window._view_loaded
+    window._view_loaded = lambda result: (loads.append(len(result[1])), view_loaded(result))
     order: list[str] = []
     window.first_paint.connect(lambda: order.append("painted"))
     started: list[bool] = []
@@ -39,6 +47,9 @@ def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot):
         qtbot.waitUntil(lambda: bool(started), timeout=10_000)
         assert order == ["painted", "engine"]
         assert window.first_rows_shown
+        awaiting = queue.awaiting_count()
+        qtbot.waitUntil(lambda: window.tabs.tabText(0) == f"Awaiting ({awaiting})", timeout=5000)
+        assert awaiting > 5 and loads[:2] == [5, awaiting] and window.model.rowCount() == awaiting
         # The features are attached (their actions are in the menus) and the services ran: the starter
         # snippets of a first start are there, and the automation hooks are on the engine.
         assert "add_account" in window.actions and window.actions["add_account"] in window.menus["Tools"].actions()
