@@ -68,7 +68,8 @@ def test_the_form_explains_the_meta_app_and_advanced_access(window, qtbot):
 
 def row(kind: str, channel: str = "facebook") -> SimpleNamespace:
     return SimpleNamespace(id=7 if kind == "comment" else 8, channel=channel, kind=kind, text_limit=None, preview="hi",
-                           subject="", reply_window_ends_at=None, reply_window=None)
+                           subject="", reply_window_ends_at=None, reply_window=None,
+                           awaiting_since=datetime(2026, 11, 30, 11, tzinfo=timezone.utc), place="awaiting")
 
 
 def test_the_composer_offers_the_private_reply_where_the_channel_has_it(qtbot):
