@@ -42,6 +42,25 @@ def window(qtbot, demo_core):
     release_window(win, tasks)
 
 
+@pytest.fixture
+def fresh_window(qtbot, memory_keyring):
+    """A new profile's window (no account, no demo), started and showing its first-start screen."""
+    from socialdesk.app import build_core, wire_window
+    from socialdesk.ui.notifications import RecordingNotifier
+
+    core = build_core(paths.profile("fresh"))
+    win, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), tray=None, demo=False)
+    try:
+        qtbot.addWidget(win)
+        win.show()
+        win.start()
+        qtbot.waitUntil(lambda: win.add_account_button.isVisible(), timeout=5000)
+        yield core, win
+    finally:
+        tasks.wait(5000)
+        core.close()
+
+
 def release_window(win, tasks) -> None:
     """Close the window and let go of its SQLite connections (peewee keeps one per thread): its timers
     stop, its worker threads end, and what it froze for the garbage collector (MainWindow._view_loaded:

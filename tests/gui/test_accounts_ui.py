@@ -235,33 +235,20 @@ def test_tab_order_runs_through_the_form_then_test_save_cancel(window, qtbot):
         assert next_tab_stop(widget) is following
 
 
-def test_first_start_without_accounts_says_how_to_begin(qtbot, memory_keyring):
+def test_first_start_without_accounts_says_how_to_begin(qtbot, fresh_window):
     """A new profile has no account: the empty queue explains, and its button opens "Add account"."""
-    from socialdesk import paths
-    from socialdesk.app import build_core, wire_window
-    from socialdesk.ui.notifications import RecordingNotifier
+    core, win = fresh_window
+    assert "No accounts yet" in win.empty_label.text() and "socialdesk --demo" in win.empty_label.text()
+    qtbot.keyClick(win.add_account_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: feature(win).add_dialog is not None and feature(win).add_dialog.isVisible(),
+                    timeout=5000)
+    feature(win).add_dialog.reject()
 
-    core = build_core(paths.profile("fresh"))
-    win, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), tray=None, demo=False)
-    try:
-        qtbot.addWidget(win)
-        win.show()
-        win.start()
-        qtbot.waitUntil(lambda: win.add_account_button.isVisible(), timeout=5000)
-        assert "No accounts yet" in win.empty_label.text() and "socialdesk --demo" in win.empty_label.text()
-        qtbot.keyClick(win.add_account_button, Qt.Key.Key_Space)
-        qtbot.waitUntil(lambda: feature(win).add_dialog is not None and feature(win).add_dialog.isVisible(),
-                        timeout=5000)
-        feature(win).add_dialog.reject()
-
-        with core.store.write():
-            Account.create(kind="demo", name="Shop", settings={"channel": "telegram"}, created_at=core.clock.now())
-        win.refresh_accounts()
-        qtbot.waitUntil(lambda: not win.add_account_button.isVisible(), timeout=5000)
-        assert win.empty_label.text() == "Nothing awaiting an answer. 🎉"
-    finally:
-        tasks.wait(5000)
-        core.close()
+    with core.store.write():
+        Account.create(kind="demo", name="Shop", settings={"channel": "telegram"}, created_at=core.clock.now())
+    win.refresh_accounts()
+    qtbot.waitUntil(lambda: not win.add_account_button.isVisible(), timeout=5000)
+    assert win.empty_label.text() == "Nothing awaiting an answer. 🎉"
 
 
 def test_a_slow_test_shows_that_it_waits_and_can_be_stopped(window, qtbot, email_harness):

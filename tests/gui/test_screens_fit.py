@@ -215,27 +215,15 @@ def test_first_run_does_not_list_some_of_the_platforms(window, qtbot):
     dialog.close()
 
 
-def test_first_start_names_no_platforms(qtbot, memory_keyring):
+def test_first_start_names_no_platforms(fresh_window):
     """The empty queue of a new profile listed "your mailbox, Telegram bot, Mastodon or Bluesky account": four
     of the nine platforms there are (Add account lists each)."""
-    from socialdesk import paths
-    from socialdesk.app import build_core, wire_window
     from socialdesk.connectors import registry
-    from socialdesk.ui.notifications import RecordingNotifier
 
-    core = build_core(paths.profile("fresh"))
-    win, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), tray=None, demo=False)
-    try:
-        qtbot.addWidget(win)
-        win.show()
-        win.start()
-        qtbot.waitUntil(lambda: win.add_account_button.isVisible(), timeout=5000)
-        text = win.empty_label.text()
-        assert "No accounts yet" in text
-        assert not [s.traits.name for s in registry.all_specs() if s.kind != "demo" and s.traits.name in text]
-    finally:
-        tasks.wait(5000)
-        core.close()
+    _core, win = fresh_window
+    text = win.empty_label.text()
+    assert "No accounts yet" in text
+    assert not [s.traits.name for s in registry.all_specs() if s.kind != "demo" and s.traits.name in text]
 
 
 def test_lists_of_snippets_and_accounts_draw_no_spreadsheet_grid(window, qtbot):
