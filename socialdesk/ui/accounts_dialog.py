@@ -150,11 +150,11 @@ class AccountsDialog(QDialog):
         self.buttons["toggle"].setText("&Enable" if account is not None and not account["enabled"] else "&Disable")
 
     def _failed(self, exc: Exception) -> None:
-        self.status.setStyleSheet(theme.css(theme.ERROR, palette=self.status.palette()))
+        theme.tint(self.status, theme.ERROR)
         self.status.setText(_error_text(exc))
 
     def _say(self, text: str) -> None:
-        self.status.setStyleSheet("")
+        theme.untint(self.status)
         self.status.setText(text)
 
     def _changed(self, message: str) -> None:

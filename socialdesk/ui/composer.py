@@ -509,11 +509,13 @@ class Composer(QWidget):
         blank = not self.text().strip()
         if count is None or count.limit is None:
             self.counter.setText(f"{len(self.text())} characters" if self.text() else "")
-            self.counter.setStyleSheet("")
+            theme.untint(self.counter)
         else:
             self.counter.setText(text_limits.limit_message(count))
-            self.counter.setStyleSheet(
-                theme.css(theme.ERROR, "font-weight:bold", self.counter.palette()) if count.over else "")
+            if count.over:
+                theme.tint(self.counter, theme.ERROR, "font-weight:bold")
+            else:
+                theme.untint(self.counter)
         window = self.update_window()
         ok = not blank and not (count is not None and count.over) and (window is None or window.can_send)
         self.send_button.setEnabled(ok)
@@ -534,7 +536,7 @@ class Composer(QWidget):
         self.window_line.setText(notice.text)
         colour = {"info": theme.MUTED, "warning": theme.WARNING, "closed": theme.ERROR}[notice.level]
         weight = "" if notice.level == "info" else "font-weight:bold"
-        self.window_line.setStyleSheet(theme.css(colour, weight, self.window_line.palette()))
+        theme.tint(self.window_line, colour, weight)  # and again when the system switches light/dark
         self.window_line.show()
         return notice
 

@@ -121,6 +121,14 @@ def tint(widget: QWidget, pair: Pair, extra: str = "") -> None:
     _retint.apply(widget)
 
 
+def untint(widget: QWidget) -> None:
+    """Back to the palette's own text colour (a warning that no longer applies)."""
+    if _retint is not None:
+        _retint.tints.pop(widget, None)
+    if widget.styleSheet():
+        widget.setStyleSheet("")
+
+
 def _unstyled_palette(widget: QWidget) -> QPalette:
     """The palette `widget` follows, read past its own style sheet: a style sheet pins the widget's
     palette, so after the system switched to dark a tinted label's palette still read light and it kept

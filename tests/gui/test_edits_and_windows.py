@@ -87,3 +87,27 @@ def test_composer_counts_down_the_reply_window_then_says_what_still_works(qtbot,
                            "To answer, open the conversation in the platform's app.")
     assert not composer.send_button.isEnabled() and not composer.send_done_button.isEnabled()
     assert composer.why_not() == line.text()
+
+
+def test_the_reply_window_line_and_an_over_limit_counter_follow_a_switch_to_dark(qtbot, window):
+    """Both were coloured once from the widget's own palette (pinned light by that very style sheet), so
+    after the system switched to dark they stayed in their light colours, e.g. #474747 on #353535."""
+    from PySide6.QtWidgets import QApplication
+
+    from tests.gui.test_dark_mode import dark_palette
+
+    composer = window.composer
+    composer.edit.setPlainText("x" * 20_000)  # over every limit
+    line, counter = composer.window_line, composer.counter
+    assert line.isVisible() and theme.MUTED.light in line.styleSheet()
+    assert theme.ERROR.light in counter.styleSheet()
+    app = QApplication.instance()
+    light = app.palette()
+    try:
+        app.setPalette(dark_palette())
+        qtbot.waitUntil(lambda: theme.MUTED.dark in line.styleSheet(), timeout=2000)
+        assert theme.ERROR.dark in counter.styleSheet()
+        composer.edit.setPlainText("Yes")  # within the limit again: back to the palette's own colour
+        assert counter.styleSheet() == ""
+    finally:
+        app.setPalette(light)
