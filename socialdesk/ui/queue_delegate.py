@@ -67,6 +67,20 @@ class QueueDelegate(QStyledItemDelegate):
             "second": QRect(text_left, top + line + LINE_GAP, max(0, right - text_left), line),
         }
 
+    @staticmethod
+    def countdown(first: QRect, due_text: str, state: str | None, font: QFont) -> tuple[QFont, QRect, QRect | None]:
+        """The countdown's font and place at the right of the first line, and its state mark's place
+        (None: no mark), as painted (also what tests measure: the mark is a graphic, the countdown text)."""
+        due_font = QFont(font)
+        due_font.setBold(state == "overdue")
+        due_width = QFontMetrics(due_font).horizontalAdvance(due_text) if due_text else 0
+        due_rect = QRect(first.right() + 1 - due_width, first.top(), due_width, first.height())
+        mark = None
+        if due_text and state in ("ok", "due_soon", "overdue"):
+            mark = QRect(due_rect.left() - 4 - STATE_MARK, first.top() + (first.height() - STATE_MARK) // 2,
+                         STATE_MARK, STATE_MARK)
+        return due_font, due_rect, mark
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         opt = QStyleOptionViewItem(option)
         self.initStyleOption(opt, index)
@@ -102,16 +116,10 @@ class QueueDelegate(QStyledItemDelegate):
         first, second = parts["first"], parts["second"]
         # First line, right: the countdown and its state mark (always whole: the name gives way).
         due_text = self._text(index, "due")
-        due_font = QFont(option.font)
-        due_font.setBold(state == "overdue")
-        due_metrics = QFontMetrics(due_font)
-        due_width = due_metrics.horizontalAdvance(due_text) if due_text else 0
-        due_rect = QRect(first.right() + 1 - due_width, first.top(), due_width, first.height())
+        due_font, due_rect, mark = self.countdown(first, due_text, state, option.font)
         name_right = due_rect.left() - _GAP
         if due_text:
-            if state in ("ok", "due_soon", "overdue"):
-                mark = QRect(due_rect.left() - 4 - STATE_MARK, first.top() + (first.height() - STATE_MARK) // 2,
-                             STATE_MARK, STATE_MARK)
+            if mark is not None:
                 icons.state_icon(state, STATE_MARK, dark).paint(painter, mark)
                 name_right = mark.left() - _GAP
             painter.setFont(due_font)

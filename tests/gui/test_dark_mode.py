@@ -16,10 +16,11 @@ from collections import Counter
 
 import pytest
 from PySide6.QtCore import QPoint, QRect
-from PySide6.QtGui import QColor, QFont, QImage, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
 from socialdesk.ui import theme
+from socialdesk.ui.queue_model import COLUMNS, StateRole
 
 TILE_W, TILE_H = 24, 14
 
@@ -111,6 +112,15 @@ def test_thread_and_queue_text_is_readable(window, qtbot, palettes, mode):
         if row == selected or rect.top() < 0 or rect.bottom() > view.height():
             continue  # the selected row, or not (wholly) on screen
         parts = window.row_delegate.layout(rect, table.font())
+        # The state mark is a graphic (3:1, test_queue_rows): covered with the row's background, so only
+        # the text on the line is measured (the amber "due soon" mark is 3.96:1).
+        due = window.model.data(window.model.index(row, COLUMNS.index("due"))) or ""
+        state = window.model.data(window.model.index(row, COLUMNS.index("customer")), StateRole)
+        _font, _due, mark = window.row_delegate.countdown(parts["first"], due, state, table.font())
+        if mark is not None:
+            painter = QPainter(image)
+            painter.fillRect(mark.adjusted(-1, -1, 1, 1), QColor(image.pixel(mark.left() - 3, mark.top())))
+            painter.end()
         for line in ("first", "second"):
             tiles += text_contrasts(image, parts[line].adjusted(0, -1, 0, 1))
     assert len(tiles) >= 20, f"queue rows ({mode}): no text found to measure"
