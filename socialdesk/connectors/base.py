@@ -60,8 +60,10 @@ log = logging.getLogger(__name__)
 # Conversation kinds, as stored in Conversation.kind.
 KINDS = ("dm", "comment", "mention", "review", "email")
 
-# Capabilities a connector may declare.
-CAPABILITIES = ("dm", "comment", "mention", "review", "email", "post_status", "schedule_status", "stream")
+# Capabilities a connector may declare. "delete_reply": it takes back our published reply to a conversation
+# (`delete_reply(conversation_external_id)`, core/published_reply.py), so the window can offer it from the spec.
+CAPABILITIES = ("dm", "comment", "mention", "review", "email", "post_status", "schedule_status", "stream",
+                "delete_reply")
 
 
 class ConnectorError(Exception):
