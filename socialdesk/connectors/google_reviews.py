@@ -98,7 +98,7 @@ def _stars(value: Any) -> int | None:
 
 class GoogleReviewsConnector:
     kind = "google"
-    capabilities = frozenset({"review"})
+    capabilities = frozenset({"review", "delete_reply"})
 
     def __init__(
         self,

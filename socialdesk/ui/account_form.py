@@ -46,6 +46,7 @@ CAPABILITY_WORDS = {
     "email": "email",
     "post_status": "status posts",
     "stream": "real time",
+    "delete_reply": "removing your published reply",
 }
 FIELD_MIN_WIDTH = 240
 TLS_CHOICES = (("ssl", "SSL/TLS (encrypted)"), ("starttls", "STARTTLS (encrypted)"),

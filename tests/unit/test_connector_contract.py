@@ -127,6 +127,8 @@ def test_spec_matches_connector(harness):
         assert connector.capabilities <= spec(harness.kind).capabilities
     else:
         assert connector.capabilities == spec(harness.kind).capabilities
+    # The window offers taking back a reply from the spec's capability; the call needs the method.
+    assert ("delete_reply" in connector.capabilities) == callable(getattr(connector, "delete_reply", None))
 
 
 def test_fetch_cursor_fetch_has_no_gaps_and_no_duplicates(harness):
