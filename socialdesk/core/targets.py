@@ -21,9 +21,12 @@ Decisions:
   `first_response_at` / clears `awaiting_since` (the caller's job), so they never stop the clock.
 - A resumed item (`paused_remaining_s` not None) restarts its clock at `now` with the time it had left
   when paused; `remaining_seconds` computes that value at pause time.
-- Due soon starts when max(fraction x target, min minutes) or less is left, measured in the same kind of
-  time as the rule (open time for business-hours rules): due_soon_at = the clock start plus
-  (budget - margin), clamped to the clock start when the margin is larger than the budget.
+- Due soon starts when max(fraction x target, min minutes) or less is left on the wall clock, the time
+  the countdown shows ("12 min left"): due_soon_at = due_at - margin, clamped to the clock start when
+  the margin is larger than the time to the deadline. The margin's length comes from the target, but
+  it is never counted in open time: for a business-hours rule that put "due soon" at 16:50 for a
+  deadline on Monday 09:05 (open time ran out before Friday's closing), and the queue showed "2 d left"
+  in the due-soon colour before closing and all through an Away; the alert fired then too.
 - Business time is computed by `Schedule.add_open_time`: a message arriving while closed starts its
   clock at the next opening.
 - Low ratings (`is_low_rating`: one or two stars, from any platform that rates) are the messages a
@@ -259,13 +262,9 @@ def evaluate(item: TargetInput, config: TargetConfig, schedule: Schedule, now: d
     if clock is None:
         return _NO_TARGET
     rule, minutes, start, budget = clock
-    margin = due_soon_margin_s(config, minutes, item.rating)
-    soon_budget = max(0.0, budget - margin)
-    if rule.business_hours:
-        # One walk over the open intervals for both instants (bulk ingest evaluates thousands).
-        due_soon, due = schedule.add_open_times(start, (soon_budget, budget))
-    else:
-        due_soon, due = start + timedelta(seconds=soon_budget), start + timedelta(seconds=budget)
+    due = _add(rule, schedule, start, budget)
+    # Wall-clock margin before the deadline, whatever the rule counts (module docstring).
+    due_soon = max(start, due - timedelta(seconds=due_soon_margin_s(config, minutes, item.rating)))
     return TargetResult(due, due_soon, minutes)
 
 

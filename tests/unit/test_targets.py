@@ -226,9 +226,10 @@ def test_paused_item_resumes_with_remaining_time() -> None:
     resumed = replace(it, paused_remaining_s=left)
     r = evaluate(resumed, c, s, berlin(2024, 3, 7, 16, 50))
     assert r.due_at == berlin(2024, 3, 8, 9, 10)
-    # Due soon with max(25% of 60, 15) = 15 open minutes left: after 5 of the 20 minutes.
-    assert r.due_soon_at == berlin(2024, 3, 7, 16, 55)
-    assert state(r.due_at, r.due_soon_at, berlin(2024, 3, 7, 16, 56)) == "due_soon"
+    # Due soon max(25% of 60, 15) = 15 minutes before the deadline on the wall clock: Friday, not
+    # Thursday 16:55, when the countdown says "16 h 14 left".
+    assert r.due_soon_at == berlin(2024, 3, 8, 8, 55)
+    assert state(r.due_at, r.due_soon_at, berlin(2024, 3, 7, 16, 56)) == "ok"
     # With less left than the margin the item is due soon right away.
     r = evaluate(replace(it, paused_remaining_s=600), c, s, berlin(2024, 3, 7, 12, 0))
     assert r.due_soon_at == berlin(2024, 3, 7, 12, 0) and r.due_at == berlin(2024, 3, 7, 12, 10)
@@ -269,6 +270,38 @@ def test_business_due_soon_measured_in_open_time() -> None:
     r = evaluate(item(awaiting_since=berlin(2024, 3, 8, 15, 0)), c, nine_to_five(), berlin(2024, 3, 8, 15, 0))
     assert r.due_at == berlin(2024, 3, 11, 11, 0)
     assert r.due_soon_at == berlin(2024, 3, 11, 10, 0)
+
+
+def test_due_soon_just_before_closing_waits_for_the_wall_clock() -> None:
+    """Ten minutes of open time left at Friday 16:55 is a deadline on Monday 09:10: the queue showed
+    "2 d left" in the due-soon colour (and alerted "Due soon") until closing. Due soon is the margin
+    before the deadline as the countdown shows it."""
+    it = item(awaiting_since=berlin(2024, 3, 8, 16, 10))
+    r = evaluate(it, config(dm=BIZ_1H), nine_to_five(), berlin(2024, 3, 8, 16, 10))
+    assert r.due_at == berlin(2024, 3, 11, 9, 10)
+    friday = berlin(2024, 3, 8, 16, 56)
+    assert format_countdown(r.due_at, friday) == "2 d left" and state(r.due_at, r.due_soon_at, friday) == "ok"
+    assert r.due_soon_at == berlin(2024, 3, 11, 8, 55)
+    monday = berlin(2024, 3, 11, 8, 56)
+    assert format_countdown(r.due_at, monday) == "14 min left"
+    assert state(r.due_at, r.due_soon_at, monday) == "due_soon"
+
+
+def test_switching_away_on_moves_due_soon_with_the_deadline() -> None:
+    """Away from 10:50 (15 open minutes were left): the deadline moves to Wednesday, and the row is no
+    longer "due soon" while it says "1 d left"."""
+    it = item(awaiting_since=berlin(2024, 3, 11, 10, 5))
+    now = berlin(2024, 3, 11, 10, 50)
+    assert state(*_due(evaluate(it, config(dm=BIZ_1H), nine_to_five(), now)), now) == "due_soon"
+    away = nine_to_five(away=[AwayPeriod(now, berlin(2024, 3, 13, 0, 0), "")])
+    r = evaluate(it, config(dm=BIZ_1H), away, now)
+    assert r.due_at == berlin(2024, 3, 13, 9, 15)
+    assert format_countdown(r.due_at, now) == "1 d left" and state(r.due_at, r.due_soon_at, now) == "ok"
+    assert r.due_soon_at == berlin(2024, 3, 13, 9, 0)
+
+
+def _due(r: TargetResult) -> tuple[datetime | None, datetime | None]:
+    return r.due_at, r.due_soon_at
 
 
 def test_stored_resolution_target_of_older_versions_is_ignored() -> None:
@@ -328,6 +361,9 @@ def test_due_soon_before_due_and_states_progress(since, wait, minutes, business,
     now = since + timedelta(seconds=wait)
     r = evaluate(item(awaiting_since=since), c, s, now)
     assert since <= r.due_soon_at <= r.due_at
+    # Due soon is the margin before the deadline on the wall clock (less only when the clock started later).
+    margin = timedelta(seconds=max(0.25 * minutes * 60, 15 * 60))
+    assert r.due_at - r.due_soon_at == margin or r.due_soon_at == since
     if business:
         # Business time never runs faster than the wall clock.
         assert r.due_at - since >= timedelta(minutes=minutes)
