@@ -41,7 +41,9 @@ Decisions:
   `cancel_scheduled(scheduled_id) -> bool` (False: the platform no longer has it, published or deleted)
   and `list_scheduled() -> list[ScheduledPost]`. They are optional members (not in the `Connector`
   Protocol), like `after_stored`; core/automation/platform_schedule.py is their one caller. A refused
-  schedule (too soon, the platform's limits) is a PermanentError with the platform's reason.
+  schedule (too soon, the platform's limits) is a PermanentError with the platform's reason. Removing
+  an account cancels the posts socialdesk scheduled on it first (core/coverage.before_removal); when that
+  fails, the owner is told what stays and where to delete it: ConnectorSpec.scheduled_posts_where.
 """
 
 from __future__ import annotations
@@ -336,6 +338,10 @@ class ConnectorSpec:
     autofill_from: str = ""
     # Settings most owners never touch: the form folds them under "More settings".
     advanced_settings: frozenset[str] = frozenset()
+    # Platforms with capability "schedule_status": where the owner sees and deletes the posts the platform
+    # holds, completing "Delete them ..." ("in Meta Business Suite, under Planner"). Shown when socialdesk
+    # could not cancel its own (an account removed while offline or after its login was revoked).
+    scheduled_posts_where: str = ""
 
 
 class LoginFlow(Protocol):
