@@ -576,4 +576,5 @@ SPEC = ConnectorSpec(
     secret_name=meta.APP_SECRET,
     secret_names=meta.SECRET_NAMES,
     login_flow=meta.MetaLogin,
+    scheduled_posts_where="in Meta Business Suite, among the Page's scheduled posts (Planner or Content)",
 )

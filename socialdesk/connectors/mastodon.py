@@ -691,4 +691,7 @@ SPEC = ConnectorSpec(
     # stored by earlier versions and are removed with the account too.
     secret_names=(TOKEN_ENTRY, "token", "client_id", "client_secret", "client_scopes", "pkce_verifier"),
     login_flow=MastodonLogin,
+    # Mastodon's web interface has no page for scheduled posts (they were added to the API only, mastodon#9706).
+    scheduled_posts_where="in a Mastodon app that lists scheduled posts "
+                          "(Mastodon's own website does not show them)",
 )
