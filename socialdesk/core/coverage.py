@@ -25,6 +25,11 @@ Decisions:
   the panel follows.
 - `push_all` (`socialdesk coverage push`) runs every due-or-not push synchronously on the caller's
   thread.
+- Removing an account (core/account_service.remove) first runs `before_removal`: every part takes what
+  socialdesk left on the account's server off it, while the account's secrets are still in the keyring,
+  and says in the owner's words what stays there when it could not (offline, login revoked) and where to
+  delete it by hand. The removal then proceeds and the owner is shown those lines (the command line
+  prints them, the Accounts dialog shows them).
 """
 
 from __future__ import annotations
@@ -91,6 +96,9 @@ class ServerPart:
     push: Callable[[CoverageContext, Account], str]  # network; an owner-readable line
     withdraw: Callable[[CoverageContext, Account], str] | None = None
     state_key: str = ""  # the setting its state lives in (published after a push)
+    # The account is being removed: take ours off its server and forget the part's state (network).
+    # Returns "" when nothing of ours stays there, else what stays and where to delete it (owner's words).
+    before_removal: Callable[[CoverageContext, Account], str] | None = None
 
 
 def make_context(store: Store, settings: Settings, schedule: Schedule, now: datetime,
@@ -138,6 +146,12 @@ def _server_reply_withdraw(ctx: CoverageContext, account: Account) -> str:
     return server_replies.withdraw(account, ctx.store, ctx.settings, ctx.secrets_for(account), ctx.now)
 
 
+def _server_reply_before_removal(ctx: CoverageContext, account: Account) -> str:
+    assert ctx.secrets_for is not None
+    return server_replies.withdraw_before_removal(account, ctx.store, ctx.secrets_for(account), ctx.now,
+                                                  ctx.schedule.timezone)
+
+
 SERVER_REPLIES = ServerPart(
     name="server_replies",
     applies=lambda account: server_replies.part_for(account) is not None,
@@ -146,6 +160,7 @@ SERVER_REPLIES = ServerPart(
     push=lambda ctx, account: _server_reply_push(ctx, account) if ctx.config is not None else "",
     withdraw=_server_reply_withdraw,
     state_key=server_replies.STATE_KEY,
+    before_removal=_server_reply_before_removal,
 )
 
 # Every server part, in report order. A new part is one line here.
@@ -275,6 +290,25 @@ def push_all(ctx: CoverageContext, account_ids: Iterable[int] | None = None) -> 
             if text:
                 lines.append(PushLine(account.id, text, ok))
     return lines
+
+
+def before_removal(ctx: CoverageContext, account: Account) -> list[str]:
+    """The account is being removed (module docstring): every part takes ours off its server. Returns what
+    stays there, one owner-readable line per part that could not; [] when nothing does. A part's bug is
+    logged and reported as such, so the removal still goes on and the owner still hears of it."""
+    left = []
+    for part in PARTS:
+        if part.before_removal is None or not part.applies(account):
+            continue
+        try:
+            line = part.before_removal(ctx, account)
+        except Exception:  # noqa: BLE001 - one part's bug must not keep the owner from removing the account
+            log.exception("coverage part %s failed before removing account %s", part.name, account.id)
+            line = (f"socialdesk could not check what it set up on {_platform(account)} for {account.name}: "
+                    f"look there for scheduled posts or filters it left.")
+        if line:
+            left.append(line)
+    return left
 
 
 class _Refresher:
