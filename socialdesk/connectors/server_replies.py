@@ -62,6 +62,9 @@ class ServerAutoReply(Protocol):
     """What a connector module offers for server-kept auto-replies (see the module docstring)."""
 
     server_name: str  # how the owner names the server in a sentence: "your mail server"
+    # How the owner takes ours off by hand, completing "To stop them, ..." (shown when socialdesk could not,
+    # e.g. for an account removed while offline).
+    where_to_remove: str
 
     def enabled(self, settings: dict) -> bool:
         """Whether the account's settings ask for it (no network)."""

@@ -439,6 +439,8 @@ class SieveAutoReply:
     """The email connector's `ServerAutoReply` (connectors/server_replies.py)."""
 
     server_name = "your mail server"
+    where_to_remove = (f"delete the filter “{SCRIPT_NAME}” in your mail provider's filter (Sieve) settings and "
+                       "switch your own filter on again there")
 
     def enabled(self, settings: dict) -> bool:
         return enabled(settings)

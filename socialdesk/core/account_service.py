@@ -28,6 +28,11 @@ Decisions:
 - Re-login (`update`) tests with the typed values over the stored ones (`OverlaySecrets`); a new
   secret replaces every stored name (stale session tokens of an old password must not survive), and
   the engine forgets the account's old state and polls at once.
+- Removal takes what socialdesk left on the account's platform off it first (its scheduled status posts,
+  the mail server's off-hours filter: core/coverage.before_removal), while the credentials are still in
+  the keyring. When that fails (offline, a revoked login) the account is removed all the same, and the
+  `Removal` says what stays there and where to delete it by hand; the CLI prints it, the Accounts dialog
+  shows it.
 - Every change publishes ChangeSet(accounts={id}) on the profile's ChangeBus (core/changes.py).
 """
 
@@ -36,6 +41,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from socialdesk.connectors import registry
@@ -75,6 +81,15 @@ class AccountError(Exception):
 
 class AccountInputError(AccountError, ValueError):
     """The owner's input is not acceptable (a usage error on the command line)."""
+
+
+@dataclass(frozen=True)
+class Removal:
+    """A removed account: its name, and what socialdesk had set up on its platform that stays there
+    (owner-readable lines, each saying where to delete it by hand; empty when nothing stays)."""
+
+    name: str
+    left_behind: tuple[str, ...] = ()
 
 
 class AccountNotSaved(AccountError):
@@ -368,19 +383,21 @@ class AccountService:
             self.engine.invalidate(account_id)
         self.changes.publish(ChangeSet(accounts={account_id}))
 
-    def remove(self, account_id: int) -> str:
-        """Delete the account, its conversations and messages, and every secret it may have stored.
-        Returns its name."""
+    def remove(self, account_id: int) -> Removal:
+        """Delete the account, its conversations and messages, and every secret it may have stored, after
+        taking what socialdesk set up on its platform off it (network: call off the GUI thread)."""
         account = Account.get_by_id(account_id)
         self.engine.invalidate(account_id)
-        # What the account's server keeps while socialdesk is closed (the mail server's off-hours filter) is
-        # taken off first, while its password is still in the keyring: the owner's own filter comes back.
-        from socialdesk.core import server_replies  # personalisation and snippets: only on removal
+        # What the account's server keeps while socialdesk is closed (scheduled status posts, the mail server's
+        # off-hours filter) is taken off first, while its credentials are still in the keyring.
+        from socialdesk.core import coverage  # automation, personalisation and snippets: only on removal
+        from socialdesk.core.settings import Settings
 
-        server_replies.withdraw_before_removal(account, self.store, KeyringSecrets(self.profile_name, account.name),
-                                               self.clock.now())
+        ctx = coverage.make_context(self.store, Settings(self.store), self.engine.policy().schedule, self.clock.now(),
+                                    lambda a: KeyringSecrets(self.profile_name, a.name))
+        left_behind = tuple(coverage.before_removal(ctx, account))
         with self.store.write():
             Account.delete().where(Account.id == account_id).execute()
         forget_account(self.profile_name, account.name, registry.secret_names(account.kind))
         self.changes.publish(ChangeSet(accounts={account_id}))
-        return account.name
+        return Removal(account.name, left_behind)

@@ -352,17 +352,28 @@ def withdraw(account: Account, store: Store, settings: Settings, secrets: Accoun
     return f"{account.name}: {line}"
 
 
-def withdraw_before_removal(account: Account, store: Store, secrets: AccountSecrets, now: datetime) -> str:
-    """The account is being removed: take ours off its server (network; best effort, a failure is logged
-    and returned) and drop its state."""
+def withdraw_before_removal(account: Account, store: Store, secrets: AccountSecrets, now: datetime,
+                            tz: str = "UTC") -> str:
+    """The account is being removed: take ours off its server (network) and drop its state. "" when nothing
+    of ours stays there; else, in the owner's words, what keeps answering and how to stop it by hand (the
+    removal goes on: core/coverage.before_removal)."""
     settings = Settings(store)
-    line = ""
+    left = ""
     if state_of(settings, account.id).active:
         line = withdraw(account, store, settings, secrets, now)
-        if state_of(settings, account.id).active:
+        stays = state_of(settings, account.id)
+        part = part_for(account)
+        if stays.active and part is not None:
             log.warning("could not restore the server's filters of removed account %s: %s", account.id, line)
+            until = ""
+            if stays.covered_until is not None:
+                local = stays.covered_until.astimezone(ZoneInfo(tz))
+                until = f" until {local.day} {local:%b}"
+            left = (f"socialdesk's off-hours replies for {account.name} stay on {part.server_name} and keep "
+                    f"answering{until} (socialdesk could not remove them: {stays.attempt_error.rstrip('.')}). "
+                    f"To stop them, {part.where_to_remove}.")
     _save(store, settings, account.id, None)
-    return line
+    return left
 
 
 def _short(when: datetime | None, schedule: Schedule) -> str:

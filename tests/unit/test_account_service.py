@@ -139,7 +139,7 @@ def test_test_enable_disable_and_remove_publish_and_clean_up(core, spec, publish
     assert Account.get_by_id(account_id).state == "new"  # polled again from a clean state
     core.account_service.set_enabled(account_id, False)
     assert not Account.get_by_id(account_id).enabled
-    assert core.account_service.remove(account_id) == "Shop"
+    assert core.account_service.remove(account_id) == service.Removal("Shop")
     assert Account.get_or_none(Account.id == account_id) is None and stored() == {}
     assert published == [ChangeSet(accounts={account_id})] * 3
     with pytest.raises(service.AccountError, match="No account named 'Shop'"):

@@ -387,9 +387,56 @@ def _push(ctx: Any, account: Account, *, withdraw: bool = False) -> str:
     return f"{account.name}: {result.line(platform_name(account))}"
 
 
+def before_removal(ctx: Any, account: Account) -> str:
+    """The account is being removed: cancel every post of ours the platform holds (network, with the
+    account's secrets, still in the keyring). "" when none stays; else, in the owner's words, which posts
+    the platform will still publish and where to delete them (ConnectorSpec.scheduled_posts_where)."""
+    from socialdesk.connectors import registry
+
+    if not scheduled_rows(account.id):
+        return ""  # nothing of ours is held there: no network
+    problem = ""
+    try:
+        if ctx.secrets_for is None:
+            raise ConnectorError("its login was not available")
+        connector = registry.spec(account.kind).factory(dict(account.settings or {}), ctx.secrets_for(account))
+    except ConnectorError as exc:
+        problem = str(exc)
+    else:
+        try:
+            problem = reconcile(ctx.store, ctx.settings, ctx.schedule, None, account, connector, ctx.now,
+                                paused=True).problem
+        finally:
+            close = getattr(connector, "close", None)
+            if callable(close):
+                close()
+    with ROUNDS.lock:  # the id may be given to a later account
+        ROUNDS.last.pop(account.id, None)
+        ROUNDS.retry_at.pop(account.id, None)
+    left = [(r, when) for r in scheduled_rows(account.id) if (when := r.next_attempt_at) is not None and when > ctx.now]
+    if not left:
+        return ""
+    platform = platform_name(account)
+    tz = ZoneInfo(ctx.schedule.timezone)
+    posts = "; ".join(f"{r.reason} on {when.astimezone(tz):%a %d %b %H:%M} (“{_snippet(r.text)}”)" for r, when in left)
+    where = registry.spec(account.kind).scheduled_posts_where or f"on {platform}"
+    count = "1 status post" if len(left) == 1 else f"{len(left)} status posts"
+    because = f"socialdesk could not cancel them: {problem.rstrip('.')}" if problem else \
+        "socialdesk could not cancel them"
+    return (f"{count} that socialdesk scheduled on {platform} for {account.name} will still be published ({because}). "
+            f"Delete them {where}: {posts}.")
+
+
+def _snippet(text: str, limit: int = 40) -> str:
+    """The start of a post's text, on one line, to recognise it by."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
 def part() -> Any:
     """This module as a coverage ServerPart (core/coverage.py: PARTS)."""
     from socialdesk.core.coverage import ServerPart
 
     return ServerPart(name="scheduled_posts", applies=applies, promises=_promises, due=_due, push=_push,
-                      withdraw=lambda ctx, account: _push(ctx, account, withdraw=True))
+                      withdraw=lambda ctx, account: _push(ctx, account, withdraw=True),
+                      before_removal=before_removal)
