@@ -229,10 +229,16 @@ class AccountsDialog(QDialog):
         service, account_id = self.core.account_service, account["id"]
 
         def work():
-            service.remove(account_id)
-            return f"Removed {name} and its stored credentials."
+            return service.remove(account_id)
 
-        self.window_.tasks.run(work, self._changed, self._failed)
+        def done(removal) -> None:
+            self._changed(f"Removed {name} and its stored credentials.")
+            if removal.left_behind:  # what socialdesk could not take off the platform stays there: say so
+                theme.tint(self.status, theme.ERROR)
+                self.status.setText("\n".join([self.status.text(), *removal.left_behind]))
+
+        self._say(f"Removing {name}…")
+        self.window_.tasks.run(work, done, self._failed)
 
 
 class AccountsFeature:
