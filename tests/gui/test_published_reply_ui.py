@@ -1,0 +1,139 @@
+"""Conversation → "Delete our published reply…" (ui/published_reply_feature.py) against the fake Google on
+127.0.0.1: offered only for a review with a reply of ours, asked first (Cancel is the default: Enter keeps
+the reply), a server error said in the owner's words, and a delete that the window shows from core's
+change notification."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget, QMessageBox
+
+from socialdesk import paths
+from socialdesk.connectors.google import CLIENT_SECRET
+from socialdesk.connectors.oauth import TOKEN_ENTRY
+from socialdesk.core.store import Account, Conversation
+from socialdesk.secrets import KeyringSecrets
+from socialdesk.ui.main_window import TAB_VIEWS
+from socialdesk.ui.published_reply_feature import ACTION_ID, PublishedReplyFeature
+from tests.fakes.google import CLIENT_SECRET_VALUE, GoogleFake, google_error, settings_for
+from tests.gui.conftest import release_window
+
+
+@pytest.fixture
+def fake():
+    server = GoogleFake()
+    with server.running():
+        yield server
+
+
+@pytest.fixture
+def window(qtbot, fake, memory_keyring):
+    from socialdesk.app import build_core, wire_window
+
+    answered = fake.add("Waited 40 minutes, nobody came.", 1, name="Sam Doe", reply="Sorry, Sam. Ask for me next time.")
+    fake.add("Lovely bread", 5, name="Ana Lima")
+    core = build_core(paths.profile("default"))
+    tokens = fake.issue_tokens()
+    keyring = KeyringSecrets("default", "Maps")
+    keyring.set(TOKEN_ENTRY, tokens.to_json())
+    keyring.set(CLIENT_SECRET, CLIENT_SECRET_VALUE)
+    with core.store.write():
+        Account.create(kind="google", name="Maps", settings=settings_for(fake), created_at=core.clock.now())
+    core.engine.run_once()
+    assert Conversation.select().count() == 2
+    win, tasks, _relay = wire_window(core)
+    if not any(isinstance(f, PublishedReplyFeature) for f in win.features):  # until app.ui_features lists it
+        win.add_features((PublishedReplyFeature(core, tasks),))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.activateWindow()
+    win.start()
+    win.tabs.setCurrentIndex(TAB_VIEWS.index("reviews"))  # the answered review is in no triage view
+    qtbot.waitUntil(lambda: win.model.rowCount() == 2 and win.current_id is not None, timeout=5000)
+    win.answered = Conversation.get(Conversation.external_id == answered["reviewId"]).id
+    win.access_token = tokens.access_token
+    yield win
+    release_window(win, tasks)
+    core.close()
+
+
+def _open(qtbot, window, conv_id: int) -> None:
+    window.table.setFocus()
+    while window.current_id != conv_id:
+        qtbot.keyClick(window.table, Qt.Key.Key_J)  # the triage key "next conversation"
+        if window.table.currentIndex().row() == window.model.rowCount() - 1 and window.current_id != conv_id:
+            qtbot.keyClick(window.table, Qt.Key.Key_K)
+
+
+def _ask(qtbot, window) -> QMessageBox:
+    """Ctrl+K, type the command, Enter: the confirmation box."""
+    window.activateWindow()  # the offscreen platform does not give it back when a dialog closes
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    before = getattr(window, "palette_dialog", None)
+    qtbot.keyClick(window.table, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: getattr(window, "palette_dialog", None) not in (None, before), timeout=5000)
+    dialog = window.palette_dialog
+    qtbot.waitExposed(dialog)
+    search = dialog.findChild(QLineEdit, "palette_search")
+    qtbot.keyClicks(search, "delete our published")
+    assert dialog.findChild(QListWidget, "palette_list").currentItem().text() == "Delete our published reply…"
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    feature = next(f for f in window.features if isinstance(f, PublishedReplyFeature))
+    qtbot.waitUntil(lambda: feature.confirm_box is not None and feature.confirm_box.isVisible(), timeout=5000)
+    box = feature.confirm_box
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is box, timeout=5000)  # keys go to it, as the owner's
+    return box
+
+
+def test_offered_only_where_a_reply_of_ours_can_be_taken_back(qtbot, window):
+    action = window.actions[ACTION_ID]
+    assert action in window.menus["Conversation"].actions()
+    other = next(i for i in window.model.ids if i != window.answered)
+    _open(qtbot, window, other)
+    qtbot.waitUntil(lambda: not action.isEnabled(), timeout=5000)
+    _open(qtbot, window, window.answered)
+    qtbot.waitUntil(action.isEnabled, timeout=5000)
+    _open(qtbot, window, other)
+    qtbot.waitUntil(lambda: not action.isEnabled(), timeout=5000)
+
+
+def test_cancel_then_a_server_error_then_the_delete(qtbot, window, fake):
+    action = window.actions[ACTION_ID]
+    _open(qtbot, window, window.answered)
+    qtbot.waitUntil(action.isEnabled, timeout=5000)
+    review_id = Conversation.get_by_id(window.answered).external_id
+
+    # Asked in the owner's words; Enter answers Cancel, the default: nothing reaches Google.
+    box = _ask(qtbot, window)
+    assert box.text() == "Delete your reply to Sam Doe's review on Google?"
+    assert "Sam Doe and everyone who reads the review on Google will no longer see your reply" in box.informativeText()
+    assert "The review itself stays." in box.informativeText()
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=5000)
+    assert not [r for r in fake.requests if r.method == "DELETE"]
+    assert "reviewReply" in fake.reviews[review_id] and action.isEnabled()
+
+    # Google refuses: said in words, no status code dump or token; the reply stays, still offered.
+    fake.inject(403, google_error(403, "PERMISSION_DENIED", "The caller does not have permission"), path="/reply")
+    box = _ask(qtbot, window)
+    box.findChild(type(box.defaultButton()), "delete_reply").click()
+    qtbot.waitUntil(lambda: "was not deleted" in window.statusBar().currentMessage(), timeout=10000)
+    said = window.statusBar().currentMessage()
+    assert said.startswith("Your reply to Sam Doe was not deleted: ")
+    assert "Traceback" not in said and "Error(" not in said and window.access_token not in said
+    assert "reviewReply" in fake.reviews[review_id]
+    qtbot.waitUntil(action.isEnabled, timeout=5000)
+    assert "deleted on the platform" not in window.thread_view.plain_text()
+
+    # Confirmed: deleted on Google; the thread shows it from core's change notification; no longer offered.
+    box = _ask(qtbot, window)
+    box.findChild(type(box.defaultButton()), "delete_reply").click()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Deleted your reply to Sam Doe on Google."),
+                    timeout=10000)
+    assert "reviewReply" not in fake.reviews[review_id]
+    qtbot.waitUntil(lambda: "deleted on the platform" in window.thread_view.plain_text(), timeout=5000)
+    assert "Sorry, Sam." in window.thread_view.plain_text()  # kept, greyed
+    qtbot.waitUntil(lambda: not action.isEnabled(), timeout=5000)
