@@ -16,6 +16,9 @@ Decisions:
     longer name's word count, so "Sam" vs "Sam Taylor" is 0.5 and "Mateo García" vs "Sam Taylor" is 0.
   * shared recent activity: both wrote in the last 14 days, close together: within an hour 1.0, a day
     0.5, a week 0.25 (someone who asks on Instagram and then e-mails is often one person).
+- Every candidate says why it is listed (`Candidate.why`, the dialog's "Why" column): the evidence,
+  strongest first, or, when there is none (someone browsed, or found by what was typed), NOTHING_LINKS
+  or, when they wrote close in time, "Only wrote on the same day" (short: the column is narrow).
 - score = 0.8 × max(identity, name) + 0.2 × activity. A candidate is preselected (`strong`) only from
   PRESELECT = 0.6: a full name or handle match, a first-name match written within the same hour. Below
   it nothing is selected and the owner types to filter; activity alone can never reach it.
@@ -39,6 +42,7 @@ from socialdesk.core import queue
 from socialdesk.core.store import Account, Contact, Conversation, from_micros, tuples
 
 PRESELECT = 0.6
+NOTHING_LINKS = "No shared name, handle or address"
 RECENT = timedelta(days=14)
 NEWEST_SHOWN = 50
 POOL_LIMIT = 500  # per source; the list shows the best `limit`
@@ -54,7 +58,16 @@ class Candidate:
     name: str
     channels: tuple[str, ...]
     score: float
-    reasons: tuple[str, ...]  # for the owner: "same handle", "similar name", "wrote within the hour"
+    reasons: tuple[str, ...]  # the evidence: "same handle", "similar name", "wrote within the same hour"
+    timing: str = ""  # when both wrote ("wrote on the same day"), also when it is no evidence alone
+
+    @property
+    def why(self) -> str:
+        """Why it is listed, for the owner (module docstring)."""
+        if not self.reasons:
+            return f"Only {self.timing}" if self.timing else NOTHING_LINKS
+        text = ", ".join(self.reasons)
+        return text[:1].upper() + text[1:]
 
     @property
     def strong(self) -> bool:
@@ -206,7 +219,7 @@ def score(me: _Person, other: _Person, now: datetime) -> Candidate:
     if reasons and activity_reason:
         reasons.append(activity_reason)
     value = round(0.8 * max(identity, name) + 0.2 * activity, 4)
-    return Candidate(other.id, other.name, tuple(sorted(other.channels)), value, tuple(reasons))
+    return Candidate(other.id, other.name, tuple(sorted(other.channels)), value, tuple(reasons), activity_reason)
 
 
 # --- the store ---------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 core/contact_match.py's; the merge itself is the window's (OwnerActions.merge_contacts).
 
 Decisions:
-- Candidates are listed best first with their channels and the reason they are listed ("same handle",
-  "similar name", "wrote within the same hour"), so the owner sees why before merging two people.
+- Candidates are listed best first with their channels and the reason they are listed ("Same handle",
+  "Similar name, wrote within the same hour", or "No shared name, handle or address": contact_match's
+  `Candidate.why`), so the owner sees why before merging two people; no row's "Why" is empty.
 - Nothing typed: a candidate is preselected only when the match is strong (contact_match.PRESELECT);
   otherwise nothing is selected, Merge stays disabled and the line above the list says to type a name
   or handle. Once the owner types, the best result is selected: they said whom they mean.
@@ -125,10 +126,10 @@ class SamePersonDialog(QDialog):
         self.listing.clear()
         for candidate in candidates:
             channels = ", ".join(icons.channel_label(c) for c in candidate.channels)
-            item = QTreeWidgetItem([candidate.name, channels, ", ".join(candidate.reasons)])
+            item = QTreeWidgetItem([candidate.name, channels, candidate.why])
             item.setData(0, Qt.ItemDataRole.UserRole, candidate.id)
             item.setToolTip(0, candidate.name)
-            item.setToolTip(2, ", ".join(candidate.reasons))
+            item.setToolTip(2, candidate.why)
             self.listing.addTopLevelItem(item)
         # Names as wide as they need, up to MAX_NAME_WIDTH (a longer one is elided; its tooltip has it all).
         self.listing.setColumnWidth(0, min(max(self.listing.sizeHintForColumn(0), MIN_NAME_WIDTH), MAX_NAME_WIDTH))

@@ -81,6 +81,11 @@ def test_a_weak_match_is_not_preselected_and_typing_filters(qtbot, window, demo_
     assert dialog.listing.selectedItems() == []
     assert not dialog.merge_button.isEnabled()
     assert dialog.hint.isVisible() and dialog.hint.text() == same_person.NO_STRONG_MATCH
+    # Every row says why it is listed (the column was empty for all of these).
+    why = {dialog.listing.topLevelItem(i).text(0): dialog.listing.topLevelItem(i).text(2)
+           for i in range(dialog.listing.topLevelItemCount())}
+    assert all(why.values()), why
+    assert why["Mateo García"] == "Only wrote within the same hour"
     qtbot.keyClick(dialog.search, Qt.Key.Key_Return)  # Enter with nothing chosen merges nobody
     assert dialog.isVisible()
     dialog.listing.setFocus()  # focus makes a row current; it is still not chosen
@@ -125,7 +130,7 @@ def test_the_dialog_is_not_clipped_in_either_palette(qtbot, window, demo_core, m
         clipped = [label.text() for label in dialog.findChildren(QLabel)
                    if label.isVisible() and label.wordWrap() and label.height() < label.heightForWidth(label.width())]
         assert not clipped
-        for column in (0, 1):  # names and channels are never cut
+        for column in (0, 1, 2):  # names, channels and why are never cut (why was too long at 620 px)
             assert dialog.listing.sizeHintForColumn(column) <= dialog.listing.columnWidth(column)
     finally:
         app.setPalette(before)

@@ -109,6 +109,22 @@ def test_a_weak_match_is_never_preselected(store, accounts):
     assert ranked[1].score == pytest.approx(0.2) and not ranked[1].strong  # activity alone never is
 
 
+def test_every_candidate_says_why_it_is_listed(store, accounts):
+    """The dialog's "Why" column was empty for everyone without a shared name or handle (most of the
+    list when no match is likely): each says why, or that nothing links them."""
+    me = person(store, accounts, "telegram", "Sam", handle="sam", wrote=NOW - timedelta(hours=5))
+    person(store, accounts, "email", "Sam Okafor", author_id="okafor@example.com")
+    person(store, accounts, "email", "Mateo García", author_id="mateo@example.com", wrote=NOW - timedelta(hours=2))
+    person(store, accounts, "mastodon", "Kenji Sato", handle="kenji@bakers.social")
+    why = {c.name: c.why for c in cm.rank_candidates(me, now=NOW)}
+    assert why == {
+        "Sam Okafor": "Similar name",
+        "Mateo García": "Only wrote on the same day",
+        "Kenji Sato": cm.NOTHING_LINKS,
+    }
+    assert [c.why for c in cm.rank_candidates(me, "kenji", now=NOW)] == [cm.NOTHING_LINKS]
+
+
 def test_a_first_name_and_a_message_within_the_hour_is_a_strong_match(store, accounts):
     me = person(store, accounts, "telegram", "Sam", handle="sam", wrote=NOW - timedelta(minutes=20))
     other = person(store, accounts, "email", "Sam Okafor", author_id="okafor@example.com",
@@ -116,6 +132,7 @@ def test_a_first_name_and_a_message_within_the_hour_is_a_strong_match(store, acc
     top = cm.rank_candidates(me, now=NOW)[0]
     assert top.id == other and top.strong
     assert top.reasons == ("similar name", "wrote within the same hour")
+    assert top.why == "Similar name, wrote within the same hour"
 
 
 def test_the_same_handle_or_address_on_another_channel_is_strong_evidence(store, accounts):
