@@ -148,3 +148,35 @@ def test_a_part_that_breaks_does_not_block_the_removal_and_is_reported(core, fak
     assert Account.get_or_none(Account.id == account_id) is None
     assert removal.left_behind == ("socialdesk could not check what it set up on Mastodon for shop: look there "
                                    "for scheduled posts or filters it left.",)
+
+
+def test_a_facebook_page_goes_the_same_way(core):
+    """The mechanism is the capability's, not Mastodon's: a Page's scheduled posts are cancelled on removal,
+    and when the Page's token no longer works the owner is sent to Meta Business Suite."""
+    from tests.fakes.meta import MetaFake, facebook_secrets, facebook_settings
+
+    meta = MetaFake(now=core.clock.now)
+    with meta.running():
+        secrets = facebook_secrets().values
+        for name in ("page", "other page"):
+            core.account_service.add(registry.spec("facebook"), name, facebook_settings(meta), dict(secrets),
+                                     test=False)
+        ids = [Account.get(Account.name == name).id for name in ("page", "other page")]
+        core.settings.set("hours.schedule",
+                          Schedule(timezone="Europe/Berlin", week=parse_week_spec("mon-fri 09:00-17:00")).to_json())
+        config = automation.AutomationConfig.default()
+        for account_id in ids:
+            config = config.with_status_posts(account_id, True, START - timedelta(days=1), opening="Open.",
+                                              closing="Closed.")
+        automation.save_config(core.settings, config)
+        coverage.push_all(coverage.make_context(core.store, core.settings, core.policy().schedule, core.clock.now(),
+                                                lambda account: KeyringSecrets("t", account.name)))
+        assert len(meta.scheduled) == 20  # the fake has one Page: both accounts post to it
+        assert core.account_service.remove(ids[0]) == Removal("page")
+        assert len(meta.scheduled) == 10  # only the removed account's own were cancelled
+        meta.page_token = "revoked"
+        (line,) = core.account_service.remove(ids[1]).left_behind
+        assert line.startswith("10 status posts that socialdesk scheduled on Facebook for other page will still be "
+                               "published (socialdesk could not cancel them: "), line
+        assert "Delete them in Meta Business Suite, among the Page's scheduled posts" in line
+        assert len(meta.scheduled) == 10 and Account.select().count() == 0
