@@ -15,6 +15,10 @@ Decisions:
   is closed — keep it running, or run `socialdesk sync` on an always-on machine"; one whose part failed
   gets its own line with the reason. Accounts with status posts on and no part keeping them:
   "<platforms>: no status posts while socialdesk is closed". Paused automation is one line.
+- Per account, a promise nothing keeps says so in the same words on every row (`Promise.generic`); its
+  note is what is particular to the row: how many customer messages came to the account in closed hours
+  in the last 7 days (what the missing auto-reply costs there), or the account's next status post (which
+  is not posted while socialdesk is closed). The panel shows that note.
 - `install` adds a tick hook to the sync engine: on the scheduler thread (no network) it asks every part
   whether an enabled account is `due` and hands the push to the engine's background job thread
   (`SyncEngine.submit`; not the account's worker, whose IMAP IDLE stream it would end), at most one job
@@ -34,11 +38,12 @@ Decisions:
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -46,21 +51,27 @@ from socialdesk.connectors import traits
 from socialdesk.connectors.base import AccountSecrets
 from socialdesk.core import queue, server_replies
 from socialdesk.core.automation import (
+    STATUS_LABELS,
     AutomationConfig,
     AutomationConfigError,
+    StatusPosts,
     is_paused,
     load_config,
     platform_schedule,
+    status_transitions,
 )
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
-from socialdesk.core.store import Account, Store
+from socialdesk.core.states import Direction
+from socialdesk.core.store import Account, Message, Store, tuples
 
 log = logging.getLogger(__name__)
 
 UTC = timezone.utc
 KEEP_RUNNING = "keep it running, or run `socialdesk sync` on an always-on machine"
+NEXT_POST_WITHIN = timedelta(days=7)
+CLOSED_LOOKBACK = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,9 @@ class Promise:
     text: str  # owner-readable, without the account name
     until: datetime | None = None  # UTC end of what the server holds
     note: str = ""  # why it is not kept (the part's last error), or a detail
+    # True when `text` only says that nothing keeps it while socialdesk is closed (the same words on every
+    # such row, which the panel's columns already say): the panel shows the row's own `note` instead.
+    generic: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,11 +221,44 @@ def _join(names: Iterable[str]) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
+def _closed_hours_messages(ctx: CoverageContext) -> dict[int, int]:
+    """Per account, the customer messages of the last CLOSED_LOOKBACK that came while the business was
+    closed: what a missing auto-reply costs there (the detail of a row nothing keeps)."""
+    since = ctx.now - CLOSED_LOOKBACK
+    intervals = list(ctx.schedule.open_intervals(since, ctx.now))
+    starts = [start for start, _end in intervals]
+    counts: dict[int, int] = {}
+    query = Message.select(Message.account, Message.created_at).where(
+        (Message.direction == Direction.IN) & (Message.created_at >= since))
+    for account_id, at in tuples(query):
+        i = bisect.bisect_right(starts, at) - 1
+        if i < 0 or at >= intervals[i][1]:
+            counts[account_id] = counts.get(account_id, 0) + 1
+    return counts
+
+
+def _closed_hours_text(count: int) -> str:
+    if not count:
+        return f"Last {CLOSED_LOOKBACK.days} days: no message in closed hours"
+    return f"Last {CLOSED_LOOKBACK.days} days: {count} message{'s' if count != 1 else ''} in closed hours"
+
+
+def _next_post(ctx: CoverageContext, posts: StatusPosts) -> str:
+    """The account's next status post in the coming week: the detail of a row nothing keeps."""
+    zone = ZoneInfo(ctx.schedule.timezone)
+    for t in status_transitions(ctx.schedule, ctx.now, ctx.now + NEXT_POST_WITHIN):
+        if posts.texts.get(t.kind, "").strip():
+            local = t.when.astimezone(zone)
+            return f"Next: {STATUS_LABELS[t.kind]} post, {local:%a} {local.day} {local:%b} {local:%H:%M}"
+    return f"No post due in the next {NEXT_POST_WITHIN.days} days"
+
+
 def report(ctx: CoverageContext) -> CoverageReport:
     """What happens per enabled account while socialdesk is closed (module docstring)."""
     out = CoverageReport(ctx.now)
     accounts = list(Account.select().where(Account.enabled == True).order_by(Account.id))  # noqa: E712
     paused = is_paused(ctx.settings)
+    closed = _closed_hours_messages(ctx)
     uncovered: list[Account] = []
     no_posts: list[Account] = []
     for account in accounts:
@@ -234,7 +281,8 @@ def report(ctx: CoverageContext) -> CoverageReport:
                              f"{KEEP_RUNNING}")
         if replies and not kept and not failed:
             uncovered.append(account)
-            promises.append(Promise("auto_reply", "app", "no automatic reply while socialdesk is closed"))
+            promises.append(Promise("auto_reply", "app", "no automatic reply while socialdesk is closed",
+                                    note=_closed_hours_text(closed.get(account.id, 0)), generic=True))
         posts = ctx.config.posts_for(account.id) if ctx.config is not None else None
         if posts is not None and not paused:
             kept_posts = [p for p in promises if p.what == "status_posts" and p.kept_by == "server"]
@@ -242,7 +290,8 @@ def report(ctx: CoverageContext) -> CoverageReport:
                 out.lines.append(f"{label}: {p.text}")
             if not kept_posts:
                 no_posts.append(account)
-                promises.append(Promise("status_posts", "app", "no status posts while socialdesk is closed"))
+                promises.append(Promise("status_posts", "app", "no status posts while socialdesk is closed",
+                                        note=_next_post(ctx, posts), generic=True))
         out.accounts.append((account, promises))
     if uncovered:
         out.lines.append(f"{_join(_platform(a) for a in uncovered)}: no automatic reply while socialdesk is closed — "

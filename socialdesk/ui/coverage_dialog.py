@@ -3,7 +3,9 @@
 Decisions:
 - The summary lines are core's (`CoverageReport.lines`, the same words as `socialdesk coverage show`),
   shown as plain text; the table below has one row per promise: account, what, who keeps it, until, and
-  the details (with the reason where a server does not keep it). Nothing here names a platform.
+  the details (with the reason where a server does not keep it). A row nothing keeps shows only its own
+  detail (`Promise.generic`: what the auto-replies are for, the next status post), not the sentence the
+  third column already says on every such row. Nothing here names a platform.
 - Loading and "Push now" run through `Tasks` (a worker thread): the GUI thread never touches SQLite or
   the network. The pushes the app makes by itself run on the sync engine's job thread (core/coverage.py).
 - It refreshes on open, on F5 / Refresh, and from change notifications while it is visible (a push
@@ -124,7 +126,8 @@ class CoverageDialog(QDialog):
         rows = [(account, promise) for account, promises in report.accounts for promise in promises]
         self.table.setRowCount(len(rows))
         for row, (account, promise) in enumerate(rows):
-            details = promise.text + (f" — {promise.note}" if promise.note else "")
+            # A row nothing keeps says so in its third column: the details are what is its own.
+            details = promise.note if promise.generic else promise.text + (f" — {promise.note}" if promise.note else "")
             values = (
                 account.name, WHAT.get(promise.what, promise.what), KEPT_BY.get(promise.kept_by, promise.kept_by),
                 _day(promise.until, zone), details,

@@ -296,7 +296,8 @@ def test_the_coverage_report(world):
     mail = data["accounts"][0]
     assert mail["platform"] == "Email" and mail["promises"][0]["kept_by"] == "server"
     assert mail["promises"][0]["until"] == "2026-04-21T21:00:00Z"
-    assert data["accounts"][1]["promises"] == [{"what": "auto_reply", "kept_by": "app", "until": None, "note": "",
+    assert data["accounts"][1]["promises"] == [{"what": "auto_reply", "kept_by": "app", "until": None,
+                                                "note": "Last 7 days: no message in closed hours",
                                                 "text": "no automatic reply while socialdesk is closed"}]
 
 
@@ -311,6 +312,26 @@ def test_removing_the_account_restores_the_owner_script(world):
     KeyringSecrets("default", "mail").set("password", world.server.password)
     AccountService(world.store, world.clock, "default", world.engine, ChangeBus()).remove(world.mail.id)
     assert world.server.scripts()[0] == "mine" and sieve.SCRIPT_NAME not in world.server.scripts()[1]
+    assert str(world.mail.id) not in (world.settings.get(server_replies.STATE_KEY) or {})
+
+
+def test_removing_the_account_when_the_filter_cannot_be_taken_off_says_so(world):
+    """Removed all the same, and the owner is told the server keeps answering and how to stop it."""
+    from socialdesk.core.account_service import AccountService
+    from socialdesk.core.changes import ChangeBus
+    from socialdesk.secrets import KeyringSecrets
+
+    world.engine.run_once()
+    assert world.server.scripts()[0] == sieve.SCRIPT_NAME
+    KeyringSecrets("default", "mail").set("password", "changed-since")  # the mail password changed
+    removal = AccountService(world.store, world.clock, "default", world.engine, ChangeBus()).remove(world.mail.id)
+    assert world.server.scripts()[0] == sieve.SCRIPT_NAME  # still active there
+    (line,) = removal.left_behind
+    assert line.startswith("socialdesk's off-hours replies for mail stay on your mail server and keep answering "
+                           "until "), line
+    assert line.endswith("To stop them, delete the filter “socialdesk” in your mail provider's filter (Sieve) "
+                         "settings and switch your own filter on again there."), line
+    assert "changed-since" not in line
     assert str(world.mail.id) not in (world.settings.get(server_replies.STATE_KEY) or {})
 
 
