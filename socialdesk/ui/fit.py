@@ -16,6 +16,9 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 # What a 1024x640 screen leaves a window: its panel and the title bar take about 40 px of the height.
 SMALL_SCREEN = (1024, 600)
+# The same for an 800x500 screen (a netbook, a window snapped to half of a small screen): the dialogs
+# the owner opens daily (the hours editor) fit it too; tests/gui/test_screens_fit.py holds them to it.
+TINY_SCREEN = (800, 460)
 
 
 def scrolling(page: QWidget, parent: QWidget, name: str = "") -> QScrollArea:

@@ -86,6 +86,38 @@ def test_hours_and_today_fit_a_1024x640_screen(window, qtbot):
         dialog.close()
 
 
+def test_hours_fit_an_800x500_screen_with_no_page_cut_off(window, qtbot):
+    """The hours dialog asked 833 px (the auto-replies tab's "Messages found later ..." row beside its
+    choice), so an 800 px screen cut its right edge off. Every tab fits, and nothing on a page is cut."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QWidget
+
+    from socialdesk.ui.fit import TINY_SCREEN
+
+    dialog = _open_dialog(window, qtbot, "hours_editor")
+    hint = dialog.minimumSizeHint().expandedTo(dialog.minimumSize())
+    assert hint.width() <= TINY_SCREEN[0] and hint.height() <= TINY_SCREEN[1], hint
+    dialog.resize(*TINY_SCREEN)
+    for index in range(dialog.tabs.count()):
+        dialog.tabs.setCurrentIndex(index)
+        qtbot.wait(20)
+        area = dialog.tabs.widget(index)
+        page = area.widget()
+        assert page.width() <= area.viewport().width(), dialog.tabs.tabText(index)
+        for child in page.findChildren(QWidget):
+            if child.isVisible():
+                right = child.mapTo(page, QPoint(child.width(), 0)).x()
+                assert right <= page.width(), (dialog.tabs.tabText(index), child.objectName(), type(child).__name__)
+    # The next week's posts fold under one line (they took 130 px of the 460); unfolded, it still fits.
+    assert not dialog.preview.isVisible()
+    qtbot.waitUntil(lambda: dialog.preview_toggle.text().split(": ")[-1][:1].isdigit(), timeout=5000)
+    dialog.preview_toggle.click()
+    assert dialog.preview.isVisible() and dialog.preview.count() == int(dialog.preview_toggle.text().split(": ")[1]
+                                                                           .split(",")[0])
+    assert dialog.minimumSizeHint().height() <= TINY_SCREEN[1]
+    dialog.close()
+
+
 def test_a_dialog_opens_within_a_small_screen(qtbot):
     from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QDialog
