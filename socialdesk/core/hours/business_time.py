@@ -7,7 +7,7 @@ Decisions:
   memoises merged open intervals per 4-week span on the Schedule object, keyed on a by-value snapshot
   of every field (fields are mutable in place, e.g. `schedule.away.append`), so a changed schedule
   never answers from a stale span. `add_open_times` answers several amounts from one start in one walk
-  (a response target's due-soon and due instants).
+  (a response target's due time needs one: its due-soon time is a wall-clock margin before it).
 """
 
 from __future__ import annotations
@@ -87,9 +87,8 @@ class BusinessTime:
     def add_open_times(self, start: datetime, amounts: tuple[float, ...]) -> list[datetime]:
         """`add_open_time(start, a)` for each of several amounts ≥ 0 in ascending order, in one walk.
 
-        A response target needs two instants from the same start (due soon and due); one walk over
-        the open intervals instead of two halves the calendar work of bulk ingest. The results are
-        exactly add_open_time's: lengths are summed as timedeltas (integer microseconds).
+        One walk over the open intervals instead of one per amount. The results are exactly
+        add_open_time's: lengths are summed as timedeltas (integer microseconds).
         """
         start = _require_aware(start, "start")
         wanted = [timedelta(seconds=a) for a in amounts]
