@@ -247,6 +247,7 @@ def ui_features(core: Core, tasks) -> tuple:
     from socialdesk.ui.about import AboutFeature
     from socialdesk.ui.accounts_dialog import AccountsFeature
     from socialdesk.ui.first_run import FirstRunFeature
+    from socialdesk.ui.published_reply_feature import PublishedReplyFeature
     from socialdesk.ui.settings_feature import SettingsFeature
     from socialdesk.ui.snippet_palette import SnippetsFeature
 
@@ -257,6 +258,7 @@ def ui_features(core: Core, tasks) -> tuple:
     features.append(SettingsFeature(core, tasks))
     features.append(FirstRunFeature(core, tasks))
     features.append(AboutFeature(core, tasks))
+    features.append(PublishedReplyFeature(core, tasks))
     return tuple(features)
 
 
@@ -278,7 +280,8 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False, sta
     core.changes.subscribe(push)
     relay.destroyed.connect(lambda *_: core.changes.unsubscribe(push))
     features = () if staged else ui_features(core, tasks)
-    window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo, features=features, tray=tray)
+    window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo, features=features, tray=tray,
+                        staged=staged)
     tasks.setParent(window)
     relay.setParent(window)
     relay.changed.connect(window.on_engine_change)

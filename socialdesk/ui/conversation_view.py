@@ -25,6 +25,7 @@ from socialdesk.core.queue import ThreadMessage
 from socialdesk.core.states import Direction, OutboxState, Via
 from socialdesk.ui import theme
 from socialdesk.ui.qtcompat import emit
+from socialdesk.ui.queue_model import stars
 
 _URL_RE = re.compile(r"\bhttps?://[^\s<>&\"']+(?:&amp;[^\s<>&\"']+)*", re.IGNORECASE)
 SAFE_SCHEMES = {"http", "https", "mailto"}
@@ -44,11 +45,6 @@ def linkify_escaped(escaped: str) -> str:
         return f'<a href="{url}">{url}</a>'
 
     return _URL_RE.sub(repl, escaped)
-
-
-def stars(rating: int) -> str:
-    """★★☆☆☆ for a rating of 2 (of 5)."""
-    return "★" * rating + "☆" * (5 - rating)
 
 
 def _rich(text: str) -> str:

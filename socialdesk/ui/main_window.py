@@ -31,9 +31,9 @@ Decisions:
 from __future__ import annotations
 
 import gc
-import html
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QPalette, QTextCursor
@@ -62,10 +62,7 @@ from socialdesk.core.changes import ChangeSet
 from socialdesk.core.owner_actions import Undo
 from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Account
-from socialdesk.ui import actions as actions_mod
 from socialdesk.ui import icons, theme
-from socialdesk.ui.composer import Composer
-from socialdesk.ui.conversation_view import ConversationView, open_url
 from socialdesk.ui.drafts import DraftKeeper
 from socialdesk.ui.mode_banner import ModeBanner
 from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
@@ -73,6 +70,10 @@ from socialdesk.ui.qtcompat import emit
 from socialdesk.ui.queue_delegate import QueueDelegate
 from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel, due_text
 from socialdesk.ui.workers import Tasks
+
+if TYPE_CHECKING:
+    from socialdesk.ui.composer import Composer
+    from socialdesk.ui.conversation_view import ConversationView
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,21 @@ class MainWindow(QMainWindow):
     # Once, when the first rows of the queue are on screen (or the empty view is): app.py starts what can
     # wait for it then (the features' menus and dialogs, the file check, automation, the engine).
     first_paint = Signal()
+    # Built by _build_reading_pane (in a staged start, once the first rows are painted).
+    header: QLabel
+    details: QLabel
+    thread_view: ConversationView
+    composer: Composer
 
     def __init__(
-        self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False, features: tuple = (), tray=None
+        self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False, features: tuple = (), tray=None,
+        staged: bool = False,
     ):
         """`features` are objects with `ACTIONS` (ActionSpecs) and their handlers, plus `attach(window)`:
-        the snippet palette, hours editor, dashboard... each adds its own actions and widgets."""
+        the snippet palette, hours editor, dashboard... each adds its own actions and widgets.
+        `staged` (app.start_window): the reading pane (thread, composer), the actions and the menus are
+        built once the first rows are painted; until then the pane is blank and a selected conversation
+        waits for it."""
         super().__init__()
         self.features: list = []
         self.core = core
@@ -126,9 +136,16 @@ class MainWindow(QMainWindow):
         self.search_places: dict[str, int] = {}  # where an empty search result's matches are
         self.tray = tray  # ui/tray.Tray when a system tray exists
         self.quitting = False
+        self.reading_pane_built = False
+        self.actions: dict = {}  # id -> QAction, once the reading pane is built (_build_reading_pane)
         self.setWindowTitle("socialdesk — demo" if demo else "socialdesk")
         self.resize(1240, 760)
         self._build()
+        if staged:
+            # Connected before start()'s own first-paint work, so the pane is there when that runs.
+            self.first_paint.connect(self._build_reading_pane)
+        else:
+            self._build_reading_pane()
         self.add_features(features)
         self.notifier.activated.connect(self.open_conversation)
         self.alert_announcer = AlertAnnouncer(notifier, tasks, core, self._task_failed)
@@ -217,7 +234,61 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.empty_panel, 1)
         left_layout.addWidget(self._build_undo_bar(left))
 
-        right = QWidget(self)
+        splitter = QSplitter(self)
+        splitter.addWidget(left)
+        splitter.addWidget(QWidget(splitter))  # the reading pane's place (_build_reading_pane)
+        self.splitter = splitter
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([720, 520])
+        central = QWidget(self)
+        central_layout = QVBoxLayout(central)
+        central_layout.setContentsMargins(0, 0, 0, 0)
+        central_layout.setSpacing(0)
+        # Away or Paused, at a glance, with the button that ends it (ui/mode_banner.py).
+        self.mode_banner = ModeBanner(central)
+        self.mode_banner.end_away_requested.connect(self.end_away)
+        self.mode_banner.resume_requested.connect(self.resume_automation)
+        self.mode_generation = 0
+        central_layout.addWidget(self.mode_banner)
+        # The view tabs span the window, over the queue and the thread: in the queue's pane the ten of them
+        # did not fit at 1024 px (scroll arrows hid half of them); across the window they do.
+        tab_row = QHBoxLayout()
+        tab_row.setContentsMargins(6, 6, 6, 0)
+        tab_row.addWidget(self.tabs)
+        central_layout.addLayout(tab_row)
+        central_layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+
+        self.hours_label = QLabel(self)
+        self.hours_label.setObjectName("hours_state")
+        self.accounts_label = QLabel(self)
+        self.accounts_label.setObjectName("account_states")
+        self.accounts_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addWidget(self.hours_label)
+        self.statusBar().addPermanentWidget(self.accounts_label)
+
+        self._first_paint_watch: QObject | None = None
+
+        self.countdown_timer = QTimer(self)
+        self.countdown_timer.setInterval(COUNTDOWN_REFRESH_MS)
+        self.countdown_timer.timeout.connect(self.on_minute_tick)
+        self.countdown_timer.start()
+        self.new_message_timer = QTimer(self)
+        self.new_message_timer.setSingleShot(True)
+        self.new_message_timer.setInterval(NEW_MESSAGE_BATCH_MS)
+        self.new_message_timer.timeout.connect(self._announce_new_messages)
+
+    def _build_reading_pane(self) -> None:
+        """The conversation's side (header, details, thread, composer), the actions and the menus: after
+        the first paint in a staged start (their modules are a third of the window's), else at once."""
+        if self.reading_pane_built:
+            return
+        from socialdesk.ui import actions as actions_mod
+        from socialdesk.ui.composer import Composer
+        from socialdesk.ui.conversation_view import ConversationView
+
+        right = QWidget(self)  # the splitter's child only by replaceWidget (a child would be a third pane)
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 6, 6, 6)
         self.header = QLabel(right)
@@ -251,53 +322,21 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.thread_view, 1)
         right_layout.addWidget(self.composer)
 
-        splitter = QSplitter(self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([720, 520])
-        central = QWidget(self)
-        central_layout = QVBoxLayout(central)
-        central_layout.setContentsMargins(0, 0, 0, 0)
-        central_layout.setSpacing(0)
-        # Away or Paused, at a glance, with the button that ends it (ui/mode_banner.py).
-        self.mode_banner = ModeBanner(central)
-        self.mode_banner.end_away_requested.connect(self.end_away)
-        self.mode_banner.resume_requested.connect(self.resume_automation)
-        self.mode_generation = 0
-        central_layout.addWidget(self.mode_banner)
-        # The view tabs span the window, over the queue and the thread: in the queue's pane the ten of them
-        # did not fit at 1024 px (scroll arrows hid half of them); across the window they do.
-        tab_row = QHBoxLayout()
-        tab_row.setContentsMargins(6, 6, 6, 0)
-        tab_row.addWidget(self.tabs)
-        central_layout.addLayout(tab_row)
-        central_layout.addWidget(splitter, 1)
-        self.setCentralWidget(central)
-
-        self.hours_label = QLabel(self)
-        self.hours_label.setObjectName("hours_state")
-        self.accounts_label = QLabel(self)
-        self.accounts_label.setObjectName("account_states")
-        self.accounts_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.statusBar().addWidget(self.hours_label)
-        self.statusBar().addPermanentWidget(self.accounts_label)
-
+        placeholder = self.splitter.replaceWidget(1, right)  # the pane takes the placeholder's size
+        if placeholder is not None:
+            placeholder.deleteLater()
+        self.splitter.setStretchFactor(1, 2)  # a widget's own (its size policy): set again for this one
         self.action_specs = list(actions_mod.ACTIONS)
         self.actions = actions_mod.build_actions(self, [self.table, self.thread_view], [(actions_mod.ACTIONS, self)])
         self._build_menus()
+        self.reading_pane_built = True
+        # A conversation selected before the pane existed (the first row, in a staged start) opens now.
+        conv_id, self.current_id = self.current_id, None
         self._set_conversation(None)
-        self._first_paint_watch: QObject | None = None
-
-        self.countdown_timer = QTimer(self)
-        self.countdown_timer.setInterval(COUNTDOWN_REFRESH_MS)
-        self.countdown_timer.timeout.connect(self.on_minute_tick)
-        self.countdown_timer.start()
-        self.new_message_timer = QTimer(self)
-        self.new_message_timer.setSingleShot(True)
-        self.new_message_timer.setInterval(NEW_MESSAGE_BATCH_MS)
-        self.new_message_timer.timeout.connect(self._announce_new_messages)
+        if conv_id is not None:
+            self._open(conv_id)
+        if self.first_rows_shown:
+            self._show_empty_state(not self.model.ids)
 
     def _build_undo_bar(self, parent: QWidget) -> QWidget:
         """The "Marked done. Undo (Ctrl+Z)" line under the queue, shown for UNDO_MS after an action."""
@@ -328,6 +367,8 @@ class MainWindow(QMainWindow):
         return bar
 
     def _build_menus(self) -> None:
+        from socialdesk.ui import actions as actions_mod
+
         menus: dict[str, QMenu] = {}
         for name in actions_mod.MENU_ORDER:
             menus[name] = self.menuBar().addMenu("&" + name)
@@ -340,6 +381,10 @@ class MainWindow(QMainWindow):
         the cheat sheet after the window's own, in the order given. app.py adds them after the first
         paint, so the queue shows without waiting for the dialogs' modules."""
         features = [f for f in features if f not in self.features]
+        if not features:
+            return
+        from socialdesk.ui import actions as actions_mod
+
         providers = [(f.ACTIONS, f) for f in features]
         actions = actions_mod.build_actions(self, [self.table, self.thread_view], providers)
         self.features.extend(features)
@@ -491,7 +536,8 @@ class MainWindow(QMainWindow):
         first_start = empty and self.has_accounts is False and "add_account" in self.actions
         was_shown = self.add_account_button.isVisible()
         self.empty_panel.setVisible(empty)
-        self.composer.setVisible(not empty)  # nothing listed, nothing to answer: no greyed-out composer
+        if self.reading_pane_built:
+            self.composer.setVisible(not empty)  # nothing listed, nothing to answer: no greyed-out composer
         self.add_account_button.setVisible(first_start)
         if first_start and not was_shown:
             self.add_account_button.setFocus()  # Enter or Space starts, as everything here is keyboard-driven
@@ -522,6 +568,8 @@ class MainWindow(QMainWindow):
         self.actions["add_account"].trigger()
 
     def _accounts_loaded(self, result) -> None:
+        import html
+
         generation, accounts, hours_label, shown = result
         if generation != self.accounts_generation:
             return  # a newer refresh is on its way
@@ -627,7 +675,8 @@ class MainWindow(QMainWindow):
     def on_minute_tick(self) -> None:
         """Every 30 s: countdowns repaint, deadline alerts are collected, the tray follows."""
         self.model.refresh_countdowns()
-        self.composer.update_counter()  # the reply window's line, and Send once the window closed
+        if self.reading_pane_built:
+            self.composer.update_counter()  # the reply window's line, and Send once the window closed
         self.load_view()  # time moves conversations into Overdue
         self.refresh_accounts()  # also the "Open until 17:00" label, which changes with time
         self.refresh_mode()  # an away period ends by itself
@@ -687,8 +736,15 @@ class MainWindow(QMainWindow):
         conv_id = self.model.id_at(current.row()) if current.isValid() else None
         if conv_id == self.current_id:
             return
+        if not self.reading_pane_built:
+            self.current_id = conv_id  # opened when the pane is built (_build_reading_pane)
+            return
         if self.current_id is not None:
             self.keeper.flush()  # leaving it: what was typed there is stored now, not after the pause
+        self._open(conv_id)
+
+    def _open(self, conv_id: int | None) -> None:
+        """Show conversation `conv_id` (or none): its draft in the composer, its header, its thread."""
         self.current_id = conv_id
         row = self.model.cache.get(conv_id) if conv_id is not None else None
         latest = self.keeper.latest(conv_id) if conv_id is not None else None
@@ -714,6 +770,8 @@ class MainWindow(QMainWindow):
 
     def _set_conversation(self, row: queue.QueueRow | None) -> None:
         previous, self.current_row = self.current_row, row
+        if not self.reading_pane_built:
+            return
         has = row is not None
         self.composer.setEnabled(has)
         for action_id in ("send", "send_done", "done", "waiting", "snooze", "spam", "reopen", "open_platform", "reply"):
@@ -757,12 +815,14 @@ class MainWindow(QMainWindow):
         if row_number is None or not top_left.row() <= row_number <= bottom_right.row():
             return
         row = self.model.cache.get(self.current_id)
-        if row is not None and self.current_row is not None:
+        if row is not None and self.current_row is not None and self.reading_pane_built:
             self.current_row = row
             self._show_details(row)
 
     def _show_details(self, row: queue.QueueRow) -> None:
         """The header's second line: kind, status, the countdown exactly as the row shows it, links."""
+        import html
+
         kind = KIND_LABELS.get(row.kind, row.kind).lower()
         link = theme.colour(theme.LINK, self.details.palette())  # the palette's own may be unreadable
         parts = [html.escape(("Public " if row.public else "Private ") + kind), html.escape(row.status)]
@@ -785,6 +845,8 @@ class MainWindow(QMainWindow):
             self._open_link(QUrl(link))
 
     def _open_link(self, url: QUrl) -> None:
+        from socialdesk.ui.conversation_view import open_url
+
         if not open_url(url):
             self.statusBar().showMessage("Only web and mail links can be opened.", 5000)
 
@@ -839,7 +901,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._repaint_details)
 
     def _repaint_details(self) -> None:
-        if self.current_row is not None:
+        if self.current_row is not None and self.reading_pane_built:
             self._show_details(self.current_row)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)

@@ -29,7 +29,6 @@ from socialdesk.core import drafts, targets
 from socialdesk.core.queue import PLACE_TITLES, QueueRow
 from socialdesk.core.states import ConversationStatus
 from socialdesk.ui import icons, theme
-from socialdesk.ui.conversation_view import stars
 from socialdesk.ui.qtcompat import emit
 
 COLUMNS = ("channel", "customer", "message", "kind", "due", "status")
@@ -40,6 +39,11 @@ BLOCK = 200
 IdRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2
 StateRole = Qt.ItemDataRole.UserRole + 3
+
+
+def stars(rating: int) -> str:
+    """★★☆☆☆ for a rating of 2 (of 5)."""
+    return "★" * rating + "☆" * (5 - rating)
 
 
 def age_text(when: datetime | None, now: datetime) -> str:

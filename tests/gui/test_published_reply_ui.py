@@ -43,8 +43,7 @@ def window(qtbot, fake, memory_keyring):
     core.engine.run_once()
     assert Conversation.select().count() == 2
     win, tasks, _relay = wire_window(core)
-    if not any(isinstance(f, PublishedReplyFeature) for f in win.features):  # until app.ui_features lists it
-        win.add_features((PublishedReplyFeature(core, tasks),))
+    assert any(isinstance(f, PublishedReplyFeature) for f in win.features)  # app.ui_features lists it
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

@@ -62,6 +62,32 @@ def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot, monkey
         core.store.close()
 
 
+def test_the_reading_pane_is_built_after_the_first_paint_and_opens_the_selected_row(qtbot):
+    """The thread and composer (a third of the window's modules) are built once the rows are painted, in
+    the splitter's second pane at its size; the row selected meanwhile opens then, thread and all."""
+    from socialdesk.app import start_window
+
+    core, window, tasks = _staged(qtbot)
+    core.engine.run_once()
+    core.engine.start = lambda: None
+    painted: list[bool] = []
+    window.first_paint.connect(lambda: painted.append(window.reading_pane_built))
+    try:
+        start_window(core, window, tasks)
+        assert not window.reading_pane_built and window.actions == {} and window.splitter.count() == 2
+        qtbot.waitUntil(lambda: bool(painted), timeout=10_000)
+        assert painted == [True]  # built by the first slot of first_paint, before the others run
+        assert window.splitter.count() == 2 and window.splitter.widget(1) is window.composer.parentWidget()
+        assert window.splitter.sizes()[1] > 0 and window.composer.isVisible()
+        first = window.model.cache[window.model.id_at(0)]
+        assert window.current_id == first.id and window.header.text().startswith(first.contact_name)
+        qtbot.waitUntil(lambda: bool(window.thread_view.toPlainText().strip()), timeout=5000)
+        assert window.actions["send"].isEnabled() and window.actions["done"] in window.menus["Conversation"].actions()
+    finally:
+        release_window(window, tasks)
+        core.store.close()
+
+
 def test_a_damaged_file_stops_the_start_before_anything_writes(qtbot, tmp_path):
     """The page check left out before the first paint runs after it: a damaged page ends the start with
     the owner-readable message, the engine never starts and the file is left as it was."""
@@ -101,7 +127,8 @@ def test_the_first_paint_does_not_wait_for_modules_it_does_not_use():
         "heavy = ['socialdesk.core.automation.engine', 'requests', 'imapclient',\n"
         "         'sievelib', 'keyring', 'holidays', 'regex', 'http.server', 'socialdesk.ui.keyboard_help',\n"
         "         'socialdesk.ui.accounts_dialog', 'socialdesk.ui.hours_dialog', 'socialdesk.ui.snooze_dialog',\n"
-        "         'socialdesk.connectors.email_transport']\n"
+        "         'socialdesk.connectors.email_transport', 'socialdesk.ui.composer', 'socialdesk.ui.conversation_view',\n"
+        "         'socialdesk.core.snippets', 'socialdesk.ui.actions']\n"
         "print(' '.join(m for m in heavy if m in sys.modules))\n"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
