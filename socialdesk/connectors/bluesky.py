@@ -80,7 +80,7 @@ from socialdesk.connectors.http import (
     utcnow,
 )
 from socialdesk.connectors.text_counting import graphemes
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 
 log = logging.getLogger("socialdesk.connectors.bluesky")
 
@@ -529,9 +529,8 @@ class BlueskyConnector:
 
 
 # A post (a reply to a mention or comment) has 300 graphemes, a chat message 1,000.
-TRAITS = PlatformTraits(
-    name="Bluesky",
-    badge=Badge("#1185fe", "B", icon="bluesky"),
+TRAITS = declare(
+    "bluesky",
     address_style="@handle",
     limits=(
         ("*", TextLimit(POST_LIMIT, "graphemes", graphemes)),

@@ -62,7 +62,7 @@ from socialdesk.connectors.base import (
     ReplyTarget,
     TransientError,
 )
-from socialdesk.connectors.traits import Badge, PlatformTraits
+from socialdesk.connectors.traits import declare
 
 # The platforms a demo account can simulate: those an owner can add today (registry.kinds()). Each
 # simulates its platform's traits (name, badge, addressing, limits) and the kinds it really produces.
@@ -561,7 +561,7 @@ class DemoConnector:
 
 # The demo connector itself: polled often so the simulated customers arrive while someone watches, and
 # never retried blindly after an interruption (it stands in for platforms that may not dedupe).
-TRAITS = PlatformTraits(name="Demo", badge=Badge("#6a994e", "D"), spoken_name="demo", poll_seconds=5)
+TRAITS = declare("demo", spoken_name="demo", poll_seconds=5)
 
 SPEC = ConnectorSpec(
     kind="demo",

@@ -111,7 +111,7 @@ from socialdesk.connectors.base import (
     require_secure_transport,
 )
 from socialdesk.connectors.email_reply import is_automated, valid_address
-from socialdesk.connectors.traits import Badge, PlatformTraits
+from socialdesk.connectors.traits import declare
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient
@@ -759,9 +759,7 @@ def _autoconfig(address: str):
 
 
 # Replies are emails of any length; a person is their address, never @-addressed.
-TRAITS = PlatformTraits(
-    name="Email", badge=Badge("#5b6b7f", "@", icon="email"), spoken_name="email", replies_by_email=True, poll_seconds=60,
-)
+TRAITS = declare("email", spoken_name="email", replies_by_email=True, poll_seconds=60)
 
 SPEC = ConnectorSpec(
     kind="email",

@@ -85,7 +85,7 @@ from socialdesk.connectors.comment_memory import CommentMemory
 from socialdesk.connectors.http import json_object, json_string, utcnow
 from socialdesk.connectors.opening_hours import OpeningHours, WeeklyPeriod
 from socialdesk.connectors.text_counting import codepoints
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 
 log = logging.getLogger("socialdesk.connectors.facebook")
 
@@ -551,9 +551,8 @@ def limit_check(text: str, limit: int, what: str) -> None:
         raise PermanentError(f"{what} may be at most {limit:,} characters on Facebook.")
 
 
-TRAITS = PlatformTraits(
-    name="Facebook",
-    badge=Badge("#1877f2", "f", icon="facebook"),
+TRAITS = declare(
+    "facebook",
     limits=(("dm", TextLimit(MESSENGER_LIMIT, "characters", codepoints)),
             ("post", TextLimit(POST_LIMIT, "characters", codepoints)),
             ("*", TextLimit(COMMENT_LIMIT, "characters", codepoints))),

@@ -70,7 +70,7 @@ from socialdesk.connectors.base import (
 from socialdesk.connectors.http import ErrorRule, json_object, json_string, parse_iso, utcnow
 from socialdesk.connectors.opening_hours import DAYS, OpeningHours, SpecialDay, WeeklyPeriod
 from socialdesk.connectors.text_counting import utf8_bytes
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 
 log = logging.getLogger("socialdesk.connectors.google_reviews")
 
@@ -400,9 +400,8 @@ def hours_from_google(body: Mapping[str, Any]) -> OpeningHours:
     return OpeningHours(tuple(weekly), tuple(SpecialDay(d, tuple(w)) for d, w in days.items())).canonical()
 
 
-TRAITS = PlatformTraits(
-    name="Google",
-    badge=Badge("#4285f4", "G", icon="google"),
+TRAITS = declare(
+    "google",
     limits=(("*", TextLimit(REPLY_LIMIT, "bytes", utf8_bytes)),),
     idempotent_sends=True,  # PUT replaces the one reply: sending it twice leaves one reply
     poll_seconds=300.0,  # reviews do not need minutes; the Business Profile APIs allow 300 calls a minute

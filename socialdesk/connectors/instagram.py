@@ -90,7 +90,7 @@ from socialdesk.connectors.comment_memory import CommentMemory
 from socialdesk.connectors.http import json_object, json_string, utcnow
 from socialdesk.connectors.oauth import LoginAccount, OAuthClient, Tokens
 from socialdesk.connectors.text_counting import codepoints, utf8_bytes
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 
 log = logging.getLogger("socialdesk.connectors.instagram")
 
@@ -535,9 +535,8 @@ def _time(value: Any) -> datetime | None:
     return meta.parse_time(value) if isinstance(value, str) else None
 
 
-TRAITS = PlatformTraits(
-    name="Instagram",
-    badge=Badge("#d62976", "IG", icon="instagram"),
+TRAITS = declare(
+    "instagram",
     address_style="@handle",
     limits=(("*", TextLimit(COMMENT_LIMIT, "characters", codepoints)),
             ("dm", TextLimit(DM_LIMIT, "bytes", utf8_bytes))),

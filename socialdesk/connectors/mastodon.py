@@ -120,7 +120,7 @@ from socialdesk.connectors.oauth import (
     watch_unauthorized,
 )
 from socialdesk.connectors.text_counting import mastodon_length
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 
 log = logging.getLogger("socialdesk.connectors.mastodon")
 
@@ -669,9 +669,8 @@ class MastodonLogin(AuthCodeLogin):
 
 # 500 is Mastodon's default; an instance's own limit is learned at check time and passed as an override.
 # Statuses carry an Idempotency-Key header, which Mastodon honours, so an interrupted send is retried.
-TRAITS = PlatformTraits(
-    name="Mastodon",
-    badge=Badge("#6364ff", "M", icon="mastodon"),
+TRAITS = declare(
+    "mastodon",
     address_style="@handle",
     limits=(("*", TextLimit(TEXT_LIMIT, "characters", mastodon_length)),),
     idempotent_sends=True,

@@ -64,7 +64,7 @@ from socialdesk.connectors.http import (
     utcnow,
 )
 from socialdesk.connectors.text_counting import utf16_units
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 
 log = logging.getLogger("socialdesk.connectors.telegram")
 
@@ -291,9 +291,8 @@ class TelegramConnector:
 
 
 # Telegram's 4096 is in UTF-16 code units after entity parsing; we send plain text.
-TRAITS = PlatformTraits(
-    name="Telegram",
-    badge=Badge("#229ed9", "T", icon="telegram"),
+TRAITS = declare(
+    "telegram",
     address_style="@handle",
     limits=(("*", TextLimit(TEXT_LIMIT, "characters", utf16_units)),),
 )

@@ -5,9 +5,10 @@ What a trait answers: the platform's name and badge, how a person is addressed t
 may be for each conversation kind and how the platform counts it, whether a send may be retried without
 risk of a duplicate, how often to poll, whether replies go out as email, what still works once a
 reply window closed, and what its calls cost where the platform bills or rations them (`usage`).
-Adding a platform means declaring its traits next to its connector
-(e.g. `TRAITS = PlatformTraits(...)`, `SPEC = ConnectorSpec(..., traits=TRAITS)`); nothing in core or
-UI lists platforms.
+Adding a platform means giving its name and badge in `IDENTITIES` here and declaring its other traits
+next to its connector (`TRAITS = declare("kind", ...)`, `SPEC = ConnectorSpec(..., traits=TRAITS)`);
+nothing in core or UI lists platforms. `name_of` and `badge_of` answer from `IDENTITIES` alone, so
+what the queue shows of a channel does not load its connector.
 
 Decisions:
 - The lookup key is a platform name, which is a connector kind ("email", "bluesky", ...). Core asks by
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 from socialdesk.connectors.text_counting import codepoints
 from socialdesk.connectors.usage import UsagePlan
@@ -149,6 +150,42 @@ class PlatformTraits:
         if handle and self.address_style == "@handle" and not handle.startswith("@"):
             return "@" + handle
         return handle
+
+
+# What the owner sees of each platform first: its name and badge. They are here, not beside the
+# connectors, so the queue shows a channel without loading its connector and protocol libraries (the
+# window's first paint, issue 17.15: loading the email connector alone took 50-80 ms); each connector's
+# TRAITS takes them from here (`declare`). The keys are registry.MODULES' (tests/unit/test_traits.py).
+IDENTITIES: dict[str, tuple[str, Badge]] = {
+    "demo": ("Demo", Badge("#6a994e", "D")),
+    "email": ("Email", Badge("#5b6b7f", "@", icon="email")),
+    "mastodon": ("Mastodon", Badge("#6364ff", "M", icon="mastodon")),
+    "bluesky": ("Bluesky", Badge("#1185fe", "B", icon="bluesky")),
+    "telegram": ("Telegram", Badge("#229ed9", "T", icon="telegram")),
+    "facebook": ("Facebook", Badge("#1877f2", "f", icon="facebook")),
+    "instagram": ("Instagram", Badge("#d62976", "IG", icon="instagram")),
+    "google": ("Google", Badge("#4285f4", "G", icon="google")),
+    "youtube": ("YouTube", Badge("#ff0000", "YT", icon="youtube")),
+    "x": ("X", Badge("#000000", "X", icon="x")),
+}
+
+
+def declare(platform: str, **facts: Any) -> PlatformTraits:
+    """A connector's traits: the name and badge of `platform` from IDENTITIES, the other facts as given."""
+    name, badge = IDENTITIES[platform]
+    return PlatformTraits(name=name, badge=badge, **facts)
+
+
+def name_of(platform: str) -> str:
+    """`of(platform).name` without loading the platform's connector (what the queue and headers show)."""
+    found = IDENTITIES.get(platform)
+    return found[0] if found is not None else unknown(platform).name
+
+
+def badge_of(platform: str) -> Badge:
+    """`of(platform).badge` without loading the platform's connector (ui/icons.py paints it)."""
+    found = IDENTITIES.get(platform)
+    return found[1] if found is not None else unknown(platform).badge
 
 
 def unknown(name: str) -> PlatformTraits:

@@ -98,7 +98,7 @@ from socialdesk.connectors.oauth import (
 )
 from socialdesk.connectors.platform_errors import X_ERRORS
 from socialdesk.connectors.text_counting import codepoints, x_weighted_length
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 from socialdesk.connectors.usage import Price, UsageCounter, UsagePlan
 
 log = logging.getLogger("socialdesk.connectors.x")
@@ -505,9 +505,8 @@ class XLogin(AuthCodeLogin):
                              settings={"user_id": me["id"], "username": me["username"]})]
 
 
-TRAITS = PlatformTraits(
-    name="X",
-    badge=Badge("#000000", "X", icon="x"),
+TRAITS = declare(
+    "x",
     address_style="@handle",
     limits=(("dm", TextLimit(DM_LIMIT, "characters", codepoints)),
             ("*", TextLimit(POST_LIMIT, "characters", x_weighted_length))),

@@ -98,7 +98,7 @@ from socialdesk.connectors.base import (
 from socialdesk.connectors.http import ErrorRule, json_object, json_string, parse_iso, utcnow
 from socialdesk.connectors.platform_errors import next_pacific_midnight
 from socialdesk.connectors.text_counting import codepoints
-from socialdesk.connectors.traits import Badge, PlatformTraits, TextLimit
+from socialdesk.connectors.traits import TextLimit, declare
 from socialdesk.connectors.usage import Price, UsageCounter, UsagePlan
 
 log = logging.getLogger("socialdesk.connectors.youtube")
@@ -601,9 +601,8 @@ class _Cursor:
 
 
 # comments.insert has no idempotency key: an interrupted send is left "unknown" for the owner.
-TRAITS = PlatformTraits(
-    name="YouTube",
-    badge=Badge("#ff0000", "YT", icon="youtube"),
+TRAITS = declare(
+    "youtube",
     address_style="@handle",
     limits=(("*", TextLimit(TEXT_LIMIT, "characters", codepoints)),),
     usage=USAGE,

@@ -126,12 +126,17 @@ class QueueRow:
     permalink: str
     text_limit: int | None = None  # the account's own limit for replies, when its check learned one
     reply_window_ends_at: datetime | None = None  # until when the platform takes an ordinary reply
-    reply_window: ReplyWindowRule | None = None  # what the platform allows once that window closed
     draft: str = ""  # the reply the owner is writing (core/drafts.py), "" when none
     new: bool = False  # a customer wrote since the owner last opened it or answered (see is_new)
 
     def state(self, now: datetime) -> str | None:
         return targets_mod.state(self.due_at, self.due_soon_at, now)
+
+    @property
+    def reply_window(self) -> ReplyWindowRule | None:
+        """What the platform allows once the reply window closed (None: it has none). Looked up when asked,
+        not when rows load: it loads the platform's connector, which the queue's first rows need not."""
+        return reply_window_rule(self.channel) if self.reply_window_ends_at is not None else None
 
     @property
     def place(self) -> str:
@@ -314,7 +319,6 @@ def rows(ids: list[int]) -> dict[int, QueueRow]:
                 permalink=c.permalink,
                 text_limit=accounts_mod.text_limit(account.settings) if account else None,
                 reply_window_ends_at=c.reply_window_ends_at,
-                reply_window=reply_window_rule(channel_of(account)) if account and c.reply_window_ends_at else None,
                 draft=draft_texts.get(c.id, ""),
                 new=is_new(c.last_inbound_at, c.seen_at, c.last_outbound_at),
             )

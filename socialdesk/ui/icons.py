@@ -8,7 +8,7 @@ Decisions:
   lines; anything overdue turns the icon into a red warning triangle holding the count (rounded and
   shaded like the tile). A live number is why the tray is painted, not a fixed file. Away and Paused
   add a corner disc with a crescent moon or a pause sign (shapes, legible at 16 px).
-- A channel's badge is its platform's icon, named by its traits (`traits.of(channel).badge.icon`, an
+- A channel's badge is its platform's icon, named by its traits (`traits.badge_of(channel).icon`, an
   SVG in resources/platforms: the platform's mark in white on a tile of its colour, credited in
   resources/ICONS.md), rendered at the exact size asked, so crisp at any DPI. A platform without an
   icon, an unknown channel or a file that cannot be read gets the painted letter badge of its traits
@@ -48,7 +48,7 @@ _DARK_SURFACE = "#2a2a2a"  # what a dark palette's list base looks like, to judg
 
 
 def channel_label(channel: str) -> str:
-    return traits.of(channel).name
+    return traits.name_of(channel)
 
 
 def _pixmap(size: int) -> QPixmap:
@@ -78,7 +78,7 @@ def channel_icon(channel: str, size: int = 32, dark: bool = False) -> QIcon:
 @lru_cache(maxsize=128)
 def channel_pixmap(channel: str, size: int, dark: bool = False, ratio: float = 1.0) -> QPixmap:
     """The channel's badge at `size` logical px, for a screen of device pixel ratio `ratio`."""
-    badge = traits.of(channel).badge
+    badge = traits.badge_of(channel)
     edge = max(1, round(size * ratio))
     pm = _pixmap(edge)
     p = QPainter(pm)

@@ -33,6 +33,23 @@ def test_every_connector_module_declares_its_kind_and_traits(kind):
         assert isinstance(limit.counter("héllo 👍🏽"), int)
 
 
+def test_the_name_and_badge_shown_of_a_channel_need_not_load_its_connector():
+    """traits.IDENTITIES lists every kind, and the name and badge it gives are the connector's own; an
+    unknown channel gets the neutral ones. (The queue's first rows are painted from them: issue 17.15.)"""
+    import subprocess
+    import sys
+
+    assert set(traits.IDENTITIES) == set(registry.kinds())
+    for kind in (*registry.kinds(), "google_reviews", ""):
+        assert (traits.name_of(kind), traits.badge_of(kind)) == (traits.of(kind).name, traits.of(kind).badge)
+    probe = ("import sys\nfrom socialdesk.connectors import traits\n"
+             "shown = [(traits.name_of(k), traits.badge_of(k)) for k in traits.IDENTITIES]\n"
+             "print(sorted(m for m in sys.modules if m.startswith('socialdesk.connectors.')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    connectors = {f"socialdesk.connectors.{m}" for m in ("email", "mastodon", "facebook", "x", "demo", "registry")}
+    assert not connectors & set(ast.literal_eval(loaded.stdout)), loaded.stdout
+
+
 def test_the_facts_each_platform_declares():
     email, mastodon, bluesky, telegram, demo = map(traits.of, ("email", "mastodon", "bluesky", "telegram", "demo"))
     assert [t.name for t in (email, mastodon, bluesky, telegram)] == ["Email", "Mastodon", "Bluesky", "Telegram"]
