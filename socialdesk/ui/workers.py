@@ -58,6 +58,7 @@ class Tasks(QObject):
         self._pending: dict[int, tuple] = {}
         self._futures: set[Future] = set()
         self._tokens = itertools.count(1)
+        self._closed = False
 
     def run(
         self,
@@ -65,6 +66,11 @@ class Tasks(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
     ) -> int:
+        """Run `fn` on a worker; its result goes to `on_done`, its exception to `on_error` (GUI thread).
+        After `shutdown` (the app is closing) nothing runs: returns 0."""
+        if self._closed:
+            log.debug("not running %r: the task pool is shut down", fn)
+            return 0
         token = next(self._tokens)
         self._pending[token] = (_weak(on_done), _weak(on_error))
         future = self.pool.submit(self._job, token, fn)
@@ -106,6 +112,8 @@ class Tasks(QObject):
         return not not_done
 
     def shutdown(self) -> None:
+        # Events still queued (a selection that changes as the window goes) may ask for work after this.
+        self._closed = True
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 

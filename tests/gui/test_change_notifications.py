@@ -75,3 +75,18 @@ def test_the_dialog_refuses_names_the_cli_refuses(qtbot, window):
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert "control characters" in dialog.form.error.text()
     assert Account.get_or_none(Account.name == "x" * 81) is None  # (the demo has "X (demo)")
+
+
+def test_work_asked_for_after_the_task_pool_shut_down_is_dropped(qtbot):
+    """At quit the pool shuts down while Qt may still deliver events (a selection changing as the window
+    goes) that ask for work: nothing runs and nothing raises (it did: "cannot schedule new futures")."""
+    from socialdesk.ui.workers import Tasks
+
+    tasks = Tasks()
+    ran: list[int] = []
+    tasks.run(lambda: ran.append(1))
+    tasks.wait(5000)
+    tasks.shutdown()
+    assert tasks.run(lambda: ran.append(2), ran.append, ran.append) == 0
+    qtbot.wait(50)
+    assert ran == [1]
