@@ -34,6 +34,11 @@ Decisions:
   and says in the owner's words what stays there when it could not (offline, login revoked) and where to
   delete it by hand. The removal then proceeds and the owner is shown those lines (the command line
   prints them, the Accounts dialog shows them).
+- A removal and the refreshes of the same account exclude each other (`removing`, held by the removal until
+  the account's row is gone): a refresh running on the job thread when the removal begins is waited for
+  (it could schedule a post on the platform just after `before_removal` cancelled them, left behind for
+  good), and none starts for the account meanwhile (`install`'s jobs, `push_all`). Within this process:
+  a `socialdesk coverage push` run elsewhere at that moment is not held back.
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ from __future__ import annotations
 import bisect
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -317,6 +323,56 @@ class PushLine:
     ok: bool  # the server now keeps what the part promises (or ours was taken off as asked)
 
 
+class _Removals:
+    """The accounts being removed and the refreshes running per account (their threads), which exclude each
+    other (module docstring)."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.removing: set[int] = set()
+        self.running: dict[int, list[int]] = {}  # account id -> idents of the threads refreshing it
+
+    def start(self, account_id: int) -> bool:
+        """A refresh of the account may begin (False: it is being removed); `end` when done."""
+        with self.changed:
+            if account_id in self.removing:
+                return False
+            self.running.setdefault(account_id, []).append(threading.get_ident())
+            return True
+
+    def end(self, account_id: int) -> None:
+        with self.changed:
+            threads = self.running.get(account_id, [])
+            threads.remove(threading.get_ident())
+            if not threads:
+                self.running.pop(account_id, None)
+            self.changed.notify_all()
+
+    def others(self, account_id: int) -> bool:
+        # A refresh on this very thread cannot end while we wait: not waited for (it is not one that races).
+        return any(t != threading.get_ident() for t in self.running.get(account_id, []))
+
+
+_REMOVALS = _Removals()
+
+
+@contextmanager
+def removing(account_id: int) -> Iterator[None]:
+    """Held while the account is removed (module docstring): waits for a refresh of it that is running, and
+    none starts until the block ends."""
+    with _REMOVALS.changed:
+        _REMOVALS.removing.add(account_id)
+        if _REMOVALS.others(account_id):
+            log.info("removing account %s: waiting for the refresh of what its server keeps", account_id)
+        while _REMOVALS.others(account_id):
+            _REMOVALS.changed.wait()
+    try:
+        yield
+    finally:
+        with _REMOVALS.changed:
+            _REMOVALS.removing.discard(account_id)
+
+
 def push_all(ctx: CoverageContext, account_ids: Iterable[int] | None = None) -> list[PushLine]:
     """`socialdesk coverage push`: every part of every enabled account now, on this thread."""
     wanted = set(account_ids) if account_ids is not None else None
@@ -324,20 +380,33 @@ def push_all(ctx: CoverageContext, account_ids: Iterable[int] | None = None) -> 
     for account in Account.select().where(Account.enabled == True).order_by(Account.id):  # noqa: E712
         if wanted is not None and account.id not in wanted:
             continue
-        for part in PARTS:
-            if not part.applies(account):
-                continue
-            action = part.due(ctx, account)
-            if action == "withdraw":
-                text = part.withdraw(ctx, account) if part.withdraw is not None else ""
-                ok = not any(p.kept_by == "server" for p in part.promises(ctx, account))
-            elif action == "push" or part.promises(ctx, account):  # wanted: push now, due or not
-                text = part.push(ctx, account)
-                ok = any(p.kept_by == "server" for p in part.promises(ctx, account))
-            else:
-                continue
-            if text:
-                lines.append(PushLine(account.id, text, ok))
+        if not _REMOVALS.start(account.id):
+            continue  # being removed: the removal takes ours off its server
+        try:
+            lines.extend(_push_account(ctx, account))
+        finally:
+            _REMOVALS.end(account.id)
+    return lines
+
+
+def _push_account(ctx: CoverageContext, account: Account) -> list[PushLine]:
+    lines: list[PushLine] = []
+    if Account.get_or_none(Account.id == account.id) is None:
+        return lines  # removed since the list was read
+    for part in PARTS:
+        if not part.applies(account):
+            continue
+        action = part.due(ctx, account)
+        if action == "withdraw":
+            text = part.withdraw(ctx, account) if part.withdraw is not None else ""
+            ok = not any(p.kept_by == "server" for p in part.promises(ctx, account))
+        elif action == "push" or part.promises(ctx, account):  # wanted: push now, due or not
+            text = part.push(ctx, account)
+            ok = any(p.kept_by == "server" for p in part.promises(ctx, account))
+        else:
+            continue
+        if text:
+            lines.append(PushLine(account.id, text, ok))
     return lines
 
 
@@ -376,6 +445,8 @@ class _Refresher:
     def on_tick(self, now: datetime) -> set[int]:
         ctx = make_context(self.store, self.settings, self.policy().schedule, now, self.secrets_for)
         for account in Account.select().where(Account.enabled == True):  # noqa: E712
+            if account.id in _REMOVALS.removing:  # a glance without the lock: the job checks again
+                continue
             for part in PARTS:
                 if not part.applies(account):
                     continue
@@ -393,23 +464,31 @@ class _Refresher:
     def _job(self, part: ServerPart, account_id: int, action: str) -> Callable[[], ChangeSet]:
         def run() -> ChangeSet:
             try:
-                account = Account.get_or_none(Account.id == account_id)
-                if account is None:
-                    return ChangeSet()
-                ctx = make_context(self.store, self.settings, self.policy().schedule, self.engine.clock.now(),
-                                   self.secrets_for)
-                if action == "withdraw" and part.withdraw is not None:
-                    line = part.withdraw(ctx, account)
-                else:
-                    line = part.push(ctx, account)
-                if line:
-                    log.info("coverage: %s", line)
-                return ChangeSet(settings={part.state_key} if part.state_key else set(), accounts={account_id})
+                if not _REMOVALS.start(account_id):
+                    return ChangeSet()  # being removed: the removal takes ours off its server
+                try:
+                    return self._run(part, account_id, action)
+                finally:
+                    _REMOVALS.end(account_id)
             finally:
                 with self._lock:
                     self._busy.discard((account_id, part.name))
 
         return run
+
+    def _run(self, part: ServerPart, account_id: int, action: str) -> ChangeSet:
+        account = Account.get_or_none(Account.id == account_id)
+        if account is None:  # removed since the job was queued (ids are never given again)
+            return ChangeSet()
+        ctx = make_context(self.store, self.settings, self.policy().schedule, self.engine.clock.now(),
+                           self.secrets_for)
+        if action == "withdraw" and part.withdraw is not None:
+            line = part.withdraw(ctx, account)
+        else:
+            line = part.push(ctx, account)
+        if line:
+            log.info("coverage: %s", line)
+        return ChangeSet(settings={part.state_key} if part.state_key else set(), accounts={account_id})
 
 
 def install(engine: Any, store: Store, settings: Settings, policy: Callable[[], Any],
