@@ -32,7 +32,12 @@ Decisions:
   the mail server's off-hours filter: core/coverage.before_removal), while the credentials are still in
   the keyring. When that fails (offline, a revoked login) the account is removed all the same, and the
   `Removal` says what stays there and where to delete it by hand; the CLI prints it, the Accounts dialog
-  shows it.
+  shows it. A coverage refresh of the account running on the job thread is waited for first, and none
+  starts from then on (`coverage.removing`): it could schedule a post just after the removal cancelled them.
+- Nothing of a removed account passes to a later one: its per-account settings go with its row, in one
+  transaction (`Settings.forget_account`), and its id is never given again (setting `accounts.next_id`;
+  SQLite gives a deleted highest rowid to the next row, and settings, the engine's memory, running jobs
+  and open windows key by account id).
 - Every change publishes ChangeSet(accounts={id}) on the profile's ChangeBus (core/changes.py).
 """
 
@@ -43,6 +48,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Mapping
+
+import peewee as pw
 
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import (
@@ -58,6 +65,7 @@ from socialdesk.core import accounts as learned
 from socialdesk.core import usage
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock
+from socialdesk.core.settings import NEXT_ACCOUNT_ID_KEY, Settings
 from socialdesk.core.store import Account, Store
 from socialdesk.secrets import (
     KeyringSecrets,
@@ -305,11 +313,17 @@ class AccountService:
             with self.store.write():
                 if Account.get_or_none(Account.name == name) is not None:  # added meanwhile elsewhere
                     raise AccountError(f"An account named {name!r} exists already.")
-                row = Account.create(kind=spec.kind, name=name, settings=settings, created_at=self.clock.now())
+                row = Account.create(id=self._next_id(), kind=spec.kind, name=name, settings=settings,
+                                     created_at=self.clock.now())
         except BaseException:
             forget_account(self.profile_name, name, registry.secret_names(spec.kind))
             raise
         return row.id
+
+    def _next_id(self) -> int:
+        """A new account's id: above every account's, and above every removed one's (module docstring)."""
+        highest = Account.select(pw.fn.MAX(Account.id)).scalar() or 0
+        return max(highest + 1, int(Settings(self.store).get(NEXT_ACCOUNT_ID_KEY) or 0))
 
     def update(
         self, account_id: int, settings: Mapping[str, Any], secrets: Any, *, replace_secrets: bool
@@ -391,13 +405,18 @@ class AccountService:
         # What the account's server keeps while socialdesk is closed (scheduled status posts, the mail server's
         # off-hours filter) is taken off first, while its credentials are still in the keyring.
         from socialdesk.core import coverage  # automation, personalisation and snippets: only on removal
-        from socialdesk.core.settings import Settings
 
-        ctx = coverage.make_context(self.store, Settings(self.store), self.engine.policy().schedule, self.clock.now(),
-                                    lambda a: KeyringSecrets(self.profile_name, a.name))
-        left_behind = tuple(coverage.before_removal(ctx, account))
-        with self.store.write():
-            Account.delete().where(Account.id == account_id).execute()
+        settings = Settings(self.store)
+        with coverage.removing(account_id):  # no refresh of what its server keeps runs from here on
+            ctx = coverage.make_context(self.store, settings, self.engine.policy().schedule, self.clock.now(),
+                                        lambda a: KeyringSecrets(self.profile_name, a.name))
+            left_behind = tuple(coverage.before_removal(ctx, account))
+            with self.store.write():
+                Account.delete().where(Account.id == account_id).execute()
+                forgotten = settings.forget_account(account_id)
+                next_id = int(settings.get(NEXT_ACCOUNT_ID_KEY) or 0)
+                if next_id <= account_id:
+                    settings.set(NEXT_ACCOUNT_ID_KEY, account_id + 1)
         forget_account(self.profile_name, account.name, registry.secret_names(account.kind))
-        self.changes.publish(ChangeSet(accounts={account_id}))
+        self.changes.publish(ChangeSet(accounts={account_id}, settings=set(forgotten)))
         return Removal(account.name, left_behind)

@@ -259,13 +259,10 @@ def state_of(settings: Settings, account_id: int) -> ServerState:
     return ServerState.from_json((settings.get(STATE_KEY) or {}).get(str(account_id)))
 
 
-def _save(store: Store, settings: Settings, account_id: int, state: ServerState | None) -> None:
+def _save(store: Store, settings: Settings, account_id: int, state: ServerState) -> None:
     with store.write():  # read-modify-write of one JSON value that several workers update
         states = dict(settings.get(STATE_KEY) or {})
-        if state is None:
-            states.pop(str(account_id), None)
-        else:
-            states[str(account_id)] = state.to_json()
+        states[str(account_id)] = state.to_json()
         settings.set(STATE_KEY, states)
 
 
@@ -354,9 +351,9 @@ def withdraw(account: Account, store: Store, settings: Settings, secrets: Accoun
 
 def withdraw_before_removal(account: Account, store: Store, secrets: AccountSecrets, now: datetime,
                             tz: str = "UTC") -> str:
-    """The account is being removed: take ours off its server (network) and drop its state. "" when nothing
-    of ours stays there; else, in the owner's words, what keeps answering and how to stop it by hand (the
-    removal goes on: core/coverage.before_removal)."""
+    """The account is being removed: take ours off its server (network; its state goes with the account:
+    core/settings.Option.per_account). "" when nothing of ours stays there; else, in the owner's words, what
+    keeps answering and how to stop it by hand (the removal goes on: core/coverage.before_removal)."""
     settings = Settings(store)
     left = ""
     if state_of(settings, account.id).active:
@@ -372,7 +369,6 @@ def withdraw_before_removal(account: Account, store: Store, secrets: AccountSecr
             left = (f"socialdesk's off-hours replies for {account.name} stay on {part.server_name} and keep "
                     f"answering{until} (socialdesk could not remove them: {stays.attempt_error.rstrip('.')}). "
                     f"To stop them, {part.where_to_remove}.")
-    _save(store, settings, account.id, None)
     return left
 
 

@@ -410,7 +410,7 @@ def before_removal(ctx: Any, account: Account) -> str:
             close = getattr(connector, "close", None)
             if callable(close):
                 close()
-    with ROUNDS.lock:  # the id may be given to a later account
+    with ROUNDS.lock:  # nothing of a removed account is kept
         ROUNDS.last.pop(account.id, None)
         ROUNDS.retry_at.pop(account.id, None)
     left = [(r, when) for r in scheduled_rows(account.id) if (when := r.next_attempt_at) is not None and when > ctx.now]
