@@ -37,7 +37,8 @@ Decisions:
 - Nothing of a removed account passes to a later one: its per-account settings go with its row, in one
   transaction (`Settings.forget_account`), and its id is never given again (setting `accounts.next_id`;
   SQLite gives a deleted highest rowid to the next row, and settings, the engine's memory, running jobs
-  and open windows key by account id).
+  and open windows key by account id). A new account starts with no per-account settings either: older
+  versions left the entries of removed accounts behind.
 - Every change publishes ChangeSet(accounts={id}) on the profile's ChangeBus (core/changes.py).
 """
 
@@ -313,7 +314,10 @@ class AccountService:
             with self.store.write():
                 if Account.get_or_none(Account.name == name) is not None:  # added meanwhile elsewhere
                     raise AccountError(f"An account named {name!r} exists already.")
-                row = Account.create(id=self._next_id(), kind=spec.kind, name=name, settings=settings,
+                account_id = self._next_id()
+                # Entries an older version left when it removed an account with this id: not the new one's.
+                Settings(self.store).forget_account(account_id)
+                row = Account.create(id=account_id, kind=spec.kind, name=name, settings=settings,
                                      created_at=self.clock.now())
         except BaseException:
             forget_account(self.profile_name, name, registry.secret_names(spec.kind))

@@ -86,6 +86,18 @@ def test_account_ids_are_never_given_again(core, spec):
     assert (first, second, third, fourth) == (first, first + 1, first + 2, first + 3)
 
 
+def test_a_new_account_does_not_take_what_an_older_version_left_of_a_removed_one(core, spec):
+    """A profile where an older version removed the newest account and kept its status-post switch."""
+    config = AutomationConfig.default().with_status_posts(1, True, NOW).with_status_posts(2, True, NOW)
+    save_config(core.settings, config)
+    core.settings.set("coverage.server_replies", {"1": {"withdrawn": True}})
+    first = add(core, spec, "Shop")
+    assert first == 1  # the id the entries name
+    assert load_config(core.settings).posts_for(first) is None
+    assert str(first) not in core.settings.get("coverage.server_replies")
+    assert load_config(core.settings).posts_for(first + 1) is not None  # only the new account's id is cleared
+
+
 def test_removal_forgets_the_account_in_every_per_account_setting(core):
     """Every option that keeps entries keyed by account id declares where; removal drops the account's
     entry there and nothing else."""
