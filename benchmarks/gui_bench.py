@@ -111,7 +111,16 @@ def first_paint(home: Path) -> dict:
 
     app, core, window, tasks, _relay = _window(home, staged=True)
     watch = _PaintWatch(window)
-    core.engine.start = lambda: None  # the second stage runs as in the app, but nothing syncs here
+    # The second stage runs as in the app, but nothing syncs here: the engine, made on first use (after
+    # the first paint, as in the app), is made without its start.
+    services = core.services
+
+    def services_without_sync():
+        built = services()
+        built.engine.start = lambda: None
+        return built
+
+    core.services = services_without_sync
     started: list[bool] = []
     start_window(core, window, tasks, on_started=lambda: started.append(True))
     painted = _wait(app, lambda: watch.at is not None, 30)

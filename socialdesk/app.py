@@ -8,8 +8,10 @@ Decisions:
 - Qt is imported only inside `run_gui()`, so `socialdesk queue` never pays for loading Qt.
 - The window starts in two stages (`build_core(staged=True)`, `wire_window(staged=True)`,
   `start_window`), so the queue is on screen in about the time a bare Qt table over the same file takes:
-  before the first paint only the store (opened without the whole-file page check), the queue and the
-  window itself; after it, on a worker thread, `Store.verify()` (a damaged file stops everything there,
+  before the first paint only the store (opened without the whole-file page check), the first screen of
+  the queue (read on a worker while the window's modules load) and the window's queue pane; after it the
+  reading pane, the menus and the sync engine and owner's services (`Core` makes them on first use), and
+  on a worker thread `Store.verify()` (a damaged file stops everything there,
   before anything writes), the starter snippets, the automation and coverage hooks and the engine's
   recovery, then the features (menus, dialogs) on the GUI thread, and only then the engine. The command
   line builds everything at once (`build_core()`); so do the tests unless they test the stages.
@@ -27,46 +29,86 @@ from __future__ import annotations
 
 import gc
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from socialdesk import DESKTOP_ID, paths
 from socialdesk.core import queue
-from socialdesk.core.account_service import AccountService
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock, SystemClock
 from socialdesk.core.hours import Schedule, parse_week_spec, system_timezone_name
-from socialdesk.core.owner_actions import OwnerActions
 from socialdesk.core.settings import Settings
 from socialdesk.core.store import Account, Store
-from socialdesk.core.sync import SyncEngine
 from socialdesk.logs import setup_logging
 from socialdesk.secrets import KeyringSecrets
 
 if TYPE_CHECKING:
     from socialdesk.connectors.base import Connector
+    from socialdesk.core.account_service import AccountService
+    from socialdesk.core.owner_actions import OwnerActions
+    from socialdesk.core.sync import SyncEngine
 
 log = logging.getLogger("socialdesk")
 
 
+class _Services(NamedTuple):
+    engine: SyncEngine
+    owner: OwnerActions
+    account_service: AccountService
+
+
 @dataclass
 class Core:
-    """The wired, Qt-free application: what the CLI and the window both work with."""
+    """The wired, Qt-free application: what the CLI and the window both work with.
+
+    The sync engine and the owner's services are made on first use (thread-safe): their modules (the
+    engine with its ingest and outbox, the owner's actions, the account service) are not needed for the
+    window's first rows, and a staged start reaches them only after the first paint."""
 
     profile: paths.ProfilePaths
     store: Store
     settings: Settings
     clock: Clock
-    engine: SyncEngine
     policy: "_PolicyCache"
     make_connector: Callable[[Account], Connector]
     changes: ChangeBus  # every change notification: the engine's and the owner's (core/changes.py)
-    owner: OwnerActions  # the owner's conversation and settings actions
-    account_service: AccountService  # adding, testing, enabling, removing accounts
+    _services: _Services | None = field(default=None, repr=False)
+    _services_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def engine(self) -> SyncEngine:
+        return self.services().engine
+
+    @property
+    def owner(self) -> OwnerActions:
+        """The owner's conversation and settings actions."""
+        return self.services().owner
+
+    @property
+    def account_service(self) -> AccountService:
+        """Adding, testing, enabling, removing accounts."""
+        return self.services().account_service
+
+    def services(self) -> _Services:
+        with self._services_lock:
+            if self._services is None:
+                from socialdesk.core.account_service import AccountService
+                from socialdesk.core.owner_actions import OwnerActions
+                from socialdesk.core.sync import SyncEngine
+
+                changes = self.changes
+                engine = SyncEngine(self.store, self.make_connector, self.clock, self.policy,
+                                    on_change=changes.publish)
+                owner = OwnerActions(self.store, self.settings, self.policy, self.clock, changes, poke=engine.poke)
+                account_service = AccountService(self.store, self.clock, self.profile.name, engine, changes)
+                self._services = _Services(engine, owner, account_service)
+            return self._services
 
     def close(self) -> None:
-        self.engine.stop()
+        if self._services is not None:
+            self._services.engine.stop()
         self.store.close()
 
 
@@ -123,10 +165,7 @@ def build_core(
     changes = ChangeBus()
     if on_change is not None:
         changes.subscribe(on_change)
-    engine = SyncEngine(store, make_connector, clock, policy, on_change=changes.publish)
-    owner = OwnerActions(store, settings, policy, clock, changes, poke=engine.poke)
-    account_service = AccountService(store, clock, profile.name, engine, changes)
-    core = Core(profile, store, settings, clock, engine, policy, make_connector, changes, owner, account_service)
+    core = Core(profile, store, settings, clock, policy, make_connector, changes)
     if not staged:
         install_services(core)
     return core
@@ -137,6 +176,7 @@ def install_services(core: Core) -> None:
     from socialdesk.core import automation, coverage, snippets
 
     snippets.load_starter_snippets(core.store, core.clock.now())  # first run only; deleting them is permanent
+    recompute_targets_once(core)
     # Automatic replies and status posts run inside the engine.
     automation.install(core.engine, core.store, core.settings, core.policy)
     # What platforms keep while socialdesk is closed (the mail server's off-hours replies), refreshed on
@@ -144,6 +184,24 @@ def install_services(core: Core) -> None:
     name = core.profile.name
     coverage.install(core.engine, core.store, core.settings, core.policy,
                      lambda account: KeyringSecrets(name, account.name))
+
+
+def recompute_targets_once(core: Core) -> None:
+    """A profile whose stored due times follow an older rule than core/targets.RULE_VERSION gets them
+    recomputed, once; every view reloads (the rule's key is one of settings.POLICY_KEYS)."""
+    from socialdesk.core import targets
+    from socialdesk.core.settings import TARGET_RULE_KEY
+
+    if core.settings.get(TARGET_RULE_KEY) >= targets.RULE_VERSION:
+        return
+    count = queue.awaiting_count()
+    if count:  # a new profile has nothing to recompute, and nothing to reload
+        queue.recompute_all(core.store, core.policy(), core.clock.now())
+        core.policy.invalidate()  # loaded for this alone: the next user reads the settings as they are then
+    core.settings.set(TARGET_RULE_KEY, targets.RULE_VERSION)
+    if count:
+        log.info("due times of %d open conversations recomputed for target rule %d", count, targets.RULE_VERSION)
+        core.changes.publish(ChangeSet(settings={TARGET_RULE_KEY}))
 
 
 def verify_and_install(core: Core) -> str | None:
@@ -262,6 +320,14 @@ def ui_features(core: Core, tasks) -> tuple:
     return tuple(features)
 
 
+def install_style() -> None:
+    """The application's style, with check boxes and radio buttons readable in both palettes
+    (ui/indicators.py): once, before the first window, or after its first paint in a staged start."""
+    from socialdesk.ui import indicators
+
+    indicators.install_style()
+
+
 def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False, staged: bool = False):
     """Build the main window around a Core and connect it to the engine, notifier and tray.
 
@@ -269,11 +335,17 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False, sta
     Returns (window, tasks, relay); the caller starts the engine, or `start_window` does (`staged`:
     the features are added by `start_window` after the first paint).
     """
-    from socialdesk.ui.main_window import MainWindow
-    from socialdesk.ui.notifications import RecordingNotifier
     from socialdesk.ui.workers import ChangeRelay, Tasks
 
+    if not staged:
+        install_style()
     tasks = Tasks()
+    # Staged: the first screen of the queue is read while the window's modules load (SQLite lets go of the
+    # interpreter while it reads), instead of after.
+    first_screen = tasks.pool.submit(queue.first_screen, "awaiting", core.clock.now()) if staged else None
+    from socialdesk.ui.main_window import MainWindow
+    from socialdesk.ui.notifications import RecordingNotifier
+
     relay = ChangeRelay()
     # The one relay: the engine's changes and the owner's actions reach the window the same way.
     push = relay.push
@@ -281,7 +353,9 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False, sta
     relay.destroyed.connect(lambda *_: core.changes.unsubscribe(push))
     features = () if staged else ui_features(core, tasks)
     window = MainWindow(core, tasks, notifier or RecordingNotifier(), demo=demo, features=features, tray=tray,
-                        staged=staged)
+                        staged=staged, first_screen=first_screen)
+    if staged:
+        window.first_paint.connect(install_style)  # the first rows have no check box to draw
     tasks.setParent(window)
     relay.setParent(window)
     relay.changed.connect(window.on_engine_change)

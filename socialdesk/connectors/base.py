@@ -55,7 +55,12 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar, runtime_checkable
 
 # ReplyWindowRule is a platform trait; connectors also find it here, with the other types they use.
-from socialdesk.connectors.traits import PlatformTraits, ReplyWindowRule  # noqa: F401
+from socialdesk.connectors.traits import (  # noqa: F401
+    LEARNED_TEXT_LIMIT,
+    PlatformTraits,
+    ReplyWindowRule,
+    valid_text_limit,  # noqa: F401 (connectors import it from here)
+)
 
 log = logging.getLogger(__name__)
 
@@ -235,14 +240,6 @@ class AccountInfo:
     # The account's own length limit for what we send, when the platform says (a Mastodon instance's
     # max_characters); kept in the account's settings by `with_learned` so the composer counts to it.
     text_limit: int | None = None
-
-
-LEARNED_TEXT_LIMIT = "text_limit"
-
-
-def valid_text_limit(value: object) -> int | None:
-    """`value` when it is a usable length limit (a positive int, not a bool), else None."""
-    return value if type(value) is int and value > 0 else None
 
 
 def with_learned(settings: dict, info: AccountInfo) -> dict:

@@ -53,6 +53,14 @@ class TextLimit:
 
 
 NO_LIMIT = TextLimit(None, "characters", codepoints)
+# The settings key under which an account keeps the reply limit its own server told its check (a
+# Mastodon instance's max_characters), beside the platform's default (core/accounts.text_limit).
+LEARNED_TEXT_LIMIT = "text_limit"
+
+
+def valid_text_limit(value: object) -> int | None:
+    """`value` when it is a usable length limit (a positive int, not a bool), else None."""
+    return value if type(value) is int and value > 0 else None
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,26 @@
 Decisions:
 - A learned fact (today only the platform's text limit, e.g. a Mastodon instance allowing 5,000
   characters) lives in the account's settings JSON under a key no connector declares
-  (`connectors.base.LEARNED_TEXT_LIMIT`), so it needs no schema change and travels with the account.
+  (`connectors.traits.LEARNED_TEXT_LIMIT`), so it needs no schema change and travels with the account.
   Adding, editing and testing an account all refresh it; a check that learns nothing removes it,
   so a stale limit never outlives the instance's change.
 """
 
 from __future__ import annotations
 
-from socialdesk.connectors.base import LEARNED_TEXT_LIMIT, AccountInfo, valid_text_limit, with_learned
+from typing import TYPE_CHECKING
+
+from socialdesk.connectors.traits import LEARNED_TEXT_LIMIT, valid_text_limit
 from socialdesk.core.store import Account, Store
+
+if TYPE_CHECKING:
+    from socialdesk.connectors.base import AccountInfo
 
 
 def remember_check(store: Store, account_id: int, info: AccountInfo) -> None:
     """Keep what a successful `check()` of this account learned."""
+    from socialdesk.connectors.base import with_learned  # with the connectors: not for the queue's rows
+
     with store.write():
         account = Account.get_by_id(account_id)
         settings = with_learned(account.settings or {}, info)

@@ -143,6 +143,24 @@ class QueueRow:
         return place_of(self.status, self.awaiting_since is not None, self.last_outbound_at is not None)
 
 
+FIRST_ROWS = 80  # rows read with a view's order; the others come as the owner scrolls (ui/queue_model.py)
+
+
+def accounts_shown(accounts: Iterable[Account]) -> tuple:
+    """What queue rows show of their accounts (name, channel, text limit): when it changes, shown rows
+    are stale."""
+    return tuple((a.id, a.name, channel_of(a), accounts_mod.text_limit(a.settings)) for a in accounts)
+
+
+def first_screen(view: str, now: datetime, *, account_ids: Iterable[int] | None = None, search: str = "",
+                 limit: int | None = None) -> tuple[list[int], dict[int, QueueRow], tuple]:
+    """One screen of a view, for the window's first paint: its first `limit` (FIRST_ROWS) ids in order,
+    their rows, and what they show of every account (accounts_shown), all read together."""
+    shown = accounts_shown(Account.select().order_by(Account.name))
+    ids = list_ids(view, now, account_ids=account_ids, search=search, limit=limit or FIRST_ROWS)
+    return ids, rows(ids), shown
+
+
 def channel_of(account: Account) -> str:
     return channel_from(account.kind, account.settings)
 

@@ -31,6 +31,7 @@ class Option:
 
 
 NEXT_ACCOUNT_ID_KEY = "accounts.next_id"
+TARGET_RULE_KEY = "targets.rule_version"
 
 OPTIONS: dict[str, Option] = {
     o.key: o
@@ -49,6 +50,8 @@ OPTIONS: dict[str, Option] = {
         Option("snippets.starter_version", int, 0, "Which starter pack the unedited starter snippets have."),
         Option("setup.done", bool, False, "Whether the first-run assistant was finished or skipped."),
         Option("demo.seeded", bool, False, "Whether the demo profile was filled with its opening scene."),
+        Option(TARGET_RULE_KEY, int, 0,
+               "Which rule the stored due times follow (core/targets.RULE_VERSION); older ones are recomputed."),
         Option("coverage.server_replies", dict, None,
                "Per account: the off-hours replies its server keeps while socialdesk is closed (core/server_replies.py).",
                per_account=()),
@@ -59,9 +62,9 @@ OPTIONS: dict[str, Option] = {
 }
 
 
-# The settings queue.Policy is built from: writing one of them moves due times (owner_actions.save_settings
-# recomputes them, and views refresh every row).
-POLICY_KEYS = frozenset({"hours.schedule", "targets.config"})
+# The settings queue.Policy is built from, and the rule its due times follow: writing one of them moves due
+# times (owner_actions.save_settings recomputes them, and views refresh every row).
+POLICY_KEYS = frozenset({"hours.schedule", "targets.config", TARGET_RULE_KEY})
 
 
 class UnknownSettingError(KeyError):

@@ -52,6 +52,10 @@ CONVERSATION_KINDS = ("dm", "comment", "mention", "review", "email")
 STATUSES = tuple(ConversationStatus)  # every status, in the enum's order (for messages)
 MAX_MINUTES = 43200  # 30 days
 LOW_RATING = 2  # ratings up to this (of 5) are "low": alerted earlier, ranked first among equal deadlines
+# What `evaluate` stores (due_at, due_soon_at) changed meaning at each step here; a profile last written
+# under an older one recomputes its open conversations once at start (app.install_services).
+# 2: due soon is the target's margin before the deadline on the wall clock, no longer in open time.
+RULE_VERSION = 2
 _ACCOUNT_KIND_RE = re.compile(r"^(\*|[a-z][a-z0-9_]*)$")
 
 

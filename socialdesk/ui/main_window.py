@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import gc
 import logging
+from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -56,10 +57,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import automation, queue
 from socialdesk.core.changes import ChangeSet
-from socialdesk.core.owner_actions import Undo
 from socialdesk.core.states import ConversationStatus
 from socialdesk.core.store import Account
 from socialdesk.ui import icons, theme
@@ -72,6 +71,7 @@ from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel, due_text
 from socialdesk.ui.workers import Tasks
 
 if TYPE_CHECKING:
+    from socialdesk.core.owner_actions import Undo
     from socialdesk.ui.composer import Composer
     from socialdesk.ui.conversation_view import ConversationView
 
@@ -80,16 +80,10 @@ log = logging.getLogger(__name__)
 TAB_VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "sent", "all")
 # Views whose rows are in different places (the status column says which); a search shows it too.
 STATUS_COLUMN_VIEWS = ("all", "reviews", "sent")
-FIRST_ROWS = 80  # rows fetched with a view's order; the others come as the owner scrolls (QueueModel)
 COUNTDOWN_REFRESH_MS = 30_000
 UNDO_MS = 8_000  # how long "Marked done. Undo (Ctrl+Z)" is offered
 QUIT_SAVE_WAIT_MS = 3_000  # Ctrl+Q waits at most this long for the last draft to be stored
 NEW_MESSAGE_BATCH_MS = 2_000
-
-
-def _accounts_shown(accounts) -> tuple:
-    """What queue rows show of their accounts: when it changes, cached rows are stale."""
-    return tuple((a.id, a.name, queue.channel_of(a), accounts_mod.text_limit(a.settings)) for a in accounts)
 
 
 class MainWindow(QMainWindow):
@@ -106,13 +100,14 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self, core, tasks: Tasks, notifier: Notifier, *, demo: bool = False, features: tuple = (), tray=None,
-        staged: bool = False,
+        staged: bool = False, first_screen: Future | None = None,
     ):
         """`features` are objects with `ACTIONS` (ActionSpecs) and their handlers, plus `attach(window)`:
         the snippet palette, hours editor, dashboard... each adds its own actions and widgets.
         `staged` (app.start_window): the reading pane (thread, composer), the actions and the menus are
         built once the first rows are painted; until then the pane is blank and a selected conversation
-        waits for it."""
+        waits for it. `first_screen`: the awaiting view's first screen (queue.first_screen), already being
+        read (app.wire_window starts it while this module loads); the first load_view takes it."""
         super().__init__()
         self.features: list = []
         self.core = core
@@ -123,13 +118,15 @@ class MainWindow(QMainWindow):
         self.account_filter: int | None = None
         self.current_id: int | None = None
         self.current_row: queue.QueueRow | None = None
-        self.keeper = DraftKeeper(tasks, core.owner.save_drafts, self._task_failed, self)
+        # Through a lambda: the owner's services are made on first use, after the first paint.
+        self.keeper = DraftKeeper(tasks, lambda drafts: self.core.owner.save_drafts(drafts), self._task_failed, self)
         self._filling = False  # the composer's text is being set by the window, not typed
         self.view_generation = 0
         # The conversation being triaged and the one to select after it: (conv id, next id, written).
         self.triage: tuple[int, int | None, bool] | None = None
         self.first_rows_shown = False
         self._screen_first = False  # the next load_view fetches one screen first (start(screen_first=True))
+        self._first_screen = first_screen
         self._accounts_shown: tuple | None = None  # what queue rows show of each account (refresh_accounts)
         self.accounts_generation = 0
         self.pending_new: list[tuple[int, int]] = []
@@ -442,17 +439,21 @@ class MainWindow(QMainWindow):
         # One screen of rows and nothing else, so they paint sooner; the whole order and the counts
         # follow at once (_view_loaded loads the view again).
         screen, self._screen_first = self._screen_first, False
+        prefetched, self._first_screen = self._first_screen, None
+        if not (screen and view == "awaiting" and accounts is None and not search):
+            prefetched = None
 
         def work():
             account_ids = None if accounts is None else [accounts]
+            if screen:
+                ids, first, shown = (prefetched.result() if prefetched is not None
+                                     else queue.first_screen(view, now, account_ids=account_ids, search=search))
+                return generation, ids, first, None, select_id, {}, shown, True
             # What the rows show of their accounts, read with them the first time: an account change
             # before the accounts' first refresh (they load after the first paint) is still seen as one.
-            shown = _accounts_shown(Account.select().order_by(Account.name)) if baseline else None
-            ids = queue.list_ids(view, now, account_ids=account_ids, search=search,
-                                 limit=FIRST_ROWS if screen else None)
-            first = queue.rows(ids[:FIRST_ROWS])
-            if screen:
-                return generation, ids, first, None, select_id, {}, shown, True
+            shown = queue.accounts_shown(Account.select().order_by(Account.name)) if baseline else None
+            ids = queue.list_ids(view, now, account_ids=account_ids, search=search)
+            first = queue.rows(ids[:queue.FIRST_ROWS])
             counts = (queue.awaiting_count(), queue.overdue_count(now), queue.most_urgent(now))
             # Nothing here: say where the search found something instead ("3 in Done").
             places = queue.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
@@ -527,7 +528,7 @@ class MainWindow(QMainWindow):
         def work():
             rows = list(Account.select().order_by(Account.name))
             accounts = [(a.id, a.name, a.kind, queue.channel_of(a), a.state, a.last_error) for a in rows]
-            shown = _accounts_shown(rows)
+            shown = queue.accounts_shown(rows)
             return generation, accounts, policy().schedule.state_label(now), shown
 
         self.tasks.run(work, self._accounts_loaded, self._task_failed)

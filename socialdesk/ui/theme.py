@@ -2,7 +2,7 @@
 
 Owns the colours the window adds to the palette's own: secondary text, errors, success, warnings, the
 queue's state colours, the thread's message bubbles and the Today charts' bars and open-hours band, and the
-edge of check boxes and radio buttons (the application's style, install_style). Nothing else in ui/ writes a colour literal for
+edge of check boxes and radio buttons (drawn with it by ui/indicators.py). Nothing else in ui/ writes a colour literal for
 text (tests/gui/test_dark_mode.py reads the rendered pixels in both palettes).
 
 Decisions:
@@ -19,10 +19,8 @@ Decisions:
   it (WCAG 1.4.11). Fusion, Qt's style where the desktop gives none, derives that edge from the palette's
   window colour (darker by 140%, then lighter by 10%), a light-palette rule: on a dark window it comes out
   as dark as the box's fill and the list's base, 1.2:1, so an unticked box vanished (the hours dialog's
-  "Public items"). `install_style` wraps the application's style once at start; on Fusion it draws the
-  indicators with INDICATOR_EDGE, picked by the palette at paint time, so it follows a live switch too.
-  Fusion still draws them (its shape, tick, focus ring), given a window colour from which it derives our
-  edge. Other styles (Breeze, Windows, macOS) draw their own dark-aware indicators and are left alone.
+  "Public items"). ui/indicators.py wraps the application's style so that, on Fusion, they are drawn with
+  INDICATOR_EDGE, picked by the palette at paint time, so it follows a live switch too.
 """
 
 from __future__ import annotations
@@ -32,12 +30,8 @@ from dataclasses import dataclass
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
-
-# The style's drawPrimitive runs for every primitive painted, and each call of a void Qt method from Python
-# costs this binding a reference to None: qtcompat makes None immortal before the first one.
-from socialdesk.ui import qtcompat  # noqa: F401
+from PySide6.QtGui import QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
 
 
 @dataclass(frozen=True)
@@ -72,7 +66,7 @@ BANNER_TEXT = Pair("#1a1a1a", "#fff3d6")
 CHART_BAR = Pair("#2a62b0", "#82b1ff")
 CHART_OPEN = Pair("#dcefdc", "#24402a")  # background of the hours the business is open
 CHART_GRID = Pair("#c8c8c8", "#505050")  # axes, grid lines, empty bar tracks, the card's border
-# The edge of a check box or radio button (install_style): a graphic, 3:1 against the window, the base
+# The edge of a check box or radio button (ui/indicators.py): a graphic, 3:1 against the window, the base
 # of lists and the box's own fill (the base) in the palettes of that brightness.
 INDICATOR_EDGE = Pair("#767676", "#8f8f8f")
 
@@ -164,48 +158,3 @@ def contrast(a: str, b: str) -> float:
     """The WCAG 2 contrast ratio of two "#rrggbb" colours (1 to 21)."""
     high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
     return (high + 0.05) / (low + 0.05)
-
-
-# Fusion's indicator edge from the window colour (qfusionstyle.cpp): a check box's is window.darker(140)
-# .lighter(110), a radio button's window.darker(150). Each factor undoes that: the window colour handed to
-# Fusion for the edge to come out as INDICATOR_EDGE.
-_FUSION_EDGE_UNDO = {QStyle.PrimitiveElement.PE_IndicatorCheckBox: 127,
-                     QStyle.PrimitiveElement.PE_IndicatorRadioButton: 150}
-
-
-class ReadableIndicators(QProxyStyle):
-    """The application's style, with check box and radio button edges readable in both palettes
-    (module docstring). A checkable cell or menu entry comes here too: Fusion draws theirs as a check box."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(key)  # by name: the proxy creates and owns its base style
-        self.fusion = self.baseStyle().name().lower() == "fusion"
-
-    def drawPrimitive(self, element: QStyle.PrimitiveElement, option: QStyleOption, painter: QPainter,  # noqa: N802
-                      widget: QWidget | None = None) -> None:
-        undo = _FUSION_EDGE_UNDO.get(element) if self.fusion else None
-        if undo is None:
-            super().drawPrimitive(element, option, painter, widget)
-            return
-        own = option.palette
-        edge = QColor(colour(INDICATOR_EDGE, own))
-        if not option.state & QStyle.StateFlag.State_Enabled:  # greyed like the rest of a disabled control
-            window = own.color(QPalette.ColorRole.Window)
-            edge = QColor((edge.red() + window.red()) // 2, (edge.green() + window.green()) // 2,
-                          (edge.blue() + window.blue()) // 2)
-        palette = QPalette(own)
-        palette.setColor(QPalette.ColorRole.Window, edge.lighter(undo))  # Fusion reads the window for the edge only
-        option.palette = palette
-        try:
-            super().drawPrimitive(element, option, painter, widget)
-        finally:
-            option.palette = own  # the caller's option, as it was
-
-
-def install_style(app: QApplication | None = None) -> None:
-    """Wrap the application's style in ReadableIndicators; once, at start, before the first window."""
-    app = app if app is not None else QApplication.instance()
-    current = app.style()
-    if isinstance(current, ReadableIndicators):
-        return
-    app.setStyle(ReadableIndicators(current.name()))

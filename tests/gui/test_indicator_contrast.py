@@ -1,5 +1,5 @@
 """An unticked check box is visible in both palettes: its edge, all there is of it, has at least 3:1 against
-the surface around it (WCAG 1.4.11, non-text contrast), as rendered (ui/theme.py install_style).
+the surface around it (WCAG 1.4.11, non-text contrast), as rendered (ui/indicators.py).
 
 The hours dialog is opened in the light palette and the palette is switched live, to dark and back, as when
 the desktop switches. Measured in each: the "Public items" cell of an auto-reply rule (a checkable table cell,
@@ -18,7 +18,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionButton, QStyleOptionViewItem
 
-from socialdesk.ui import theme
+from socialdesk.ui import indicators, theme
 from tests.gui.test_dark_mode import dark_palette
 from tests.gui.test_hours_targets_ui import _open_hours
 
@@ -28,7 +28,7 @@ def app_style():
     """The application's style as socialdesk sets it at start; Qt's own style again afterwards."""
     app = QApplication.instance()
     light = app.style().standardPalette()
-    theme.install_style(app)
+    indicators.install_style(app)
     yield light
     app.setPalette(light)
     app.setStyle("fusion")

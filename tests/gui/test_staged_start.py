@@ -11,12 +11,14 @@ from tests.gui.conftest import release_window
 from tests.unit.test_store import damage_a_data_page
 
 
-def _staged(qtbot):
+def _staged(qtbot, before_window=None):
     from socialdesk.app import build_core, seed_demo, wire_window
     from socialdesk.ui.notifications import RecordingNotifier
 
     core = build_core(paths.profile("demo"), staged=True)
     seed_demo(core)
+    if before_window is not None:
+        before_window(core)
     window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), demo=True, staged=True)
     qtbot.addWidget(window)
     return core, window, tasks
@@ -26,12 +28,15 @@ def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot, monkey
     from socialdesk.app import start_window
     from socialdesk.core import queue
     from socialdesk.core.store import Snippet
-    from socialdesk.ui import main_window
 
-    core, window, tasks = _staged(qtbot)
-    core.engine.run_once()  # the demo's opening scene, so there are rows
     # One screen of rows first (a screen of 5 here), then the whole order and the counts.
-    monkeypatch.setattr(main_window, "FIRST_ROWS", 5)
+    monkeypatch.setattr(queue, "FIRST_ROWS", 5)
+    # The first screen is read once, while the window's modules load (wire_window), and that read is used.
+    screens: list[str] = []
+    first_screen = queue.first_screen
+    monkeypatch.setattr(queue, "first_screen", lambda *a, **k: (screens.append(a[0]), first_screen(*a, **k))[1])
+    core, window, tasks = _staged(qtbot, before_window=lambda core: core.engine.run_once())  # the demo's rows
+    assert window._first_screen is not None
     loads: list[int] = []
     view_loaded = window._view_loaded
     window._view_loaded = lambda result: (loads.append(len(result[1])), view_loaded(result))
@@ -50,6 +55,7 @@ def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot, monkey
         awaiting = queue.awaiting_count()
         qtbot.waitUntil(lambda: window.tabs.tabText(0) == f"Awaiting ({awaiting})", timeout=5000)
         assert awaiting > 5 and loads[:2] == [5, awaiting] and window.model.rowCount() == awaiting
+        assert screens == ["awaiting"]
         # The features are attached (their actions are in the menus) and the services ran: the starter
         # snippets of a first start are there, and the automation hooks are on the engine.
         assert "add_account" in window.actions and window.actions["add_account"] in window.menus["Tools"].actions()
@@ -67,8 +73,7 @@ def test_the_reading_pane_is_built_after_the_first_paint_and_opens_the_selected_
     the splitter's second pane at its size; the row selected meanwhile opens then, thread and all."""
     from socialdesk.app import start_window
 
-    core, window, tasks = _staged(qtbot)
-    core.engine.run_once()
+    core, window, tasks = _staged(qtbot, before_window=lambda core: core.engine.run_once())
     core.engine.start = lambda: None
     painted: list[bool] = []
     window.first_paint.connect(lambda: painted.append(window.reading_pane_built))
@@ -83,6 +88,11 @@ def test_the_reading_pane_is_built_after_the_first_paint_and_opens_the_selected_
         assert window.current_id == first.id and window.header.text().startswith(first.contact_name)
         qtbot.waitUntil(lambda: bool(window.thread_view.toPlainText().strip()), timeout=5000)
         assert window.actions["send"].isEnabled() and window.actions["done"] in window.menus["Conversation"].actions()
+        from PySide6.QtWidgets import QApplication
+
+        from socialdesk.ui.indicators import ReadableIndicators
+
+        assert isinstance(QApplication.instance().style(), ReadableIndicators)  # installed at the first paint
     finally:
         release_window(window, tasks)
         core.store.close()
@@ -128,7 +138,8 @@ def test_the_first_paint_does_not_wait_for_modules_it_does_not_use():
         "         'sievelib', 'keyring', 'holidays', 'regex', 'http.server', 'socialdesk.ui.keyboard_help',\n"
         "         'socialdesk.ui.accounts_dialog', 'socialdesk.ui.hours_dialog', 'socialdesk.ui.snooze_dialog',\n"
         "         'socialdesk.connectors.email_transport', 'socialdesk.ui.composer', 'socialdesk.ui.conversation_view',\n"
-        "         'socialdesk.core.snippets', 'socialdesk.ui.actions']\n"
+        "         'socialdesk.core.snippets', 'socialdesk.ui.actions', 'socialdesk.ui.indicators',\n"
+        "         'socialdesk.core.sync', 'socialdesk.core.owner_actions', 'socialdesk.connectors.base']\n"
         "print(' '.join(m for m in heavy if m in sys.modules))\n"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
