@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-BUILDER_VERSION = 5  # what the generator writes; the schema is keyed separately (cache_dir)
+BUILDER_VERSION = 6  # what the generator writes; the schema is keyed separately (cache_dir)
 PROFILE_NAME = "bench"
 BATCH = 1_000
 
@@ -212,6 +212,11 @@ def build(home: Path, conversations: int = 20_000, messages: int = 100_000, now:
                 "UPDATE conversation SET status = 'done', resolved_at = last_message_at, awaiting_since = NULL,"
                 " unanswered_count = 0, due_at = NULL, due_soon_at = NULL, target_minutes = NULL WHERE id % 5 = 0"
             )
+        # Its due times follow today's rule, as a profile in use does (else every start recomputes them).
+        from socialdesk.core import targets
+        from socialdesk.core.settings import TARGET_RULE_KEY
+
+        Settings(store).set(TARGET_RULE_KEY, targets.RULE_VERSION)
         store.db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         total_conv = Conversation.select().count()
         total_msg = store.db.execute_sql("SELECT count(*) FROM message").fetchone()[0]

@@ -565,7 +565,7 @@ def recompute_all(store: Store, policy: Policy, now: datetime) -> int:
         count = 0
         for conv in Conversation.select().where(
             (Conversation.status == ConversationStatus.OPEN) & Conversation.awaiting_since.is_null(False)
-        ):
+        ).iterator():  # one row at a time: tens of thousands of them need not all be held at once
             apply_target(conv, policy, now, account_kind=kinds.get(conv.account_id, ""))
             conv.save(only=[Conversation.due_at, Conversation.due_soon_at, Conversation.target_minutes])
             count += 1
