@@ -35,10 +35,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from socialdesk.connectors.text_counting import codepoints
-from socialdesk.connectors.usage import UsagePlan
+
+if TYPE_CHECKING:  # the platforms that bill declare a plan, and import usage themselves
+    from socialdesk.connectors.usage import UsagePlan
 
 AddressStyle = Literal["@handle", "plain"]
 

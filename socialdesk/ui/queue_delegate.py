@@ -23,8 +23,8 @@ Decisions:
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate, QStyleOptionViewItem
 
 from socialdesk.ui import icons, theme
 from socialdesk.ui.queue_model import COLUMNS, RowRole, StateRole
@@ -81,18 +81,21 @@ class QueueDelegate(QStyledItemDelegate):
                          STATE_MARK, STATE_MARK)
         return due_font, due_rect, mark
 
+    def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:  # noqa: N802 (Qt override)
+        super().initStyleOption(option, index)
+        option.text = ""  # no text or decoration from the style: the row paints its own
+        option.icon = QIcon()
+
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        opt.icon = opt.icon.__class__()  # no decoration: the row paints its own
-        widget = option.widget
-        style = widget.style() if widget is not None else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        # The item's background, selection and focus as the style draws them, by QStyledItemDelegate in C++:
+        # the style and its state flags are never touched from Python on the way to the first paint, where
+        # creating their Python types (QStyle and its enums) took ~10 ms.
+        super().paint(painter, option, index)
         row = index.data(RowRole)
         parts = self.layout(option.rect, option.font)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        view = option.widget
+        selection = view.selectionModel() if isinstance(view, QAbstractItemView) else None
+        selected = selection is not None and selection.isSelected(index)
         palette = option.palette
         text_colour = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         painter.save()
