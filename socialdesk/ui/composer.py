@@ -298,6 +298,14 @@ class Composer(QWidget):
             emit(self.context_needed, conversation_id)  # rendering waits for the customer's details
         self._update_suggestion()
 
+    def ask_again(self) -> None:
+        """Ask again for the open conversation's customer details and suggested replies: whoever answers
+        those asks (the snippets feature) may have attached after it was opened — after the first paint,
+        in a staged start — and missed them."""
+        if self.row is not None:
+            self._suggested_for = None
+            self.set_conversation(self.row)
+
     def forget_suggestions(self) -> None:
         """The snippet library changed: rank again at the next selection."""
         self._suggested_for = None

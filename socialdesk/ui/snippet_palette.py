@@ -98,6 +98,7 @@ class SnippetsFeature(QObject):
             tools.removeAction(action)
             self.favorites_menu.addAction(action)
         self.reload_index()
+        self.composer.ask_again()  # a conversation opened before this attached: its suggestion, its details
 
     # --- background loading -------------------------------------------------------------------------------
 

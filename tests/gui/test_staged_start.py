@@ -77,8 +77,9 @@ def test_the_reading_pane_is_built_after_the_first_paint_and_opens_the_selected_
     core.engine.start = lambda: None
     painted: list[bool] = []
     window.first_paint.connect(lambda: painted.append(window.reading_pane_built))
+    started: list[bool] = []
     try:
-        start_window(core, window, tasks)
+        start_window(core, window, tasks, on_started=lambda: started.append(True))
         assert not window.reading_pane_built and window.actions == {} and window.splitter.count() == 2
         qtbot.waitUntil(lambda: bool(painted), timeout=10_000)
         assert painted == [True]  # built by the first slot of first_paint, before the others run
@@ -93,6 +94,10 @@ def test_the_reading_pane_is_built_after_the_first_paint_and_opens_the_selected_
         from socialdesk.ui.indicators import ReadableIndicators
 
         assert isinstance(QApplication.instance().style(), ReadableIndicators)  # installed at the first paint
+        # The snippets feature attaches after the conversation opened: it still gets its suggested reply.
+        qtbot.waitUntil(lambda: bool(started), timeout=10_000)
+        qtbot.waitUntil(lambda: window.composer.suggestion() is not None, timeout=5000)
+        assert window.composer.edit.placeholderText().startswith("Suggested reply (Tab inserts it")
     finally:
         release_window(window, tasks)
         core.store.close()
