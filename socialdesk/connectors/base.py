@@ -54,12 +54,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Protocol, TypeVar, runtime_checkable
 
-# ReplyWindowRule is a platform trait; connectors also find it here, with the other types they use.
+# Platform facts (traits.py) that connectors also find here, with the other types they use: the reply-window
+# rule, and the text limit an account's check learned.
 from socialdesk.connectors.traits import (  # noqa: F401
     LEARNED_TEXT_LIMIT,
     PlatformTraits,
     ReplyWindowRule,
-    valid_text_limit,  # noqa: F401 (connectors import it from here)
+    valid_text_limit,
 )
 
 log = logging.getLogger(__name__)

@@ -459,7 +459,16 @@ class MainWindow(QMainWindow):
             places = queue.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
             return generation, ids, first, counts, select_id, places, shown, False
 
-        self.tasks.run(work, self._view_loaded, self._task_failed)
+        self.tasks.run(work, self._view_loaded, self._task_failed if self.first_rows_shown else self._first_load_failed)
+
+    def _first_load_failed(self, exc: Exception) -> None:
+        """The first rows could not be read (a damaged page under them, which the page check after the
+        first paint has not looked at yet): the start goes on as after a first paint, so that check can say
+        what is wrong, instead of the window waiting for rows that never come."""
+        self._task_failed(exc)
+        if not self.first_rows_shown:
+            self.first_rows_shown = True
+            emit(self.first_paint)
 
     def _view_loaded(self, result) -> None:
         generation, ids, first, counts, select_id, places, shown, screen = result

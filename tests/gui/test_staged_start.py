@@ -131,6 +131,38 @@ def test_a_damaged_file_stops_the_start_before_anything_writes(qtbot, tmp_path):
     assert profile.database.read_bytes() == data
 
 
+def test_rows_that_cannot_be_read_do_not_keep_the_page_check_from_saying_what_is_wrong(qtbot, monkeypatch):
+    """The first screen fails (as reading a damaged page under it would): the start still goes on to the
+    page check after the first paint, which reports the damage, instead of waiting for rows forever."""
+    import sqlite3
+
+    from socialdesk.app import build_core, start_window, wire_window
+    from socialdesk.core import queue
+    from socialdesk.ui.notifications import RecordingNotifier
+
+    profile = paths.profile("default")
+    profile.ensure()
+    damage_a_data_page(profile.database)
+
+    def unreadable(*_args, **_kwargs):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(queue, "first_screen", unreadable)
+    core = build_core(profile, staged=True)
+    window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), staged=True)
+    qtbot.addWidget(window)
+    problems: list[str] = []
+    core.engine.start = lambda: problems.append("the engine started")
+    try:
+        start_window(core, window, tasks, on_started=lambda: problems.append("started"), on_damaged=problems.append)
+        qtbot.waitUntil(lambda: bool(problems), timeout=10_000)
+        assert len(problems) == 1 and "is damaged" in problems[0], problems
+        assert "malformed" in window.statusBar().currentMessage()
+    finally:
+        release_window(window, tasks)
+        core.store.close()
+
+
 def test_the_first_paint_does_not_wait_for_modules_it_does_not_use():
     """What the window imports before its first rows: not the automation engine, the transports
     (requests, imapclient, sievelib), the keyring, holiday calendars, the grapheme tables or the dialogs.
