@@ -562,14 +562,16 @@ def recompute_all(store: Store, policy: Policy, now: datetime) -> int:
     """Re-evaluate every awaiting conversation (after targets or hours change). Returns the count."""
     kinds = {a.id: channel_of(a) for a in Account.select()}
     with store.write():
-        count = 0
-        for conv in Conversation.select().where(
+        ids = [c.id for c in Conversation.select(Conversation.id).where(
             (Conversation.status == ConversationStatus.OPEN) & Conversation.awaiting_since.is_null(False)
-        ).iterator():  # one row at a time: tens of thousands of them need not all be held at once
-            apply_target(conv, policy, now, account_kind=kinds.get(conv.account_id, ""))
-            conv.save(only=[Conversation.due_at, Conversation.due_soon_at, Conversation.target_minutes])
-            count += 1
-    return count
+        ).iterator()]
+        # 500 rows at a time: tens of thousands need not all be held at once, and no row is written while
+        # the query that reads it is still stepping (SQLite leaves the order of such a scan undefined).
+        for start in range(0, len(ids), 500):
+            for conv in list(Conversation.select().where(Conversation.id.in_(ids[start : start + 500]))):
+                apply_target(conv, policy, now, account_kind=kinds.get(conv.account_id, ""))
+                conv.save(only=[Conversation.due_at, Conversation.due_soon_at, Conversation.target_minutes])
+    return len(ids)
 
 
 # --- status changes ---------------------------------------------------------------------------------
