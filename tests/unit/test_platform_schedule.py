@@ -230,3 +230,15 @@ def test_a_round_the_platform_did_not_answer_is_retried_after_a_pause_not_every_
     assert not ps.due(world.settings, world.account.id, world.clock.now())  # not at every tick
     world.clock.advance(minutes=5)
     assert ps.due(world.settings, world.account.id, world.clock.now())
+
+
+def test_the_promise_names_the_kinds_in_one_order_whatever_falls_due_first():
+    """Asked while open, the next post is a closing: the report must read as it does while closed (CI once
+    ran this end to end at an hour the shop was open and got "closing and opening")."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)  # a Tuesday
+    rows = [Outbox(idempotency_key=f"status:1:{kind}:{i}", next_attempt_at=now + timedelta(hours=5 + 24 * i))
+            for i, kind in enumerate(["closing", "opening", "away_end", "away_start"])]
+    assert ps.promise_text(rows, "Europe/Berlin", now) == \
+        "opening, closing, away and back-from-away posts scheduled until Friday"
+    assert ps.promise_text(rows[:1], "Europe/Berlin", now) == "closing posts scheduled until today"
+    assert ps.promise_text([], "Europe/Berlin", now) == ""

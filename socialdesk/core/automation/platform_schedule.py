@@ -318,12 +318,11 @@ def promise_text(rows: list[Outbox], tz: str, now: datetime) -> str:
     """"closing posts scheduled until Friday" for the coverage report; "" when nothing is scheduled."""
     if not rows:
         return ""
-    kinds = []
-    for row in rows:
-        kind = row.idempotency_key.split(":")[2] if row.idempotency_key.count(":") >= 3 else ""
-        name = {"opening": "opening", "closing": "closing", "away_start": "away", "away_end": "back-from-away"}.get(kind)
-        if name and name not in kinds:
-            kinds.append(name)
+    # Named in one fixed order, not in the order the rows fall due: the same plan reads the same whether
+    # it is asked while open (the next post a closing) or while closed.
+    names = {"opening": "opening", "closing": "closing", "away_start": "away", "away_end": "back-from-away"}
+    present = {row.idempotency_key.split(":")[2] for row in rows if row.idempotency_key.count(":") >= 3}
+    kinds = [name for kind, name in names.items() if kind in present]
     last = max(t for r in rows if (t := r.next_attempt_at) is not None)
     local = last.astimezone(ZoneInfo(tz))
     days = (local.date() - now.astimezone(ZoneInfo(tz)).date()).days
