@@ -1,4 +1,4 @@
-"""Check boxes and radio buttons readable in both palettes: the application's style, wrapped.
+"""Check boxes, radio buttons and table grid lines visible in both palettes: the application's style, wrapped.
 
 Decisions:
 - An unticked check box is nothing but its edge, which must reach 3:1 against the surface around it
@@ -9,6 +9,12 @@ Decisions:
   checkable menu entries) with theme.INDICATOR_EDGE, picked by the palette at paint time so it follows a
   live switch; Fusion still draws them (shape, tick, focus ring), handed a window colour from which it
   derives that edge. Other styles (Breeze, Windows, macOS) draw their own dark-aware indicators.
+- A table's grid lines, what tells its rows and cells apart, are graphics by the same rule. Fusion colours
+  them window.darker(120) (its SH_Table_GridLineColor), again a light-palette rule: #2c2c2c on the dark
+  #2a2a2a base, 1.0:1, so the coverage, targets, auto-reply and Today tables lost their grid; 1.7:1 on white.
+  On Fusion the hint answers theme.GRID_LINE for the table's palette; QTableView asks it at every paint, so
+  a live switch repaints the grid in the new colour. (The queue and the lists of accounts and snippets
+  show no grid: their rows are told apart by alternating colours and their own layout.)
 - Its own module, installed after the window's first paint in a staged start (app.wire_window): the first
   rows have no check box, and creating the style's Python class costs ~20 ms the queue need not wait for.
 """
@@ -16,12 +22,12 @@ Decisions:
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOption, QWidget
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleHintReturn, QStyleOption, QWidget
 
 # The style's drawPrimitive runs for every primitive painted, and each call of a void Qt method from Python
 # costs this binding a reference to None: qtcompat makes None immortal before the first one.
 from socialdesk.ui import qtcompat  # noqa: F401
-from socialdesk.ui.theme import INDICATOR_EDGE, colour
+from socialdesk.ui.theme import GRID_LINE, INDICATOR_EDGE, colour
 
 # Fusion's indicator edge from the window colour (qfusionstyle.cpp): a check box's is window.darker(140)
 # .lighter(110), a radio button's window.darker(150). Each factor undoes that: the window colour handed to
@@ -31,8 +37,9 @@ _FUSION_EDGE_UNDO = {QStyle.PrimitiveElement.PE_IndicatorCheckBox: 127,
 
 
 class ReadableIndicators(QProxyStyle):
-    """The application's style, with check box and radio button edges readable in both palettes
-    (module docstring). A checkable cell or menu entry comes here too: Fusion draws theirs as a check box."""
+    """The application's style, with check box and radio button edges and table grid lines visible in both
+    palettes (module docstring). A checkable cell or menu entry comes here too: Fusion draws theirs as a check
+    box."""
 
     def __init__(self, key: str) -> None:
         super().__init__(key)  # by name: the proxy creates and owns its base style
@@ -57,6 +64,14 @@ class ReadableIndicators(QProxyStyle):
             super().drawPrimitive(element, option, painter, widget)
         finally:
             option.palette = own  # the caller's option, as it was
+
+
+    def styleHint(self, hint: QStyle.StyleHint, option: QStyleOption | None = None,  # noqa: N802 (Qt override)
+                  widget: QWidget | None = None, data: QStyleHintReturn | None = None) -> int:
+        if hint == QStyle.StyleHint.SH_Table_GridLineColor and self.fusion and option is not None:
+            rgba = QColor(colour(GRID_LINE, option.palette)).rgba()
+            return rgba - (1 << 32) if rgba >= 1 << 31 else rgba  # a QRgb, handed back through a C int
+        return super().styleHint(hint, option, widget, data)
 
 
 def install_style(app: QApplication | None = None) -> None:

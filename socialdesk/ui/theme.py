@@ -1,9 +1,10 @@
 """Colours by meaning, each a light/dark pair, so every text stays readable in both palettes.
 
 Owns the colours the window adds to the palette's own: secondary text, errors, success, warnings, the
-queue's state colours, the thread's message bubbles and the Today charts' bars and open-hours band, and the
-edge of check boxes and radio buttons (drawn with it by ui/indicators.py). Nothing else in ui/ writes a colour literal for
-text (tests/gui/test_dark_mode.py reads the rendered pixels in both palettes).
+queue's state colours, the thread's message bubbles and the Today charts' bars and open-hours band, the
+edge of check boxes and radio buttons and the grid lines of tables (both drawn with it by ui/indicators.py).
+Nothing else in ui/ writes a colour literal for text (tests/gui/test_dark_mode.py reads the rendered pixels in
+both palettes; tests/gui/test_grid_contrast.py the grid lines).
 
 Decisions:
 - Light or dark is read from the palette (window colour lightness below 128: dark), not from a setting,
@@ -21,6 +22,10 @@ Decisions:
   as dark as the box's fill and the list's base, 1.2:1, so an unticked box vanished (the hours dialog's
   "Public items"). ui/indicators.py wraps the application's style so that, on Fusion, they are drawn with
   INDICATOR_EDGE, picked by the palette at paint time, so it follows a live switch too.
+- A table's grid lines are graphics too, by the same rule: Fusion draws them in the window colour darker by
+  120 %, #2c2c2c on the dark palette's #2a2a2a base (1.0:1: the coverage, targets and Today tables showed
+  no grid at all) and #c7c7c7 on white in the light one (1.7:1). The same wrapped style hands Fusion's
+  tables GRID_LINE instead, picked at paint time.
 """
 
 from __future__ import annotations
@@ -69,6 +74,10 @@ CHART_GRID = Pair("#c8c8c8", "#505050")  # axes, grid lines, empty bar tracks, t
 # The edge of a check box or radio button (ui/indicators.py): a graphic, 3:1 against the window, the base
 # of lists and the box's own fill (the base) in the palettes of that brightness.
 INDICATOR_EDGE = Pair("#767676", "#8f8f8f")
+# The grid lines of a table (ui/indicators.py: coverage, Today's per-channel table, targets, auto-replies,
+# activity): what tells its rows and cells apart, so a graphic, 3:1 against the base and alternate base
+# of lists (and the window) in the palettes of that brightness. Lighter than INDICATOR_EDGE: a grid is many lines.
+GRID_LINE = Pair("#888888", "#808080")
 
 
 def is_dark(palette: QPalette | None = None) -> bool:
