@@ -5,10 +5,13 @@ Decisions:
   ConnectorSpec) and implementing `delete_reply(conversation_external_id)`; the connector contract test
   holds the two together. The platform holds at most one reply of ours per conversation there, so the
   conversation names it. Platforms without it refuse with NotAllowed, saying so.
-- Whether to offer it (`deletable`, the window's "Delete our published reply…") is read from the store
-  and the spec of the account's kind, the connector that does the work (a demo account simulating a
-  platform that can is not one), so no connector is built and no platform is named: the conversation
-  must show a reply of ours that went out (sent, or found on the platform) and is not deleted yet.
+- Whether to offer it (the window's "Delete our published reply…") takes two answers: the spec of the
+  account's kind, the connector that does the work, declares it (`platform_can_delete`: a demo account
+  simulating a platform that can is not one), so no connector is built and no platform is named; and the
+  conversation shows a reply of ours that went out (sent, or found on the platform) and is not deleted
+  yet. That one is a single rule (`went_out`), read from the store (`has_published_reply`) or from the
+  thread the window already shows (`shows_published_reply`), so the window asks the store nothing when
+  the owner moves from one conversation to the next.
 - The outbox has no "unsend" of a sent row (it only withdraws what has not gone out), and this is not
   one: the reply was sent and stays in the outbox's history. What changes is the thread: our outbound
   messages of the conversation are marked deleted (`deleted_at`, shown greyed "deleted on the
@@ -22,7 +25,7 @@ Decisions:
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from socialdesk.connectors.base import NotAllowed
 from socialdesk.core.changes import ChangeBus, ChangeSet
@@ -43,19 +46,32 @@ def platform_can_delete(account_kind: str) -> bool:
     return account_kind in registry.kinds() and CAPABILITY in registry.spec(account_kind).capabilities
 
 
-def deletable(conversation_id: int) -> bool:
-    """Whether the conversation shows a published reply of ours that its platform lets socialdesk take
-    back: one that went out (not pending or failed in the outbox) and is not marked deleted. Reads the
-    store: callers off the GUI thread."""
-    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
-    if conversation is None or not platform_can_delete(Account.get_by_id(conversation.account_id).kind):
-        return False
-    ours = (Message.select(Message.meta)
+def went_out(direction: str, state: str, deleted_at: datetime | None) -> bool:
+    """Whether a message is a reply of ours on the platform now: outbound, gone out and not deleted. An
+    outbox message's meta "state" is "pending"/"failed" until it went out, then "" (core/outbox.py); one
+    found on the platform has none."""
+    return direction == Direction.OUT and not state and deleted_at is None
+
+
+def has_published_reply(conversation_id: int) -> bool:
+    """Whether the conversation shows a reply of ours on the platform (`went_out`). Reads the store:
+    callers off the GUI thread."""
+    ours = (Message.select(Message.direction, Message.meta, Message.deleted_at)
             .where((Message.conversation == conversation_id) & (Message.direction == Direction.OUT)
                    & Message.deleted_at.is_null()))
-    # An outbox message's meta "state" is "pending"/"failed" until it went out, then "" (core/outbox.py);
-    # one found on the platform has none.
-    return any(not (m.meta or {}).get("state") for m in ours)
+    return any(went_out(m.direction, (m.meta or {}).get("state", ""), m.deleted_at) for m in ours)
+
+
+def shows_published_reply(thread: Iterable[Any]) -> bool:
+    """The same, read from a thread as the window shows it (core/queue.ThreadMessage: `direction`, `state`,
+    `deleted_at`), so nothing is read again."""
+    return any(went_out(m.direction, m.state, m.deleted_at) for m in thread)
+
+
+def accounts_can_delete() -> dict[int, bool]:
+    """Whether each account's connector can take back a published reply (`platform_can_delete`), by account
+    id: read once and again when accounts change, not per conversation. Reads the store."""
+    return {a.id: platform_can_delete(a.kind) for a in Account.select(Account.id, Account.kind)}
 
 
 def delete_our_reply(store: Store, make_connector: Callable[[Account], Any], changes: ChangeBus,

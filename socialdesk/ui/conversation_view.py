@@ -109,9 +109,12 @@ def message_html(m: ThreadMessage, dark: bool = False) -> str:
 
 
 class ConversationView(QTextBrowser):
-    """Read-only thread view. Emits `link_activated(url)` for safe links (the window decides)."""
+    """Read-only thread view. Emits `link_activated(url)` for safe links (the window decides), and
+    `thread_shown(messages)` each time it is given a thread to show, so features can read what the window
+    loaded instead of asking the store again (ui/published_reply_feature.py)."""
 
     link_activated = Signal(QUrl)
+    thread_shown = Signal(object)  # list[ThreadMessage]
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -127,6 +130,10 @@ class ConversationView(QTextBrowser):
         return None  # never fetch anything a message names
 
     def show_thread(self, messages: list[ThreadMessage], header: str = "") -> None:
+        self._render(messages, header)
+        emit(self.thread_shown, messages)
+
+    def _render(self, messages: list[ThreadMessage], header: str) -> None:
         self._shown = (messages, header)
         dark = theme.is_dark(self.palette())
         # Links in the palette's own link colour would sit on our bubble colours: ours are chosen for them.
@@ -142,7 +149,7 @@ class ConversationView(QTextBrowser):
         if event.type() == QEvent.Type.PaletteChange and self._shown is not None:
             bar = self.verticalScrollBar()
             at = bar.value()
-            self.show_thread(*self._shown)  # the system switched between light and dark
+            self._render(*self._shown)  # the system switched between light and dark: the same thread
             bar.setValue(at)
 
     def plain_text(self) -> str:

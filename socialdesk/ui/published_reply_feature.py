@@ -5,11 +5,14 @@ review's), as `socialdesk reply CONV --delete` does, from the window.
 
 Decisions:
 - Offered (the action enabled) only while the open conversation shows a reply of ours that went out and
-  its account's connector can take it back: core/published_reply.deletable, which asks the spec's
-  "delete_reply" capability, so no platform is named here. It is a store read, so it runs on a worker
-  whenever the open conversation may have changed (the queue's currentRowChanged, a model reset) and
-  after every change notification about it (window.engine_changed); an answer is applied only if that
-  conversation is still the open one, and the trigger checks again (the menu may be stale for a moment).
+  its account's connector can take it back (core/published_reply: the spec's "delete_reply" capability,
+  so no platform is named here). Nothing is read from the store when the owner moves between
+  conversations: the reply is looked for in the thread the window shows (ConversationView.thread_shown,
+  which the window loads anyway and loads again after every change notification about the open
+  conversation: a reply published or deleted), the account in a map of which accounts can
+  (`accounts_can_delete`), read on a worker when the feature attaches and again when accounts change.
+  At attach, the conversation already open (its thread shown before the feature was there, in a staged
+  start) is asked of the store once. The trigger checks again (the menu may be stale for a moment).
 - Asked first, in the owner's words: the customer and everyone reading the conversation on the platform
   no longer see the reply, the review (comment) itself stays, and the text stays in socialdesk, marked
   deleted. Cancel is the default and the Escape button: Enter alone never deletes. The box is opened
@@ -54,31 +57,55 @@ class PublishedReplyFeature:
         self.offered: int | None = None  # the conversation the action is enabled for
         self.deleting: int | None = None  # the conversation whose reply is being deleted now
         self.confirm_box: QMessageBox | None = None
+        self.can_delete: dict[int, bool] = {}  # account id -> its connector can take a reply back
+        self.accounts_generation = 0
+        self.thread: tuple[int, bool] | None = None  # (conversation shown, it shows a reply of ours that went out)
 
     def attach(self, window) -> None:
         self.window = window
         self.action = window.actions[ACTION_ID]
         self.action.setEnabled(False)
-        # Connected after the window's own handler, so window.current_id is already the new one.
+        # Connected after the window's own handlers, so window.current_id is already the new one.
         window.table.selectionModel().currentRowChanged.connect(lambda *_: self.check())
         window.model.modelReset.connect(self.check)
+        window.thread_view.thread_shown.connect(self._thread_shown)
         window.engine_changed.connect(self._changed)
-        self.check()
+        self._load_accounts(window.current_id)
 
     # -- whether to offer it ---------------------------------------------------------------------------
 
     def check(self) -> None:
-        """Ask (on a worker) whether the open conversation has a reply of ours that can be taken back."""
-        conv_id = self.window.current_id
-        self._offer(None)
-        if conv_id is None:
-            return
-        self.tasks.run(lambda: (conv_id, published_reply.deletable(conv_id)), self._checked, self._check_failed)
+        """Offer it for the open conversation if its thread, as shown, has a reply of ours that went out and
+        its account's connector can take it back. Reads nothing: what the window shows, and the map."""
+        conv_id, row = self.window.current_id, self.window.current_row
+        shown = conv_id is not None and self.thread == (conv_id, True)
+        can = row is not None and row.id == conv_id and self.can_delete.get(row.account_id, False)
+        self._offer(conv_id if shown and can else None)
 
-    def _checked(self, result: tuple[int, bool]) -> None:
-        conv_id, deletable = result
-        if conv_id == self.window.current_id:
-            self._offer(conv_id if deletable else None)
+    def _thread_shown(self, messages: list) -> None:
+        conv_id = self.window.current_id  # the window shows only the open conversation's thread
+        self.thread = None if conv_id is None else (conv_id, published_reply.shows_published_reply(messages))
+        self.check()
+
+    def _load_accounts(self, conv_id: int | None = None) -> None:
+        """Which accounts can take a reply back (and, at attach, whether the open conversation has one)."""
+        self.accounts_generation += 1
+        generation = self.accounts_generation
+
+        def work():
+            has = published_reply.has_published_reply(conv_id) if conv_id is not None else False
+            return generation, published_reply.accounts_can_delete(), conv_id, has
+
+        self.tasks.run(work, self._accounts_loaded, self._check_failed)
+
+    def _accounts_loaded(self, result) -> None:
+        generation, can_delete, conv_id, has = result
+        if generation != self.accounts_generation:
+            return  # a newer read is on its way
+        self.can_delete = can_delete
+        if conv_id is not None and self.thread is None:
+            self.thread = (conv_id, has)  # shown before the feature attached, and none shown since
+        self.check()
 
     def _check_failed(self, exc: Exception) -> None:
         log.warning("could not tell whether the reply can be deleted: %s", self._reason(exc))
@@ -89,9 +116,10 @@ class PublishedReplyFeature:
         self.action.setEnabled(conv_id is not None and conv_id != self.deleting)
 
     def _changed(self, change: ChangeSet) -> None:
-        current = self.window.current_id
-        if current is not None and (current in change.conversation_ids or change.accounts or change.policy_changed):
-            self.check()
+        # A reply published or deleted in the open conversation: the window shows its thread again
+        # (thread_shown). An account added, removed or changed: read the map again.
+        if change.accounts:
+            self._load_accounts()
 
     # -- asking, then deleting -------------------------------------------------------------------------
 
@@ -137,7 +165,7 @@ class PublishedReplyFeature:
             self.window.statusBar().showMessage(
                 f"Deleted your reply to {customer} on {platform}. The customer and the public no longer see it.",
                 STATUS_MS)
-            self._offer(self.offered)  # the change notification that follows checks again
+            self._offer(self.offered)  # its thread, shown again after the change notification, tells the rest
 
         def failed(exc: Exception) -> None:
             self.deleting = None

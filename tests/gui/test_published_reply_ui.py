@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QLineEdit, QListWidget, QMessageBox
 from socialdesk import paths
 from socialdesk.connectors.google import CLIENT_SECRET
 from socialdesk.connectors.oauth import TOKEN_ENTRY
-from socialdesk.core.store import Account, Conversation
+from socialdesk.core.store import Account, Conversation, Outbox
 from socialdesk.secrets import KeyringSecrets
 from socialdesk.ui.main_window import TAB_VIEWS
 from socialdesk.ui.published_reply_feature import ACTION_ID, PublishedReplyFeature
@@ -96,6 +96,60 @@ def test_offered_only_where_a_reply_of_ours_can_be_taken_back(qtbot, window):
     qtbot.waitUntil(action.isEnabled, timeout=5000)
     _open(qtbot, window, other)
     qtbot.waitUntil(lambda: not action.isEnabled(), timeout=5000)
+
+
+class CountingTasks:
+    """The window's Tasks, counting what the feature runs on a worker (a store read, a network call)."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+        self.runs = 0
+
+    def run(self, *args, **kwargs):
+        self.runs += 1
+        return self.tasks.run(*args, **kwargs)
+
+
+def test_moving_between_conversations_reads_nothing_and_a_new_reply_is_offered(qtbot, window):
+    """Whether to offer it comes from the thread the window shows and the accounts read at attach: moving
+    from one conversation to the next runs no query of its own. A reply published since (sent by the
+    owner, confirmed by Google) is offered once the window shows it."""
+    action = window.actions[ACTION_ID]
+    feature = next(f for f in window.features if isinstance(f, PublishedReplyFeature))
+    qtbot.waitUntil(lambda: bool(feature.can_delete), timeout=5000)  # read at attach
+    feature.tasks = counting = CountingTasks(feature.tasks)
+    other = next(i for i in window.model.ids if i != window.answered)
+    for _ in range(3):
+        _open(qtbot, window, window.answered)
+        qtbot.waitUntil(action.isEnabled, timeout=5000)
+        _open(qtbot, window, other)
+        qtbot.waitUntil(lambda: window.thread_view.plain_text() and "Lovely bread" in window.thread_view.plain_text(),
+                        timeout=5000)
+        assert not action.isEnabled()
+    assert counting.runs == 0
+
+    # Ana is answered while her review is open (`socialdesk reply` in a terminal, say): not offered while the
+    # reply waits in the outbox, offered once it went out.
+    core = window.core
+    core.owner.reply(other, "Thank you, Ana!")
+    qtbot.waitUntil(lambda: "Thank you, Ana!" in window.thread_view.plain_text(), timeout=5000)
+    assert window.current_id == other and not action.isEnabled()
+    core.changes.publish(core.engine.flush_outbox())  # the engine sends it; Google took it
+    assert Outbox.get(Outbox.conversation == other).state == "sent"
+    qtbot.waitUntil(action.isEnabled, timeout=5000)
+    assert feature.offered == other and counting.runs == 0
+
+
+def test_offered_for_the_conversation_open_before_it_attached(qtbot, window):
+    """In a staged start the features attach after the first paint, the open conversation's thread already
+    shown: no thread_shown comes for it, so attaching asks the store once."""
+    _open(qtbot, window, window.answered)
+    qtbot.waitUntil(lambda: "Sorry, Sam." in window.thread_view.plain_text(), timeout=5000)
+    late = PublishedReplyFeature(window.core, window.tasks)
+    late.attach(window)  # takes over the same action
+    assert not window.actions[ACTION_ID].isEnabled()
+    qtbot.waitUntil(lambda: late.offered == window.answered, timeout=5000)
+    assert window.actions[ACTION_ID].isEnabled()
 
 
 def test_cancel_then_a_server_error_then_the_delete(qtbot, window, fake):

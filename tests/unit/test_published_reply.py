@@ -1,5 +1,6 @@
-"""core/published_reply.deletable: when the window offers "Delete our published reply…". Read from the
-store and the spec of the account's kind (its "delete_reply" capability), never from a platform's name."""
+"""core/published_reply: when the window offers "Delete our published reply…". From the spec of the
+account's kind (its "delete_reply" capability), never from a platform's name, and from the conversation's
+messages: read from the store or from the thread as the window shows it, the same answer."""
 
 from __future__ import annotations
 
@@ -30,6 +31,17 @@ def _review(store, kind: str, settings: dict, *, replied: bool) -> int:
     return Conversation.get(Conversation.account == account.id).id
 
 
+def deletable(conversation_id: int) -> bool:
+    """What the window offers it for (ui/published_reply_feature.py): the account can, and the thread it
+    shows has a reply of ours that went out; the store's answer is checked to agree with the thread's."""
+    conversation = Conversation.get_or_none(Conversation.id == conversation_id)
+    if conversation is None:
+        return False
+    shown = published_reply.shows_published_reply(queue.thread(conversation_id))
+    assert published_reply.has_published_reply(conversation_id) == shown
+    return published_reply.accounts_can_delete()[conversation.account_id] and shown
+
+
 class _Deleting:
     capabilities = frozenset({"review", published_reply.CAPABILITY})
 
@@ -42,29 +54,29 @@ class _Deleting:
 
 def test_offered_for_a_published_reply_on_a_platform_that_can_take_it_back(store):
     conv = _review(store, "google", {}, replied=True)
-    assert published_reply.deletable(conv)
+    assert deletable(conv)
     connector = _Deleting()
     published_reply.delete_our_reply(store, lambda a: connector, ChangeBus(), conv, NOW)
     assert connector.deleted == ["r1"]
-    assert not published_reply.deletable(conv)  # taken back: nothing left to delete
+    assert not deletable(conv)  # taken back: nothing left to delete
 
 
 def test_not_offered_without_a_reply_that_went_out(store):
     conv = _review(store, "google", {}, replied=False)
-    assert not published_reply.deletable(conv)
+    assert not deletable(conv)
     with store.write():  # a reply still in the outbox, then one that failed: not on the platform
         Message.create(conversation=conv, account=Conversation.get_by_id(conv).account_id, external_id="outbox:k1",
                        direction=Direction.OUT, text="Sorry", created_at=NOW, meta={"state": "pending"})
         Message.create(conversation=conv, account=Conversation.get_by_id(conv).account_id, external_id="outbox:k2",
                        direction=Direction.OUT, text="Sorry", created_at=NOW, meta={"state": "failed"})
-    assert not published_reply.deletable(conv)
-    assert not published_reply.deletable(conv + 1000)  # gone since it was selected
+    assert not deletable(conv)
+    assert not deletable(conv + 1000)  # gone since it was selected
 
 
 @pytest.mark.parametrize("kind, settings", [("demo", {"channel": "google"}), ("mastodon", {}), ("gone", {})])
 def test_not_offered_where_the_connector_cannot(store, kind, settings):
     """A demo simulating a platform that can is still the demo's connector, which cannot."""
-    assert not published_reply.deletable(_review(store, kind, settings, replied=True))
+    assert not deletable(_review(store, kind, settings, replied=True))
 
 
 def test_a_connector_must_declare_it_as_well_as_have_it():
