@@ -8,31 +8,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from datetime import datetime, timezone
 
 import pytest
 
-from socialdesk import paths
-from socialdesk.app import build_core
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import AccountInfo
 from socialdesk.core import coverage
 from socialdesk.core.automation import AutomationConfig, load_config, save_config
 from socialdesk.core.changes import ChangeSet
-from socialdesk.core.clock import ManualClock
 from socialdesk.core.settings import OPTIONS, Settings
 from socialdesk.core.store import Account
 from socialdesk.secrets import KeyringSecrets
 
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 SAFETY = 30  # seconds: only ever reached when the code under test hangs
-
-
-@pytest.fixture
-def core():
-    c = build_core(paths.profile("t"), clock=ManualClock(NOW))
-    yield c
-    c.close()
 
 
 class Offline:
@@ -63,7 +51,7 @@ def test_the_next_account_inherits_none_of_a_removed_accounts_settings(core, spe
     removed one's id, and with it the switch, so socialdesk posted "we're closed" on an account the owner
     never switched it on for."""
     old = add(core, spec, "Old shop")
-    save_config(core.settings, AutomationConfig.default().with_status_posts(old, True, NOW))
+    save_config(core.settings, AutomationConfig.default().with_status_posts(old, True, core.clock.now()))
     core.settings.set("coverage.server_replies", {str(old): {"withdrawn": True}})
     published.clear()
     core.account_service.remove(old)
@@ -88,7 +76,8 @@ def test_account_ids_are_never_given_again(core, spec):
 
 def test_a_new_account_does_not_take_what_an_older_version_left_of_a_removed_one(core, spec):
     """A profile where an older version removed the newest account and kept its status-post switch."""
-    config = AutomationConfig.default().with_status_posts(1, True, NOW).with_status_posts(2, True, NOW)
+    now = core.clock.now()
+    config = AutomationConfig.default().with_status_posts(1, True, now).with_status_posts(2, True, now)
     save_config(core.settings, config)
     core.settings.set("coverage.server_replies", {"1": {"withdrawn": True}})
     first = add(core, spec, "Shop")
@@ -177,7 +166,7 @@ def test_a_refresh_running_when_the_removal_begins_leaves_no_post_behind(core, s
     coverage.log.addHandler(waiting)
     try:
         # Without the background run the engine runs the job on the calling thread: this one is the job thread.
-        job = threading.Thread(target=refresher(core).on_tick, args=(NOW,), name="sync-jobs")
+        job = threading.Thread(target=refresher(core).on_tick, args=(core.clock.now(),), name="sync-jobs")
         job.start()
         assert platform.refreshing.wait(SAFETY)
         removal = threading.Thread(target=core.account_service.remove, args=(account_id,))
@@ -198,12 +187,13 @@ def test_no_refresh_starts_for_an_account_being_removed(core, spec, monkeypatch)
     account_id = add(core, spec, "Shop")
     hook = refresher(core)
     queued = hook._job(platform.part(), account_id, "push")  # queued before the removal began
-    ctx = coverage.make_context(core.store, core.settings, core.policy().schedule, NOW,
+    now = core.clock.now()
+    ctx = coverage.make_context(core.store, core.settings, core.policy().schedule, now,
                                 lambda account: KeyringSecrets("t", account.name))
     with coverage.removing(account_id):
-        hook.on_tick(NOW)
+        hook.on_tick(now)
         queued()
         assert coverage.push_all(ctx) == []
         assert platform.refreshes == 0
-    hook.on_tick(NOW)  # the removal ended without removing it (it failed): refreshes go on
+    hook.on_tick(now)  # the removal ended without removing it (it failed): refreshes go on
     assert platform.posts == ["closing post on Shop"]

@@ -4,32 +4,20 @@ removing accounts, used by the window and the command line alike."""
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
 
 import keyring
 import pytest
 from keyring.backends import fail
 
-from socialdesk import paths
-from socialdesk.app import build_core
 from socialdesk.connectors import registry
 from socialdesk.connectors.base import AccountInfo, AuthError, PermanentError
 from socialdesk.core import account_service as service
 from socialdesk.core.changes import ChangeSet
-from socialdesk.core.clock import ManualClock
 from socialdesk.core.store import Account
 from socialdesk.secrets import KeyringSecrets, NoKeyringError
 
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
 TOKEN = "123456:secret-bot-token"
 ROTATED = "123456:rotated-bot-token"
-
-
-@pytest.fixture
-def core():
-    c = build_core(paths.profile("t"), clock=ManualClock(NOW))
-    yield c
-    c.close()
 
 
 class FakeConnector:
