@@ -8,11 +8,11 @@ Decisions:
 - Qt is imported only inside `run_gui()`, so `socialdesk queue` never pays for loading Qt.
 - The window starts in two stages (`build_core(staged=True)`, `wire_window(staged=True)`,
   `start_window`), so the queue is on screen in about the time a bare Qt table over the same file takes:
-  before the first paint only the store (opened without the whole-file page check), the first screen of
-  the queue (read on a worker while the window's modules load) and the window's queue pane; after it the
-  reading pane, the menus and the sync engine and owner's services (`Core` makes them on first use), and
-  on a worker thread `Store.verify()` (a damaged file stops everything there,
-  before anything writes), the starter snippets, the automation and coverage hooks and the engine's
+  before the first paint only the first screen of the queue (read from the file on a worker while the
+  window's modules load, without the store: core/queue_read.py) and the window's queue pane; after it
+  the store (`Core.open`, without the whole-file page check), the reading pane, the menus and the sync
+  engine and owner's services (`Core` makes them on first use), and on a worker thread `Store.verify()`
+  (a damaged file stops everything there, before anything writes), the starter snippets, the automation and coverage hooks and the engine's
   recovery, then the features (menus, dialogs) on the GUI thread, and only then the engine. The command
   line builds everything at once (`build_core()`); so do the tests unless they test the stages.
 - The demo profile gets one demo account per simulated channel on first start, and the business
@@ -35,19 +35,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
 from socialdesk import DESKTOP_ID, paths
-from socialdesk.core import queue
 from socialdesk.core.changes import ChangeBus, ChangeSet
 from socialdesk.core.clock import Clock, SystemClock
 from socialdesk.core.hours import Schedule, parse_week_spec, system_timezone_name
-from socialdesk.core.settings import Settings
-from socialdesk.core.store import Account, Store
 from socialdesk.logs import setup_logging
 from socialdesk.secrets import KeyringSecrets
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the store and what needs peewee load when the store opens (Core.open), not with this module
     from socialdesk.connectors.base import Connector
     from socialdesk.core.account_service import AccountService
     from socialdesk.core.owner_actions import OwnerActions
+    from socialdesk.core.queue import Policy
+    from socialdesk.core.settings import Settings
+    from socialdesk.core.store import Account, Store
     from socialdesk.core.sync import SyncEngine
 
 log = logging.getLogger("socialdesk")
@@ -59,23 +59,55 @@ class _Services(NamedTuple):
     account_service: AccountService
 
 
+class _Opened(NamedTuple):
+    store: Store
+    settings: Settings
+    policy: _PolicyCache
+
+
 @dataclass
 class Core:
     """The wired, Qt-free application: what the CLI and the window both work with.
 
-    The sync engine and the owner's services are made on first use (thread-safe): their modules (the
-    engine with its ingest and outbox, the owner's actions, the account service) are not needed for the
-    window's first rows, and a staged start reaches them only after the first paint."""
+    The store (with its settings and target policy) opens on first use or `open()`: a staged start opens
+    it after the first paint, whose rows are read from the file without it (core/queue_read.py), so
+    peewee is not loaded before them. The sync engine and the owner's services are made on first use
+    too: their modules (the engine with its ingest and outbox, the owner's actions, the account service)
+    are not needed for the window's first rows either. Both are thread-safe."""
 
     profile: paths.ProfilePaths
-    store: Store
-    settings: Settings
     clock: Clock
-    policy: "_PolicyCache"
     make_connector: Callable[[Account], Connector]
     changes: ChangeBus  # every change notification: the engine's and the owner's (core/changes.py)
+    verify: bool = True  # the store's whole-file page check when it opens (a staged start runs it later)
+    _opened: _Opened | None = field(default=None, repr=False)
+    _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _services: _Services | None = field(default=None, repr=False)
     _services_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def open(self) -> _Opened:
+        """Open the profile's store (once; StoreError with an owner-readable line if it cannot)."""
+        with self._open_lock:
+            if self._opened is None:
+                from socialdesk.core.settings import Settings
+                from socialdesk.core.store import Store
+
+                store = Store.open(self.profile.database, self.profile.backups, verify=self.verify)
+                settings = Settings(store)
+                self._opened = _Opened(store, settings, _PolicyCache(settings))
+            return self._opened
+
+    @property
+    def store(self) -> Store:
+        return self.open().store
+
+    @property
+    def settings(self) -> Settings:
+        return self.open().settings
+
+    @property
+    def policy(self) -> _PolicyCache:
+        return self.open().policy
 
     @property
     def engine(self) -> SyncEngine:
@@ -106,10 +138,20 @@ class Core:
                 self._services = _Services(engine, owner, account_service)
             return self._services
 
-    def close(self) -> None:
+    def poke(self) -> None:
+        """The engine looks at its clocks now (the desktop is back), if it runs."""
+        if self._services is not None:
+            self._services.engine.poke()
+
+    def stop(self) -> None:
+        """Stop the engine, if it was made."""
         if self._services is not None:
             self._services.engine.stop()
-        self.store.close()
+
+    def close(self) -> None:
+        self.stop()
+        if self._opened is not None:
+            self._opened.store.close()
 
 
 class _PolicyCache:
@@ -117,11 +159,13 @@ class _PolicyCache:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self._policy: queue.Policy | None = None
+        self._policy: Policy | None = None
 
-    def __call__(self) -> queue.Policy:
+    def __call__(self) -> Policy:
         if self._policy is None:
-            self._policy = queue.Policy.load(self.settings)
+            from socialdesk.core.queue import Policy
+
+            self._policy = Policy.load(self.settings)
         return self._policy
 
     def invalidate(self) -> None:
@@ -152,21 +196,18 @@ def build_core(
     on_change: Callable[[ChangeSet], None] | None = None,
     staged: bool = False,
 ) -> Core:
-    """Open the profile and wire its services. `staged` (the window): the store's page check and the
-    services beside the engine are left to `verify_and_install` (module docstring)."""
+    """Open the profile and wire its services. `staged` (the window): the store opens after the first
+    paint (`start_window`), and its page check and the services beside the engine are left to
+    `verify_and_install` (module docstring)."""
     tune_garbage_collector()
     profile.ensure()
     setup_logging(profile)
-    store = Store.open(profile.database, profile.backups, verify=not staged)
-    settings = Settings(store)
-    clock = clock or SystemClock()
-    policy = _PolicyCache(settings)
-    make_connector = connector_factory(profile.name)
     changes = ChangeBus()
     if on_change is not None:
         changes.subscribe(on_change)
-    core = Core(profile, store, settings, clock, policy, make_connector, changes)
+    core = Core(profile, clock or SystemClock(), connector_factory(profile.name), changes, verify=not staged)
     if not staged:
+        core.open()
         install_services(core)
     return core
 
@@ -194,6 +235,8 @@ def recompute_targets_once(core: Core) -> None:
 
     if core.settings.get(TARGET_RULE_KEY) >= targets.RULE_VERSION:
         return
+    from socialdesk.core import queue
+
     count = queue.awaiting_count()
     if count:  # a new profile has nothing to recompute, and nothing to reload
         queue.recompute_all(core.store, core.policy(), core.clock.now())
@@ -261,7 +304,9 @@ def seed_demo(core: Core) -> None:
     `interval_s` 45 (a message every 45 s on each account, ~12 a minute in all): it is removed, so each
     account writes at its channel's usual rate (connectors/demo.py RATES, under three an hour in all)."""
     from socialdesk.connectors.demo import CHANNELS, DEFAULT_CHANNEL
+    from socialdesk.core.store import Account
 
+    core.open()  # a staged start opens the store after the first paint; the demo is seeded before it
     demo_accounts = list(Account.select().where(Account.kind == "demo"))
     retired = [a.id for a in demo_accounts if (a.settings or {}).get("channel", DEFAULT_CHANNEL) not in CHANNELS]
     for account_id in retired:
@@ -339,10 +384,15 @@ def wire_window(core: Core, *, notifier=None, tray=None, demo: bool = False, sta
 
     if not staged:
         install_style()
-    tasks = Tasks()
-    # Staged: the first screen of the queue is read while the window's modules load (SQLite lets go of the
-    # interpreter while it reads), instead of after.
-    first_screen = tasks.pool.submit(queue.first_screen, "awaiting", core.clock.now()) if staged else None
+    tasks = Tasks(prepare=core.open)  # every background job finds the store open
+    # Staged: the first screen of the queue is read from the file while the window's modules load (SQLite
+    # lets go of the interpreter while it reads), without the store, which opens after the first paint.
+    first_screen = None
+    if staged:
+        from socialdesk.core import queue_read
+
+        first_screen = tasks.pool.submit(queue_read.read_first_screen, core.profile.database, "awaiting",
+                                         core.clock.now())
     from socialdesk.ui.main_window import MainWindow
     from socialdesk.ui.notifications import RecordingNotifier
 
@@ -370,10 +420,21 @@ def start_window(core: Core, window, tasks, *, show: bool = True,
                  on_started: Callable[[], None] | None = None,
                  on_damaged: Callable[[str], None] | None = None) -> None:
     """Show a staged window (build_core and wire_window with staged=True) and run the second stage
-    after its first paint: `verify_and_install` on a worker, then the features, then the engine, then
-    `on_started`. A damaged file goes to `on_damaged` instead, and nothing starts."""
+    after its first paint: the store opens, `verify_and_install` runs on a worker, then the features,
+    then the engine, then `on_started`. A file that cannot be opened or is damaged goes to `on_damaged`
+    instead, and nothing starts."""
 
     def second_stage() -> None:
+        from socialdesk.core.store import StoreError
+
+        try:
+            # Here, on the GUI thread, before anything after the first paint reads the settings or the
+            # store (the accounts' refresh, the whole order of the view).
+            core.open()
+        except StoreError as exc:
+            if on_damaged is not None:
+                on_damaged(str(exc))
+            return
         tasks.run(lambda: verify_and_install(core), installed, failed)
 
     def installed(problem: str | None) -> None:
@@ -387,11 +448,12 @@ def start_window(core: Core, window, tasks, *, show: bool = True,
             on_started()
 
     def failed(exc: BaseException) -> None:
-        from socialdesk.core.store import storage_problem
+        from socialdesk.core.store import StoreError, storage_problem
 
         log.error("start-up failed", exc_info=exc)
         if on_damaged is not None:
-            on_damaged(storage_problem(exc) or f"socialdesk could not start: {exc}")
+            on_damaged(str(exc) if isinstance(exc, StoreError) else
+                       storage_problem(exc) or f"socialdesk could not start: {exc}")
 
     if show:
         window.first_paint.connect(second_stage)
@@ -433,7 +495,6 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
     from PySide6.QtNetwork import QLocalServer
     from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
-    from socialdesk.core.store import StoreError
     from socialdesk.lock import ProfileLock, ProfileLockedError
     from socialdesk.ui import icons
     from socialdesk.ui.notifications import desktop_notifier
@@ -454,14 +515,16 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
             return 0
         QMessageBox.critical(None, "socialdesk", str(exc))
         return 1
-    try:
-        core = build_core(profile, staged=True)
-    except StoreError as exc:
-        QMessageBox.critical(None, "socialdesk cannot open its data", str(exc))
-        lock.release()
-        return 1
+    core = build_core(profile, staged=True)  # the store opens after the first paint (start_window)
     if demo:
-        seed_demo(core)
+        from socialdesk.core.store import StoreError
+
+        try:
+            seed_demo(core)  # the demo's accounts and hours, before its window shows them
+        except StoreError as exc:
+            QMessageBox.critical(None, "socialdesk cannot open its data", str(exc))
+            lock.release()
+            return 1
     tray = Tray() if QSystemTrayIcon.isSystemTrayAvailable() else None
     # The notification server when the desktop has one (with or without a tray), else the tray balloon.
     notifier = desktop_notifier(tray, icons.tray_icon(0, False))
@@ -474,7 +537,7 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
         tray.show()
     # Qt's word that the desktop is back (unlocked, woken, focused): the engine looks at its clocks now.
     app.applicationStateChanged.connect(
-        lambda state: core.engine.poke() if state == Qt.ApplicationState.ApplicationActive else None)
+        lambda state: core.poke() if state == Qt.ApplicationState.ApplicationActive else None)
 
     def started() -> None:
         if not demo:
@@ -491,8 +554,8 @@ def run_gui(profile: paths.ProfilePaths, *, demo: bool = False, hidden: bool = F
     try:
         return app.exec()
     finally:
-        core.engine.stop()
+        core.stop()
         notifier.close()
         tasks.shutdown()
-        core.store.close()
+        core.close()
         lock.release()

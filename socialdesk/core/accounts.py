@@ -13,15 +13,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from socialdesk.connectors.traits import LEARNED_TEXT_LIMIT, valid_text_limit
-from socialdesk.core.store import Account, Store
 
 if TYPE_CHECKING:
     from socialdesk.connectors.base import AccountInfo
+    from socialdesk.core.store import Store
 
 
 def remember_check(store: Store, account_id: int, info: AccountInfo) -> None:
     """Keep what a successful `check()` of this account learned."""
-    from socialdesk.connectors.base import with_learned  # with the connectors: not for the queue's rows
+    # Here, not at the top: text_limit is read where neither the connectors nor peewee are loaded yet
+    # (the queue's first screen, core/queue_read.py).
+    from socialdesk.connectors.base import with_learned
+    from socialdesk.core.store import Account
 
     with store.write():
         account = Account.get_by_id(account_id)

@@ -54,9 +54,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, TypeVar, Union, cast
 
 from socialdesk.core import targets as targets_mod
+from socialdesk.core.db_format import from_micros, to_micros
 from socialdesk.core.hours import ScheduleError
 from socialdesk.core.states import ConversationStatus
-from socialdesk.core.store import from_micros, to_micros
 
 if TYPE_CHECKING:
     from socialdesk.connectors.base import ReplyWindowRule

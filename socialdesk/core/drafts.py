@@ -10,13 +10,18 @@ Decisions:
   (owner_actions.reply), so a sent text never comes back as a draft.
 - A draft for a conversation that no longer exists (removed with its account meanwhile) is dropped,
   not an error: there is nothing left to answer.
+- Reading drafts (`texts`, `preview`) needs no peewee: the queue's first screen reads them before the
+  ORM is loaded (core/queue_read.py); the writes import the models when they run.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from socialdesk.core.store import Conversation, Draft, Store, tuples
+if TYPE_CHECKING:
+    from socialdesk.core.store import Store
 
 PREVIEW_CHARS = 120
 
@@ -25,6 +30,8 @@ def save(store: Store, texts: dict[int, str], now: datetime) -> set[int]:
     """Store each conversation's draft (a blank text deletes it); returns the conversations written."""
     if not texts:
         return set()
+    from socialdesk.core.store import Conversation, Draft
+
     with store.write():
         existing = {c.id for c in Conversation.select(Conversation.id).where(Conversation.id.in_(list(texts)))}
         for conv_id, text in texts.items():
@@ -38,18 +45,24 @@ def save(store: Store, texts: dict[int, str], now: datetime) -> set[int]:
 
 
 def delete(store: Store, conversation_id: int) -> None:
+    from socialdesk.core.store import Draft
+
     with store.write():
         Draft.delete().where(Draft.conversation == conversation_id).execute()
 
 
-def texts(conversation_ids: list[int]) -> dict[int, str]:
-    """The drafts of these conversations (those that have one)."""
+def texts(conversation_ids: list[int], db: sqlite3.Connection | None = None) -> dict[int, str]:
+    """The drafts of these conversations (those that have one), read on `db` (default: the store's
+    connection of this thread)."""
+    if db is None:
+        from socialdesk.core.store import connection
+
+        db = connection()
     found: dict[int, str] = {}
     for start in range(0, len(conversation_ids), 500):
-        chunk = conversation_ids[start : start + 500]
-        for conv_id, text in tuples(Draft.select(Draft.conversation, Draft.text).where(
-                Draft.conversation.in_(chunk))):
-            found[conv_id] = text
+        chunk = [int(i) for i in conversation_ids[start : start + 500]]
+        sql = f"SELECT conversation_id, text FROM draft WHERE conversation_id IN ({','.join('?' * len(chunk))})"
+        found.update(db.execute(sql, chunk).fetchall())
     return found
 
 

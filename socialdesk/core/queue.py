@@ -1,11 +1,9 @@
-"""What is awaiting the owner, in what order: views, statuses, snooze, repeat contacts, search.
+"""What is awaiting the owner and what the owner does to it: statuses, snooze, repeat contacts, targets.
 
 Decisions:
-- The queue is a list of conversation ids from one indexed query; rows are fetched in batches by id
-  (`rows(ids)`) so the UI model stays lazy (Anki's browser model) and 20,000 conversations stay fast.
-- Urgency order: items with a target first, by `due_at` ascending (the longest overdue is the smallest
-  due_at, then the soonest due); among equal deadlines low ratings (one or two stars, targets.LOW_RATING)
-  rank first, then repeat contacts (more unanswered messages) rank higher; items without a target after, oldest awaiting first.
+- Reading the queue (views, places, urgency order, rows, search, the first screen) is core/queue_read.py,
+  plain SQL that the window's first screen runs before peewee is loaded; this module re-exports it, so
+  `queue.rows`, `queue.list_ids`, `queue.VIEWS`... are one vocabulary for every caller.
 - `due_at` is denormalised on Conversation and recomputed here whenever a conversation changes (and in
   bulk when targets or hours change), so ordering never needs Python per row.
 - The clock columns change only through core/conversation_clock.py's fold (`fold_conversation` is its
@@ -18,17 +16,11 @@ Decisions:
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
-from socialdesk.connectors import traits
-from socialdesk.connectors.traits import ReplyWindowRule
-from socialdesk.core import accounts as accounts_mod
 from socialdesk.core import conversation_clock as clock
-from socialdesk.core import drafts
-from socialdesk.core import targets as targets_mod
+from socialdesk.core import queue_read
 from socialdesk.core.hours import Schedule
 from socialdesk.core.settings import Settings
 from socialdesk.core.states import ConversationStatus, Direction
@@ -48,39 +40,33 @@ from socialdesk.core.store import (
 )
 from socialdesk.core.targets import STATUSES, TargetConfig
 
-VIEWS = ("awaiting", "overdue", "public", "private", "reviews", "waiting", "snoozed", "done", "sent", "spam", "all")
-VIEW_TITLES = {
-    "awaiting": "Awaiting",
-    "overdue": "Overdue",
-    "public": "Public",
-    "private": "Private",
-    "reviews": "Reviews",
-    "waiting": "Waiting",
-    "snoozed": "Snoozed",
-    "done": "Done",
-    "sent": "Sent",
-    "spam": "Spam",
-    "all": "All",
-}
-
-# Where a conversation is, in one word (the queue's status column, and where a search found matches):
-# each conversation is in exactly one place, and each place is listed by the view of the same name
-# ("open": neither awaiting nor answered by us, e.g. only our own post; listed in All).
-PLACES = ("awaiting", "waiting", "snoozed", "done", "sent", "open", "spam")
-PLACE_TITLES = {place: VIEW_TITLES.get(place, "Open") for place in PLACES}
-PLACE_VIEW = {place: place if place in VIEW_TITLES and place != "spam" else "all" for place in PLACES}
-
-
-def place_of(status: str, awaiting: bool, answered: bool) -> str:
-    """The place of a conversation with this status, awaiting an answer or not, answered by a human reply
-    of ours or not (the `sent` view's rule: answered and nothing awaits since)."""
-    if status == ConversationStatus.OPEN:
-        return "awaiting" if awaiting else ("sent" if answered else "open")
-    return str(status)
-
-
-class QueueError(ValueError):
-    """A request the owner made that cannot be done (unknown conversation, bad snooze time, ...)."""
+# Reading the queue (views, order, rows, search, the first screen) is core/queue_read.py's; its names are
+# this module's too, one vocabulary for every caller.
+FIRST_ROWS = queue_read.FIRST_ROWS
+PLACE_TITLES = queue_read.PLACE_TITLES
+PLACE_VIEW = queue_read.PLACE_VIEW
+PLACES = queue_read.PLACES
+VIEW_TITLES = queue_read.VIEW_TITLES
+VIEWS = queue_read.VIEWS
+QueueError = queue_read.QueueError
+QueueRow = queue_read.QueueRow
+accounts_shown = queue_read.accounts_shown
+awaiting_count = queue_read.awaiting_count
+channel_from = queue_read.channel_from
+first_screen = queue_read.first_screen
+fts_query = queue_read.fts_query
+is_new = queue_read.is_new
+list_ids = queue_read.list_ids
+most_urgent = queue_read.most_urgent
+overdue_count = queue_read.overdue_count
+place_of = queue_read.place_of
+read_first_screen = queue_read.read_first_screen
+reply_window_rule = queue_read.reply_window_rule
+rows = queue_read.rows
+search_places = queue_read.search_places
+search_tokens = queue_read.search_tokens
+shown_account = queue_read.shown_account
+views_of = queue_read.views_of
 
 
 @dataclass(frozen=True)
@@ -99,283 +85,8 @@ class Policy:
         return cls(config, schedule)
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    """What one line of the queue shows."""
-
-    id: int
-    account_id: int
-    account_name: str
-    channel: str  # platform shown to the owner (account kind, or the demo account's channel)
-    kind: str
-    public: bool
-    contact_id: int | None
-    contact_name: str
-    subject: str
-    preview: str
-    status: str
-    awaiting_since: datetime | None
-    last_message_at: datetime | None
-    last_outbound_at: datetime | None
-    due_at: datetime | None
-    due_soon_at: datetime | None
-    target_minutes: int | None
-    unanswered_count: int
-    rating: int | None
-    snoozed_until: datetime | None
-    permalink: str
-    text_limit: int | None = None  # the account's own limit for replies, when its check learned one
-    reply_window_ends_at: datetime | None = None  # until when the platform takes an ordinary reply
-    draft: str = ""  # the reply the owner is writing (core/drafts.py), "" when none
-    new: bool = False  # a customer wrote since the owner last opened it or answered (see is_new)
-
-    def state(self, now: datetime) -> str | None:
-        return targets_mod.state(self.due_at, self.due_soon_at, now)
-
-    @property
-    def reply_window(self) -> ReplyWindowRule | None:
-        """What the platform allows once the reply window closed (None: it has none). Looked up when asked,
-        not when rows load: it loads the platform's connector, which the queue's first rows need not."""
-        return reply_window_rule(self.channel) if self.reply_window_ends_at is not None else None
-
-    @property
-    def place(self) -> str:
-        return place_of(self.status, self.awaiting_since is not None, self.last_outbound_at is not None)
-
-
-FIRST_ROWS = 80  # rows read with a view's order; the others come as the owner scrolls (ui/queue_model.py)
-
-
-def accounts_shown(accounts: Iterable[Account]) -> tuple:
-    """What queue rows show of their accounts (name, channel, text limit): when it changes, shown rows
-    are stale."""
-    return tuple((a.id, a.name, channel_of(a), accounts_mod.text_limit(a.settings)) for a in accounts)
-
-
-def first_screen(view: str, now: datetime, *, account_ids: Iterable[int] | None = None, search: str = "",
-                 limit: int | None = None) -> tuple[list[int], dict[int, QueueRow], tuple]:
-    """One screen of a view, for the window's first paint: its first `limit` (FIRST_ROWS) ids in order,
-    their rows, and what they show of every account (accounts_shown), all read together."""
-    shown = accounts_shown(Account.select().order_by(Account.name))
-    ids = list_ids(view, now, account_ids=account_ids, search=search, limit=limit or FIRST_ROWS)
-    return ids, rows(ids), shown
-
-
 def channel_of(account: Account) -> str:
     return channel_from(account.kind, account.settings)
-
-
-def reply_window_rule(channel: str) -> ReplyWindowRule | None:
-    """The reply-window rule of the platform a conversation is on (None: no window, or unknown)."""
-    return traits.of(channel).reply_window
-
-
-def channel_from(kind: str, settings: dict | None) -> str:
-    """The channel an account posts to: its connector kind unless its settings name one (demo accounts)."""
-    return (settings or {}).get("channel") or kind
-
-
-# --- ordering and views ----------------------------------------------------------------------------
-
-_ORDER_SQL = (
-    " ORDER BY (c.due_at IS NULL), c.due_at,"
-    f" (c.rating IS NOT NULL AND c.rating BETWEEN 1 AND {int(targets_mod.LOW_RATING)}) DESC, c.unanswered_count DESC,"
-    " (c.awaiting_since IS NULL), c.awaiting_since, c.last_message_at DESC, c.id"
-)
-
-
-def _view_where(view: str, now: datetime) -> tuple[str, list]:
-    n = to_micros(now)
-    awaiting = "c.status = 'open' AND c.awaiting_since IS NOT NULL"
-    if view == "awaiting":
-        return awaiting, []
-    if view == "overdue":
-        return awaiting + " AND c.due_at IS NOT NULL AND c.due_at <= ?", [n]
-    if view == "public":
-        return awaiting + " AND c.public = 1", []
-    if view == "private":
-        return awaiting + " AND c.public = 0", []
-    if view == "reviews":
-        return "c.kind = 'review' AND c.status IN ('open', 'waiting', 'snoozed')", []
-    if view in ("waiting", "snoozed", "done", "spam"):
-        return "c.status = ?", [view]
-    if view == "sent":
-        # Answered by a human reply of ours, and nothing awaits an answer since (done ones too).
-        return "c.status != 'spam' AND c.last_outbound_at IS NOT NULL AND c.awaiting_since IS NULL", []
-    if view == "all":
-        return "c.status != 'spam'", []
-    raise QueueError(f"Unknown view {view!r}; choose one of: {', '.join(VIEWS)}")
-
-
-def views_of(conversation_id: int, now: datetime) -> list[str]:
-    """The views that list this conversation (in VIEWS order), before any search or account filter."""
-    found = []
-    for view in VIEWS:
-        where, params = _view_where(view, now)
-        sql = f"SELECT 1 FROM conversation c WHERE c.id = ? AND {where}"
-        if Conversation._meta.database.execute_sql(sql, [int(conversation_id), *params]).fetchone():
-            found.append(view)
-    return found
-
-
-def list_ids(
-    view: str,
-    now: datetime,
-    *,
-    account_ids: Iterable[int] | None = None,
-    search: str = "",
-    limit: int | None = None,
-) -> list[int]:
-    """Conversation ids of a view, most urgent first (done/spam/all: most recent first; sent: most
-    recently answered first). A search in "all" covers every conversation, spam included."""
-    where, params = ("1", []) if view == "all" and search.strip() else _view_where(view, now)
-    filters = _filters(account_ids, search)
-    if filters is None:
-        return []
-    sql = "SELECT c.id FROM conversation c WHERE " + where + filters[0]
-    params += filters[1]
-    if view == "sent":
-        sql += " ORDER BY c.last_outbound_at DESC, c.id DESC"
-    elif view in ("done", "spam", "all"):
-        sql += " ORDER BY c.last_message_at DESC, c.id DESC"
-    else:
-        sql += _ORDER_SQL
-    if limit:
-        sql += f" LIMIT {int(limit)}"
-    return [r[0] for r in Conversation._meta.database.execute_sql(sql, params).fetchall()]
-
-
-def _filters(account_ids: Iterable[int] | None, search: str) -> tuple[str, list] | None:
-    """The account filter and the search as " AND ..." SQL and its parameters; None: nothing can match."""
-    sql = ""
-    params: list[object] = []
-    if account_ids is not None:
-        ids = [int(i) for i in account_ids]
-        if not ids:
-            return None
-        sql += f" AND c.account_id IN ({','.join('?' * len(ids))})"
-        params += ids
-    tokens = search_tokens(search)
-    if search.strip() and not tokens:
-        return None
-    for token in tokens:
-        # Each word may be found in a message, the customer's name or the subject ("Léa sourdough");
-        # all words must be found.
-        term = f'"{token}"*'
-        sql += (
-            " AND (c.id IN (SELECT m.conversation_id FROM message m WHERE m.id IN"
-            " (SELECT rowid FROM message_fts WHERE message_fts MATCH ?))"
-            " OR c.contact_id IN (SELECT rowid FROM contact_fts WHERE contact_fts MATCH ?)"
-            " OR c.subject LIKE ? ESCAPE '\\')"
-        )
-        like = "%" + token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        params += [term, term, like]
-    return sql, params
-
-
-def search_places(search: str, *, account_ids: Iterable[int] | None = None) -> dict[str, int]:
-    """Where the conversations a search finds are: place (PLACES) -> count, over every conversation.
-    For an empty result to say where the matches are ("3 in Done")."""
-    filters = _filters(account_ids, search)
-    if filters is None or not search.strip():
-        return {}
-    sql = ("SELECT c.status, c.awaiting_since IS NOT NULL, c.last_outbound_at IS NOT NULL, count(*)"
-           " FROM conversation c WHERE 1" + filters[0] + " GROUP BY 1, 2, 3")
-    found: dict[str, int] = {}
-    for status, awaiting, answered, count in Conversation._meta.database.execute_sql(sql, filters[1]).fetchall():
-        place = place_of(status, bool(awaiting), bool(answered))
-        found[place] = found.get(place, 0) + count
-    return {place: found[place] for place in PLACES if place in found}
-
-
-_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
-
-
-def search_tokens(text: str) -> list[str]:
-    """The words of what the owner typed (at most 12); only these ever reach an FTS5 MATCH."""
-    return _TOKEN_RE.findall(text or "")[:12]
-
-
-def fts_query(text: str) -> str:
-    """Turn what the owner typed into a safe FTS5 query: every word as a quoted prefix term, ANDed.
-
-    Raw user text is never passed to MATCH (FTS5 syntax errors and column filters would leak through).
-    """
-    return " ".join(f'"{t}"*' for t in search_tokens(text))
-
-
-def rows(ids: list[int]) -> dict[int, QueueRow]:
-    """Fetch display rows for the given ids in one query per 500 ids."""
-    result: dict[int, QueueRow] = {}
-    accounts = {a.id: a for a in Account.select()}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        draft_texts = drafts.texts(chunk)
-        for c in Conversation.select().where(Conversation.id.in_(chunk)):
-            account = accounts.get(c.account_id)
-            result[c.id] = QueueRow(
-                id=c.id,
-                account_id=c.account_id,
-                account_name=account.name if account else "",
-                channel=channel_of(account) if account else "",
-                kind=c.kind,
-                public=c.public,
-                contact_id=c.contact_id,
-                contact_name=c.contact_name,
-                subject=c.subject,
-                preview=c.preview,
-                status=c.status,
-                awaiting_since=c.awaiting_since,
-                last_message_at=c.last_message_at,
-                last_outbound_at=c.last_outbound_at,
-                due_at=c.due_at,
-                due_soon_at=c.due_soon_at,
-                target_minutes=c.target_minutes,
-                unanswered_count=c.unanswered_count,
-                rating=c.rating,
-                snoozed_until=c.snoozed_until,
-                permalink=c.permalink,
-                text_limit=accounts_mod.text_limit(account.settings) if account else None,
-                reply_window_ends_at=c.reply_window_ends_at,
-                draft=draft_texts.get(c.id, ""),
-                new=is_new(c.last_inbound_at, c.seen_at, c.last_outbound_at),
-            )
-    return result
-
-
-def is_new(last_inbound_at: datetime | None, seen_at: datetime | None, last_outbound_at: datetime | None) -> bool:
-    """A conversation is new to the owner when the customer's latest message came after the owner last
-    opened it in the window (`seen_at`) and after our last reply (answering means it was read, also from
-    the command line). Automatic replies do not count: nobody read the message for them."""
-    if last_inbound_at is None:
-        return False
-    return all(when is None or last_inbound_at > when for when in (seen_at, last_outbound_at))
-
-
-def awaiting_count() -> int:
-    return (
-        Conversation.select()
-        .where((Conversation.status == ConversationStatus.OPEN) & Conversation.awaiting_since.is_null(False))
-        .count()
-    )
-
-
-def overdue_count(now: datetime) -> int:
-    return (
-        Conversation.select()
-        .where(
-            (Conversation.status == ConversationStatus.OPEN)
-            & Conversation.awaiting_since.is_null(False)
-            & Conversation.due_at.is_null(False)
-            & (Conversation.due_at <= now)
-        )
-        .count()
-    )
-
-
-def most_urgent(now: datetime) -> QueueRow | None:
-    ids = list_ids("awaiting", now, limit=1)
-    return rows(ids).get(ids[0]) if ids else None
 
 
 def get_conversation(conversation_id: int) -> Conversation:

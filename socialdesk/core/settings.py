@@ -14,9 +14,10 @@ core/account_service.py), so a stale entry anywhere else could not pass to a lat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from socialdesk.core.store import Store
+if TYPE_CHECKING:  # the keys (POLICY_KEYS, ...) are read where peewee is not loaded yet (core/changes.py)
+    from socialdesk.core.store import Store
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ import shutil
 import sqlite3
 import threading
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterator, Literal, TypeVar, overload
@@ -56,6 +56,7 @@ import peewee as pw
 
 from socialdesk.connectors.network_errors import causes
 from socialdesk.core.checkpoint import Checkpointer
+from socialdesk.core.db_format import APPLICATION_ID, SCHEMA_VERSION, from_micros, to_micros
 from socialdesk.core.states import (
     AccountState,
     ConversationStatus,
@@ -65,8 +66,8 @@ from socialdesk.core.states import (
     Via,
 )
 
-SCHEMA_VERSION = 6
-APPLICATION_ID = 0x534F4344  # "SOCD": PRAGMA application_id of every database socialdesk creates
+# The file's format (schema version, owner mark, time encoding) is core/db_format.py's, which readers
+# without peewee share; APPLICATION_ID, SCHEMA_VERSION, from_micros and to_micros stay importable from here.
 _OUR_TABLES = {"account", "conversation", "message"}
 
 database = pw.DatabaseProxy()
@@ -97,26 +98,16 @@ class StoreForeignError(StoreError):
     pass
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-def to_micros(value: datetime) -> int:
-    if value.tzinfo is None:
-        raise ValueError("naive datetime: socialdesk stores only timezone-aware times")
-    delta = value - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_micros(value: int, _epoch: datetime = _EPOCH, _delta: type[timedelta] = timedelta) -> datetime:
-    # Positional timedelta and bound defaults: four times faster than timedelta(microseconds=...), and
-    # ingest and the queue convert tens of thousands of these per burst.
-    return _epoch + _delta(0, 0, value)
-
-
 def tuples(query: pw.BaseQuery) -> Iterator[tuple[Any, ...]]:
     """The rows of `query` as plain tuples, as `query.tuples()` gives them; peewee's stubs type that as
     yielding model instances, so code that unpacks rows goes through here to be type-checked."""
     return iter(query.tuples())
+
+
+def connection() -> sqlite3.Connection:
+    """This thread's connection to the open database (peewee keeps one per thread), for reads in plain SQL
+    (core/queue_read.py, core/drafts.py) that share this thread's transaction with the models."""
+    return database.connection()
 
 
 _T = TypeVar("_T")

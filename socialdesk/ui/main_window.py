@@ -18,8 +18,8 @@ Decisions:
   and a failed send leaves the text in the composer: nothing typed is ever lost.
 - Nothing the owner did is hidden: Sent lists what was answered (latest first), All everything, and a
   search in All covers spam too; a search that finds nothing in the current view says where its matches
-  are ("1 in Sent", core/queue.search_places) and Enter shows them in All. The status column says
-  where each row is (queue.PLACES) in views that mix places and in search results.
+  are ("1 in Sent", core/queue_read.search_places) and Enter shows them in All. The status column says
+  where each row is (queue_read.PLACES) in views that mix places and in search results.
 - Customer text is plain text everywhere (list, thread, notifications, tooltips).
 - The queue is two-line rows (ui/queue_delegate.py); opening a conversation marks it seen
   (owner.mark_seen), so its row is no longer "new". The header's countdown is redrawn from the model's
@@ -57,10 +57,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from socialdesk.core import automation, queue
+from socialdesk.core import automation, queue_read
 from socialdesk.core.changes import ChangeSet
 from socialdesk.core.states import ConversationStatus
-from socialdesk.core.store import Account
 from socialdesk.ui import icons, theme
 from socialdesk.ui.drafts import DraftKeeper
 from socialdesk.ui.mode_banner import ModeBanner
@@ -106,8 +105,9 @@ class MainWindow(QMainWindow):
         the snippet palette, hours editor, dashboard... each adds its own actions and widgets.
         `staged` (app.start_window): the reading pane (thread, composer), the actions and the menus are
         built once the first rows are painted; until then the pane is blank and a selected conversation
-        waits for it. `first_screen`: the awaiting view's first screen (queue.first_screen), already being
-        read (app.wire_window starts it while this module loads); the first load_view takes it."""
+        waits for it. `first_screen`: the awaiting view's first screen (queue_read.read_first_screen), already
+        being read from the file (app.wire_window starts it while this module loads); the first load_view
+        takes it."""
         super().__init__()
         self.features: list = []
         self.core = core
@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
         self.view = "awaiting"
         self.account_filter: int | None = None
         self.current_id: int | None = None
-        self.current_row: queue.QueueRow | None = None
+        self.current_row: queue_read.QueueRow | None = None
         # Through a lambda: the owner's services are made on first use, after the first paint.
         self.keeper = DraftKeeper(tasks, lambda drafts: self.core.owner.save_drafts(drafts), self._task_failed, self)
         self._filling = False  # the composer's text is being set by the window, not typed
@@ -156,7 +156,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabBar(left)
         self.tabs.setObjectName("view_tabs")
         for view in TAB_VIEWS:
-            self.tabs.addTab(queue.VIEW_TITLES[view])
+            self.tabs.addTab(queue_read.VIEW_TITLES[view])
         self.tabs.currentChanged.connect(self._tab_changed)
         self.tabs.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.tabs.setExpanding(False)  # left-aligned at their own width, not stretched across a wide window
@@ -446,20 +446,26 @@ class MainWindow(QMainWindow):
         def work():
             account_ids = None if accounts is None else [accounts]
             if screen:
-                ids, first, shown = (prefetched.result() if prefetched is not None
-                                     else queue.first_screen(view, now, account_ids=account_ids, search=search))
+                # The screen read from the file before the store opens (app.wire_window); None when the
+                # file was not ready for that (new, or to be migrated): then from the store, opened here.
+                read = prefetched.result() if prefetched is not None else None
+                if read is None:
+                    self.core.open()
+                    read = queue_read.first_screen(view, now, account_ids=account_ids, search=search)
+                ids, first, shown = read
                 return generation, ids, first, None, select_id, {}, shown, True
             # What the rows show of their accounts, read with them the first time: an account change
             # before the accounts' first refresh (they load after the first paint) is still seen as one.
-            shown = queue.accounts_shown(Account.select().order_by(Account.name)) if baseline else None
-            ids = queue.list_ids(view, now, account_ids=account_ids, search=search)
-            first = queue.rows(ids[:queue.FIRST_ROWS])
-            counts = (queue.awaiting_count(), queue.overdue_count(now), queue.most_urgent(now))
+            shown = queue_read.accounts_shown() if baseline else None
+            ids = queue_read.list_ids(view, now, account_ids=account_ids, search=search)
+            first = queue_read.rows(ids[:queue_read.FIRST_ROWS])
+            counts = (queue_read.awaiting_count(), queue_read.overdue_count(now), queue_read.most_urgent(now))
             # Nothing here: say where the search found something instead ("3 in Done").
-            places = queue.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
+            places = queue_read.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
             return generation, ids, first, counts, select_id, places, shown, False
 
-        self.tasks.run(work, self._view_loaded, self._task_failed if self.first_rows_shown else self._first_load_failed)
+        self.tasks.run(work, self._view_loaded, self._task_failed if self.first_rows_shown else self._first_load_failed,
+                       prepare=prefetched is None)  # a prefetched screen needs no store
 
     def _first_load_failed(self, exc: Exception) -> None:
         """The first rows could not be read (a damaged page under them, which the page check after the
@@ -489,6 +495,12 @@ class MainWindow(QMainWindow):
             select_id, self.triage = self.triage[1], None
         self.table.setVisible(bool(ids))
         self._show_empty_state(not ids)
+        if screen:
+            # The whole order and the counts, after the first paint (a staged start opens the store then,
+            # before this runs: connected after app.start_window's second stage). Connected before the
+            # watch below, which emits at once when there is nothing to paint.
+            follow = select_id if select_id is not None and select_id not in ids else None
+            self.first_paint.connect(lambda: self.load_view(follow), Qt.ConnectionType.SingleShotConnection)
         if not self.first_rows_shown:
             # Everything built so far (Qt wrappers, modules, the first rows) lives as long as the app:
             # move it out of the garbage collector's reach, so full collections stay short pauses on
@@ -496,9 +508,7 @@ class MainWindow(QMainWindow):
             gc.freeze()
             self.first_rows_shown = True
             self._first_rows_on_screen()
-        if screen:  # the whole order and the counts, now that the first screen is on its way
-            self.load_view(select_id if select_id is not None and select_id not in ids else None)
-        else:
+        if not screen:
             self._update_counts(*counts)
         if select_id is not None or (self.current_id is None and ids):
             target = self.model.row_of(select_id) if select_id is not None else None
@@ -510,9 +520,9 @@ class MainWindow(QMainWindow):
                 self._select_row(row)
 
     def _fetch_rows(self, ids: list[int]) -> None:
-        self.tasks.run(lambda: queue.rows(ids), self.model.update_rows, self._task_failed)
+        self.tasks.run(lambda: queue_read.rows(ids), self.model.update_rows, self._task_failed)
 
-    def _update_counts(self, awaiting: int, overdue: int, urgent: queue.QueueRow | None) -> None:
+    def _update_counts(self, awaiting: int, overdue: int, urgent: queue_read.QueueRow | None) -> None:
         self.tabs.setTabText(0, f"Awaiting ({awaiting})")
         self.tabs.setTabText(1, f"Overdue ({overdue})")
         now = self.core.clock.now()
@@ -535,9 +545,12 @@ class MainWindow(QMainWindow):
         policy = self.core.policy
 
         def work():
+            from socialdesk.core.store import Account
+
             rows = list(Account.select().order_by(Account.name))
-            accounts = [(a.id, a.name, a.kind, queue.channel_of(a), a.state, a.last_error) for a in rows]
-            shown = queue.accounts_shown(rows)
+            accounts = [(a.id, a.name, a.kind, queue_read.channel_from(a.kind, a.settings), a.state, a.last_error)
+                        for a in rows]
+            shown = tuple(queue_read.shown_account(a.id, a.name, a.kind, a.settings) for a in rows)
             return generation, accounts, policy().schedule.state_label(now), shown
 
         self.tasks.run(work, self._accounts_loaded, self._task_failed)
@@ -571,8 +584,8 @@ class MainWindow(QMainWindow):
         Sent." (Enter in the search box then opens All, which a search covers whole)."""
         if not self.search_places:
             return "No conversation matches."
-        found = ", ".join(f"{n} in {queue.PLACE_TITLES[p]}" for p, n in self.search_places.items())
-        return f"No matches in {queue.VIEW_TITLES[self.view]}: {found}.\nPress Enter to show them in All."
+        found = ", ".join(f"{n} in {queue_read.PLACE_TITLES[p]}" for p, n in self.search_places.items())
+        return f"No matches in {queue_read.VIEW_TITLES[self.view]}: {found}.\nPress Enter to show them in All."
 
     def _add_first_account(self) -> None:
         self.actions["add_account"].trigger()
@@ -669,7 +682,7 @@ class MainWindow(QMainWindow):
         def work():
             if quiet and not policy().schedule.is_open(now):
                 return None
-            rows = queue.rows([first_conv])
+            rows = queue_read.rows([first_conv])
             return rows.get(first_conv)
 
         def shown(row):
@@ -778,7 +791,7 @@ class MainWindow(QMainWindow):
         if not self._filling and self.current_id is not None:
             self.keeper.typed(self.current_id, self.composer.text())
 
-    def _set_conversation(self, row: queue.QueueRow | None) -> None:
+    def _set_conversation(self, row: queue_read.QueueRow | None) -> None:
         previous, self.current_row = self.current_row, row
         if not self.reading_pane_built:
             return
@@ -800,6 +813,8 @@ class MainWindow(QMainWindow):
 
     def _load_thread(self, conv_id: int) -> None:
         def work():
+            from socialdesk.core import queue  # the conversation's side: after the first paint
+
             return conv_id, queue.rows([conv_id]).get(conv_id), queue.thread(conv_id), queue.linked_conversations(conv_id)
 
         self.tasks.run(work, self._thread_loaded, self._task_failed)
@@ -829,7 +844,7 @@ class MainWindow(QMainWindow):
             self.current_row = row
             self._show_details(row)
 
-    def _show_details(self, row: queue.QueueRow) -> None:
+    def _show_details(self, row: queue_read.QueueRow) -> None:
         """The header's second line: kind, status, the countdown exactly as the row shows it, links."""
         import html
 
@@ -874,13 +889,13 @@ class MainWindow(QMainWindow):
             self.table.setFocus()  # the triage keys work at once: r, e, j...
             return
         now = self.core.clock.now()
-        self.tasks.run(lambda: queue.views_of(conv_id, now), lambda views: self._open_in_view(conv_id, views),
+        self.tasks.run(lambda: queue_read.views_of(conv_id, now), lambda views: self._open_in_view(conv_id, views),
                        self._task_failed)
 
     def _open_in_view(self, conv_id: int, views: list[str]) -> None:
         tabs = [view for view in TAB_VIEWS if view in views]
         if not tabs:
-            where = f"is in {queue.VIEW_TITLES[views[0]]}" if views else "no longer exists"
+            where = f"is in {queue_read.VIEW_TITLES[views[0]]}" if views else "no longer exists"
             self.statusBar().showMessage(f"That conversation {where}.", 5000)
             return
         for widget in (self.search, self.channel_combo, self.tabs):

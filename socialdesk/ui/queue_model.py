@@ -26,7 +26,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from socialdesk.core import drafts, targets
-from socialdesk.core.queue import PLACE_TITLES, QueueRow
+from socialdesk.core.queue_read import PLACE_TITLES, QueueRow
 from socialdesk.core.states import ConversationStatus
 from socialdesk.ui import icons, theme
 from socialdesk.ui.qtcompat import emit

@@ -6,6 +6,10 @@ Decisions (Anki's TaskManager, qutebrowser's lessons about deleted widgets):
   (WeakMethod): if the widget that asked is gone, the result is dropped, never delivered to a corpse.
 - Results are keyed by whatever the caller captured (conversation ids), never by row numbers.
 - Exceptions in the task are delivered to `on_error` (or logged); they never reach the event loop.
+- `prepare` runs on the worker before every job (app.py: `Core.open`, so a job finds the store open
+  even when it runs before a staged start opened it after the first paint); its error is the job's.
+  A job that needs nothing of it says so (`run(..., prepare=False)`: the window's first screen, read
+  from the file before the store opens).
 - `ChangeRelay` turns the profile's ChangeBus (core/changes.py: the sync engine's changes and the
   owner's actions alike, published on any thread) into one batched GUI-thread signal every 150 ms at
   most, so a burst of 10,000 ingested items is one refresh, not 10,000.
@@ -50,8 +54,10 @@ class Tasks(QObject):
     connection for every background query and leaked file handles and memory.
     """
 
-    def __init__(self, parent: QObject | None = None, max_threads: int = 4):
+    def __init__(self, parent: QObject | None = None, max_threads: int = 4,
+                 prepare: Callable[[], object] | None = None):
         super().__init__(parent)
+        self.prepare = prepare
         self.pool = ThreadPoolExecutor(max_workers=max_threads, thread_name_prefix="ui-task")
         self._signals = _Signals()
         self._signals.done.connect(self._deliver)
@@ -65,21 +71,25 @@ class Tasks(QObject):
         fn: Callable[[], Any],
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[Exception], None] | None = None,
+        *,
+        prepare: bool = True,
     ) -> int:
-        """Run `fn` on a worker; its result goes to `on_done`, its exception to `on_error` (GUI thread).
-        After `shutdown` (the app is closing) nothing runs: returns 0."""
+        """Run `fn` on a worker, after `prepare` unless told not to; its result goes to `on_done`, its
+        exception to `on_error` (GUI thread). After `shutdown` (the app is closing) nothing runs: returns 0."""
         if self._closed:
             log.debug("not running %r: the task pool is shut down", fn)
             return 0
         token = next(self._tokens)
         self._pending[token] = (_weak(on_done), _weak(on_error))
-        future = self.pool.submit(self._job, token, fn)
+        future = self.pool.submit(self._job, token, fn, prepare)
         self._futures.add(future)
         future.add_done_callback(self._futures.discard)
         return token
 
-    def _job(self, token: int, fn: Callable[[], Any]) -> None:
+    def _job(self, token: int, fn: Callable[[], Any], prepare: bool) -> None:
         try:
+            if prepare and self.prepare is not None:
+                self.prepare()
             result = fn()
         except Exception as exc:  # delivered to on_error on the GUI thread
             log.debug("background task failed", exc_info=True)

@@ -26,15 +26,17 @@ def _staged(qtbot, before_window=None):
 
 def test_the_queue_paints_before_the_features_and_the_engine_start(qtbot, monkeypatch):
     from socialdesk.app import start_window
-    from socialdesk.core import queue
+    from socialdesk.core import queue, queue_read
     from socialdesk.core.store import Snippet
 
     # One screen of rows first (a screen of 5 here), then the whole order and the counts.
-    monkeypatch.setattr(queue, "FIRST_ROWS", 5)
-    # The first screen is read once, while the window's modules load (wire_window), and that read is used.
+    monkeypatch.setattr(queue_read, "FIRST_ROWS", 5)
+    # The first screen is read once from the file, while the window's modules load (wire_window), and that
+    # read is used.
     screens: list[str] = []
-    first_screen = queue.first_screen
-    monkeypatch.setattr(queue, "first_screen", lambda *a, **k: (screens.append(a[0]), first_screen(*a, **k))[1])
+    read_first_screen = queue_read.read_first_screen
+    monkeypatch.setattr(queue_read, "read_first_screen",
+                        lambda *a, **k: (screens.append(a[1]), read_first_screen(*a, **k))[1])
     core, window, tasks = _staged(qtbot, before_window=lambda core: core.engine.run_once())  # the demo's rows
     assert window._first_screen is not None
     loads: list[int] = []
@@ -137,7 +139,7 @@ def test_rows_that_cannot_be_read_do_not_keep_the_page_check_from_saying_what_is
     import sqlite3
 
     from socialdesk.app import build_core, start_window, wire_window
-    from socialdesk.core import queue
+    from socialdesk.core import queue_read
     from socialdesk.ui.notifications import RecordingNotifier
 
     profile = paths.profile("default")
@@ -147,7 +149,9 @@ def test_rows_that_cannot_be_read_do_not_keep_the_page_check_from_saying_what_is
     def unreadable(*_args, **_kwargs):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    monkeypatch.setattr(queue, "first_screen", unreadable)
+    # Both reads fail: the one from the file before the store opens (which then gives no screen) and the
+    # one the window falls back on.
+    monkeypatch.setattr(queue_read, "first_screen", unreadable)
     core = build_core(profile, staged=True)
     window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), staged=True)
     qtbot.addWidget(window)
@@ -176,10 +180,56 @@ def test_the_first_paint_does_not_wait_for_modules_it_does_not_use():
         "         'socialdesk.ui.accounts_dialog', 'socialdesk.ui.hours_dialog', 'socialdesk.ui.snooze_dialog',\n"
         "         'socialdesk.connectors.email_transport', 'socialdesk.ui.composer', 'socialdesk.ui.conversation_view',\n"
         "         'socialdesk.core.snippets', 'socialdesk.ui.actions', 'socialdesk.ui.indicators',\n"
-        "         'socialdesk.core.sync', 'socialdesk.core.owner_actions', 'socialdesk.connectors.base']\n"
+        "         'socialdesk.core.sync', 'socialdesk.core.owner_actions', 'socialdesk.connectors.base',\n"
+        "         'peewee', 'socialdesk.core.store', 'socialdesk.core.queue']\n"
         "print(' '.join(m for m in heavy if m in sys.modules))\n"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
                             env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.split() == []
+
+
+def test_the_first_rows_are_painted_before_the_store_and_peewee_load(tmp_path):
+    """A staged start on a profile with conversations paints its first rows from the file, read without
+    the ORM (core/queue_read.read_first_screen); the store opens after. Run as the app runs, in a process
+    of its own, up to the first paint."""
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "SOCIALDESK_HOME": str(tmp_path / "home")}
+    fill = ("from socialdesk import paths\n"
+            "from socialdesk.app import build_core, seed_demo\n"
+            "core = build_core(paths.profile('demo'))\n"
+            "seed_demo(core)\n"
+            "core.engine.run_once()\n"
+            "core.close()\n")
+    made = subprocess.run([sys.executable, "-c", fill], capture_output=True, text=True, timeout=60, env=env)
+    assert made.returncode == 0, made.stderr
+    probe = (
+        "import sys\n"
+        "from socialdesk import paths\n"
+        "from socialdesk.app import build_core, start_window, wire_window\n"
+        "from PySide6.QtCore import QEvent, QObject\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "core = build_core(paths.profile('demo'), staged=True)\n"
+        "window, tasks, _relay = wire_window(core, demo=True, staged=True)\n"
+        "seen = []\n"
+        "class Watch(QObject):\n"
+        "    def eventFilter(self, obj, event):\n"
+        "        if event.type() == QEvent.Type.Paint and window.first_rows_shown and not seen:\n"
+        "            seen.append((window.model.rowCount(),\n"
+        "                         [m for m in ('peewee', 'socialdesk.core.store') if m in sys.modules]))\n"
+        "        return False\n"
+        "watch = Watch()\n"
+        "window.table.viewport().installEventFilter(watch)\n"
+        "start_window(core, window, tasks, on_damaged=print)\n"
+        "while not seen:\n"
+        "    app.processEvents()\n"
+        "print(seen[0][0], ' '.join(seen[0][1]) or '-')\n"
+        "import os; os._exit(0)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env)
+    assert run.returncode == 0, run.stderr
+    rows, loaded = run.stdout.split()
+    assert int(rows) > 0 and loaded == "-", run.stdout

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from socialdesk.connectors.base import Author, InboundItem, ReplyWindowRule
-from socialdesk.core import ingest, queue
+from socialdesk.core import ingest, queue, queue_read
 from socialdesk.core.hours import Schedule
 from socialdesk.core.store import Account, Conversation
 from socialdesk.core.targets import TargetConfig
@@ -273,7 +273,7 @@ def test_the_thread_shows_each_version_and_what_was_deleted(store, account):
 
 def test_rows_carry_the_reply_window_and_the_platforms_rule(store, account, monkeypatch):
     rule = ReplyWindowRule(after_close="open the conversation in the Instagram app")
-    monkeypatch.setattr(queue, "reply_window_rule", lambda kind: rule)
+    monkeypatch.setattr(queue_read, "reply_window_rule", lambda kind: rule)
     ids = add(store, account, [item("w", "windowed", reply_window_ends_at=T0 + timedelta(minutes=45)),
                                item("n", "plain", author="u2")])
     rows = queue.rows([ids["windowed"], ids["plain"]])
@@ -323,3 +323,49 @@ def test_search_in_all_covers_every_conversation_and_places_say_where(store, acc
     assert queue.search_places("") == {}
     assert {queue.PLACE_VIEW[p] for p in queue.PLACES} <= set(queue.VIEWS)
     assert queue.PLACE_TITLES["done"] == "Done" and queue.PLACE_VIEW["spam"] == "all"
+
+
+# --- the first screen read from the file, before the store opens (core/queue_read.read_first_screen) -------
+
+
+def test_the_first_screen_read_from_the_file_is_the_one_the_store_gives(store, account):
+    add(store, account, [item("a", "one", kind="review", public=True, rating=2, text="Cold"),
+                         item("b", "two", minutes=5, author="b", name="Bo", text="Open Sunday?")])
+    with store.write():
+        Account.update(settings={"channel": "instagram", "text_limit": 900}).where(Account.id == account.id).execute()
+    from socialdesk.core import drafts
+
+    two_id = Conversation.get(Conversation.external_id == "two").id
+    drafts.save(store, {two_id: "Hi Bo, yes"}, T0)
+    now = T0 + timedelta(minutes=30)
+    from_file = queue_read.read_first_screen(store.path, "awaiting", now)
+    assert from_file is not None
+    assert from_file == queue.first_screen("awaiting", now)
+    ids, rows, shown = from_file
+    assert shown == ((account.id, "Demo IG", "instagram", 900),)
+    assert set(ids) == set(rows) and two_id in ids
+    two = rows[two_id]
+    assert (two.contact_name, two.draft, two.text_limit, two.new, two.public) == ("Bo", "Hi Bo, yes", 900, True, False)
+    assert two.status is queue_read.ConversationStatus.OPEN  # the member, as the store's models give it
+
+
+def test_a_file_that_is_not_this_versions_database_gives_no_first_screen(tmp_path, store, account):
+    import sqlite3
+
+    now = T0
+    missing = tmp_path / "nothing-here.sqlite3"
+    assert queue_read.read_first_screen(missing, "awaiting", now) is None
+    assert not missing.exists()  # never created by the read
+    older = tmp_path / "older.sqlite3"
+    foreign = tmp_path / "foreign.sqlite3"
+    for path, pragma in ((older, "PRAGMA user_version = 5"), (foreign, "PRAGMA application_id = 42")):
+        db = sqlite3.connect(path)
+        db.execute("CREATE TABLE conversation (id INTEGER)")
+        db.execute(pragma)
+        db.commit()
+        db.close()
+        assert queue_read.read_first_screen(path, "awaiting", now) is None
+    garbage = tmp_path / "garbage.sqlite3"
+    garbage.write_bytes(b"not a database at all" * 100)
+    assert queue_read.read_first_screen(garbage, "awaiting", now) is None
+    assert garbage.read_bytes() == b"not a database at all" * 100
