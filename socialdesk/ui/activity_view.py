@@ -11,6 +11,9 @@ Decisions:
   automation): an auto-reply the engine records shows up at once, and nothing polls.
 - "Mark as sent" and "Send again" run core/owner_actions.resolve_automatic, whose notification
   refreshes the table.
+- A result that needs the owner ("failed", "unknown") is in theme.ERROR, read from the table's palette each
+  time the cell is painted (`_NeedsOwnerItem`), so it stays 4.5:1 in both palettes and follows a live switch
+  (tests/gui/test_dark_mode.py measures it). A selected row keeps the palette's highlighted text.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -36,9 +39,22 @@ from PySide6.QtWidgets import (
 )
 
 from socialdesk.core import automation
+from socialdesk.ui import theme
 
 COLUMNS = ("When", "What", "Account", "To whom", "Why", "Result", "Details")
 KIND_TITLES = {"auto_reply": "Auto-reply", "status_post": "Status post", "skipped": "Not sent", "error": "Error"}
+NEEDS_OWNER = ("unknown", "failed")  # results the owner resolves: "Mark as sent" or "Send again"
+
+
+class _NeedsOwnerItem(QTableWidgetItem):
+    """A result cell in theme.ERROR, picked from the table's palette when it is painted (a fixed brush
+    would keep the colour of the palette it was loaded in after the system switched)."""
+
+    def data(self, role: int):  # Qt override: any item data, as QTableWidgetItem.data
+        if role == Qt.ItemDataRole.ForegroundRole:
+            table = self.tableWidget()
+            return QBrush(QColor(theme.colour(theme.ERROR, table.palette() if table is not None else None)))
+        return super().data(role)
 
 
 class ActivityDialog(QDialog):
@@ -124,12 +140,10 @@ class ActivityDialog(QDialog):
                 _when(e.when, zone), KIND_TITLES.get(e.kind, e.kind), e.account, e.to_whom, e.why, e.result, e.detail,
             )
             for col, value in enumerate(values):
-                item = QTableWidgetItem(value)
+                item = _NeedsOwnerItem(value) if col == 5 and e.result in NEEDS_OWNER else QTableWidgetItem(value)
                 if col in (3, 4, 6) or (col == 1 and e.text):
                     tip = f"{value}\n\n{e.text}" if col == 1 else value
                     item.setToolTip(html.escape(tip).replace("\n", "<br>"))
-                if col == 5 and e.result in ("failed", "unknown"):
-                    item.setForeground(Qt.GlobalColor.red)
                 self.table.setItem(row, col, item)
             if key is not None and (e.outbox_id, e.when) == key:
                 self.table.selectRow(row)
@@ -163,7 +177,7 @@ class ActivityDialog(QDialog):
 
     def _selection_changed(self) -> None:
         entry = self._selected()
-        resolvable = entry is not None and entry.outbox_id is not None and entry.result in ("unknown", "failed")
+        resolvable = entry is not None and entry.outbox_id is not None and entry.result in NEEDS_OWNER
         self.mark_sent.setEnabled(resolvable)
         self.send_again.setEnabled(resolvable)
 

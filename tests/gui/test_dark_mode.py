@@ -1,5 +1,6 @@
-"""Dark mode is readable (issue 17 item 6): the thread and the queue are grabbed in a light and a dark
-palette, and the contrast of the text actually rendered is measured, WCAG AA (4.5:1) or better.
+"""Dark mode is readable (issue 17 item 6): the thread, the queue and the Activity view's rows that need the
+owner are grabbed in a light and a dark palette, and the contrast of the text actually rendered is measured,
+WCAG AA (4.5:1) or better.
 
 How the rendered text is measured: the picture is cut into small tiles; in each, the most common colour
 is the background and the pixel that differs most from it is the text's ink (antialiasing only lightens
@@ -15,12 +16,15 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
+from PySide6.QtCore import QModelIndex, QPoint, QRect
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
+from socialdesk.core import outbox
+from socialdesk.core.store import Conversation, Outbox
 from socialdesk.ui import theme
 from socialdesk.ui.queue_model import COLUMNS, StateRole
+from socialdesk.ui.settings_feature import SettingsFeature
 
 TILE_W, TILE_H = 24, 14
 
@@ -78,6 +82,9 @@ def palettes():
     yield light, dark_palette()
     app.setPalette(light)
     app.setFont(font)
+    # What the switch back queued (the window redraws its header's links at the next turn of the event loop)
+    # runs now, while the test's window lives: at the next test's first wait it found the window deleted.
+    app.processEvents()
 
 
 @pytest.mark.parametrize("mode", ["light", "dark"])
@@ -126,6 +133,67 @@ def test_thread_and_queue_text_is_readable(window, qtbot, palettes, mode):
     assert len(tiles) >= 20, f"queue rows ({mode}): no text found to measure"
     worst = min(tiles)
     assert worst[0] >= 4.5, f"queue rows ({mode}): text at {worst[1]},{worst[2]} has contrast {worst[0]}:1"
+
+
+def cell_ink(image: QImage, rect: QRect) -> tuple[float, str, str]:
+    """(contrast, ink, background) of the text in one table cell: the background is the cell's most common
+    colour, the ink its pixel that differs most from it (as in `text_contrasts`, over the whole cell)."""
+    colours = Counter(_hex(image, x, y) for y in range(rect.top(), rect.bottom() + 1)
+                      for x in range(rect.left(), rect.right() + 1))
+    background = colours.most_common(1)[0][0]
+    ink = max(colours, key=lambda colour: theme.contrast(colour, background))
+    return round(theme.contrast(ink, background), 2), ink, background
+
+
+def test_activity_results_that_need_the_owner_are_readable(qtbot, window, demo_core, palettes, tmp_path):
+    """The Activity view marks an automatic message that failed or may not have arrived in the error colour
+    (theme.ERROR), and every text of those rows reaches 4.5:1 in both palettes, the view open while the
+    palette switches (light, dark, light again). Before, the result was Qt's plain red: 3.59:1 on the dark
+    base, 4.0:1 on the light one, whatever the palette."""
+    light, dark = palettes
+    app = QApplication.instance()
+    app.setPalette(light)
+    conv = Conversation.select().where(Conversation.contact.is_null(False)).first()
+    for n, state in enumerate(("failed", "unknown")):
+        row = outbox.enqueue_automatic(
+            demo_core.store, account_id=conv.account_id, purpose="auto_reply", text="We're closed",
+            idempotency_key=f"auto:contrast:{n}", reason="closed", now=demo_core.clock.now(),
+            conversation_id=conv.id, contact_id=conv.contact_id)
+        with demo_core.store.write():
+            Outbox.update(state=state, last_error="connection lost").where(Outbox.id == row.id).execute()
+    feature = next(f for f in window.features if isinstance(f, SettingsFeature))
+    window.actions["activity"].trigger()
+    qtbot.waitUntil(lambda: feature.activity_dialog is not None and feature.activity_dialog.table.rowCount() >= 2,
+                    timeout=5000)
+    dialog = feature.activity_dialog
+    table = dialog.table
+    table.clearSelection()  # the selection's colours are the palette's
+    table.setCurrentIndex(QModelIndex())
+    rows = [r for r, e in enumerate(dialog.entries) if e.result in ("failed", "unknown")]
+    assert len(rows) >= 2
+    problems, measured = [], 0
+    for mode, palette in (("light", light), ("dark", dark), ("light again", light)):
+        app.setPalette(palette)  # switched live, the view open
+        qtbot.wait(50)
+        assert theme.is_dark(table.palette()) == (mode == "dark")
+        dialog.grab().save(str(tmp_path / f"activity_{mode}.png"))
+        image = table.viewport().grab().toImage()
+        for r in rows:
+            for col in range(table.columnCount()):
+                rect = table.visualRect(table.model().index(r, col))
+                if rect.top() < 0 or rect.bottom() >= image.height() or rect.right() >= image.width():
+                    continue  # not (wholly) on screen
+                # Off the grid lines (drawn on a cell's right and bottom edge) and the cell's padding edge.
+                contrast, ink, background = cell_ink(image, rect.adjusted(1, 1, -2, -2))
+                assert contrast >= 2.0, f"activity row {r}, column {col} ({mode}): no text found"
+                measured += 1
+                if contrast < 4.5:
+                    problems.append(f"row {r} column {col} ({mode}): {ink} on {background}, {contrast}:1")
+                if col == 5:  # the result says something went wrong: in the error colour, not the text's
+                    red, green, blue = QColor(ink).red(), QColor(ink).green(), QColor(ink).blue()
+                    assert red - max(green, blue) >= 50, f"result of row {r} ({mode}) is not red: {ink}"
+    assert measured >= 3 * 2 * 6
+    assert not problems, "; ".join(problems) + f" (needs 4.5:1; pictures in {tmp_path})"
 
 
 def test_every_colour_pair_meets_aa_on_its_surfaces():
