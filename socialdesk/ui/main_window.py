@@ -541,17 +541,16 @@ class MainWindow(QMainWindow):
         # may finish them out of order: only the newest one's result is applied, as for load_view().
         self.accounts_generation += 1
         generation = self.accounts_generation
-        now = self.core.clock.now()
-        policy = self.core.policy
+        now, core = self.core.clock.now(), self.core
 
-        def work():
+        def work():  # the store is read here, not on the GUI thread: it may not be open yet (a staged start)
             from socialdesk.core.store import Account
 
             rows = list(Account.select().order_by(Account.name))
             accounts = [(a.id, a.name, a.kind, queue_read.channel_from(a.kind, a.settings), a.state, a.last_error)
                         for a in rows]
             shown = tuple(queue_read.shown_account(a.id, a.name, a.kind, a.settings) for a in rows)
-            return generation, accounts, policy().schedule.state_label(now), shown
+            return generation, accounts, core.policy().schedule.state_label(now), shown
 
         self.tasks.run(work, self._accounts_loaded, self._task_failed)
 
@@ -710,13 +709,12 @@ class MainWindow(QMainWindow):
     def refresh_mode(self) -> None:
         """Read whether the owner is away and automation paused (worker thread); banner and tray follow."""
         self.mode_generation += 1
-        generation, now = self.mode_generation, self.core.clock.now()
-        policy, settings = self.core.policy, self.core.settings
+        generation, now, core = self.mode_generation, self.core.clock.now(), self.core
 
-        def work():
-            schedule = policy().schedule
+        def work():  # the store is read here, not on the GUI thread: it may not be open yet (a staged start)
+            schedule = core.policy().schedule
             away = schedule.state_label(now) if schedule.away_at(now) is not None else ""
-            return generation, away, automation.is_paused(settings)
+            return generation, away, automation.is_paused(core.settings)
 
         self.tasks.run(work, self._mode_loaded, self._task_failed)
 

@@ -489,9 +489,10 @@ class AlertAnnouncer:
 
         if self.busy:
             return
-        store, now, policy, settings = self.core.store, self.core.clock.now(), self.core.policy, self.core.settings
+        core, now = self.core, self.core.clock.now()
 
-        def work():
+        def work():  # the store is reached here, not on the GUI thread: a staged start opens it late
+            store, policy, settings = core.store, core.policy, core.settings
             found = alerts.collect(store, now)
             quiet = settings.get("notifications.quiet_when_closed") and not policy().schedule.is_open(now)
             silent = quiet or not settings.get("notifications.enabled")

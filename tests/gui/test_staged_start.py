@@ -115,7 +115,7 @@ def test_a_damaged_file_stops_the_start_before_anything_writes(qtbot, tmp_path):
     profile.ensure()
     data = damage_a_data_page(profile.database)
 
-    core = build_core(profile, staged=True)  # opens: the header, owner and version are sound
+    core = build_core(profile, staged=True)  # the store opens at the first paint: header, owner, version are sound
     window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), staged=True)
     qtbot.addWidget(window)
     problems: list[str] = []
@@ -130,6 +130,39 @@ def test_a_damaged_file_stops_the_start_before_anything_writes(qtbot, tmp_path):
     finally:
         release_window(window, tasks)
         core.store.close()
+    assert profile.database.read_bytes() == data
+
+
+def test_a_file_the_store_cannot_open_is_told_after_the_first_paint_and_nothing_starts(qtbot):
+    """The store opens after the first paint in a staged start: a file from a newer socialdesk gives no
+    early rows (the read refuses other versions), the window paints its empty queue, and opening the store
+    then reports the owner-readable reason; nothing starts and the file is left as it was."""
+    import sqlite3
+
+    from socialdesk.app import build_core, start_window, wire_window
+    from socialdesk.core.db_format import SCHEMA_VERSION
+    from socialdesk.ui.notifications import RecordingNotifier
+
+    profile = paths.profile("default").ensure()
+    db = sqlite3.connect(profile.database)
+    db.execute("CREATE TABLE conversation (id INTEGER)")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    data = profile.database.read_bytes()
+    core = build_core(profile, staged=True)
+    window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), staged=True)
+    qtbot.addWidget(window)
+    problems: list[str] = []
+    try:
+        start_window(core, window, tasks, on_started=lambda: problems.append("started"), on_damaged=problems.append)
+        qtbot.waitUntil(lambda: bool(problems), timeout=10_000)
+        qtbot.wait(200)  # nothing else follows
+        assert len(problems) == 1 and "newer socialdesk" in problems[0], problems
+        assert window.features == [] and core._services is None  # no engine was even made
+    finally:
+        release_window(window, tasks)
+        core.close()
     assert profile.database.read_bytes() == data
 
 
