@@ -110,11 +110,13 @@ def message_html(m: ThreadMessage, dark: bool = False) -> str:
 
 class ConversationView(QTextBrowser):
     """Read-only thread view. Emits `link_activated(url)` for safe links (the window decides), and
-    `thread_shown(messages)` each time it is given a thread to show, so features can read what the window
-    loaded instead of asking the store again (ui/published_reply_feature.py)."""
+    `thread_shown(messages)` each time it is given a thread to show, and `thread_shown([])` when it is
+    cleared, so features can read what the window shows instead of asking the store again
+    (ui/published_reply_feature.py). It re-renders the thread it shows when the palette changes; a cleared
+    view shows none, and stays empty."""
 
     link_activated = Signal(QUrl)
-    thread_shown = Signal(object)  # list[ThreadMessage]
+    thread_shown = Signal(object)  # list[ThreadMessage]: what it shows now ([] once cleared)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -132,6 +134,13 @@ class ConversationView(QTextBrowser):
     def show_thread(self, messages: list[ThreadMessage], header: str = "") -> None:
         self._render(messages, header)
         emit(self.thread_shown, messages)
+
+    def clear(self) -> None:
+        """Show no thread (nothing is selected): the one shown before is forgotten, so a palette switch does
+        not draw it back into the empty pane, and the features hear that no thread is shown."""
+        self._shown = None
+        super().clear()
+        emit(self.thread_shown, [])
 
     def _render(self, messages: list[ThreadMessage], header: str) -> None:
         self._shown = (messages, header)

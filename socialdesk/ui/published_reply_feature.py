@@ -9,8 +9,9 @@ Decisions:
   so no platform is named here). Nothing is read from the store when the owner moves between
   conversations: the reply is looked for in the thread the window shows (ConversationView.thread_shown,
   which the window loads anyway and loads again after every change notification about the open
-  conversation: a reply published or deleted), the account in a map of which accounts can
-  (`accounts_can_delete`), read on a worker when the feature attaches and again when accounts change.
+  conversation: a reply published or deleted; an empty thread when the pane is cleared), the account in
+  a map of which accounts can (`accounts_can_delete`), read on a worker when the feature attaches and
+  again when accounts change.
   At attach, the conversation already open (its thread shown before the feature was there, in a staged
   start) is asked of the store once. The trigger checks again (the menu may be stale for a moment).
 - Asked first, in the owner's words: the customer and everyone reading the conversation on the platform
@@ -103,8 +104,8 @@ class PublishedReplyFeature:
         if generation != self.accounts_generation:
             return  # a newer read is on its way
         self.can_delete = can_delete
-        if conv_id is not None and self.thread is None:
-            self.thread = (conv_id, has)  # shown before the feature attached, and none shown since
+        if conv_id is not None and self.thread is None and conv_id == self.window.current_id:
+            self.thread = (conv_id, has)  # shown before the feature attached, still open, and none shown since
         self.check()
 
     def _check_failed(self, exc: Exception) -> None:

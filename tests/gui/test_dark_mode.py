@@ -196,6 +196,24 @@ def test_activity_results_that_need_the_owner_are_readable(qtbot, window, demo_c
     assert not problems, "; ".join(problems) + f" (needs 4.5:1; pictures in {tmp_path})"
 
 
+def test_a_cleared_thread_stays_cleared_when_the_palette_switches(qtbot, window, palettes):
+    """The window clears the thread when nothing is selected (here: a search that finds nothing). The view
+    re-renders what it shows when the palette switches; a cleared view shows nothing, and must not draw
+    the conversation it showed before the clear back into the empty pane."""
+    light, dark = palettes
+    view = window.thread_view
+    qtbot.waitUntil(lambda: bool(view.plain_text()), timeout=5000)
+    before = view.plain_text()
+    window.search.setText("no message says this: qqqxz")
+    qtbot.waitUntil(lambda: window.current_id is None and window.model.rowCount() == 0, timeout=5000)
+    assert view.plain_text() == ""
+    for mode, palette in (("dark", dark), ("light", light)):
+        QApplication.instance().setPalette(palette)  # the system switched, nothing selected
+        qtbot.wait(50)
+        assert theme.is_dark(view.palette()) == (mode == "dark")
+        assert view.plain_text() == "", f"{mode}: the cleared pane shows {before[:60]!r}…"
+
+
 def test_every_colour_pair_meets_aa_on_its_surfaces():
     """The pairs themselves, against the surfaces they are drawn on (window, list base, both bubbles)."""
     light_surfaces = ["#efefef", "#ffffff", theme.BUBBLE_IN.light, theme.BUBBLE_OUT.light]

@@ -152,6 +152,61 @@ def test_offered_for_the_conversation_open_before_it_attached(qtbot, window):
     assert window.actions[ACTION_ID].isEnabled()
 
 
+def test_a_cleared_pane_offers_nothing_until_a_thread_is_shown_again(qtbot, window, monkeypatch):
+    """A search that finds nothing clears the pane (ConversationView.clear: thread_shown([])). Opening the
+    answered review again offers it once its thread is shown again, not from the thread shown before the
+    clear (its reply may have been deleted meanwhile, and the pane shows nothing yet)."""
+    action = window.actions[ACTION_ID]
+    _open(qtbot, window, window.answered)
+    qtbot.waitUntil(action.isEnabled, timeout=5000)
+    window.search.setText("no review says this: qqqxz")
+    qtbot.waitUntil(lambda: window.current_id is None and window.model.rowCount() == 0, timeout=5000)
+    assert window.thread_view.plain_text() == "" and not action.isEnabled()
+    asked: list[int] = []
+    monkeypatch.setattr(window, "_load_thread", asked.append)  # the threads are on their way, not shown yet
+    window.search.setText("")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2 and window.current_id is not None, timeout=5000)
+    _open(qtbot, window, window.answered)
+    assert window.answered in asked and window.thread_view.plain_text() == ""
+    assert not action.isEnabled()
+    monkeypatch.undo()
+    window._load_thread(window.answered)  # its thread arrives
+    qtbot.waitUntil(action.isEnabled, timeout=5000)
+
+
+class HeldTasks:
+    """Tasks whose work waits until the test lets it run (on the GUI thread)."""
+
+    def __init__(self):
+        self.held: list = []
+
+    def run(self, work, done, failed):
+        self.held.append((work, done, failed))
+
+    def release(self) -> None:
+        for work, done, _failed in self.held:
+            done(work())
+        self.held.clear()
+
+
+def test_a_late_attach_forgets_the_conversation_cleared_before_its_answer(qtbot, window, monkeypatch):
+    """Attaching asks the store about the conversation open then; if the pane is cleared before the answer
+    comes, the answer is about a conversation no longer shown and is not kept for when it opens again."""
+    _open(qtbot, window, window.answered)
+    qtbot.waitUntil(lambda: "Sorry, Sam." in window.thread_view.plain_text(), timeout=5000)
+    late = PublishedReplyFeature(window.core, HeldTasks())
+    late.attach(window)  # asks about the answered review: held
+    window.search.setText("no review says this: qqqxz")
+    qtbot.waitUntil(lambda: window.current_id is None and window.model.rowCount() == 0, timeout=5000)
+    late.tasks.release()
+    assert late.can_delete  # the answer came: accounts read, and the store said the review has our reply
+    monkeypatch.setattr(window, "_load_thread", lambda _conv_id: None)  # its thread is on its way
+    window.search.setText("")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2 and window.current_id is not None, timeout=5000)
+    _open(qtbot, window, window.answered)
+    assert late.offered is None and not window.actions[ACTION_ID].isEnabled()
+
+
 def test_cancel_then_a_server_error_then_the_delete(qtbot, window, fake):
     action = window.actions[ACTION_ID]
     _open(qtbot, window, window.answered)
