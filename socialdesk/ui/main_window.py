@@ -921,7 +921,7 @@ class MainWindow(QMainWindow):
         (once the event loop runs again: the labels inside get the new palette after the window)."""
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
-            QTimer.singleShot(0, self._repaint_details)
+            QTimer.singleShot(0, self, self._repaint_details)  # dropped if the window goes first
 
     def _repaint_details(self) -> None:
         if self.current_row is not None and self.reading_pane_built:

@@ -212,3 +212,24 @@ def test_composer_counts_a_bluesky_dm_to_1000_graphemes_and_a_mention_to_300(qtb
     window.composer.edit.setPlainText("👍🏽" * 301)
     assert window.composer.why_not() == "301 / 300 graphemes — 1 over the Bluesky limit"
     assert not window.composer.send_button.isEnabled()
+
+
+def test_a_palette_switch_as_the_window_goes_does_not_reach_the_deleted_window(qtbot, demo_core):
+    """The header's links are redrawn once the event loop runs after a palette change: a window deleted
+    before that (closing at the moment the system switches to dark) must not be called any more."""
+    import shiboken6
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from socialdesk.app import wire_window
+    from socialdesk.ui.notifications import RecordingNotifier
+    from tests.gui.conftest import release_window
+
+    win, tasks, _relay = wire_window(demo_core, notifier=RecordingNotifier(), demo=True)
+    win.show()
+    win.start()
+    qtbot.waitUntil(lambda: win.current_row is not None, timeout=5000)
+    QApplication.sendEvent(win, QEvent(QEvent.Type.PaletteChange))
+    release_window(win, tasks)
+    shiboken6.delete(win)
+    qtbot.wait(50)  # the zero timer would fire now; pytest-qt fails the test on an exception in a slot
