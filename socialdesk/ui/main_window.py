@@ -442,6 +442,7 @@ class MainWindow(QMainWindow):
         prefetched, self._first_screen = self._first_screen, None
         if not (screen and view == "awaiting" and accounts is None and not search):
             prefetched = None
+        serial = self.model.new_serial()  # the first rows' (a row read again since is not replaced by them)
 
         def work():
             account_ids = None if accounts is None else [accounts]
@@ -453,7 +454,7 @@ class MainWindow(QMainWindow):
                     self.core.open()
                     read = queue_read.first_screen(view, now, account_ids=account_ids, search=search)
                 ids, first, shown = read
-                return generation, ids, first, None, select_id, {}, shown, True
+                return generation, ids, (first, serial), None, select_id, {}, shown, True
             # What the rows show of their accounts, read with them the first time: an account change
             # before the accounts' first refresh (they load after the first paint) is still seen as one.
             shown = queue_read.accounts_shown() if baseline else None
@@ -462,7 +463,7 @@ class MainWindow(QMainWindow):
             counts = (queue_read.awaiting_count(), queue_read.overdue_count(now), queue_read.most_urgent(now))
             # Nothing here: say where the search found something instead ("3 in Done").
             places = queue_read.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
-            return generation, ids, first, counts, select_id, places, shown, False
+            return generation, ids, (first, serial), counts, select_id, places, shown, False
 
         self.tasks.run(work, self._view_loaded, self._task_failed if self.first_rows_shown else self._first_load_failed,
                        prepare=prefetched is None)  # a prefetched screen needs no store
@@ -477,7 +478,7 @@ class MainWindow(QMainWindow):
             emit(self.first_paint)
 
     def _view_loaded(self, result) -> None:
-        generation, ids, first, counts, select_id, places, shown, screen = result
+        generation, ids, (first, serial), counts, select_id, places, shown, screen = result
         if self._accounts_shown is None and shown is not None:
             self._accounts_shown = shown
         if generation != self.view_generation:
@@ -486,9 +487,9 @@ class MainWindow(QMainWindow):
         # Every row of a triage view is "open": the status column only earns its space where rows differ.
         self.table.setColumnHidden(COLUMNS.index("status"),
                                    self.view not in STATUS_COLUMN_VIEWS and not self.search.text().strip())
-        self.model.update_rows(first)
+        self.model.update_rows(first, serial)
         self.model.set_ids(ids)
-        self.model.update_rows(first)
+        self.model.update_rows(first, serial)
         if self.triage is not None and (self.triage[0] not in ids or self.triage[2]):
             # The triaged conversation left the view (or stays after its write): on to the next one.
             # (When its row went, Qt already moved the current row; selecting it again changes nothing.)
@@ -519,8 +520,15 @@ class MainWindow(QMainWindow):
             if self.table.currentIndex().row() != row:
                 self._select_row(row)
 
-    def _fetch_rows(self, ids: list[int]) -> None:
-        self.tasks.run(lambda: queue_read.rows(ids), self.model.update_rows, self._task_failed)
+    def _fetch_rows(self, ids: list[int], serial: int) -> None:
+        """The model's reads of rows (QueueModel.fetch_rows), on a worker."""
+        model = self.model
+
+        def failed(exc: Exception) -> None:
+            model.read_failed(ids, serial)
+            self._task_failed(exc)
+
+        self.tasks.run(lambda: queue_read.rows(ids), lambda rows: model.update_rows(rows, serial), failed)
 
     def _update_counts(self, awaiting: int, overdue: int, urgent: queue_read.QueueRow | None) -> None:
         self.tabs.setTabText(0, f"Awaiting ({awaiting})")
@@ -645,14 +653,10 @@ class MainWindow(QMainWindow):
         every_row = change.policy_changed  # hours or targets: every due time may have moved
         if every_row:
             self.model.forget(list(self.model.cache))
-        elif change.conversation_ids:
-            self.model.forget(change.conversation_ids)
-            visible = [i for i in change.conversation_ids if self.model.row_of(i) is not None]
-            if visible:
-                self._fetch_rows(visible)
-        drafts = [i for i in (change.drafts | change.seen) - change.conversation_ids if self.model.row_of(i) is not None]
-        if drafts and not every_row:
-            self._fetch_rows(drafts)  # "Draft: …" in the row, or no longer new; the order does not change
+        else:
+            # The rows read so far are read again (they stay shown meanwhile); the others when first shown.
+            # A draft or a row seen changes "Draft: …" or the new dot, not the order.
+            self.model.reread(change.conversation_ids | change.drafts | change.seen)
         if every_row or change.conversation_ids or change.outbox:
             self.load_view()
             if self.current_id is not None and (every_row or self.current_id in change.conversation_ids):

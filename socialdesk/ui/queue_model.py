@@ -7,7 +7,13 @@ Decisions (Anki's browser model, Vorta's move to QAbstractTableModel):
 - `set_ids()` applies a new order without a reset: removed rows are removed, new ones inserted, and the
   reorder goes through layoutChanged with persistent indexes moved by id, so selection and scroll
   position survive every refresh.
-- `update_rows()` replaces cached rows by id and emits dataChanged for just those rows.
+- `update_rows()` replaces cached rows by id and emits one dataChanged over the rows they span (one
+  signal, however many rows: a burst of 10,000 synced items touched thousands of scattered rows, and a
+  signal per run of rows was tens of milliseconds of GUI-thread time; a view repaints only what it shows).
+- `reread()` (a change notification): only the rows the model has read or asked for are read again, and
+  a cached row stays on screen until its fresh one arrives (no "…" in between); the others are read when
+  the view first shows them. Every read has a serial, taken when it is asked for: a row never replaces one
+  from a read asked for later (the worker pool may finish reads out of order).
 - A conversation with a draft shows "Draft: …" (in italics) instead of the customer's message, which
   the tooltip keeps.
 - The window shows the columns' texts as two-line rows (ui/queue_delegate.py paints them in the
@@ -19,6 +25,7 @@ Decisions (Anki's browser model, Vorta's move to QAbstractTableModel):
 from __future__ import annotations
 
 import html
+import itertools
 from datetime import datetime
 from typing import Callable
 
@@ -70,14 +77,18 @@ def due_text(row: QueueRow, now: datetime) -> str:
 
 
 class QueueModel(QAbstractTableModel):
-    def __init__(self, now: Callable[[], datetime], fetch_rows: Callable[[list[int]], None], parent=None):
+    def __init__(self, now: Callable[[], datetime], fetch_rows: Callable[[list[int], int], None], parent=None):
+        """`fetch_rows(ids, serial)` reads the rows in the background and hands them to
+        `update_rows(rows, serial)`."""
         super().__init__(parent)
         self.now = now
         self.fetch_rows = fetch_rows
         self.ids: list[int] = []
         self.cache: dict[int, QueueRow] = {}
         self._row_of: dict[int, int] = {}
-        self._requested: set[int] = set()
+        self._asked: dict[int, int] = {}  # id -> serial of the newest read asked for it, until it arrives
+        self._read_at: dict[int, int] = {}  # id -> serial of the read its cached row came from
+        self._serials = itertools.count(1)
         self._bold = QFont()
         self._bold.setBold(True)
         self._italic = QFont()
@@ -104,7 +115,8 @@ class QueueModel(QAbstractTableModel):
             return conv_id
         row = self.cache.get(conv_id)
         if row is None:
-            self._request_around(index.row())
+            if conv_id not in self._asked:  # a view asks for every role of every cell: scan a block once
+                self._request_around(index.row())
             return "…" if role == Qt.ItemDataRole.DisplayRole and index.column() == 1 else None
         column = COLUMNS[index.column()]
         if role == RowRole:
@@ -189,20 +201,47 @@ class QueueModel(QAbstractTableModel):
 
     def _request_around(self, row: int) -> None:
         start = (row // BLOCK) * BLOCK
-        block = [i for i in self.ids[start : start + BLOCK] if i not in self.cache and i not in self._requested]
+        block = [i for i in self.ids[start : start + BLOCK] if i not in self.cache and i not in self._asked]
         if block:
-            self._requested.update(block)
-            self.fetch_rows(block)
+            self._ask(block)
+
+    def new_serial(self) -> int:
+        """The serial of a read of rows about to be asked for elsewhere (a view's first rows)."""
+        return next(self._serials)
+
+    def _ask(self, conv_ids: list[int]) -> None:
+        serial = next(self._serials)
+        for conv_id in conv_ids:
+            self._asked[conv_id] = serial
+        self.fetch_rows(conv_ids, serial)
+
+    def reread(self, conv_ids) -> list[int]:
+        """Rows that changed in the store: read again those the model holds or is reading (returned); the
+        cached ones stay shown until then. A row the model has not read is read when it is first shown."""
+        again = [i for i in conv_ids if i in self.cache or i in self._asked]
+        if again:
+            self._ask(again)
+        return again
+
+    def read_failed(self, conv_ids, serial: int) -> None:
+        """A read did not come back: its rows are dropped, so they are asked for again when shown."""
+        for conv_id in conv_ids:
+            if self._asked.get(conv_id) == serial:
+                del self._asked[conv_id]
+                self.cache.pop(conv_id, None)
+                self._read_at.pop(conv_id, None)
 
     def set_ids(self, new_ids: list[int]) -> None:
         """Show a new ordered list of ids, keeping selection/scroll (persistent indexes) by id."""
         if new_ids == self.ids:
             return
-        # One dict serves as the membership test and, once the order is applied, as the row index:
-        # with 20,000 ids every extra pass over the list is GUI-thread time.
-        new_positions = {conv_id: r for r, conv_id in enumerate(new_ids)}
+        # One dict serves as the membership test and, once the order is applied, as the row index; who
+        # left and who is new are set differences of the two indexes' keys (in C): with 17,000 ids, every
+        # pass of Python over the list is milliseconds of GUI-thread time, and this runs at every refresh.
+        new_positions = dict(zip(new_ids, range(len(new_ids)), strict=True))
+        old_positions = self._row_of
         # 1. remove rows that left, in contiguous runs from the bottom
-        gone = [r for r, conv_id in enumerate(self.ids) if conv_id not in new_positions]
+        gone = sorted(old_positions[i] for i in old_positions.keys() - new_positions.keys())
         while gone:
             end = start = gone.pop()
             while gone and gone[-1] == start - 1:
@@ -210,11 +249,12 @@ class QueueModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), start, end)
             for conv_id in self.ids[start : end + 1]:
                 self.cache.pop(conv_id, None)
-                self._requested.discard(conv_id)
+                self._asked.pop(conv_id, None)
+                self._read_at.pop(conv_id, None)
             del self.ids[start : end + 1]
             self.endRemoveRows()
-        # 2. append newcomers (the old index still knows every id that stayed)
-        added = [i for i in new_ids if i not in self._row_of]
+        # 2. append newcomers (in their new order; step 3 moves them to their places)
+        added = sorted(new_positions.keys() - old_positions.keys(), key=new_positions.__getitem__)
         if added:
             self.beginInsertRows(QModelIndex(), len(self.ids), len(self.ids) + len(added) - 1)
             self.ids.extend(added)
@@ -233,38 +273,39 @@ class QueueModel(QAbstractTableModel):
             emit(self.layoutChanged)
         self._row_of = new_positions
 
-    def update_rows(self, rows: dict[int, QueueRow]) -> None:
-        """Cache fresh rows (from a background fetch) and repaint just those rows."""
+    def update_rows(self, rows: dict[int, QueueRow], serial: int = 0) -> None:
+        """Cache rows read in the background and repaint the rows they span (one dataChanged).
+
+        `serial`: the read's (`fetch_rows`, `new_serial`); a row from a read asked for before the one its
+        cached row came from is dropped. 0: taken as it comes."""
+        asked, cache, read_at, row_of = self._asked, self.cache, self._read_at, self._row_of
+        top = bottom = -1
         for conv_id, row in rows.items():
-            self._requested.discard(conv_id)
-            if conv_id in self._row_of:
-                self.cache[conv_id] = row
-        touched = sorted(self._row_of[i] for i in rows if i in self._row_of)
-        for start, end in _runs(touched):
-            emit(self.dataChanged, self.index(start, 0), self.index(end, len(COLUMNS) - 1))
+            number = row_of.get(conv_id)
+            if number is None:
+                continue
+            if asked.get(conv_id, serial + 1) <= serial:
+                del asked[conv_id]  # the newest read asked for has come back
+            if serial < read_at.get(conv_id, 0):
+                continue  # what is shown was read later
+            cache[conv_id] = row
+            read_at[conv_id] = serial
+            if top < 0 or number < top:
+                top = number
+            if number > bottom:
+                bottom = number
+        if top >= 0:
+            emit(self.dataChanged, self.index(top, 0), self.index(bottom, len(COLUMNS) - 1))
 
     def forget(self, conv_ids) -> None:
-        """Drop cached rows so they are fetched again (they changed in the store)."""
+        """Drop cached rows so they are fetched again when shown (every row changed: hours, targets)."""
         for conv_id in conv_ids:
             self.cache.pop(conv_id, None)
-            self._requested.discard(conv_id)
+            self._asked.pop(conv_id, None)
+            self._read_at.pop(conv_id, None)
 
     def refresh_countdowns(self) -> None:
         if self.ids:
             col = COLUMNS.index("due")
             emit(self.dataChanged, self.index(0, col), self.index(len(self.ids) - 1, col))
-
-
-def _runs(sorted_rows: list[int]):
-    start = prev = None
-    for r in sorted_rows:
-        if start is None:
-            start = prev = r
-        elif r == prev + 1:
-            prev = r
-        else:
-            yield start, prev
-            start = prev = r
-    if start is not None:
-        yield start, prev
 
