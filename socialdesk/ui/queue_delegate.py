@@ -18,26 +18,27 @@ Decisions:
   full text colour; once seen, the preview is secondary text. Shape and weight, not colour alone.
 - Every text colour is the palette's or a ui/theme pair; a selected row uses the palette's
   HighlightedText for its texts.
+- A row is painted from the model's row and texts directly (QueueModel.row_texts, the same texts its
+  DisplayRole gives), not through a QModelIndex per text, and the style gets only the item's state for
+  its background: a repaint of the screen's rows runs while a sync burst keeps both cores busy, and
+  every Python call in it is GUI-thread time the event loop waits for (about half of a row's time went
+  into model calls that answered the same thing several times).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPainter, QPalette
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate, QStyleOptionViewItem
 
 from socialdesk.ui import icons, theme
-from socialdesk.ui.queue_model import COLUMNS, RowRole, StateRole
+from socialdesk.ui.queue_model import QueueModel, RowRole
 
 PAD_X, PAD_Y, LINE_GAP = 8, 6, 3
 DOT = 8  # the "new" dot's diameter
 ICON = 20
 STATE_MARK = 14
 _GAP = 6
-
-
-def _col(name: str) -> int:
-    return COLUMNS.index(name)
 
 
 class QueueDelegate(QStyledItemDelegate):
@@ -82,16 +83,19 @@ class QueueDelegate(QStyledItemDelegate):
         return due_font, due_rect, mark
 
     def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:  # noqa: N802 (Qt override)
-        super().initStyleOption(option, index)
-        option.text = ""  # no text or decoration from the style: the row paints its own
-        option.icon = QIcon()
+        # No text, decoration, font or colours from the model (QStyledItemDelegate's asks it for seven roles):
+        # the style draws only the background, selection and focus of the view's own option; the row paints
+        # its own texts.
+        pass
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         # The item's background, selection and focus as the style draws them, by QStyledItemDelegate in C++:
         # the style and its state flags are never touched from Python on the way to the first paint, where
         # creating their Python types (QStyle and its enums) took ~10 ms.
         super().paint(painter, option, index)
-        row = index.data(RowRole)
+        model = index.model()
+        conv_id = model.id_at(index.row()) if isinstance(model, QueueModel) else None
+        row = model.cache.get(conv_id) if conv_id is not None else None
         parts = self.layout(option.rect, option.font)
         view = option.widget
         selection = view.selectionModel() if isinstance(view, QAbstractItemView) else None
@@ -100,14 +104,15 @@ class QueueDelegate(QStyledItemDelegate):
         text_colour = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if row is None:  # not fetched yet: the model asked for it
+        if row is None:  # not fetched yet: the model asks for it
+            index.data(RowRole)
             painter.setPen(text_colour)
             painter.drawText(parts["first"], Qt.AlignmentFlag.AlignVCenter, "…")
             painter.restore()
             return
         dark = theme.is_dark(palette)
         muted = text_colour if selected else QColor(theme.colour(theme.MUTED, palette))
-        state = index.data(StateRole)
+        state, texts = model.row_texts(row)
 
         if row.new:
             painter.setPen(Qt.PenStyle.NoPen)
@@ -118,7 +123,7 @@ class QueueDelegate(QStyledItemDelegate):
 
         first, second = parts["first"], parts["second"]
         # First line, right: the countdown and its state mark (always whole: the name gives way).
-        due_text = self._text(index, "due")
+        due_text = texts["due"]
         due_font, due_rect, mark = self.countdown(first, due_text, state, option.font)
         name_right = due_rect.left() - _GAP
         if due_text:
@@ -139,7 +144,7 @@ class QueueDelegate(QStyledItemDelegate):
         name_font.setBold(row.new or state == "overdue")
         name_metrics = QFontMetrics(name_font)
         name_box = QRect(first.left(), first.top(), max(0, name_right - first.left()), first.height())
-        name = self._text(index, "customer")
+        name = texts["customer"]
         if name_metrics.horizontalAdvance(name) > name_box.width() and row.unanswered_count >= 2:
             # Narrow: "Moira Grant · 2×" (the name elided first), not "Moira Grant · 2× unans…".
             count = f"  ·  {row.unanswered_count}×"
@@ -149,7 +154,7 @@ class QueueDelegate(QStyledItemDelegate):
         painter.setFont(name_font)
         painter.setPen(text_colour)
         painter.drawText(name_box, Qt.AlignmentFlag.AlignVCenter, name)
-        kind = "  ·  " + self._text(index, "kind")
+        kind = "  ·  " + texts["kind"]
         kind_left = first.left() + name_metrics.horizontalAdvance(name)
         plain = QFontMetrics(option.font)
         if kind_left + plain.horizontalAdvance(kind) <= name_box.right():
@@ -164,10 +169,6 @@ class QueueDelegate(QStyledItemDelegate):
         painter.setFont(preview_font)
         painter.setPen(text_colour if row.new or row.draft else muted)
         preview = QFontMetrics(preview_font).elidedText(
-            " ".join(self._text(index, "message").split()), Qt.TextElideMode.ElideRight, second.width())
+            " ".join(texts["message"].split()), Qt.TextElideMode.ElideRight, second.width())
         painter.drawText(second, Qt.AlignmentFlag.AlignVCenter, preview)
         painter.restore()
-
-    @staticmethod
-    def _text(index: QModelIndex | QPersistentModelIndex, column: str) -> str:
-        return index.sibling(index.row(), _col(column)).data(Qt.ItemDataRole.DisplayRole) or ""

@@ -148,6 +148,13 @@ class QueueModel(QAbstractTableModel):
             return self._display(row, column, state, now) or icons.channel_label(row.channel)
         return None
 
+    def row_texts(self, row: QueueRow) -> tuple[str | None, dict[str, str]]:
+        """A cached row's state and the DisplayRole texts of its columns, now: what the two-line row paints
+        (ui/queue_delegate.py), in one call."""
+        now = self.now()
+        state = row.state(now)
+        return state, {column: self._display(row, column, state, now) for column in COLUMNS}
+
     def _spoken_row(self, row: QueueRow, state: str | None, now: datetime) -> str:
         """What a screen reader says for a two-line row: "New. Moira Grant, Facebook, public comment,
         overdue 4 h 00. Hello?? The party starts at 4."."""

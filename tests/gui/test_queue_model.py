@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from socialdesk.core.queue_read import QueueRow
-from socialdesk.ui.queue_model import IdRole, QueueModel
+from socialdesk.ui.queue_model import COLUMNS, IdRole, QueueModel, StateRole
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -165,3 +165,54 @@ def test_the_window_reads_again_only_the_changed_rows_it_holds_and_shows_them_me
     assert model.cache[shown].contact_name != "Renamed Customer"  # the row read before stays on screen
     assert asked == [[shown]]  # not the rows it never read: those are read when shown
     qtbot.waitUntil(lambda: model.cache[shown].contact_name == "Renamed Customer", timeout=5000)
+
+
+
+def test_a_row_paints_the_models_texts_and_asks_it_nothing_once_read(qtbot):
+    """The delegate paints each row from the model's cached row and QueueModel.row_texts (its DisplayRole
+    texts, one place deciding what a row says), not through a QModelIndex per text: during a sync burst a
+    repaint's every Python call is time the event loop waits for."""
+    from PySide6.QtWidgets import QTableView
+
+    from socialdesk.ui.queue_delegate import QueueDelegate
+
+    class Counting(QueueModel):
+        def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+            asked.append(role)
+            return super().data(index, role)
+
+    class CountingDelegate(QueueDelegate):
+        def paint(self, painter, option, index):
+            painted.append(index.row())
+            super().paint(painter, option, index)
+
+    asked: list = []
+    painted: list[int] = []
+    reads = Reads()
+    model = Counting(lambda: NOW, reads)
+    model.set_ids(list(range(1, 41)))
+    model.update_rows({i: dataclasses.replace(_row(i), due_at=NOW, unanswered_count=i % 3) for i in range(1, 41)})
+    for r in range(5):
+        state, texts = model.row_texts(model.cache[model.ids[r]])
+        assert state == model.data(model.index(r, 1), StateRole)
+        assert texts == {c: model.data(model.index(r, n), Qt.ItemDataRole.DisplayRole) or ""
+                         for n, c in enumerate(COLUMNS)}
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.setItemDelegateForColumn(COLUMNS.index("customer"), CountingDelegate(view))
+    for column in range(len(COLUMNS)):
+        view.setColumnHidden(column, COLUMNS[column] != "customer")
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: len(painted) > 0, timeout=5000)  # laid out and painted once
+    asked.clear()
+    painted.clear()
+    view.viewport().repaint()
+    assert painted and asked == []
+    # A row not read yet shows "…" and asks the model for it (the model reads its block).
+    model.forget([model.ids[2]])
+    reads.asked.clear()
+    view.viewport().repaint()
+    assert reads.asked and model.ids[2] in reads.asked[0][0]
