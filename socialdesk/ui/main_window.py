@@ -66,7 +66,7 @@ from socialdesk.ui.mode_banner import ModeBanner
 from socialdesk.ui.notifications import CATEGORY_MESSAGE, AlertAnnouncer, Notifier, new_messages_text
 from socialdesk.ui.qtcompat import emit
 from socialdesk.ui.queue_delegate import QueueDelegate
-from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel, due_text
+from socialdesk.ui.queue_model import COLUMNS, KIND_LABELS, QueueModel, due_text, positions_of
 from socialdesk.ui.workers import Tasks
 
 if TYPE_CHECKING:
@@ -454,7 +454,7 @@ class MainWindow(QMainWindow):
                     self.core.open()
                     read = queue_read.first_screen(view, now, account_ids=account_ids, search=search)
                 ids, first, shown = read
-                return generation, ids, (first, serial), None, select_id, {}, shown, True
+                return generation, ids, (first, serial, positions_of(ids)), None, select_id, {}, shown, True
             # What the rows show of their accounts, read with them the first time: an account change
             # before the accounts' first refresh (they load after the first paint) is still seen as one.
             shown = queue_read.accounts_shown() if baseline else None
@@ -463,7 +463,7 @@ class MainWindow(QMainWindow):
             counts = (queue_read.awaiting_count(), queue_read.overdue_count(now), queue_read.most_urgent(now))
             # Nothing here: say where the search found something instead ("3 in Done").
             places = queue_read.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
-            return generation, ids, (first, serial), counts, select_id, places, shown, False
+            return generation, ids, (first, serial, positions_of(ids)), counts, select_id, places, shown, False
 
         self.tasks.run(work, self._view_loaded, self._task_failed if self.first_rows_shown else self._first_load_failed,
                        prepare=prefetched is None)  # a prefetched screen needs no store
@@ -478,7 +478,7 @@ class MainWindow(QMainWindow):
             emit(self.first_paint)
 
     def _view_loaded(self, result) -> None:
-        generation, ids, (first, serial), counts, select_id, places, shown, screen = result
+        generation, ids, (first, serial, positions), counts, select_id, places, shown, screen = result
         if self._accounts_shown is None and shown is not None:
             self._accounts_shown = shown
         if generation != self.view_generation:
@@ -488,7 +488,7 @@ class MainWindow(QMainWindow):
         self.table.setColumnHidden(COLUMNS.index("status"),
                                    self.view not in STATUS_COLUMN_VIEWS and not self.search.text().strip())
         self.model.update_rows(first, serial)
-        self.model.set_ids(ids)
+        self.model.set_ids(ids, positions)  # the row index was made on the worker
         self.model.update_rows(first, serial)
         if self.triage is not None and (self.triage[0] not in ids or self.triage[2]):
             # The triaged conversation left the view (or stays after its write): on to the next one.

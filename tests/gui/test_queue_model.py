@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from PySide6.QtCore import QItemSelectionModel, Qt
 
 from socialdesk.core.queue_read import QueueRow
-from socialdesk.ui.queue_model import COLUMNS, IdRole, QueueModel, StateRole
+from socialdesk.ui.queue_model import COLUMNS, IdRole, QueueModel, StateRole, positions_of
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -126,7 +126,7 @@ def test_a_new_order_keeps_the_selection_and_cached_rows_by_id(qapp):
     selection.setCurrentIndex(model.index(model.row_of(1500), 1), QItemSelectionModel.SelectionFlag.ClearAndSelect)
     # Rows leave (some in runs), newcomers arrive anywhere, the rest move.
     new_ids = [5000, 1500, *(i for i in range(2000, 20, -1) if i != 1500), 5001, 7, 3]
-    model.set_ids(new_ids)
+    model.set_ids(new_ids, positions_of(new_ids))  # the row index made on a worker
     assert model.ids == new_ids and model.rowCount() == len(new_ids)
     assert [model.data(model.index(r, 0), IdRole) for r in range(model.rowCount())] == new_ids
     assert all(model.row_of(i) == r for r, i in enumerate(new_ids))
@@ -134,6 +134,7 @@ def test_a_new_order_keeps_the_selection_and_cached_rows_by_id(qapp):
     assert set(model.cache) == {1500}  # 10 and 11 left the view with their rows
     model.set_ids([3, 1500])
     assert model.id_at(selection.currentIndex().row()) == 1500 and model.ids == [3, 1500]
+    assert [model.row_of(i) for i in (3, 1500, 5000)] == [0, 1, None]
 
 
 def test_rows_from_a_read_are_the_ones_the_view_shows(qapp):
