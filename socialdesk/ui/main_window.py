@@ -606,7 +606,7 @@ class MainWindow(QMainWindow):
         if self._accounts_shown is not None and shown != self._accounts_shown:
             # An account was renamed, re-checked (its text limit) or removed: fetch the rows again,
             # and the open conversation's (its header and the composer's limit come from it).
-            self.model.forget(list(self.model.cache))
+            self.model.forget_all()
             self.load_view()
             if self.current_id is not None:
                 self._load_thread(self.current_id)
@@ -652,7 +652,7 @@ class MainWindow(QMainWindow):
         """Every batched ChangeSet: the engine's and the owner's actions' (see the module docstring)."""
         every_row = change.policy_changed  # hours or targets: every due time may have moved
         if every_row:
-            self.model.forget(list(self.model.cache))
+            self.model.forget_all()
         else:
             # The rows read so far are read again (they stay shown meanwhile); the others when first shown.
             # A draft or a row seen changes "Draft: …" or the new dot, not the order.

@@ -292,7 +292,7 @@ class QueueModel(QAbstractTableModel):
         """Cache rows read in the background and repaint the rows they span (one dataChanged).
 
         `serial`: the read's (`fetch_rows`, `new_serial`); a row from a read asked for before the one its
-        cached row came from is dropped. 0: taken as it comes."""
+        cached row came from, or before the row was forgotten, is dropped. 0: older than every read."""
         asked, cache, read_at, row_of = self._asked, self.cache, self._read_at, self._row_of
         top = bottom = -1
         for conv_id, row in rows.items():
@@ -313,11 +313,18 @@ class QueueModel(QAbstractTableModel):
             emit(self.dataChanged, self.index(top, 0), self.index(bottom, len(COLUMNS) - 1))
 
     def forget(self, conv_ids) -> None:
-        """Drop cached rows so they are fetched again when shown (every row changed: hours, targets)."""
+        """Drop cached rows so they are read again when shown. A read asked for before this that comes back
+        after it is dropped too (it may hold what changed: the hours, the targets, an account's name)."""
+        floor = next(self._serials)
         for conv_id in conv_ids:
             self.cache.pop(conv_id, None)
             self._asked.pop(conv_id, None)
-            self._read_at.pop(conv_id, None)
+            if conv_id in self._row_of:
+                self._read_at[conv_id] = floor
+
+    def forget_all(self) -> None:
+        """Every row changed (hours, targets, accounts): the cached ones and those being read."""
+        self.forget([*self.cache, *self._asked])
 
     def refresh_countdowns(self) -> None:
         if self.ids:

@@ -107,6 +107,24 @@ def test_a_read_older_than_the_newest_asked_never_replaces_a_row_shown(qapp):
     assert first[1] < second[1]
 
 
+
+def test_a_read_out_when_every_row_changed_is_dropped_and_the_row_read_again(qapp):
+    """The hours or targets changed (every due time may have moved): rows read before are forgotten, and
+    so is what a read asked for before the change brings back."""
+    model, reads = _model(qapp, range(1, 301))
+    model.update_rows({i: _row(i, "before") for i in range(1, 81)})
+    model.data(model.index(250, 1))  # rows 201-300 are being read
+    out = reads.asked[-1]
+    model.forget_all()
+    assert not model.cache and not model._asked
+    reads.asked.clear()
+    model.update_rows({i: _row(i, "before") for i in out[0]}, out[1])  # it comes back after the change
+    assert not model.cache
+    model.data(model.index(250, 1))  # shown again: read again
+    assert reads.asked and 251 in reads.asked[-1][0]
+    reads.answer(model, names={251: "after"})
+    assert _name(model, 251) == "after"
+
 def test_a_failed_read_leaves_its_rows_to_be_asked_for_again(qapp):
     model, reads = _model(qapp, range(1, 11))
     model.update_rows({i: _row(i) for i in range(1, 11)})
