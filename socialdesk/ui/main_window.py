@@ -460,7 +460,14 @@ class MainWindow(QMainWindow):
             shown = queue_read.accounts_shown() if baseline else None
             ids = queue_read.list_ids(view, now, account_ids=account_ids, search=search)
             first = queue_read.rows(ids[:queue_read.FIRST_ROWS])
-            counts = (queue_read.awaiting_count(), queue_read.overdue_count(now), queue_read.most_urgent(now))
+            if view == "awaiting" and account_ids is None and not search.strip() and (not ids or ids[0] in first):
+                # The whole awaiting view is what the awaiting count counts, and its first row is the most
+                # urgent: read with the order (one snapshot), not by two more queries (~18 ms of a worker's
+                # CPU at every refresh of a 20,000-conversation profile, while a sync burst needs the cores).
+                urgent = first[ids[0]] if ids else None
+                counts = (len(ids), queue_read.overdue_count(now), urgent)
+            else:
+                counts = (queue_read.awaiting_count(), queue_read.overdue_count(now), queue_read.most_urgent(now))
             # Nothing here: say where the search found something instead ("3 in Done").
             places = queue_read.search_places(search, account_ids=account_ids) if search.strip() and not ids else {}
             return generation, ids, (first, serial, positions_of(ids)), counts, select_id, places, shown, False

@@ -235,3 +235,32 @@ def test_a_row_paints_the_models_texts_and_asks_it_nothing_once_read(qtbot):
     reads.asked.clear()
     view.viewport().repaint()
     assert reads.asked and model.ids[2] in reads.asked[0][0]
+
+
+def test_the_awaiting_views_counts_come_with_its_order(qtbot, window, demo_core, monkeypatch):
+    """Unfiltered, the awaiting view is what the awaiting count counts and its first row the most urgent:
+    they come with the order it reads, not from two more queries at every refresh. Elsewhere they are read."""
+    from socialdesk.core import queue_read
+
+    calls: list[str] = []
+    for name in ("awaiting_count", "most_urgent"):
+        real = getattr(queue_read, name)
+        monkeypatch.setattr(queue_read, name, lambda *a, _real=real, _name=name, **k: (calls.append(_name),
+                                                                                      _real(*a, **k))[1])
+    now = demo_core.clock.now()
+    qtbot.waitUntil(lambda: window.tasks.pending() == 0, timeout=5000)
+    calls.clear()
+    window.load_view()
+    qtbot.waitUntil(lambda: window.tasks.pending() == 0, timeout=5000)
+    assert calls == []
+    awaiting, urgent = queue_read.awaiting_count(), queue_read.most_urgent(now)
+    assert awaiting > 1 and window.awaiting == awaiting and window.tabs.tabText(0) == f"Awaiting ({awaiting})"
+    assert window.overdue == queue_read.overdue_count(now)
+    assert urgent is not None and window.tray.urgent.startswith(urgent.contact_name)
+    assert window.model.ids[0] == urgent.id
+    window.show_done()
+    qtbot.waitUntil(lambda: window.view == "done" and window.tasks.pending() == 0, timeout=5000)
+    calls.clear()
+    window.load_view()
+    qtbot.waitUntil(lambda: window.tasks.pending() == 0, timeout=5000)
+    assert calls == ["awaiting_count", "most_urgent"] and window.awaiting == awaiting
