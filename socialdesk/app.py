@@ -12,9 +12,10 @@ Decisions:
   window's modules load, without the store: core/queue_read.py) and the window's queue pane; after it
   the store (`Core.open`, without the whole-file page check), the reading pane, the menus and the sync
   engine and owner's services (`Core` makes them on first use), and on a worker thread `Store.verify()`
-  (a damaged file stops everything there, before anything writes), the starter snippets, the automation and coverage hooks and the engine's
-  recovery, then the features (menus, dialogs) on the GUI thread, and only then the engine. The command
-  line builds everything at once (`build_core()`); so do the tests unless they test the stages.
+  (a damaged file stops everything there, before anything writes), the starter snippets, the automation
+  and coverage hooks and the engine's recovery, then the features (menus, dialogs) on the GUI thread, and
+  only then the engine. The command line builds everything at once (`build_core()`); so do the tests
+  unless they test the stages.
 - The demo profile gets one demo account per simulated channel on first start, and the business
   name / opening hours of the simulated bakery, which closes a few minutes after that first start so
   the off-hours auto-reply and the closing post show (`seed_demo`, `demo_schedule`).
