@@ -407,7 +407,7 @@ class MainWindow(QMainWindow):
             def eventFilter(self, obj, event):  # noqa: N802 (Qt override)
                 if event.type() == QEvent.Type.Paint:
                     window.table.viewport().removeEventFilter(self)
-                    QTimer.singleShot(0, lambda: emit(window.first_paint))  # after this paint completes
+                    QTimer.singleShot(0, window, lambda: emit(window.first_paint))  # after this paint completes
                 return False
 
         self._first_paint_watch = Watch(self)
@@ -1227,7 +1227,7 @@ class MainWindow(QMainWindow):
         """Quit once every draft typed is stored (bounded: a disk that hangs must not keep the app up)."""
         self.quitting = True
         self.keeper.flush(self._quit_now)
-        QTimer.singleShot(QUIT_SAVE_WAIT_MS, self._quit_now)
+        QTimer.singleShot(QUIT_SAVE_WAIT_MS, self, self._quit_now)
 
     def _quit_now(self) -> None:
         from PySide6.QtWidgets import QApplication

@@ -105,7 +105,7 @@ class SettingsFeature:
         self.pause_action.setCheckable(True)
         # app.wire_window sets window.tray only after the window (and so attach) was built: add the
         # tray items once the event loop runs, when the tray, if any, is in place.
-        QTimer.singleShot(0, self._add_tray_items)
+        QTimer.singleShot(0, window, self._add_tray_items)
         settings = self.core.settings
         self.tasks.run(lambda: automation.is_paused(settings), self._paused_loaded, self._failed)
         self.login_action = window.actions["start_at_login"]
