@@ -565,7 +565,10 @@ class SyncEngine:
                             workers[account_id].request(send=True)
             except Exception:
                 log.exception("sync scheduler pass failed")
-            self._wake.wait(0.5)
+            # stop() sets _stop, then _wake: a pass that cleared _wake before that sees _stop here, one
+            # that cleared it after is woken at once; either way stop() does not wait out the 0.5 s.
+            if not self._stop.is_set():
+                self._wake.wait(0.5)
 
     def woke(self, slept: Slept) -> ChangeSet:
         """Catch up after a sleep (module docstring); returns (and publishes) what changed."""
