@@ -8,7 +8,7 @@ import sys
 
 from socialdesk import paths
 from tests.gui.conftest import release_window
-from tests.unit.test_store import damage_a_data_page
+from tests.unit.test_store import damage_a_data_page, write_too_new_database
 
 
 def _staged(qtbot, before_window=None):
@@ -137,19 +137,11 @@ def test_a_file_the_store_cannot_open_is_told_after_the_first_paint_and_nothing_
     """The store opens after the first paint in a staged start: a file from a newer socialdesk gives no
     early rows (the read refuses other versions), the window paints its empty queue, and opening the store
     then reports the owner-readable reason; nothing starts and the file is left as it was."""
-    import sqlite3
-
     from socialdesk.app import build_core, start_window, wire_window
-    from socialdesk.core.db_format import SCHEMA_VERSION
     from socialdesk.ui.notifications import RecordingNotifier
 
     profile = paths.profile("default").ensure()
-    db = sqlite3.connect(profile.database)
-    db.execute("CREATE TABLE conversation (id INTEGER)")
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    db.commit()
-    db.close()
-    data = profile.database.read_bytes()
+    data = write_too_new_database(profile.database)
     core = build_core(profile, staged=True)
     window, tasks, _relay = wire_window(core, notifier=RecordingNotifier(), staged=True)
     qtbot.addWidget(window)

@@ -4,15 +4,14 @@ says so every time it is asked, leaving the file as it was."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 
 import pytest
 
 from socialdesk import paths
 from socialdesk.app import build_core
-from socialdesk.core.db_format import SCHEMA_VERSION
 from socialdesk.core.store import StoreTooNewError
+from tests.unit.test_store import write_too_new_database
 
 
 def test_a_staged_core_opens_nothing_until_asked_then_opens_once_for_every_thread():
@@ -40,12 +39,7 @@ def test_a_staged_core_opens_nothing_until_asked_then_opens_once_for_every_threa
 
 def test_a_store_that_cannot_be_opened_is_refused_each_time_and_left_alone():
     profile = paths.profile("default").ensure()
-    db = sqlite3.connect(profile.database)
-    db.execute("CREATE TABLE account (id INTEGER)")
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    db.commit()
-    db.close()
-    before = profile.database.read_bytes()
+    before = write_too_new_database(profile.database, table="account")
     core = build_core(profile, staged=True)  # the window's start: nothing is opened yet, nothing fails yet
     for _ in range(2):
         with pytest.raises(StoreTooNewError):

@@ -422,6 +422,16 @@ def test_schema_5_file_gains_seen_at_and_its_conversations_count_as_seen(tmp_pat
     assert [p.name for p in (tmp_path / "backups").glob("*.sqlite3") if "-v5-" in p.name]
 
 
+def write_too_new_database(path, table: str = "conversation") -> bytes:
+    """A database file as a newer socialdesk leaves it (schema version one past ours); its bytes."""
+    conn = sqlite3.connect(path)
+    conn.execute(f"CREATE TABLE {table} (id INTEGER)")
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
 def damage_a_data_page(path) -> bytes:
     """A sound first page (header, schema) over a damaged page of message rows."""
     s = Store.open(path)
